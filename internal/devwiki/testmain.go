@@ -1,0 +1,49 @@
+package devwiki
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+)
+
+// Main starts a throwaway wiki for a test binary, stores it in *w, runs the
+// tests and stops the wiki. Use it from TestMain:
+//
+//	func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+//
+// Tests that need the wiki fail when MediaWiki is not installed, saying how
+// to install it; set WIKIMOD_SKIP_WIKI=1 to skip them instead.
+func Main(m *testing.M, w **Wiki) int {
+	if err := Check(); err != nil {
+		if os.Getenv("WIKIMOD_SKIP_WIKI") == "1" {
+			fmt.Fprintln(os.Stderr, "devwiki: skipping the tests that need a real wiki:", err)
+			return m.Run()
+		}
+		fmt.Fprintln(os.Stderr, "devwiki: these tests need a real MediaWiki:", err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "wikimod-wiki-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devwiki:", err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	wiki, err := Start(context.Background(), Options{Dir: dir})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "devwiki: start:", err)
+		return 1
+	}
+	defer wiki.Close()
+	*w = wiki
+	return m.Run()
+}
+
+// Need skips or fails tb when no wiki is running (see Main).
+func Need(tb testing.TB, w *Wiki) *Wiki {
+	tb.Helper()
+	if w == nil {
+		tb.Skip("no real wiki (WIKIMOD_SKIP_WIKI=1)")
+	}
+	return w
+}

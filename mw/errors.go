@@ -1,0 +1,104 @@
+package mw
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// APIError is an error the wiki reported in an API response. Text is the
+// wiki's own human-readable explanation (errorformat=plaintext), suitable for
+// showing to a person once any secret the request carried has been removed.
+type APIError struct {
+	Code   string // the API error code, e.g. "protect-invalidlevel"
+	Text   string // the wiki's explanation in plain words
+	Module string // the module that raised it, e.g. "protect"
+	// RetryAfter is how long the wiki asked the client to wait, if it said.
+	RetryAfter time.Duration
+}
+
+func (e *APIError) Error() string {
+	if e.Text == "" {
+		return "mediawiki: " + e.Code
+	}
+	return fmt.Sprintf("mediawiki: %s: %s", e.Code, e.Text)
+}
+
+// Temporary reports whether the same request may succeed if sent again later
+// without change: the wiki was lagged, read-only, rate-limiting, or failed
+// internally. Errors about the request itself are not temporary.
+func (e *APIError) Temporary() bool {
+	switch e.Code {
+	case "maxlag", "readonly", "ratelimited", "actionthrottledtext", "internal_api_error_DBQueryError",
+		"internal_api_error_DBConnectionError", "internal_api_error_DBQueryTimeoutError":
+		return true
+	}
+	return false
+}
+
+// LoginError reports a failed action=login. Result is the wiki's result
+// string (Failed, WrongToken, NeedToken, Aborted), or MainAccount when the
+// wiki accepted an account's main password, which wikimod refuses to use.
+// Reason is the wiki's explanation.
+type LoginError struct {
+	Result string
+	Reason string
+}
+
+func (e *LoginError) Error() string {
+	switch e.Result {
+	case "MainAccount":
+		return "mediawiki: login refused: that is an account's main password; create a bot password on Special:BotPasswords and log in as User@AppId with it"
+	case "Aborted":
+		return "mediawiki: login aborted: the wiki needs a bot password (Special:BotPasswords, user name of the form User@AppId), not the account's main password"
+	}
+	if e.Reason != "" {
+		return fmt.Sprintf("mediawiki: login %s: %s", e.Result, e.Reason)
+	}
+	return "mediawiki: login " + e.Result
+}
+
+// UnavailableError means the wiki could not be reached or answered with
+// something that is not an API response (an HTTP error page, a proxy error).
+type UnavailableError struct {
+	Status int   // HTTP status, 0 when no response arrived
+	Err    error // the underlying transport or decoding error
+}
+
+func (e *UnavailableError) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("mediawiki: unavailable: HTTP %d: %v", e.Status, e.Err)
+	}
+	return fmt.Sprintf("mediawiki: unavailable: %v", e.Err)
+}
+
+func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// ErrorCode returns the API error code carried by err, or "" if err is not an
+// API error. Login failures report "login-" and the login result; an
+// unreachable wiki reports "unavailable".
+func ErrorCode(err error) string {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Code
+	}
+	var loginErr *LoginError
+	if errors.As(err, &loginErr) {
+		return "login-" + loginErr.Result
+	}
+	var unErr *UnavailableError
+	if errors.As(err, &unErr) {
+		return "unavailable"
+	}
+	return ""
+}
+
+// Retryable reports whether trying the same thing again later can help.
+func Retryable(err error) bool {
+	var apiErr *APIError
+	if errors.As(err, &apiErr) {
+		return apiErr.Temporary()
+	}
+	var unErr *UnavailableError
+	return errors.As(err, &unErr)
+}
