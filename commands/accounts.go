@@ -1,0 +1,263 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/wikimod/wikimod/mw"
+)
+
+func (s *Service) validatePasswordCommand() Command {
+	return Command{
+		Spec: Spec{
+			Name:    "validatepassword",
+			Summary: "Check a password against the wiki's password policy (action=validatepassword)",
+			Usage:   `/validatepassword password=PASSWORD [user=NEWNAME] [email=ADDRESS] [realname=NAME]`,
+			Right:   "read",
+			Params: []Param{
+				{Name: "password", Description: "The password to check", Required: true, Secret: true},
+				{Name: "user", Description: "A user name not yet taken, to check as for that new account"},
+				{Name: "email", Description: "Email address of that new account"},
+				{Name: "realname", Description: "Real name of that new account"},
+			},
+			AskSecret: "password",
+		},
+		Run: s.runValidatePassword,
+	}
+}
+
+func (s *Service) runValidatePassword(ctx context.Context, req *Request) (Reply, error) {
+	if err := checkKeys(req.Spec, req.Args, false); err != nil {
+		return Reply{}, err
+	}
+	password, _ := req.Args.Get("password")
+	if password == "" {
+		return Reply{}, usageErrorf("Give the password to check: `%s`. On Discord and Slack, leave it out and wikimod asks for it privately.", req.Spec.Usage)
+	}
+	p := mw.ValidatePasswordParams{Password: password}
+	p.User, _ = req.Args.Get("user")
+	p.Email, _ = req.Args.Get("email")
+	p.RealName, _ = req.Args.Get("realname")
+	v, err := s.wiki.ValidatePassword(ctx, p)
+	if err != nil {
+		return Reply{}, err
+	}
+	req.Result = map[string]any{"validity": v.Validity, "messages": messageCodes(v.Messages)}
+	return validityReply(v, p.User), nil
+}
+
+func validityReply(v *mw.Validity, user string) Reply {
+	who := "an account like the bot's"
+	if user != "" {
+		who = "the new account " + user
+	}
+	var r Reply
+	switch v.Validity {
+	case "Good":
+		r.Title = "The wiki accepts this password for " + who + "."
+	case "Change":
+		r.Title = "The wiki accepts this password for " + who + ", but would ask for it to be changed at login."
+	default:
+		r.Title = "The wiki rejects this password for " + who + "."
+	}
+	for _, m := range v.Messages {
+		r.Fields = append(r.Fields, Field{Label: m.Code, Value: m.Text})
+	}
+	if v.Validity != "Good" {
+		r.Text = "Choose a longer password that is not common and does not contain the user name."
+	}
+	return r
+}
+
+func messageCodes(ms []mw.Message) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Code
+	}
+	return out
+}
+
+func (s *Service) resetPasswordCommand() Command {
+	return Command{
+		Spec: Spec{
+			Name:    "resetpassword",
+			Summary: "Send a user a password reset email (action=resetpassword)",
+			Usage:   `/resetpassword user=NAME  or  /resetpassword email=ADDRESS`,
+			Right:   "editmyprivateinfo",
+			Params: []Param{
+				{Name: "user", Description: "The user whose password to reset"},
+				{Name: "email", Description: "The email address of the account, instead of the user name"},
+			},
+		},
+		Run: s.runResetPassword,
+	}
+}
+
+func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, error) {
+	args := req.Args
+	if len(args.Positional) > 0 {
+		if _, has := args.Get("user"); has {
+			return Reply{}, usageErrorf("Give the user once. Usage: `%s`", req.Spec.Usage)
+		}
+		args = args.Set("user", strings.Join(args.Positional, " "))
+		args.Positional = nil
+	}
+	if err := checkKeys(req.Spec, args, false); err != nil {
+		return Reply{}, err
+	}
+	user, hasUser := args.Get("user")
+	email, hasEmail := args.Get("email")
+	user, email = strings.TrimSpace(user), strings.TrimSpace(email)
+	switch {
+	case hasUser && hasEmail:
+		return Reply{}, usageErrorf("Give `user=` or `email=`, not both. Usage: `%s`", req.Spec.Usage)
+	case user == "" && email == "":
+		return Reply{}, usageErrorf("Whose password? Usage: `%s`", req.Spec.Usage)
+	case hasEmail && !strings.Contains(email, "@"):
+		return Reply{}, usageErrorf("`email=%s` is not an email address.", email)
+	}
+	warnings, err := s.resetWiki.ResetPassword(ctx, mw.ResetPasswordParams{User: user, Email: email})
+	if err != nil {
+		return Reply{}, err
+	}
+	for _, w := range warnings {
+		// A wiki that does not allow reset by email ignores the parameter
+		// with a warning instead of failing.
+		if strings.Contains(w.Text, "email") {
+			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "passwordreset-noemailroute",
+				Message: "This wiki does not allow resets by email address. Use `user=NAME` instead."}
+		}
+	}
+	target := "user " + user
+	if email != "" {
+		target = "the account with address " + email
+	}
+	req.Result = map[string]string{"status": "success"}
+	return Reply{
+		Title: "Password reset requested for " + target + ".",
+		Text: "If the account exists, has an email address, and has not been sent a reset in the last day, the wiki has mailed it a temporary password. " +
+			"The wiki does not say which, so as not to reveal who has an account.",
+	}, nil
+}
+
+func (s *Service) createAccountCommand() Command {
+	return Command{
+		Spec: Spec{
+			Name:    "createaccount",
+			Summary: "Create a wiki account (action=createaccount)",
+			Usage:   `/createaccount username=NAME [email=ADDRESS] [realname=NAME] [password=PASSWORD] [reason=TEXT]`,
+			Right:   "createaccount",
+			Params: []Param{
+				{Name: "username", Description: "The new account's user name", Required: true},
+				{Name: "email", Description: "Email address; without a password, the wiki mails a temporary one there"},
+				{Name: "realname", Description: "Real name"},
+				{Name: "password", Description: "A password; leave it out to have the wiki email a temporary one", Secret: true},
+				{Name: "reason", Description: "Reason, shown in the user creation log"},
+			},
+			AskSecret: "password",
+		},
+		Run: s.runCreateAccount,
+	}
+}
+
+func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, error) {
+	args := req.Args
+	if len(args.Positional) > 0 {
+		if _, has := args.Get("username"); has {
+			return Reply{}, usageErrorf("Give the user name once. Usage: `%s`", req.Spec.Usage)
+		}
+		args = args.Set("username", strings.Join(args.Positional, " "))
+		args.Positional = nil
+	}
+	if err := checkKeys(req.Spec, args, false); err != nil {
+		return Reply{}, err
+	}
+	p := mw.CreateAccountParams{}
+	p.Username, _ = args.Get("username")
+	p.Username = strings.TrimSpace(p.Username)
+	p.Email, _ = args.Get("email")
+	p.RealName, _ = args.Get("realname")
+	p.Reason, _ = args.Get("reason")
+	p.Password, _ = args.Get("password")
+	if p.Username == "" {
+		return Reply{}, usageErrorf("Which user name? Usage: `%s`", req.Spec.Usage)
+	}
+	if p.Password == "" {
+		if p.Email == "" {
+			return Reply{}, usageErrorf("Without a password the wiki mails a temporary one, so give `email=`. Or give a `password=` (on Discord and Slack wikimod asks for it privately).")
+		}
+		p.MailPassword = true
+	} else {
+		// Check the password first: the wiki's policy gives every reason at
+		// once, where account creation stops at the first.
+		v, err := s.wiki.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: p.Password, User: p.Username, Email: p.Email, RealName: p.RealName})
+		if err != nil {
+			return Reply{}, err
+		}
+		if v.Validity == "Invalid" {
+			req.Result = map[string]any{"validity": v.Validity, "messages": messageCodes(v.Messages)}
+			var reasons []string
+			for _, m := range v.Messages {
+				reasons = append(reasons, m.Text)
+			}
+			code := "password-invalid"
+			if len(v.Messages) > 0 {
+				code = v.Messages[0].Code
+			}
+			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: code, Message: fmt.Sprintf(
+				"The wiki rejects that password, so no account was created: %s Choose another password and try again.", strings.Join(reasons, " "))}
+		}
+	}
+	res, err := s.wiki.CreateAccount(ctx, p)
+	if err != nil {
+		return Reply{}, err
+	}
+	req.Result = map[string]string{"status": res.Status, "username": res.Username, "messagecode": res.MessageCode}
+	switch res.Status {
+	case "PASS":
+		r := Reply{Title: "Account " + res.Username + " created.", URL: req.Site.PageURL("User:" + res.Username)}
+		if p.MailPassword {
+			r.Text = "The wiki has mailed a temporary password to " + p.Email + "."
+		} else {
+			r.Text = "It can log in with the password given."
+		}
+		return r, nil
+	case "FAIL":
+		return Reply{}, explainWikiCode(orDefault(res.MessageCode, "createaccount-fail"), res.Message, secretValues(req.Spec, args))
+	case "UI":
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-ui", Message: fmt.Sprintf(
+			"The wiki asks for a further step that a chat bot cannot complete (%s)%s. Create the account on the wiki's Special:CreateAccount page instead.",
+			uiFields(res.Requests), sentence(res.Message))}
+	case "REDIRECT":
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-redirect", Message: "The wiki wants account creation to go through another site (a single sign-on or third-party login), which a chat bot cannot do. Create the account on the wiki instead."}
+	case "RESTART":
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-restart", Message: "The wiki asked to start account creation over" + sentence(res.Message) + ". Try the command again; if it repeats, create the account on the wiki."}
+	}
+	return Reply{}, fmt.Errorf("createaccount: unknown status %q", res.Status)
+}
+
+func uiFields(reqs []mw.AuthRequest) string {
+	var names []string
+	for _, r := range reqs {
+		for name, f := range r.Fields {
+			if f.Label != "" {
+				name = f.Label
+			}
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return "no fields named"
+	}
+	sort.Strings(names)
+	return "it asks for: " + strings.Join(names, ", ")
+}
+
+func sentence(msg string) string {
+	if msg == "" {
+		return ""
+	}
+	return `: "` + msg + `"`
+}

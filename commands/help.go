@@ -1,0 +1,70 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+)
+
+func (s *Service) helpCommand() Command {
+	return Command{
+		Spec: Spec{
+			Name:    "help",
+			Summary: "List the commands, or explain one",
+			Usage:   "/help [COMMAND]",
+			Params:  []Param{{Name: "command", Description: "The command to explain"}},
+		},
+		Run: s.runHelp,
+	}
+}
+
+func (s *Service) runHelp(_ context.Context, req *Request) (Reply, error) {
+	name, _ := req.Args.Get("command")
+	if name == "" && len(req.Args.Positional) > 0 {
+		name = req.Args.Positional[0]
+	}
+	name = strings.ToLower(strings.TrimPrefix(name, "/"))
+	if name == "" {
+		r := Reply{Title: "wikimod commands", Text: "Arguments are `key=value`; put values with spaces in double quotes. `/help COMMAND` explains one."}
+		for _, sp := range s.Specs() {
+			r.Fields = append(r.Fields, Field{Label: "/" + sp.Name, Value: sp.Summary + needs(sp)})
+		}
+		return r, nil
+	}
+	sp, ok := s.Spec(name)
+	if !ok {
+		return Reply{}, usageErrorf("There is no command `/%s`. The commands are %s.", name, s.commandList())
+	}
+	r := Reply{Title: sp.Usage, Text: sp.Summary + needs(sp) + "."}
+	for _, p := range sp.Params {
+		desc := p.Description
+		if p.Levels && req.Site != nil {
+			desc += " — levels: " + strings.Join(nonEmpty(req.Site.Restrictions.Levels), ", ") + ", all"
+		}
+		if p.Required {
+			desc += " (required)"
+		}
+		if p.Secret {
+			desc += " (private: never logged or echoed)"
+		}
+		r.Fields = append(r.Fields, Field{Label: p.Name, Value: desc})
+	}
+	return r, nil
+}
+
+func needs(sp Spec) string {
+	if sp.Right == "" {
+		return ""
+	}
+	return fmt.Sprintf("; needs the wiki right `%s`", sp.Right)
+}
+
+func nonEmpty(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}

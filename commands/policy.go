@@ -1,0 +1,139 @@
+package commands
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// AccessRule maps chat identities to wiki groups. An actor matching any of a
+// rule's identities holds the rights of all its WikiGroups.
+type AccessRule struct {
+	WikiGroups      []string
+	ConsoleUsers    []string
+	DiscordUsers    []string
+	DiscordRoles    []string
+	SlackUsers      []string
+	SlackUserGroups []string
+}
+
+// ImplicitGroups are the groups every registered wiki account is in. A mapped
+// actor stands for such an account, so it holds their rights too; an
+// unmapped actor holds no rights at all.
+var ImplicitGroups = []string{"*", "user"}
+
+// Policy decides what an actor may do, from the access rules and the rights
+// the wiki gives each group. Deny by default: an actor no rule names, or a
+// right no group of theirs grants, is refused.
+type Policy struct {
+	rules []AccessRule
+}
+
+// NewPolicy checks the rules and returns a policy.
+func NewPolicy(rules []AccessRule) (*Policy, error) {
+	for i, r := range rules {
+		if len(r.WikiGroups) == 0 {
+			return nil, fmt.Errorf("access rule %d: wiki_groups is empty", i+1)
+		}
+		if len(r.ConsoleUsers)+len(r.DiscordUsers)+len(r.DiscordRoles)+len(r.SlackUsers)+len(r.SlackUserGroups) == 0 {
+			return nil, fmt.Errorf("access rule %d (wiki groups %s): names no chat identity", i+1, strings.Join(r.WikiGroups, ", "))
+		}
+	}
+	return &Policy{rules: rules}, nil
+}
+
+// Groups returns the wiki groups an actor is mapped to, including the
+// implicit ones, or nil when the actor is not mapped.
+func (p *Policy) Groups(a Actor) []string {
+	var groups []string
+	for _, r := range p.rules {
+		if r.matches(a) {
+			groups = append(groups, r.WikiGroups...)
+		}
+	}
+	if len(groups) == 0 {
+		return nil
+	}
+	groups = append(groups, ImplicitGroups...)
+	sort.Strings(groups)
+	return slices.Compact(groups)
+}
+
+func (r AccessRule) matches(a Actor) bool {
+	if a.UserID == "" {
+		return false
+	}
+	switch a.Platform {
+	case PlatformConsole:
+		return slices.Contains(r.ConsoleUsers, a.UserID)
+	case PlatformDiscord:
+		return slices.Contains(r.DiscordUsers, a.UserID) || intersects(r.DiscordRoles, a.Roles)
+	case PlatformSlack:
+		return slices.Contains(r.SlackUsers, a.UserID) || intersects(r.SlackUserGroups, a.Roles)
+	}
+	return false
+}
+
+func intersects(a, b []string) bool {
+	for _, x := range a {
+		if x != "" && slices.Contains(b, x) {
+			return true
+		}
+	}
+	return false
+}
+
+// Rights returns every right the actor holds, given each group's rights.
+func (p *Policy) Rights(a Actor, groupRights map[string][]string) map[string]bool {
+	rights := map[string]bool{}
+	for _, g := range p.Groups(a) {
+		for _, r := range groupRights[g] {
+			rights[r] = true
+		}
+	}
+	return rights
+}
+
+// Check returns nil if the actor holds every right in need, and otherwise a
+// denial that names what is missing.
+func (p *Policy) Check(a Actor, groupRights map[string][]string, need ...string) error {
+	groups := p.Groups(a)
+	if groups == nil {
+		return &Error{Outcome: OutcomeDenied, Code: "unmapped", Message: fmt.Sprintf(
+			"You are not mapped to any wiki group, so you may not use wikimod. Ask the bot's operators to add your id `%s` to an `[[access]]` rule.", a.UserID)}
+	}
+	have := p.Rights(a, groupRights)
+	var missing []string
+	for _, r := range need {
+		if !have[r] {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	mapped := slices.DeleteFunc(slices.Clone(groups), func(g string) bool { return slices.Contains(ImplicitGroups, g) })
+	return &Error{Outcome: OutcomeDenied, Code: "missing-right:" + strings.Join(missing, ","), Message: fmt.Sprintf(
+		"You need the wiki right `%s` for this. Your wiki groups (%s) do not grant it, so nothing was done.",
+		strings.Join(missing, "`, `"), groupList(mapped))}
+}
+
+func groupList(groups []string) string {
+	if len(groups) == 0 {
+		return "none besides every account's"
+	}
+	return strings.Join(groups, ", ")
+}
+
+// levelRight returns the right needed to set a protection level. MediaWiki
+// names levels after rights, except the two historical aliases.
+func levelRight(level string) string {
+	switch level {
+	case "sysop":
+		return "editprotected"
+	case "autoconfirmed":
+		return "editsemiprotected"
+	}
+	return level
+}

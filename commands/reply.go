@@ -1,0 +1,103 @@
+package commands
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Outcome classifies how a command ended, for replies, the audit log and
+// metrics.
+type Outcome string
+
+// The outcomes of a command.
+const (
+	OutcomeOK        Outcome = "ok"         // the wiki did what was asked
+	OutcomeDenied    Outcome = "denied"     // the actor lacks the wiki right
+	OutcomeInvalid   Outcome = "invalid"    // the request was malformed; nothing was sent
+	OutcomeWikiError Outcome = "wiki_error" // the wiki refused; Code holds its error code
+	OutcomeFailed    Outcome = "failed"     // wikimod or the wiki failed; try again later
+)
+
+// Reply is the neutral answer to a command. Adapters render it: plain text on
+// the console, Block Kit on Slack, an embed on Discord.
+type Reply struct {
+	Command string
+	Outcome Outcome
+	Code    string // error code for outcomes other than ok
+	// Title is a one-line summary; Text explains, in plain words.
+	Title string
+	Text  string
+	// Fields are label/value rows, such as each protection and its expiry.
+	Fields []Field
+	// Announce is set on results worth posting to the moderators' channel
+	// (a successful protection); replies are otherwise private to the actor.
+	Announce bool
+	// URL links to the page the command acted on, when there is one.
+	URL string
+	// Protect is the wiki's result for a successful /protect.
+	Protect *ProtectOutcome
+	// Actions are buttons to offer with the reply, where the platform has
+	// them.
+	Actions []Action
+}
+
+// Action is a button offered with a reply or notice. Pressing it runs Command
+// with Args as the person who pressed it, through the same permission check
+// and audit log as a typed command. Adapters encode Command and Args into the
+// platform's button payload, so both should stay short.
+type Action struct {
+	Label   string
+	Style   string // "primary", "danger", or "" for the default
+	Command string
+	Args    map[string]string
+}
+
+// Field is one label/value row of a Reply.
+type Field struct {
+	Label string
+	Value string
+}
+
+// OK reports whether the command succeeded.
+func (r Reply) OK() bool { return r.Outcome == OutcomeOK }
+
+// Plain renders the reply as plain text.
+func (r Reply) Plain() string {
+	var b strings.Builder
+	b.WriteString(r.Title)
+	if r.Text != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(r.Text)
+	}
+	for _, f := range r.Fields {
+		fmt.Fprintf(&b, "\n  %s: %s", f.Label, f.Value)
+	}
+	if r.URL != "" {
+		fmt.Fprintf(&b, "\n  %s", r.URL)
+	}
+	return b.String()
+}
+
+// Error is an error whose Message is safe and useful to show the person who
+// gave the command: it says what was wrong and how to do it right.
+type Error struct {
+	Outcome Outcome
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("%s (%s): %s", e.Outcome, e.Code, e.Message) }
+
+func usageErrorf(format string, a ...any) *Error {
+	return &Error{Outcome: OutcomeInvalid, Code: "usage", Message: fmt.Sprintf(format, a...)}
+}
+
+// AsError returns err as an *Error if it is one.
+func AsError(err error) (*Error, bool) {
+	var e *Error
+	ok := errors.As(err, &e)
+	return e, ok
+}

@@ -1,0 +1,180 @@
+// Package commands is wikimod's domain: who is asking (Actor), what they ask
+// (a command name and Args, from a typed line or from a platform's structured
+// options), whether they may (Policy, mapped to wiki rights), running the
+// four commands against the wiki, and the Reply that goes back. It imports no
+// chat SDK: each platform adapter turns its own input into Args and renders
+// the Reply its own way.
+package commands
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Platforms an Actor can come from.
+const (
+	PlatformConsole = "console"
+	PlatformDiscord = "discord"
+	PlatformSlack   = "slack"
+)
+
+// Actor is the chat identity asking for a command.
+type Actor struct {
+	Platform string // PlatformConsole, PlatformDiscord or PlatformSlack
+	UserID   string // the platform's stable user id
+	UserName string // a display name, for replies and the audit log
+	// Roles are the platform groups the user belongs to: Discord role ids or
+	// Slack user-group ids. They map to wiki groups like UserID does.
+	Roles   []string
+	Channel string // where the command was given, for the audit log
+}
+
+func (a Actor) String() string {
+	if a.UserName != "" && a.UserName != a.UserID {
+		return fmt.Sprintf("%s:%s (%s)", a.Platform, a.UserID, a.UserName)
+	}
+	return a.Platform + ":" + a.UserID
+}
+
+// Args are a command's arguments: named values and bare words. Text input
+// (ParseLine) and structured input (Discord options, modal fields) both
+// produce Args, so every platform shares one set of rules for what a command
+// accepts.
+type Args struct {
+	Positional []string
+	Named      map[string]string
+}
+
+// Set returns a with key set to value.
+func (a Args) Set(key, value string) Args {
+	if a.Named == nil {
+		a.Named = map[string]string{}
+	}
+	a.Named[key] = value
+	return a
+}
+
+// Get returns the named value for key.
+func (a Args) Get(key string) (string, bool) {
+	v, ok := a.Named[key]
+	return v, ok
+}
+
+// Keys returns the named keys in sorted order.
+func (a Args) Keys() []string {
+	keys := make([]string, 0, len(a.Named))
+	for k := range a.Named {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// ParseLine splits a typed command such as
+//
+//	/protect "Main Page" edit=sysop expiry="1 week" cascade
+//
+// into its name and Args. Values with spaces go in double quotes; a
+// backslash escapes a quote or a backslash inside quotes. A word is named
+// when it starts with a lowercase key and '='; other words are positional.
+func ParseLine(line string) (name string, args Args, err error) {
+	words, err := splitWords(line)
+	if err != nil {
+		return "", Args{}, err
+	}
+	if len(words) == 0 {
+		return "", Args{}, &Error{Outcome: OutcomeInvalid, Code: "usage", Message: "Type a command, for example `/help`."}
+	}
+	name = strings.ToLower(strings.TrimPrefix(words[0].text, "/"))
+	args = Args{Named: map[string]string{}}
+	for _, w := range words[1:] {
+		key, value, ok := w.named()
+		if !ok {
+			args.Positional = append(args.Positional, w.text)
+			continue
+		}
+		if _, dup := args.Named[key]; dup {
+			return name, args, usageErrorf("`%s=` is given twice; give it once.", key)
+		}
+		args.Named[key] = value
+	}
+	return name, args, nil
+}
+
+type word struct {
+	text   string
+	eqAt   int  // index of the first '=' outside quotes, or -1
+	quoted bool // the key part contained a quote
+}
+
+func (w word) named() (key, value string, ok bool) {
+	if w.eqAt <= 0 || w.quoted {
+		return "", "", false
+	}
+	key = w.text[:w.eqAt]
+	for _, r := range key {
+		if !(r >= 'a' && r <= 'z' || r == '_' || r >= '0' && r <= '9') {
+			return "", "", false
+		}
+	}
+	return key, w.text[w.eqAt+1:], true
+}
+
+func splitWords(line string) ([]word, error) {
+	var (
+		words   []word
+		cur     strings.Builder
+		inWord  bool
+		inQuote bool
+		w       = word{eqAt: -1}
+	)
+	flush := func() {
+		if inWord {
+			w.text = cur.String()
+			words = append(words, w)
+		}
+		cur.Reset()
+		inWord = false
+		w = word{eqAt: -1}
+	}
+	runes := []rune(line)
+	for i := 0; i < len(runes); i++ {
+		r := runes[i]
+		switch {
+		case inQuote && r == '\\' && i+1 < len(runes) && (runes[i+1] == '"' || runes[i+1] == '\\'):
+			i++
+			cur.WriteRune(runes[i])
+		case r == '"':
+			inQuote = !inQuote
+			inWord = true
+			if w.eqAt < 0 {
+				w.quoted = true
+			}
+		case !inQuote && (r == ' ' || r == '\t' || r == '\n' || r == '\r'):
+			flush()
+		default:
+			if r == '=' && !inQuote && w.eqAt < 0 && !w.quoted {
+				w.eqAt = cur.Len()
+			}
+			cur.WriteRune(r)
+			inWord = true
+		}
+	}
+	if inQuote {
+		return nil, usageErrorf("A double quote is not closed. Put values with spaces in double quotes, like `reason=\"spam wave\"`.")
+	}
+	flush()
+	return words, nil
+}
+
+// parseBool reads the yes/no values a flag may take.
+func parseBool(key, s string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "", "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, usageErrorf("`%s=%s` is not yes or no; write `%s` or `%s=no`.", key, s, key, key)
+}

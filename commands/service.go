@@ -1,0 +1,451 @@
+package commands
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wikimod/wikimod/mw"
+)
+
+// Param describes one argument of a command. Platforms build their forms
+// from it (Discord options, Slack usage hints); the audit log drops Secret
+// values.
+type Param struct {
+	Name        string
+	Description string
+	Required    bool
+	Secret      bool // a password: never logged, stored or echoed
+	Flag        bool // a yes/no switch
+	// Levels marks a parameter whose values are the wiki's protection levels.
+	Levels bool
+}
+
+// Spec describes a command.
+type Spec struct {
+	Name    string
+	Summary string // one line, for command lists
+	Usage   string // the text grammar, for /help
+	// Right is the wiki right the command needs; Config.Rights overrides it.
+	// Empty means anyone may use it, even an unmapped actor.
+	Right  string
+	Params []Param
+	// AskSecret names the secret parameter a platform should ask for in a
+	// private form (a modal) when it was not typed; empty if none.
+	AskSecret string
+}
+
+// Param returns the named parameter.
+func (s Spec) Param(name string) (Param, bool) {
+	for _, p := range s.Params {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Param{}, false
+}
+
+// Command is a command the service can run.
+type Command struct {
+	Spec Spec
+	// Run does the work once the actor holds Spec's right. It returns the
+	// reply, or an error: an *Error is shown as it is, anything else is
+	// explained as a wiki error or logged as an internal failure.
+	Run func(ctx context.Context, req *Request) (Reply, error)
+}
+
+// Request is one command being run.
+type Request struct {
+	Actor Actor
+	Args  Args
+	Spec  Spec
+	// Site is the wiki's site information (cached).
+	Site *mw.SiteInfo
+	// Result is what the wiki answered, kept in the audit log. Commands set it.
+	Result any
+
+	service *Service
+}
+
+// Check returns a denial unless the actor holds the given rights.
+func (r *Request) Check(rights ...string) error {
+	return r.service.policy.Check(r.Actor, r.Site.GroupRights, rights...)
+}
+
+// AuditRecord is one entry of the audit log: one command attempt.
+type AuditRecord struct {
+	ID       int64
+	Time     time.Time
+	Platform string
+	UserID   string
+	UserName string
+	Channel  string
+	Command  string
+	// Args are the arguments with every secret replaced by "[redacted]".
+	// Positional words are under the key "_".
+	Args     map[string]string
+	Outcome  Outcome
+	Code     string
+	Result   json.RawMessage // the wiki's answer, when there was one
+	Duration time.Duration
+}
+
+// Auditor records command attempts. Begin is called before anything is sent
+// to the wiki and must set rec.ID; Finish records how it ended. If Begin
+// fails, the command is not run.
+type Auditor interface {
+	Begin(ctx context.Context, rec *AuditRecord) error
+	Finish(ctx context.Context, rec *AuditRecord) error
+}
+
+// Config configures a Service.
+type Config struct {
+	// Wiki is the bot's session. Required.
+	Wiki *mw.Client
+	// ResetWiki runs /resetpassword. A bot password cannot carry the right
+	// resetpassword needs, so this is normally an anonymous session. Nil
+	// means Wiki.
+	ResetWiki *mw.Client
+	// Policy maps actors to wiki groups. Required.
+	Policy *Policy
+	// Rights overrides the right a command needs, by command name.
+	Rights map[string]string
+	// Audit records every attempt. Required.
+	Audit Auditor
+	// Extra commands beyond the four API commands and /help.
+	Extra []Command
+	// OnProtect is called after a successful /protect, for example to
+	// schedule expiry reminders. Errors are logged, not shown.
+	OnProtect func(ctx context.Context, actor Actor, res *ProtectOutcome) error
+	// Observe is called after every command, for metrics.
+	Observe func(command string, outcome Outcome, d time.Duration)
+	// Timeout bounds one command. Zero means 30 seconds.
+	Timeout time.Duration
+	// Now is the clock. Nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service runs commands for actors.
+type Service struct {
+	wiki      *mw.Client
+	resetWiki *mw.Client
+	policy    *Policy
+	rights    map[string]string
+	audit     Auditor
+	onProtect func(ctx context.Context, actor Actor, res *ProtectOutcome) error
+	observe   func(string, Outcome, time.Duration)
+	timeout   time.Duration
+	now       func() time.Time
+	log       *slog.Logger
+	commands  map[string]Command
+	order     []string
+}
+
+// New checks cfg and returns a service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Wiki == nil {
+		return nil, errors.New("commands: no wiki client")
+	}
+	if cfg.Policy == nil {
+		return nil, errors.New("commands: no access policy")
+	}
+	if cfg.Audit == nil {
+		return nil, errors.New("commands: no audit log")
+	}
+	s := &Service{
+		wiki:      cfg.Wiki,
+		resetWiki: cfg.ResetWiki,
+		policy:    cfg.Policy,
+		rights:    cfg.Rights,
+		audit:     cfg.Audit,
+		onProtect: cfg.OnProtect,
+		observe:   cfg.Observe,
+		timeout:   cfg.Timeout,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+		commands:  map[string]Command{},
+	}
+	if s.resetWiki == nil {
+		s.resetWiki = s.wiki
+	}
+	if s.timeout == 0 {
+		s.timeout = 30 * time.Second
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	all := append([]Command{s.protectCommand(), s.validatePasswordCommand(), s.resetPasswordCommand(), s.createAccountCommand()}, cfg.Extra...)
+	all = append(all, s.helpCommand())
+	for _, c := range all {
+		if _, dup := s.commands[c.Spec.Name]; dup {
+			return nil, fmt.Errorf("commands: %q defined twice", c.Spec.Name)
+		}
+		s.commands[c.Spec.Name] = c
+		s.order = append(s.order, c.Spec.Name)
+	}
+	for name := range cfg.Rights {
+		if _, ok := s.commands[name]; !ok {
+			return nil, fmt.Errorf("commands: rights: no command %q (commands are %s)", name, strings.Join(s.order, ", "))
+		}
+	}
+	return s, nil
+}
+
+// Specs returns the specs of every command, in a stable order, with each
+// command's effective right.
+func (s *Service) Specs() []Spec {
+	out := make([]Spec, 0, len(s.order))
+	for _, name := range s.order {
+		sp := s.commands[name].Spec
+		sp.Right = s.right(sp)
+		out = append(out, sp)
+	}
+	return out
+}
+
+// Spec returns the spec of one command.
+func (s *Service) Spec(name string) (Spec, bool) {
+	c, ok := s.commands[name]
+	if !ok {
+		return Spec{}, false
+	}
+	sp := c.Spec
+	sp.Right = s.right(sp)
+	return sp, true
+}
+
+func (s *Service) right(sp Spec) string {
+	if r, ok := s.rights[sp.Name]; ok {
+		return r
+	}
+	return sp.Right
+}
+
+// RequiredRights returns, by command name, the right each command needs.
+func (s *Service) RequiredRights() map[string]string {
+	out := map[string]string{}
+	for _, sp := range s.Specs() {
+		if sp.Right != "" {
+			out[sp.Name] = sp.Right
+		}
+	}
+	return out
+}
+
+// ExecuteLine parses a typed command and runs it.
+func (s *Service) ExecuteLine(ctx context.Context, actor Actor, line string) Reply {
+	name, args, err := ParseLine(line)
+	if err != nil {
+		e, _ := AsError(err)
+		rec := s.newRecord(actor, name, Args{Positional: []string{"[unparsed]"}}, Spec{})
+		rec.Outcome, rec.Code = e.Outcome, e.Code
+		s.record(ctx, rec, false)
+		return Reply{Command: name, Outcome: e.Outcome, Code: e.Code, Title: "That command could not be read.", Text: e.Message}
+	}
+	return s.Execute(ctx, actor, name, args)
+}
+
+// Execute runs a command for an actor and returns the reply. Every attempt,
+// allowed or not, is recorded in the audit log.
+func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Args) Reply {
+	start := s.now()
+	name = strings.ToLower(strings.TrimPrefix(name, "/"))
+	cmd, known := s.commands[name]
+	rec := s.newRecord(actor, name, args, cmd.Spec)
+
+	if err := s.audit.Begin(ctx, rec); err != nil {
+		s.log.Error("audit log unavailable; refusing the command", "command", name, "actor", actor.String(), "err", err)
+		reply := Reply{Command: name, Outcome: OutcomeFailed, Code: "audit-unavailable",
+			Title: "Nothing was done.", Text: "wikimod cannot write its audit log right now, and it runs nothing it cannot record. Tell the bot's operators."}
+		s.observeDone(name, reply.Outcome, start)
+		return reply
+	}
+
+	var reply Reply
+	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, service: s}
+	if !known {
+		reply = s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: fmt.Sprintf(
+			"There is no command `/%s`. The commands are %s; `/help` explains them.", name, s.commandList())}, nil)
+	} else {
+		reply = s.run(ctx, cmd, req)
+	}
+
+	rec.Outcome, rec.Code = reply.Outcome, reply.Code
+	rec.Duration = s.now().Sub(start)
+	if req.Result != nil {
+		if b, err := json.Marshal(req.Result); err == nil {
+			rec.Result = b
+		}
+	}
+	s.record(ctx, rec, true)
+	s.observeDone(name, reply.Outcome, start)
+	return reply
+}
+
+func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	secrets := secretValues(cmd.Spec, req.Args)
+
+	right := s.right(cmd.Spec)
+	if right != "" && s.policy.Groups(req.Actor) == nil {
+		return s.errorReply(cmd.Spec.Name, s.policy.Check(req.Actor, nil, right), secrets)
+	}
+	site, err := s.wiki.SiteInfo(ctx)
+	if err != nil {
+		return s.errorReply(cmd.Spec.Name, err, secrets)
+	}
+	req.Site = site
+	if right != "" {
+		if err := req.Check(right); err != nil {
+			return s.errorReply(cmd.Spec.Name, err, secrets)
+		}
+	}
+	reply, err := cmd.Run(ctx, req)
+	if err != nil {
+		return s.errorReply(cmd.Spec.Name, err, secrets)
+	}
+	reply.Command = cmd.Spec.Name
+	if reply.Outcome == "" {
+		reply.Outcome = OutcomeOK
+	}
+	reply.Title = redact(reply.Title, secrets)
+	reply.Text = redact(reply.Text, secrets)
+	return reply
+}
+
+// errorReply turns an error into the reply the actor sees. Internal errors
+// are logged and shown only as a generic failure.
+func (s *Service) errorReply(command string, err error, secrets []string) Reply {
+	e, ok := AsError(err)
+	if !ok {
+		e = wikiError(err, secrets)
+	}
+	if e == nil {
+		s.log.Error("command failed", "command", command, "err", redact(err.Error(), secrets))
+		e = &Error{Outcome: OutcomeFailed, Code: "internal", Message: "Something went wrong inside wikimod; the details are in its log. Check on the wiki whether anything changed before trying again."}
+	} else if e.Outcome == OutcomeFailed {
+		s.log.Warn("command failed", "command", command, "code", e.Code, "err", redact(err.Error(), secrets))
+	}
+	title := map[Outcome]string{
+		OutcomeDenied:    "Not allowed.",
+		OutcomeInvalid:   "That did not work: the command needs fixing.",
+		OutcomeWikiError: "The wiki refused.",
+		OutcomeFailed:    "That did not work.",
+	}[e.Outcome]
+	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: title, Text: redact(e.Message, secrets)}
+}
+
+func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *AuditRecord {
+	return &AuditRecord{
+		Time:     s.now(),
+		Platform: actor.Platform,
+		UserID:   actor.UserID,
+		UserName: actor.UserName,
+		Channel:  actor.Channel,
+		Command:  name,
+		Args:     RedactArgs(spec, args),
+	}
+}
+
+// record finishes an audit record (or writes it whole when begun is false).
+// The caller's context may be cancelled already; the record is written anyway.
+func (s *Service) record(ctx context.Context, rec *AuditRecord, begun bool) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	var err error
+	if !begun {
+		if err = s.audit.Begin(ctx, rec); err != nil {
+			s.log.Error("audit log write failed", "command", rec.Command, "err", err)
+			return
+		}
+	}
+	if err = s.audit.Finish(ctx, rec); err != nil {
+		s.log.Error("audit log write failed", "command", rec.Command, "err", err)
+	}
+}
+
+func (s *Service) observeDone(name string, o Outcome, start time.Time) {
+	if s.observe == nil {
+		return
+	}
+	if _, known := s.commands[name]; !known {
+		name = "unknown"
+	}
+	s.observe(name, o, s.now().Sub(start))
+}
+
+func (s *Service) commandList() string {
+	var names []string
+	for _, n := range s.order {
+		names = append(names, "`/"+n+"`")
+	}
+	return strings.Join(names, ", ")
+}
+
+// RedactArgs returns args as a flat map for the audit log, with the values of
+// secret parameters (and of any parameter named like a password) replaced.
+func RedactArgs(spec Spec, args Args) map[string]string {
+	out := make(map[string]string, len(args.Named)+1)
+	for k, v := range args.Named {
+		if isSecret(spec, k) {
+			v = "[redacted]"
+		}
+		out[k] = v
+	}
+	if len(args.Positional) > 0 {
+		out["_"] = strings.Join(args.Positional, " ")
+	}
+	return out
+}
+
+func isSecret(spec Spec, key string) bool {
+	if p, ok := spec.Param(key); ok && p.Secret {
+		return true
+	}
+	k := strings.ToLower(key)
+	return strings.Contains(k, "password") || strings.Contains(k, "token") || k == "retype" || strings.Contains(k, "secret")
+}
+
+func secretValues(spec Spec, args Args) []string {
+	var out []string
+	for k, v := range args.Named {
+		if isSecret(spec, k) && v != "" {
+			out = append(out, v)
+		}
+	}
+	// Longest first, so a secret that contains another is removed whole.
+	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
+	return out
+}
+
+// checkKeys refuses named arguments the spec does not list, and positional
+// words unless allowPositional.
+func checkKeys(spec Spec, args Args, allowPositional bool) error {
+	for _, k := range args.Keys() {
+		if _, ok := spec.Param(k); !ok {
+			return usageErrorf("`/%s` has no `%s=`. It takes: %s.", spec.Name, k, paramList(spec))
+		}
+	}
+	if !allowPositional && len(args.Positional) > 0 {
+		return usageErrorf("`/%s` takes only `key=value` arguments, not %q. Usage: `%s`", spec.Name, strings.Join(args.Positional, " "), spec.Usage)
+	}
+	return nil
+}
+
+func paramList(spec Spec) string {
+	var names []string
+	for _, p := range spec.Params {
+		names = append(names, "`"+p.Name+"`")
+	}
+	return strings.Join(names, ", ")
+}

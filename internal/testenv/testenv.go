@@ -1,0 +1,122 @@
+// Package testenv builds a real wikimod core for tests: a bot session on a
+// throwaway wiki, an anonymous session for resets, a SQLite database in a
+// temporary directory, and the command service wired to them.
+package testenv
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/mw"
+	"github.com/wikimod/wikimod/storage"
+)
+
+// Env is a wired core.
+type Env struct {
+	Wiki    *devwiki.Wiki
+	Bot     *mw.Client // the bot-password session
+	Anon    *mw.Client // the anonymous session used for resets
+	DB      *storage.DB
+	Metrics *bot.Metrics
+	Service *commands.Service
+}
+
+// Options adjust the core.
+type Options struct {
+	Rules     []commands.AccessRule
+	Rights    map[string]string
+	Extra     []commands.Command
+	OnProtect func(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error
+	Now       func() time.Time
+}
+
+// DefaultRules map the console user "admin", the Discord user "D-ADMIN", the
+// Discord role "R-MOD", the Slack user "U-ADMIN" and the Slack user group
+// "S-MODS" to sysop.
+var DefaultRules = []commands.AccessRule{{
+	WikiGroups:      []string{"sysop"},
+	ConsoleUsers:    []string{"admin"},
+	DiscordUsers:    []string{"D-ADMIN"},
+	DiscordRoles:    []string{"R-MOD"},
+	SlackUsers:      []string{"U-ADMIN"},
+	SlackUserGroups: []string{"S-MODS"},
+}, {
+	WikiGroups:   []string{"autoconfirmed"},
+	ConsoleUsers: []string{"helper"},
+	DiscordUsers: []string{"D-HELPER"},
+	SlackUsers:   []string{"U-HELPER"},
+}}
+
+// New wires a core against wiki. It fails the test on any error and closes
+// everything when the test ends.
+func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
+	tb.Helper()
+	wiki = devwiki.Need(tb, wiki)
+	env := &Env{Wiki: wiki, Metrics: bot.NewMetrics()}
+	var err error
+	env.Bot, err = mw.New(mw.Config{APIURL: wiki.APIURL, User: wiki.BotUser, Password: wiki.BotPassword,
+		UserAgent: "wikimod-test/0 (test@example.test)", Observe: env.Metrics.ObserveWiki, Now: opts.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env.Anon, err = mw.New(mw.Config{APIURL: wiki.APIURL, UserAgent: "wikimod-test/0 (test@example.test)", Observe: env.Metrics.ObserveWiki})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env.DB, err = storage.Open(filepath.Join(tb.TempDir(), "wikimod.db"), storage.Options{Now: opts.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { env.DB.Close() })
+	rules := opts.Rules
+	if rules == nil {
+		rules = DefaultRules
+	}
+	policy, err := commands.NewPolicy(rules)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	env.Service, err = commands.New(commands.Config{
+		Wiki: env.Bot, ResetWiki: env.Anon, Policy: policy, Rights: opts.Rights, Audit: env.DB,
+		Extra: opts.Extra, OnProtect: opts.OnProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
+		Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return env
+}
+
+// Protections reads a page's protections back from the wiki, as a map from
+// type to level.
+func (e *Env) Protections(tb testing.TB, title string) map[string]mw.PageProtection {
+	tb.Helper()
+	ps, err := e.Bot.PageProtections(context.Background(), title)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	out := map[string]mw.PageProtection{}
+	for _, p := range ps {
+		out[p.Type] = p
+	}
+	return out
+}
+
+// LastAudit returns the newest audit record.
+func (e *Env) LastAudit(tb testing.TB) commands.AuditRecord {
+	tb.Helper()
+	recs, err := e.DB.Audit(context.Background(), storage.AuditFilter{Limit: 1})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(recs) == 0 {
+		tb.Fatal("audit log is empty")
+	}
+	return recs[0]
+}
