@@ -45,10 +45,10 @@ func (s *Service) runValidatePassword(ctx context.Context, req *Request) (Reply,
 		return Reply{}, err
 	}
 	req.Result = map[string]any{"validity": v.Validity, "messages": messageCodes(v.Messages)}
-	return validityReply(v, p.User), nil
+	return validityReply(v, p.User, secretValues(req.Spec, req.Args)), nil
 }
 
-func validityReply(v *mw.Validity, user string) Reply {
+func validityReply(v *mw.Validity, user string, secrets []string) Reply {
 	who := "an account like the bot's"
 	if user != "" {
 		who = "the new account " + user
@@ -63,7 +63,7 @@ func validityReply(v *mw.Validity, user string) Reply {
 		r.Title = "The wiki rejects this password for " + who + "."
 	}
 	for _, m := range v.Messages {
-		r.Fields = append(r.Fields, Field{Label: m.Code, Value: m.Text})
+		r.Fields = append(r.Fields, Field{Label: m.Code, Value: redact(m.Text, secrets)})
 	}
 	if v.Validity != "Good" {
 		r.Text = "Choose a longer password that is not common and does not contain the user name."
@@ -200,7 +200,7 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 			req.Result = map[string]any{"validity": v.Validity, "messages": messageCodes(v.Messages)}
 			var reasons []string
 			for _, m := range v.Messages {
-				reasons = append(reasons, m.Text)
+				reasons = append(reasons, redact(m.Text, secretValues(req.Spec, args)))
 			}
 			code := "password-invalid"
 			if len(v.Messages) > 0 {

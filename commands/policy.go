@@ -126,9 +126,9 @@ func groupList(groups []string) string {
 	return strings.Join(groups, ", ")
 }
 
-// levelRight returns the right needed to set a protection level. MediaWiki
+// LevelRight returns the right needed to set a protection level. MediaWiki
 // names levels after rights, except the two historical aliases.
-func levelRight(level string) string {
+func LevelRight(level string) string {
 	switch level {
 	case "sysop":
 		return "editprotected"

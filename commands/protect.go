@@ -236,7 +236,7 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []
 					"`%s` is not a protection level on this wiki. For `%s=`, use one of: %s, or `all` to lift the protection.",
 					level, t, "`"+strings.Join(levels, "`, `")+"`")}
 			}
-			rights = append(rights, levelRight(level))
+			rights = append(rights, LevelRight(level))
 		}
 		p.Protections = append(p.Protections, mw.Protection{Action: t, Level: level})
 		e, own := args.Get(t + "_expiry")

@@ -318,8 +318,6 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 	if reply.Outcome == "" {
 		reply.Outcome = OutcomeOK
 	}
-	reply.Title = redact(reply.Title, secrets)
-	reply.Text = redact(reply.Text, secrets)
 	return reply
 }
 
@@ -342,7 +340,7 @@ func (s *Service) errorReply(command string, err error, secrets []string) Reply 
 		OutcomeWikiError: "The wiki refused.",
 		OutcomeFailed:    "That did not work.",
 	}[e.Outcome]
-	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: title, Text: redact(e.Message, secrets)}
+	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: title, Text: e.Message}
 }
 
 func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *AuditRecord {
@@ -437,7 +435,8 @@ func checkKeys(spec Spec, args Args, allowPositional bool) error {
 		}
 	}
 	if !allowPositional && len(args.Positional) > 0 {
-		return usageErrorf("`/%s` takes only `key=value` arguments, not %q. Usage: `%s`", spec.Name, strings.Join(args.Positional, " "), spec.Usage)
+		// The stray words are not echoed: they may be a typed password.
+		return usageErrorf("`/%s` takes only `key=value` arguments; %d word(s) had no `key=`. Usage: `%s`", spec.Name, len(args.Positional), spec.Usage)
 	}
 	return nil
 }

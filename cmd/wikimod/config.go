@@ -1,0 +1,247 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/wikimod/wikimod/commands"
+)
+
+// Config is wikimod's configuration file.
+type Config struct {
+	Wiki      WikiConfig      `toml:"wiki"`
+	Storage   StorageConfig   `toml:"storage"`
+	HTTP      HTTPConfig      `toml:"http"`
+	Commands  CommandsConfig  `toml:"commands"`
+	Access    []AccessConfig  `toml:"access"`
+	Discord   DiscordConfig   `toml:"discord"`
+	Slack     SlackConfig     `toml:"slack"`
+	Reminders RemindersConfig `toml:"reminders"`
+	Log       LogConfig       `toml:"log"`
+}
+
+// WikiConfig is the [wiki] section.
+type WikiConfig struct {
+	APIURL      string `toml:"api_url"`
+	BotUser     string `toml:"bot_user"`
+	BotPassword string `toml:"bot_password"` // env WIKIMOD_BOT_PASSWORD
+	Contact     string `toml:"contact"`
+	// ResetWithBotSession runs /resetpassword in the bot's session instead of
+	// an anonymous one; only useful on wikis that give a grant editmyprivateinfo.
+	ResetWithBotSession bool     `toml:"reset_with_bot_session"`
+	Timeout             Duration `toml:"timeout"`
+	MaxLag              int      `toml:"maxlag"`
+}
+
+// StorageConfig is the [storage] section.
+type StorageConfig struct {
+	Path string `toml:"path"`
+}
+
+// HTTPConfig is the [http] section.
+type HTTPConfig struct {
+	Listen string `toml:"listen"`
+}
+
+// CommandsConfig is the [commands] section.
+type CommandsConfig struct {
+	// Rights overrides the wiki right each command needs.
+	Rights  map[string]string `toml:"rights"`
+	Timeout Duration          `toml:"timeout"`
+}
+
+// AccessConfig is one [[access]] rule.
+type AccessConfig struct {
+	WikiGroups      []string `toml:"wiki_groups"`
+	ConsoleUsers    []string `toml:"console_users"`
+	DiscordUsers    []string `toml:"discord_users"`
+	DiscordRoles    []string `toml:"discord_roles"`
+	SlackUsers      []string `toml:"slack_users"`
+	SlackUserGroups []string `toml:"slack_usergroups"`
+}
+
+// DiscordConfig is the [discord] section.
+type DiscordConfig struct {
+	Mode          string   `toml:"mode"` // "http" or "gateway"; empty: Discord is off
+	ApplicationID string   `toml:"application_id"`
+	PublicKey     string   `toml:"public_key"`
+	BotToken      string   `toml:"bot_token"` // env WIKIMOD_DISCORD_BOT_TOKEN
+	GuildIDs      []string `toml:"guild_ids"`
+	NoticeChannel string   `toml:"notice_channel"`
+	APIURL        string   `toml:"api_url"`
+}
+
+// SlackConfig is the [slack] section.
+type SlackConfig struct {
+	Mode          string `toml:"mode"`           // "http" or "socket"; empty: Slack is off
+	SigningSecret string `toml:"signing_secret"` // env WIKIMOD_SLACK_SIGNING_SECRET
+	BotToken      string `toml:"bot_token"`      // env WIKIMOD_SLACK_BOT_TOKEN
+	AppToken      string `toml:"app_token"`      // env WIKIMOD_SLACK_APP_TOKEN
+	NoticeChannel string `toml:"notice_channel"`
+	APIURL        string `toml:"api_url"`
+}
+
+// RemindersConfig is the [reminders] section.
+type RemindersConfig struct {
+	LeadTimes    []Duration `toml:"lead_times"`
+	SyncInterval Duration   `toml:"sync_interval"`
+	Namespaces   []int      `toml:"namespaces"`
+	Pages        []string   `toml:"pages"`
+	Disabled     bool       `toml:"disabled"`
+}
+
+// LogConfig is the [log] section.
+type LogConfig struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// Duration is a time.Duration written as "90s", "15m", "24h" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use forms like 90s, 15m, 24h)", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// defaults returns a config with every default filled in.
+func defaults() Config {
+	return Config{
+		Storage:  StorageConfig{Path: "wikimod.db"},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
+		Commands: CommandsConfig{Timeout: Duration{30 * time.Second}},
+		Wiki:     WikiConfig{Timeout: Duration{30 * time.Second}, MaxLag: 5},
+		Reminders: RemindersConfig{
+			LeadTimes:    []Duration{{24 * time.Hour}, {time.Hour}},
+			SyncInterval: Duration{15 * time.Minute},
+		},
+		Log: LogConfig{Level: "info", Format: "text"},
+	}
+}
+
+// Env names the environment variables that override secrets.
+var secretEnv = []struct {
+	name string
+	dst  func(*Config) *string
+}{
+	{"WIKIMOD_BOT_PASSWORD", func(c *Config) *string { return &c.Wiki.BotPassword }},
+	{"WIKIMOD_DISCORD_BOT_TOKEN", func(c *Config) *string { return &c.Discord.BotToken }},
+	{"WIKIMOD_SLACK_SIGNING_SECRET", func(c *Config) *string { return &c.Slack.SigningSecret }},
+	{"WIKIMOD_SLACK_BOT_TOKEN", func(c *Config) *string { return &c.Slack.BotToken }},
+	{"WIKIMOD_SLACK_APP_TOKEN", func(c *Config) *string { return &c.Slack.AppToken }},
+}
+
+// LoadConfig reads and checks a config file. Secrets in the environment
+// override the file.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return ParseConfig(string(b), path)
+}
+
+// ParseConfig parses and checks config text; name is used in messages.
+func ParseConfig(text, name string) (*Config, error) {
+	cfg := defaults()
+	md, err := toml.Decode(text, &cfg)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	if undecoded := md.Undecoded(); len(undecoded) > 0 {
+		keys := make([]string, len(undecoded))
+		for i, k := range undecoded {
+			keys[i] = k.String()
+		}
+		return nil, fmt.Errorf("config %s: unknown key %s (see config.example.toml for the keys wikimod reads)", name, strings.Join(keys, ", "))
+	}
+	for _, e := range secretEnv {
+		if v := os.Getenv(e.name); v != "" {
+			*e.dst(&cfg) = v
+		}
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return &cfg, nil
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Wiki.APIURL == "" {
+		bad("wiki.api_url is empty: set it to the wiki's api.php, e.g. https://wiki.example.org/w/api.php")
+	} else if !strings.HasPrefix(c.Wiki.APIURL, "http://") && !strings.HasPrefix(c.Wiki.APIURL, "https://") {
+		bad("wiki.api_url %q must start with http:// or https://", c.Wiki.APIURL)
+	}
+	if c.Wiki.BotUser == "" {
+		bad("wiki.bot_user is empty: set it to the bot password's login name, User@AppId, from Special:BotPasswords")
+	} else if !strings.Contains(c.Wiki.BotUser, "@") {
+		bad("wiki.bot_user %q is not a bot password login name: it has the form User@AppId (Special:BotPasswords)", c.Wiki.BotUser)
+	}
+	if c.Wiki.BotPassword == "" {
+		bad("wiki.bot_password is empty: set the environment variable WIKIMOD_BOT_PASSWORD (or bot_password in [wiki]) to the secret Special:BotPasswords showed")
+	}
+	if c.Storage.Path == "" {
+		bad("storage.path is empty")
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
+		bad("http.listen %q is not host:port", c.HTTP.Listen)
+	}
+	for i, a := range c.Access {
+		if len(a.WikiGroups) == 0 {
+			bad("access rule %d: wiki_groups is empty", i+1)
+		}
+	}
+	switch c.Discord.Mode {
+	case "", "http", "gateway":
+	default:
+		bad("discord.mode %q: use \"http\" or \"gateway\" (or leave it empty to turn Discord off)", c.Discord.Mode)
+	}
+	switch c.Slack.Mode {
+	case "", "http", "socket":
+	default:
+		bad("slack.mode %q: use \"http\" or \"socket\" (or leave it empty to turn Slack off)", c.Slack.Mode)
+	}
+	for _, d := range c.Reminders.LeadTimes {
+		if d.Duration <= 0 {
+			bad("reminders.lead_times: %s is not a positive duration", d)
+		}
+	}
+	if !c.Reminders.Disabled && c.Reminders.SyncInterval.Duration < time.Minute {
+		bad("reminders.sync_interval %s is shorter than a minute", c.Reminders.SyncInterval)
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level %q: use debug, info, warn or error", c.Log.Level)
+	}
+	if !slices.Contains([]string{"text", "json"}, c.Log.Format) {
+		bad("log.format %q: use text or json", c.Log.Format)
+	}
+	return errors.Join(errs...)
+}
+
+// accessRules converts the [[access]] rules.
+func (c *Config) accessRules() []commands.AccessRule {
+	out := make([]commands.AccessRule, len(c.Access))
+	for i, a := range c.Access {
+		out[i] = commands.AccessRule(a)
+	}
+	return out
+}

@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/wikimod/wikimod/internal/devwiki"
+)
+
+const demoBanner = `
+wikimod demo: a throwaway wiki is running at %[1]s
+  wiki login:   Admin / %[2]s
+  mail it sends goes to %[3]s
+  config:       %[4]s   (audit log: wikimod audit -config %[4]s)
+
+You are the console user "admin", mapped to the wiki group sysop. Try:
+  /help
+  /protect "Main Page" edit=sysop move=sysop expiry="1 week" reason="demo"
+  /protect "Sandbox" create=autoconfirmed expiry="2 hours"
+  /validatepassword password="correct horse battery staple" user=Newcomer
+  /createaccount username=Newcomer email=newcomer@example.test reason="demo"
+  /resetpassword user=Alice
+Type quit or press Ctrl-D to stop; the wiki stops with it.
+
+`
+
+func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("wikimod demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", ".demo", "directory for the throwaway wiki and the bot's database (emptied first)")
+	port := fs.Int("port", 0, "port for the wiki (0 picks a free one)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	if err := os.RemoveAll(abs); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "Installing a throwaway MediaWiki in", abs, "...")
+	wiki, err := devwiki.Start(ctx, devwiki.Options{Dir: filepath.Join(abs, "wiki"), Port: *port})
+	if err != nil {
+		return fmt.Errorf("demo wiki: %w", err)
+	}
+	defer wiki.Close()
+	if err := wiki.CreateUser(ctx, "Alice", "Alice-demo-password-1", "alice@example.test", false); err != nil {
+		return fmt.Errorf("demo user: %w", err)
+	}
+
+	cfgPath := filepath.Join(abs, "wikimod.toml")
+	cfgText := fmt.Sprintf(`# Written by "wikimod demo" for its throwaway wiki.
+[wiki]
+api_url = %q
+bot_user = %q
+bot_password = %q
+contact = "demo@example.test"
+
+[storage]
+path = %q
+
+[http]
+listen = "127.0.0.1:0"
+
+[[access]]
+wiki_groups = ["sysop"]
+console_users = ["admin"]
+
+[[access]]
+wiki_groups = ["autoconfirmed"]
+console_users = ["helper"]
+`, wiki.APIURL, wiki.BotUser, wiki.BotPassword, filepath.Join(abs, "wikimod.db"))
+	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o600); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, demoBanner, wiki.URL, devwiki.AdminPassword, wiki.MailFile, cfgPath)
+	return runConsole(ctx, cfg, "admin", true, stdin, stdout, stderr)
+}

@@ -1,0 +1,354 @@
+// Command wikimod is a chat bot that lets a wiki's moderators run MediaWiki
+// administration from Discord and Slack.
+//
+//	wikimod run      -config FILE            serve the configured chat platforms
+//	wikimod console  -config FILE -as NAME   type commands in a terminal
+//	wikimod check    -config FILE            log in and report the bot's rights
+//	wikimod audit    -config FILE [-n N] [-json]
+//	wikimod discord register -config FILE [-guild ID]
+//	wikimod demo                             a throwaway local wiki and a console
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/bot/console"
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/mw"
+	"github.com/wikimod/wikimod/storage"
+)
+
+func main() { os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }
+
+const usage = `wikimod: MediaWiki moderation from Discord and Slack
+
+Usage:
+  wikimod run      -config FILE              serve the configured platforms, /healthz and /metrics
+  wikimod console  -config FILE -as NAME     type commands in a terminal as console user NAME
+  wikimod check    -config FILE              log in; report the wiki and the rights the bot holds
+  wikimod audit    -config FILE [-n N] [-json]   print the audit log, newest first
+  wikimod discord register -config FILE [-guild ID]   register the slash commands with Discord
+  wikimod demo     [-dir DIR]                start a throwaway local wiki and a console on it
+  wikimod version
+`
+
+// Main runs wikimod with the given arguments and returns the exit code.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, args[1:], stderr)
+	case "console":
+		err = cmdConsole(ctx, args[1:], stdin, stdout, stderr)
+	case "check":
+		err = cmdCheck(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], stdout)
+	case "discord":
+		err = cmdDiscord(ctx, args[1:], stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, args[1:], stdin, stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "wikimod", version)
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, usage)
+	default:
+		fmt.Fprintf(stderr, "wikimod: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 2
+		}
+		fmt.Fprintln(stderr, "wikimod:", err)
+		return 1
+	}
+	return 0
+}
+
+func newFlags(name string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := flag.NewFlagSet("wikimod "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "wikimod.toml", "config file")
+	return fs, path
+}
+
+func cmdConsole(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs, path := newFlags("console", stderr)
+	as := fs.String("as", "", "console user to act as (mapped by [[access]] console_users)")
+	prompt := fs.Bool("prompt", false, "print a prompt before each line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	return runConsole(ctx, cfg, *as, *prompt, stdin, stdout, stderr)
+}
+
+func runConsole(ctx context.Context, cfg *Config, as string, prompt bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	if as == "" {
+		return errors.New("console: say who you are with -as NAME (a name listed in console_users)")
+	}
+	app, err := NewApp(cfg, AppOptions{LogOutput: stderr})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	con, err := console.New(console.Config{Service: app.service, User: as, In: stdin, Out: stdout, Prompt: prompt})
+	if err != nil {
+		return err
+	}
+	app.notifiers = append(app.notifiers, con)
+	if err := app.startReminders(ctx); err != nil {
+		return err
+	}
+	return con.Run(ctx)
+}
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	fs, path := newFlags("run", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	app, err := NewApp(cfg, AppOptions{LogOutput: stderr})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Run(ctx)
+}
+
+// Run serves the configured adapters and the HTTP server until ctx is done.
+func (a *App) Run(ctx context.Context) error {
+	// Log in now so that a wrong bot password shows at start-up, not at the
+	// first command. A wiki that is down is not fatal: the bot retries.
+	if err := a.wiki.Login(ctx); err != nil {
+		if strings.HasPrefix(mw.ErrorCode(err), "login-") {
+			return fmt.Errorf("wiki login: %w", err)
+		}
+		a.log.Warn("wiki not reachable at start-up; will retry with the first command", "err", err)
+	}
+	a.server = bot.NewServer(bot.ServerConfig{Listen: a.cfg.HTTP.Listen, Metrics: a.metrics, Checks: a.healthChecks(), Logger: a.log})
+	if err := a.buildAdapters(); err != nil {
+		return err
+	}
+	for _, ad := range a.adapters {
+		if m, ok := ad.(bot.Mounter); ok {
+			m.Mount(a.server.Mux())
+		}
+	}
+	if err := a.server.Start(); err != nil {
+		return fmt.Errorf("http: %w", err)
+	}
+	if err := a.startReminders(ctx); err != nil {
+		return err
+	}
+	a.log.Info("wikimod running", "version", version, "http", a.server.Addr(), "adapters", len(a.adapters))
+
+	errc := make(chan error, len(a.adapters))
+	for _, ad := range a.adapters {
+		go func() {
+			if err := ad.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("%s: %w", ad.Name(), err)
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	a.log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.server.Close(shutdown); err != nil {
+		a.log.Warn("http shutdown", "err", err)
+	}
+	return runErr
+}
+
+// buildAdapters creates the adapters the config turns on.
+func (a *App) buildAdapters() error {
+	for _, build := range []func(*App) (bot.Adapter, error){discordAdapter, slackAdapter} {
+		ad, err := build(a)
+		if err != nil {
+			return err
+		}
+		if ad == nil {
+			continue
+		}
+		a.adapters = append(a.adapters, ad)
+		if n, ok := ad.(bot.Notifier); ok {
+			a.notifiers = append(a.notifiers, n)
+		}
+	}
+	if len(a.adapters) == 0 {
+		a.log.Warn("no chat platform configured: set [discord] mode or [slack] mode; serving /healthz and /metrics only")
+	}
+	return nil
+}
+
+func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs, path := newFlags("check", stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	app, err := NewApp(cfg, AppOptions{LogOutput: stderr})
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.Check(ctx, stdout)
+}
+
+// Check logs in and reports the wiki, and which rights the configured
+// commands need that the bot holds or lacks.
+func (a *App) Check(ctx context.Context, w io.Writer) error {
+	if err := a.wiki.Login(ctx); err != nil {
+		return fmt.Errorf("wiki login: %w", err)
+	}
+	site, err := a.wiki.SiteInfo(ctx)
+	if err != nil {
+		return err
+	}
+	me, err := a.wiki.UserInfo(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "wiki:    %s (%s) at %s\n", site.Name, site.Generator, a.cfg.Wiki.APIURL)
+	fmt.Fprintf(w, "bot:     logged in as %s, groups: %s\n", me.Name, joinOr(me.Groups, "none"))
+	have := map[string]bool{}
+	for _, r := range me.Rights {
+		have[r] = true
+	}
+	need := a.service.RequiredRights()
+	names := make([]string, 0, len(need))
+	for n := range need {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	missing := 0
+	fmt.Fprintln(w, "rights the commands need:")
+	for _, n := range names {
+		right := need[n]
+		switch {
+		case n == "resetpassword" && !a.cfg.Wiki.ResetWithBotSession:
+			fmt.Fprintf(w, "  /%-17s %-18s sent from an anonymous session (no bot grant carries it)\n", n, right)
+		case have[right]:
+			fmt.Fprintf(w, "  /%-17s %-18s ok\n", n, right)
+		default:
+			missing++
+			fmt.Fprintf(w, "  /%-17s %-18s MISSING: add the grant %s to the bot password\n", n, right, grantFor(right))
+		}
+	}
+	for _, extra := range []string{"editprotected", "noratelimit"} {
+		if !have[extra] {
+			fmt.Fprintf(w, "  note: the bot lacks %s; grant %s\n", extra, grantFor(extra))
+		}
+	}
+	if missing > 0 {
+		return fmt.Errorf("the bot lacks %d right(s) the commands need", missing)
+	}
+	fmt.Fprintln(w, "all good")
+	return nil
+}
+
+func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, path := newFlags("audit", os.Stderr)
+	n := fs.Int("n", 20, "how many entries")
+	asJSON := fs.Bool("json", false, "one JSON object per line")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := LoadConfig(*path)
+	if err != nil {
+		return err
+	}
+	db, err := storage.Open(cfg.Storage.Path, storage.Options{})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	recs, err := db.Audit(ctx, storage.AuditFilter{Limit: *n})
+	if err != nil {
+		return err
+	}
+	return printAudit(stdout, recs, *asJSON)
+}
+
+type auditJSON struct {
+	ID         int64             `json:"id"`
+	Time       time.Time         `json:"time"`
+	Platform   string            `json:"platform"`
+	User       string            `json:"user"`
+	UserName   string            `json:"user_name,omitempty"`
+	Channel    string            `json:"channel,omitempty"`
+	Command    string            `json:"command"`
+	Args       map[string]string `json:"args"`
+	Outcome    string            `json:"outcome"`
+	Code       string            `json:"code,omitempty"`
+	Result     json.RawMessage   `json:"result,omitempty"`
+	DurationMS float64           `json:"duration_ms"`
+}
+
+func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
+	enc := json.NewEncoder(w)
+	for _, r := range recs {
+		if asJSON {
+			if err := enc.Encode(auditJSON{ID: r.ID, Time: r.Time, Platform: r.Platform, User: r.UserID, UserName: r.UserName,
+				Channel: r.Channel, Command: r.Command, Args: r.Args, Outcome: string(r.Outcome), Code: r.Code, Result: r.Result,
+				DurationMS: float64(r.Duration.Microseconds()) / 1000}); err != nil {
+				return err
+			}
+			continue
+		}
+		var args []string
+		for _, k := range sortedKeys(r.Args) {
+			args = append(args, k+"="+r.Args[k])
+		}
+		code := ""
+		if r.Code != "" {
+			code = " (" + r.Code + ")"
+		}
+		fmt.Fprintf(w, "%s  %-7s %-12s /%s %s -> %s%s\n", r.Time.Format(time.RFC3339), r.Platform, r.UserID, r.Command,
+			strings.Join(args, " "), r.Outcome, code)
+	}
+	return nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
