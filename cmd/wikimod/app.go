@@ -30,6 +30,10 @@ type App struct {
 	service *commands.Service
 	server  *bot.Server
 
+	// rem holds the reminders' runtime; reminderRuntime is defined in
+	// reminders.go.
+	rem *reminderRuntime
+
 	adapters  []bot.Adapter
 	notifiers []bot.Notifier
 	closers   []func() error

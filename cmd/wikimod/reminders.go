@@ -12,6 +12,9 @@ type reminderHooks struct {
 	OnProtect func(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error
 }
 
+// reminderRuntime is the reminders' state kept on the App.
+type reminderRuntime struct{}
+
 // setupReminders builds the reminders (tracker, sync, scheduler) once the
 // database and the wiki session exist, before the command service.
 func (a *App) setupReminders() (reminderHooks, error) {
