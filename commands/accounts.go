@@ -82,10 +82,11 @@ func messageCodes(ms []mw.Message) []string {
 func (s *Service) resetPasswordCommand() Command {
 	return Command{
 		Spec: Spec{
-			Name:    "resetpassword",
-			Summary: "Send a user a password reset email (action=resetpassword)",
-			Usage:   `/resetpassword user=NAME  or  /resetpassword email=ADDRESS`,
-			Right:   "editmyprivateinfo",
+			Name:       "resetpassword",
+			Positional: "user",
+			Summary:    "Send a user a password reset email (action=resetpassword)",
+			Usage:      `/resetpassword user=NAME  or  /resetpassword email=ADDRESS`,
+			Right:      "editmyprivateinfo",
 			Params: []Param{
 				{Name: "user", Description: "The user whose password to reset"},
 				{Name: "email", Description: "The email address of the account, instead of the user name"},
@@ -145,10 +146,11 @@ func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, er
 func (s *Service) createAccountCommand() Command {
 	return Command{
 		Spec: Spec{
-			Name:    "createaccount",
-			Summary: "Create a wiki account (action=createaccount)",
-			Usage:   `/createaccount username=NAME [email=ADDRESS] [realname=NAME] [password=PASSWORD] [reason=TEXT]`,
-			Right:   "createaccount",
+			Name:       "createaccount",
+			Positional: "username",
+			Summary:    "Create a wiki account (action=createaccount)",
+			Usage:      `/createaccount username=NAME [email=ADDRESS] [realname=NAME] [password=PASSWORD] [reason=TEXT]`,
+			Right:      "createaccount",
 			Params: []Param{
 				{Name: "username", Description: "The new account's user name", Required: true},
 				{Name: "email", Description: "Email address; without a password, the wiki mails a temporary one there"},

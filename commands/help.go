@@ -9,10 +9,11 @@ import (
 func (s *Service) helpCommand() Command {
 	return Command{
 		Spec: Spec{
-			Name:    "help",
-			Summary: "List the commands, or explain one",
-			Usage:   "/help [COMMAND]",
-			Params:  []Param{{Name: "command", Description: "The command to explain"}},
+			Name:       "help",
+			Summary:    "List the commands, or explain one",
+			Positional: "command",
+			Usage:      "/help [COMMAND]",
+			Params:     []Param{{Name: "command", Description: "The command to explain"}},
 		},
 		Run: s.runHelp,
 	}
@@ -36,6 +37,9 @@ func (s *Service) runHelp(_ context.Context, req *Request) (Reply, error) {
 		return Reply{}, usageErrorf("There is no command `/%s`. The commands are %s.", name, s.commandList())
 	}
 	r := Reply{Title: sp.Usage, Text: sp.Summary + needs(sp) + "."}
+	if sp.Help != "" {
+		r.Text += "\n" + sp.Help
+	}
 	for _, p := range sp.Params {
 		desc := p.Description
 		if p.Levels && req.Site != nil {

@@ -49,11 +49,14 @@ func (s *Service) protectCommand() Command {
 	)
 	return Command{
 		Spec: Spec{
-			Name:    "protect",
-			Summary: "Change a page's protection (action=protect)",
-			Usage:   `/protect TITLE [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade]`,
-			Right:   "protect",
-			Params:  params,
+			Name:       "protect",
+			Summary:    "Change a page's protection (action=protect)",
+			Positional: "title",
+			Usage:      `/protect TITLE [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade]`,
+			Help: "As with the wiki's own API, the command sets the page's whole protection: a type you leave out is lifted, and so is cascading unless you say `cascade`. " +
+				"To change one type and keep another, give both. `expiry` applies to every type given; `TYPE_expiry=` sets one type's own.",
+			Right:  "protect",
+			Params: params,
 		},
 		Run: s.runProtect,
 	}

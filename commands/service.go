@@ -31,6 +31,11 @@ type Spec struct {
 	Name    string
 	Summary string // one line, for command lists
 	Usage   string // the text grammar, for /help
+	Help    string // what else to know, for /help COMMAND
+	// Positional names the parameter that bare words stand for ("title" for
+	// /protect). Where it is empty, bare words are refused, and the audit log
+	// does not keep them: they may be a mistyped password.
+	Positional string
 	// Right is the wiki right the command needs; Config.Rights overrides it.
 	// Empty means anyone may use it, even an unmapped actor.
 	Right  string
@@ -401,7 +406,11 @@ func RedactArgs(spec Spec, args Args) map[string]string {
 		out[k] = v
 	}
 	if len(args.Positional) > 0 {
-		out["_"] = strings.Join(args.Positional, " ")
+		if spec.Positional != "" {
+			out["_"] = strings.Join(args.Positional, " ")
+		} else {
+			out["_"] = fmt.Sprintf("[%d word(s) redacted]", len(args.Positional))
+		}
 	}
 	return out
 }

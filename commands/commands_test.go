@@ -1,0 +1,426 @@
+package commands_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/mw"
+)
+
+var wiki *devwiki.Wiki
+
+func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+
+var (
+	admin   = commands.Actor{Platform: commands.PlatformConsole, UserID: "admin", UserName: "admin", Channel: "test"}
+	helper  = commands.Actor{Platform: commands.PlatformConsole, UserID: "helper", Channel: "test"}
+	nobody  = commands.Actor{Platform: commands.PlatformConsole, UserID: "mallory", Channel: "test"}
+	ctxTest = context.Background()
+)
+
+func run(t *testing.T, env *testenv.Env, actor commands.Actor, line string) commands.Reply {
+	t.Helper()
+	return env.Service.ExecuteLine(ctxTest, actor, line)
+}
+
+func wikiRequests(env *testenv.Env, action string) float64 {
+	return env.Metrics.Value("wikimod_wiki_requests_total", "action", action)
+}
+
+func TestProtectSetsWhatTheWikiReports(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	r := run(t, env, admin, `/protect "Svc Protect One" create=sysop expiry="2 days" reason="spam wave"`)
+	if !r.OK() {
+		t.Fatalf("reply = %+v", r)
+	}
+	got := env.Protections(t, "Svc Protect One")
+	if got["create"].Level != "sysop" {
+		t.Fatalf("wiki protections = %+v", got)
+	}
+	if r.Protect == nil || len(r.Protect.Protections) != 1 || r.Protect.Protections[0].Expiry != got["create"].Expiry {
+		t.Fatalf("reply protections %+v differ from the wiki's %+v", r.Protect, got)
+	}
+	if !strings.Contains(r.Plain(), got["create"].Expiry) || !strings.Contains(r.Plain(), "spam wave") || !r.Announce {
+		t.Errorf("reply does not show the absolute expiry and reason, or is not announced:\n%s", r.Plain())
+	}
+	rec := env.LastAudit(t)
+	if rec.Outcome != commands.OutcomeOK || rec.Command != "protect" || rec.UserID != "admin" || rec.Platform != "console" {
+		t.Errorf("audit = %+v", rec)
+	}
+	if rec.Args["create"] != "sysop" || rec.Args["_"] != "Svc Protect One" || !strings.Contains(string(rec.Result), got["create"].Expiry) {
+		t.Errorf("audit args/result = %v %s", rec.Args, rec.Result)
+	}
+}
+
+func TestProtectPerActionExpiriesAndCascade(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	r := run(t, env, admin, `/protect Main Page edit=sysop move=autoconfirmed edit_expiry="1 day" move_expiry=infinite cascade`)
+	if !r.OK() {
+		t.Fatalf("reply = %s", r.Plain())
+	}
+	got := env.Protections(t, "Main Page")
+	if got["edit"].Level != "sysop" || !got["edit"].Cascade || got["move"].Level != "autoconfirmed" || got["move"].Expiry != "infinity" {
+		t.Fatalf("wiki protections = %+v", got)
+	}
+	exp, err := time.Parse(time.RFC3339, got["edit"].Expiry)
+	if err != nil || time.Until(exp) > 25*time.Hour || time.Until(exp) < 23*time.Hour {
+		t.Errorf("edit expiry %q is not a day away", got["edit"].Expiry)
+	}
+	// Lifting: all removes a protection.
+	r = run(t, env, admin, `/protect "Main Page" edit=all move=all`)
+	if !r.OK() || !strings.Contains(r.Text, "Lifted: edit, move") {
+		t.Fatalf("lift reply = %s", r.Plain())
+	}
+	if got := env.Protections(t, "Main Page"); len(got) != 0 {
+		t.Errorf("protections after lifting = %+v", got)
+	}
+}
+
+func TestProtectRejectsBadInputAndChangesNothing(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	if r := run(t, env, admin, `/protect "Svc Bad Input" create=autoconfirmed expiry="3 days"`); !r.OK() {
+		t.Fatal(r.Plain())
+	}
+	before := env.Protections(t, "Svc Bad Input")
+	cases := []struct {
+		line, outcome, code, says string
+		reachesWiki               bool
+	}{
+		{`/protect "Svc Bad Input" create=bogus`, "invalid", "protect-invalidlevel", "autoconfirmed`, `sysop", false},
+		{`/protect "Svc Bad Input" delete=sysop`, "invalid", "usage", "`edit=LEVEL`", false},
+		{`/protect "Svc Bad Input"`, "invalid", "usage", "Say which protection", false},
+		{`/protect edit=sysop`, "invalid", "usage", "Which page?", false},
+		{`/protect "Svc Bad Input" create=sysop expiry=`, "invalid", "usage", "expiry=", false},
+		{`/protect "Svc Bad Input" create=sysop cascade=perhaps`, "invalid", "usage", "yes or no", false},
+		{`/protect "Svc Bad Input" create=autoconfirmed cascade`, "invalid", "usage", "cascading", false},
+		{`/protect "Svc Bad Input" create=sysop expiry="2001-01-01T00:00:00Z"`, "wiki_error", "pastexpiry", "in the past", true},
+		{`/protect "Svc Bad Input" create=sysop expiry="when pigs fly"`, "wiki_error", "invalidexpiry", "duration", true},
+		{`/protect "Svc Bad Input" edit=sysop`, "wiki_error", "missingtitle-createonly", "only `create`", true},
+		{`/protect "Main Page" create=sysop`, "wiki_error", "create-titleexists", "exists", true},
+		{`/protect "Bad[Title]" edit=sysop`, "wiki_error", "invalidtitle", "not a valid page title", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.line, func(t *testing.T) {
+			n := wikiRequests(env, "protect")
+			r := run(t, env, admin, tc.line)
+			if string(r.Outcome) != tc.outcome || r.Code != tc.code || !strings.Contains(r.Text, tc.says) {
+				t.Errorf("reply = %s/%s %q, want %s/%s saying %q", r.Outcome, r.Code, r.Text, tc.outcome, tc.code, tc.says)
+			}
+			if sent := wikiRequests(env, "protect") - n; (sent > 0) != tc.reachesWiki {
+				t.Errorf("sent %v protect requests; reaching the wiki expected: %v", sent, tc.reachesWiki)
+			}
+			if rec := env.LastAudit(t); string(rec.Outcome) != tc.outcome || rec.Code != tc.code {
+				t.Errorf("audit = %s/%s", rec.Outcome, rec.Code)
+			}
+		})
+	}
+	if after := env.Protections(t, "Svc Bad Input"); after["create"] != before["create"] || len(after) != len(before) {
+		t.Errorf("protections changed from %+v to %+v", before, after)
+	}
+}
+
+func TestDenials(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	cases := []struct {
+		actor commands.Actor
+		line  string
+		code  string
+	}{
+		{nobody, `/protect "Svc Denied" create=sysop`, "unmapped"},
+		{nobody, `/validatepassword password=whatever-long-1`, "unmapped"},
+		{helper, `/protect "Svc Denied" create=sysop`, "missing-right:protect"},
+		{commands.Actor{Platform: "discord", UserID: "admin"}, `/protect "Svc Denied" create=sysop`, "unmapped"},
+	}
+	for _, tc := range cases {
+		n := wikiRequests(env, "protect")
+		r := run(t, env, tc.actor, tc.line)
+		if r.Outcome != commands.OutcomeDenied || r.Code != tc.code {
+			t.Errorf("%v %s: reply %s/%s, want denied/%s", tc.actor, tc.line, r.Outcome, r.Code, tc.code)
+		}
+		if tc.code == "missing-right:protect" && !strings.Contains(r.Text, "`protect`") {
+			t.Errorf("denial %q does not name the missing right", r.Text)
+		}
+		if wikiRequests(env, "protect") != n {
+			t.Errorf("a denied command reached the wiki")
+		}
+		if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeDenied || rec.UserID != tc.actor.UserID {
+			t.Errorf("denial not audited: %+v", rec)
+		}
+	}
+	if got := env.Protections(t, "Svc Denied"); len(got) != 0 {
+		t.Errorf("denied protect changed the wiki: %+v", got)
+	}
+	// A sysop level needs editprotected on top of protect: a right override
+	// shows the level check is separate from the command's own right.
+	env2 := testenv.New(t, wiki, testenv.Options{Rights: map[string]string{"protect": "editsemiprotected"}})
+	if r := run(t, env2, helper, `/protect "Svc Denied" create=autoconfirmed expiry="1 hour"`); !r.OK() {
+		t.Errorf("helper with the overridden right: %s", r.Plain())
+	}
+	if r := run(t, env2, helper, `/protect "Svc Denied" create=sysop`); r.Code != "missing-right:editprotected" {
+		t.Errorf("sysop level without editprotected: %s/%s", r.Outcome, r.Code)
+	}
+}
+
+func TestValidatePassword(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	long := strings.Repeat("x", 5000)
+	cases := []struct {
+		line, title, field string
+		outcome            commands.Outcome
+	}{
+		{`/validatepassword password="correct horse battery staple 42" user="Svc New One"`, "accepts this password for the new account Svc New One.", "", "ok"},
+		{`/validatepassword password=password user="Svc New One"`, "asked for it to be changed", "passwordincommonlist", "ok"},
+		{`/validatepassword password=` + long, "rejects this password", "passwordtoolong", "ok"},
+		{`/validatepassword password=whatever-long-1 user=Admin`, "", "", "wiki_error"},
+		{`/validatepassword user=Someone`, "", "", "invalid"},
+		{`/validatepassword hunter2-typed-bare`, "", "", "invalid"},
+	}
+	for _, tc := range cases {
+		r := run(t, env, admin, tc.line)
+		if r.Outcome != tc.outcome {
+			t.Errorf("%.60s: outcome %s (%s), want %s", tc.line, r.Outcome, r.Plain(), tc.outcome)
+			continue
+		}
+		if tc.title != "" && !strings.Contains(r.Title, strings.Replace(tc.title, "asked for it", "would ask for it", 1)) && !strings.Contains(r.Title, tc.title) {
+			t.Errorf("%.60s: title %q, want %q", tc.line, r.Title, tc.title)
+		}
+		if tc.field != "" && (len(r.Fields) == 0 || r.Fields[0].Label != tc.field) {
+			t.Errorf("%.60s: fields %+v, want %s", tc.line, r.Fields, tc.field)
+		}
+		if strings.Contains(r.Plain(), "hunter2-typed-bare") || strings.Contains(r.Plain(), "correct horse") {
+			t.Errorf("reply echoes the password: %s", r.Plain())
+		}
+	}
+	if r := run(t, env, admin, `/validatepassword password=whatever-long-1 user=Admin`); r.Code != "userexists" || !strings.Contains(r.Text, "already taken") {
+		t.Errorf("existing user: %s/%s %q", r.Outcome, r.Code, r.Text)
+	}
+}
+
+func TestCreateAccount(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	ctx := context.Background()
+
+	r := run(t, env, admin, `/createaccount username="Svc Created" password="Svc-created-password-42" realname="Svc Person" reason="joined via chat"`)
+	if !r.OK() || !strings.Contains(r.Title, "Svc Created") {
+		t.Fatalf("create: %s", r.Plain())
+	}
+	if groups, err := env.Bot.UserGroups(ctx, "Svc Created"); err != nil || groups["Svc Created"] == nil {
+		t.Fatalf("account not on the wiki: %v %v", groups, err)
+	}
+	// The wiki accepts the password: log in with it through a client of our own.
+	if rec := env.LastAudit(t); rec.Args["password"] != "[redacted]" || rec.Outcome != commands.OutcomeOK {
+		t.Errorf("audit args = %v", rec.Args)
+	}
+
+	mailBefore, _ := env.Wiki.Mail()
+	r = run(t, env, admin, `/createaccount username="Svc Mailed" email=svc.mailed@example.test`)
+	if !r.OK() || !strings.Contains(r.Text, "svc.mailed@example.test") {
+		t.Fatalf("create with mailpassword: %s", r.Plain())
+	}
+	if mail, _ := env.Wiki.Mail(); !strings.Contains(mail[len(mailBefore):], `"Svc Mailed"`) {
+		t.Error("no temporary-password mail captured for Svc Mailed")
+	}
+
+	cases := []struct {
+		line, outcome, code, says string
+	}{
+		{`/createaccount username="Svc Created" password="Another-password-99"`, "wiki_error", "userexists", "already taken"},
+		{`/createaccount username="Svc Weak" password=password`, "wiki_error", "passwordincommonlist", "too common"},
+		{`/createaccount username="Svc NoMail"`, "invalid", "usage", "email="},
+		{`/createaccount email=a@example.test`, "invalid", "usage", "Which user name"},
+		{`/createaccount username=X nickname=Y email=a@example.test`, "invalid", "usage", "has no `nickname=`"},
+		{`/createaccount username="Svc Bad Mail" email=not-an-address`, "wiki_error", "", ""},
+	}
+	for _, tc := range cases {
+		r := run(t, env, admin, tc.line)
+		if string(r.Outcome) != tc.outcome || (tc.code != "" && r.Code != tc.code) || !strings.Contains(r.Text, tc.says) {
+			t.Errorf("%s: %s/%s %q, want %s/%s saying %q", tc.line, r.Outcome, r.Code, r.Text, tc.outcome, tc.code, tc.says)
+		}
+		if strings.Contains(r.Plain(), "Another-password-99") {
+			t.Errorf("reply echoes the password")
+		}
+	}
+	if groups, _ := env.Bot.UserGroups(ctx, "Svc Weak", "Svc NoMail"); len(groups) != 0 {
+		t.Errorf("failed creations left accounts: %v", groups)
+	}
+}
+
+func TestResetPassword(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	ctx := context.Background()
+	if err := env.Wiki.CreateUser(ctx, "Svc Reset One", "Svc-reset-one-pass-1", "reset.one@example.test", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Wiki.CreateUser(ctx, "Svc Reset Two", "Svc-reset-two-pass-1", "reset.two@example.test", false); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ line, who string }{
+		{`/resetpassword user="Svc Reset One"`, "Svc Reset One"},
+		{`/resetpassword email=reset.two@example.test`, "Svc Reset Two"},
+	} {
+		before, _ := env.Wiki.Mail()
+		r := run(t, env, admin, tc.line)
+		if !r.OK() {
+			t.Fatalf("%s: %s", tc.line, r.Plain())
+		}
+		mail, _ := env.Wiki.Mail()
+		if !strings.Contains(mail[len(before):], tc.who) {
+			t.Errorf("%s: no reset mail for %s", tc.line, tc.who)
+		}
+	}
+	for _, line := range []string{
+		`/resetpassword`,
+		`/resetpassword user=A email=a@example.test`,
+		`/resetpassword email=nope`,
+	} {
+		if r := run(t, env, admin, line); r.Outcome != commands.OutcomeInvalid {
+			t.Errorf("%s: %s/%s", line, r.Outcome, r.Code)
+		}
+	}
+	// An unmapped actor cannot reset, even though the wiki lets anyone.
+	if r := run(t, env, nobody, `/resetpassword user="Svc Reset One"`); r.Outcome != commands.OutcomeDenied {
+		t.Errorf("unmapped reset: %s", r.Outcome)
+	}
+}
+
+// countingTransport counts requests to the wiki.
+func TestWarmCommandsCostOneRequest(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	total := func() float64 {
+		var n float64
+		for _, a := range []string{"query", "login", "protect", "validatepassword", "createaccount", "resetpassword"} {
+			n += wikiRequests(env, a)
+		}
+		return n
+	}
+	if err := env.Wiki.CreateUser(ctxTest, "Svc Count Reset", "Svc-count-pass-1", "count@example.test", false); err != nil {
+		t.Fatal(err)
+	}
+	// Warm both sessions.
+	run(t, env, admin, `/protect "Svc Count" create=sysop expiry="1 hour"`)
+	run(t, env, admin, `/resetpassword user=Nobody-At-All`)
+	run(t, env, admin, `/createaccount username="Svc Count Warm" email=w@example.test`)
+	cases := []struct {
+		line string
+		want float64
+	}{
+		{`/protect "Svc Count" create=autoconfirmed expiry="2 hours"`, 1},
+		{`/validatepassword password="a fine long password 7"`, 1},
+		{`/resetpassword user="Svc Count Reset"`, 1},
+		{`/createaccount username="Svc Count One" email=c1@example.test`, 1},
+		// With a password the command checks it first, as designed: two.
+		{`/createaccount username="Svc Count Two" password="Count-two-password-9"`, 2},
+	}
+	for _, tc := range cases {
+		n := total()
+		if r := run(t, env, admin, tc.line); !r.OK() {
+			t.Fatalf("%s: %s", tc.line, r.Plain())
+		}
+		if got := total() - n; got != tc.want {
+			t.Errorf("%s: %v requests, want %v", tc.line, got, tc.want)
+		}
+	}
+}
+
+func TestUnknownCommandAndHelp(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	r := run(t, env, admin, `/block Vandal`)
+	if r.Outcome != commands.OutcomeInvalid || r.Code != "unknown-command" || !strings.Contains(r.Text, "/protect") {
+		t.Errorf("unknown command: %s", r.Plain())
+	}
+	if rec := env.LastAudit(t); rec.Command != "block" || rec.Outcome != commands.OutcomeInvalid {
+		t.Errorf("unknown command not audited: %+v", rec)
+	}
+	r = run(t, env, nobody, `/help`)
+	if !r.OK() || len(r.Fields) != 5 {
+		t.Errorf("help: %s", r.Plain())
+	}
+	r = run(t, env, admin, `/help protect`)
+	if !r.OK() || !strings.Contains(r.Plain(), "levels: autoconfirmed, sysop, all") || !strings.Contains(r.Text, "lifted") {
+		t.Errorf("help protect: %s", r.Plain())
+	}
+	if r := run(t, env, admin, `/protect "unclosed`); r.Outcome != commands.OutcomeInvalid {
+		t.Errorf("unparseable line: %s", r.Plain())
+	} else if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeInvalid {
+		t.Errorf("unparseable line not audited: %+v", rec)
+	}
+}
+
+func TestWikiDown(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	down, err := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php", User: "Admin@x", Password: "secret-bot-pass-xyz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy, _ := commands.NewPolicy(testenv.DefaultRules)
+	svc, err := commands.New(commands.Config{Wiki: down, Policy: policy, Audit: env.DB})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := svc.ExecuteLine(ctxTest, admin, `/protect "Main Page" edit=sysop`)
+	if r.Outcome != commands.OutcomeFailed || r.Code != "wiki-unavailable" || !strings.Contains(r.Text, "nothing was done") {
+		t.Errorf("reply = %s/%s %q", r.Outcome, r.Code, r.Text)
+	}
+	if strings.Contains(r.Plain(), "secret-bot-pass-xyz") || strings.Contains(r.Plain(), "127.0.0.1:1") {
+		t.Errorf("reply leaks internals: %s", r.Plain())
+	}
+	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeFailed || rec.Code != "wiki-unavailable" {
+		t.Errorf("audit = %+v", rec)
+	}
+}
+
+type failingAudit struct{}
+
+func (failingAudit) Begin(context.Context, *commands.AuditRecord) error {
+	return errors.New("disk full")
+}
+func (failingAudit) Finish(context.Context, *commands.AuditRecord) error { return nil }
+
+func TestNoAuditNoAction(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	policy, _ := commands.NewPolicy(testenv.DefaultRules)
+	svc, err := commands.New(commands.Config{Wiki: env.Bot, Policy: policy, Audit: failingAudit{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := svc.ExecuteLine(ctxTest, admin, `/protect "Svc Unaudited" create=sysop`)
+	if r.Outcome != commands.OutcomeFailed || r.Code != "audit-unavailable" {
+		t.Errorf("reply = %s/%s", r.Outcome, r.Code)
+	}
+	if got := env.Protections(t, "Svc Unaudited"); len(got) != 0 {
+		t.Errorf("an unaudited command changed the wiki: %+v", got)
+	}
+}
+
+func TestSecretsNeverStored(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	secrets := []string{"Sekrit-Pass-One-111", "Sekrit-Pass-Two-222"}
+	run(t, env, admin, `/validatepassword password=`+secrets[0]+` user="Svc Secret"`)
+	run(t, env, admin, `/createaccount username="Svc Secret" password=`+secrets[1])
+	run(t, env, admin, `/validatepassword `+secrets[0])
+	run(t, env, nobody, `/createaccount username="Svc Secret 2" password=`+secrets[1])
+	if err := env.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Dir(env.DB.Path())
+	files, _ := filepath.Glob(filepath.Join(dir, "*"))
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range secrets {
+			if strings.Contains(string(b), s) {
+				t.Errorf("%s contains a password", filepath.Base(f))
+			}
+		}
+	}
+}
