@@ -225,8 +225,8 @@ func TestCreateAccount(t *testing.T) {
 	if !r.OK() || !strings.Contains(r.Text, "svc.mailed@example.test") {
 		t.Fatalf("create with mailpassword: %s", r.Plain())
 	}
-	if mail, _ := env.Wiki.Mail(); !strings.Contains(mail[len(mailBefore):], `"Svc Mailed"`) {
-		t.Error("no temporary-password mail captured for Svc Mailed")
+	if _, err := env.Wiki.WaitMail(ctx, len(mailBefore), `"Svc Mailed"`); err != nil {
+		t.Errorf("temporary-password mail: %v", err)
 	}
 
 	cases := []struct {
@@ -271,9 +271,8 @@ func TestResetPassword(t *testing.T) {
 		if !r.OK() {
 			t.Fatalf("%s: %s", tc.line, r.Plain())
 		}
-		mail, _ := env.Wiki.Mail()
-		if !strings.Contains(mail[len(before):], tc.who) {
-			t.Errorf("%s: no reset mail for %s", tc.line, tc.who)
+		if _, err := env.Wiki.WaitMail(ctx, len(before), tc.who); err != nil {
+			t.Errorf("%s: reset mail: %v", tc.line, err)
 		}
 	}
 	for _, line := range []string{

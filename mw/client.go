@@ -406,12 +406,16 @@ func (c *Client) send(ctx context.Context, method string, params url.Values, out
 		return nil, &UnavailableError{Err: scrubURLError(err)}
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
-	if err != nil {
-		return nil, &UnavailableError{Status: resp.StatusCode, Err: err}
-	}
 	if resp.StatusCode != http.StatusOK {
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, &UnavailableError{Status: resp.StatusCode, Err: fmt.Errorf("%s", http.StatusText(resp.StatusCode))}
+	}
+	// Read exactly one JSON value and stop: MediaWiki sends its answer and
+	// then runs deferred updates before it ends the response, and waiting
+	// for the end of the stream would add that time to every command.
+	var body json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&body); err != nil {
+		return nil, &UnavailableError{Status: resp.StatusCode, Err: fmt.Errorf("response is not API JSON: %w", err)}
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {

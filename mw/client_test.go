@@ -399,8 +399,8 @@ func TestAccountLifecycle(t *testing.T) {
 	if err != nil || res.Status != "PASS" {
 		t.Fatalf("createaccount = %+v, %v", res, err)
 	}
-	if mail, _ := w.Mail(); !strings.Contains(mail[len(mailBefore):], "Lifecycle User") {
-		t.Error("no temporary-password mail for Lifecycle User captured")
+	if _, err := w.WaitMail(ctx, len(mailBefore), "Lifecycle User"); err != nil {
+		t.Errorf("temporary-password mail: %v", err)
 	}
 	res, err = bot.CreateAccount(ctx, mw.CreateAccountParams{Username: "Reset Target", Email: "reset@example.test", Password: "correct horse battery staple 42"})
 	if err != nil || res.Status != "PASS" {
@@ -428,9 +428,8 @@ func TestAccountLifecycle(t *testing.T) {
 	if _, err := anon.ResetPassword(ctx, mw.ResetPasswordParams{User: "Reset Target"}); err != nil {
 		t.Fatalf("reset from an anonymous session: %v", err)
 	}
-	mail, _ := w.Mail()
-	if !strings.Contains(mail[len(mailBefore):], "Reset Target") {
-		t.Errorf("no reset mail for Reset Target captured")
+	if _, err := w.WaitMail(ctx, len(mailBefore), "Reset Target"); err != nil {
+		t.Errorf("reset mail: %v", err)
 	}
 }
 

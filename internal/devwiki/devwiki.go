@@ -282,3 +282,25 @@ func lastLines(s string, n int) string {
 	}
 	return strings.Join(lines, "\n")
 }
+
+// WaitMail waits until the mail sent after offset (a length of Mail() taken
+// earlier) contains want, and returns it. MediaWiki sends mail after it has
+// answered the request, so a test must wait for it rather than read at once.
+func (w *Wiki) WaitMail(ctx context.Context, offset int, want string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for {
+		mail, err := w.Mail()
+		if err != nil {
+			return "", err
+		}
+		if len(mail) >= offset && strings.Contains(mail[offset:], want) {
+			return mail[offset:], nil
+		}
+		select {
+		case <-ctx.Done():
+			return "", fmt.Errorf("no mail containing %q arrived", want)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
