@@ -1,0 +1,79 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wikimod/wikimod/bot/console"
+	"github.com/wikimod/wikimod/commands"
+)
+
+// echo records what it was asked and answers with the line.
+type echo struct {
+	mu     sync.Mutex
+	actors []commands.Actor
+	lines  []string
+}
+
+func (e *echo) ExecuteLine(_ context.Context, a commands.Actor, line string) commands.Reply {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.actors = append(e.actors, a)
+	e.lines = append(e.lines, line)
+	return commands.Reply{Title: "ran " + line}
+}
+
+func TestRunReadsLinesUntilEOF(t *testing.T) {
+	svc := &echo{}
+	var out bytes.Buffer
+	in := strings.NewReader("/help\n\n# comment\n   /protect x edit=sysop  \nquit\n/never\n")
+	a, err := console.New(console.Config{Service: svc, User: "alice", In: in, Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(svc.lines, "|"); got != "/help|/protect x edit=sysop" {
+		t.Errorf("lines run = %q", got)
+	}
+	if svc.actors[0].Platform != commands.PlatformConsole || svc.actors[0].UserID != "alice" {
+		t.Errorf("actor = %+v", svc.actors[0])
+	}
+	if out.String() != "ran /help\n\nran /protect x edit=sysop\n\n" {
+		t.Errorf("output = %q", out.String())
+	}
+}
+
+func TestPromptAndNotify(t *testing.T) {
+	var out bytes.Buffer
+	a, err := console.New(console.Config{Service: &echo{}, User: "alice", In: strings.NewReader("/help\n"), Out: &out, Prompt: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != "wikimod> ran /help\n\nwikimod> " {
+		t.Errorf("output = %q", out.String())
+	}
+	out.Reset()
+	a.Notify(context.Background(), commands.Reply{Title: "Expires soon", Actions: []commands.Action{
+		{Label: "Extend", Command: "reminder", Args: map[string]string{"do": "extend", "id": "7"}},
+	}})
+	if want := "[notice] Expires soon\n  [Extend] /reminder do=extend id=7\n\n"; out.String() != want {
+		t.Errorf("notice = %q, want %q", out.String(), want)
+	}
+}
+
+func TestNewValidates(t *testing.T) {
+	if _, err := console.New(console.Config{Service: &echo{}, In: strings.NewReader(""), Out: &bytes.Buffer{}}); err == nil {
+		t.Error("no user accepted")
+	}
+	if _, err := console.New(console.Config{User: "a", In: strings.NewReader(""), Out: &bytes.Buffer{}}); err == nil {
+		t.Error("no service accepted")
+	}
+}
