@@ -138,8 +138,8 @@ func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, er
 	req.Result = map[string]string{"status": "success"}
 	return Reply{
 		Title: "Password reset requested for " + target + ".",
-		Text: "If the account exists, has an email address, and has not been sent a reset in the last day, the wiki has mailed it a temporary password. " +
-			"The wiki does not say which, so as not to reveal who has an account.",
+		Text: "If the account exists, has an email address, has not been sent a reset in the last day, and the wiki is not holding back resets from too many requests, " +
+			"the wiki has mailed it a temporary password. The wiki does not say which, so as not to reveal who has an account.",
 	}, nil
 }
 

@@ -54,7 +54,7 @@ var wikiAdvice = map[string]string{
 	"badretype":                     "The two passwords do not match.",
 	"noemailcreate":                 "The wiki needs a valid email address to mail a temporary password. Give `email=` or a `password=`.",
 	"emaildisabled":                 "This wiki does not send email, so it cannot mail a temporary password. Give a `password=` instead.",
-	"acct_creation_throttle_hit":    "Too many accounts were created from the bot's address recently. Try again later.",
+	"acct_creation_throttle_hit":    "Too many accounts were created from the bot's address recently. Try again later; an operator can give the bot password the `highvolume` grant, which lifts the throttle.",
 	"createaccount-hook-aborted":    "An extension on the wiki refused to create this account.",
 	"authmanager-create-disabled":   "Account creation is switched off on this wiki.",
 	"authmanager-create-no-primary": "The wiki could not create the account with the details given.",
@@ -104,6 +104,12 @@ func wikiError(err error, secrets []string) *Error {
 func explainWikiCode(code, text string, secrets []string) *Error {
 	text = redact(text, secrets)
 	advice, known := wikiAdvice[code]
+	if !known && strings.HasPrefix(code, "captcha") {
+		// ConfirmEdit and similar extensions ask a question a chat bot
+		// cannot answer for the person it creates an account for.
+		advice, known = "The wiki asks a CAPTCHA for this, which a chat bot cannot answer. "+
+			"Give the bot's account the `skipcaptcha` right on the wiki, or create the account on Special:CreateAccount.", true
+	}
 	var msg string
 	switch {
 	case known && text != "":
