@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -84,8 +85,9 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	a.closers = append(a.closers, a.db.Close)
 
 	ua := fmt.Sprintf("wikimod/%s (https://github.com/wikimod/wikimod; %s)", version, cfg.Wiki.Contact)
+	hc := &http.Client{Timeout: cfg.Wiki.Timeout.Duration}
 	a.wiki, err = mw.New(mw.Config{
-		APIURL: cfg.Wiki.APIURL, User: cfg.Wiki.BotUser, Password: cfg.Wiki.BotPassword,
+		APIURL: cfg.Wiki.APIURL, User: cfg.Wiki.BotUser, Password: cfg.Wiki.BotPassword, HTTPClient: hc,
 		UserAgent: ua, MaxLag: cfg.Wiki.MaxLag, Observe: a.metrics.ObserveWiki, Now: a.now,
 		Logger: a.log.With("component", "wiki"),
 	})
@@ -94,7 +96,7 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	}
 	resetWiki := a.wiki
 	if !cfg.Wiki.ResetWithBotSession {
-		a.anon, err = mw.New(mw.Config{APIURL: cfg.Wiki.APIURL, UserAgent: ua, MaxLag: cfg.Wiki.MaxLag,
+		a.anon, err = mw.New(mw.Config{APIURL: cfg.Wiki.APIURL, UserAgent: ua, MaxLag: cfg.Wiki.MaxLag, HTTPClient: hc,
 			Observe: a.metrics.ObserveWiki, Now: a.now, Logger: a.log.With("component", "wiki-anon")})
 		if err != nil {
 			return nil, err
