@@ -97,15 +97,8 @@ func (s *Service) resetPasswordCommand() Command {
 }
 
 func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, error) {
-	args := req.Args
-	if len(args.Positional) > 0 {
-		if _, has := args.Get("user"); has {
-			return Reply{}, usageErrorf("Give the user once. Usage: `%s`", req.Spec.Usage)
-		}
-		args = args.Set("user", strings.Join(args.Positional, " "))
-		args.Positional = nil
-	}
-	if err := checkKeys(req.Spec, args, false); err != nil {
+	args, err := foldPositional(req.Spec, req.Args)
+	if err != nil {
 		return Reply{}, err
 	}
 	user, hasUser := args.Get("user")
@@ -165,15 +158,8 @@ func (s *Service) createAccountCommand() Command {
 }
 
 func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, error) {
-	args := req.Args
-	if len(args.Positional) > 0 {
-		if _, has := args.Get("username"); has {
-			return Reply{}, usageErrorf("Give the user name once. Usage: `%s`", req.Spec.Usage)
-		}
-		args = args.Set("username", strings.Join(args.Positional, " "))
-		args.Positional = nil
-	}
-	if err := checkKeys(req.Spec, args, false); err != nil {
+	args, err := foldPositional(req.Spec, req.Args)
+	if err != nil {
 		return Reply{}, err
 	}
 	p := mw.CreateAccountParams{}

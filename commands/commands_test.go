@@ -279,6 +279,8 @@ func TestResetPassword(t *testing.T) {
 		`/resetpassword`,
 		`/resetpassword user=A email=a@example.test`,
 		`/resetpassword email=nope`,
+		`/resetpassword Alice user=Alice`,
+		`/resetpassword Alice colour=blue`,
 	} {
 		if r := run(t, env, admin, line); r.Outcome != commands.OutcomeInvalid {
 			t.Errorf("%s: %s/%s", line, r.Outcome, r.Code)

@@ -435,6 +435,24 @@ func secretValues(spec Spec, args Args) []string {
 	return out
 }
 
+// foldPositional turns bare words into the parameter spec.Positional names
+// (`/resetpassword Alice` is `/resetpassword user=Alice`), then checks the
+// keys.
+func foldPositional(spec Spec, args Args) (Args, error) {
+	if len(args.Positional) > 0 && spec.Positional != "" {
+		if _, has := args.Get(spec.Positional); has {
+			return args, usageErrorf("Give `%s` once: as bare words or as `%s=`, not both. Usage: `%s`", spec.Positional, spec.Positional, spec.Usage)
+		}
+		named := make(map[string]string, len(args.Named)+1)
+		for k, v := range args.Named {
+			named[k] = v
+		}
+		named[spec.Positional] = strings.Join(args.Positional, " ")
+		args = Args{Named: named}
+	}
+	return args, checkKeys(spec, args, false)
+}
+
 // checkKeys refuses named arguments the spec does not list, and positional
 // words unless allowPositional.
 func checkKeys(spec Spec, args Args, allowPositional bool) error {

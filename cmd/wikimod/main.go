@@ -130,16 +130,21 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*path)
-	if err != nil {
-		return err
-	}
-	app, err := NewApp(cfg, AppOptions{LogOutput: stderr})
+	app, err := openApp(*path, stderr)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
 	return app.Run(ctx)
+}
+
+// openApp loads the config at path and builds the App, logging to logw.
+func openApp(path string, logw io.Writer) (*App, error) {
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	return NewApp(cfg, AppOptions{LogOutput: logw})
 }
 
 // Run serves the configured adapters and the HTTP server until ctx is done.
@@ -217,11 +222,7 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*path)
-	if err != nil {
-		return err
-	}
-	app, err := NewApp(cfg, AppOptions{LogOutput: stderr})
+	app, err := openApp(*path, stderr)
 	if err != nil {
 		return err
 	}
