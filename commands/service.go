@@ -246,6 +246,38 @@ func (s *Service) RequiredRights() map[string]string {
 	return out
 }
 
+// Authorize tells a platform, before it asks the actor for anything more (a
+// password in a form), whether the actor may run the command at all. On a
+// denial it returns the reply to show, and the attempt is audited like any
+// other; unknown commands are left for Execute to explain.
+func (s *Service) Authorize(ctx context.Context, actor Actor, name string) (Reply, bool) {
+	name = strings.ToLower(strings.TrimPrefix(name, "/"))
+	cmd, known := s.commands[name]
+	right := s.right(cmd.Spec)
+	if !known || right == "" {
+		return Reply{}, true
+	}
+	var err error
+	if s.policy.Groups(actor) == nil {
+		err = s.policy.Check(actor, nil, right)
+	} else {
+		var site *mw.SiteInfo
+		if site, err = s.wiki.SiteInfo(ctx); err == nil {
+			err = s.policy.Check(actor, site.GroupRights, right)
+		}
+	}
+	if err == nil {
+		return Reply{}, true
+	}
+	start := s.now()
+	reply := s.errorReply(name, err, nil)
+	rec := s.newRecord(actor, name, Args{}, cmd.Spec)
+	rec.Outcome, rec.Code = reply.Outcome, reply.Code
+	s.record(ctx, rec, false)
+	s.observeDone(name, reply.Outcome, start)
+	return reply, false
+}
+
 // ExecuteLine parses a typed command and runs it.
 func (s *Service) ExecuteLine(ctx context.Context, actor Actor, line string) Reply {
 	name, args, err := ParseLine(line)

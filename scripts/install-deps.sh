@@ -22,6 +22,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     mediawiki php-cli php-sqlite3 php-intl php-mbstring php-xml >/dev/null
 fi
 
-command -v go >/dev/null 2>&1 || { echo "Go is not installed: install Go 1.25 or newer first." >&2; exit 1; }
+command -v go >/dev/null 2>&1 || { echo "Go is not installed: install Go 1.26 or newer first (slack-go needs it)." >&2; exit 1; }
 command -v gcc >/dev/null 2>&1 || { echo "gcc is needed for go-sqlite3 (cgo): apt-get install gcc" >&2; exit 1; }
 go mod download

@@ -2,21 +2,118 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 
 	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/bot/discord"
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/storage"
 )
 
 // discordAdapter builds the Discord adapter when [discord] mode is set.
 func discordAdapter(a *App) (bot.Adapter, error) {
-	if a.cfg.Discord.Mode == "" {
+	c := a.cfg.Discord
+	if c.Mode == "" {
 		return nil, nil
 	}
-	return nil, errors.New("discord: not available in this build yet")
+	ad, err := discord.New(discord.Config{
+		Mode:            c.Mode,
+		ApplicationID:   c.ApplicationID,
+		PublicKey:       c.PublicKey,
+		BotToken:        c.BotToken,
+		GuildIDs:        c.GuildIDs,
+		NoticeChannel:   c.NoticeChannel,
+		APIURL:          c.APIURL,
+		Service:         a.service,
+		OnSecurityEvent: a.discordSecurityEvents(),
+		Metrics:         a.metrics,
+		Now:             a.now,
+		Logger:          a.log.With("component", "discord"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	// The adapter waits for commands in flight on Close; it closes before
+	// the database they write their audit records to.
+	a.closers = append(a.closers, ad.Close)
+	return ad, nil
+}
+
+// discordSecurityEvents is the adapter's OnSecurityEvent: it counts each
+// event and keeps it in the database.
+func (a *App) discordSecurityEvents() func(ctx context.Context, kind, remote, detail string) {
+	const platform = commands.PlatformDiscord
+	return func(ctx context.Context, kind, remote, detail string) {
+		a.metrics.SecurityEvent(platform, kind)
+		if err := a.db.RecordSecurityEvent(ctx, storage.SecurityEvent{Platform: platform, Kind: kind, Remote: remote, Detail: detail}); err != nil {
+			a.log.Error("security event not recorded", "platform", platform, "kind", kind, "err", err)
+		}
+	}
 }
 
 // cmdDiscord runs `wikimod discord SUBCOMMAND`.
 func cmdDiscord(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return errors.New("discord: not available in this build yet")
+	if len(args) == 0 || args[0] != "register" {
+		return errors.New("discord: usage: wikimod discord register -config FILE [-guild ID] [-global] [-print]")
+	}
+	fs, path := newFlags("discord register", stderr)
+	guild := fs.String("guild", "", "register in this server only (default: each server in [discord] guild_ids)")
+	global := fs.Bool("global", false, "register globally, in every server the application is in")
+	printOnly := fs.Bool("print", false, "print the commands as JSON instead of registering them")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if *global && *guild != "" {
+		return errors.New("discord register: give -guild or -global, not both")
+	}
+	app, err := openApp(*path, stderr)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	return app.registerDiscord(ctx, *guild, *global, *printOnly, stdout)
+}
+
+// registerDiscord registers the slash commands, with the protection levels
+// the wiki offers, in the chosen servers.
+func (a *App) registerDiscord(ctx context.Context, guild string, global, printOnly bool, w io.Writer) error {
+	site, err := a.wiki.SiteInfo(ctx)
+	if err != nil {
+		return fmt.Errorf("discord register: reading the wiki's protection levels: %w", err)
+	}
+	cmds := discord.ApplicationCommands(a.service.Specs(), site.Restrictions)
+	if printOnly {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(cmds)
+	}
+	c := a.cfg.Discord
+	targets := c.GuildIDs
+	switch {
+	case global:
+		targets = []string{""}
+	case guild != "":
+		targets = []string{guild}
+	case len(targets) == 0:
+		return errors.New("discord register: [discord] guild_ids is empty: list the servers wikimod serves, or give -guild ID or -global")
+	}
+	for _, g := range targets {
+		got, err := discord.Register(ctx, discord.RegisterConfig{ApplicationID: c.ApplicationID, BotToken: c.BotToken, GuildID: g, APIURL: c.APIURL}, cmds)
+		if err != nil {
+			return err
+		}
+		where := "globally (every server the application is in)"
+		if g != "" {
+			where = "in server " + g
+		}
+		fmt.Fprintf(w, "registered %d commands %s:", len(got), where)
+		for _, cmd := range got {
+			fmt.Fprintf(w, " /%s", cmd.Name)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
 }

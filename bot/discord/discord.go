@@ -1,0 +1,273 @@
+// Package discord is wikimod's Discord adapter: the four commands as Discord
+// application (slash) commands, received either on an HTTP interactions
+// endpoint (every request's Ed25519 signature checked) or over a gateway
+// session, and answered with a deferred ephemeral response that is edited
+// with the result when the wiki answers. Passwords are asked for in modals.
+// It is the only package that uses discordgo.
+package discord
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/commands"
+)
+
+// The ways interactions reach wikimod.
+const (
+	// ModeHTTP serves POST /discord/interactions on the shared HTTP server;
+	// Discord's developer portal points the Interactions Endpoint URL there.
+	ModeHTTP = "http"
+	// ModeGateway receives interactions over a bot-token gateway session,
+	// for installs without a public URL.
+	ModeGateway = "gateway"
+)
+
+// InteractionsPath is where the HTTP mode serves Discord's interactions.
+const InteractionsPath = "/discord/interactions"
+
+// Service runs commands; *commands.Service is one.
+type Service interface {
+	Execute(ctx context.Context, actor commands.Actor, name string, args commands.Args) commands.Reply
+	Authorize(ctx context.Context, actor commands.Actor, name string) (commands.Reply, bool)
+	Spec(name string) (commands.Spec, bool)
+}
+
+// Config configures the adapter. The zero value of every optional field is
+// a sensible default.
+type Config struct {
+	Mode          string // ModeHTTP or ModeGateway
+	ApplicationID string
+	// PublicKey is the application's hex Ed25519 public key from the
+	// developer portal. Required in ModeHTTP.
+	PublicKey string
+	// BotToken is required in ModeGateway and to post to NoticeChannel.
+	BotToken string
+	// GuildIDs are the servers wikimod serves. Commands from any other
+	// server, or from a DM, are refused.
+	GuildIDs []string
+	// NoticeChannel is the channel id protect results are announced in and
+	// notices (reminders) are posted to; empty means none.
+	NoticeChannel string
+	// APIURL sends Discord REST calls to a proxy or a test server instead
+	// of discord.com.
+	APIURL string
+	// HTTPClient is the client for REST calls; nil means a default one.
+	HTTPClient *http.Client
+
+	Service Service
+	// OnSecurityEvent is told of requests refused before they became
+	// commands: bad or missing signatures, stale timestamps, replays, and
+	// commands from servers wikimod does not serve. detail never holds a
+	// secret.
+	OnSecurityEvent func(ctx context.Context, kind, remote, detail string)
+	// Metrics, if set, gets the time to acknowledge each interaction.
+	Metrics *bot.Metrics
+
+	// WorkTimeout bounds running one command and posting its result. Zero
+	// means 14 minutes: the interaction's token lives 15.
+	WorkTimeout time.Duration
+	// PostTimeout bounds one REST call to Discord. Zero means 15 seconds.
+	PostTimeout time.Duration
+	// MaxSkew is how far a signed request's timestamp may be from Now. Zero
+	// means 5 minutes.
+	MaxSkew time.Duration
+	// FormTTL is how long a modal waits to be submitted. Zero means 15
+	// minutes.
+	FormTTL time.Duration
+	// Now is the clock; nil means time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// The abilities the runtime looks for.
+var (
+	_ bot.Adapter  = (*Adapter)(nil)
+	_ bot.Mounter  = (*Adapter)(nil)
+	_ bot.Notifier = (*Adapter)(nil)
+)
+
+// Adapter is the Discord adapter.
+type Adapter struct {
+	cfg     Config
+	key     ed25519.PublicKey
+	session *discordgo.Session
+	guilds  map[string]bool
+	forms   *formStore
+	replays *replayGuard
+	log     *slog.Logger
+
+	mu     sync.Mutex // guards closed and the start of wg
+	closed bool
+	wg     sync.WaitGroup
+}
+
+// New checks cfg and returns an adapter.
+func New(cfg Config) (*Adapter, error) {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf("discord: "+format, a...)) }
+	if cfg.Service == nil {
+		bad("no command service")
+	}
+	var key ed25519.PublicKey
+	switch cfg.Mode {
+	case ModeHTTP:
+		b, err := hex.DecodeString(strings.TrimSpace(cfg.PublicKey))
+		switch {
+		case cfg.PublicKey == "":
+			bad("public_key is empty: copy the application's Public Key from the developer portal (General Information)")
+		case err != nil || len(b) != ed25519.PublicKeySize:
+			bad("public_key is not a hex Ed25519 public key (64 hex digits, from the developer portal's General Information)")
+		default:
+			key = b
+		}
+	case ModeGateway:
+		if cfg.BotToken == "" {
+			bad("gateway mode needs the bot token: set WIKIMOD_DISCORD_BOT_TOKEN (or bot_token in [discord])")
+		}
+	default:
+		bad("mode %q: use %q or %q", cfg.Mode, ModeHTTP, ModeGateway)
+	}
+	if cfg.ApplicationID == "" {
+		bad("application_id is empty: copy it from the developer portal (General Information)")
+	}
+	if len(cfg.GuildIDs) == 0 {
+		bad("guild_ids is empty: list the ids of the servers wikimod serves (commands from other servers are refused)")
+	}
+	if cfg.NoticeChannel != "" && cfg.BotToken == "" {
+		bad("notice_channel is set but there is no bot token to post with: set WIKIMOD_DISCORD_BOT_TOKEN")
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	if cfg.WorkTimeout == 0 {
+		cfg.WorkTimeout = 14 * time.Minute
+	}
+	if cfg.PostTimeout == 0 {
+		cfg.PostTimeout = 15 * time.Second
+	}
+	if cfg.MaxSkew == 0 {
+		cfg.MaxSkew = 5 * time.Minute
+	}
+	if cfg.FormTTL == 0 {
+		cfg.FormTTL = 15 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s, err := newSession(cfg.BotToken, cfg.APIURL, cfg.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	a := &Adapter{
+		cfg:     cfg,
+		key:     key,
+		session: s,
+		guilds:  map[string]bool{},
+		forms:   newFormStore(cfg.Now),
+		replays: newReplayGuard(2 * cfg.MaxSkew),
+		log:     cfg.Logger,
+	}
+	for _, g := range cfg.GuildIDs {
+		a.guilds[strings.TrimSpace(g)] = true
+	}
+	if cfg.Metrics != nil {
+		cfg.Metrics.Describe("wikimod_discord_ack_seconds", "histogram", "Time from receiving a Discord interaction to sending its first response, by interaction type.")
+		cfg.Metrics.Describe("wikimod_discord_posts_failed_total", "counter", "Results and notices that could not be posted to Discord, by kind.")
+	}
+	return a, nil
+}
+
+// Name implements bot.Adapter.
+func (a *Adapter) Name() string { return commands.PlatformDiscord }
+
+// Mount implements bot.Mounter: in ModeHTTP it serves InteractionsPath.
+func (a *Adapter) Mount(mux *http.ServeMux) {
+	if a.cfg.Mode == ModeHTTP {
+		mux.Handle("POST "+InteractionsPath, a)
+	}
+}
+
+// Run serves until ctx is done. In ModeGateway it holds the gateway session
+// open; in ModeHTTP requests come through Mount and Run only waits. Either
+// way it then waits for commands still running to post their results.
+func (a *Adapter) Run(ctx context.Context) error {
+	if a.cfg.Mode == ModeGateway {
+		remove := a.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
+			a.gatewayInteraction(ic.Interaction)
+		})
+		defer remove()
+		if err := a.session.Open(); err != nil {
+			return fmt.Errorf("discord: gateway: %w", explainREST(scrub(err)))
+		}
+		a.log.Info("discord gateway session open")
+		<-ctx.Done()
+		if err := a.session.Close(); err != nil {
+			a.log.Warn("discord gateway close", "err", scrub(err))
+		}
+	} else {
+		<-ctx.Done()
+	}
+	return a.Close()
+}
+
+// Close stops taking new work and waits for commands in flight to post
+// their results (each is bounded by WorkTimeout). It is safe to call twice.
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	a.closed = true
+	a.mu.Unlock()
+	a.wg.Wait()
+	return nil
+}
+
+// Notify implements bot.Notifier: it posts the reply to the notice channel,
+// with its actions as buttons. Pressing one runs the action's command as the
+// person who pressed it.
+func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
+	if a.cfg.NoticeChannel == "" {
+		return nil
+	}
+	rows, err := Buttons(r.Actions)
+	if err != nil {
+		return err
+	}
+	return a.post(ctx, &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{Embed(r)}, Components: rows}, "notice")
+}
+
+// post sends a message to the notice channel.
+func (a *Adapter) post(ctx context.Context, msg *discordgo.MessageSend, kind string) error {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
+	defer cancel()
+	msg.AllowedMentions = &discordgo.MessageAllowedMentions{} // never ping anyone
+	if _, err := a.session.ChannelMessageSendComplex(a.cfg.NoticeChannel, msg, discordgo.WithContext(ctx)); err != nil {
+		a.countFailure(kind)
+		return fmt.Errorf("discord: post %s to channel %s: %w", kind, a.cfg.NoticeChannel, explainREST(scrub(err)))
+	}
+	return nil
+}
+
+func (a *Adapter) countFailure(kind string) {
+	if a.cfg.Metrics != nil {
+		a.cfg.Metrics.Add("wikimod_discord_posts_failed_total", 1, "kind", kind)
+	}
+}
+
+// serves reports whether wikimod serves a guild.
+func (a *Adapter) serves(guildID string) bool {
+	return guildID != "" && a.guilds[guildID]
+}

@@ -1,0 +1,408 @@
+package discord
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/wikimod/wikimod/commands"
+)
+
+// maxBody bounds an interaction request's body.
+const maxBody = 1 << 20
+
+// formPrefix starts the custom_id of wikimod's modals.
+const formPrefix = "wm-form|"
+
+// ServeHTTP is the interactions endpoint. A request whose signature does not
+// verify against the application's public key, whose timestamp is stale, or
+// that repeats an interaction already seen, gets 401 and runs nothing.
+func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		http.Error(w, "cannot read request", http.StatusBadRequest)
+		return
+	}
+	sig, ts := r.Header.Get("X-Signature-Ed25519"), r.Header.Get("X-Signature-Timestamp")
+	if sig == "" || ts == "" {
+		a.refuse(w, r, "missing-signature", "no X-Signature-Ed25519 or X-Signature-Timestamp header")
+		return
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !discordgo.VerifyInteraction(r, a.key) {
+		a.refuse(w, r, "bad-signature", "the signature does not verify against the application's public key")
+		return
+	}
+	// discordgo checks the signature over timestamp+body but not the
+	// timestamp's age: a captured request would verify forever.
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		a.refuse(w, r, "stale-timestamp", "the timestamp is not a number")
+		return
+	}
+	now := a.cfg.Now()
+	if skew := now.Sub(time.Unix(secs, 0)); skew > a.cfg.MaxSkew || skew < -a.cfg.MaxSkew {
+		a.refuse(w, r, "stale-timestamp", fmt.Sprintf("the timestamp is %s from this server's clock", skew.Round(time.Second)))
+		return
+	}
+	var i discordgo.Interaction
+	if err := json.Unmarshal(body, &i); err != nil {
+		http.Error(w, "not an interaction", http.StatusBadRequest)
+		return
+	}
+	if i.Type != discordgo.InteractionPing && !a.replays.first(i.ID, now) {
+		a.refuse(w, r, "replayed-interaction", "interaction "+i.ID+" was already received")
+		return
+	}
+	if a.closing() {
+		// Discord shows the member that the interaction failed, rather than
+		// a response that never gets its result.
+		http.Error(w, "wikimod is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	resp, work := a.handle(r.Context(), &i)
+	b, err := json.Marshal(resp)
+	if err != nil {
+		a.log.Error("discord: encode response", "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	a.observeAck(i.Type, time.Since(start))
+	if work != nil {
+		a.spawn(work)
+	}
+}
+
+// refuse answers 401 and reports the security event.
+func (a *Adapter) refuse(w http.ResponseWriter, r *http.Request, kind, detail string) {
+	a.log.Warn("discord: refused a request", "kind", kind, "remote", r.RemoteAddr, "detail", detail)
+	a.security(r.Context(), kind, r.RemoteAddr, detail)
+	http.Error(w, "invalid request signature", http.StatusUnauthorized)
+}
+
+func (a *Adapter) security(ctx context.Context, kind, remote, detail string) {
+	if a.cfg.OnSecurityEvent != nil {
+		a.cfg.OnSecurityEvent(context.WithoutCancel(ctx), kind, remote, detail)
+	}
+}
+
+func (a *Adapter) observeAck(t discordgo.InteractionType, d time.Duration) {
+	if a.cfg.Metrics != nil {
+		a.cfg.Metrics.Observe("wikimod_discord_ack_seconds", d, "type", t.String())
+	}
+}
+
+// gatewayInteraction handles an INTERACTION_CREATE from the gateway: the
+// same decisions as the HTTP endpoint, with the first response sent by a
+// REST call instead of in the HTTP answer.
+func (a *Adapter) gatewayInteraction(i *discordgo.Interaction) {
+	if i == nil || i.Type == discordgo.InteractionPing || a.closing() {
+		return
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), discordgo.InteractionDeadline)
+	defer cancel()
+	resp, work := a.handle(ctx, i)
+	if err := a.session.InteractionRespond(i, resp, discordgo.WithContext(ctx)); err != nil {
+		a.countFailure("response")
+		a.log.Warn("discord: cannot respond to an interaction", "interaction", i.ID, "err", scrub(err))
+		return
+	}
+	a.observeAck(i.Type, time.Since(start))
+	if work != nil {
+		a.spawn(work)
+	}
+}
+
+func (a *Adapter) closing() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.closed
+}
+
+// spawn runs work in the background, under WorkTimeout, unless the adapter
+// is closing.
+func (a *Adapter) spawn(work func(ctx context.Context)) {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		a.log.Warn("discord: shutting down; a command was acknowledged but not run")
+		return
+	}
+	a.wg.Add(1)
+	a.mu.Unlock()
+	go func() {
+		defer a.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("discord: command handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+		}()
+		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout)
+		defer cancel()
+		work(ctx)
+	}()
+}
+
+// handle decides the first response to an interaction, and returns the work
+// to do after it is sent (nil if none).
+func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discordgo.InteractionResponse, func(context.Context)) {
+	switch i.Type {
+	case discordgo.InteractionPing:
+		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}, nil
+	case discordgo.InteractionApplicationCommandAutocomplete:
+		return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+			Data: &discordgo.InteractionResponseData{Choices: []*discordgo.ApplicationCommandOptionChoice{}}}, nil
+	case discordgo.InteractionApplicationCommand, discordgo.InteractionModalSubmit, discordgo.InteractionMessageComponent:
+	default:
+		return message("wikimod does not handle this kind of interaction."), nil
+	}
+	actor, ok := a.actor(i)
+	if !ok {
+		what := a.describe(i)
+		if i.GuildID == "" {
+			a.security(ctx, "dm-command", "", fmt.Sprintf("%s by user %s in a direct message", what, actor.UserID))
+			return message("wikimod's commands work only in the servers it serves, not in direct messages. Use them in a channel of your wiki's Discord server."), nil
+		}
+		a.security(ctx, "unserved-guild", "", fmt.Sprintf("%s by user %s in guild %s", what, actor.UserID, i.GuildID))
+		return message(fmt.Sprintf("wikimod does not serve this server (id %s), so it runs no commands here. "+
+			"If it should, its operators can add the id to `guild_ids` in wikimod's `[discord]` settings.", i.GuildID)), nil
+	}
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand:
+		return a.command(ctx, i, actor)
+	case discordgo.InteractionModalSubmit:
+		return a.modalSubmit(i, actor)
+	default:
+		return a.component(i, actor)
+	}
+}
+
+// actor returns who sent the interaction, and false when it did not come
+// from a member of a served guild.
+func (a *Adapter) actor(i *discordgo.Interaction) (commands.Actor, bool) {
+	act := commands.Actor{Platform: commands.PlatformDiscord, Channel: i.ChannelID}
+	var u *discordgo.User
+	if i.Member != nil {
+		u = i.Member.User
+		act.Roles = i.Member.Roles
+	}
+	if u == nil {
+		u = i.User
+	}
+	if u != nil {
+		act.UserID = u.ID
+		act.UserName = u.Username
+		if u.GlobalName != "" {
+			act.UserName = u.GlobalName
+		}
+	}
+	if i.Member != nil && i.Member.Nick != "" {
+		act.UserName = i.Member.Nick
+	}
+	ok := a.serves(i.GuildID) && i.Member != nil && act.UserID != ""
+	return act, ok
+}
+
+// describe names an interaction for logs and security events.
+func (a *Adapter) describe(i *discordgo.Interaction) string {
+	switch d := i.Data.(type) {
+	case discordgo.ApplicationCommandInteractionData:
+		return "/" + d.Name
+	case discordgo.ModalSubmitInteractionData:
+		return "a form"
+	case discordgo.MessageComponentInteractionData:
+		return "a button"
+	}
+	return "an interaction"
+}
+
+// command handles a slash command: a modal when the command needs a secret
+// that was not given, otherwise a deferred ephemeral response and the
+// command run in the background.
+func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func(context.Context)) {
+	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
+	if !ok {
+		return message("That command came without its data; try again."), nil
+	}
+	args := optionArgs(data.Options)
+	if spec, known := a.cfg.Service.Spec(data.Name); known && spec.AskSecret != "" {
+		if _, given := args.Get(spec.AskSecret); !given {
+			// Someone who may not run the command is told so at once,
+			// not after typing a password into a form.
+			if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name); !ok {
+				return message(denial.Plain()), nil
+			}
+			return a.askSecret(actor, spec, args), nil
+		}
+	}
+	return a.runLater(i, actor, data.Name, args)
+}
+
+// optionArgs turns slash-command options into Args with the text grammar's
+// keys: strings as typed, booleans as "true"/"false".
+func optionArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) commands.Args {
+	args := commands.Args{Named: map[string]string{}}
+	for _, o := range opts {
+		switch v := o.Value.(type) {
+		case string:
+			args.Named[o.Name] = v
+		case bool:
+			args.Named[o.Name] = strconv.FormatBool(v)
+		case float64:
+			args.Named[o.Name] = strconv.FormatFloat(v, 'f', -1, 64)
+		case nil:
+		default:
+			args.Named[o.Name] = fmt.Sprint(v)
+		}
+	}
+	return args
+}
+
+// askSecret answers with a modal asking for the spec's secret parameter.
+// The other options wait on the server under a random id, for FormTTL.
+func (a *Adapter) askSecret(actor commands.Actor, spec commands.Spec, args commands.Args) *discordgo.InteractionResponse {
+	p, _ := spec.Param(spec.AskSecret)
+	id := a.forms.put(form{userID: actor.UserID, command: spec.Name, args: args, secret: p.Name, expires: a.cfg.Now().Add(a.cfg.FormTTL)})
+	label := strings.ToUpper(p.Name[:1]) + p.Name[1:]
+	if !p.Required {
+		label += " (optional)"
+	}
+	return &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseModal,
+		Data: &discordgo.InteractionResponseData{
+			CustomID: formPrefix + id,
+			Title:    truncate("/"+spec.Name, 45),
+			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
+				discordgo.TextInput{
+					CustomID:    p.Name,
+					Label:       truncate(label, 45),
+					Style:       discordgo.TextInputShort,
+					Placeholder: truncate(p.Description, 100),
+					Required:    p.Required,
+					MaxLength:   1000,
+				},
+			}}},
+		},
+	}
+}
+
+// modalSubmit runs the command a modal was opened for, with the secret typed
+// into it.
+func (a *Adapter) modalSubmit(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func(context.Context)) {
+	data, _ := i.Data.(discordgo.ModalSubmitInteractionData)
+	id, ok := strings.CutPrefix(data.CustomID, formPrefix)
+	if !ok {
+		return message("That form is not wikimod's."), nil
+	}
+	f, ok := a.forms.take(id)
+	if !ok {
+		return message("That form has expired (forms wait " + a.cfg.FormTTL.String() + ", and wikimod forgets them when it restarts). Run the command again."), nil
+	}
+	if f.userID != actor.UserID {
+		return message("That form was opened by someone else."), nil
+	}
+	args := commands.Args{Named: maps.Clone(f.args.Named)}
+	if args.Named == nil {
+		args.Named = map[string]string{}
+	}
+	if v := textInput(data.Components, f.secret); v != "" {
+		args.Named[f.secret] = v
+	}
+	return a.runLater(i, actor, f.command, args)
+}
+
+// textInput finds a text input's value among a modal's components.
+func textInput(components []discordgo.MessageComponent, customID string) string {
+	for _, c := range components {
+		switch c := c.(type) {
+		case *discordgo.ActionsRow:
+			if v := textInput(c.Components, customID); v != "" {
+				return v
+			}
+		case *discordgo.TextInput:
+			if c.CustomID == customID {
+				return c.Value
+			}
+		}
+	}
+	return ""
+}
+
+// component runs the command behind a button of a notice, as the person who
+// pressed it.
+func (a *Adapter) component(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func(context.Context)) {
+	data, _ := i.Data.(discordgo.MessageComponentInteractionData)
+	name, args, ok := parseActionID(data.CustomID)
+	if !ok {
+		return message("That button is not wikimod's, or is from an older version; nothing was done."), nil
+	}
+	return a.runLater(i, actor, name, args)
+}
+
+// runLater acknowledges at once (a deferred ephemeral response: the user
+// sees "thinking…"), then runs the command and edits the response with the
+// result. Results worth announcing also go to the notice channel.
+func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name string, args commands.Args) (*discordgo.InteractionResponse, func(context.Context)) {
+	ack := &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
+	}
+	it := *i
+	if it.AppID == "" {
+		it.AppID = a.cfg.ApplicationID
+	}
+	return ack, func(ctx context.Context) {
+		reply := a.cfg.Service.Execute(ctx, actor, name, args)
+		a.editOriginal(ctx, &it, reply)
+		if reply.Announce && a.cfg.NoticeChannel != "" {
+			msg := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{announcement(actor, reply)}}
+			if err := a.post(ctx, msg, "announcement"); err != nil {
+				a.log.Warn("discord: announcement not posted", "command", reply.Command, "err", err)
+			}
+		}
+	}
+}
+
+// editOriginal replaces the deferred response with the reply.
+func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, reply commands.Reply) {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
+	defer cancel()
+	embeds := []*discordgo.MessageEmbed{Embed(reply)}
+	edit := &discordgo.WebhookEdit{Embeds: &embeds, AllowedMentions: &discordgo.MessageAllowedMentions{}}
+	if _, err := a.session.InteractionResponseEdit(i, edit, discordgo.WithContext(ctx)); err != nil {
+		a.countFailure("result")
+		a.log.Warn("discord: cannot post a result", "command", reply.Command, "outcome", reply.Outcome, "interaction", i.ID, "err", explainREST(scrub(err)))
+	}
+}
+
+// message is an immediate ephemeral text response.
+func message(text string) *discordgo.InteractionResponse {
+	return &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Content: text, Flags: discordgo.MessageFlagsEphemeral,
+			AllowedMentions: &discordgo.MessageAllowedMentions{}},
+	}
+}

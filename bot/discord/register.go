@@ -1,0 +1,167 @@
+package discord
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/mw"
+)
+
+// ModeratorPermissions is the default_member_permissions of the commands that
+// change the wiki: Manage Messages, the bit Discord moderators nearly always
+// hold and ordinary members do not. It only decides who sees the commands
+// until a server admin changes it (Server Settings → Integrations); the
+// permission that counts is wikimod's own [[access]] mapping, checked on
+// every use.
+const ModeratorPermissions int64 = discordgo.PermissionManageMessages
+
+// leftOut are parameters not offered as options: /protect's title is a
+// required option on Discord, which makes pageid (an alternative to it)
+// unusable there.
+var leftOut = map[string][]string{"protect": {"pageid"}}
+
+// ApplicationCommands builds the slash commands for specs. Option names are
+// the keys of the text grammar; yes/no parameters are boolean options;
+// protection-level parameters offer the wiki's own levels (and "all", which
+// lifts a protection) as choices, and are left out for protection types the
+// wiki does not have. Secret parameters are never options: wikimod asks for
+// them in a modal, which Discord does not show in the channel or keep in the
+// command history.
+func ApplicationCommands(specs []commands.Spec, r mw.Restrictions) []*discordgo.ApplicationCommand {
+	var levels []*discordgo.ApplicationCommandOptionChoice
+	for _, l := range r.Levels {
+		if l != "" {
+			levels = append(levels, &discordgo.ApplicationCommandOptionChoice{Name: l, Value: l})
+		}
+	}
+	levels = append(levels, &discordgo.ApplicationCommandOptionChoice{Name: "all (lift this protection)", Value: "all"})
+
+	guildOnly := []discordgo.InteractionContextType{discordgo.InteractionContextGuild}
+	noDM := false
+	var out []*discordgo.ApplicationCommand
+	for _, sp := range specs {
+		dropped := map[string]bool{}
+		for _, name := range leftOut[sp.Name] {
+			dropped[name] = true
+		}
+		for _, p := range sp.Params {
+			if p.Levels && len(r.Types) > 0 && !slices.Contains(r.Types, p.Name) {
+				dropped[p.Name] = true
+				dropped[p.Name+"_expiry"] = true
+			}
+		}
+		var opts []*discordgo.ApplicationCommandOption
+		for _, p := range sp.Params {
+			if p.Secret || dropped[p.Name] {
+				continue
+			}
+			o := &discordgo.ApplicationCommandOption{
+				Type:        discordgo.ApplicationCommandOptionString,
+				Name:        p.Name,
+				Description: truncate(cmp.Or(p.Description, p.Name), 100),
+				Required:    p.Required,
+			}
+			switch {
+			case p.Flag:
+				o.Type = discordgo.ApplicationCommandOptionBoolean
+			case p.Levels:
+				o.Choices = levels
+			}
+			opts = append(opts, o)
+		}
+		// Discord wants required options first.
+		slices.SortStableFunc(opts, func(a, b *discordgo.ApplicationCommandOption) int {
+			switch {
+			case a.Required && !b.Required:
+				return -1
+			case b.Required && !a.Required:
+				return 1
+			}
+			return 0
+		})
+		if len(opts) > 25 {
+			opts = opts[:25]
+		}
+		c := &discordgo.ApplicationCommand{
+			Type:         discordgo.ChatApplicationCommand,
+			Name:         sp.Name,
+			Description:  truncate(cmp.Or(sp.Summary, sp.Name), 100),
+			Options:      opts,
+			DMPermission: &noDM,
+			Contexts:     &guildOnly,
+		}
+		if sp.Right != "" && sp.Right != "read" {
+			perm := ModeratorPermissions
+			c.DefaultMemberPermissions = &perm
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// RegisterConfig says where to register commands.
+type RegisterConfig struct {
+	ApplicationID string
+	BotToken      string
+	// GuildID registers the commands in one server, where they appear at
+	// once; empty registers them globally, in every server the application
+	// is in.
+	GuildID string
+	// APIURL reaches a proxy or a test server instead of Discord.
+	APIURL     string
+	HTTPClient *http.Client
+}
+
+// Register replaces the application's commands with cmds (a bulk
+// overwrite), so running it again is safe: commands not in cmds are
+// removed, the others updated in place. It returns the commands as Discord
+// now has them.
+func Register(ctx context.Context, cfg RegisterConfig, cmds []*discordgo.ApplicationCommand) ([]*discordgo.ApplicationCommand, error) {
+	if cfg.ApplicationID == "" {
+		return nil, errors.New("discord: register: application_id is empty: copy it from the developer portal (General Information)")
+	}
+	if cfg.BotToken == "" {
+		return nil, errors.New("discord: register: no bot token: set WIKIMOD_DISCORD_BOT_TOKEN (or bot_token in [discord]) to the token from the developer portal (Bot)")
+	}
+	s, err := newSession(cfg.BotToken, cfg.APIURL, cfg.HTTPClient)
+	if err != nil {
+		return nil, err
+	}
+	where := "globally"
+	if cfg.GuildID != "" {
+		where = "in guild " + cfg.GuildID
+	}
+	got, err := s.ApplicationCommandBulkOverwrite(cfg.ApplicationID, cfg.GuildID, cmds, discordgo.WithContext(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("discord: register %s: %w", where, explainREST(scrub(err)))
+	}
+	return got, nil
+}
+
+// explainREST adds what to do to the REST errors a wrong setup causes.
+func explainREST(err error) error {
+	var re *discordgo.RESTError
+	if !errors.As(err, &re) || re.Response == nil {
+		return err
+	}
+	switch re.Response.StatusCode {
+	case http.StatusUnauthorized:
+		return fmt.Errorf("%w (the bot token is wrong: copy it again from the developer portal, Bot → Reset Token)", err)
+	case http.StatusForbidden:
+		return fmt.Errorf("%w (the application is not in that server with the applications.commands scope: invite it with the URL in docs/discord.md)", err)
+	case http.StatusNotFound:
+		return fmt.Errorf("%w (no such application or server: check application_id and the guild id)", err)
+	}
+	if strings.TrimSpace(string(re.ResponseBody)) == "" {
+		return fmt.Errorf("%w (HTTP %d)", err, re.Response.StatusCode)
+	}
+	return err
+}

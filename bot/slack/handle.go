@@ -1,0 +1,262 @@
+package slack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/slack-go/slack"
+
+	"github.com/wikimod/wikimod/commands"
+)
+
+// The handlers below are shared by HTTP and Socket Mode: each takes what
+// Slack sent, starts the work in the background, and returns at once with
+// the acknowledgement (nil for an empty one) that Slack must have within
+// three seconds.
+
+// ackMessage is the immediate, private answer to a slash command.
+type ackMessage struct {
+	ResponseType string `json:"response_type"`
+	Text         string `json:"text"`
+}
+
+// helpCommand is the Slack command that runs wikimod's /help: Slack
+// workspaces have their own help, so the manifest names it after the app.
+const helpCommand = "/wikimod"
+
+// slash handles a slash command.
+func (a *Adapter) slash(cmd slack.SlashCommand) any {
+	command := cmd.Command
+	if command == helpCommand {
+		command = "/help"
+	}
+	line := cleanText(command + " " + cmd.Text)
+	label := strings.TrimPrefix(cmd.Command, "/")
+	name, args, parseErr := commands.ParseLine(line)
+	if parseErr == nil {
+		if spec, ok := a.cfg.Service.Spec(name); ok && needsSecret(spec, args) && !missingRequired(spec, args) && cmd.TriggerID != "" {
+			if !a.spawn(func(ctx context.Context) { a.openSecretModal(ctx, cmd, spec, args) }) {
+				return shuttingDown
+			}
+			return nil
+		}
+	}
+	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
+	started := a.spawn(func(ctx context.Context) {
+		actor := a.actor(ctx, cmd.UserID, cmd.UserName, cmd.ChannelID)
+		var reply commands.Reply
+		if parseErr != nil {
+			// ExecuteLine records the unreadable attempt and explains it.
+			reply = a.cfg.Service.ExecuteLine(ctx, actor, line)
+		} else {
+			reply = a.cfg.Service.Execute(ctx, actor, name, args)
+		}
+		a.deliver(ctx, to, reply)
+	})
+	if !started {
+		return shuttingDown
+	}
+	return ackMessage{ResponseType: "ephemeral", Text: "Working on /" + escape(label) + "…"}
+}
+
+var shuttingDown = ackMessage{ResponseType: "ephemeral", Text: "wikimod is restarting and ran nothing. Try again in a minute."}
+
+// cleanText undoes what Slack does to typed text: it escapes &, < and >, and
+// a client may turn straight double quotes into curly ones, which the
+// command grammar would not see as quotes.
+func cleanText(s string) string {
+	return strings.NewReplacer(
+		"&lt;", "<", "&gt;", ">", "&amp;", "&",
+		"\u201c", `"`, "\u201d", `"`, "\u201e", `"`,
+	).Replace(s)
+}
+
+// needsSecret reports whether the command should ask for its secret in a
+// modal: the command has one, it was not typed, and no bare words were
+// typed that the command would not take (they may be the password, typed
+// without its key; the command refuses them without echoing them).
+func needsSecret(spec commands.Spec, args commands.Args) bool {
+	if spec.AskSecret == "" {
+		return false
+	}
+	if v, _ := args.Get(spec.AskSecret); v != "" {
+		return false
+	}
+	return len(args.Positional) == 0 || spec.Positional != ""
+}
+
+// interaction handles a button press or a modal submission.
+func (a *Adapter) interaction(ic slack.InteractionCallback) any {
+	switch ic.Type {
+	case slack.InteractionTypeViewSubmission:
+		if ic.View.CallbackID == secretCallbackID {
+			return a.submitSecret(ic)
+		}
+	case slack.InteractionTypeBlockActions:
+		a.pressed(ic)
+	}
+	return nil
+}
+
+// pressed runs the commands behind wikimod's buttons, as the person who
+// pressed them, and answers them privately.
+func (a *Adapter) pressed(ic slack.InteractionCallback) {
+	channel := ic.Channel.ID
+	if channel == "" {
+		channel = ic.Container.ChannelID
+	}
+	to := target{responseURL: ic.ResponseURL, channel: channel, user: ic.User.ID}
+	for _, act := range ic.ActionCallback.BlockActions {
+		if !strings.HasPrefix(act.ActionID, actionPrefix) {
+			continue
+		}
+		cmd, args, err := decodeButton(act.Value)
+		if err != nil {
+			a.log.Warn("slack: a button press carried an unreadable value", "action_id", act.ActionID, "err", err)
+			continue
+		}
+		a.spawn(func(ctx context.Context) {
+			actor := a.actor(ctx, ic.User.ID, ic.User.Name, channel)
+			a.deliver(ctx, to, a.cfg.Service.Execute(ctx, actor, cmd, args))
+		})
+	}
+}
+
+// submitSecret runs the command a modal was opened for, with the secret
+// typed into it. If the command ends within Config.SubmitWait, a problem with
+// the secret is shown in the modal (so it can be fixed there) and anything
+// else closes the modal and is posted privately; if it takes longer, the
+// modal closes and the reply follows when it is ready.
+func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
+	st, err := decodeModalState(ic.View.PrivateMetadata)
+	if err != nil {
+		a.log.Error("slack: modal submission with unreadable metadata", "err", err)
+		return nil
+	}
+	args := st.args()
+	secret := ""
+	if ic.View.State != nil {
+		secret = ic.View.State.Values[secretBlockID][secretActionID].Value
+	}
+	if secret != "" {
+		args = args.Set(st.Secret, secret)
+	}
+	to := target{responseURL: st.ResponseURL, channel: st.Channel, user: ic.User.ID}
+
+	done := make(chan commands.Reply)
+	abandoned := make(chan struct{})
+	started := a.spawn(func(ctx context.Context) {
+		actor := a.actor(ctx, ic.User.ID, ic.User.Name, st.Channel)
+		reply := a.cfg.Service.Execute(ctx, actor, st.Command, args)
+		shown := false // in the modal, by the waiting handler
+		select {
+		case done <- reply:
+			shown = secretProblem(reply)
+		case <-abandoned:
+		}
+		if !shown {
+			a.deliver(ctx, to, reply)
+		}
+	})
+	if !started {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: shuttingDown.Text})
+	}
+	timer := time.NewTimer(a.cfg.SubmitWait)
+	defer timer.Stop()
+	select {
+	case reply := <-done:
+		if secretProblem(reply) {
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: truncate(reply.Text, 1000)})
+		}
+		return nil // closes the modal; the worker delivers the reply
+	case <-timer.C:
+		close(abandoned)
+		return nil
+	}
+}
+
+// secretProblem reports whether a reply refuses the password itself, which
+// the person can fix in the modal.
+func secretProblem(r commands.Reply) bool {
+	if r.Outcome != commands.OutcomeInvalid && r.Outcome != commands.OutcomeWikiError {
+		return false
+	}
+	return strings.HasPrefix(r.Code, "password") || r.Code == "badretype"
+}
+
+// target is where a reply goes: the response URL of the command or button,
+// or else an ephemeral message to the user in the channel.
+type target struct {
+	responseURL string
+	channel     string
+	user        string
+}
+
+// deliver posts a reply privately to the person who asked, and announces
+// it in the notice channel when the reply is worth announcing.
+func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
+	blocks := replyBlocks(r, "")
+	text := fallbackText(r)
+	var err error
+	if to.responseURL != "" {
+		err = slack.PostWebhookCustomHTTPContext(ctx, to.responseURL, a.cfg.HTTPClient, &slack.WebhookMessage{
+			ResponseType: slack.ResponseTypeEphemeral,
+			Text:         text,
+			Blocks:       &slack.Blocks{BlockSet: blocks},
+		})
+		if err != nil {
+			a.log.Warn("slack: posting to the response URL failed; trying chat.postEphemeral", "command", r.Command, "err", scrubURL(err))
+		}
+	}
+	if (to.responseURL == "" || err != nil) && to.channel != "" {
+		_, err = a.api.PostEphemeralContext(ctx, to.channel, to.user, slack.MsgOptionText(text, false), slack.MsgOptionBlocks(blocks...))
+	}
+	if err != nil {
+		a.log.Error("slack: could not deliver a reply", "command", r.Command, "user", to.user, "err", scrubURL(err))
+	}
+	if r.Announce && a.cfg.NoticeChannel != "" {
+		if err := a.post(ctx, a.cfg.NoticeChannel, r, to.user); err != nil {
+			a.log.Error("slack: could not announce in the notice channel", "command", r.Command, "err", err)
+		}
+	}
+}
+
+// Notify implements bot.Notifier: it posts the reply, with its Actions as
+// buttons, to the notice channel. Without a notice channel it does nothing.
+func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
+	if a.cfg.NoticeChannel == "" {
+		return nil
+	}
+	for _, act := range r.Actions {
+		if _, err := encodeButton(act); err != nil {
+			return err
+		}
+	}
+	return a.post(ctx, a.cfg.NoticeChannel, r, "")
+}
+
+// post sends a reply to a channel as a message everyone there sees.
+func (a *Adapter) post(ctx context.Context, channel string, r commands.Reply, by string) error {
+	_, _, err := a.api.PostMessageContext(ctx, channel,
+		slack.MsgOptionText(fallbackText(r), false),
+		slack.MsgOptionBlocks(replyBlocks(r, by)...),
+		slack.MsgOptionDisableLinkUnfurl())
+	if err != nil {
+		return fmt.Errorf("slack: chat.postMessage to %s: %w", channel, err)
+	}
+	return nil
+}
+
+// scrubURL drops the URL from an HTTP client error: a response URL is a
+// credential for posting into the conversation.
+func scrubURL(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		return fmt.Errorf("%s: %w", uerr.Op, uerr.Err)
+	}
+	return err
+}

@@ -1,0 +1,394 @@
+package slack_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	slackapi "github.com/slack-go/slack"
+
+	wikislack "github.com/wikimod/wikimod/bot/slack"
+	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/storage"
+)
+
+var wiki *devwiki.Wiki
+
+func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+
+const (
+	signingSecret = "test-signing-secret-0123456789ab"
+	botToken      = "xoxb-test"
+	noticeChannel = "C-NOTICE"
+	userChannel   = "C-GENERAL"
+)
+
+// standIn is a local stand-in for Slack: the Web API methods the adapter
+// calls, as documented (JSON answers with "ok"), and response URLs. It
+// records every request.
+type standIn struct {
+	srv *httptest.Server
+
+	mu         sync.Mutex
+	calls      []apiCall
+	webhooks   []webhook
+	raw        []string // every request body, to look for secrets in
+	groups     []slackapi.UserGroup
+	groupsErr  string // when set, usergroups.list fails with it
+	groupCalls int
+	viewsErr   string // when set, views.open fails with it
+}
+
+// apiCall is one Web API call.
+type apiCall struct {
+	Method string
+	Form   url.Values     // form-encoded calls
+	JSON   map[string]any // JSON calls (views.open)
+	Raw    string
+}
+
+// webhook is one post to a response URL.
+type webhook struct {
+	Path string
+	Msg  map[string]any
+	Raw  string
+}
+
+func newStandIn(t testing.TB) *standIn {
+	s := &standIn{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /api/{method}", s.api)
+	mux.HandleFunc("POST /response/{id}", s.response)
+	s.srv = httptest.NewServer(mux)
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+func (s *standIn) api(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	c := apiCall{Method: r.PathValue("method"), Raw: string(body)}
+	token := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		json.Unmarshal(body, &c.JSON)
+	} else {
+		c.Form, _ = url.ParseQuery(string(body))
+		if t := c.Form.Get("token"); t != "" {
+			token = t
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls = append(s.calls, c)
+	s.raw = append(s.raw, c.Raw)
+	w.Header().Set("Content-Type", "application/json")
+	if token != botToken {
+		io.WriteString(w, `{"ok":false,"error":"invalid_auth"}`)
+		return
+	}
+	switch c.Method {
+	case "views.open":
+		if s.viewsErr != "" {
+			fmt.Fprintf(w, `{"ok":false,"error":%q}`, s.viewsErr)
+			return
+		}
+		io.WriteString(w, `{"ok":true,"view":{"id":"V-1","type":"modal"}}`)
+	case "chat.postMessage":
+		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.000100"}`, c.Form.Get("channel"))
+	case "chat.postEphemeral":
+		io.WriteString(w, `{"ok":true,"message_ts":"1700000000.000200"}`)
+	case "usergroups.list":
+		s.groupCalls++
+		if s.groupsErr != "" {
+			fmt.Fprintf(w, `{"ok":false,"error":%q}`, s.groupsErr)
+			return
+		}
+		b, _ := json.Marshal(map[string]any{"ok": true, "usergroups": s.groups})
+		w.Write(b)
+	default:
+		io.WriteString(w, `{"ok":false,"error":"unknown_method"}`)
+	}
+}
+
+func (s *standIn) response(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	h := webhook{Path: r.URL.Path, Raw: string(body)}
+	json.Unmarshal(body, &h.Msg)
+	s.mu.Lock()
+	s.webhooks = append(s.webhooks, h)
+	s.raw = append(s.raw, h.Raw)
+	s.mu.Unlock()
+	io.WriteString(w, "ok")
+}
+
+// waitWebhook waits for the post to a response URL.
+func (s *standIn) waitWebhook(t testing.TB, responseURL string) webhook {
+	t.Helper()
+	path := strings.TrimPrefix(responseURL, s.srv.URL)
+	var got webhook
+	waitFor(t, "a post to "+path, func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for _, h := range s.webhooks {
+			if h.Path == path {
+				got = h
+				return true
+			}
+		}
+		return false
+	})
+	return got
+}
+
+// waitCall waits for the n-th call (counting from 1) of a Web API method.
+func (s *standIn) waitCall(t testing.TB, method string, n int) apiCall {
+	t.Helper()
+	var got apiCall
+	waitFor(t, fmt.Sprintf("call %d of %s", n, method), func() bool {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		seen := 0
+		for _, c := range s.calls {
+			if c.Method == method {
+				if seen++; seen == n {
+					got = c
+					return true
+				}
+			}
+		}
+		return false
+	})
+	return got
+}
+
+func (s *standIn) count(method string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for _, c := range s.calls {
+		if c.Method == method {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *standIn) webhookCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.webhooks)
+}
+
+// everything returns every body the stand-in received.
+func (s *standIn) everything() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return strings.Join(s.raw, "\n")
+}
+
+// waitFor polls cond until it holds, failing the test after 30 seconds.
+// The deadline only catches a hang; nothing is asserted about time.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// clock is a settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// syncBuffer is a log destination safe for concurrent writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// harness is a Slack adapter in HTTP mode wired to a real core on the test
+// wiki, served by a local HTTP server, talking to a stand-in for Slack.
+type harness struct {
+	env   *testenv.Env
+	slack *standIn
+	ad    *wikislack.Adapter
+	srv   *httptest.Server
+	clock *clock
+	logs  *syncBuffer
+
+	mu  sync.Mutex
+	seq int
+}
+
+func newHarness(t testing.TB, envOpts testenv.Options, mod func(*wikislack.Config)) *harness {
+	t.Helper()
+	h := &harness{
+		env:   testenv.New(t, wiki, envOpts),
+		clock: &clock{t: time.Unix(1_780_000_000, 0)},
+		logs:  &syncBuffer{},
+	}
+	h.slack = newStandIn(t)
+	cfg := wikislack.Config{
+		Mode:          wikislack.ModeHTTP,
+		SigningSecret: signingSecret,
+		BotToken:      botToken,
+		NoticeChannel: noticeChannel,
+		APIURL:        h.slack.srv.URL + "/api",
+		Service:       h.env.Service,
+		SubmitWait:    30 * time.Second, // the wiki's answer, not Slack's deadline, is under test
+		Now:           h.clock.Now,
+		Logger:        slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		OnSecurityEvent: func(ctx context.Context, kind, remote, detail string) {
+			h.env.Metrics.SecurityEvent("slack", kind)
+			if err := h.env.DB.RecordSecurityEvent(ctx, storage.SecurityEvent{Platform: "slack", Kind: kind, Remote: remote, Detail: detail}); err != nil {
+				t.Errorf("record security event: %v", err)
+			}
+		},
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	var err error
+	h.ad, err = wikislack.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	h.ad.Mount(mux)
+	h.srv = httptest.NewServer(mux)
+	t.Cleanup(h.srv.Close)
+	t.Cleanup(func() { h.ad.Close() })
+	return h
+}
+
+func (h *harness) next() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.seq++
+	return h.seq
+}
+
+// slashForm is the form Slack posts for a slash command.
+func (h *harness) slashForm(user, command, text string) url.Values {
+	n := strconv.Itoa(h.next())
+	return url.Values{
+		"token":        {"deprecated-verification-token"},
+		"team_id":      {"T-TEAM"},
+		"team_domain":  {"wikimods"},
+		"channel_id":   {userChannel},
+		"channel_name": {"general"},
+		"user_id":      {user},
+		"user_name":    {strings.ToLower(user)},
+		"command":      {command},
+		"text":         {text},
+		"api_app_id":   {"A-APP"},
+		"response_url": {h.slack.srv.URL + "/response/" + n},
+		"trigger_id":   {"trigger-" + n},
+	}
+}
+
+// post sends body to path, signed as Slack would sign it at the clock's
+// time.
+func (h *harness) post(t testing.TB, path string, body string) (int, string) {
+	t.Helper()
+	ts := h.clock.Now().Unix()
+	return h.postRaw(t, path, body, map[string]string{
+		"X-Slack-Request-Timestamp": strconv.FormatInt(ts, 10),
+		"X-Slack-Signature":         wikislack.Sign(signingSecret, ts, []byte(body)),
+	})
+}
+
+func (h *harness) postRaw(t testing.TB, path, body string, headers map[string]string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.srv.URL+path, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := h.srv.Client().Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// slash runs a slash command through the HTTP handler, checks it was
+// acknowledged, and returns the form it sent and the acknowledgement.
+func (h *harness) slash(t testing.TB, user, command, text string) (url.Values, string) {
+	t.Helper()
+	form := h.slashForm(user, command, text)
+	code, body := h.post(t, "/slack/commands", form.Encode())
+	if code != http.StatusOK {
+		t.Fatalf("%s %s: HTTP %d %s", command, text, code, body)
+	}
+	return form, body
+}
+
+// run runs a slash command and waits for its result at the response URL.
+func (h *harness) run(t testing.TB, user, command, text string) webhook {
+	t.Helper()
+	form, _ := h.slash(t, user, command, text)
+	return h.slack.waitWebhook(t, form.Get("response_url"))
+}
+
+// interact posts an interaction payload, signed.
+func (h *harness) interact(t testing.TB, payload any) (int, string) {
+	t.Helper()
+	b, err := json.Marshal(payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h.post(t, "/slack/interactions", url.Values{"payload": {string(b)}}.Encode())
+}
+
+// text returns a webhook's fallback text and its blocks as JSON, for
+// looking into.
+func (w webhook) text() string { s, _ := w.Msg["text"].(string); return s }
+
+func (w webhook) blocks() string { b, _ := json.Marshal(w.Msg["blocks"]); return string(b) }

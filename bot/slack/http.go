@@ -1,0 +1,89 @@
+package slack
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/slack-go/slack"
+)
+
+// maxBody bounds a request body. Slash commands are a few hundred bytes;
+// a modal submission carries the view, a few kilobytes.
+const maxBody = 1 << 20
+
+// Mount implements bot.Mounter: in HTTP mode it serves Slack's slash
+// commands and interactions on the shared server. In socket mode it adds
+// nothing.
+func (a *Adapter) Mount(mux *http.ServeMux) {
+	if a.cfg.Mode != ModeHTTP {
+		return
+	}
+	mux.HandleFunc("POST /slack/commands", a.serveCommand)
+	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+}
+
+func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
+	if !a.verified(w, r) {
+		return
+	}
+	cmd, err := slack.SlashCommandParse(r)
+	if err != nil || cmd.UserID == "" || cmd.Command == "" {
+		http.Error(w, "not a slash command", http.StatusBadRequest)
+		return
+	}
+	writeAck(w, a.slash(cmd))
+}
+
+func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	if !a.verified(w, r) {
+		return
+	}
+	ic, err := slack.InteractionCallbackParse(r)
+	if err != nil {
+		http.Error(w, "not an interaction payload", http.StatusBadRequest)
+		return
+	}
+	writeAck(w, a.interaction(ic))
+}
+
+// verified reads the body, checks its signature and puts it back for the
+// form parser. A refused request gets 401, is reported as a security event,
+// and runs nothing.
+func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			a.securityEvent(r.Context(), KindOversized, r.RemoteAddr, r.Method+" "+r.URL.Path+": body over 1 MiB")
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+			return false
+		}
+		http.Error(w, "cannot read the request", http.StatusBadRequest)
+		return false
+	}
+	if verr := verifySignature(a.cfg.SigningSecret, a.cfg.Now(), r.Header, body); verr != nil {
+		a.securityEvent(r.Context(), verr.Kind, r.RemoteAddr, r.Method+" "+r.URL.Path+": "+verr.Detail)
+		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return false
+	}
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	return true
+}
+
+// writeAck answers Slack: 200 with ack as JSON, or an empty body for nil.
+func writeAck(w http.ResponseWriter, ack any) {
+	if ack == nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	b, err := json.Marshal(ack)
+	if err != nil {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
+}

@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	wikislack "github.com/wikimod/wikimod/bot/slack"
+	"github.com/wikimod/wikimod/storage"
+)
+
+// TestRunServesSlack runs `wikimod run` with [slack] mode = "http": the
+// shared server answers Slack's slash commands, an unsigned request is
+// refused and lands in the security events and the metrics, and a signed
+// one runs as the Slack user the [[access]] rule names, with the reply
+// posted to the response URL.
+func TestRunServesSlack(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		replies []string
+	)
+	slackStandIn := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		replies = append(replies, r.URL.Path+" "+string(b))
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer slackStandIn.Close()
+
+	const secret = "cmd-test-signing-secret"
+	path := writeConfig(t, fmt.Sprintf(`slack_users = ["U-OPS"]
+
+[slack]
+mode = "http"
+signing_secret = %q
+bot_token = "xoxb-cmd-test"
+api_url = %q
+`, secret, slackStandIn.URL+"/api"))
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	app, err := NewApp(cfg, AppOptions{LogOutput: &logs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	base := "http://" + cfg.HTTP.Listen
+	waitHTTP(t, base+"/healthz")
+
+	form := url.Values{"user_id": {"U-OPS"}, "user_name": {"ops"}, "channel_id": {"C1"}, "command": {"/protect"},
+		"text": {`"Slack Run Page" create=sysop expiry="1 day"`}, "response_url": {slackStandIn.URL + "/response/1"}, "trigger_id": {"t1"}}
+	body := form.Encode()
+	resp, err := http.Post(base+"/slack/commands", "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("unsigned: HTTP %d", resp.StatusCode)
+	}
+	events, err := app.db.SecurityEvents(ctx, 5)
+	if err != nil || len(events) != 1 || events[0].Kind != "missing-signature" || events[0].Platform != "slack" {
+		t.Errorf("security events = %+v, %v", events, err)
+	}
+	if v := app.metrics.Value("wikimod_security_events_total", "platform", "slack", "kind", "missing-signature"); v != 1 {
+		t.Errorf("security event metric = %v", v)
+	}
+
+	req, _ := http.NewRequest(http.MethodPost, base+"/slack/commands", strings.NewReader(body))
+	ts := time.Now().Unix()
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-Slack-Request-Timestamp", strconv.FormatInt(ts, 10))
+	req.Header.Set("X-Slack-Signature", wikislack.Sign(secret, ts, []byte(body)))
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("signed: HTTP %d", resp.StatusCode)
+	}
+	var reply string
+	waitFor := time.Now().Add(30 * time.Second)
+	for reply == "" && time.Now().Before(waitFor) {
+		mu.Lock()
+		for _, r := range replies {
+			if strings.HasPrefix(r, "/response/1 ") {
+				reply = r
+			}
+		}
+		mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
+	var msg struct {
+		ResponseType string `json:"response_type"`
+		Text         string `json:"text"`
+	}
+	json.Unmarshal([]byte(strings.TrimPrefix(reply, "/response/1 ")), &msg)
+	if msg.ResponseType != "ephemeral" || !strings.Contains(msg.Text, "Protection of Slack Run Page changed.") {
+		t.Errorf("reply = %q", reply)
+	}
+	recs, err := app.db.Audit(ctx, storage.AuditFilter{Limit: 1})
+	if err != nil || len(recs) != 1 || recs[0].Platform != "slack" || recs[0].UserID != "U-OPS" || recs[0].Outcome != "ok" {
+		t.Errorf("audit = %+v, %v", recs, err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run returned %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("Run did not stop")
+	}
+	if strings.Contains(logs.String(), secret) || strings.Contains(logs.String(), "xoxb-cmd-test") {
+		t.Error("the log contains a Slack secret")
+	}
+}
+
+// TestSlackConfigErrors: a Slack section that cannot work stops `run` with
+// the field named.
+func TestSlackConfigErrors(t *testing.T) {
+	path := writeConfig(t, "\n[slack]\nmode = \"http\"\nbot_token = \"xoxb-x\"\n")
+	t.Setenv("WIKIMOD_SLACK_SIGNING_SECRET", "")
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := NewApp(cfg, AppOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	err = app.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "slack.signing_secret is empty") {
+		t.Errorf("Run = %v", err)
+	}
+}
