@@ -39,7 +39,8 @@ Usage:
   wikimod console  -config FILE -as NAME     type commands in a terminal as console user NAME
   wikimod check    -config FILE              log in; report the wiki and the rights the bot holds
   wikimod audit    -config FILE [-n N] [-json]   print the audit log, newest first
-  wikimod discord register -config FILE [-guild ID]   register the slash commands with Discord
+  wikimod discord register -config FILE [-guild ID | -global] [-print]
+                                             register the slash commands with Discord (-print: show the JSON only)
   wikimod demo     [-dir DIR]                start a throwaway local wiki and a console on it
   wikimod version
 `
