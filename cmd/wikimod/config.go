@@ -209,12 +209,35 @@ func (c *Config) validate() error {
 		}
 	}
 	switch c.Discord.Mode {
-	case "", "http", "gateway":
+	case "":
+	case "http", "gateway":
+		if c.Discord.ApplicationID == "" {
+			bad("discord.application_id is empty: copy it from the developer portal (General Information)")
+		}
+		if c.Discord.Mode == "http" && c.Discord.PublicKey == "" {
+			bad("discord.public_key is empty: copy the application's Public Key from the developer portal")
+		}
+		if (c.Discord.Mode == "gateway" || c.Discord.NoticeChannel != "") && c.Discord.BotToken == "" {
+			bad("discord.bot_token is empty: set WIKIMOD_DISCORD_BOT_TOKEN (gateway mode and notice_channel need it)")
+		}
+		if len(c.Discord.GuildIDs) == 0 {
+			bad("discord.guild_ids is empty: list the ids of the servers wikimod serves")
+		}
 	default:
 		bad("discord.mode %q: use \"http\" or \"gateway\" (or leave it empty to turn Discord off)", c.Discord.Mode)
 	}
 	switch c.Slack.Mode {
-	case "", "http", "socket":
+	case "":
+	case "http", "socket":
+		if c.Slack.BotToken == "" {
+			bad("slack.bot_token is empty: set WIKIMOD_SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...)")
+		}
+		if c.Slack.Mode == "http" && c.Slack.SigningSecret == "" {
+			bad("slack.signing_secret is empty: set WIKIMOD_SLACK_SIGNING_SECRET to the app's Signing Secret (Basic Information)")
+		}
+		if c.Slack.Mode == "socket" && c.Slack.AppToken == "" {
+			bad("slack.app_token is empty: socket mode needs an app-level token (xapp-...) in WIKIMOD_SLACK_APP_TOKEN")
+		}
 	default:
 		bad("slack.mode %q: use \"http\" or \"socket\" (or leave it empty to turn Slack off)", c.Slack.Mode)
 	}

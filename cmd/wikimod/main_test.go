@@ -77,6 +77,10 @@ bot_password = "x"
 		{base + "[discord]\nmode = \"webhook\"\n", `discord.mode "webhook"`},
 		{base + "[reminders]\nlead_times = [\"1 day\"]\n", "not a duration"},
 		{base + "[http]\nlisten = \"8080\"\n", "http.listen"},
+		{base + "[slack]\nmode = \"http\"\nbot_token = \"xoxb-1\"\n", "WIKIMOD_SLACK_SIGNING_SECRET"},
+		{base + "[slack]\nmode = \"socket\"\nbot_token = \"xoxb-1\"\n", "app-level token"},
+		{base + "[discord]\nmode = \"http\"\napplication_id = \"1\"\nguild_ids = [\"2\"]\n", "discord.public_key"},
+		{base + "[discord]\nmode = \"gateway\"\napplication_id = \"1\"\n", "discord.guild_ids"},
 	}
 	for _, tc := range cases {
 		_, err := ParseConfig(tc.text, "test.toml")

@@ -135,22 +135,17 @@ api_url = %q
 	}
 }
 
-// TestSlackConfigErrors: a Slack section that cannot work stops `run` with
-// the field named.
+// TestSlackConfigErrors: a Slack section that cannot work is refused when
+// the config is loaded, with the field named, before anything starts.
 func TestSlackConfigErrors(t *testing.T) {
 	path := writeConfig(t, "\n[slack]\nmode = \"http\"\nbot_token = \"xoxb-x\"\n")
 	t.Setenv("WIKIMOD_SLACK_SIGNING_SECRET", "")
-	cfg, err := LoadConfig(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	app, err := NewApp(cfg, AppOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	err = app.Run(context.Background())
+	_, err := LoadConfig(path)
 	if err == nil || !strings.Contains(err.Error(), "slack.signing_secret is empty") {
-		t.Errorf("Run = %v", err)
+		t.Errorf("LoadConfig = %v", err)
+	}
+	var out, errOut bytes.Buffer
+	if code := Main([]string{"run", "-config", path}, nil, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "slack.signing_secret is empty") {
+		t.Errorf("run: exit %d, %q", code, errOut.String())
 	}
 }
