@@ -43,6 +43,10 @@ type Spec struct {
 	// AskSecret names the secret parameter a platform should ask for in a
 	// private form (a modal) when it was not typed; empty if none.
 	AskSecret string
+	// ButtonOnly marks a command that buttons run (a reminder's Extend):
+	// platforms do not register it as a slash command. It can still be
+	// typed where commands are typed (the console).
+	ButtonOnly bool
 }
 
 // Param returns the named parameter.

@@ -3,6 +3,7 @@ package mw_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
@@ -381,42 +382,45 @@ func TestAccountLifecycle(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	bot := newBot(t, nil, nil)
 	ctx := context.Background()
+	// Names unique to this run, so the test can run again on the same wiki.
+	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	lifecycle, resetTarget := "Lifecycle User "+suffix, "Reset Target "+suffix
 
-	v, err := bot.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: "password", User: "Lifecycle User"})
+	v, err := bot.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: "password", User: lifecycle})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if v.Validity == "Good" || len(v.Messages) == 0 || v.Messages[0].Code != "passwordincommonlist" {
 		t.Errorf("validity of a common password = %+v", v)
 	}
-	v, err = bot.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: "correct horse battery staple 42", User: "Lifecycle User"})
+	v, err = bot.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: "correct horse battery staple 42", User: lifecycle})
 	if err != nil || v.Validity != "Good" {
 		t.Fatalf("validity of a good password = %+v, %v", v, err)
 	}
 
 	mailBefore, _ := w.Mail()
-	res, err := bot.CreateAccount(ctx, mw.CreateAccountParams{Username: "Lifecycle User", Email: "lifecycle@example.test", MailPassword: true, Reason: "test"})
+	res, err := bot.CreateAccount(ctx, mw.CreateAccountParams{Username: lifecycle, Email: "lifecycle@example.test", MailPassword: true, Reason: "test"})
 	if err != nil || res.Status != "PASS" {
 		t.Fatalf("createaccount = %+v, %v", res, err)
 	}
-	if _, err := w.WaitMail(ctx, len(mailBefore), "Lifecycle User"); err != nil {
+	if _, err := w.WaitMail(ctx, len(mailBefore), lifecycle); err != nil {
 		t.Errorf("temporary-password mail: %v", err)
 	}
-	res, err = bot.CreateAccount(ctx, mw.CreateAccountParams{Username: "Reset Target", Email: "reset@example.test", Password: "correct horse battery staple 42"})
+	res, err = bot.CreateAccount(ctx, mw.CreateAccountParams{Username: resetTarget, Email: "reset@example.test", Password: "correct horse battery staple 42"})
 	if err != nil || res.Status != "PASS" {
 		t.Fatalf("createaccount with a password = %+v, %v", res, err)
 	}
-	res, err = bot.CreateAccount(ctx, mw.CreateAccountParams{Username: "Lifecycle User", Password: "correct horse battery staple 42"})
+	res, err = bot.CreateAccount(ctx, mw.CreateAccountParams{Username: lifecycle, Password: "correct horse battery staple 42"})
 	if err != nil || res.Status != "FAIL" || res.MessageCode != "userexists" {
 		t.Fatalf("second createaccount = %+v, %v", res, err)
 	}
-	_, err = bot.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: "whatever long one", User: "Lifecycle User"})
+	_, err = bot.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: "whatever long one", User: lifecycle})
 	if mw.ErrorCode(err) != "userexists" {
 		t.Errorf("validatepassword for an existing user: %v", err)
 	}
 
 	// A reset from the bot session fails: no grant carries editmyprivateinfo.
-	_, err = bot.ResetPassword(ctx, mw.ResetPasswordParams{User: "Reset Target"})
+	_, err = bot.ResetPassword(ctx, mw.ResetPasswordParams{User: resetTarget})
 	if mw.ErrorCode(err) != "badaccess" {
 		t.Errorf("reset from the bot session: %v, want badaccess", err)
 	}
@@ -425,10 +429,10 @@ func TestAccountLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	mailBefore, _ = w.Mail()
-	if _, err := anon.ResetPassword(ctx, mw.ResetPasswordParams{User: "Reset Target"}); err != nil {
+	if _, err := anon.ResetPassword(ctx, mw.ResetPasswordParams{User: resetTarget}); err != nil {
 		t.Fatalf("reset from an anonymous session: %v", err)
 	}
-	if _, err := w.WaitMail(ctx, len(mailBefore), "Reset Target"); err != nil {
+	if _, err := w.WaitMail(ctx, len(mailBefore), resetTarget); err != nil {
 		t.Errorf("reset mail: %v", err)
 	}
 }

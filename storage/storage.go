@@ -76,17 +76,14 @@ func Open(path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the database. It is safe to call twice.
+// Close closes the database. It is safe to call twice; after it, every
+// method returns an error ("sql: database is closed").
 func (db *DB) Close() error {
 	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
-		db.read = nil
 	}
-	if db.write != nil {
-		errs = append(errs, db.write.Close())
-		db.write = nil
-	}
+	errs = append(errs, db.write.Close())
 	return errors.Join(errs...)
 }
 

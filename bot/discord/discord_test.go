@@ -22,6 +22,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -992,5 +993,18 @@ func TestFailedPostsDoNotLogTheToken(t *testing.T) {
 	_, _, body = slash(member("D-ADMIN"), "help")
 	if status, _ := f.post(t, body); status != http.StatusServiceUnavailable {
 		t.Errorf("after Close: status %d, want 503", status)
+	}
+}
+
+// TestButtonOnlyCommandsAreNotRegistered: a command only buttons run (a
+// reminder's Extend) is not offered as a slash command.
+func TestButtonOnlyCommandsAreNotRegistered(t *testing.T) {
+	cmds := discord.ApplicationCommands([]commands.Spec{
+		{Name: "expiring", Summary: "List the protections that expire soon", Right: "protect",
+			Params: []commands.Param{{Name: "within", Description: "How far ahead"}}},
+		{Name: "reminder", Summary: "Act on a reminder", Right: "protect", ButtonOnly: true},
+	}, mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}})
+	if len(cmds) != 1 || cmds[0].Name != "expiring" || len(cmds[0].Options) != 1 || cmds[0].Options[0].Name != "within" {
+		t.Errorf("registered %+v, want /expiring alone", cmds)
 	}
 }

@@ -48,6 +48,9 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions) []*discordgo.
 	noDM := false
 	var out []*discordgo.ApplicationCommand
 	for _, sp := range specs {
+		if sp.ButtonOnly {
+			continue // run by buttons, never typed
+		}
 		dropped := map[string]bool{}
 		for _, name := range leftOut[sp.Name] {
 			dropped[name] = true

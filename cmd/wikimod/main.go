@@ -208,7 +208,9 @@ func (a *App) buildAdapters() error {
 			continue
 		}
 		a.adapters = append(a.adapters, ad)
-		if n, ok := ad.(bot.Notifier); ok {
+		// Only an adapter with a notice channel can deliver notices: one
+		// without must not count as having delivered a reminder.
+		if n, ok := ad.(bot.Notifier); ok && a.noticeChannel(ad.Name()) != "" {
 			a.notifiers = append(a.notifiers, n)
 		}
 	}
@@ -216,6 +218,17 @@ func (a *App) buildAdapters() error {
 		a.log.Warn("no chat platform configured: set [discord] mode or [slack] mode; serving /healthz and /metrics only")
 	}
 	return nil
+}
+
+// noticeChannel returns the notice channel configured for a platform.
+func (a *App) noticeChannel(platform string) string {
+	switch platform {
+	case commands.PlatformDiscord:
+		return a.cfg.Discord.NoticeChannel
+	case commands.PlatformSlack:
+		return a.cfg.Slack.NoticeChannel
+	}
+	return ""
 }
 
 func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"time"
 
+	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
 )
 
@@ -13,16 +16,68 @@ type reminderHooks struct {
 }
 
 // reminderRuntime is the reminders' state kept on the App.
-type reminderRuntime struct{}
+type reminderRuntime struct {
+	scheduler *reminders.Scheduler
+}
 
 // setupReminders builds the reminders (tracker, sync, scheduler) once the
-// database and the wiki session exist, before the command service.
+// database and the wiki session exist, before the command service. With
+// [reminders] disabled it adds nothing.
 func (a *App) setupReminders() (reminderHooks, error) {
-	return reminderHooks{}, nil
+	rc := a.cfg.Reminders
+	if rc.Disabled {
+		return reminderHooks{}, nil
+	}
+	leads := make([]time.Duration, len(rc.LeadTimes))
+	for i, d := range rc.LeadTimes {
+		leads[i] = d.Duration
+	}
+	s, err := reminders.New(reminders.Config{
+		DB:           a.db,
+		Wiki:         a.wiki,
+		Channels:     a.reminderChannels,
+		LeadTimes:    leads,
+		Namespaces:   rc.Namespaces,
+		Pages:        rc.Pages,
+		SyncInterval: rc.SyncInterval.Duration,
+		Now:          a.now,
+		Logger:       a.log.With("component", "reminders"),
+		Metrics:      a.metrics,
+	})
+	if err != nil {
+		return reminderHooks{}, err
+	}
+	a.rem = &reminderRuntime{scheduler: s}
+	a.closers = append(a.closers, s.Close)
+	return reminderHooks{Extra: s.Commands(), OnProtect: s.OnProtect}, nil
+}
+
+// reminderChannels names each notice channel, so that a reminder that
+// reached Slack but not Discord is retried on Discord alone. It reads
+// a.notifiers when it posts: the adapters are added after setupReminders.
+func (a *App) reminderChannels() []reminders.Channel {
+	out := make([]reminders.Channel, 0, len(a.notifiers))
+	for i, n := range a.notifiers {
+		name := fmt.Sprintf("notifier-%d", i)
+		if named, ok := n.(interface{ Name() string }); ok {
+			name = named.Name()
+		}
+		out = append(out, reminders.Channel{Name: name, Notify: n.Notify})
+	}
+	return out
 }
 
 // startReminders starts the scheduler in the background; it stops when ctx
-// is done and Close waits for it.
+// is done and Close waits for it. Without a notice channel to post to, the
+// reminders are still tracked (and /expiring lists them) but none is sent:
+// they wait in the database until wikimod runs with one.
 func (a *App) startReminders(ctx context.Context) error {
-	return nil
+	if a.rem == nil {
+		return nil
+	}
+	if len(a.notifiers) == 0 {
+		a.log.Warn("reminders: no adapter posts notices (set notice_channel in [discord] or [slack]); reminders are kept but not sent")
+		return nil
+	}
+	return a.rem.scheduler.Start(ctx)
 }

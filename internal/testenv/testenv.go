@@ -34,6 +34,10 @@ type Options struct {
 	Extra     []commands.Command
 	OnProtect func(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error
 	Now       func() time.Time
+	// Extend runs once the database and the wiki sessions exist, before the
+	// command service: it returns further commands and a protect hook, as
+	// the reminders add them.
+	Extend func(env *Env) ([]commands.Command, func(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error)
 }
 
 // DefaultRules map the console user "admin", the Discord user "D-ADMIN", the
@@ -78,13 +82,21 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	if rules == nil {
 		rules = DefaultRules
 	}
+	extra, onProtect := opts.Extra, opts.OnProtect
+	if opts.Extend != nil {
+		more, hook := opts.Extend(env)
+		extra = append(extra, more...)
+		if hook != nil {
+			onProtect = hook
+		}
+	}
 	policy, err := commands.NewPolicy(rules)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	env.Service, err = commands.New(commands.Config{
 		Wiki: env.Bot, ResetWiki: env.Anon, Policy: policy, Rights: opts.Rights, Audit: env.DB,
-		Extra: opts.Extra, OnProtect: opts.OnProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
+		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
 		Logger: slog.New(slog.DiscardHandler),
 	})
 	if err != nil {

@@ -1,0 +1,330 @@
+package reminders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/mw"
+	"github.com/wikimod/wikimod/storage"
+)
+
+const (
+	defaultWithin = 7 * day
+	maxWithin     = 366 * day
+	listLimit     = 25
+)
+
+// Commands returns the commands the reminders add to the command service:
+// /expiring, and reminder, which the reminders' buttons run. Both need the
+// wiki right protect: they are the moderators' business.
+func (s *Scheduler) Commands() []commands.Command {
+	return []commands.Command{
+		{
+			Spec: commands.Spec{
+				Name:       "expiring",
+				Summary:    "List the protections that expire soon",
+				Usage:      "/expiring [within=DURATION]",
+				Help:       "Lists the temporary protections wikimod tracks that expire within the given time (default 7 days), soonest first, with who set them and when the next reminder is due. Durations: `36h`, `3 days`, `2 weeks`.",
+				Positional: "within",
+				Right:      "protect",
+				Params:     []commands.Param{{Name: "within", Description: "How far ahead to look: 36h, 3 days, 2 weeks (default 7 days)"}},
+			},
+			Run: s.runExpiring,
+		},
+		{
+			Spec: commands.Spec{
+				Name:    "reminder",
+				Summary: "Act on an expiry reminder (its buttons run this)",
+				Usage:   "/reminder do=extend|dismiss id=ID",
+				Help: "`do=extend` extends the protection a reminder is about by the length it was set for, keeping the page's other protections as they are; " +
+					"`do=dismiss` stops the remaining reminders about that expiry. The reminder's buttons send this for you.",
+				Right:      "protect",
+				ButtonOnly: true,
+				Params: []commands.Param{
+					{Name: "do", Description: "extend or dismiss", Required: true},
+					{Name: "id", Description: "The reminder's number", Required: true},
+				},
+			},
+			Run: s.runReminder,
+		},
+	}
+}
+
+func usageError(format string, a ...any) error {
+	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "usage", Message: fmt.Sprintf(format, a...)}
+}
+
+// checkKeys refuses arguments spec does not list.
+func checkKeys(spec commands.Spec, args commands.Args) error {
+	for _, k := range args.Keys() {
+		if _, ok := spec.Param(k); !ok {
+			var names []string
+			for _, p := range spec.Params {
+				names = append(names, "`"+p.Name+"=`")
+			}
+			return usageError("`/%s` has no `%s=`. It takes %s. Usage: `%s`", spec.Name, k, strings.Join(names, ", "), spec.Usage)
+		}
+	}
+	return nil
+}
+
+func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (commands.Reply, error) {
+	if err := checkKeys(req.Spec, req.Args); err != nil {
+		return commands.Reply{}, err
+	}
+	text, given := req.Args.Get("within")
+	if len(req.Args.Positional) > 0 {
+		if given {
+			return commands.Reply{}, usageError("Give `within` once: as a bare word or as `within=`, not both.")
+		}
+		text, given = strings.Join(req.Args.Positional, " "), true
+	}
+	within := defaultWithin
+	if given {
+		d, err := parseWithin(text)
+		if err != nil {
+			return commands.Reply{}, usageError("`within=%s` is not a duration. Write it like `36h`, `3 days` or `2 weeks`.", text)
+		}
+		if d > maxWithin {
+			return commands.Reply{}, usageError("`within=` can look ahead a year at most.")
+		}
+		within = d
+	}
+	now := s.now()
+	ps, total, err := s.db.ExpiringProtections(ctx, now, now.Add(within), listLimit)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	req.Result = map[string]int{"expiring": total}
+	if total == 0 {
+		return commands.Reply{Title: fmt.Sprintf("No tracked protection expires within %s.", length(within)),
+			Text: "wikimod tracks the temporary protections set through `/protect` and those it reads in the wiki's protect log."}, nil
+	}
+	reply := commands.Reply{Title: fmt.Sprintf("%s expire within %s.", plural(total, "protection"), length(within))}
+	if total == 1 {
+		reply.Title = fmt.Sprintf("1 protection expires within %s.", length(within))
+	}
+	for _, p := range ps {
+		value := fmt.Sprintf("%s, until %s (%s); set by %s", p.Level, clock(p.Expiry), relative(p.Expiry.Sub(now)), setBy(p))
+		switch {
+		case p.Dismissed:
+			value += "; reminders dismissed"
+		case !p.NextReminder.IsZero():
+			value += "; next reminder " + relative(p.NextReminder.Sub(now))
+		}
+		reply.Fields = append(reply.Fields, commands.Field{Label: p.Title + " (" + p.Type + ")", Value: value})
+	}
+	if total > len(ps) {
+		reply.Text = fmt.Sprintf("Showing the %d that expire first of %d; look less far ahead with `within=` to see fewer.", len(ps), total)
+	}
+	return reply, nil
+}
+
+func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (commands.Reply, error) {
+	if err := checkKeys(req.Spec, req.Args); err != nil {
+		return commands.Reply{}, err
+	}
+	if len(req.Args.Positional) > 0 {
+		return commands.Reply{}, usageError("`/reminder` takes only `do=` and `id=`. Usage: `%s`", req.Spec.Usage)
+	}
+	do, _ := req.Args.Get("do")
+	idText, _ := req.Args.Get("id")
+	id, err := strconv.ParseInt(strings.TrimSpace(idText), 10, 64)
+	if err != nil || id <= 0 {
+		return commands.Reply{}, usageError("`id=%s` is not a reminder number. Usage: `%s`", idText, req.Spec.Usage)
+	}
+	switch do {
+	case "extend":
+		return s.extend(ctx, req, id)
+	case "dismiss":
+		return s.dismiss(ctx, req, id)
+	}
+	return commands.Reply{}, usageError("`do=%s`: say `do=extend` or `do=dismiss`.", do)
+}
+
+var errGone = &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-gone",
+	Message: "That reminder is gone: the protection it was about was lifted or changed since, or it was cleaned up long after it expired. `/expiring` lists what is tracked now."}
+
+func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, id int64) (commands.Reply, error) {
+	now := s.now()
+	r, n, err := s.db.DismissReminders(ctx, id, req.Actor.String(), now)
+	if errors.Is(err, storage.ErrNotFound) {
+		return commands.Reply{}, errGone
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	title := r.Protection.Title
+	req.Result = map[string]any{"title": title, "expiry": r.Expiry, "dismissed": n}
+	if n == 0 {
+		return commands.Reply{Title: "Nothing left to dismiss.", URL: r.Protection.URL,
+			Text: fmt.Sprintf("The reminders about %s expiring at %s have all gone out or were dismissed already.", title, clock(r.Expiry))}, nil
+	}
+	return commands.Reply{
+		Title: fmt.Sprintf("Reminders about %s dismissed.", title),
+		Text: fmt.Sprintf("No more reminders about its protection expiring at %s (%s). The protection still ends then; `/expiring` lists it.",
+			clock(r.Expiry), relative(r.Expiry.Sub(now))),
+		URL: r.Protection.URL,
+	}, nil
+}
+
+// extend extends the protections a reminder is about by the length they
+// were set for. MediaWiki's action=protect sets a page's whole protection
+// and lifts every type left out, so the page's current protections are read
+// first and all sent back: the reminded ones with the new expiry, the others
+// with their own, and cascading kept.
+func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64) (commands.Reply, error) {
+	s.extendMu.Lock()
+	defer s.extendMu.Unlock()
+	r, err := s.db.Reminder(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return commands.Reply{}, errGone
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	title := r.Protection.Title
+	if !r.Protection.Expiry.Equal(r.Expiry) {
+		return commands.Reply{}, stale(title, r.Protection)
+	}
+	ext := r.Protection.Length
+	if ext <= 0 {
+		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-no-length", Message: fmt.Sprintf(
+			"wikimod does not know how long the protection of %s was set for, so it cannot extend it by as much again. Use `/protect` with the expiry you want, and give every type the page keeps.", title)}
+	}
+	tracked, err := s.db.PageProtections(ctx, title)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	group := map[string]storage.TrackedProtection{}
+	for _, p := range tracked {
+		if p.Expiry.Equal(r.Expiry) {
+			group[p.Type] = p
+		}
+	}
+	states, err := s.wiki.PageStates(ctx, title)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	st := states[title]
+	current := map[string]mw.PageProtection{}
+	cascade := false
+	for _, p := range st.Protections {
+		current[p.Type] = p
+		cascade = cascade || p.Cascade
+	}
+
+	now := s.now()
+	for typ, g := range group {
+		cur, ok := current[typ]
+		exp, finite := finiteExpiry(cur.Expiry)
+		switch {
+		case ok && finite && cur.Level == g.Level && exp.Equal(g.Expiry):
+		case !ok && !g.Expiry.After(now): // lapsed: protect it again
+		default:
+			// Changed on the wiki since: catch up with the log, and say so.
+			if _, err := s.Sync(ctx); err != nil {
+				s.log.Warn("sync after a stale reminder", "title", title, "err", err)
+			}
+			return commands.Reply{}, stale(title, r.Protection)
+		}
+	}
+	newExpiry := r.Expiry
+	if now.After(newExpiry) {
+		newExpiry = now
+	}
+	newExpiry = newExpiry.Add(ext).UTC().Truncate(time.Second)
+
+	p := mw.ProtectParams{Title: title, Cascade: cascade,
+		Reason: fmt.Sprintf("Extended by %s from a wikimod reminder, by %s", length(ext), actorName(req.Actor))}
+	if r.Protection.Reason != "" {
+		p.Reason += ": " + r.Protection.Reason
+	}
+	var rights []string
+	var kept []string
+	add := func(typ, level, expiry string) {
+		p.Protections = append(p.Protections, mw.Protection{Action: typ, Level: level})
+		p.Expiry = append(p.Expiry, expiry)
+		rights = append(rights, commands.LevelRight(level))
+	}
+	for _, cur := range st.Protections {
+		if _, reminded := group[cur.Type]; reminded {
+			continue
+		}
+		expiry := cur.Expiry
+		if _, finite := finiteExpiry(expiry); !finite {
+			expiry = "infinite"
+		}
+		add(cur.Type, cur.Level, expiry)
+		kept = append(kept, fmt.Sprintf("%s=%s %s", cur.Type, cur.Level, until(expiry, now)))
+	}
+	for _, typ := range slices.Sorted(maps.Keys(group)) {
+		add(typ, group[typ].Level, newExpiry.Format(time.RFC3339))
+	}
+	if err := req.Check(rights...); err != nil {
+		return commands.Reply{}, err
+	}
+	res, err := s.wiki.Protect(ctx, p)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	out := &commands.ProtectOutcome{Title: res.Title, Reason: res.Reason, Cascade: res.Cascade, Protections: res.Protections, URL: r.Protection.URL}
+	req.Result = out
+
+	var want []storage.TrackedProtection
+	reply := commands.Reply{Title: fmt.Sprintf("Protection of %s extended by %s.", res.Title, length(ext)), URL: out.URL, Announce: true, Protect: out}
+	for _, pr := range res.Protections {
+		exp, finite := finiteExpiry(pr.Expiry)
+		g, reminded := group[pr.Action]
+		if reminded {
+			reply.Fields = append(reply.Fields, commands.Field{Label: pr.Action, Value: pr.Level + ", " + until(pr.Expiry, now)})
+		}
+		if !finite {
+			continue
+		}
+		tp := storage.TrackedProtection{Type: pr.Action, Level: pr.Level, Expiry: exp, Cascade: res.Cascade,
+			SetBy: actorName(req.Actor), SetByID: req.Actor.UserID, Platform: req.Actor.Platform, Channel: req.Actor.Channel,
+			Reason: r.Protection.Reason, URL: out.URL, SetAt: now, Length: roundLength(exp.Sub(now))}
+		if reminded {
+			tp.Length = g.Length
+		}
+		want = append(want, tp)
+	}
+	if _, err := s.db.ReconcilePage(ctx, res.Title, want, s.leads, now); err != nil {
+		// The wiki has it; the next sync will track it.
+		s.log.Error("tracking an extended protection", "title", res.Title, "err", err)
+	}
+	notes := []string{}
+	if len(kept) > 0 {
+		notes = append(notes, "Kept as they were: "+strings.Join(kept, ", ")+".")
+	}
+	if res.Cascade {
+		notes = append(notes, "Cascading is kept.")
+	}
+	reply.Text = strings.Join(notes, "\n")
+	return reply, nil
+}
+
+func stale(title string, now storage.TrackedProtection) error {
+	msg := fmt.Sprintf("The protection of %s has changed since this reminder, so nothing was done.", title)
+	if !now.Expiry.IsZero() {
+		msg += fmt.Sprintf(" As wikimod last saw it, %s=%s expires at %s.", now.Type, now.Level, clock(now.Expiry))
+	}
+	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-stale", Message: msg + " `/expiring` lists what is tracked now."}
+}
+
+// until renders an expiry as the wiki gives it.
+func until(expiry string, now time.Time) string {
+	t, ok := finiteExpiry(expiry)
+	if !ok {
+		return "indefinitely"
+	}
+	return "until " + clock(t) + " (" + relative(t.Sub(now)) + ")"
+}

@@ -1,0 +1,443 @@
+// Package reminders tells the moderators before a temporary protection
+// lapses. It tracks every finite protection it learns of, from /protect
+// (OnProtect) and from the wiki's protect log (Sync), in SQLite, with one
+// reminder row per lead time and one at expiry. Cron only wakes the
+// scheduler (Tick): what is due is read from the database, so nothing is
+// lost across a restart, and each reminder is claimed, sent and marked sent,
+// so that it goes out once. It also provides the /expiring command and the
+// reminder command that the reminders' buttons run.
+package reminders
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/mw"
+	"github.com/wikimod/wikimod/storage"
+)
+
+// Config configures a Scheduler. Only DB and Wiki are required; every other
+// zero value means a sensible default.
+type Config struct {
+	// DB keeps the tracked protections, the reminders and the sync cursor.
+	DB *storage.DB
+	// Wiki is the bot's session: it reads the protect log and the pages'
+	// protections, and extends protections.
+	Wiki *mw.Client
+	// Channels returns the notice channels to post reminders to, when it
+	// posts (so channels added after New count). Each is posted to and
+	// tracked on its own: when one fails, the retry goes to that one only.
+	Channels func() []Channel
+	// Notify, when Channels is nil, is the one notice channel. A reminder
+	// counts as sent when it returns nil.
+	Notify func(ctx context.Context, r commands.Reply) error
+	// Audit records each send (Platform "system", Command "reminder-send").
+	// Nil means DB.
+	Audit commands.Auditor
+
+	// LeadTimes are how long before an expiry to remind; a reminder also
+	// goes out at the expiry. Nil means 24 hours and 1 hour.
+	LeadTimes []time.Duration
+	// Namespaces and Pages limit the pages tracked: namespace numbers and
+	// titles. Empty means every page.
+	Namespaces []int
+	Pages      []string
+
+	// TickSpec is the cron schedule that wakes the scheduler. Empty means
+	// every minute.
+	TickSpec string
+	// SyncInterval is how often the protect log is read. Zero means 15
+	// minutes.
+	SyncInterval time.Duration
+	// DigestThreshold: when more pages than this have reminders due in one
+	// tick, they go out as one digest. Zero means 5.
+	DigestThreshold int
+	// DigestLines caps the pages a digest lists. Zero means 20.
+	DigestLines int
+	// LateAfter is how long after its time a reminder is marked late. Zero
+	// means 2 minutes.
+	LateAfter time.Duration
+	// Retry is the back-off for failed sends. Zero means 1 minute, doubling
+	// to at most 1 hour, 12 attempts (about 7 hours).
+	Retry storage.Backoff
+	// SendTimeout bounds one send. Zero means 30 seconds.
+	SendTimeout time.Duration
+	// KeepExpired is how long an expired protection is kept before it is
+	// forgotten. Zero means 30 days.
+	KeepExpired time.Duration
+	// StopGrace is how long Close lets a send in progress finish. Zero
+	// means 10 seconds.
+	StopGrace time.Duration
+
+	// Now is the clock. Nil means time.Now.
+	Now     func() time.Time
+	Logger  *slog.Logger
+	Metrics *bot.Metrics
+}
+
+// Channel is one place reminders are posted: a platform's notice channel.
+type Channel struct {
+	Name   string // stable across restarts, such as the platform's name
+	Notify func(ctx context.Context, r commands.Reply) error
+}
+
+// Scheduler tracks protections and sends their reminders.
+type Scheduler struct {
+	cfg     Config
+	db      *storage.DB
+	wiki    *mw.Client
+	audit   commands.Auditor
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *bot.Metrics
+	leads   []time.Duration
+	scope   scope
+
+	tickMu   sync.Mutex // one tick at a time
+	syncMu   sync.Mutex // one sync at a time
+	extendMu sync.Mutex // one extension at a time, so a double press extends once
+	claims   atomic.Int64
+
+	mu       sync.Mutex // guards Start and Close
+	cron     *cron.Cron
+	stopSync context.CancelFunc
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	started  bool
+	closed   bool
+
+	cronMu   sync.Mutex // guards starting and stopping cron
+	stopping bool
+}
+
+// New checks cfg and returns a scheduler. Start runs it.
+func New(cfg Config) (*Scheduler, error) {
+	if cfg.DB == nil {
+		return nil, errors.New("reminders: no database")
+	}
+	if cfg.Wiki == nil {
+		return nil, errors.New("reminders: no wiki client")
+	}
+	if cfg.LeadTimes == nil {
+		cfg.LeadTimes = []time.Duration{24 * time.Hour, time.Hour}
+	}
+	for _, d := range cfg.LeadTimes {
+		if d <= 0 {
+			return nil, fmt.Errorf("reminders: lead time %s is not positive", d)
+		}
+	}
+	if cfg.TickSpec == "" {
+		cfg.TickSpec = "* * * * *"
+	}
+	if _, err := cron.ParseStandard(cfg.TickSpec); err != nil {
+		return nil, fmt.Errorf("reminders: tick schedule %q: %w", cfg.TickSpec, err)
+	}
+	if cfg.SyncInterval == 0 {
+		cfg.SyncInterval = 15 * time.Minute
+	}
+	if cfg.SyncInterval < time.Second {
+		return nil, fmt.Errorf("reminders: sync interval %s is too short", cfg.SyncInterval)
+	}
+	if cfg.DigestThreshold == 0 {
+		cfg.DigestThreshold = 5
+	}
+	if cfg.DigestLines == 0 {
+		cfg.DigestLines = 20
+	}
+	if cfg.LateAfter == 0 {
+		cfg.LateAfter = 2 * time.Minute
+	}
+	if cfg.Retry == (storage.Backoff{}) {
+		cfg.Retry = storage.Backoff{Base: time.Minute, Max: time.Hour, Attempts: 12}
+	}
+	if cfg.Retry.Base <= 0 || cfg.Retry.Max < cfg.Retry.Base || cfg.Retry.Attempts < 1 {
+		return nil, fmt.Errorf("reminders: retry back-off %+v: needs a positive base, a max no smaller, and at least one attempt", cfg.Retry)
+	}
+	if cfg.SendTimeout == 0 {
+		cfg.SendTimeout = 30 * time.Second
+	}
+	if cfg.KeepExpired == 0 {
+		cfg.KeepExpired = 30 * 24 * time.Hour
+	}
+	if cfg.StopGrace == 0 {
+		cfg.StopGrace = 10 * time.Second
+	}
+	s := &Scheduler{
+		cfg:     cfg,
+		db:      cfg.DB,
+		wiki:    cfg.Wiki,
+		audit:   cfg.Audit,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		metrics: cfg.Metrics,
+		leads:   cfg.LeadTimes,
+		scope:   newScope(cfg.Namespaces, cfg.Pages),
+	}
+	if s.audit == nil {
+		s.audit = cfg.DB
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.claims.Store(time.Now().UnixNano())
+	if m := s.metrics; m != nil {
+		m.Describe("wikimod_reminder_messages_total", "counter", "Reminder messages posted, by kind (single or digest).")
+		m.Describe("wikimod_reminder_send_failures_total", "counter", "Reminder messages that could not be posted, by outcome (retry or gave-up).")
+		m.Describe("wikimod_reminder_syncs_total", "counter", "Protect log syncs, by outcome.")
+		m.Describe("wikimod_reminder_tick_duration_seconds", "histogram", "Time for one reminder tick, sends included.")
+	}
+	return s, nil
+}
+
+// Start recovers reminders a crash left half-sent, then, in the background,
+// sends what fell due while wikimod was down (the catch-up, marked late),
+// starts the cron schedules (a tick every TickSpec, a sync every
+// SyncInterval) and syncs with the protect log once. Cron stops when ctx is done; Close
+// waits for the work in progress.
+func (s *Scheduler) Start(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.started {
+		return errors.New("reminders: started twice")
+	}
+	if s.cfg.Notify == nil && s.cfg.Channels == nil {
+		return errors.New("reminders: no notice channel to post to")
+	}
+	n, err := s.db.RecoverClaimed(ctx)
+	if err != nil {
+		return fmt.Errorf("reminders: %w", err)
+	}
+	if n > 0 {
+		s.log.Warn("reminders were being sent when wikimod stopped; sending them again", "count", n)
+	}
+	// Sends get their own context, cancelled only after the grace period
+	// in Close, so that a shutdown does not cut a message off between
+	// posting it and marking it sent.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	syncCtx, stopSync := context.WithCancel(runCtx)
+	c := cron.New(cron.WithLocation(time.UTC), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	if _, err := c.AddFunc(s.cfg.TickSpec, func() { s.runTick(runCtx) }); err != nil {
+		stopSync()
+		cancel()
+		return fmt.Errorf("reminders: tick schedule %q: %w", s.cfg.TickSpec, err)
+	}
+	c.Schedule(cron.Every(s.cfg.SyncInterval), cron.FuncJob(func() { s.runSync(syncCtx) }))
+	s.cron, s.cancel, s.stopSync, s.started = c, cancel, stopSync, true
+
+	s.wg.Add(2)
+	go func() {
+		defer s.wg.Done()
+		s.runTick(runCtx) // catch-up
+		s.cronMu.Lock()
+		if !s.stopping {
+			c.Start()
+		}
+		s.cronMu.Unlock()
+		// The first sync may read a long log; ticks go on meanwhile.
+		s.runSync(syncCtx)
+	}()
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-ctx.Done():
+			stopSync()
+			s.stopCron()
+		case <-runCtx.Done():
+		}
+	}()
+	return nil
+}
+
+// stopCron stops the schedules (or keeps them from starting) and returns a
+// context that is done when the jobs running have finished.
+func (s *Scheduler) stopCron() context.Context {
+	s.cronMu.Lock()
+	defer s.cronMu.Unlock()
+	s.stopping = true
+	return s.cron.Stop()
+}
+
+// Close stops the schedules and waits for a tick in progress to finish its
+// sends (for StopGrace at most) and for a sync to stop. It is safe to call
+// twice, and before Start.
+func (s *Scheduler) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.started || s.closed {
+		return nil
+	}
+	s.closed = true
+	s.stopSync()
+	stopped := s.stopCron()
+	done := make(chan struct{})
+	go func() {
+		<-stopped.Done()
+		s.tickMu.Lock() // a catch-up tick outside cron
+		s.tickMu.Unlock()
+		close(done)
+	}()
+	t := time.NewTimer(s.cfg.StopGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.log.Warn("reminders: a send did not finish in time; it will be retried after the restart")
+	}
+	s.cancel()
+	<-done
+	s.wg.Wait()
+	return nil
+}
+
+func (s *Scheduler) runTick(ctx context.Context) {
+	start := time.Now() // elapsed time for the metric, not the schedule
+	if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
+		s.log.Error("reminder tick failed", "err", err)
+	}
+	if s.metrics != nil {
+		s.metrics.Observe("wikimod_reminder_tick_duration_seconds", time.Since(start))
+	}
+}
+
+func (s *Scheduler) runSync(ctx context.Context) {
+	res, err := s.Sync(ctx)
+	outcome := "ok"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		outcome = "stopped"
+	case err != nil:
+		outcome = "failed"
+		s.log.Warn("protect log sync failed; will try again", "err", err)
+	case res.Added+res.Changed+res.Removed > 0:
+		s.log.Info("protect log synced", "entries", res.Entries, "added", res.Added, "changed", res.Changed, "removed", res.Removed)
+	}
+	if s.metrics != nil {
+		s.metrics.Add("wikimod_reminder_syncs_total", 1, "outcome", outcome)
+	}
+}
+
+// OnProtect tracks the result of a successful /protect: it is a
+// commands.Config.OnProtect function. The wiki's reply holds the page's
+// whole protection (the types not given were lifted), so the page's tracked
+// protections are made to match it: finite ones are tracked and scheduled,
+// infinite and lifted ones dropped.
+func (s *Scheduler) OnProtect(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error {
+	if res == nil || !s.scope.hasTitle(res.Title) {
+		return nil
+	}
+	if s.scope.limitsNamespaces() {
+		states, err := s.wiki.PageStates(ctx, res.Title)
+		if err != nil {
+			return fmt.Errorf("reminders: namespace of %q: %w", res.Title, err)
+		}
+		if st, ok := states[res.Title]; !ok || !s.scope.has(st.NS, st.Title) {
+			return nil
+		}
+	}
+	now := s.now()
+	var want []storage.TrackedProtection
+	for _, pr := range res.Protections {
+		exp, ok := finiteExpiry(pr.Expiry)
+		if !ok || pr.Level == "" || pr.Level == "all" {
+			continue
+		}
+		want = append(want, storage.TrackedProtection{
+			Type: pr.Action, Level: pr.Level, Expiry: exp, Length: roundLength(exp.Sub(now)), Cascade: res.Cascade,
+			SetBy: actorName(actor), SetByID: actor.UserID, Platform: actor.Platform, Channel: actor.Channel,
+			Reason: res.Reason, URL: res.URL, SetAt: now,
+		})
+	}
+	r, err := s.db.ReconcilePage(ctx, res.Title, want, s.leads, now)
+	if err != nil {
+		return fmt.Errorf("reminders: %w", err)
+	}
+	s.log.Debug("tracked /protect", "title", res.Title, "added", r.Added, "changed", r.Changed, "removed", r.Removed)
+	return nil
+}
+
+// finiteExpiry parses an absolute expiry; "infinite" and "infinity" are not
+// finite.
+func finiteExpiry(s string) (time.Time, bool) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t.UTC(), true
+}
+
+// roundLength rounds the length of a protection to the minute: the wiki's
+// clock and the bot's differ by a little, and "1 week" should read so.
+func roundLength(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	return d.Round(time.Minute)
+}
+
+func actorName(a commands.Actor) string {
+	if a.UserName != "" {
+		return a.UserName
+	}
+	return a.UserID
+}
+
+// scope is the pages whose protections are tracked.
+type scope struct {
+	namespaces map[int]bool
+	pages      map[string]bool
+}
+
+func newScope(namespaces []int, pages []string) scope {
+	sc := scope{}
+	if len(namespaces) > 0 {
+		sc.namespaces = map[int]bool{}
+		for _, ns := range namespaces {
+			sc.namespaces[ns] = true
+		}
+	}
+	if len(pages) > 0 {
+		sc.pages = map[string]bool{}
+		for _, p := range pages {
+			sc.pages[normalizeTitle(p)] = true
+		}
+	}
+	return sc
+}
+
+func (sc scope) limitsNamespaces() bool { return sc.namespaces != nil }
+
+// hasTitle reports whether the watch list allows title.
+func (sc scope) hasTitle(title string) bool {
+	return sc.pages == nil || sc.pages[normalizeTitle(title)]
+}
+
+// has reports whether a page in namespace ns is in scope.
+func (sc scope) has(ns int, title string) bool {
+	return (sc.namespaces == nil || sc.namespaces[ns]) && sc.hasTitle(title)
+}
+
+// normalizeTitle spells a title as the wiki does: spaces, not underscores,
+// and a capital first letter.
+func normalizeTitle(t string) string {
+	t = strings.Join(strings.Fields(strings.ReplaceAll(t, "_", " ")), " ")
+	r, size := utf8.DecodeRuneInString(t)
+	if r == utf8.RuneError {
+		return t
+	}
+	return string(unicode.ToUpper(r)) + t[size:]
+}

@@ -1,0 +1,340 @@
+package reminders
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/storage"
+)
+
+// Tick sends the reminders that are due. Cron calls it every minute; tests
+// call it directly with a fake clock. The due reminders are claimed in the
+// database first and marked sent after each successful post; a failed post
+// is retried later with back-off. When more pages than DigestThreshold have
+// reminders due at once, one digest goes out instead of a message each.
+func (s *Scheduler) Tick(ctx context.Context) error {
+	s.tickMu.Lock()
+	defer s.tickMu.Unlock()
+	if s.cfg.Notify == nil && s.cfg.Channels == nil {
+		return errors.New("reminders: no notice channel to post to")
+	}
+	now := s.now()
+	claim := s.claims.Add(1)
+	n, err := s.db.ClaimDue(ctx, now, claim)
+	if err != nil {
+		return fmt.Errorf("reminders: %w", err)
+	}
+	if n == 0 {
+		return nil
+	}
+	// Whatever this tick does not settle goes back for the next one.
+	defer func() {
+		if err := s.db.ReleaseClaim(context.WithoutCancel(ctx), claim); err != nil {
+			s.log.Error("releasing unsent reminders", "err", err)
+		}
+	}()
+	groups, total, err := s.db.ClaimedGroups(ctx, claim, max(s.cfg.DigestThreshold, s.cfg.DigestLines))
+	if err != nil {
+		return fmt.Errorf("reminders: %w", err)
+	}
+	if total > s.cfg.DigestThreshold {
+		if len(groups) > s.cfg.DigestLines {
+			groups = groups[:s.cfg.DigestLines]
+		}
+		s.deliver(ctx, claim, nil, s.digest(groups, total, now), "digest", total, delivered(groups...), now)
+		return nil
+	}
+	for _, g := range groups {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ids := make([]int64, len(g.Reminders))
+		for i, r := range g.Reminders {
+			ids[i] = r.ID
+		}
+		s.deliver(ctx, claim, ids, s.single(g, now), "single", 1, delivered(g), now)
+	}
+	return nil
+}
+
+// channels returns the notice channels to post to now.
+func (s *Scheduler) channels() []Channel {
+	if s.cfg.Channels != nil {
+		return s.cfg.Channels()
+	}
+	return []Channel{{Name: "notice", Notify: s.cfg.Notify}}
+}
+
+// delivered returns the channels every reminder of the groups reached on
+// an earlier, partly failed attempt.
+func delivered(groups ...storage.ReminderGroup) map[string]bool {
+	var out map[string]bool
+	for _, g := range groups {
+		for _, r := range g.Reminders {
+			these := map[string]bool{}
+			for _, name := range r.Delivered {
+				if out == nil || out[name] {
+					these[name] = true
+				}
+			}
+			out = these
+		}
+	}
+	return out
+}
+
+// deliver posts one message about the reminders of claim with the given ids
+// (nil: all of them) to each notice channel it has not reached yet, then
+// marks them sent, or due again after the back-off if a channel failed, and
+// audits the attempt.
+func (s *Scheduler) deliver(ctx context.Context, claim int64, ids []int64, msg commands.Reply, kind string, pages int, skip map[string]bool, now time.Time) {
+	var reached, failed, problems []string
+	chans := s.channels()
+	for _, c := range chans {
+		if skip[c.Name] {
+			reached = append(reached, c.Name)
+			continue
+		}
+		sendCtx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
+		err := c.Notify(sendCtx, msg)
+		cancel()
+		if err != nil {
+			failed = append(failed, c.Name)
+			problems = append(problems, c.Name+": "+sendError(err))
+			continue
+		}
+		reached = append(reached, c.Name)
+	}
+	if len(chans) == 0 {
+		failed, problems = []string{"none"}, []string{"no notice channel is configured"}
+	}
+	// Marking must happen even if ctx ended just after the post.
+	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	rec := &commands.AuditRecord{
+		Time: now, Platform: "system", UserID: "reminders", UserName: "wikimod reminders", Channel: strings.Join(reached, ","),
+		Command: "reminder-send", Args: map[string]string{"kind": kind, "pages": strconv.Itoa(pages), "about": msg.Title},
+	}
+	if ids != nil {
+		rec.Args["reminders"] = joinIDs(ids)
+	}
+	if err := s.audit.Begin(markCtx, rec); err != nil {
+		s.log.Error("audit log write failed", "command", rec.Command, "err", err)
+	}
+	if len(failed) == 0 {
+		if err := s.db.MarkSent(markCtx, claim, ids, now); err != nil {
+			// It went out; after a restart it may go out once more.
+			s.log.Error("a reminder was posted but could not be marked sent", "err", err)
+		}
+		rec.Outcome = commands.OutcomeOK
+		if s.metrics != nil {
+			s.metrics.Add("wikimod_reminder_messages_total", 1, "kind", kind)
+		}
+	} else {
+		detail := strings.Join(problems, "; ")
+		gaveUp, err := s.db.RetryLater(markCtx, claim, ids, now, s.cfg.Retry, detail, reached)
+		if err != nil {
+			s.log.Error("could not reschedule a failed reminder", "err", err)
+		}
+		rec.Outcome, rec.Code = commands.OutcomeFailed, "send-failed"
+		outcome := "retry"
+		if gaveUp > 0 {
+			rec.Code, outcome = "gave-up", "gave-up"
+			s.log.Error("giving up on reminders after repeated failures to post them", "count", gaveUp, "about", msg.Title, "failed", failed, "err", detail)
+		} else {
+			s.log.Warn("posting a reminder failed; will retry", "about", msg.Title, "failed", failed, "err", detail)
+		}
+		rec.Result, _ = json.Marshal(map[string]any{"failed": failed, "reached": reached, "error": detail})
+		if s.metrics != nil {
+			s.metrics.Add("wikimod_reminder_send_failures_total", 1, "outcome", outcome)
+		}
+	}
+	if rec.ID != 0 {
+		if err := s.audit.Finish(markCtx, rec); err != nil {
+			s.log.Error("audit log write failed", "command", rec.Command, "err", err)
+		}
+	}
+}
+
+// sendError shortens a send error for the log and the database. Adapters'
+// errors name the platform's error code, never a token.
+func sendError(err error) string {
+	msg := err.Error()
+	if errors.Is(err, context.DeadlineExceeded) {
+		msg = "timed out: " + msg
+	}
+	if len(msg) > 300 {
+		msg = msg[:300] + "…"
+	}
+	return msg
+}
+
+func joinIDs(ids []int64) string {
+	parts := make([]string, 0, min(len(ids), 20))
+	for i, id := range ids {
+		if i == 20 {
+			parts = append(parts, fmt.Sprintf("and %d more", len(ids)-20))
+			break
+		}
+		parts = append(parts, strconv.FormatInt(id, 10))
+	}
+	return strings.Join(parts, ",")
+}
+
+// single is the message about one page's protections expiring together.
+func (s *Scheduler) single(g storage.ReminderGroup, now time.Time) commands.Reply {
+	first := g.Reminders[0]
+	p := first.Protection
+	expired := !g.Expiry.After(now)
+	var title string
+	switch {
+	case !expired:
+		title = fmt.Sprintf("Protection of %s expires %s", g.Title, relative(g.Expiry.Sub(now)))
+	case now.Sub(g.Expiry) > s.cfg.LateAfter:
+		title = fmt.Sprintf("Protection of %s expired %s", g.Title, relative(g.Expiry.Sub(now)))
+	default:
+		title = fmt.Sprintf("Protection of %s has expired", g.Title)
+	}
+	var notes []string
+	if late, due := s.late(g, now); late {
+		notes = append(notes, fmt.Sprintf("This reminder is late: it was due %s (%s), while wikimod was not running or could not post.",
+			relative(due.Sub(now)), clock(due)))
+	}
+	for _, r := range g.Reminders {
+		if r.Recovered {
+			notes = append(notes, "wikimod stopped while it was posting this reminder, so it may repeat one already posted.")
+			break
+		}
+	}
+	switch {
+	case expired && p.Length > 0:
+		notes = append(notes, "Protect it again for the same length, or let it lapse.")
+	case expired:
+		notes = append(notes, "Protect it again with `/protect` if it is still needed.")
+	case p.Length > 0:
+		notes = append(notes, "Extend it by the same length again, or dismiss the remaining reminders about it.")
+	default:
+		notes = append(notes, "Extend it with `/protect`, or dismiss the remaining reminders about it.")
+	}
+	reply := commands.Reply{
+		Command:  "reminder",
+		Outcome:  commands.OutcomeOK,
+		Title:    title,
+		Text:     strings.Join(notes, "\n"),
+		Announce: true,
+		URL:      p.URL,
+		Fields: []commands.Field{
+			{Label: "Page", Value: g.Title},
+			{Label: "Protection", Value: levels(g.Reminders)},
+			{Label: "Expires", Value: clock(g.Expiry) + " (" + relative(g.Expiry.Sub(now)) + ")"},
+			{Label: "Set by", Value: setBy(p)},
+		},
+	}
+	if p.Reason != "" {
+		reply.Fields = append(reply.Fields, commands.Field{Label: "Reason", Value: p.Reason})
+	}
+	id := strconv.FormatInt(first.ID, 10)
+	if p.Length > 0 {
+		label := "Extend " + length(p.Length)
+		if expired {
+			label = "Protect again for " + length(p.Length)
+		}
+		reply.Actions = append(reply.Actions, commands.Action{Label: label, Style: "primary", Command: "reminder",
+			Args: map[string]string{"do": "extend", "id": id}})
+	}
+	if !expired {
+		reply.Actions = append(reply.Actions, commands.Action{Label: "Dismiss", Command: "reminder",
+			Args: map[string]string{"do": "dismiss", "id": id}})
+	}
+	return reply
+}
+
+// digest is one message about many pages' reminders due at once.
+func (s *Scheduler) digest(groups []storage.ReminderGroup, total int, now time.Time) commands.Reply {
+	reply := commands.Reply{
+		Command:  "reminder",
+		Outcome:  commands.OutcomeOK,
+		Title:    fmt.Sprintf("%d protections expire soon or have expired", total),
+		Announce: true,
+	}
+	anyLate := false
+	for _, g := range groups {
+		var when string
+		if g.Expiry.After(now) {
+			when = "expires " + relative(g.Expiry.Sub(now))
+		} else {
+			when = "expired " + relative(g.Expiry.Sub(now))
+		}
+		value := fmt.Sprintf("%s; %s (%s); set by %s", levels(g.Reminders), when, clock(g.Expiry), setBy(g.Reminders[0].Protection))
+		if late, _ := s.late(g, now); late {
+			value += " (late)"
+			anyLate = true
+		}
+		reply.Fields = append(reply.Fields, commands.Field{Label: g.Title, Value: value})
+	}
+	notes := []string{fmt.Sprintf("These came due together, so they are listed in one message rather than %d. `/expiring` lists what expires next; `/protect` extends a protection.", total)}
+	if anyLate {
+		notes = append(notes, "Those marked late were due while wikimod was not running or could not post.")
+	}
+	if total > len(groups) {
+		notes = append(notes, fmt.Sprintf("…and %d more.", total-len(groups)))
+	}
+	reply.Text = strings.Join(notes, "\n")
+	return reply
+}
+
+// late reports whether a group's reminder is late, and when it was due.
+func (s *Scheduler) late(g storage.ReminderGroup, now time.Time) (bool, time.Time) {
+	due := g.Reminders[0].RemindAt
+	for _, r := range g.Reminders[1:] {
+		if r.RemindAt.Before(due) {
+			due = r.RemindAt
+		}
+	}
+	return now.Sub(due) > s.cfg.LateAfter, due
+}
+
+// levels lists a group's protections: "edit=sysop, move=sysop".
+func levels(rs []storage.Reminder) string {
+	parts := make([]string, len(rs))
+	for i, r := range rs {
+		parts[i] = r.Protection.Type + "=" + r.Protection.Level
+	}
+	return strings.Join(parts, ", ")
+}
+
+var platformNames = map[string]string{
+	commands.PlatformConsole: "the console",
+	commands.PlatformDiscord: "Discord",
+	commands.PlatformSlack:   "Slack",
+	"wiki":                   "the wiki",
+}
+
+// setBy says who set a protection, where and when.
+func setBy(p storage.TrackedProtection) string {
+	who := p.SetBy
+	if who == "" {
+		who = "someone"
+	}
+	where := platformNames[p.Platform]
+	if where == "" {
+		where = p.Platform
+	}
+	out := who
+	if where != "" {
+		out += " on " + where
+	}
+	if p.Channel != "" && p.Platform != commands.PlatformConsole {
+		out += " (channel " + p.Channel + ")"
+	}
+	if !p.SetAt.IsZero() {
+		out += ", " + clock(p.SetAt)
+	}
+	return out
+}

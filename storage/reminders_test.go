@@ -1,0 +1,540 @@
+package storage_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wikimod/wikimod/storage"
+)
+
+var (
+	t0    = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	leads = []time.Duration{24 * time.Hour, time.Hour}
+)
+
+func prot(typ, level string, expiry time.Time) storage.TrackedProtection {
+	return storage.TrackedProtection{Type: typ, Level: level, Expiry: expiry, Length: expiry.Sub(t0), SetBy: "alice",
+		SetByID: "U1", Platform: "slack", Channel: "C1", Reason: "vandalism", URL: "http://wiki.test/x"}
+}
+
+// statuses returns "type/lead:status" for each reminder of a page.
+func statuses(t *testing.T, db *storage.DB, title string) []string {
+	t.Helper()
+	rs, err := db.PageReminders(context.Background(), title)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%s/%s:%s", r.Protection.Type, r.Lead, r.Status))
+	}
+	return out
+}
+
+func wantStatuses(t *testing.T, db *storage.DB, title string, want ...string) {
+	t.Helper()
+	if got := statuses(t, db, title); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("reminders of %s:\n got %v\nwant %v", title, got, want)
+	}
+}
+
+func TestReconcileSchedulesReplacesAndDrops(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
+	ctx := context.Background()
+	edit := prot("edit", "sysop", t0.Add(3*time.Hour))
+	move := prot("move", "sysop", t0.Add(48*time.Hour))
+	res, err := db.ReconcilePage(ctx, "Page", []storage.TrackedProtection{edit, move}, leads, t0)
+	if err != nil || res.Added != 2 {
+		t.Fatalf("first reconcile = %+v, %v", res, err)
+	}
+	// Set for 3 hours: the 24-hour warning is moot and not scheduled.
+	wantStatuses(t, db, "Page", "edit/0s:pending", "edit/1h0m0s:pending",
+		"move/0s:pending", "move/24h0m0s:pending", "move/1h0m0s:pending")
+
+	res, err = db.ReconcilePage(ctx, "Page", []storage.TrackedProtection{edit, move}, leads, t0.Add(time.Minute))
+	if err != nil || res.Unchanged != 2 || res.Added+res.Changed+res.Removed != 0 {
+		t.Fatalf("same again = %+v, %v", res, err)
+	}
+	if n := len(statuses(t, db, "Page")); n != 5 {
+		t.Errorf("an unchanged reconcile scheduled more: %d reminders", n)
+	}
+
+	// The edit protection is extended on the wiki and the move one lifted.
+	edit2 := prot("edit", "sysop", t0.Add(5*time.Hour))
+	edit2.SetBy, edit2.Platform = "WikiAdmin", "wiki"
+	res, err = db.ReconcilePage(ctx, "Page", []storage.TrackedProtection{edit2}, leads, t0.Add(time.Hour))
+	if err != nil || res.Changed != 1 || res.Removed != 1 {
+		t.Fatalf("changed reconcile = %+v, %v", res, err)
+	}
+	wantStatuses(t, db, "Page", "edit/0s:cancelled", "edit/1h0m0s:cancelled", "edit/0s:pending", "edit/1h0m0s:pending")
+	ps, err := db.PageProtections(ctx, "Page")
+	if err != nil || len(ps) != 1 || ps[0].SetBy != "WikiAdmin" || !ps[0].Expiry.Equal(edit2.Expiry) {
+		t.Fatalf("tracked = %+v, %v", ps, err)
+	}
+
+	// Once expired, a protection the wiki no longer lists is kept: its
+	// reminder at expiry must still go out.
+	res, err = db.ReconcilePage(ctx, "Page", nil, leads, t0.Add(6*time.Hour))
+	if err != nil || res.Removed != 0 {
+		t.Fatalf("after expiry = %+v, %v", res, err)
+	}
+	if ps, _ := db.PageProtections(ctx, "Page"); len(ps) != 1 {
+		t.Errorf("the expired protection was dropped")
+	}
+}
+
+func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
+	ctx := context.Background()
+	exp := t0.Add(48 * time.Hour)
+	if _, err := db.ReconcilePage(ctx, "A", []storage.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReconcilePage(ctx, "B", []storage.TrackedProtection{prot("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 1); err != nil || n != 0 {
+		t.Fatalf("nothing is due yet: claimed %d, %v", n, err)
+	}
+	// Long after both warnings of A fell due (downtime), and B's 24-hour
+	// one: A's 24-hour warnings are superseded by its 1-hour ones.
+	now := exp.Add(-30 * time.Minute)
+	n, err := db.ClaimDue(ctx, now, 2)
+	if err != nil || n != 3 {
+		t.Fatalf("claimed %d, %v; want A's edit and move 1-hour and B's 24-hour warning", n, err)
+	}
+	groups, total, err := db.ClaimedGroups(ctx, 2, 10)
+	if err != nil || total != 2 || len(groups) != 2 {
+		t.Fatalf("groups = %+v (%d), %v", groups, total, err)
+	}
+	if g := groups[1]; g.Title != "B" || g.Lead != 24*time.Hour || len(g.Reminders) != 1 {
+		t.Errorf("second group = %+v, want B (expires last)", g)
+	}
+	if g := groups[0]; g.Title != "A" || g.Lead != time.Hour || len(g.Reminders) != 2 ||
+		g.Reminders[0].Protection.Type != "edit" || g.Reminders[1].Protection.Type != "move" || g.Reminders[0].Protection.Reason != "vandalism" {
+		t.Errorf("first group = %+v, want A's edit and move at 1h", g)
+	}
+	var ids []int64
+	for _, r := range groups[0].Reminders {
+		ids = append(ids, r.ID)
+	}
+	if err := db.MarkSent(ctx, 2, ids, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.ReleaseClaim(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	wantStatuses(t, db, "A", "edit/0s:pending", "edit/24h0m0s:superseded", "edit/1h0m0s:sent",
+		"move/0s:pending", "move/24h0m0s:superseded", "move/1h0m0s:sent")
+	wantStatuses(t, db, "B", "edit/0s:pending", "edit/24h0m0s:pending", "edit/1h0m0s:pending")
+
+	// B's 24-hour warning was released, not sent: it is due again.
+	if n, err := db.ClaimDue(ctx, now, 3); err != nil || n != 1 {
+		t.Fatalf("released reminder: claimed %d, %v", n, err)
+	}
+	if err := db.MarkSent(ctx, 3, nil, now); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := db.DueReminders(ctx, now); n != 0 {
+		t.Errorf("%d still due after sending", n)
+	}
+}
+
+func TestRetryLaterBacksOffThenGivesUp(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
+	ctx := context.Background()
+	if _, err := db.ReconcilePage(ctx, "P", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	b := storage.Backoff{Base: time.Minute, Max: 4 * time.Minute, Attempts: 4}
+	now := t0.Add(time.Hour)
+	var waits []time.Duration
+	for claim := int64(1); ; claim++ {
+		n, err := db.ClaimDue(ctx, now, claim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		gaveUp, err := db.RetryLater(ctx, claim, nil, now, b, "slack: channel_not_found", []string{"discord"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, _ := db.PageReminders(ctx, "P")
+		if gaveUp == 1 {
+			if rs[0].Status != storage.ReminderFailed || rs[0].Attempts != 4 || strings.Join(rs[0].Delivered, ",") != "discord" {
+				t.Errorf("after the last attempt: %+v", rs[0])
+			}
+			break
+		}
+		// Find when it is due next.
+		next := now
+		for ; next.Sub(now) < time.Hour; next = next.Add(30 * time.Second) {
+			if d, _ := db.DueReminders(ctx, next); d == 1 {
+				break
+			}
+		}
+		waits = append(waits, next.Sub(now))
+		now = next
+	}
+	if fmt.Sprint(waits) != "[1m0s 2m0s 4m0s]" {
+		t.Errorf("waits between attempts = %v, want 1m, 2m, 4m (capped)", waits)
+	}
+}
+
+func TestRecoverClaimedAfterACrash(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	ctx := context.Background()
+	db, err := storage.Open(path, storage.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReconcilePage(ctx, "P", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 7); err != nil || n != 1 {
+		t.Fatalf("claim: %d, %v", n, err)
+	}
+	db.Close() // the process dies before marking it sent
+
+	db = open(t, path, t0)
+	if n, _ := db.DueReminders(ctx, t0.Add(2*time.Hour)); n != 0 {
+		t.Fatalf("a claimed reminder counts as due before recovery")
+	}
+	if n, err := db.RecoverClaimed(ctx); err != nil || n != 1 {
+		t.Fatalf("recovered %d, %v", n, err)
+	}
+	if n, err := db.ClaimDue(ctx, t0.Add(2*time.Hour), 8); err != nil || n != 1 {
+		t.Fatalf("after recovery: claimed %d, %v", n, err)
+	}
+	groups, _, err := db.ClaimedGroups(ctx, 8, 5)
+	if err != nil || len(groups) != 1 || !groups[0].Reminders[0].Recovered {
+		t.Fatalf("groups = %+v, %v; want the reminder, marked recovered", groups, err)
+	}
+}
+
+func TestDismissAndExpiring(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
+	ctx := context.Background()
+	exp := t0.Add(48 * time.Hour)
+	db.ReconcilePage(ctx, "A", []storage.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0)
+	db.ReconcilePage(ctx, "B", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
+	db.ReconcilePage(ctx, "C", []storage.TrackedProtection{prot("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
+
+	got, total, err := db.ExpiringProtections(ctx, t0, t0.Add(7*24*time.Hour), 2)
+	if err != nil || total != 3 || len(got) != 2 || got[0].Title != "B" || got[1].Title != "A" || got[1].Type != "edit" {
+		t.Fatalf("expiring = %+v (%d), %v", got, total, err)
+	}
+	if !got[0].NextReminder.Equal(t0.Add(time.Hour)) {
+		t.Errorf("B's next reminder = %v, want in 1h", got[0].NextReminder)
+	}
+
+	rs, _ := db.PageReminders(ctx, "A")
+	r, n, err := db.DismissReminders(ctx, rs[0].ID, "bob", t0)
+	if err != nil || n != 6 || r.Protection.Title != "A" {
+		t.Fatalf("dismiss = %+v, %d, %v; want A's six pending reminders dismissed", r, n, err)
+	}
+	got, _, _ = db.ExpiringProtections(ctx, t0, t0.Add(7*24*time.Hour), 10)
+	for _, p := range got {
+		if p.Dismissed != (p.Title == "A") {
+			t.Errorf("%s %s: dismissed = %v", p.Title, p.Type, p.Dismissed)
+		}
+	}
+	if _, _, err := db.DismissReminders(ctx, 99999, "bob", t0); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("dismissing a missing reminder: %v, want ErrNotFound", err)
+	}
+	if _, err := db.Reminder(ctx, 99999); !errors.Is(err, storage.ErrNotFound) {
+		t.Errorf("missing reminder: %v, want ErrNotFound", err)
+	}
+
+	// Long after B expired and its reminders went out, it is pruned.
+	db.ClaimDue(ctx, t0.Add(3*time.Hour), 1)
+	db.MarkSent(ctx, 1, nil, t0.Add(3*time.Hour))
+	if n, err := db.PruneProtections(ctx, t0.Add(40*time.Hour)); err != nil || n != 1 {
+		t.Errorf("pruned %d, %v; want B only: the others have not expired", n, err)
+	}
+}
+
+func TestReminderState(t *testing.T) {
+	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
+	ctx := context.Background()
+	if v, err := db.ReminderState(ctx, "cursor"); err != nil || v != "" {
+		t.Fatalf("unset = %q, %v", v, err)
+	}
+	for _, v := range []string{"a", "b"} {
+		if err := db.SetReminderState(ctx, "cursor", v); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := db.ReminderState(ctx, "cursor"); got != v {
+			t.Errorf("state = %q, want %q", got, v)
+		}
+	}
+}
+
+// The benchmarks below measure the reminders at scale: a database holding
+// benchReminders pending reminders (333,334 protections with three reminders
+// each, expiring over the next year). The database is built once, in a
+// child process so that the bulk insert does not count towards the memory
+// the benchmark reports, and kept in the temporary directory for later runs
+// (wikimod-reminders-bench-SCHEMA-N.db). Run them with:
+//
+//	go test ./storage -run '^$' -bench Reminders -benchtime 200x
+const benchReminders = 1_000_000
+
+// benchDB returns the path of a database with n pending reminders, all due
+// in the future, building it if needed.
+func benchDB(b *testing.B, n int) string {
+	b.Helper()
+	// The name carries a hash of the schema, so a changed migration builds
+	// a new database.
+	h := fnv.New32a()
+	migrations, _ := filepath.Glob("migrations/*.sql")
+	for _, m := range migrations {
+		b, _ := os.ReadFile(m)
+		h.Write(b)
+	}
+	path := filepath.Join(os.TempDir(), fmt.Sprintf("wikimod-reminders-bench-%08x-%d.db", h.Sum32(), n))
+	if _, err := os.Stat(path + ".done"); err == nil {
+		return path
+	}
+	start := time.Now()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestBuildBenchDB$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "WIKIMOD_BENCH_DB="+path, "WIKIMOD_BENCH_N="+strconv.Itoa(n))
+	if out, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building %s: %v\n%s", path, err, out)
+	}
+	b.Logf("built %d reminders in %s", n, time.Since(start).Round(time.Millisecond))
+	return path
+}
+
+// TestBuildBenchDB builds the benchmarks' database when asked to by benchDB;
+// otherwise it does nothing.
+func TestBuildBenchDB(t *testing.T) {
+	path := os.Getenv("WIKIMOD_BENCH_DB")
+	if path == "" {
+		t.Skip("only run by the benchmarks")
+	}
+	n, err := strconv.Atoi(os.Getenv("WIKIMOD_BENCH_N"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", ".done"} {
+		os.Remove(path + suffix)
+	}
+	db, err := storage.Open(path, storage.Options{Now: func() time.Time { return t0 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	raw, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=OFF")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	tx, err := raw.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	insP, err := tx.Prepare(`INSERT INTO protections (id, title, type, level, expiry_ms, length_ms, set_by, platform, reason, url, set_ms, updated_ms)
+		VALUES (?, ?, 'edit', 'sysop', ?, ?, 'Bench', 'wiki', 'bench', '', ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insR, err := tx.Prepare(`INSERT INTO reminders (protection_id, expiry_ms, lead_ms, remind_ms, next_ms) VALUES (?, ?, ?, ?, ?)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	year := int64(365 * 24 * time.Hour / time.Millisecond)
+	base := t0.UnixMilli()
+	for id, made := int64(1), 0; made < n; id++ {
+		// Expiries spread evenly over the year after t0 + 2 days.
+		expiry := base + 2*24*3600*1000 + (id*7919*1000)%year
+		if _, err := insP.Exec(id, fmt.Sprintf("Bench page %d", id), expiry, 7*24*3600*1000, base, base); err != nil {
+			t.Fatal(err)
+		}
+		for _, lead := range []int64{0, 3600 * 1000, 24 * 3600 * 1000} {
+			if made == n {
+				break
+			}
+			if _, err := insR.Exec(id, expiry, lead, expiry-lead, expiry-lead); err != nil {
+				t.Fatal(err)
+			}
+			made++
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".done", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// copyDB copies the benchmark database so a benchmark may change it.
+func copyDB(b *testing.B, src string) string {
+	b.Helper()
+	dst := filepath.Join(b.TempDir(), "bench.db")
+	data, err := os.ReadFile(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	return dst
+}
+
+// memory reports the Go heap in use and the process's resident memory
+// (which includes SQLite's own page cache), in MB.
+func memory(b *testing.B) {
+	runtime.GC()
+	debug.FreeOSMemory()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	b.ReportMetric(float64(ms.HeapAlloc)/(1<<20), "heap-MB")
+	if status, err := os.ReadFile("/proc/self/status"); err == nil {
+		for _, line := range strings.Split(string(status), "\n") {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+				kb, _ := strconv.ParseFloat(f[1], 64)
+				b.ReportMetric(kb/1024, "rss-MB")
+			}
+		}
+	}
+}
+
+func benchSizes() []int { return []int{10_000, benchReminders} }
+
+// BenchmarkRemindersDueScan measures one tick's work in the database when
+// nothing is due (the usual minute), when five reminders are due, and when a
+// thousand are (a burst, sent as one digest): claim them, read them (the
+// first 20 pages for a digest), mark them sent.
+func BenchmarkRemindersDueScan(b *testing.B) {
+	for _, n := range benchSizes() {
+		path := copyDB(b, benchDB(b, n))
+		db, err := storage.Open(path, storage.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ctx := context.Background()
+		b.Run(fmt.Sprintf("none-due/%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if got, err := db.ClaimDue(ctx, t0, int64(i+1)); err != nil || got != 0 {
+					b.Fatalf("claimed %d, %v", got, err)
+				}
+			}
+			memory(b)
+		})
+		for _, due := range []int{5, 1000} {
+			if due*200 > n/2 {
+				continue
+			}
+			b.Run(fmt.Sprintf("%d-due/%d", due, n), func(b *testing.B) {
+				// Each iteration moves the clock on to the next reminders.
+				raw := sqlOpen(path)
+				defer raw.Close()
+				rows, err := raw.Query(`SELECT next_ms FROM reminders WHERE status = 'pending' ORDER BY next_ms LIMIT ?`, due*b.N+due)
+				if err != nil {
+					b.Fatal(err)
+				}
+				var times []int64
+				for rows.Next() {
+					var ms int64
+					rows.Scan(&ms)
+					times = append(times, ms)
+				}
+				rows.Close()
+				if len(times) < due*b.N {
+					b.Skipf("only %d reminders left", len(times))
+				}
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					now := time.UnixMilli(times[due*(i+1)-1])
+					claim := int64(1_000_000 + due*1000 + i)
+					got, err := db.ClaimDue(ctx, now, claim)
+					if err != nil || got == 0 {
+						b.Fatalf("claimed %d, %v", got, err)
+					}
+					if _, _, err := db.ClaimedGroups(ctx, claim, 20); err != nil {
+						b.Fatal(err)
+					}
+					if err := db.MarkSent(ctx, claim, nil, now); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StopTimer()
+				memory(b)
+			})
+		}
+		db.Close()
+	}
+}
+
+// BenchmarkRemindersStartup measures start-up: open the database (schema
+// check), recover reminders a crash left claimed, and count and claim what
+// fell due while wikimod was down (five reminders).
+func BenchmarkRemindersStartup(b *testing.B) {
+	for _, n := range benchSizes() {
+		path := copyDB(b, benchDB(b, n))
+		raw := sqlOpen(path)
+		var now int64
+		if err := raw.QueryRow(`SELECT next_ms FROM reminders ORDER BY next_ms LIMIT 1 OFFSET 4`).Scan(&now); err != nil {
+			b.Fatal(err)
+		}
+		b.Run(strconv.Itoa(n), func(b *testing.B) {
+			ctx := context.Background()
+			for i := 0; i < b.N; i++ {
+				b.StopTimer()
+				// Put the five back, two of them claimed as a crash leaves them.
+				if _, err := raw.Exec(`UPDATE reminders SET status = 'pending', claim = NULL WHERE next_ms <= ?`, now); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := raw.Exec(`UPDATE reminders SET status = 'claimed', claim = 1 WHERE id IN (SELECT id FROM reminders WHERE next_ms <= ? LIMIT 2)`, now); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				db, err := storage.Open(path, storage.Options{})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := db.RecoverClaimed(ctx); err != nil {
+					b.Fatal(err)
+				}
+				if d, err := db.DueReminders(ctx, time.UnixMilli(now)); err != nil || d != 5 {
+					b.Fatalf("due %d, %v", d, err)
+				}
+				if got, err := db.ClaimDue(ctx, time.UnixMilli(now), 2); err != nil || got != 5 {
+					b.Fatalf("claimed %d, %v", got, err)
+				}
+				db.Close()
+			}
+			b.StopTimer()
+			memory(b)
+		})
+		raw.Close()
+	}
+}
+
+func sqlOpen(path string) *sql.DB {
+	raw, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=5000")
+	if err != nil {
+		panic(err)
+	}
+	return raw
+}
