@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/slack-go/slack"
 )
@@ -26,6 +27,7 @@ func (a *Adapter) Mount(mux *http.ServeMux) {
 }
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if !a.verified(w, r) {
 		return
 	}
@@ -35,9 +37,11 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeAck(w, a.slash(cmd))
+	a.observeAck("command", start)
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	if !a.verified(w, r) {
 		return
 	}
@@ -47,6 +51,15 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeAck(w, a.interaction(ic))
+	a.observeAck("interaction", start)
+}
+
+// observeAck records how long Slack waited for its answer. Slack gives up
+// after three seconds; this is the figure to watch.
+func (a *Adapter) observeAck(kind string, start time.Time) {
+	if a.cfg.Metrics != nil {
+		a.cfg.Metrics.Observe("wikimod_slack_ack_seconds", time.Since(start), "kind", kind)
+	}
 }
 
 // verified reads the body, checks its signature and puts it back for the

@@ -21,6 +21,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
 )
 
@@ -67,6 +68,9 @@ type Config struct {
 
 	// Service runs the commands. Required.
 	Service Service
+	// Metrics, if set, gets the time to acknowledge each request
+	// (wikimod_slack_ack_seconds, by kind: command or interaction).
+	Metrics *bot.Metrics
 	// Timeout bounds one command, as the service's own timeout does; the
 	// adapter allows a little more for looking up groups and delivering the
 	// reply. Zero means 30 seconds.
@@ -165,6 +169,9 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	a.groups = &groupCache{api: client, ttl: cfg.GroupsTTL, now: cfg.Now, log: cfg.Logger, enabled: cfg.UserGroups}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	if cfg.Metrics != nil {
+		cfg.Metrics.Describe("wikimod_slack_ack_seconds", "histogram", "Time from receiving a Slack request to acknowledging it, by kind.")
+	}
 	return a, nil
 }
 

@@ -28,6 +28,7 @@ func slackAdapter(a *App) (bot.Adapter, error) {
 		APIURL:        c.APIURL,
 		UserGroups:    usesSlackUserGroups(a.cfg),
 		Service:       a.service,
+		Metrics:       a.metrics,
 		Timeout:       a.cfg.Commands.Timeout.Duration,
 		OnSecurityEvent: func(ctx context.Context, kind, remote, detail string) {
 			a.metrics.SecurityEvent(commands.PlatformSlack, kind)

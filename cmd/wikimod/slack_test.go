@@ -116,6 +116,11 @@ api_url = %q
 	if msg.ResponseType != "ephemeral" || !strings.Contains(msg.Text, "Protection of Slack Run Page changed.") {
 		t.Errorf("reply = %q", reply)
 	}
+	var metrics strings.Builder
+	app.metrics.WriteTo(&metrics)
+	if !strings.Contains(metrics.String(), `wikimod_slack_ack_seconds_count{kind="command"} 1`) {
+		t.Errorf("the acknowledgement time is not in the metrics")
+	}
 	recs, err := app.db.Audit(ctx, storage.AuditFilter{Limit: 1})
 	if err != nil || len(recs) != 1 || recs[0].Platform != "slack" || recs[0].UserID != "U-OPS" || recs[0].Outcome != "ok" {
 		t.Errorf("audit = %+v, %v", recs, err)
