@@ -124,29 +124,7 @@ func describeExpiry(expiry string, now time.Time) string {
 		}
 		return "until " + expiry
 	}
-	return fmt.Sprintf("until %s (%s)", t.UTC().Format(time.RFC3339), humanDuration(t.Sub(now)))
-}
-
-func humanDuration(d time.Duration) string {
-	past := d < 0
-	if past {
-		d = -d
-	}
-	var s string
-	switch {
-	case d >= 48*time.Hour:
-		s = fmt.Sprintf("%d days", int(d.Hours()/24+0.5))
-	case d >= 2*time.Hour:
-		s = fmt.Sprintf("%d hours", int(d.Hours()+0.5))
-	case d >= 2*time.Minute:
-		s = fmt.Sprintf("%d minutes", int(d.Minutes()+0.5))
-	default:
-		s = "moments"
-	}
-	if past {
-		return s + " ago"
-	}
-	return "in " + s
+	return fmt.Sprintf("until %s (%s)", t.UTC().Format(time.RFC3339), Relative(t.Sub(now)))
 }
 
 // parseProtect turns /protect arguments into API parameters, checking the

@@ -36,24 +36,6 @@ const (
 	notices = "N1"
 )
 
-// clock is an adjustable clock for the adapter.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type securityEvent struct{ kind, remote, detail string }
 
 // fixture is a real core on the test wiki, the adapter's real handler on a
@@ -64,7 +46,7 @@ type fixture struct {
 	signer  *discordtest.Signer
 	adapter *discord.Adapter
 	srv     *httptest.Server
-	clock   *clock
+	clock   *testenv.Clock
 
 	logs *syncBuffer // the adapter's log
 
@@ -96,7 +78,7 @@ func newFixture(t testing.TB, mode string, adjust ...func(*discord.Config)) *fix
 		env:    testenv.New(t, wiki, testenv.Options{}),
 		api:    discordtest.NewServer(t),
 		signer: discordtest.NewSigner(),
-		clock:  &clock{t: time.Now()},
+		clock:  testenv.NewClock(time.Now()),
 		logs:   &syncBuffer{},
 	}
 	cfg := discord.Config{

@@ -107,17 +107,17 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 		return commands.Reply{Title: fmt.Sprintf("No tracked protection expires within %s.", length(within)),
 			Text: "wikimod tracks the temporary protections set through `/protect` and those it reads in the wiki's protect log."}, nil
 	}
-	reply := commands.Reply{Title: fmt.Sprintf("%s expire within %s.", plural(total, "protection"), length(within))}
+	reply := commands.Reply{Title: fmt.Sprintf("%s expire within %s.", commands.Plural(total, "protection"), length(within))}
 	if total == 1 {
 		reply.Title = fmt.Sprintf("1 protection expires within %s.", length(within))
 	}
 	for _, p := range ps {
-		value := fmt.Sprintf("%s, until %s (%s); set by %s", p.Level, clock(p.Expiry), relative(p.Expiry.Sub(now)), setBy(p))
+		value := fmt.Sprintf("%s, until %s (%s); set by %s", p.Level, clock(p.Expiry), commands.Relative(p.Expiry.Sub(now)), setBy(p))
 		switch {
 		case p.Dismissed:
 			value += "; reminders dismissed"
 		case !p.NextReminder.IsZero():
-			value += "; next reminder " + relative(p.NextReminder.Sub(now))
+			value += "; next reminder " + commands.Relative(p.NextReminder.Sub(now))
 		}
 		reply.Fields = append(reply.Fields, commands.Field{Label: p.Title + " (" + p.Type + ")", Value: value})
 	}
@@ -170,7 +170,7 @@ func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, id int64
 	return commands.Reply{
 		Title: fmt.Sprintf("Reminders about %s dismissed.", title),
 		Text: fmt.Sprintf("No more reminders about its protection expiring at %s (%s). The protection still ends then; `/expiring` lists it.",
-			clock(r.Expiry), relative(r.Expiry.Sub(now))),
+			clock(r.Expiry), commands.Relative(r.Expiry.Sub(now))),
 		URL: r.Protection.URL,
 	}, nil
 }
@@ -326,5 +326,5 @@ func until(expiry string, now time.Time) string {
 	if !ok {
 		return "indefinitely"
 	}
-	return "until " + clock(t) + " (" + relative(t.Sub(now)) + ")"
+	return "until " + clock(t) + " (" + commands.Relative(t.Sub(now)) + ")"
 }

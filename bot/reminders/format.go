@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
 const (
@@ -16,56 +18,22 @@ const (
 // clock renders a time for a chat message.
 func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
-// relative renders how far off a time is: "in 3 hours", "2 days ago".
-func relative(d time.Duration) string {
-	past := d < 0
-	if past {
-		d = -d
-	}
-	var s string
-	switch {
-	case d >= 48*time.Hour:
-		s = plural(int(d.Hours()/24+0.5), "day")
-	case d >= 2*time.Hour:
-		s = plural(int(d.Hours()+0.5), "hour")
-	case d >= 90*time.Minute:
-		s = "1.5 hours"
-	case d >= 55*time.Minute:
-		s = "1 hour"
-	case d >= 2*time.Minute:
-		s = plural(int(d.Minutes()+0.5), "minute")
-	default:
-		return "now"
-	}
-	if past {
-		return s + " ago"
-	}
-	return "in " + s
-}
-
 // length renders the length of a protection: "1 week", "3 days",
 // "90 minutes".
 func length(d time.Duration) string {
 	switch {
 	case d >= week && d%week == 0:
-		return plural(int(d/week), "week")
+		return commands.Plural(int(d/week), "week")
 	case d >= day && d%day == 0:
-		return plural(int(d/day), "day")
+		return commands.Plural(int(d/day), "day")
 	case d >= time.Hour && d%time.Hour == 0:
-		return plural(int(d/time.Hour), "hour")
+		return commands.Plural(int(d/time.Hour), "hour")
 	case d >= 48*time.Hour:
-		return plural(int(d.Hours()/24+0.5), "day")
+		return commands.Plural(int(d.Hours()/24+0.5), "day")
 	case d >= time.Minute:
-		return plural(int(d.Round(time.Minute)/time.Minute), "minute")
+		return commands.Plural(int(d.Round(time.Minute)/time.Minute), "minute")
 	}
 	return d.String()
-}
-
-func plural(n int, unit string) string {
-	if n == 1 {
-		return "1 " + unit
-	}
-	return strconv.Itoa(n) + " " + unit + "s"
 }
 
 var durationRE = regexp.MustCompile(`^(\d+)\s*([a-z]+)$`)

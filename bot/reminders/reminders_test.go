@@ -92,26 +92,6 @@ func crash(t *testing.T, path string, now time.Time, when string) []string {
 	return posted
 }
 
-// fakeClock is the injected clock: tests move it, nothing waits.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
-
-func (c *fakeClock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 // inbox stands in for the notice channels: it records what is posted, and
 // fails the next posts when told to.
 type inbox struct {
@@ -183,7 +163,7 @@ func (b *inbox) waitFor(t *testing.T, n int) {
 type fixture struct {
 	env   *testenv.Env
 	s     *reminders.Scheduler
-	clock *fakeClock
+	clock *testenv.Clock
 	inbox *inbox
 	cfg   reminders.Config
 }
@@ -192,7 +172,7 @@ type fixture struct {
 // into /protect, as cmd/wikimod does, and a fake clock set to now.
 func newFixture(t *testing.T, mod func(*reminders.Config)) *fixture {
 	t.Helper()
-	f := &fixture{clock: &fakeClock{t: time.Now().UTC().Truncate(time.Second)}, inbox: newInbox()}
+	f := &fixture{clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second)), inbox: newInbox()}
 	f.env = testenv.New(t, wiki, testenv.Options{
 		Now: f.clock.Now,
 		OnProtect: func(ctx context.Context, a commands.Actor, r *commands.ProtectOutcome) error {

@@ -195,16 +195,16 @@ func (s *Scheduler) single(g storage.ReminderGroup, now time.Time) commands.Repl
 	var title string
 	switch {
 	case !expired:
-		title = fmt.Sprintf("Protection of %s expires %s", g.Title, relative(g.Expiry.Sub(now)))
+		title = fmt.Sprintf("Protection of %s expires %s", g.Title, commands.Relative(g.Expiry.Sub(now)))
 	case now.Sub(g.Expiry) > s.cfg.LateAfter:
-		title = fmt.Sprintf("Protection of %s expired %s", g.Title, relative(g.Expiry.Sub(now)))
+		title = fmt.Sprintf("Protection of %s expired %s", g.Title, commands.Relative(g.Expiry.Sub(now)))
 	default:
 		title = fmt.Sprintf("Protection of %s has expired", g.Title)
 	}
 	var notes []string
 	if late, due := s.late(g, now); late {
 		notes = append(notes, fmt.Sprintf("This reminder is late: it was due %s (%s), while wikimod was not running or could not post.",
-			relative(due.Sub(now)), clock(due)))
+			commands.Relative(due.Sub(now)), clock(due)))
 	}
 	for _, r := range g.Reminders {
 		if r.Recovered {
@@ -232,7 +232,7 @@ func (s *Scheduler) single(g storage.ReminderGroup, now time.Time) commands.Repl
 		Fields: []commands.Field{
 			{Label: "Page", Value: g.Title},
 			{Label: "Protection", Value: levels(g.Reminders)},
-			{Label: "Expires", Value: clock(g.Expiry) + " (" + relative(g.Expiry.Sub(now)) + ")"},
+			{Label: "Expires", Value: clock(g.Expiry) + " (" + commands.Relative(g.Expiry.Sub(now)) + ")"},
 			{Label: "Set by", Value: setBy(p)},
 		},
 	}
@@ -267,9 +267,9 @@ func (s *Scheduler) digest(groups []storage.ReminderGroup, total int, now time.T
 	for _, g := range groups {
 		var when string
 		if g.Expiry.After(now) {
-			when = "expires " + relative(g.Expiry.Sub(now))
+			when = "expires " + commands.Relative(g.Expiry.Sub(now))
 		} else {
-			when = "expired " + relative(g.Expiry.Sub(now))
+			when = "expired " + commands.Relative(g.Expiry.Sub(now))
 		}
 		value := fmt.Sprintf("%s; %s (%s); set by %s", levels(g.Reminders), when, clock(g.Expiry), setBy(g.Reminders[0].Protection))
 		if late, _ := s.late(g, now); late {

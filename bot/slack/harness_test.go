@@ -211,24 +211,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// clock is a settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // syncBuffer is a log destination safe for concurrent writes.
 type syncBuffer struct {
 	mu sync.Mutex
@@ -254,7 +236,7 @@ type harness struct {
 	slack *standIn
 	ad    *wikislack.Adapter
 	srv   *httptest.Server
-	clock *clock
+	clock *testenv.Clock
 	logs  *syncBuffer
 
 	mu  sync.Mutex
@@ -265,7 +247,7 @@ func newHarness(t testing.TB, envOpts testenv.Options, mod func(*wikislack.Confi
 	t.Helper()
 	h := &harness{
 		env:   testenv.New(t, wiki, envOpts),
-		clock: &clock{t: time.Unix(1_780_000_000, 0)},
+		clock: testenv.NewClock(time.Unix(1_780_000_000, 0)),
 		logs:  &syncBuffer{},
 	}
 	h.slack = newStandIn(t)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/wikimod/wikimod/bot/discord/discordtest"
 	wikislack "github.com/wikimod/wikimod/bot/slack"
+	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -83,12 +84,8 @@ func (s *slackStandIn) waitHook(t *testing.T, path string) string {
 // lead time of the injected clock, once, with buttons; pressing Extend on
 // Slack extends it on the wiki by the same length again.
 func TestReminderThroughSlackAndDiscord(t *testing.T) {
-	var (
-		clockMu sync.Mutex
-		now     = time.Now().UTC()
-	)
-	clock := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }
-	setClock := func(t time.Time) { clockMu.Lock(); now = t; clockMu.Unlock() }
+	clk := testenv.NewClock(time.Now().UTC())
+	clock, setClock := clk.Now, clk.Set
 
 	slackAPI := newSlackStandIn(t)
 	discordAPI := discordtest.NewServer(t)
