@@ -101,16 +101,7 @@ func TestRunServesDiscordInteractions(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	app, err := NewApp(cfg, AppOptions{LogOutput: &logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	base := "http://" + cfg.HTTP.Listen
-	waitHTTP(t, base+"/healthz")
+	app, base, stop := startApp(t, cfg, AppOptions{LogOutput: &logs})
 	endpoint := base + "/discord/interactions"
 
 	post := func(req *http.Request) (int, string) {
@@ -146,15 +137,7 @@ func TestRunServesDiscordInteractions(t *testing.T) {
 		t.Errorf("edit = %s", edit.Body)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run returned %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not stop")
-	}
+	stop()
 	evs, err := app.db.SecurityEvents(context.Background(), 10)
 	if err != nil || len(evs) != 1 || evs[0].Platform != "discord" || evs[0].Kind != "bad-signature" || evs[0].Remote == "" {
 		t.Errorf("security events = %+v, %v", evs, err)

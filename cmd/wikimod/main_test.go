@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -225,16 +226,8 @@ func TestRunServesHealthAndMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	app, err := NewApp(cfg, AppOptions{LogOutput: &logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	base := "http://" + cfg.HTTP.Listen
-	waitHTTP(t, base+"/healthz")
+	app, base, stop := startApp(t, cfg, AppOptions{LogOutput: &logs})
+	ctx := context.Background()
 
 	resp, body := get(t, base+"/healthz")
 	if resp.StatusCode != 200 || !strings.Contains(body, `"status":"ok"`) || !strings.Contains(body, `"database":"ok"`) {
@@ -252,15 +245,7 @@ func TestRunServesHealthAndMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run returned %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not stop")
-	}
+	stop()
 	if strings.Contains(logs.String(), wiki.BotPassword) {
 		t.Error("the log contains the bot password")
 	}
@@ -273,16 +258,7 @@ func TestHealthFailsWhenWikiIsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.Wiki.APIURL = "http://" + freeAddr(t) + "/api.php"
-	app, err := NewApp(cfg, AppOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go app.Run(ctx)
-	base := "http://" + cfg.HTTP.Listen
-	waitHTTP(t, base+"/healthz")
+	_, base, _ := startApp(t, cfg, AppOptions{})
 	resp, body := get(t, base+"/healthz")
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(body, `"wiki":"not logged in: unavailable"`) {
 		t.Errorf("healthz = %d %s", resp.StatusCode, body)
@@ -305,6 +281,40 @@ func TestRunRefusesWrongBotPassword(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "login") || strings.Contains(err.Error(), cfg.Wiki.BotPassword) {
 		t.Errorf("Run with a wrong bot password: %v", err)
 	}
+}
+
+// startApp builds an App from cfg and runs it as `wikimod run` does, and
+// returns it with its HTTP server's base URL once /healthz answers. stop
+// ends Run and checks it returned cleanly; it also runs when the test ends,
+// and the App is closed after it.
+func startApp(t *testing.T, cfg *Config, opts AppOptions) (app *App, base string, stop func()) {
+	t.Helper()
+	app, err := NewApp(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() }) // after stop: cleanups run last-in first-out
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx) }()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run returned %v", err)
+				}
+			case <-time.After(15 * time.Second):
+				t.Error("Run did not stop")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	base = "http://" + cfg.HTTP.Listen
+	waitHTTP(t, base+"/healthz")
+	return app, base, stop
 }
 
 func waitHTTP(t *testing.T, url string) {

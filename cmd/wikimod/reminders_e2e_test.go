@@ -117,20 +117,8 @@ lead_times = ["1h"]
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := NewApp(cfg, AppOptions{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	base := "http://" + cfg.HTTP.Listen
-	waitHTTP(t, base+"/healthz")
+	app, base, _ := startApp(t, cfg, AppOptions{Now: clock})
+	ctx := context.Background()
 
 	signedPost := func(path, body string) {
 		t.Helper()

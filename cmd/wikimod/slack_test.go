@@ -53,16 +53,8 @@ api_url = %q
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
-	app, err := NewApp(cfg, AppOptions{LogOutput: &logs})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	base := "http://" + cfg.HTTP.Listen
-	waitHTTP(t, base+"/healthz")
+	app, base, stop := startApp(t, cfg, AppOptions{LogOutput: &logs})
+	ctx := context.Background()
 
 	form := url.Values{"user_id": {"U-OPS"}, "user_name": {"ops"}, "channel_id": {"C1"}, "command": {"/protect"},
 		"text": {`"Slack Run Page" create=sysop expiry="1 day"`}, "response_url": {slackStandIn.URL + "/response/1"}, "trigger_id": {"t1"}}
@@ -126,15 +118,7 @@ api_url = %q
 		t.Errorf("audit = %+v, %v", recs, err)
 	}
 
-	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Run returned %v", err)
-		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("Run did not stop")
-	}
+	stop()
 	if strings.Contains(logs.String(), secret) || strings.Contains(logs.String(), "xoxb-cmd-test") {
 		t.Error("the log contains a Slack secret")
 	}
