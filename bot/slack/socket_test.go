@@ -1,11 +1,7 @@
 package slack_test
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	slackapi "github.com/slack-go/slack"
 	"github.com/slack-go/slack/socketmode"
 
@@ -199,9 +196,8 @@ func TestSocketModeOverWebSocket(t *testing.T) {
 	}
 }
 
-// wsStandIn is just enough of a WebSocket server (RFC 6455) to stand in for
-// Slack's Socket Mode endpoint: it sends text frames and reads the client's
-// masked text frames.
+// wsStandIn stands in for Slack's Socket Mode endpoint: it sends its
+// messages once the client connects and passes on what the client sends.
 type wsStandIn struct {
 	send []any
 	acks chan map[string]any
@@ -209,95 +205,27 @@ type wsStandIn struct {
 }
 
 func (s *wsStandIn) serve(w http.ResponseWriter, r *http.Request) {
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
-		http.Error(w, "not a websocket", http.StatusBadRequest)
-		return
-	}
-	sum := sha1.Sum([]byte(r.Header.Get("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	conn, rw, err := http.NewResponseController(w).Hijack()
+	// slack-go dials with Origin https://api.slack.com, as a client of
+	// Slack's own endpoint would; this stand-in is that endpoint.
+	up := websocket.Upgrader{CheckOrigin: func(r *http.Request) bool { return r.Header.Get("Origin") == "https://api.slack.com" }}
+	ws, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
-	defer conn.Close()
-	fmt.Fprintf(rw, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n",
-		base64.StdEncoding.EncodeToString(sum[:]))
-	rw.Flush()
+	defer ws.Close()
 	s.once.Do(func() {
 		for _, m := range s.send {
-			b, _ := json.Marshal(m)
-			writeFrame(rw, 0x1, b)
+			if ws.WriteJSON(m) != nil {
+				return
+			}
 		}
-		rw.Flush()
 	})
 	for {
-		op, payload, err := readFrame(rw.Reader)
-		if err != nil {
+		// Pings and the closing handshake are answered by the library.
+		var m map[string]any
+		if err := ws.ReadJSON(&m); err != nil {
 			return
 		}
-		switch op {
-		case 0x1:
-			var m map[string]any
-			if json.Unmarshal(payload, &m) == nil {
-				s.acks <- m
-			}
-		case 0x8:
-			writeFrame(rw, 0x8, payload)
-			rw.Flush()
-			return
-		case 0x9:
-			writeFrame(rw, 0xA, payload)
-			rw.Flush()
-		}
+		s.acks <- m
 	}
-}
-
-func writeFrame(w io.Writer, op byte, payload []byte) {
-	hdr := []byte{0x80 | op}
-	switch n := len(payload); {
-	case n < 126:
-		hdr = append(hdr, byte(n))
-	case n < 1<<16:
-		hdr = append(hdr, 126, byte(n>>8), byte(n))
-	default:
-		hdr = append(hdr, 127)
-		hdr = binary.BigEndian.AppendUint64(hdr, uint64(n))
-	}
-	w.Write(hdr)
-	w.Write(payload)
-}
-
-func readFrame(r *bufio.Reader) (byte, []byte, error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	n := uint64(h[1] & 0x7f)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n = binary.BigEndian.Uint64(b[:])
-	}
-	var mask [4]byte
-	if h[1]&0x80 != 0 {
-		if _, err := io.ReadFull(r, mask[:]); err != nil {
-			return 0, nil, err
-		}
-	}
-	payload := make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return 0, nil, err
-	}
-	for i := range payload {
-		payload[i] ^= mask[i%4]
-	}
-	return h[0] & 0x0f, payload, nil
 }

@@ -65,7 +65,7 @@ func (s *Server) Close() {
 	s.gateway = nil
 	s.mu.Unlock()
 	for _, c := range conns {
-		c.conn.Close()
+		c.ws.Close()
 	}
 	s.Server.Close()
 }

@@ -1,19 +1,13 @@
 package discordtest
 
 import (
-	"bufio"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
-	"errors"
-	"io"
-	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gorilla/websocket"
 )
 
 // GatewayPath is where the stand-in serves its gateway, a WebSocket that
@@ -26,52 +20,30 @@ const GatewayPath = "/gateway-ws"
 const GatewayMethod = "GATEWAY"
 
 type gatewayConn struct {
-	conn net.Conn
-	rw   *bufio.ReadWriter
-	mu   sync.Mutex // serialises writes
-	seq  int
+	ws  *websocket.Conn
+	mu  sync.Mutex // serialises writes
+	seq int
 }
 
-// serveGateway upgrades to a WebSocket (RFC 6455) and runs the gateway
-// protocol until the client closes.
+// serveGateway upgrades to a WebSocket and runs the gateway protocol until
+// the client closes.
 func (s *Server) serveGateway(w http.ResponseWriter, r *http.Request) {
-	key := r.Header.Get("Sec-WebSocket-Key")
-	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
-		http.Error(w, "not a websocket request", http.StatusBadRequest)
-		return
-	}
-	sum := sha1.Sum([]byte(key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"))
-	conn, rw, err := http.NewResponseController(w).Hijack()
+	ws, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
 	if err != nil {
 		return
 	}
-	defer conn.Close()
-	rw.WriteString("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-		base64.StdEncoding.EncodeToString(sum[:]) + "\r\n\r\n")
-	if rw.Flush() != nil {
-		return
-	}
-	gc := &gatewayConn{conn: conn, rw: rw}
+	defer ws.Close()
+	gc := &gatewayConn{ws: ws}
 	s.mu.Lock()
 	s.gateway = append(s.gateway, gc)
 	s.mu.Unlock()
 
 	gc.send(map[string]any{"op": 10, "d": map[string]any{"heartbeat_interval": 45000}})
 	for {
-		op, payload, err := readFrame(rw.Reader)
+		// Pings and the closing handshake are answered by the library.
+		_, payload, err := ws.ReadMessage()
 		if err != nil {
 			return
-		}
-		switch op {
-		case 8: // close
-			gc.write(8, payload)
-			return
-		case 9: // ping
-			gc.write(10, payload)
-			continue
-		case 1, 2:
-		default:
-			continue
 		}
 		var ev struct {
 			Op int `json:"op"`
@@ -114,72 +86,7 @@ func (c *gatewayConn) dispatch(event string, data any) error {
 }
 
 func (c *gatewayConn) send(v any) error {
-	b, err := json.Marshal(v)
-	if err != nil {
-		return err
-	}
-	return c.write(1, b)
-}
-
-// write sends one unmasked, unfragmented frame, as a server does.
-func (c *gatewayConn) write(opcode byte, payload []byte) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	hdr := []byte{0x80 | opcode}
-	switch n := len(payload); {
-	case n < 126:
-		hdr = append(hdr, byte(n))
-	case n <= 0xFFFF:
-		hdr = append(hdr, 126, byte(n>>8), byte(n))
-	default:
-		hdr = binary.BigEndian.AppendUint64(append(hdr, 127), uint64(n))
-	}
-	c.rw.Write(hdr)
-	c.rw.Write(payload)
-	return c.rw.Flush()
-}
-
-// readFrame reads one frame from a client (whose frames are masked).
-// Fragmented messages are not needed by the gateway's small frames.
-func readFrame(r *bufio.Reader) (opcode byte, payload []byte, err error) {
-	var h [2]byte
-	if _, err := io.ReadFull(r, h[:]); err != nil {
-		return 0, nil, err
-	}
-	opcode = h[0] & 0x0F
-	n := uint64(h[1] & 0x7F)
-	switch n {
-	case 126:
-		var b [2]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n = uint64(binary.BigEndian.Uint16(b[:]))
-	case 127:
-		var b [8]byte
-		if _, err := io.ReadFull(r, b[:]); err != nil {
-			return 0, nil, err
-		}
-		n = binary.BigEndian.Uint64(b[:])
-	}
-	if n > 1<<20 {
-		return 0, nil, errors.New("frame too large")
-	}
-	var mask [4]byte
-	masked := h[1]&0x80 != 0
-	if masked {
-		if _, err := io.ReadFull(r, mask[:]); err != nil {
-			return 0, nil, err
-		}
-	}
-	payload = make([]byte, n)
-	if _, err := io.ReadFull(r, payload); err != nil {
-		return 0, nil, err
-	}
-	if masked {
-		for i := range payload {
-			payload[i] ^= mask[i%4]
-		}
-	}
-	return opcode, payload, nil
+	return c.ws.WriteJSON(v)
 }
