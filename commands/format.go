@@ -13,16 +13,18 @@ func Relative(d time.Duration) string {
 		d = -d
 	}
 	var s string
+	// Each unit is rounded to the nearest: an expiry 1h59m away is "in 2
+	// hours", not "in 1 hour".
 	switch {
-	case d >= 48*time.Hour:
+	case d >= 47*time.Hour+30*time.Minute:
 		s = Plural(int(d.Hours()/24+0.5), "day")
-	case d >= 2*time.Hour:
+	case d >= 105*time.Minute:
 		s = Plural(int(d.Hours()+0.5), "hour")
-	case d >= 90*time.Minute:
+	case d >= 75*time.Minute:
 		s = "1.5 hours"
 	case d >= 55*time.Minute:
 		s = "1 hour"
-	case d >= 2*time.Minute:
+	case d >= 90*time.Second:
 		s = Plural(int(d.Minutes()+0.5), "minute")
 	default:
 		return "now"
