@@ -28,7 +28,7 @@ var protectTypes = []string{"edit", "move", "create", "upload"}
 
 func (s *Service) protectCommand() Command {
 	params := []Param{
-		{Name: "title", Description: "The page to protect", Required: true},
+		{Name: "title", Description: "The page to protect", Required: true, Titles: true},
 	}
 	for _, t := range protectTypes {
 		params = append(params, Param{Name: t, Description: "Level for " + t + " (all lifts it)", Levels: true})

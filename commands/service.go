@@ -24,6 +24,9 @@ type Param struct {
 	Flag        bool // a yes/no switch
 	// Levels marks a parameter whose values are the wiki's protection levels.
 	Levels bool
+	// Titles marks a parameter that takes a page title, for which platforms
+	// may offer suggestions as the title is typed (SuggestTitles).
+	Titles bool
 }
 
 // Spec describes a command.
@@ -280,6 +283,22 @@ func (s *Service) Authorize(ctx context.Context, actor Actor, name string) (Repl
 	s.record(ctx, rec, false)
 	s.observeDone(name, reply.Outcome, start)
 	return reply, false
+}
+
+// SuggestTitles returns up to limit page titles starting with prefix, for a
+// platform's autocomplete. Only mapped actors get suggestions; it is a read,
+// so it is not audited. Errors yield no suggestions: autocomplete must not
+// get in the way of typing.
+func (s *Service) SuggestTitles(ctx context.Context, actor Actor, prefix string, limit int) []string {
+	if s.policy.Groups(actor) == nil || strings.TrimSpace(prefix) == "" {
+		return nil
+	}
+	titles, err := s.wiki.PrefixSearch(ctx, prefix, limit)
+	if err != nil {
+		s.log.Warn("title suggestions", "err", err)
+		return nil
+	}
+	return titles
 }
 
 // ExecuteLine parses a typed command and runs it.

@@ -394,3 +394,25 @@ func setIf(v url.Values, key, val string) {
 		v.Set(key, val)
 	}
 }
+
+// PrefixSearch returns up to limit page titles that start with prefix, as the
+// wiki's search box suggests them (list=prefixsearch).
+func (c *Client) PrefixSearch(ctx context.Context, prefix string, limit int) ([]string, error) {
+	var res struct {
+		Query struct {
+			PrefixSearch []struct {
+				Title string `json:"title"`
+			} `json:"prefixsearch"`
+		} `json:"query"`
+	}
+	if _, err := c.Get(ctx, url.Values{
+		"action": {"query"}, "list": {"prefixsearch"}, "pssearch": {prefix}, "pslimit": {strconv.Itoa(limit)},
+	}, &res); err != nil {
+		return nil, fmt.Errorf("prefixsearch %q: %w", prefix, err)
+	}
+	out := make([]string, len(res.Query.PrefixSearch))
+	for i, p := range res.Query.PrefixSearch {
+		out[i] = p.Title
+	}
+	return out, nil
+}

@@ -41,6 +41,7 @@ const InteractionsPath = "/discord/interactions"
 type Service interface {
 	Execute(ctx context.Context, actor commands.Actor, name string, args commands.Args) commands.Reply
 	Authorize(ctx context.Context, actor commands.Actor, name string) (commands.Reply, bool)
+	SuggestTitles(ctx context.Context, actor commands.Actor, prefix string, limit int) []string
 	Spec(name string) (commands.Spec, bool)
 }
 

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -888,6 +889,8 @@ func (stubService) Authorize(context.Context, commands.Actor, string) (commands.
 	return commands.Reply{}, true
 }
 
+func (stubService) SuggestTitles(context.Context, commands.Actor, string, int) []string { return nil }
+
 func TestRewriteTransportKeepsThePath(t *testing.T) {
 	api := discordtest.NewServer(t)
 	rt, err := discord.NewRewriteTransport(api.URL+"/proxy/", nil)
@@ -988,5 +991,43 @@ func TestButtonOnlyCommandsAreNotRegistered(t *testing.T) {
 	}, mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}})
 	if len(cmds) != 1 || cmds[0].Name != "expiring" || len(cmds[0].Options) != 1 || cmds[0].Options[0].Name != "within" {
 		t.Errorf("registered %+v, want /expiring alone", cmds)
+	}
+}
+
+// TestTitleAutocomplete: typing a /protect title gets suggestions from the
+// wiki's own page titles, for mapped members only.
+func TestTitleAutocomplete(t *testing.T) {
+	f := newFixture(t, discord.ModeHTTP)
+	suggest := func(m ix, typed string) []string {
+		t.Helper()
+		_, _, body := interaction(discordgo.InteractionApplicationCommandAutocomplete, guildID, m, ix{
+			"id": "C-protect", "name": "protect", "type": 1,
+			"options": []ix{{"name": "title", "type": 3, "value": typed, "focused": true}, opt("edit", "sysop")},
+		})
+		status, resp := f.post(t, body)
+		if status != 200 || resp["type"] != float64(discordgo.InteractionApplicationCommandAutocompleteResult) {
+			t.Fatalf("autocomplete response = %d %v", status, resp)
+		}
+		var titles []string
+		data, _ := resp["data"].(map[string]any)
+		choices, _ := data["choices"].([]any)
+		for _, c := range choices {
+			titles = append(titles, c.(map[string]any)["value"].(string))
+		}
+		return titles
+	}
+	if got := suggest(member("D-ADMIN"), "Main"); !slices.Contains(got, "Main Page") {
+		t.Errorf("suggestions for %q = %v, want Main Page among them", "Main", got)
+	}
+	if got := suggest(member("D-NOBODY"), "Main"); len(got) != 0 {
+		t.Errorf("an unmapped member got suggestions: %v", got)
+	}
+	cmds := discord.ApplicationCommands(f.env.Service.Specs(), mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}})
+	for _, c := range cmds {
+		for _, o := range c.Options {
+			if want := c.Name == "protect" && o.Name == "title"; o.Autocomplete != want {
+				t.Errorf("/%s %s: autocomplete %v", c.Name, o.Name, o.Autocomplete)
+			}
+		}
 	}
 }

@@ -173,8 +173,13 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discor
 	case discordgo.InteractionPing:
 		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}, nil
 	case discordgo.InteractionApplicationCommandAutocomplete:
-		return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-			Data: &discordgo.InteractionResponseData{Choices: []*discordgo.ApplicationCommandOptionChoice{}}}, nil
+		// Suggestions are for members of served guilds only; anyone else
+		// gets none, without a message each keystroke.
+		actor, ok := a.actor(i)
+		if !ok {
+			return suggestions(nil), nil
+		}
+		return a.autocomplete(ctx, i, actor), nil
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionModalSubmit, discordgo.InteractionMessageComponent:
 	default:
 		return message("wikimod does not handle this kind of interaction."), nil
@@ -198,6 +203,43 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discor
 	default:
 		return a.component(i, actor)
 	}
+}
+
+// autocomplete suggests page titles from the wiki for the option being
+// typed, when the command's spec marks it as a title.
+func (a *Adapter) autocomplete(ctx context.Context, i *discordgo.Interaction, actor commands.Actor) *discordgo.InteractionResponse {
+	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
+	if !ok {
+		return suggestions(nil)
+	}
+	spec, known := a.cfg.Service.Spec(data.Name)
+	for _, o := range data.Options {
+		if !o.Focused {
+			continue
+		}
+		p, ok := spec.Param(o.Name)
+		prefix, _ := o.Value.(string)
+		if !known || !ok || !p.Titles {
+			break
+		}
+		// Discord waits three seconds for the answer.
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		return suggestions(a.cfg.Service.SuggestTitles(ctx, actor, prefix, 25))
+	}
+	return suggestions(nil)
+}
+
+// suggestions is an autocomplete answer offering titles.
+func suggestions(titles []string) *discordgo.InteractionResponse {
+	choices := []*discordgo.ApplicationCommandOptionChoice{}
+	for _, t := range titles {
+		if len(t) <= 100 { // Discord's limit for a choice
+			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: t, Value: t})
+		}
+	}
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+		Data: &discordgo.InteractionResponseData{Choices: choices}}
 }
 
 // actor returns who sent the interaction, and false when it did not come

@@ -67,10 +67,11 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions) []*discordgo.
 				continue
 			}
 			o := &discordgo.ApplicationCommandOption{
-				Type:        discordgo.ApplicationCommandOptionString,
-				Name:        p.Name,
-				Description: truncate(cmp.Or(p.Description, p.Name), 100),
-				Required:    p.Required,
+				Type:         discordgo.ApplicationCommandOptionString,
+				Name:         p.Name,
+				Description:  truncate(cmp.Or(p.Description, p.Name), 100),
+				Required:     p.Required,
+				Autocomplete: p.Titles, // page titles are suggested from the wiki
 			}
 			switch {
 			case p.Flag:
