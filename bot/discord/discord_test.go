@@ -49,28 +49,10 @@ type fixture struct {
 	srv     *httptest.Server
 	clock   *testenv.Clock
 
-	logs *syncBuffer // the adapter's log
+	logs *testenv.LogBuffer // the adapter's log
 
 	mu     sync.Mutex
 	events []securityEvent
-}
-
-// syncBuffer is a bytes.Buffer safe for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 func newFixture(t testing.TB, mode string, adjust ...func(*discord.Config)) *fixture {
@@ -80,7 +62,7 @@ func newFixture(t testing.TB, mode string, adjust ...func(*discord.Config)) *fix
 		api:    discordtest.NewServer(t),
 		signer: discordtest.NewSigner(),
 		clock:  testenv.NewClock(time.Now()),
-		logs:   &syncBuffer{},
+		logs:   &testenv.LogBuffer{},
 	}
 	cfg := discord.Config{
 		Mode:          mode,

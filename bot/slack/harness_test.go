@@ -1,7 +1,6 @@
 package slack_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -211,24 +210,6 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // harness is a Slack adapter in HTTP mode wired to a real core on the test
 // wiki, served by a local HTTP server, talking to a stand-in for Slack.
 type harness struct {
@@ -237,7 +218,7 @@ type harness struct {
 	ad    *wikislack.Adapter
 	srv   *httptest.Server
 	clock *testenv.Clock
-	logs  *syncBuffer
+	logs  *testenv.LogBuffer
 
 	mu  sync.Mutex
 	seq int
@@ -248,7 +229,7 @@ func newHarness(t testing.TB, envOpts testenv.Options, mod func(*wikislack.Confi
 	h := &harness{
 		env:   testenv.New(t, wiki, envOpts),
 		clock: testenv.NewClock(time.Unix(1_780_000_000, 0)),
-		logs:  &syncBuffer{},
+		logs:  &testenv.LogBuffer{},
 	}
 	h.slack = newStandIn(t)
 	cfg := wikislack.Config{
