@@ -264,15 +264,7 @@ func (s *Service) Authorize(ctx context.Context, actor Actor, name string) (Repl
 	if !known || right == "" {
 		return Reply{}, true
 	}
-	var err error
-	if s.policy.Groups(actor) == nil {
-		err = s.policy.Check(actor, nil, right)
-	} else {
-		var site *mw.SiteInfo
-		if site, err = s.wiki.SiteInfo(ctx); err == nil {
-			err = s.policy.Check(actor, site.GroupRights, right)
-		}
-	}
+	_, err := s.authorize(ctx, actor, right)
 	if err == nil {
 		return Reply{}, true
 	}
@@ -356,20 +348,11 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 	defer cancel()
 	secrets := secretValues(cmd.Spec, req.Args)
 
-	right := s.right(cmd.Spec)
-	if right != "" && s.policy.Groups(req.Actor) == nil {
-		return s.errorReply(cmd.Spec.Name, s.policy.Check(req.Actor, nil, right), secrets)
-	}
-	site, err := s.wiki.SiteInfo(ctx)
+	site, err := s.authorize(ctx, req.Actor, s.right(cmd.Spec))
 	if err != nil {
 		return s.errorReply(cmd.Spec.Name, err, secrets)
 	}
 	req.Site = site
-	if right != "" {
-		if err := req.Check(right); err != nil {
-			return s.errorReply(cmd.Spec.Name, err, secrets)
-		}
-	}
 	reply, err := cmd.Run(ctx, req)
 	if err != nil {
 		return s.errorReply(cmd.Spec.Name, err, secrets)
@@ -379,6 +362,25 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 		reply.Outcome = OutcomeOK
 	}
 	return reply
+}
+
+// authorize checks that the actor holds right ("" needs none) and returns
+// the wiki's site information. An unmapped actor is refused before the wiki
+// is asked anything.
+func (s *Service) authorize(ctx context.Context, actor Actor, right string) (*mw.SiteInfo, error) {
+	if right != "" && s.policy.Groups(actor) == nil {
+		return nil, s.policy.Check(actor, nil, right)
+	}
+	site, err := s.wiki.SiteInfo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if right != "" {
+		if err := s.policy.Check(actor, site.GroupRights, right); err != nil {
+			return nil, err
+		}
+	}
+	return site, nil
 }
 
 // errorReply turns an error into the reply the actor sees. Internal errors

@@ -219,11 +219,6 @@ func (w *Wiki) php(ctx context.Context, script string, args ...string) (string, 
 	return out.String(), nil
 }
 
-// Maintenance runs a MediaWiki maintenance script against the wiki.
-func (w *Wiki) Maintenance(ctx context.Context, script string, args ...string) (string, error) {
-	return w.php(ctx, script, args...)
-}
-
 var botPassRE = regexp.MustCompile(`username:'([^']+)' and password:'([^']+)'`)
 
 // CreateBotPassword creates a bot password for user with the given grants and
