@@ -134,7 +134,7 @@ func defaults() Config {
 	}
 }
 
-// Env names the environment variables that override secrets.
+// secretEnv names the environment variables that override secrets.
 var secretEnv = []struct {
 	name string
 	dst  func(*Config) *string
