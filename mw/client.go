@@ -13,12 +13,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
-	"net/http/cookiejar"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,9 +36,18 @@ type Config struct {
 	// UserAgent identifies the client to the wiki, as MediaWiki's API
 	// etiquette asks: a name/version and a way to reach the operator.
 	UserAgent string
-	// HTTPClient sends the requests. Its cookie jar is replaced by the
-	// client's own. Nil means a client with a 30 second timeout.
+	// HTTPClient sends the requests. Its cookie jar is not used: the client
+	// keeps its session's cookies itself, so that answers to requests sent
+	// under a session that has since been replaced cannot change the new
+	// one's cookies. Nil means a client with a 30 second timeout; a nil
+	// Transport means a copy of http.DefaultTransport that keeps enough idle
+	// connections for MaxConcurrent requests.
 	HTTPClient *http.Client
+	// MaxConcurrent bounds how many requests the client has in flight to the
+	// wiki at once; more wait for a free slot. A wiki serves a bot from a few
+	// PHP workers, and a burst of commands beyond them only queues up there,
+	// where it cannot be cancelled. Zero means 4.
+	MaxConcurrent int
 	// MaxLag is sent as maxlag= with every request so that the bot backs off
 	// when the wiki's replicas lag. Zero means 5 seconds; a negative value is
 	// sent as it is (a wiki with no replicas reports lag -1, so -2 provokes a
@@ -52,7 +63,8 @@ type Config struct {
 	// Now and Sleep are the clock. Nil means the real one.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
-	// Observe, if set, is called after every HTTP request to the wiki.
+	// Observe, if set, is called after every HTTP request to the wiki. It
+	// may be called from several goroutines at once.
 	Observe func(RequestInfo)
 	// Logger receives debug and warning messages. Nil discards them.
 	Logger *slog.Logger
@@ -70,16 +82,31 @@ type Client struct {
 	cfg     Config
 	api     string
 	http    *http.Client
+	std     bool // http's transport is net/http's own, which reports connections to httptrace
 	now     func() time.Time
 	sleep   func(ctx context.Context, d time.Duration) error
 	log     *slog.Logger
 	observe func(RequestInfo)
 
-	mu       sync.Mutex // guards the fields below; held while logging in
+	// slots holds one value per request in flight (Config.MaxConcurrent).
+	slots chan struct{}
+	// loginSem is held while logging in, so that one lost session causes
+	// one login; tokenSem while fetching tokens, so that a burst of commands
+	// on a fresh session fetches them once. Channels rather than mutexes, so
+	// that waiting respects ctx.
+	loginSem chan struct{}
+	tokenSem chan struct{}
+
+	// mu guards the fields below. It is never held while waiting for the
+	// wiki or for a slot, so that answers can always be taken in.
+	mu       sync.Mutex
 	loggedIn bool
 	userName string            // the account the session is logged in as
-	gen      uint64            // counts logins, so one lost session causes one login
-	tokens   map[string]string // token type -> token, for the current session
+	gen      uint64            // the session's generation: counts successful logins
+	cookies  cookieStore       // the current generation's cookies
+	tokens   map[string]string // token type -> token, for the current generation
+	attempts uint64            // counts login attempts, so that waiters learn of one that failed
+	loginErr error             // why the last login attempt failed, if it did for good
 
 	siteMu sync.Mutex
 	site   *SiteInfo
@@ -96,6 +123,12 @@ func New(cfg Config) (*Client, error) {
 	if (cfg.User == "") != (cfg.Password == "") {
 		return nil, errors.New("mw: user and password must be given together")
 	}
+	if cfg.MaxConcurrent < 0 {
+		return nil, fmt.Errorf("mw: MaxConcurrent %d: must not be negative", cfg.MaxConcurrent)
+	}
+	if cfg.MaxConcurrent == 0 {
+		cfg.MaxConcurrent = 4
+	}
 	if cfg.MaxLag == 0 {
 		cfg.MaxLag = 5
 	}
@@ -111,24 +144,29 @@ func New(cfg Config) (*Client, error) {
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "wikimod-mw/1 (Go MediaWiki client)"
 	}
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		return nil, fmt.Errorf("mw: cookie jar: %w", err)
-	}
 	hc := &http.Client{Timeout: 30 * time.Second}
 	if cfg.HTTPClient != nil {
 		copied := *cfg.HTTPClient
 		hc = &copied
 	}
-	hc.Jar = jar
+	hc.Jar = nil // the client keeps the cookies itself (see session.go)
+	if hc.Transport == nil {
+		hc.Transport = defaultTransport(cfg.MaxConcurrent)
+	}
+	_, std := hc.Transport.(*http.Transport)
 	c := &Client{
-		cfg:     cfg,
-		api:     u.String(),
-		http:    hc,
-		now:     cfg.Now,
-		sleep:   cfg.Sleep,
-		log:     cfg.Logger,
-		observe: cfg.Observe,
+		cfg:      cfg,
+		api:      u.String(),
+		http:     hc,
+		std:      std,
+		now:      cfg.Now,
+		sleep:    cfg.Sleep,
+		log:      cfg.Logger,
+		observe:  cfg.Observe,
+		slots:    make(chan struct{}, cfg.MaxConcurrent),
+		loginSem: make(chan struct{}, 1),
+		tokenSem: make(chan struct{}, 1),
+		cookies:  cookieStore{},
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -142,153 +180,30 @@ func New(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// defaultTransport is http.DefaultTransport with room for maxConcurrent idle
+// connections to the wiki. Go keeps two by default, so a burst of commands
+// would open a new connection (and TLS handshake) for most requests.
+func defaultTransport(maxConcurrent int) http.RoundTripper {
+	dt, ok := http.DefaultTransport.(*http.Transport)
+	if !ok {
+		return http.DefaultTransport
+	}
+	t := dt.Clone()
+	t.MaxIdleConnsPerHost = max(maxConcurrent, t.MaxIdleConnsPerHost, http.DefaultMaxIdleConnsPerHost)
+	if t.MaxIdleConns != 0 && t.MaxIdleConns < t.MaxIdleConnsPerHost {
+		t.MaxIdleConns = t.MaxIdleConnsPerHost
+	}
+	return t
+}
+
 // Anonymous reports whether the client works without logging in.
 func (c *Client) Anonymous() bool { return c.cfg.User == "" }
-
-// LoggedIn reports whether the client holds a session it believes is valid.
-func (c *Client) LoggedIn() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.loggedIn
-}
-
-// Login logs in now if the client is not logged in already. Calling it is
-// optional: every request logs in first when needed.
-func (c *Client) Login(ctx context.Context) error {
-	_, err := c.session(ctx)
-	return err
-}
-
-// session makes sure the client is logged in and returns the login's
-// generation.
-func (c *Client) session(ctx context.Context) (uint64, error) {
-	if c.Anonymous() {
-		return 0, nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.loggedIn {
-		return c.gen, nil
-	}
-	if err := c.loginLocked(ctx); err != nil {
-		return 0, err
-	}
-	return c.gen, nil
-}
-
-func (c *Client) loginLocked(ctx context.Context) error {
-	var tok struct {
-		Query struct {
-			Tokens struct {
-				LoginToken string `json:"logintoken"`
-			} `json:"tokens"`
-		} `json:"query"`
-	}
-	if _, err := c.call(ctx, http.MethodGet, url.Values{
-		"action": {"query"}, "meta": {"tokens"}, "type": {"login"},
-	}, &tok); err != nil {
-		return fmt.Errorf("login token: %w", err)
-	}
-	var res struct {
-		Login struct {
-			Result string `json:"result"`
-			Reason struct {
-				Code string `json:"code"`
-				Text string `json:"text"`
-			} `json:"reason"`
-			UserName string `json:"lgusername"`
-		} `json:"login"`
-	}
-	warnings, err := c.call(ctx, http.MethodPost, url.Values{
-		"action":     {"login"},
-		"lgname":     {c.cfg.User},
-		"lgpassword": {c.cfg.Password},
-		"lgtoken":    {tok.Query.Tokens.LoginToken},
-	}, &res)
-	if err != nil {
-		return fmt.Errorf("login: %w", err)
-	}
-	if res.Login.Result != "Success" {
-		return &LoginError{Result: res.Login.Result, Reason: res.Login.Reason.Text}
-	}
-	// MediaWiki 1.39 still accepts an account's main password here, with a
-	// deprecation warning. Such a session carries every right of the account
-	// instead of the grants the operator chose: refuse it.
-	for _, w := range warnings {
-		if w.Code == "deprecation" && strings.Contains(w.Text, "Main-account login") {
-			c.call(ctx, http.MethodPost, url.Values{"action": {"logout"}}, nil) //nolint:errcheck // best effort
-			return &LoginError{Result: "MainAccount"}
-		}
-	}
-	c.loggedIn = true
-	c.userName = res.Login.UserName
-	c.gen++
-	c.tokens = nil
-	c.log.Info("logged in to the wiki", "user", res.Login.UserName)
-	return nil
-}
-
-// sessionLost forgets the session of generation gen, unless another request
-// has already replaced it.
-func (c *Client) sessionLost(gen uint64) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.gen == gen {
-		c.loggedIn = false
-		c.tokens = nil
-	}
-}
-
-// Token returns a token of the given type ("csrf", "createaccount"), from the
-// cache when it holds one.
-func (c *Client) Token(ctx context.Context, typ string) (string, error) {
-	if _, err := c.session(ctx); err != nil {
-		return "", err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if t, ok := c.tokens[typ]; ok {
-		return t, nil
-	}
-	// Fetch every type the client uses at once: one request warms the cache
-	// for all commands.
-	types := []string{"csrf", "createaccount"}
-	if typ != "csrf" && typ != "createaccount" {
-		types = append(types, typ)
-	}
-	var res struct {
-		Query struct {
-			Tokens map[string]string `json:"tokens"`
-		} `json:"query"`
-	}
-	if _, err := c.call(ctx, http.MethodGet, url.Values{
-		"action": {"query"}, "meta": {"tokens"}, "type": {strings.Join(types, "|")},
-	}, &res); err != nil {
-		return "", fmt.Errorf("tokens: %w", err)
-	}
-	c.tokens = make(map[string]string, len(types))
-	for _, t := range types {
-		if v, ok := res.Query.Tokens[t+"token"]; ok {
-			c.tokens[t] = v
-		}
-	}
-	t, ok := c.tokens[typ]
-	if !ok {
-		return "", fmt.Errorf("tokens: the wiki returned no %s token", typ)
-	}
-	return t, nil
-}
-
-func (c *Client) dropTokens() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.tokens = nil
-}
 
 // Post sends a write request that needs a token of type tokenType, under the
 // client's session, decoding the response into out. It asserts the session
 // is logged in, and recovers once from a stale token and once from a lost
-// session. It returns the wiki's warnings.
+// session. It returns the wiki's warnings. When the request may have reached
+// the wiki but its answer was lost, the error says so (see MaybeApplied).
 func (c *Client) Post(ctx context.Context, tokenType string, params url.Values, out any) ([]Message, error) {
 	tokenParam := "token"
 	if tokenType == "createaccount" {
@@ -296,27 +211,27 @@ func (c *Client) Post(ctx context.Context, tokenType string, params url.Values, 
 	}
 	freshToken, relogged := false, false
 	for {
-		gen, err := c.session(ctx)
+		gen, tok, err := c.token(ctx, tokenType)
 		if err != nil {
 			return nil, err
 		}
 		p := cloneValues(params)
 		if tokenType != "" {
-			tok, err := c.Token(ctx, tokenType)
-			if err != nil {
-				return nil, err
-			}
 			p.Set(tokenParam, tok)
 		}
 		if !c.Anonymous() {
 			p.Set("assert", "user")
 		}
-		warnings, err := c.call(ctx, http.MethodPost, p, out)
+		warnings, err := c.call(ctx, &request{method: http.MethodPost, params: p, out: out, gen: gen, write: true})
 		switch code := ErrorCode(err); {
+		case errors.Is(err, errStaleSession):
+			// The session was replaced before the request left: it was
+			// not sent, and is sent again under the new session.
+			continue
 		case code == "badtoken" && !freshToken && tokenType != "":
 			c.log.Debug("token went stale; fetching a fresh one", "action", params.Get("action"))
 			freshToken = true
-			c.dropTokens()
+			c.dropTokens(gen)
 			continue
 		case (code == "assertuserfailed" || code == "assertnameduserfailed") && !relogged && !c.Anonymous():
 			c.log.Info("wiki session lost; logging in again", "action", params.Get("action"))
@@ -333,7 +248,36 @@ func (c *Client) Get(ctx context.Context, params url.Values, out any) ([]Message
 	if _, err := c.session(ctx); err != nil {
 		return nil, err
 	}
-	return c.call(ctx, http.MethodGet, params, out)
+	return c.call(ctx, &request{method: http.MethodGet, params: params, out: out})
+}
+
+// Ping asks the wiki for its general site information, for a health check.
+// It neither logs in nor sends or keeps the session's cookies, so a probe
+// can neither disturb the session nor be answered from it, and it omits
+// maxlag: a wiki whose replicas lag is still up. It waits for a free request
+// slot like every request, so bound it with ctx. It returns nil when the wiki
+// answered as a MediaWiki API.
+func (c *Client) Ping(ctx context.Context) error {
+	var res struct {
+		Query struct {
+			General struct {
+				Generator string `json:"generator"`
+			} `json:"general"`
+		} `json:"query"`
+	}
+	if _, err := c.send(ctx, &request{
+		method:    http.MethodGet,
+		params:    url.Values{"action": {"query"}, "meta": {"siteinfo"}, "siprop": {"general"}},
+		out:       &res,
+		noSession: true,
+		noMaxLag:  true,
+	}); err != nil {
+		return fmt.Errorf("ping: %w", err)
+	}
+	if res.Query.General.Generator == "" {
+		return &UnavailableError{Err: errors.New("ping: the answer carries no site information; is the URL a wiki's api.php?")}
+	}
+	return nil
 }
 
 // Message is an error or warning as the wiki reports it.
@@ -348,10 +292,39 @@ type envelope struct {
 	Warnings []Message `json:"warnings"`
 }
 
+// request is one API call and the session it belongs to.
+type request struct {
+	method string
+	params url.Values
+	out    any
+	// gen pins the request to a session generation: it is sent only while
+	// that generation is current, else send returns errStaleSession without
+	// sending it. Writes are pinned because their token belongs to one
+	// session. Zero sends the request under whatever session is current.
+	gen uint64
+	// jar, when set, holds the cookies of a login in progress: the request
+	// carries them and its answer's cookies go there, not to the current
+	// session, which the login will replace.
+	jar cookieStore
+	// write marks the request whose effect the caller is waiting for, so a
+	// lost answer to it is reported as perhaps applied. The requests of a
+	// login or a token fetch are not.
+	write bool
+	// noSession sends no cookies and keeps none (Ping).
+	noSession bool
+	// noMaxLag leaves maxlag out (Ping).
+	noMaxLag bool
+}
+
+// errStaleSession means a request pinned to a session generation was not
+// sent because another session has replaced that one. It never leaves the
+// package: Post and token send the request again.
+var errStaleSession = errors.New("mw: the session was replaced before the request was sent")
+
 // call sends one API call, retrying while the wiki is lagged.
-func (c *Client) call(ctx context.Context, method string, params url.Values, out any) ([]Message, error) {
+func (c *Client) call(ctx context.Context, req *request) ([]Message, error) {
 	for attempt := 0; ; attempt++ {
-		warnings, err := c.send(ctx, method, params, out)
+		warnings, err := c.send(ctx, req)
 		var apiErr *APIError
 		if !errors.As(err, &apiErr) || apiErr.Code != "maxlag" || attempt >= c.cfg.MaxLagRetries {
 			return warnings, err
@@ -368,58 +341,129 @@ func (c *Client) call(ctx context.Context, method string, params url.Values, out
 	}
 }
 
+// acquire waits for a free request slot. The request has not been sent when
+// it fails.
+func (c *Client) acquire(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return &UnavailableError{Err: err}
+	}
+	select {
+	case c.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return &UnavailableError{Err: ctx.Err()}
+	}
+}
+
+func (c *Client) release() { <-c.slots }
+
 // send sends one HTTP request and decodes the response.
-func (c *Client) send(ctx context.Context, method string, params url.Values, out any) (warnings []Message, err error) {
-	p := cloneValues(params)
+func (c *Client) send(ctx context.Context, req *request) (warnings []Message, err error) {
+	p := cloneValues(req.params)
 	p.Set("format", "json")
 	p.Set("formatversion", "2")
 	p.Set("errorformat", "plaintext")
-	p.Set("maxlag", strconv.Itoa(c.cfg.MaxLag))
+	if !req.noMaxLag {
+		p.Set("maxlag", strconv.Itoa(c.cfg.MaxLag))
+	}
 
-	var req *http.Request
-	if method == http.MethodGet {
-		req, err = http.NewRequestWithContext(ctx, method, c.api+"?"+p.Encode(), nil)
+	// Learn whether the request left: until the transport has a connection,
+	// nothing of it can have reached the wiki.
+	var traced, connected atomic.Bool
+	trace := &httptrace.ClientTrace{
+		GetConn: func(string) { traced.Store(true) },
+		GotConn: func(httptrace.GotConnInfo) { traced.Store(true); connected.Store(true) },
+	}
+	tctx := httptrace.WithClientTrace(ctx, trace)
+	var hreq *http.Request
+	if req.method == http.MethodGet {
+		hreq, err = http.NewRequestWithContext(tctx, req.method, c.api+"?"+p.Encode(), nil)
 	} else {
-		req, err = http.NewRequestWithContext(ctx, method, c.api, strings.NewReader(p.Encode()))
-		if req != nil {
-			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		hreq, err = http.NewRequestWithContext(tctx, req.method, c.api, strings.NewReader(p.Encode()))
+		if hreq != nil {
+			hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mw: build request: %w", err)
 	}
-	req.Header.Set("User-Agent", c.cfg.UserAgent)
-	req.Header.Set("Accept", "application/json")
+	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
+	hreq.Header.Set("Accept", "application/json")
+
+	if err := c.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer c.release()
+	// Take the session's cookies only now, after waiting for a slot, so
+	// that the request goes out under the newest session.
+	sentGen, err := c.attachCookies(hreq, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, &UnavailableError{Err: err}
+	}
 
 	start := c.now()
 	defer func() {
 		if c.observe != nil {
-			c.observe(RequestInfo{Action: params.Get("action"), Duration: c.now().Sub(start), ErrorCode: ErrorCode(err)})
+			c.observe(RequestInfo{Action: req.params.Get("action"), Duration: c.now().Sub(start), ErrorCode: ErrorCode(err)})
 		}
 	}()
-
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+	// lost builds the error for a request whose answer did not arrive whole.
+	mayHaveArrived := req.write && req.method == http.MethodPost
+	lost := func(status int, sent bool, err error) error {
+		if cerr := ctx.Err(); cerr != nil {
+			err = cerr
 		}
-		return nil, &UnavailableError{Err: scrubURLError(err)}
+		return &UnavailableError{Status: status, Err: err, MaybeApplied: mayHaveArrived && sent}
+	}
+
+	resp, err := c.http.Do(hreq)
+	if err != nil {
+		err = scrubURLError(err)
+		var sent bool
+		switch {
+		case traced.Load() || c.std:
+			// net/http reports every connection it uses: without one,
+			// nothing was written.
+			sent = connected.Load()
+		default:
+			// Another transport: only a failed dial is sure to have sent
+			// nothing.
+			sent = !isDialError(err)
+		}
+		return nil, lost(0, sent, err)
 	}
 	defer resp.Body.Close()
+	c.keepCookies(req, sentGen, resp)
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return nil, &UnavailableError{Status: resp.StatusCode, Err: fmt.Errorf("%s", http.StatusText(resp.StatusCode))}
+		// A 5xx comes from the wiki or a proxy in front of it after the
+		// request arrived; the wiki may have acted before it failed.
+		return nil, &UnavailableError{
+			Status:       resp.StatusCode,
+			Err:          fmt.Errorf("%s", http.StatusText(resp.StatusCode)),
+			MaybeApplied: mayHaveArrived && resp.StatusCode >= 500,
+		}
 	}
 	// Read exactly one JSON value and stop: MediaWiki sends its answer and
 	// then runs deferred updates before it ends the response, and waiting
 	// for the end of the stream would add that time to every command.
 	var body json.RawMessage
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&body); err != nil {
-		return nil, &UnavailableError{Status: resp.StatusCode, Err: fmt.Errorf("response is not API JSON: %w", err)}
+		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
+	}
+	if !resp.Close {
+		// Where the server keeps the connection open, it has ended the
+		// response already (MediaWiki closes the connection when it runs
+		// deferred updates before ending it): read the rest so that the
+		// connection can serve the next request.
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	}
 	var env envelope
 	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, &UnavailableError{Status: resp.StatusCode, Err: fmt.Errorf("response is not API JSON: %w", err)}
+		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
 	}
 	if len(env.Errors) > 0 {
 		e := env.Errors[0]
@@ -431,12 +475,19 @@ func (c *Client) send(ctx context.Context, method string, params url.Values, out
 		}
 		return env.Warnings, apiErr
 	}
-	if out != nil {
-		if err := json.Unmarshal(body, out); err != nil {
-			return env.Warnings, fmt.Errorf("mw: decode %s response: %w", params.Get("action"), err)
+	if req.out != nil {
+		if err := json.Unmarshal(body, req.out); err != nil {
+			return env.Warnings, fmt.Errorf("mw: decode %s response: %w", req.params.Get("action"), err)
 		}
 	}
 	return env.Warnings, nil
+}
+
+// isDialError reports whether err is a failure to connect, which sends
+// nothing.
+func isDialError(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 // scrubURLError drops the request URL from a transport error: for GET

@@ -3,6 +3,7 @@ package mw
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -58,21 +59,46 @@ func (e *LoginError) Error() string {
 	return "mediawiki: login " + e.Result
 }
 
-// UnavailableError means the wiki could not be reached or answered with
-// something that is not an API response (an HTTP error page, a proxy error).
+// UnavailableError means the wiki could not be reached, did not answer in
+// time, or answered with something that is not an API response (an HTTP
+// error page, a proxy error).
 type UnavailableError struct {
 	Status int   // HTTP status, 0 when no response arrived
-	Err    error // the underlying transport or decoding error
+	Err    error // the underlying transport, context or decoding error
+	// MaybeApplied is set when a write may have reached the wiki and been
+	// carried out although its answer was lost: it timed out or the
+	// connection dropped after the request was sent, or the wiki answered
+	// with a server error or something that is not API JSON. Telling the
+	// person "nothing was done" would then be a guess; read the wiki back
+	// before repeating the write. It is false for reads and where the
+	// request certainly never left (the wiki refused the connection, or
+	// the context ended while the request waited to be sent).
+	MaybeApplied bool
 }
 
 func (e *UnavailableError) Error() string {
-	if e.Status != 0 {
-		return fmt.Sprintf("mediawiki: unavailable: HTTP %d: %v", e.Status, e.Err)
+	var b strings.Builder
+	b.WriteString("mediawiki: unavailable")
+	if e.MaybeApplied {
+		b.WriteString(" (the request was sent and may have been carried out)")
 	}
-	return fmt.Sprintf("mediawiki: unavailable: %v", e.Err)
+	if e.Status != 0 {
+		fmt.Fprintf(&b, ": HTTP %d", e.Status)
+	}
+	fmt.Fprintf(&b, ": %v", e.Err)
+	return b.String()
 }
 
 func (e *UnavailableError) Unwrap() error { return e.Err }
+
+// MaybeApplied reports whether err is the loss of the answer to a write
+// that may have reached the wiki (see UnavailableError.MaybeApplied), so
+// that a caller checks the wiki rather than report that nothing was done or
+// send the write again blindly.
+func MaybeApplied(err error) bool {
+	var unErr *UnavailableError
+	return errors.As(err, &unErr) && unErr.MaybeApplied
+}
 
 // ErrorCode returns the API error code carried by err, or "" if err is not an
 // API error. Login failures report "login-" and the login result; an
@@ -93,7 +119,9 @@ func ErrorCode(err error) string {
 	return ""
 }
 
-// Retryable reports whether trying the same thing again later can help.
+// Retryable reports whether trying the same thing again later can help. An
+// unreachable wiki is retryable, but where MaybeApplied(err) holds the first
+// attempt may have been carried out: read the wiki back before retrying.
 func Retryable(err error) bool {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {

@@ -1,5 +1,7 @@
 package mw
 
+import "net/http"
+
 // SetTokenForTest replaces a cached token, to let tests make it stale.
 func (c *Client) SetTokenForTest(typ, token string) {
 	c.mu.Lock()
@@ -9,3 +11,6 @@ func (c *Client) SetTokenForTest(typ, token string) {
 	}
 	c.tokens[typ] = token
 }
+
+// TransportForTest returns the transport the client sends requests through.
+func (c *Client) TransportForTest() http.RoundTripper { return c.http.Transport }
