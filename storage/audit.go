@@ -4,14 +4,37 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
 )
 
-// Begin records that a command attempt starts, with outcome "pending", and
-// sets rec.ID. It implements commands.Auditor.
+// ErrNotQueued is returned by Start for a record that is not queued: its
+// command has started already, or has ended. Starting it again would run it
+// twice.
+var ErrNotQueued = errors.New("storage: audit record is not queued")
+
+const (
+	beginSQL = `INSERT INTO audit
+		(time_ms, platform, user_id, user_name, channel, command, args, outcome, code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	startSQL  = `UPDATE audit SET outcome = 'pending' WHERE id = ? AND outcome = 'queued'`
+	finishSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ? WHERE id = ?`
+
+	auditCols = `id, time_ms, platform, user_id, user_name, channel, command, args, outcome, code, result, duration_us`
+
+	// unsettledSQL's WHERE clause is audit_unsettled's, word for word, for
+	// SQLite to see that the partial index holds every row it wants.
+	unsettledSQL = `SELECT ` + auditCols + ` FROM audit
+		WHERE outcome IN ('queued', 'pending') ORDER BY id LIMIT ?`
+)
+
+// Begin records a command attempt and sets rec.ID. It stores rec.Outcome:
+// "queued" for a command accepted but not started, so that after a crash
+// it is known never to have run; when rec.Outcome is empty, "pending", a
+// command about to reach the wiki. It implements commands.Auditor.
 func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 	args, err := json.Marshal(rec.Args)
 	if err != nil {
@@ -25,9 +48,7 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 	if t.IsZero() {
 		t = db.now()
 	}
-	res, err := db.write.ExecContext(ctx, `INSERT INTO audit
-		(time_ms, platform, user_id, user_name, channel, command, args, outcome, code)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	res, err := db.beginStmt.ExecContext(ctx,
 		t.UnixMilli(), rec.Platform, rec.UserID, rec.UserName, rec.Channel, rec.Command, string(args), outcome, rec.Code)
 	if err != nil {
 		return fmt.Errorf("storage: audit begin: %w", err)
@@ -36,13 +57,42 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 	return err
 }
 
-// Finish records how a command attempt begun with Begin ended.
+// Start moves a queued record to "pending" just before its command talks to
+// the wiki, so that a crash from then on leaves it marked as one that may
+// have taken effect. It fails, wrapping ErrNotQueued, for a record that is
+// not queued (so a command cannot be started twice), and wrapping
+// ErrNotFound for one that does not exist. It implements commands.Auditor.
+func (db *DB) Start(ctx context.Context, id int64) error {
+	res, err := db.startStmt.ExecContext(ctx, id)
+	if err != nil {
+		return fmt.Errorf("storage: audit start %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("storage: audit start %d: %w", id, err)
+	} else if n == 1 {
+		return nil
+	}
+	var outcome string
+	err = db.read.QueryRowContext(ctx, `SELECT outcome FROM audit WHERE id = ?`, id).Scan(&outcome)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("storage: audit start %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("storage: audit start %d: %w", id, err)
+	}
+	return fmt.Errorf("storage: audit start %d: outcome is %q: %w", id, outcome, ErrNotQueued)
+}
+
+// Finish records how a command attempt ended. It accepts a record in any
+// state, queued ones included (a command refused while it waited, or
+// settled at start-up), and fails only for a record that does not exist.
+// It implements commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	var result any
 	if len(rec.Result) > 0 {
 		result = string(rec.Result)
 	}
-	res, err := db.write.ExecContext(ctx, `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ? WHERE id = ?`,
+	res, err := db.finishStmt.ExecContext(ctx,
 		string(rec.Outcome), rec.Code, result, rec.Duration.Microseconds(), rec.ID)
 	if err != nil {
 		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, err)
@@ -66,7 +116,7 @@ func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]commands.AuditRecord,
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, time_ms, platform, user_id, user_name, channel, command, args, outcome, code, result, duration_us
+	rows, err := db.read.QueryContext(ctx, `SELECT `+auditCols+`
 		FROM audit
 		WHERE (? = '' OR platform = ?) AND (? = '' OR user_id = ?) AND (? = '' OR command = ?)
 		ORDER BY id DESC LIMIT ?`,
@@ -74,6 +124,36 @@ func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]commands.AuditRecord,
 	if err != nil {
 		return nil, fmt.Errorf("storage: audit: %w", err)
 	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("storage: audit: %w", err)
+	}
+	return out, nil
+}
+
+// Unsettled returns, oldest first and at most limit of them (0 means 50),
+// the records whose command had not ended when wikimod stopped: "queued"
+// ones certainly never reached the wiki; "pending" ones may have. Call it
+// at start-up, before new commands are accepted, and settle each with
+// Finish; calling it again then returns the next ones. It reads the
+// audit_unsettled index, not the whole log.
+func (db *DB) Unsettled(ctx context.Context, limit int) ([]commands.AuditRecord, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := db.read.QueryContext(ctx, unsettledSQL, limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: unsettled audit: %w", err)
+	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("storage: unsettled audit: %w", err)
+	}
+	return out, nil
+}
+
+// scanAudit reads rows of auditCols and closes them.
+func scanAudit(rows *sql.Rows) ([]commands.AuditRecord, error) {
 	defer rows.Close()
 	var out []commands.AuditRecord
 	for rows.Next() {
@@ -85,66 +165,18 @@ func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]commands.AuditRecord,
 			result  sql.NullString
 		)
 		if err := rows.Scan(&r.ID, &ms, &r.Platform, &r.UserID, &r.UserName, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
-			return nil, fmt.Errorf("storage: audit: %w", err)
+			return nil, err
 		}
 		r.Time = time.UnixMilli(ms).UTC()
 		r.Outcome = commands.Outcome(outcome)
 		r.Duration = time.Duration(dur) * time.Microsecond
 		if err := json.Unmarshal([]byte(args), &r.Args); err != nil {
-			return nil, fmt.Errorf("storage: audit %d args: %w", r.ID, err)
+			return nil, fmt.Errorf("record %d args: %w", r.ID, err)
 		}
 		if result.Valid {
 			r.Result = json.RawMessage(result.String)
 		}
 		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// SecurityEvent is a request refused before it became a command, such as one
-// with a forged or stale signature.
-type SecurityEvent struct {
-	ID       int64
-	Time     time.Time
-	Platform string
-	Kind     string // e.g. "bad-signature", "stale-timestamp"
-	Remote   string // the client address
-	Detail   string // never the request body or a secret
-}
-
-// RecordSecurityEvent stores a security event.
-func (db *DB) RecordSecurityEvent(ctx context.Context, ev SecurityEvent) error {
-	t := ev.Time
-	if t.IsZero() {
-		t = db.now()
-	}
-	_, err := db.write.ExecContext(ctx, `INSERT INTO security_events (time_ms, platform, kind, remote, detail) VALUES (?, ?, ?, ?, ?)`,
-		t.UnixMilli(), ev.Platform, ev.Kind, ev.Remote, ev.Detail)
-	if err != nil {
-		return fmt.Errorf("storage: security event: %w", err)
-	}
-	return nil
-}
-
-// SecurityEvents returns the newest security events first.
-func (db *DB) SecurityEvents(ctx context.Context, limit int) ([]SecurityEvent, error) {
-	if limit <= 0 {
-		limit = 50
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT id, time_ms, platform, kind, remote, detail FROM security_events ORDER BY id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("storage: security events: %w", err)
-	}
-	defer rows.Close()
-	var out []SecurityEvent
-	for rows.Next() {
-		var ev SecurityEvent
-		var ms int64
-		if err := rows.Scan(&ev.ID, &ms, &ev.Platform, &ev.Kind, &ev.Remote, &ev.Detail); err != nil {
-			return nil, err
-		}
-		ev.Time = time.UnixMilli(ms).UTC()
-		out = append(out, ev)
 	}
 	return out, rows.Err()
 }

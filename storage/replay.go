@@ -1,0 +1,67 @@
+package storage
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"time"
+)
+
+// replayPruneEvery is how often, by the injected clock, FirstSeen deletes
+// expired keys itself: often enough that the table holds little more than
+// one window of keys, rarely enough that the DELETE costs nothing per call.
+const replayPruneEvery = time.Minute
+
+const (
+	// firstSeenSQL inserts the key, or takes over its row if that has
+	// expired; a row still live is left alone and nothing changes, which
+	// is how FirstSeen tells a replay. One statement on the one writer
+	// connection: two callers cannot both change the row.
+	firstSeenSQL = `INSERT INTO replays (platform, key_hash, expires_ms) VALUES (?, ?, ?)
+		ON CONFLICT (platform, key_hash) DO UPDATE SET expires_ms = excluded.expires_ms
+		WHERE replays.expires_ms <= ?`
+	pruneReplaysSQL = `DELETE FROM replays WHERE expires_ms <= ?`
+)
+
+// FirstSeen records that the signed request identified by key on platform
+// (a Slack request's signature, a Discord interaction id) was seen, and
+// reports whether this is the first time: false means a replay to refuse.
+// The key is remembered until expires, which should be when the request's
+// signed timestamp becomes too old to be accepted anyway; seen again after
+// that, it counts as first again, and the caller's timestamp check refuses
+// it. Only a SHA-256 of the key is stored. The guard lives in the database,
+// so it holds across a restart and between processes sharing the file.
+//
+// At most once a minute by the injected clock, FirstSeen also deletes the
+// expired keys, so the table stays at about one window of requests.
+func (db *DB) FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error) {
+	now := db.now().UnixMilli()
+	if last := db.lastReplayPrune.Load(); now-last >= replayPruneEvery.Milliseconds() &&
+		db.lastReplayPrune.CompareAndSwap(last, now) {
+		if _, err := db.pruneReplayStmt.ExecContext(ctx, now); err != nil {
+			db.lastReplayPrune.CompareAndSwap(now, last) // let the next call try again
+			return false, fmt.Errorf("storage: replay guard: prune: %w", err)
+		}
+	}
+	sum := sha256.Sum256([]byte(key))
+	res, err := db.firstSeenStmt.ExecContext(ctx, platform, sum[:], expires.UnixMilli(), now)
+	if err != nil {
+		return false, fmt.Errorf("storage: replay guard: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("storage: replay guard: %w", err)
+	}
+	return n == 1, nil
+}
+
+// PruneReplays deletes the replay keys expired at now and returns how many.
+// FirstSeen prunes by itself; this is for a scheduled clean-up or a
+// shutdown, so that a quiet bot's file does not keep a flood's keys.
+func (db *DB) PruneReplays(ctx context.Context, now time.Time) (int64, error) {
+	res, err := db.pruneReplayStmt.ExecContext(ctx, now.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("storage: prune replays: %w", err)
+	}
+	return res.RowsAffected()
+}
