@@ -87,6 +87,7 @@ func (s *Service) resetPasswordCommand() Command {
 			Summary:    "Send a user a password reset email (action=resetpassword)",
 			Usage:      `/resetpassword user=NAME  or  /resetpassword email=ADDRESS`,
 			Right:      "editmyprivateinfo",
+			Write:      true,
 			Params: []Param{
 				{Name: "user", Description: "The user whose password to reset"},
 				{Name: "email", Description: "The email address of the account, instead of the user name"},
@@ -144,6 +145,7 @@ func (s *Service) createAccountCommand() Command {
 			Summary:    "Create a wiki account (action=createaccount)",
 			Usage:      `/createaccount username=NAME [email=ADDRESS] [realname=NAME] [password=PASSWORD] [reason=TEXT]`,
 			Right:      "createaccount",
+			Write:      true,
 			Params: []Param{
 				{Name: "username", Description: "The new account's user name", Required: true},
 				{Name: "email", Description: "Email address; without a password, the wiki mails a temporary one there"},
@@ -199,6 +201,9 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 		}
 	}
 	res, err := s.wiki.CreateAccount(ctx, p)
+	if mw.MaybeApplied(err) {
+		return s.createAccountReadBack(ctx, req, p.Username, err)
+	}
 	if err != nil {
 		return Reply{}, err
 	}
@@ -248,4 +253,27 @@ func sentence(msg string) string {
 		return ""
 	}
 	return `: "` + msg + `"`
+}
+
+// createAccountReadBack answers a /createaccount whose request may have
+// reached the wiki but whose answer was lost: it looks the account up and
+// says whether it exists now, or that this cannot be known.
+func (s *Service) createAccountReadBack(ctx context.Context, req *Request, username string, sendErr error) (Reply, error) {
+	s.log.Warn("createaccount: the wiki's answer was lost; looking the account up", "err", sendErr)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	users, err := s.wiki.UserGroups(rctx, username)
+	if err != nil {
+		return Reply{}, &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: "The request to create the account " + username +
+			" was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the account was created. Look for it on the wiki (Special:ListUsers) before trying again."}
+	}
+	for name := range users {
+		req.Result = map[string]string{"read_back": "exists", "username": name}
+		return Reply{Code: "read-back", Title: "Account " + name + " exists.", URL: req.Site.PageURL("User:" + name),
+			Text: "The wiki's answer was lost, so wikimod looked the account up: it exists now."}, nil
+	}
+	req.Result = map[string]string{"read_back": "missing"}
+	return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: "Not known whether " + username + " was created.",
+		Text: "The request was sent, but the wiki's answer was lost, so wikimod looked the account up: it does not exist now. " +
+			"If the wiki was only slow, it may still create it; look again before trying again."}, nil
 }

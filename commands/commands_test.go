@@ -366,6 +366,7 @@ func TestWikiDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { svc.Close(ctxTest) })
 	r := svc.ExecuteLine(ctxTest, admin, `/protect "Main Page" edit=sysop`)
 	if r.Outcome != commands.OutcomeFailed || r.Code != "wiki-unavailable" || !strings.Contains(r.Text, "nothing was done") {
 		t.Errorf("reply = %s/%s %q", r.Outcome, r.Code, r.Text)
@@ -383,6 +384,7 @@ type failingAudit struct{}
 func (failingAudit) Begin(context.Context, *commands.AuditRecord) error {
 	return errors.New("disk full")
 }
+func (failingAudit) Start(context.Context, int64) error                  { return errors.New("disk full") }
 func (failingAudit) Finish(context.Context, *commands.AuditRecord) error { return nil }
 
 func TestNoAuditNoAction(t *testing.T) {
@@ -392,6 +394,7 @@ func TestNoAuditNoAction(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { svc.Close(ctxTest) })
 	r := svc.ExecuteLine(ctxTest, admin, `/protect "Svc Unaudited" create=sysop`)
 	if r.Outcome != commands.OutcomeFailed || r.Code != "audit-unavailable" {
 		t.Errorf("reply = %s/%s", r.Outcome, r.Code)

@@ -56,6 +56,7 @@ func (s *Service) protectCommand() Command {
 			Help: "As with the wiki's own API, the command sets the page's whole protection: a type you leave out is lifted, and so is cascading unless you say `cascade`. " +
 				"To change one type and keep another, give both. `expiry` applies to every type given; `TYPE_expiry=` sets one type's own.",
 			Right:  "protect",
+			Write:  true,
 			Params: params,
 		},
 		Run: s.runProtect,
@@ -71,6 +72,9 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	res, err := s.wiki.Protect(ctx, p)
+	if mw.MaybeApplied(err) {
+		return s.protectReadBack(ctx, req, p, err)
+	}
 	if err != nil {
 		return Reply{}, err
 	}
@@ -112,6 +116,93 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	}
 	reply.Text = strings.Join(notes, "\n")
 	return reply, nil
+}
+
+// settleTimeout bounds reading the wiki back after a write whose answer was
+// lost.
+const settleTimeout = 10 * time.Second
+
+// protectReadBack answers a /protect whose request may have reached the wiki
+// but whose answer was lost: it reads the page's protections back and says
+// what is true now, or that it cannot be known.
+func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.ProtectParams, sendErr error) (Reply, error) {
+	s.log.Warn("protect: the wiki's answer was lost; reading the page back", "title", p.Title, "pageid", p.PageID, "err", sendErr)
+	page := p.Title
+	if page == "" {
+		page = fmt.Sprintf("page id %d", p.PageID)
+	}
+	unknown := &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: fmt.Sprintf(
+		"The request to protect %s was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the protection changed. "+
+			"Check the page's protection on the wiki before trying again.", page)}
+	if p.Title == "" {
+		return Reply{}, unknown
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
+	defer cancel()
+	now, err := s.wiki.PageProtections(rctx, p.Title)
+	if err != nil {
+		s.log.Warn("protect: cannot read the page back", "title", p.Title, "err", err)
+		return Reply{}, unknown
+	}
+	req.Result = map[string]any{"read_back": now}
+	fields := make([]Field, 0, len(now))
+	for _, pr := range now {
+		fields = append(fields, Field{Label: pr.Type, Value: pr.Level + ", " + describeExpiry(pr.Expiry, s.now())})
+	}
+	if !protectionsAsAsked(p, now) {
+		state := "It has no protection now."
+		if len(now) > 0 {
+			state = "Its protection now is as listed."
+		}
+		return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: "Not known whether " + p.Title + " was protected.", Fields: fields,
+			URL: req.Site.PageURL(p.Title),
+			Text: "The request was sent, but the wiki's answer was lost, so wikimod read the page back: its protection is not as you asked. " + state +
+				" If the wiki was only slow, it may still apply the request; check again before trying again."}, nil
+	}
+	out := &ProtectOutcome{Title: p.Title, Cascade: p.Cascade, URL: req.Site.PageURL(p.Title)}
+	for _, pr := range now {
+		expiry := pr.Expiry
+		if expiry == "infinity" {
+			expiry = "infinite"
+		}
+		out.Protections = append(out.Protections, mw.ProtectionResult{Action: pr.Type, Level: pr.Level, Expiry: expiry})
+	}
+	req.Result = out
+	if s.onProtect != nil {
+		if err := s.onProtect(ctx, req.Actor, out); err != nil {
+			s.log.Error("after protect", "title", p.Title, "err", err)
+		}
+	}
+	return Reply{Title: "Protection of " + p.Title + " is as you asked.", Fields: fields, URL: out.URL, Announce: true, Protect: out, Code: "read-back",
+		Text: "The wiki's answer was lost, so wikimod read the page's protection back: it is now as you asked."}, nil
+}
+
+// protectionsAsAsked reports whether a page's protections are what p asks
+// for: each type named at its level, each type lifted absent.
+func protectionsAsAsked(p mw.ProtectParams, now []mw.PageProtection) bool {
+	for _, want := range p.Protections {
+		found := false
+		for _, pr := range now {
+			if pr.Type == want.Action {
+				found = pr.Level == want.Level
+				if p.Cascade && !pr.Cascade {
+					found = false
+				}
+			}
+		}
+		if lifted := want.Level == "all" || want.Level == ""; lifted {
+			for _, pr := range now {
+				if pr.Type == want.Action {
+					return false
+				}
+			}
+			continue
+		}
+		if !found {
+			return false
+		}
+	}
+	return true
 }
 
 // describeExpiry renders an expiry as the wiki returned it, with how far off
@@ -212,6 +303,9 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []
 		case "", "all", "none":
 			level = "all"
 		default:
+			if len(levels) == 0 {
+				return p, nil, &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: "This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php."}
+			}
 			if !slices.Contains(levels, level) {
 				return p, nil, &Error{Outcome: OutcomeInvalid, Code: "protect-invalidlevel", Message: fmt.Sprintf(
 					"`%s` is not a protection level on this wiki. For `%s=`, use one of: %s, or `all` to lift the protection.",
@@ -234,6 +328,9 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []
 		expiries = append(expiries, e)
 	}
 	if len(p.Protections) == 0 {
+		if len(levels) == 0 || len(types) == 0 {
+			return p, nil, &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: "This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php."}
+		}
 		return p, nil, usageErrorf("Say which protection to set: %s with a level from %s, or `all` to lift one. For example `/protect %q edit=%s expiry=\"1 week\"`.",
 			keyList(types, "="), "`"+strings.Join(levels, "`, `")+"`", orDefault(title, "Main Page"), levels[len(levels)-1])
 	}

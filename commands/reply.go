@@ -17,6 +17,18 @@ const (
 	OutcomeInvalid   Outcome = "invalid"    // the request was malformed; nothing was sent
 	OutcomeWikiError Outcome = "wiki_error" // the wiki refused; Code holds its error code
 	OutcomeFailed    Outcome = "failed"     // wikimod or the wiki failed; try again later
+	// OutcomeUnknown: the request may have reached the wiki, its answer was
+	// lost, and reading the wiki back could not tell whether it took effect.
+	OutcomeUnknown Outcome = "unknown"
+	// OutcomeInterrupted: wikimod stopped (a crash, a kill) before the
+	// command ended; settled at the next start-up against the wiki's logs.
+	OutcomeInterrupted Outcome = "interrupted"
+
+	// OutcomeQueued and OutcomePending are the audit log's states of a
+	// command not ended yet: accepted and waiting for its turn (nothing sent
+	// to the wiki), and running (requests may be reaching the wiki).
+	OutcomeQueued  Outcome = "queued"
+	OutcomePending Outcome = "pending"
 )
 
 // Reply is the neutral answer to a command. Adapters render it: plain text on

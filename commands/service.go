@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
@@ -50,6 +51,9 @@ type Spec struct {
 	// platforms do not register it as a slash command. It can still be
 	// typed where commands are typed (the console).
 	ButtonOnly bool
+	// Write marks a command that may change the wiki. The queue runs such
+	// commands one at a time, in the order they arrived.
+	Write bool
 }
 
 // Param returns the named parameter.
@@ -108,10 +112,14 @@ type AuditRecord struct {
 }
 
 // Auditor records command attempts. Begin is called before anything is sent
-// to the wiki and must set rec.ID; Finish records how it ended. If Begin
-// fails, the command is not run.
+// to the wiki and must set rec.ID; it stores rec.Outcome, which is
+// OutcomeQueued for a command accepted into the queue and OutcomePending
+// for one about to run. Start moves a queued record to pending when its turn
+// comes. Finish records how it ended. If Begin or Start fails, the command
+// is not run.
 type Auditor interface {
 	Begin(ctx context.Context, rec *AuditRecord) error
+	Start(ctx context.Context, id int64) error
 	Finish(ctx context.Context, rec *AuditRecord) error
 }
 
@@ -136,8 +144,11 @@ type Config struct {
 	OnProtect func(ctx context.Context, actor Actor, res *ProtectOutcome) error
 	// Observe is called after every command, for metrics.
 	Observe func(command string, outcome Outcome, d time.Duration)
-	// Timeout bounds one command. Zero means 30 seconds.
+	// Timeout bounds one command, from the moment its turn comes. Zero
+	// means 30 seconds.
 	Timeout time.Duration
+	// Queue bounds the commands the platforms submit (Submit).
+	Queue QueueConfig
 	// Now is the clock. Nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -157,6 +168,7 @@ type Service struct {
 	log       *slog.Logger
 	commands  map[string]Command
 	order     []string
+	queue     *queue
 }
 
 // New checks cfg and returns a service.
@@ -209,6 +221,8 @@ func New(cfg Config) (*Service, error) {
 			return nil, fmt.Errorf("commands: rights: no command %q (commands are %s)", name, strings.Join(s.order, ", "))
 		}
 	}
+	s.queue = newQueue(cfg.Queue)
+	s.startQueue()
 	return s, nil
 }
 
@@ -293,54 +307,110 @@ func (s *Service) SuggestTitles(ctx context.Context, actor Actor, prefix string,
 	return titles
 }
 
-// ExecuteLine parses a typed command and runs it.
+// ExecuteLine parses a typed command and runs it at once, outside the
+// queue: for callers that are themselves the only work (tests, tools).
+// Platforms use Submit.
 func (s *Service) ExecuteLine(ctx context.Context, actor Actor, line string) Reply {
 	name, args, err := ParseLine(line)
 	if err != nil {
-		e, _ := AsError(err)
-		rec := s.newRecord(actor, name, Args{Positional: []string{"[unparsed]"}}, Spec{})
-		rec.Outcome, rec.Code = e.Outcome, e.Code
+		name = unparsedName(line)
+		rec := s.newRecord(actor, name, Args{}, Spec{})
+		rec.Args = map[string]string{"_": "[unparsed]"}
+		reply := parseErrorReply(name, err)
+		rec.Outcome, rec.Code = reply.Outcome, reply.Code
 		s.record(ctx, rec, false)
-		return Reply{Command: name, Outcome: e.Outcome, Code: e.Code, Title: "That command could not be read.", Text: e.Message}
+		return reply
 	}
 	return s.Execute(ctx, actor, name, args)
 }
 
-// Execute runs a command for an actor and returns the reply. Every attempt,
-// allowed or not, is recorded in the audit log.
+// parseErrorReply explains a line that could not be read.
+func parseErrorReply(name string, err error) Reply {
+	e, ok := AsError(err)
+	if !ok {
+		e = &Error{Outcome: OutcomeInvalid, Code: "usage", Message: "That command could not be read. `/help` shows how commands are written."}
+	}
+	return Reply{Command: name, Outcome: e.Outcome, Code: e.Code, Title: "That command could not be read.", Text: e.Message}
+}
+
+// unparsedName names, for the audit log, a command whose line could not be
+// read: its first word when that looks like a command name, else
+// "[unparsed]". Nothing else of the line is kept: it may hold a password.
+func unparsedName(line string) string {
+	first, _, _ := strings.Cut(strings.TrimSpace(line), " ")
+	first = strings.ToLower(strings.TrimPrefix(first, "/"))
+	if first == "" || len(first) > 32 {
+		return "[unparsed]"
+	}
+	for _, r := range first {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '_' && r != '-' {
+			return "[unparsed]"
+		}
+	}
+	return first
+}
+
+func normalizeName(name string) string {
+	return strings.ToLower(strings.TrimPrefix(name, "/"))
+}
+
+// Execute runs a command for an actor at once, outside the queue, and
+// returns the reply. Every attempt, allowed or not, is recorded in the
+// audit log.
 func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Args) Reply {
 	start := s.now()
-	name = strings.ToLower(strings.TrimPrefix(name, "/"))
-	cmd, known := s.commands[name]
+	name = normalizeName(name)
+	cmd := s.commands[name]
 	rec := s.newRecord(actor, name, args, cmd.Spec)
-
+	rec.Outcome = OutcomePending
 	if err := s.audit.Begin(ctx, rec); err != nil {
 		s.log.Error("audit log unavailable; refusing the command", "command", name, "actor", actor.String(), "err", err)
-		reply := Reply{Command: name, Outcome: OutcomeFailed, Code: "audit-unavailable",
-			Title: "Nothing was done.", Text: "wikimod cannot write its audit log right now, and it runs nothing it cannot record. Tell the bot's operators."}
+		reply := auditUnavailable(name)
 		s.observeDone(name, reply.Outcome, start)
 		return reply
 	}
+	return s.executeBegun(ctx, actor, name, args, rec, start)
+}
 
-	var reply Reply
+// executeBegun runs a command whose audit record is begun (pending), and
+// finishes the record. A panic in the command is recovered here: it is
+// logged with its stack, audited as failed and answered, and the process
+// goes on serving.
+func (s *Service) executeBegun(ctx context.Context, actor Actor, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply) {
+	cmd, known := s.commands[name]
 	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, service: s}
+	defer func() {
+		if p := recover(); p != nil {
+			reply = s.panicked(name, p, secretValues(cmd.Spec, args))
+		}
+		s.finishRecord(rec, reply, start, req.Result)
+	}()
 	if !known {
-		reply = s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: fmt.Sprintf(
+		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: fmt.Sprintf(
 			"There is no command `/%s`. The commands are %s; `/help` explains them.", name, s.commandList())}, nil)
-	} else {
-		reply = s.run(ctx, cmd, req)
 	}
+	return s.run(ctx, cmd, req)
+}
 
+// panicked logs a recovered panic and returns the reply for it.
+func (s *Service) panicked(name string, p any, secrets []string) Reply {
+	s.log.Error("command panicked", "command", name, "panic", redact(fmt.Sprint(p), secrets), "stack", string(debug.Stack()))
+	return Reply{Command: name, Outcome: OutcomeFailed, Code: "internal", Title: "That did not work.",
+		Text: "wikimod hit an internal error while running this command, and nothing more is known about what it did. " +
+			"The operators have the details in its log. Check on the wiki whether anything changed before trying again."}
+}
+
+// finishRecord writes how a command ended to its audit record, and counts it.
+func (s *Service) finishRecord(rec *AuditRecord, reply Reply, start time.Time, result any) {
 	rec.Outcome, rec.Code = reply.Outcome, reply.Code
 	rec.Duration = s.now().Sub(start)
-	if req.Result != nil {
-		if b, err := json.Marshal(req.Result); err == nil {
+	if result != nil {
+		if b, err := json.Marshal(result); err == nil {
 			rec.Result = b
 		}
 	}
-	s.record(ctx, rec, true)
-	s.observeDone(name, reply.Outcome, start)
-	return reply
+	s.record(context.Background(), rec, true)
+	s.observeDone(rec.Command, reply.Outcome, start)
 }
 
 func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
@@ -397,6 +467,7 @@ func (s *Service) errorReply(command string, err error, secrets []string) Reply 
 		s.log.Warn("command failed", "command", command, "code", e.Code, "err", redact(err.Error(), secrets))
 	}
 	title := map[Outcome]string{
+		OutcomeUnknown:   "Not known whether it was done.",
 		OutcomeDenied:    "Not allowed.",
 		OutcomeInvalid:   "That did not work: the command needs fixing.",
 		OutcomeWikiError: "The wiki refused.",

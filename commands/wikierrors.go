@@ -90,6 +90,12 @@ func wikiError(err error, secrets []string) *Error {
 	case errors.As(err, &loginErr):
 		return &Error{Outcome: OutcomeFailed, Code: "login-" + strings.ToLower(loginErr.Result),
 			Message: "The bot cannot log in to the wiki, so nothing was done. Its operators need to check its bot password (`wikimod check`)."}
+	case mw.MaybeApplied(err):
+		// The request reached the wiki, or may have: its answer was lost.
+		// Commands that can read the wiki back do so before this; here
+		// nothing more is known.
+		return &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown",
+			Message: "The request was sent, but the wiki's answer was lost (it timed out or the connection dropped), so wikimod cannot tell whether it was done. Check on the wiki before trying again."}
 	case errors.As(err, &unErr):
 		return &Error{Outcome: OutcomeFailed, Code: "wiki-unavailable",
 			Message: "The wiki did not answer, so nothing was done. Try again in a few minutes; if it persists, tell the bot's operators."}

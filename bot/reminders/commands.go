@@ -47,6 +47,7 @@ func (s *Scheduler) Commands() []commands.Command {
 					"`do=dismiss` stops the remaining reminders about that expiry. The reminder's buttons send this for you.",
 				Right:      "protect",
 				ButtonOnly: true,
+				Write:      true,
 				Params: []commands.Param{
 					{Name: "do", Description: "extend or dismiss", Required: true},
 					{Name: "id", Description: "The reminder's number", Required: true},

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bytes"
+	"log/slog"
 	"sync"
 )
 
@@ -24,4 +25,9 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// Logger returns a debug-level text logger writing to l.
+func (l *LogBuffer) Logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

@@ -6,6 +6,7 @@ package testenv
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -34,6 +35,15 @@ type Options struct {
 	Extra     []commands.Command
 	OnProtect func(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error
 	Now       func() time.Time
+	// Queue bounds the commands platforms submit.
+	Queue commands.QueueConfig
+	// Timeout bounds one command; zero means the service's default.
+	Timeout time.Duration
+	// Transport, if set, carries the bot session's requests to the wiki
+	// (tests put faults between the bot and the wiki with it).
+	Transport http.RoundTripper
+	// Logger receives the service's log; nil discards it.
+	Logger *slog.Logger
 	// Extend runs once the database and the wiki sessions exist, before the
 	// command service: it returns further commands and a protect hook, as
 	// the reminders add them.
@@ -64,7 +74,11 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	wiki = devwiki.Need(tb, wiki)
 	env := &Env{Wiki: wiki, Metrics: bot.NewMetrics()}
 	var err error
-	env.Bot, err = mw.New(mw.Config{APIURL: wiki.APIURL, User: wiki.BotUser, Password: wiki.BotPassword,
+	var hc *http.Client
+	if opts.Transport != nil {
+		hc = &http.Client{Transport: opts.Transport, Timeout: 30 * time.Second}
+	}
+	env.Bot, err = mw.New(mw.Config{APIURL: wiki.APIURL, User: wiki.BotUser, Password: wiki.BotPassword, HTTPClient: hc,
 		UserAgent: "wikimod-test/0 (test@example.test)", Observe: env.Metrics.ObserveWiki, Now: opts.Now})
 	if err != nil {
 		tb.Fatal(err)
@@ -94,14 +108,25 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	env.Service, err = commands.New(commands.Config{
 		Wiki: env.Bot, ResetWiki: env.Anon, Policy: policy, Rights: opts.Rights, Audit: env.DB,
 		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
-		Logger: slog.New(slog.DiscardHandler),
+		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger,
 	})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	// Registered after the database's cleanup, so it runs first: the
+	// queue's last audit rows are written before the database closes.
+	tb.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		env.Service.Close(ctx)
+	})
 	return env
 }
 

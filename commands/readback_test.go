@@ -1,0 +1,165 @@
+package commands_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/mw"
+)
+
+func mwLogQuery(typ string) mw.LogEventsQuery {
+	return mw.LogEventsQuery{Type: typ, Limit: 500}
+}
+
+// dropAnswers forwards every request to the wiki, and for write requests of
+// the given action reads the wiki's whole answer and then fails as a
+// dropped connection would: the wiki did the work, the bot never hears.
+type dropAnswers struct{ action string }
+
+func (d dropAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	form, _ := url.ParseQuery(string(body))
+	if r.Method == http.MethodPost && form.Get("action") == d.action {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errDropped
+	}
+	return resp, nil
+}
+
+// TestProtectAnswerLostIsReadBack: the wiki applies a protection but its
+// answer is lost; the reply says what the wiki holds now, read back.
+func TestProtectAnswerLostIsReadBack(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Transport: dropAnswers{action: "protect"}})
+	title := uniq("Lost answer")
+	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop expiry="1 week"`, title))
+	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Plain(), "as you asked") || !strings.Contains(r.Title, title) {
+		t.Fatalf("reply = %+v", r)
+	}
+	if got := env.Protections(t, title)["create"]; got.Level != "sysop" || !strings.Contains(r.Plain(), got.Expiry) {
+		t.Errorf("wiki = %+v, reply:\n%s", got, r.Plain())
+	}
+	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeOK || rec.Code != "read-back" {
+		t.Errorf("audit = %+v", rec)
+	}
+}
+
+// TestCreateAccountAnswerLostIsReadBack: the account is created, the answer
+// lost; the reply says the account exists now.
+func TestCreateAccountAnswerLostIsReadBack(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Transport: dropAnswers{action: "createaccount"}})
+	name := fmt.Sprintf("Lost%d", time.Now().UnixNano())
+	r := run(t, env, admin, fmt.Sprintf(`/createaccount username=%s password="Very-long-and-unusual-9"`, name))
+	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Title, name) || strings.Contains(r.Plain(), "Very-long") {
+		t.Fatalf("reply = %+v", r)
+	}
+}
+
+// TestTimeoutAfterWriteIsUnknownNotFailed: with the wiki frozen, a write
+// times out and the read-back cannot be made either. The reply must not
+// say nothing was done; the audit row says unknown; and once the wiki
+// resumes, the page is in fact protected, which is why.
+func TestTimeoutAfterWriteIsUnknownNotFailed(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Timeout: 2 * time.Second})
+	title := uniq("Timeout")
+	if r := run(t, env, admin, `/protect "`+title+` warm" create=sysop`); !r.OK() {
+		t.Fatalf("warm-up: %s", r.Plain())
+	}
+	thaw := frozen(t, wiki)
+	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop`, title))
+	thaw()
+	if r.Outcome != commands.OutcomeUnknown || strings.Contains(strings.ToLower(r.Plain()), "nothing was done") || !strings.Contains(r.Plain(), title) {
+		t.Fatalf("reply = %+v", r)
+	}
+	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeUnknown {
+		t.Errorf("audit = %+v", rec)
+	}
+	waitFor(t, func() bool { return env.Protections(t, title)["create"].Level == "sysop" })
+}
+
+// TestProtectOnWikiWithoutLevels: a wiki whose $wgRestrictionLevels lists no
+// level gets a clear answer, not a crash.
+func TestProtectOnWikiWithoutLevels(t *testing.T) {
+	devwiki.Need(t, wiki)
+	w, err := devwiki.Start(context.Background(), devwiki.Options{Dir: t.TempDir(), ExtraSettings: `$wgRestrictionLevels = [ '' ];`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	env := testenv.New(t, w, testenv.Options{})
+	for _, line := range []string{`/protect "X"`, `/protect "X" edit=sysop`} {
+		r := run(t, env, admin, line)
+		if r.Code != "protect-nolevels" || !strings.Contains(r.Text, "no protection levels") {
+			t.Errorf("%s: reply = %+v", line, r)
+		}
+	}
+}
+
+// TestSettleFinishesWhatACrashLeft: audit rows a kill left queued or pending
+// are settled against the wiki's logs at start-up.
+func TestSettleFinishesWhatACrashLeft(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	ctx := ctxTest
+	applied := uniq("Settle applied")
+	notApplied := uniq("Settle not applied")
+	account := fmt.Sprintf("Settle%d", time.Now().UnixNano())
+	begin := func(outcome commands.Outcome, command string, args map[string]string) int64 {
+		rec := &commands.AuditRecord{Time: time.Now(), Platform: "slack", UserID: "U-ADMIN", Command: command, Args: args, Outcome: outcome}
+		if err := env.DB.Begin(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec.ID
+	}
+	ids := map[string]int64{
+		"applied":     begin(commands.OutcomePending, "protect", map[string]string{"_": strings.ToLower(applied[:1]) + applied[1:], "create": "sysop"}),
+		"not-applied": begin(commands.OutcomePending, "protect", map[string]string{"_": notApplied, "create": "sysop"}),
+		"queued":      begin(commands.OutcomeQueued, "protect", map[string]string{"_": uniq("Settle queued"), "create": "sysop"}),
+		"account":     begin(commands.OutcomePending, "createaccount", map[string]string{"username": account}),
+		"reset":       begin(commands.OutcomePending, "resetpassword", map[string]string{"user": "Admin"}),
+		"validate":    begin(commands.OutcomePending, "validatepassword", map[string]string{"password": "[redacted]"}),
+	}
+	// What the killed process had sent before it died.
+	if _, err := env.Bot.Protect(ctx, mw.ProtectParams{Title: applied, Protections: []mw.Protection{{Action: "create", Level: "sysop"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := env.Bot.CreateAccount(ctx, mw.CreateAccountParams{Username: account, Password: "Another-long-pass-1"}); err != nil || res.Status != "PASS" {
+		t.Fatal(res, err)
+	}
+	rep, err := env.Service.Settle(ctx, env.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"applied": "ok/settled-from-log", "not-applied": "interrupted/not-in-log", "queued": "interrupted/not-run",
+		"account": "ok/settled-from-log", "reset": "interrupted/may-have-run", "validate": "interrupted/no-change"}
+	recs := auditRows(t, env, 50)
+	for key, id := range ids {
+		for _, rec := range recs {
+			if rec.ID == id && string(rec.Outcome)+"/"+rec.Code != want[key] {
+				t.Errorf("%s: settled as %s/%s, want %s", key, rec.Outcome, rec.Code, want[key])
+			}
+		}
+	}
+	if rep.Applied < 2 || rep.Interrupted < 4 {
+		t.Errorf("report = %+v", rep)
+	}
+	if left, err := env.DB.Unsettled(ctx, 10); err != nil || len(left) != 0 {
+		t.Errorf("still unsettled: %v %v", left, err)
+	}
+}
