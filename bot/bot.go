@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -46,22 +47,56 @@ type Check struct {
 	Func func(ctx context.Context) error
 }
 
-// ServerConfig configures a Server.
-type ServerConfig struct {
-	Listen  string // e.g. 127.0.0.1:8080
-	Metrics *Metrics
-	Checks  []Check
-	Logger  *slog.Logger
+// CachedCheck returns a health check that runs probe at most once every
+// interval, under timeout, and otherwise answers with the last result:
+// however often /healthz is asked, the thing checked sees a bounded number
+// of requests. Concurrent callers share one probe.
+func CachedCheck(name string, every, timeout time.Duration, now func() time.Time, probe func(ctx context.Context) error) Check {
+	if now == nil {
+		now = time.Now
+	}
+	var (
+		mu   sync.Mutex
+		last time.Time
+		err  error
+	)
+	return Check{Name: name, Func: func(ctx context.Context) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !last.IsZero() && now().Sub(last) < every {
+			return err
+		}
+		pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer cancel()
+		err = probe(pctx)
+		last = now()
+		return err
+	}}
 }
 
-// Server is the HTTP server adapters mount on, with /healthz and /metrics.
+// ServerConfig configures a Server.
+type ServerConfig struct {
+	Listen string // e.g. 127.0.0.1:8080
+	// AdminListen, when set, serves /healthz and /metrics on a separate
+	// address (a loopback one, say) instead of Listen, which Slack and
+	// Discord reach.
+	AdminListen string
+	Metrics     *Metrics
+	Checks      []Check
+	Logger      *slog.Logger
+}
+
+// Server is the HTTP server adapters mount on, with /healthz and /metrics
+// on it or on a separate admin address.
 type Server struct {
-	mux    *http.ServeMux
-	srv    *http.Server
-	ln     net.Listener
-	checks []Check
-	log    *slog.Logger
-	once   sync.Once
+	mux     *http.ServeMux
+	srv     *http.Server
+	ln      net.Listener
+	admin   *http.Server // nil without AdminListen
+	adminLn net.Listener
+	checks  []Check
+	log     *slog.Logger
+	once    sync.Once
 }
 
 // NewServer returns a server; Start listens.
@@ -73,19 +108,28 @@ func NewServer(cfg ServerConfig) *Server {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Server{mux: http.NewServeMux(), checks: cfg.Checks, log: cfg.Logger}
-	s.srv = &http.Server{
-		Addr:              cfg.Listen,
-		Handler:           s.mux,
+	s.srv = newHTTPServer(cfg.Listen, s.mux)
+	adminMux := s.mux
+	if cfg.AdminListen != "" {
+		adminMux = http.NewServeMux()
+		s.admin = newHTTPServer(cfg.AdminListen, adminMux)
+	}
+	adminMux.HandleFunc("GET /healthz", s.health)
+	if cfg.Metrics != nil {
+		adminMux.Handle("GET /metrics", cfg.Metrics)
+	}
+	return s
+}
+
+func newHTTPServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
-	s.mux.HandleFunc("GET /healthz", s.health)
-	if cfg.Metrics != nil {
-		s.mux.Handle("GET /metrics", cfg.Metrics)
-	}
-	return s
 }
 
 // Mux returns the server's router, for adapters to mount on.
@@ -98,13 +142,24 @@ func (s *Server) Start() error {
 		return err
 	}
 	s.ln = ln
+	s.serve(s.srv, ln, "http server listening")
+	if s.admin != nil {
+		if s.adminLn, err = net.Listen("tcp", s.admin.Addr); err != nil {
+			ln.Close()
+			return fmt.Errorf("admin listener: %w", err)
+		}
+		s.serve(s.admin, s.adminLn, "admin server (healthz, metrics) listening")
+	}
+	return nil
+}
+
+func (s *Server) serve(srv *http.Server, ln net.Listener, msg string) {
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server stopped", "err", err)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.log.Error("http server stopped", "addr", srv.Addr, "err", err)
 		}
 	}()
-	s.log.Info("http server listening", "addr", ln.Addr().String())
-	return nil
+	s.log.Info(msg, "addr", ln.Addr().String())
 }
 
 // Addr returns the address the server listens on, once started.
@@ -115,11 +170,25 @@ func (s *Server) Addr() string {
 	return s.ln.Addr().String()
 }
 
+// AdminAddr returns the address /healthz and /metrics are served on, once
+// started: the admin address if one is set, else Addr.
+func (s *Server) AdminAddr() string {
+	if s.adminLn == nil {
+		return s.Addr()
+	}
+	return s.adminLn.Addr().String()
+}
+
 // Close stops the server, letting requests in flight finish until ctx ends.
 // It is safe to call twice.
 func (s *Server) Close(ctx context.Context) error {
 	var err error
-	s.once.Do(func() { err = s.srv.Shutdown(ctx) })
+	s.once.Do(func() {
+		err = s.srv.Shutdown(ctx)
+		if s.admin != nil {
+			err = errors.Join(err, s.admin.Shutdown(ctx))
+		}
+	})
 	return err
 }
 

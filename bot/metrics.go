@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -22,6 +23,7 @@ type Metrics struct {
 	kinds  map[string]string // name -> "counter" or "histogram"
 	counts map[string]map[string]float64
 	hists  map[string]map[string]*histogram
+	gauges map[string]func() float64 // read when the metrics are written
 }
 
 // latencyBuckets are upper bounds in seconds.
@@ -40,6 +42,7 @@ func NewMetrics() *Metrics {
 		kinds:  map[string]string{},
 		counts: map[string]map[string]float64{},
 		hists:  map[string]map[string]*histogram{},
+		gauges: map[string]func() float64{},
 	}
 	m.describe("wikimod_commands_total", "counter", "Commands run, by command and outcome.")
 	m.describe("wikimod_command_duration_seconds", "histogram", "Time to run a command, by command.")
@@ -47,7 +50,17 @@ func NewMetrics() *Metrics {
 	m.describe("wikimod_wiki_request_duration_seconds", "histogram", "Time for one request to the wiki, by API action.")
 	m.describe("wikimod_wiki_errors_total", "counter", "Errors the wiki returned, by error code.")
 	m.describe("wikimod_security_events_total", "counter", "Requests refused before becoming commands (bad signatures), by platform and kind.")
+	m.Gauge("go_goroutines", "Goroutines that currently exist.", func() float64 { return float64(runtime.NumGoroutine()) })
 	return m
+}
+
+// Gauge declares a gauge whose value read is called for whenever the
+// metrics are written.
+func (m *Metrics) Gauge(name, help string, read func() float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.describe(name, "gauge", help)
+	m.gauges[name] = read
 }
 
 func (m *Metrics) describe(name, kind, help string) {
@@ -143,6 +156,10 @@ func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
 				fmt.Fprintf(&b, "%s_bucket{%s} %d\n", name, joinLabels(key, `le="+Inf"`), h.count)
 				fmt.Fprintf(&b, "%s_sum%s %g\n%s_count%s %d\n", name, braces(key), h.sum, name, braces(key), h.count)
 			}
+			continue
+		}
+		if read, ok := m.gauges[name]; ok {
+			fmt.Fprintf(&b, "%s %s\n", name, formatFloat(read()))
 			continue
 		}
 		for _, key := range sortedKeys(m.counts[name]) {
