@@ -17,9 +17,10 @@ import (
 	"github.com/wikimod/wikimod/commands"
 )
 
-// Runner runs a typed command line; *commands.Service is one.
+// Runner runs commands; *commands.Service is one.
 type Runner interface {
-	ExecuteLine(ctx context.Context, actor commands.Actor, line string) commands.Reply
+	// Submit queues a command; see commands.Service.Submit.
+	Submit(ctx context.Context, job commands.Job) (commands.Reply, bool)
 }
 
 // Config configures the console adapter.
@@ -90,10 +91,27 @@ func (a *Adapter) Run(ctx context.Context) error {
 			if line == "quit" || line == "exit" {
 				return nil
 			}
-			reply := a.cfg.Service.ExecuteLine(ctx, actor, line)
-			a.print(reply.Plain() + "\n\n")
+			a.print(a.run(ctx, actor, line).Plain() + "\n\n")
 			a.prompt()
 		}
+	}
+}
+
+// run queues a line as a command, in the same queue as every platform's,
+// and waits for its reply. If ctx ends first, the command still runs and is
+// audited; its reply is printed when it comes.
+func (a *Adapter) run(ctx context.Context, actor commands.Actor, line string) commands.Reply {
+	replies := make(chan commands.Reply, 1)
+	refusal, ok := a.cfg.Service.Submit(ctx, commands.Job{Actor: actor, Line: line,
+		Deliver: func(_ context.Context, r commands.Reply) { replies <- r }})
+	if !ok {
+		return refusal
+	}
+	select {
+	case r := <-replies:
+		return r
+	case <-ctx.Done():
+		return commands.Reply{Title: "Stopping; the command's reply follows if it ends in time."}
 	}
 }
 

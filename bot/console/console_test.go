@@ -18,12 +18,13 @@ type echo struct {
 	lines  []string
 }
 
-func (e *echo) ExecuteLine(_ context.Context, a commands.Actor, line string) commands.Reply {
+func (e *echo) Submit(ctx context.Context, job commands.Job) (commands.Reply, bool) {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.actors = append(e.actors, a)
-	e.lines = append(e.lines, line)
-	return commands.Reply{Title: "ran " + line}
+	e.actors = append(e.actors, job.Actor)
+	e.lines = append(e.lines, job.Line)
+	e.mu.Unlock()
+	go job.Deliver(ctx, commands.Reply{Title: "ran " + job.Line})
+	return commands.Reply{}, true
 }
 
 func TestRunReadsLinesUntilEOF(t *testing.T) {

@@ -39,7 +39,8 @@ const InteractionsPath = "/discord/interactions"
 
 // Service runs commands; *commands.Service is one.
 type Service interface {
-	Execute(ctx context.Context, actor commands.Actor, name string, args commands.Args) commands.Reply
+	// Submit queues a command; see commands.Service.Submit.
+	Submit(ctx context.Context, job commands.Job) (commands.Reply, bool)
 	Authorize(ctx context.Context, actor commands.Actor, name string) (commands.Reply, bool)
 	SuggestTitles(ctx context.Context, actor commands.Actor, prefix string, limit int) []string
 	Spec(name string) (commands.Spec, bool)
@@ -68,6 +69,10 @@ type Config struct {
 	HTTPClient *http.Client
 
 	Service Service
+	// Replays remembers the interactions already taken, so that one
+	// captured and sent again runs nothing, across restarts; storage.DB is
+	// one. Required in ModeHTTP.
+	Replays ReplayGuard
 	// OnSecurityEvent is told of requests refused before they became
 	// commands: bad or missing signatures, stale timestamps, replays, and
 	// commands from servers wikimod does not serve. detail never holds a
@@ -76,9 +81,6 @@ type Config struct {
 	// Metrics, if set, gets the time to acknowledge each interaction.
 	Metrics *bot.Metrics
 
-	// WorkTimeout bounds running one command and posting its result. Zero
-	// means 14 minutes: the interaction's token lives 15.
-	WorkTimeout time.Duration
 	// PostTimeout bounds one REST call to Discord. Zero means 15 seconds.
 	PostTimeout time.Duration
 	// MaxSkew is how far a signed request's timestamp may be from Now. Zero
@@ -106,12 +108,19 @@ type Adapter struct {
 	session *discordgo.Session
 	guilds  map[string]bool
 	forms   *formStore
-	replays *replayGuard
 	log     *slog.Logger
 
-	mu     sync.Mutex // guards closed and the start of wg
+	ctx    context.Context // lives until Close: the commands' submissions
+	cancel context.CancelFunc
+	mu     sync.Mutex // guards closed
 	closed bool
-	wg     sync.WaitGroup
+}
+
+// ReplayGuard remembers the signed requests already taken; see Config.Replays.
+type ReplayGuard interface {
+	// FirstSeen records key and reports whether it was not seen before
+	// (or only in a record that expired).
+	FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error)
 }
 
 // New checks cfg and returns an adapter.
@@ -124,6 +133,9 @@ func New(cfg Config) (*Adapter, error) {
 	var key ed25519.PublicKey
 	switch cfg.Mode {
 	case ModeHTTP:
+		if cfg.Replays == nil {
+			bad("no replay guard: HTTP mode needs one to refuse replayed interactions")
+		}
 		b, err := hex.DecodeString(strings.TrimSpace(cfg.PublicKey))
 		switch {
 		case cfg.PublicKey == "":
@@ -152,9 +164,6 @@ func New(cfg Config) (*Adapter, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	if cfg.WorkTimeout == 0 {
-		cfg.WorkTimeout = 14 * time.Minute
-	}
 	if cfg.PostTimeout == 0 {
 		cfg.PostTimeout = 15 * time.Second
 	}
@@ -180,9 +189,9 @@ func New(cfg Config) (*Adapter, error) {
 		session: s,
 		guilds:  map[string]bool{},
 		forms:   newFormStore(cfg.Now),
-		replays: newReplayGuard(2 * cfg.MaxSkew),
 		log:     cfg.Logger,
 	}
+	a.ctx, a.cancel = context.WithCancel(context.Background())
 	for _, g := range cfg.GuildIDs {
 		a.guilds[strings.TrimSpace(g)] = true
 	}
@@ -204,8 +213,7 @@ func (a *Adapter) Mount(mux *http.ServeMux) {
 }
 
 // Run serves until ctx is done. In ModeGateway it holds the gateway session
-// open; in ModeHTTP requests come through Mount and Run only waits. Either
-// way it then waits for commands still running to post their results.
+// open; in ModeHTTP requests come through Mount and Run only waits.
 func (a *Adapter) Run(ctx context.Context) error {
 	if a.cfg.Mode == ModeGateway {
 		remove := a.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
@@ -226,13 +234,13 @@ func (a *Adapter) Run(ctx context.Context) error {
 	return a.Close()
 }
 
-// Close stops taking new work and waits for commands in flight to post
-// their results (each is bounded by WorkTimeout). It is safe to call twice.
+// Close stops taking new commands. Commands already taken are the
+// service's queue's to finish and answer. It is safe to call twice.
 func (a *Adapter) Close() error {
 	a.mu.Lock()
 	a.closed = true
 	a.mu.Unlock()
-	a.wg.Wait()
+	a.cancel()
 	return nil
 }
 

@@ -9,8 +9,8 @@ import (
 	"github.com/wikimod/wikimod/commands"
 )
 
-// maxPending bounds the forms and interaction ids kept in memory, so that a
-// flood of interactions cannot grow them without limit.
+// maxPending bounds the forms kept in memory, so that a flood of
+// interactions cannot grow them without limit.
 const maxPending = 10000
 
 // form is a command waiting for its modal to be submitted. It holds the
@@ -65,50 +65,20 @@ func (s *formStore) put(f form) string {
 	return id
 }
 
-// take removes and returns the form with id, if it has not expired. A form
-// is used once.
-func (s *formStore) take(id string) (form, bool) {
+// take removes and returns the form with id, if it has not expired and
+// userID opened it; a form is used once. A submission by anyone else leaves
+// the form for its owner and reports owner false.
+func (s *formStore) take(id, userID string) (f form, ok, owner bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok := s.forms[id]
-	delete(s.forms, id)
+	f, ok = s.forms[id]
 	if !ok || !s.now().Before(f.expires) {
-		return form{}, false
+		delete(s.forms, id)
+		return form{}, false, false
 	}
-	return f, true
-}
-
-// replayGuard remembers the ids of recent interactions, so that a signed
-// request captured and sent again inside the timestamp window is refused.
-type replayGuard struct {
-	mu     sync.Mutex
-	seen   map[string]time.Time
-	window time.Duration
-}
-
-func newReplayGuard(window time.Duration) *replayGuard {
-	return &replayGuard{seen: map[string]time.Time{}, window: window}
-}
-
-// first records id at now and reports whether it is new.
-func (g *replayGuard) first(id string, now time.Time) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if _, dup := g.seen[id]; dup {
-		return false
+	if f.userID != userID {
+		return form{}, true, false
 	}
-	if len(g.seen) >= maxPending {
-		for k, t := range g.seen {
-			if now.Sub(t) > g.window {
-				delete(g.seen, k)
-			}
-		}
-	}
-	if len(g.seen) >= maxPending {
-		// Still full of ids inside the window: forget them all rather than
-		// grow. The timestamp check still bounds replays.
-		clear(g.seen)
-	}
-	g.seen[id] = now
-	return true
+	delete(s.forms, id)
+	return f, true, true
 }

@@ -9,9 +9,9 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -67,9 +67,19 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an interaction", http.StatusBadRequest)
 		return
 	}
-	if i.Type != discordgo.InteractionPing && !a.replays.first(i.ID, now) {
-		a.refuse(w, r, "replayed-interaction", "interaction "+i.ID+" was already received")
-		return
+	if i.Type != discordgo.InteractionPing {
+		// The record of interactions taken outlives a restart and expires
+		// when the timestamp check would refuse the request anyway.
+		first, err := a.cfg.Replays.FirstSeen(r.Context(), commands.PlatformDiscord, i.ID, time.Unix(secs, 0).Add(a.cfg.MaxSkew+time.Minute))
+		if err != nil {
+			a.log.Error("discord: cannot check for a replay; refusing the interaction", "err", err)
+			http.Error(w, "cannot take interactions right now", http.StatusServiceUnavailable)
+			return
+		}
+		if !first {
+			a.refuse(w, r, "replayed-interaction", "interaction "+i.ID+" was already received")
+			return
+		}
 	}
 	if a.closing() {
 		// Discord shows the member that the interaction failed, rather than
@@ -77,7 +87,10 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "wikimod is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	resp, work := a.handle(r.Context(), &i)
+	resp, release := a.handle(r.Context(), &i)
+	if release != nil {
+		defer release()
+	}
 	b, err := json.Marshal(resp)
 	if err != nil {
 		a.log.Error("discord: encode response", "err", err)
@@ -90,14 +103,11 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.Flush()
 	}
 	a.observeAck(i.Type, time.Since(start))
-	if work != nil {
-		a.spawn(work)
-	}
 }
 
-// refuse answers 401 and reports the security event.
+// refuse answers 401 and reports the security event. It is not logged
+// here: OnSecurityEvent counts refusals and logs them at a bounded rate.
 func (a *Adapter) refuse(w http.ResponseWriter, r *http.Request, kind, detail string) {
-	a.log.Warn("discord: refused a request", "kind", kind, "remote", r.RemoteAddr, "detail", detail)
 	a.security(r.Context(), kind, r.RemoteAddr, detail)
 	http.Error(w, "invalid request signature", http.StatusUnauthorized)
 }
@@ -124,16 +134,16 @@ func (a *Adapter) gatewayInteraction(i *discordgo.Interaction) {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), discordgo.InteractionDeadline)
 	defer cancel()
-	resp, work := a.handle(ctx, i)
+	resp, release := a.handle(ctx, i)
+	if release != nil {
+		defer release()
+	}
 	if err := a.session.InteractionRespond(i, resp, discordgo.WithContext(ctx)); err != nil {
 		a.countFailure("response")
 		a.log.Warn("discord: cannot respond to an interaction", "interaction", i.ID, "err", scrub(err))
 		return
 	}
 	a.observeAck(i.Type, time.Since(start))
-	if work != nil {
-		a.spawn(work)
-	}
 }
 
 func (a *Adapter) closing() bool {
@@ -142,33 +152,10 @@ func (a *Adapter) closing() bool {
 	return a.closed
 }
 
-// spawn runs work in the background, under WorkTimeout, unless the adapter
-// is closing.
-func (a *Adapter) spawn(work func(ctx context.Context)) {
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		a.log.Warn("discord: shutting down; a command was acknowledged but not run")
-		return
-	}
-	a.wg.Add(1)
-	a.mu.Unlock()
-	go func() {
-		defer a.wg.Done()
-		defer func() {
-			if p := recover(); p != nil {
-				a.log.Error("discord: command handler panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			}
-		}()
-		ctx, cancel := context.WithTimeout(context.Background(), a.cfg.WorkTimeout)
-		defer cancel()
-		work(ctx)
-	}()
-}
-
-// handle decides the first response to an interaction, and returns the work
-// to do after it is sent (nil if none).
-func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discordgo.InteractionResponse, func(context.Context)) {
+// handle decides the first response to an interaction, and returns a
+// function to call once that response is sent (nil if none): a queued
+// command's result is delivered only after it.
+func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discordgo.InteractionResponse, func()) {
 	switch i.Type {
 	case discordgo.InteractionPing:
 		return &discordgo.InteractionResponse{Type: discordgo.InteractionResponsePong}, nil
@@ -284,7 +271,7 @@ func (a *Adapter) describe(i *discordgo.Interaction) string {
 // command handles a slash command: a modal when the command needs a secret
 // that was not given, otherwise a deferred ephemeral response and the
 // command run in the background.
-func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func(context.Context)) {
+func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
 	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
 	if !ok {
 		return message("That command came without its data; try again."), nil
@@ -353,17 +340,18 @@ func (a *Adapter) askSecret(actor commands.Actor, spec commands.Spec, args comma
 
 // modalSubmit runs the command a modal was opened for, with the secret typed
 // into it.
-func (a *Adapter) modalSubmit(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func(context.Context)) {
+func (a *Adapter) modalSubmit(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
 	data, _ := i.Data.(discordgo.ModalSubmitInteractionData)
 	id, ok := strings.CutPrefix(data.CustomID, formPrefix)
 	if !ok {
 		return message("That form is not wikimod's."), nil
 	}
-	f, ok := a.forms.take(id)
+	f, ok, owner := a.forms.take(id, actor.UserID)
 	if !ok {
 		return message("That form has expired (forms wait " + a.cfg.FormTTL.String() + ", and wikimod forgets them when it restarts). Run the command again."), nil
 	}
-	if f.userID != actor.UserID {
+	if !owner {
+		// The form stays for the person who opened it.
 		return message("That form was opened by someone else."), nil
 	}
 	args := commands.Args{Named: maps.Clone(f.args.Named)}
@@ -395,7 +383,7 @@ func textInput(components []discordgo.MessageComponent, customID string) string 
 
 // component runs the command behind a button of a notice, as the person who
 // pressed it.
-func (a *Adapter) component(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func(context.Context)) {
+func (a *Adapter) component(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
 	data, _ := i.Data.(discordgo.MessageComponentInteractionData)
 	name, args, ok := parseActionID(data.CustomID)
 	if !ok {
@@ -404,29 +392,57 @@ func (a *Adapter) component(i *discordgo.Interaction, actor commands.Actor) (*di
 	return a.runLater(i, actor, name, args)
 }
 
-// runLater acknowledges at once (a deferred ephemeral response: the user
-// sees "thinking…"), then runs the command and edits the response with the
-// result. Results worth announcing also go to the notice channel.
-func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name string, args commands.Args) (*discordgo.InteractionResponse, func(context.Context)) {
-	ack := &discordgo.InteractionResponse{
-		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
-		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
+// runLater queues the command and acknowledges at once with a deferred
+// ephemeral response (the user sees "thinking…"); when the command has run,
+// its reply replaces that response. Results worth announcing also go to the
+// notice channel. If the queue does not take the command, the refusal is
+// the response.
+func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name string, args commands.Args) (*discordgo.InteractionResponse, func()) {
+	if a.closing() {
+		return message(stoppingText), nil
 	}
 	it := *i
 	if it.AppID == "" {
 		it.AppID = a.cfg.ApplicationID
 	}
-	return ack, func(ctx context.Context) {
-		reply := a.cfg.Service.Execute(ctx, actor, name, args)
-		a.editOriginal(ctx, &it, reply)
-		if reply.Announce && a.cfg.NoticeChannel != "" {
-			msg := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{announcement(actor, reply)}}
-			if err := a.post(ctx, msg, "announcement"); err != nil {
-				a.log.Warn("discord: announcement not posted", "command", reply.Command, "err", err)
+	acked := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(acked) }) }
+	refusal, ok := a.cfg.Service.Submit(a.ctx, commands.Job{
+		Actor:        actor,
+		Name:         name,
+		Args:         args,
+		AnswerWithin: tokenLife,
+		Deliver: func(ctx context.Context, reply commands.Reply) {
+			// The result edits the deferred response, so it must wait for
+			// that to be sent.
+			select {
+			case <-acked:
+			case <-ctx.Done():
 			}
-		}
+			a.editOriginal(ctx, &it, reply)
+			if reply.Announce && a.cfg.NoticeChannel != "" {
+				msg := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{announcement(actor, reply)}}
+				if err := a.post(ctx, msg, "announcement"); err != nil {
+					a.log.Warn("discord: announcement not posted", "command", reply.Command, "err", err)
+				}
+			}
+		},
+	})
+	if !ok {
+		return message(refusal.Plain()), nil
 	}
+	ack := &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
+	}
+	return ack, release
 }
+
+// tokenLife is how long Discord takes follow-ups with an interaction's token.
+const tokenLife = 15 * time.Minute
+
+const stoppingText = "wikimod is stopping and ran nothing. Try again in a minute."
 
 // editOriginal replaces the deferred response with the reply.
 func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, reply commands.Reply) {

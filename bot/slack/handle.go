@@ -28,8 +28,9 @@ type ackMessage struct {
 // workspaces have their own help, so the manifest names it after the app.
 const helpCommand = "/wikimod"
 
-// slash handles a slash command.
-func (a *Adapter) slash(cmd slack.SlashCommand) any {
+// slash handles a slash command. It returns the acknowledgement and a
+// function to call once the acknowledgement has gone out.
+func (a *Adapter) slash(cmd slack.SlashCommand) (any, func()) {
 	command := cmd.Command
 	if command == helpCommand {
 		command = "/help"
@@ -40,28 +41,21 @@ func (a *Adapter) slash(cmd slack.SlashCommand) any {
 	if parseErr == nil {
 		if spec, ok := a.cfg.Service.Spec(name); ok && needsSecret(spec, args) && !missingRequired(spec, args) && cmd.TriggerID != "" {
 			if !a.spawn(func(ctx context.Context) { a.openSecretModal(ctx, cmd, spec, args) }) {
-				return shuttingDown
+				return shuttingDown, noRelease
 			}
-			return nil
+			return nil, noRelease
 		}
 	}
 	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
-	started := a.spawn(func(ctx context.Context) {
-		actor := a.actor(ctx, cmd.UserID, cmd.UserName, cmd.ChannelID)
-		var reply commands.Reply
-		if parseErr != nil {
-			// ExecuteLine records the unreadable attempt and explains it.
-			reply = a.cfg.Service.ExecuteLine(ctx, actor, line)
-		} else {
-			reply = a.cfg.Service.Execute(ctx, actor, name, args)
-		}
-		a.deliver(ctx, to, reply)
-	})
-	if !started {
-		return shuttingDown
+	refusal, ok, release := a.submit(actor(cmd.UserID, cmd.UserName, cmd.ChannelID), line, "", commands.Args{},
+		func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) })
+	if !ok {
+		return ackMessage{ResponseType: "ephemeral", Text: fallbackText(refusal)}, noRelease
 	}
-	return ackMessage{ResponseType: "ephemeral", Text: "Working on /" + escape(label) + "…"}
+	return ackMessage{ResponseType: "ephemeral", Text: "Working on /" + escape(label) + "…"}, release
 }
+
+func noRelease() {}
 
 var shuttingDown = ackMessage{ResponseType: "ephemeral", Text: "wikimod is restarting and ran nothing. Try again in a minute."}
 
@@ -89,27 +83,30 @@ func needsSecret(spec commands.Spec, args commands.Args) bool {
 	return len(args.Positional) == 0 || spec.Positional != ""
 }
 
-// interaction handles a button press or a modal submission.
-func (a *Adapter) interaction(ic slack.InteractionCallback) any {
+// interaction handles a button press or a modal submission. It returns the
+// acknowledgement and a function to call once it has gone out.
+func (a *Adapter) interaction(ic slack.InteractionCallback) (any, func()) {
 	switch ic.Type {
 	case slack.InteractionTypeViewSubmission:
 		if ic.View.CallbackID == secretCallbackID {
-			return a.submitSecret(ic)
+			return a.submitSecret(ic), noRelease
 		}
 	case slack.InteractionTypeBlockActions:
-		a.pressed(ic)
+		return nil, a.pressed(ic)
 	}
-	return nil
+	return nil, noRelease
 }
 
-// pressed runs the commands behind wikimod's buttons, as the person who
-// pressed them, and answers them privately.
-func (a *Adapter) pressed(ic slack.InteractionCallback) {
+// pressed queues the commands behind wikimod's buttons, as the person who
+// pressed them; the replies are private.
+func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 	channel := ic.Channel.ID
 	if channel == "" {
 		channel = ic.Container.ChannelID
 	}
 	to := target{responseURL: ic.ResponseURL, channel: channel, user: ic.User.ID}
+	deliver := func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) }
+	var releases []func()
 	for _, act := range ic.ActionCallback.BlockActions {
 		if !strings.HasPrefix(act.ActionID, actionPrefix) {
 			continue
@@ -119,10 +116,19 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) {
 			a.log.Warn("slack: a button press carried an unreadable value", "action_id", act.ActionID, "err", err)
 			continue
 		}
-		a.spawn(func(ctx context.Context) {
-			actor := a.actor(ctx, ic.User.ID, ic.User.Name, channel)
-			a.deliver(ctx, to, a.cfg.Service.Execute(ctx, actor, cmd, args))
-		})
+		refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, channel), "", cmd, args, deliver)
+		if !ok {
+			// The acknowledgement of a button carries no message: say it
+			// privately instead.
+			a.spawn(func(ctx context.Context) { a.deliver(ctx, to, refusal) })
+			continue
+		}
+		releases = append(releases, release)
+	}
+	return func() {
+		for _, r := range releases {
+			r()
+		}
 	}
 }
 
@@ -147,11 +153,12 @@ func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
 	}
 	to := target{responseURL: st.ResponseURL, channel: st.Channel, user: ic.User.ID}
 
+	// The submission's answer is the acknowledgement: the reply may come
+	// back while it is still awaited, and is then shown in the modal when it
+	// is about the secret.
 	done := make(chan commands.Reply)
 	abandoned := make(chan struct{})
-	started := a.spawn(func(ctx context.Context) {
-		actor := a.actor(ctx, ic.User.ID, ic.User.Name, st.Channel)
-		reply := a.cfg.Service.Execute(ctx, actor, st.Command, args)
+	refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, st.Channel), "", st.Command, args, func(ctx context.Context, reply commands.Reply) {
 		shown := false // in the modal, by the waiting handler
 		select {
 		case done <- reply:
@@ -162,9 +169,10 @@ func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
 			a.deliver(ctx, to, reply)
 		}
 	})
-	if !started {
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: shuttingDown.Text})
+	if !ok {
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: truncate(fallbackText(refusal), 1000)})
 	}
+	release() // the reply may only go to the modal's answer or after it
 	timer := time.NewTimer(a.cfg.SubmitWait)
 	defer timer.Stop()
 	select {
@@ -172,7 +180,7 @@ func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
 		if secretProblem(reply) {
 			return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: truncate(reply.Text, 1000)})
 		}
-		return nil // closes the modal; the worker delivers the reply
+		return nil // closes the modal; the reply is delivered after it
 	case <-timer.C:
 		close(abandoned)
 		return nil

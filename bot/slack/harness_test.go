@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,9 +220,31 @@ type harness struct {
 	srv   *httptest.Server
 	clock *testenv.Clock
 	logs  *testenv.LogBuffer
+	// replays is the replay guard's database.
+	replays *storage.DB
 
-	mu  sync.Mutex
-	seq int
+	mu     sync.Mutex
+	seq    int
+	events []securityEvent // refused requests, oldest first
+}
+
+type securityEvent struct{ Kind, Remote, Detail string }
+
+func (h *harness) securityEvents() []securityEvent {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]securityEvent(nil), h.events...)
+}
+
+// openDB opens a database in a temporary directory, closed with the test.
+func openDB(t testing.TB, now func() time.Time) *storage.DB {
+	t.Helper()
+	db, err := storage.Open(filepath.Join(t.TempDir(), "wikimod.db"), storage.Options{Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 func newHarness(t testing.TB, envOpts testenv.Options, mod func(*wikislack.Config)) *harness {
@@ -232,6 +255,8 @@ func newHarness(t testing.TB, envOpts testenv.Options, mod func(*wikislack.Confi
 		logs:  &testenv.LogBuffer{},
 	}
 	h.slack = newStandIn(t)
+	// The replay guard keeps the adapter's (test) clock.
+	h.replays = openDB(t, h.clock.Now)
 	cfg := wikislack.Config{
 		Mode:          wikislack.ModeHTTP,
 		SigningSecret: signingSecret,
@@ -242,11 +267,12 @@ func newHarness(t testing.TB, envOpts testenv.Options, mod func(*wikislack.Confi
 		SubmitWait:    30 * time.Second, // the wiki's answer, not Slack's deadline, is under test
 		Now:           h.clock.Now,
 		Logger:        slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Replays:       h.replays,
 		OnSecurityEvent: func(ctx context.Context, kind, remote, detail string) {
 			h.env.Metrics.SecurityEvent("slack", kind)
-			if err := h.env.DB.RecordSecurityEvent(ctx, storage.SecurityEvent{Platform: "slack", Kind: kind, Remote: remote, Detail: detail}); err != nil {
-				t.Errorf("record security event: %v", err)
-			}
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			h.events = append(h.events, securityEvent{kind, remote, detail})
 		},
 	}
 	if mod != nil {

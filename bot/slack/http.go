@@ -6,9 +6,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/slack-go/slack"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
 // maxBody bounds a request body. Slash commands are a few hundred bytes;
@@ -36,7 +39,9 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not a slash command", http.StatusBadRequest)
 		return
 	}
-	writeAck(w, a.slash(cmd))
+	ack, release := a.slash(cmd)
+	writeAck(w, ack)
+	release()
 	a.observeAck("command", start)
 }
 
@@ -50,7 +55,9 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "not an interaction payload", http.StatusBadRequest)
 		return
 	}
-	writeAck(w, a.interaction(ic))
+	ack, release := a.interaction(ic)
+	writeAck(w, ack)
+	release()
 	a.observeAck("interaction", start)
 }
 
@@ -77,9 +84,25 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "cannot read the request", http.StatusBadRequest)
 		return false
 	}
-	if verr := verifySignature(a.cfg.SigningSecret, a.cfg.Now(), r.Header, body); verr != nil {
+	now := a.cfg.Now()
+	if verr := verifySignature(a.cfg.SigningSecret, now, r.Header, body); verr != nil {
 		a.securityEvent(r.Context(), verr.Kind, r.RemoteAddr, r.Method+" "+r.URL.Path+": "+verr.Detail)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
+		return false
+	}
+	// The signature covers the timestamp and the body, so it names this
+	// request: the same bytes sent again inside the window are a replay.
+	// The record outlives a restart and expires with the window.
+	ts, _ := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
+	first, err := a.cfg.Replays.FirstSeen(r.Context(), commands.PlatformSlack, r.Header.Get("X-Slack-Signature"), time.Unix(ts, 0).Add(maxSkew+time.Minute))
+	if err != nil {
+		a.log.Error("slack: cannot check for a replay; refusing the request", "err", err)
+		http.Error(w, "cannot take requests right now", http.StatusServiceUnavailable)
+		return false
+	}
+	if !first {
+		a.securityEvent(r.Context(), KindReplay, r.RemoteAddr, r.Method+" "+r.URL.Path+": a request with this signature was already taken")
+		http.Error(w, "request already received", http.StatusUnauthorized)
 		return false
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))

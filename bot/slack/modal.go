@@ -80,8 +80,9 @@ func (a *Adapter) openSecretModal(ctx context.Context, cmd slack.SlashCommand, s
 	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
 	// Someone who may not run the command is told so at once, not after
 	// typing a password into a form.
-	actor := a.actor(ctx, cmd.UserID, cmd.UserName, cmd.ChannelID)
-	if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name); !ok {
+	act := actor(cmd.UserID, cmd.UserName, cmd.ChannelID)
+	a.withGroups(ctx, &act)
+	if denial, ok := a.cfg.Service.Authorize(ctx, act, spec.Name); !ok {
 		a.deliver(ctx, to, denial)
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -33,11 +34,24 @@ const (
 
 // Service runs commands; *commands.Service is one.
 type Service interface {
-	Execute(ctx context.Context, actor commands.Actor, name string, args commands.Args) commands.Reply
-	ExecuteLine(ctx context.Context, actor commands.Actor, line string) commands.Reply
+	// Submit queues a command; see commands.Service.Submit.
+	Submit(ctx context.Context, job commands.Job) (commands.Reply, bool)
 	Authorize(ctx context.Context, actor commands.Actor, name string) (commands.Reply, bool)
 	Spec(name string) (commands.Spec, bool)
 }
+
+// ReplayGuard remembers the signed requests already taken, so that one
+// captured and sent again inside the signature's five minutes runs nothing;
+// storage.DB is one. It must outlive a restart.
+type ReplayGuard interface {
+	// FirstSeen records key and reports whether it was not seen before
+	// (or only in a record that expired).
+	FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error)
+}
+
+// responseURLLife is how long Slack takes replies at a command's
+// response_url.
+const responseURLLife = 30 * time.Minute
 
 // Config configures the Slack adapter. The zero value of every optional
 // field is safe.
@@ -68,6 +82,8 @@ type Config struct {
 
 	// Service runs the commands. Required.
 	Service Service
+	// Replays refuses replayed requests. Required in HTTP mode.
+	Replays ReplayGuard
 	// Metrics, if set, gets the time to acknowledge each request
 	// (wikimod_slack_ack_seconds, by kind: command or interaction).
 	Metrics *bot.Metrics
@@ -79,7 +95,8 @@ type Config struct {
 	// closing the modal and delivering the result later. Slack allows three
 	// seconds for the answer. Zero means 2.5 seconds.
 	SubmitWait time.Duration
-	// MaxInFlight bounds the commands run at once; more wait their turn.
+	// MaxInFlight bounds the background tasks the adapter runs itself
+	// (opening modals); commands wait in the service's queue instead.
 	// Zero means 32.
 	MaxInFlight int
 
@@ -185,6 +202,9 @@ func (cfg Config) check() error {
 		if cfg.SigningSecret == "" {
 			errs = append(errs, errors.New("slack.signing_secret is empty: HTTP mode needs the app's signing secret (Basic Information > App Credentials; env WIKIMOD_SLACK_SIGNING_SECRET)"))
 		}
+		if cfg.Replays == nil {
+			errs = append(errs, errors.New("no replay guard: HTTP mode needs one to refuse replayed requests"))
+		}
 	case ModeSocket:
 		if !strings.HasPrefix(cfg.AppToken, "xapp-") {
 			errs = append(errs, errors.New("slack.app_token must be an app-level token (xapp-...) with the connections:write scope: socket mode needs it (env WIKIMOD_SLACK_APP_TOKEN)"))
@@ -244,6 +264,11 @@ func (a *Adapter) spawn(work func(ctx context.Context)) bool {
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				a.log.Error("slack: a background task panicked", "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+		}()
 		ctx, cancel := context.WithTimeout(a.ctx, a.cfg.Timeout+15*time.Second)
 		defer cancel()
 		select {
@@ -257,22 +282,48 @@ func (a *Adapter) spawn(work func(ctx context.Context)) bool {
 	return true
 }
 
-// actor builds the actor for a Slack user, with the user groups they belong
-// to. A failed group lookup leaves Roles empty: it never grants anything.
-func (a *Adapter) actor(ctx context.Context, userID, userName, channel string) commands.Actor {
-	return commands.Actor{
-		Platform: commands.PlatformSlack,
-		UserID:   userID,
-		UserName: userName,
-		Roles:    a.groups.of(ctx, userID),
-		Channel:  channel,
-	}
+// actor builds the actor for a Slack user; the user groups they belong to
+// are added by withGroups when the command's turn comes.
+func actor(userID, userName, channel string) commands.Actor {
+	return commands.Actor{Platform: commands.PlatformSlack, UserID: userID, UserName: userName, Channel: channel}
+}
+
+// withGroups adds the Slack user groups an actor belongs to. A failed group
+// lookup leaves Roles empty: it never grants anything.
+func (a *Adapter) withGroups(ctx context.Context, act *commands.Actor) {
+	act.Roles = a.groups.of(ctx, act.UserID)
+}
+
+// submit queues a command with the service. The reply is delivered once
+// release has been called (after the acknowledgement went out), so that it
+// never arrives before the "Working on it" it follows. It returns the
+// refusal to acknowledge with when the command was not taken.
+func (a *Adapter) submit(act commands.Actor, line, name string, args commands.Args, deliver func(ctx context.Context, r commands.Reply)) (commands.Reply, bool, func()) {
+	acked := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(acked) }) }
+	reply, ok := a.cfg.Service.Submit(a.ctx, commands.Job{
+		Actor:        act,
+		Line:         line,
+		Name:         name,
+		Args:         args,
+		AnswerWithin: responseURLLife,
+		Prepare:      a.withGroups,
+		Deliver: func(ctx context.Context, r commands.Reply) {
+			select {
+			case <-acked:
+			case <-ctx.Done():
+			}
+			deliver(ctx, r)
+		},
+	})
+	return reply, ok, release
 }
 
 // securityEvent reports a refused request. The report is made even if the
-// client has hung up.
+// client has hung up. It is not logged here: a flood of refusals would
+// flood the log; OnSecurityEvent counts them and logs at a bounded rate.
 func (a *Adapter) securityEvent(ctx context.Context, kind, remote, detail string) {
-	a.log.Warn("slack: refused a request", "kind", kind, "remote", remote, "detail", detail)
 	if a.cfg.OnSecurityEvent != nil {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()

@@ -56,7 +56,9 @@ func (a *Adapter) handleSocketEvent(evt socketmode.Event, sm acker) {
 		if !ok || evt.Request == nil {
 			return
 		}
-		a.ack(sm, *evt.Request, a.slash(cmd))
+		ack, release := a.slash(cmd)
+		a.ack(sm, *evt.Request, ack)
+		release()
 	case socketmode.EventTypeInteractive:
 		ic, ok := evt.Data.(slack.InteractionCallback)
 		if !ok || evt.Request == nil {
@@ -65,7 +67,11 @@ func (a *Adapter) handleSocketEvent(evt socketmode.Event, sm acker) {
 		req := *evt.Request
 		// A modal submission may wait for the wiki; the other events must
 		// not wait behind it.
-		a.track(func() { a.ack(sm, req, a.interaction(ic)) })
+		a.track(func() {
+			ack, release := a.interaction(ic)
+			a.ack(sm, req, ack)
+			release()
+		})
 	case socketmode.EventTypeEventsAPI:
 		if evt.Request != nil {
 			a.ack(sm, *evt.Request, nil)

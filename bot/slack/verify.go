@@ -22,6 +22,7 @@ const (
 	KindBadSignature     = "bad-signature"
 	KindStaleTimestamp   = "stale-timestamp"
 	KindOversized        = "oversized-request"
+	KindReplay           = "replayed-request"
 )
 
 // verifyError is why a request's signature was refused. Its message says

@@ -30,6 +30,8 @@ type App struct {
 	anon    *mw.Client // the anonymous session for resets
 	service *commands.Service
 	server  *bot.Server
+	// security counts the requests refused before they became commands.
+	security *bot.SecurityLog
 
 	// rem holds the reminders' runtime; reminderRuntime is defined in
 	// reminders.go.
@@ -84,11 +86,14 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	}
 	a.closers = append(a.closers, a.db.Close)
 
+	a.security = bot.NewSecurityLog(bot.SecurityConfig{Sink: a.db, Metrics: a.metrics, Now: a.now,
+		Logger: a.log.With("component", "security")})
+
 	ua := fmt.Sprintf("wikimod/%s (https://github.com/wikimod/wikimod; %s)", version, cfg.Wiki.Contact)
 	hc := &http.Client{Timeout: cfg.Wiki.Timeout.Duration}
 	a.wiki, err = mw.New(mw.Config{
 		APIURL: cfg.Wiki.APIURL, User: cfg.Wiki.BotUser, Password: cfg.Wiki.BotPassword, HTTPClient: hc,
-		UserAgent: ua, MaxLag: cfg.Wiki.MaxLag, Observe: a.metrics.ObserveWiki, Now: a.now,
+		UserAgent: ua, MaxLag: cfg.Wiki.MaxLag, MaxConcurrent: cfg.Wiki.MaxConcurrent, Observe: a.metrics.ObserveWiki, Now: a.now,
 		Logger: a.log.With("component", "wiki"),
 	})
 	if err != nil {
@@ -97,7 +102,7 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	resetWiki := a.wiki
 	if !cfg.Wiki.ResetWithBotSession {
 		a.anon, err = mw.New(mw.Config{APIURL: cfg.Wiki.APIURL, UserAgent: ua, MaxLag: cfg.Wiki.MaxLag, HTTPClient: hc,
-			Observe: a.metrics.ObserveWiki, Now: a.now, Logger: a.log.With("component", "wiki-anon")})
+			MaxConcurrent: cfg.Wiki.MaxConcurrent, Observe: a.metrics.ObserveWiki, Now: a.now, Logger: a.log.With("component", "wiki-anon")})
 		if err != nil {
 			return nil, err
 		}
@@ -121,32 +126,81 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 		OnProtect: hooks.OnProtect,
 		Observe:   a.metrics.ObserveCommand,
 		Timeout:   cfg.Commands.Timeout.Duration,
-		Now:       a.now,
-		Logger:    a.log.With("component", "commands"),
+		Queue: commands.QueueConfig{
+			Workers:  cfg.Wiki.MaxConcurrent,
+			Capacity: cfg.Commands.QueueSize,
+			MaxWait:  cfg.Commands.MaxWait.Duration,
+		},
+		Now:    a.now,
+		Logger: a.log.With("component", "commands"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	a.metrics.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 {
+		waiting, _ := a.service.QueueLen()
+		return float64(waiting)
+	})
+	a.metrics.Gauge("wikimod_commands_running", "Commands running against the wiki now.", func() float64 {
+		_, running := a.service.QueueLen()
+		return float64(running)
+	})
+	// Closed before the database: the queue's last replies are audited.
+	a.closers = append(a.closers, func() error {
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		defer cancel()
+		return a.service.Close(ctx)
+	})
 	ok = true
 	return a, nil
 }
 
-// healthChecks are what /healthz reports: the wiki session and the database.
+// shutdownTimeout is how long commands still running are given to finish
+// when wikimod stops.
+const shutdownTimeout = 10 * time.Second
+
+// recordRefusal is the adapters' OnSecurityEvent: refused requests are
+// counted and logged at a bounded rate.
+func (a *App) recordRefusal(platform string) func(ctx context.Context, kind, remote, detail string) {
+	return func(_ context.Context, kind, remote, detail string) {
+		a.security.Record(platform, kind, remote, detail)
+	}
+}
+
+// settle finishes the audit records a crash or kill left unfinished,
+// against the wiki's own logs, before any command is taken.
+func (a *App) settle(ctx context.Context) error {
+	rep, err := a.service.Settle(ctx, a.db)
+	if err != nil {
+		return fmt.Errorf("settle unfinished commands: %w", err)
+	}
+	if rep.Applied+rep.Interrupted > 0 {
+		a.log.Warn("settled commands a previous run left unfinished", "applied_on_wiki", rep.Applied, "interrupted", rep.Interrupted)
+	}
+	return nil
+}
+
+// healthChecks are what /healthz reports: whether the wiki answers now (a
+// cheap request that never logs in, at most every few seconds) and whether
+// the database takes writes.
 func (a *App) healthChecks() []bot.Check {
 	return []bot.Check{
-		{Name: "wiki", Func: func(ctx context.Context) error {
-			if err := a.wiki.Login(ctx); err != nil {
-				return errors.New("not logged in: " + mw.ErrorCode(err))
-			}
-			_, err := a.wiki.SiteInfo(ctx)
-			if err != nil {
-				return errors.New("siteinfo: " + mw.ErrorCode(err))
+		bot.CachedCheck("wiki", healthEvery, healthTimeout, a.now, func(ctx context.Context) error {
+			if err := a.wiki.Ping(ctx); err != nil {
+				return fmt.Errorf("the wiki at %s does not answer (%s)", a.cfg.Wiki.APIURL, mw.ErrorCode(err))
 			}
 			return nil
-		}},
+		}),
 		{Name: "database", Func: a.db.Writable},
 	}
 }
+
+// The wiki's health check asks the wiki at most every healthEvery, and
+// waits at most healthTimeout for it.
+const (
+	healthEvery   = 5 * time.Second
+	healthTimeout = 3 * time.Second
+)
 
 // Notify posts a reply to every adapter's notice channel.
 func (a *App) Notify(ctx context.Context, r commands.Reply) error {

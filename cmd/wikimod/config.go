@@ -38,6 +38,10 @@ type WikiConfig struct {
 	ResetWithBotSession bool     `toml:"reset_with_bot_session"`
 	Timeout             Duration `toml:"timeout"`
 	MaxLag              int      `toml:"maxlag"`
+	// MaxConcurrent bounds the requests wikimod has in flight to the wiki,
+	// and so the commands that run at once (writes always run one at a
+	// time).
+	MaxConcurrent int `toml:"max_concurrent"`
 }
 
 // StorageConfig is the [storage] section.
@@ -48,6 +52,9 @@ type StorageConfig struct {
 // HTTPConfig is the [http] section.
 type HTTPConfig struct {
 	Listen string `toml:"listen"`
+	// AdminListen serves /healthz and /metrics on their own address
+	// instead of Listen.
+	AdminListen string `toml:"admin_listen"`
 }
 
 // CommandsConfig is the [commands] section.
@@ -55,6 +62,10 @@ type CommandsConfig struct {
 	// Rights overrides the wiki right each command needs.
 	Rights  map[string]string `toml:"rights"`
 	Timeout Duration          `toml:"timeout"`
+	// QueueSize bounds the commands waiting for the wiki; MaxWait is how
+	// long one may wait for its turn before it is refused.
+	QueueSize int      `toml:"queue_size"`
+	MaxWait   Duration `toml:"max_wait"`
 }
 
 // AccessConfig is one [[access]] rule.
@@ -124,8 +135,8 @@ func defaults() Config {
 	return Config{
 		Storage:  StorageConfig{Path: "wikimod.db"},
 		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
-		Commands: CommandsConfig{Timeout: Duration{30 * time.Second}},
-		Wiki:     WikiConfig{Timeout: Duration{30 * time.Second}, MaxLag: 5},
+		Commands: CommandsConfig{Timeout: Duration{30 * time.Second}, QueueSize: 10000, MaxWait: Duration{10 * time.Minute}},
+		Wiki:     WikiConfig{Timeout: Duration{30 * time.Second}, MaxLag: 5, MaxConcurrent: 4},
 		Reminders: RemindersConfig{
 			LeadTimes:    []Duration{{24 * time.Hour}, {time.Hour}},
 			SyncInterval: Duration{15 * time.Minute},
@@ -156,8 +167,26 @@ func LoadConfig(path string) (*Config, error) {
 	return ParseConfig(string(b), path)
 }
 
-// ParseConfig parses and checks config text; name is used in messages.
-func ParseConfig(text, name string) (*Config, error) {
+// LoadStorageConfig reads a config file for the subcommands that need only
+// its [storage] section (wikimod audit): nothing else in it needs to be
+// complete, and no secret needs to be set.
+func LoadStorageConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	cfg, err := decodeConfig(string(b), path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Storage.Path == "" {
+		return nil, fmt.Errorf("config %s: storage.path is empty", path)
+	}
+	return cfg, nil
+}
+
+// decodeConfig parses config text onto the defaults, refusing unknown keys.
+func decodeConfig(text, name string) (*Config, error) {
 	cfg := defaults()
 	md, err := toml.Decode(text, &cfg)
 	if err != nil {
@@ -170,6 +199,16 @@ func ParseConfig(text, name string) (*Config, error) {
 		}
 		return nil, fmt.Errorf("config %s: unknown key %s (see config.example.toml for the keys wikimod reads)", name, strings.Join(keys, ", "))
 	}
+	return &cfg, nil
+}
+
+// ParseConfig parses and checks config text; name is used in messages.
+func ParseConfig(text, name string) (*Config, error) {
+	parsed, err := decodeConfig(text, name)
+	if err != nil {
+		return nil, err
+	}
+	cfg := *parsed
 	for _, e := range secretEnv {
 		if v := os.Getenv(e.name); v != "" {
 			*e.dst(&cfg) = v
@@ -202,6 +241,22 @@ func (c *Config) validate() error {
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen %q is not host:port", c.HTTP.Listen)
+	}
+	if c.HTTP.AdminListen != "" {
+		if _, _, err := net.SplitHostPort(c.HTTP.AdminListen); err != nil {
+			bad("http.admin_listen %q is not host:port", c.HTTP.AdminListen)
+		} else if c.HTTP.AdminListen == c.HTTP.Listen {
+			bad("http.admin_listen is the same address as http.listen; leave it out to serve /healthz and /metrics there")
+		}
+	}
+	if c.Wiki.MaxConcurrent < 2 || c.Wiki.MaxConcurrent > 32 {
+		bad("wiki.max_concurrent %d: use 2 to 32 (one request writes, the others read; MediaWiki asks for a few at a time)", c.Wiki.MaxConcurrent)
+	}
+	if c.Commands.QueueSize < 1 {
+		bad("commands.queue_size %d: must be at least 1", c.Commands.QueueSize)
+	}
+	if c.Commands.MaxWait.Duration <= 0 {
+		bad("commands.max_wait must be a positive duration")
 	}
 	for i, a := range c.Access {
 		if len(a.WikiGroups) == 0 {

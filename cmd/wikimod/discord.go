@@ -10,7 +10,6 @@ import (
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/bot/discord"
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // discordAdapter builds the Discord adapter when [discord] mode is set.
@@ -28,7 +27,8 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 		NoticeChannel:   c.NoticeChannel,
 		APIURL:          c.APIURL,
 		Service:         a.service,
-		OnSecurityEvent: a.discordSecurityEvents(),
+		Replays:         a.db,
+		OnSecurityEvent: a.recordRefusal(commands.PlatformDiscord),
 		Metrics:         a.metrics,
 		Now:             a.now,
 		Logger:          a.log.With("component", "discord"),
@@ -36,22 +36,8 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	// The adapter waits for commands in flight on Close; it closes before
-	// the database they write their audit records to.
 	a.closers = append(a.closers, ad.Close)
 	return ad, nil
-}
-
-// discordSecurityEvents is the adapter's OnSecurityEvent: it counts each
-// event and keeps it in the database.
-func (a *App) discordSecurityEvents() func(ctx context.Context, kind, remote, detail string) {
-	const platform = commands.PlatformDiscord
-	return func(ctx context.Context, kind, remote, detail string) {
-		a.metrics.SecurityEvent(platform, kind)
-		if err := a.db.RecordSecurityEvent(ctx, storage.SecurityEvent{Platform: platform, Kind: kind, Remote: remote, Detail: detail}); err != nil {
-			a.log.Error("security event not recorded", "platform", platform, "kind", kind, "err", err)
-		}
-	}
 }
 
 // cmdDiscord runs `wikimod discord SUBCOMMAND`.

@@ -158,7 +158,17 @@ func (a *App) Run(ctx context.Context) error {
 		}
 		a.log.Warn("wiki not reachable at start-up; will retry with the first command", "err", err)
 	}
-	a.server = bot.NewServer(bot.ServerConfig{Listen: a.cfg.HTTP.Listen, Metrics: a.metrics, Checks: a.healthChecks(), Logger: a.log})
+	if err := a.settle(ctx); err != nil {
+		return err
+	}
+	go a.security.Run(ctx)
+	a.closers = append(a.closers, func() error {
+		a.security.Close()
+		a.security.Wait()
+		return nil
+	})
+	a.server = bot.NewServer(bot.ServerConfig{Listen: a.cfg.HTTP.Listen, AdminListen: a.cfg.HTTP.AdminListen,
+		Metrics: a.metrics, Checks: a.healthChecks(), Logger: a.log})
 	if err := a.buildAdapters(); err != nil {
 		return err
 	}
@@ -303,7 +313,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := LoadConfig(*path)
+	cfg, err := LoadStorageConfig(*path)
 	if err != nil {
 		return err
 	}

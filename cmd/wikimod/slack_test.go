@@ -67,8 +67,9 @@ api_url = %q
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("unsigned: HTTP %d", resp.StatusCode)
 	}
-	events, err := app.db.SecurityEvents(ctx, 5)
-	if err != nil || len(events) != 1 || events[0].Kind != "missing-signature" || events[0].Platform != "slack" {
+	app.security.Flush(ctx)
+	events, err := app.db.SecurityCounts(ctx, time.Time{}, 5)
+	if err != nil || len(events) != 1 || events[0].Kind != "missing-signature" || events[0].Platform != "slack" || events[0].Count != 1 {
 		t.Errorf("security events = %+v, %v", events, err)
 	}
 	if v := app.metrics.Value("wikimod_security_events_total", "platform", "slack", "kind", "missing-signature"); v != 1 {
