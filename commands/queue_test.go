@@ -370,3 +370,41 @@ func waitFor(t *testing.T, cond func() bool) {
 }
 
 var errDropped = errors.New("connection dropped after the request was sent")
+
+// TestSessionInvalidatedUnderLoad: the wiki ends the bot's session while
+// 100 commands are queued; every one succeeds, and the bot logs in once.
+func TestSessionInvalidatedUnderLoad(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Queue: commands.QueueConfig{Workers: 8}})
+	prefix := uniq("Invalidated")
+	if r := run(t, env, admin, `/protect "`+prefix+` warm" create=sysop`); !r.OK() {
+		t.Fatalf("warm-up: %s", r.Plain())
+	}
+	for round := range 2 {
+		if err := wiki.InvalidateSessions(ctxTest, "Admin"); err != nil {
+			t.Fatal(err)
+		}
+		logins := wikiRequests(env, "login")
+		const n = 100
+		got := newReplies(n)
+		for i := range n {
+			line := fmt.Sprintf(`/validatepassword password="Quite-long-pass-%d!"`, i)
+			if i%2 == 0 {
+				line = fmt.Sprintf(`/protect "%s %d %d" create=sysop`, prefix, round, i)
+			}
+			env.Service.Submit(ctxTest, commands.Job{Actor: admin, Line: line, Deliver: got.deliver(i)})
+		}
+		got.wait(t)
+		ok := 0
+		for i := range n {
+			if got.got[i][0].OK() {
+				ok++
+			} else {
+				t.Errorf("round %d, command %d: %s", round, i, got.got[i][0].Plain())
+			}
+		}
+		t.Logf("round %d: %d sent, %d succeeded, %v logins", round, n, ok, wikiRequests(env, "login")-logins)
+		if l := wikiRequests(env, "login") - logins; l != 1 {
+			t.Errorf("round %d: %v logins, want 1", round, l)
+		}
+	}
+}
