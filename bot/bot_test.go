@@ -31,7 +31,7 @@ func TestMetricsText(t *testing.T) {
 		`wikimod_command_duration_seconds_bucket{command="protect",le="+Inf"} 2` + "\n",
 		`wikimod_command_duration_seconds_count{command="protect"} 2` + "\n",
 		`wikimod_wiki_errors_total{code="badtoken"} 1` + "\n",
-		`wikimod_security_events_total{platform="slack",kind="bad-signature"} 1` + "\n",
+		`wikimod_security_events_total{kind="bad-signature",platform="slack"} 1` + "\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)

@@ -1,215 +1,479 @@
 package bot
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"math"
+	"log/slog"
 	"net/http"
-	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
 )
 
-// Metrics holds the counters and histograms served on /metrics in the
-// Prometheus text format. It is safe for concurrent use.
+// Metrics is wikimod's Prometheus registry, served on /metrics. Every
+// metric is a collector registered on a private registry (never the global
+// default one, so tests can make as many as they like) together with the Go
+// runtime and process collectors. It is safe for concurrent use.
+//
+// Packages other than bot declare their metrics with Describe (or Gauge)
+// and then count with Add and Observe, naming labels as alternating names
+// and values. A metric's label names are fixed: by Describe when it lists
+// them, otherwise by the first Add, Observe or Init.
+//
+// Misuse is a programming error, but one that must not take the bot down
+// or disappear: a value for an undeclared name, the wrong label names, the
+// wrong kind or a negative counter increment is dropped, logged once at
+// error level through slog.Default, and kept for Err. TestMetricNames
+// finds every call in the module and replays it, so a misspelled name or
+// label fails the tests rather than going missing in production.
 type Metrics struct {
-	mu     sync.Mutex
-	help   map[string]string
-	kinds  map[string]string // name -> "counter" or "histogram"
-	counts map[string]map[string]float64
-	hists  map[string]map[string]*histogram
-	gauges map[string]func() float64 // read when the metrics are written
+	reg     *prometheus.Registry
+	handler http.Handler
+
+	// wikimod's own metrics, held directly for the hot paths.
+	commands        *prometheus.CounterVec
+	commandDuration *prometheus.HistogramVec
+	wikiRequests    *prometheus.CounterVec
+	wikiDuration    *prometheus.HistogramVec
+	wikiErrors      *prometheus.CounterVec
+	securityEvents  *prometheus.CounterVec
+
+	mu      sync.RWMutex
+	metrics map[string]*metric
+
+	problemMu sync.Mutex
+	problems  []string
+	reported  map[string]bool
+}
+
+// metric is one declared metric. labels is nil until the label names are
+// fixed; after that labels and the collector never change.
+type metric struct {
+	kind    string // "counter", "histogram" or "gauge"
+	help    string
+	labels  []string
+	failed  bool // creating the collector failed; reported once
+	counter *prometheus.CounterVec
+	hist    *prometheus.HistogramVec
+	read    *atomic.Pointer[func() float64] // a gauge's reader
+}
+
+func (e *metric) collector() prometheus.Collector {
+	switch {
+	case e.counter != nil:
+		return e.counter
+	case e.hist != nil:
+		return e.hist
+	}
+	return nil
 }
 
 // latencyBuckets are upper bounds in seconds.
 var latencyBuckets = []float64{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30}
 
-type histogram struct {
-	counts []uint64 // one per bucket
-	count  uint64
-	sum    float64
+// commandOutcomes are the outcomes a finished command reports to
+// ObserveCommand; InitCommands creates a series at zero for each. The audit
+// log's queued and pending states are not among them: they never end a
+// command.
+var commandOutcomes = []commands.Outcome{
+	commands.OutcomeOK, commands.OutcomeDenied, commands.OutcomeInvalid, commands.OutcomeWikiError,
+	commands.OutcomeFailed, commands.OutcomeUnknown, commands.OutcomeInterrupted,
 }
 
-// NewMetrics returns an empty registry with wikimod's metrics described.
+// NewMetrics returns a registry holding wikimod's own metrics, the Go
+// runtime collector (go_goroutines and the rest) and the process collector.
 func NewMetrics() *Metrics {
-	m := &Metrics{
-		help:   map[string]string{},
-		kinds:  map[string]string{},
-		counts: map[string]map[string]float64{},
-		hists:  map[string]map[string]*histogram{},
-		gauges: map[string]func() float64{},
-	}
-	m.describe("wikimod_commands_total", "counter", "Commands run, by command and outcome.")
-	m.describe("wikimod_command_duration_seconds", "histogram", "Time to run a command, by command.")
-	m.describe("wikimod_wiki_requests_total", "counter", "Requests to the wiki, by API action.")
-	m.describe("wikimod_wiki_request_duration_seconds", "histogram", "Time for one request to the wiki, by API action.")
-	m.describe("wikimod_wiki_errors_total", "counter", "Errors the wiki returned, by error code.")
-	m.describe("wikimod_security_events_total", "counter", "Requests refused before becoming commands (bad signatures), by platform and kind.")
-	m.Gauge("go_goroutines", "Goroutines that currently exist.", func() float64 { return float64(runtime.NumGoroutine()) })
+	m := &Metrics{reg: prometheus.NewRegistry(), metrics: map[string]*metric{}, reported: map[string]bool{}}
+	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: promLogger{}, ErrorHandling: promhttp.ContinueOnError})
+
+	m.commands = m.builtin("wikimod_commands_total", "counter", "Commands run, by command and outcome.", "command", "outcome").counter
+	m.commandDuration = m.builtin("wikimod_command_duration_seconds", "histogram", "Time to run a command, by command.", "command").hist
+	m.wikiRequests = m.builtin("wikimod_wiki_requests_total", "counter", "Requests to the wiki, by API action.", "action").counter
+	m.wikiDuration = m.builtin("wikimod_wiki_request_duration_seconds", "histogram", "Time for one request to the wiki, by API action.", "action").hist
+	m.wikiErrors = m.builtin("wikimod_wiki_errors_total", "counter", "Errors the wiki returned, by error code.", "code").counter
+	m.securityEvents = m.builtin("wikimod_security_events_total", "counter", "Requests refused before becoming commands (bad signatures), by platform and kind.", "platform", "kind").counter
 	return m
 }
 
+// builtin declares one of wikimod's own metrics, which cannot fail.
+func (m *Metrics) builtin(name, kind, help string, labels ...string) *metric {
+	m.Describe(name, kind, help, labels...)
+	e := m.metrics[name]
+	if e == nil || e.collector() == nil {
+		panic("bot: cannot declare built-in metric " + name)
+	}
+	return e
+}
+
+// Describe declares a counter or a histogram, for adapters and the
+// scheduler. labels, when given, fixes its label names now; otherwise the
+// first Add, Observe or Init fixes them. Describing a metric again with the
+// same kind and help is harmless (two adapters may share a Metrics);
+// anything else is reported as misuse. Gauges are declared with Gauge.
+func (m *Metrics) Describe(name, kind, help string, labels ...string) {
+	if kind != "counter" && kind != "histogram" {
+		m.problem(fmt.Sprintf("Describe(%q): kind %q: want counter or histogram (gauges are declared with Gauge)", name, kind))
+		return
+	}
+	if !model.LegacyValidation.IsValidMetricName(name) {
+		m.problem(fmt.Sprintf("Describe(%q): not a valid metric name", name))
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.metrics[name]
+	if e == nil {
+		e = &metric{kind: kind, help: help}
+		m.metrics[name] = e
+	} else if e.kind != kind || e.help != help {
+		m.problem(fmt.Sprintf("Describe(%q, %q, %q): already declared as a %s: %q", name, kind, help, e.kind, e.help))
+		return
+	}
+	if len(labels) == 0 {
+		return
+	}
+	if e.labels == nil {
+		m.fixLocked(name, e, labels)
+	} else if !sameSet(e.labels, labels) {
+		m.problem(fmt.Sprintf("Describe(%q): labels %v, but it already has %v", name, labels, e.labels))
+	}
+}
+
 // Gauge declares a gauge whose value read is called for whenever the
-// metrics are written.
+// metrics are collected. Declaring it again with the same help replaces
+// read.
 func (m *Metrics) Gauge(name, help string, read func() float64) {
+	if !model.LegacyValidation.IsValidMetricName(name) {
+		m.problem(fmt.Sprintf("Gauge(%q): not a valid metric name", name))
+		return
+	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.describe(name, "gauge", help)
-	m.gauges[name] = read
+	if e := m.metrics[name]; e != nil {
+		if e.kind != "gauge" || e.help != help {
+			m.problem(fmt.Sprintf("Gauge(%q, %q): already declared as a %s: %q", name, help, e.kind, e.help))
+			return
+		}
+		e.read.Store(&read)
+		return
+	}
+	e := &metric{kind: "gauge", help: help, labels: []string{}, read: new(atomic.Pointer[func() float64])}
+	e.read.Store(&read)
+	g := prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return (*e.read.Load())() })
+	if err := m.reg.Register(g); err != nil {
+		m.problem(fmt.Sprintf("Gauge(%q): %v", name, err))
+		return
+	}
+	m.metrics[name] = e
 }
 
-func (m *Metrics) describe(name, kind, help string) {
-	m.kinds[name], m.help[name] = kind, help
-}
-
-// Describe declares a further metric, for adapters and the scheduler.
-func (m *Metrics) Describe(name, kind, help string) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.describe(name, kind, help)
-}
-
-// Add adds v to a counter. labels alternate names and values.
+// Add adds v, which must not be negative, to a counter. labels alternate
+// names and values.
 func (m *Metrics) Add(name string, v float64, labels ...string) {
-	key := labelKey(labels)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.counts[name] == nil {
-		m.counts[name] = map[string]float64{}
+	if !(v >= 0) {
+		m.problem(fmt.Sprintf("Add(%q): a counter cannot change by %v", name, v))
+		return
 	}
-	m.counts[name][key] += v
+	e, values := m.series("Add", name, "counter", labels, true)
+	if e == nil {
+		return
+	}
+	e.counter.WithLabelValues(values...).Add(v)
 }
 
-// Observe records a duration in a histogram.
+// Observe records a duration, in seconds, in a histogram. labels alternate
+// names and values.
 func (m *Metrics) Observe(name string, d time.Duration, labels ...string) {
-	key := labelKey(labels)
-	s := d.Seconds()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.hists[name] == nil {
-		m.hists[name] = map[string]*histogram{}
+	e, values := m.series("Observe", name, "histogram", labels, true)
+	if e == nil {
+		return
 	}
-	h := m.hists[name][key]
-	if h == nil {
-		h = &histogram{counts: make([]uint64, len(latencyBuckets))}
-		m.hists[name][key] = h
+	e.hist.WithLabelValues(values...).Observe(d.Seconds())
+}
+
+// Init creates series at zero, so that a dashboard or an alert sees 0
+// rather than nothing before the first event. Each label set alternates
+// names and values as in Add; with no label set, Init creates the
+// unlabelled series.
+func (m *Metrics) Init(name string, labelSets ...[]string) {
+	if len(labelSets) == 0 {
+		labelSets = [][]string{nil}
 	}
-	for i, ub := range latencyBuckets {
-		if s <= ub {
-			h.counts[i]++
+	for _, labels := range labelSets {
+		e, values := m.series("Init", name, "", labels, true)
+		switch {
+		case e == nil:
+		case e.counter != nil:
+			e.counter.WithLabelValues(values...)
+		case e.hist != nil:
+			e.hist.WithLabelValues(values...)
 		}
 	}
-	h.count++
-	h.sum += s
+}
+
+// InitCommands creates wikimod_commands_total at zero for each command and
+// every outcome a command can end with, and an empty
+// wikimod_command_duration_seconds for each command.
+func (m *Metrics) InitCommands(names ...string) {
+	for _, name := range names {
+		name = labelValue(name)
+		for _, o := range commandOutcomes {
+			m.commands.WithLabelValues(name, string(o))
+		}
+		m.commandDuration.WithLabelValues(name)
+	}
 }
 
 // ObserveCommand is a commands.Config.Observe function.
 func (m *Metrics) ObserveCommand(command string, outcome commands.Outcome, d time.Duration) {
-	m.Add("wikimod_commands_total", 1, "command", command, "outcome", string(outcome))
-	m.Observe("wikimod_command_duration_seconds", d, "command", command)
+	command = labelValue(command)
+	m.commands.WithLabelValues(command, labelValue(string(outcome))).Inc()
+	m.commandDuration.WithLabelValues(command).Observe(d.Seconds())
 }
 
 // ObserveWiki is an mw.Config.Observe function.
 func (m *Metrics) ObserveWiki(info mw.RequestInfo) {
-	m.Add("wikimod_wiki_requests_total", 1, "action", info.Action)
-	m.Observe("wikimod_wiki_request_duration_seconds", info.Duration, "action", info.Action)
+	action := labelValue(info.Action)
+	m.wikiRequests.WithLabelValues(action).Inc()
+	m.wikiDuration.WithLabelValues(action).Observe(info.Duration.Seconds())
 	if info.ErrorCode != "" {
-		m.Add("wikimod_wiki_errors_total", 1, "code", info.ErrorCode)
+		m.wikiErrors.WithLabelValues(labelValue(info.ErrorCode)).Inc()
 	}
 }
 
 // SecurityEvent counts a refused request.
 func (m *Metrics) SecurityEvent(platform, kind string) {
-	m.Add("wikimod_security_events_total", 1, "platform", platform, "kind", kind)
+	m.securityEvents.WithLabelValues(labelValue(platform), labelValue(kind)).Inc()
 }
 
-// Value returns a counter's value, for tests and the console.
+// Value returns a counter's or a gauge's value, or a histogram's count of
+// observations, for tests and the console. A series never touched reads 0;
+// reading does not create it.
 func (m *Metrics) Value(name string, labels ...string) float64 {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.counts[name][labelKey(labels)]
+	e, values := m.series("Value", name, "", labels, false)
+	if e == nil {
+		return 0
+	}
+	want := map[string]string{}
+	for i, l := range e.labels {
+		want[l] = values[i]
+	}
+	if e.kind == "gauge" {
+		return (*e.read.Load())()
+	}
+	c := e.collector()
+	ch := make(chan prometheus.Metric)
+	go func() {
+		c.Collect(ch)
+		close(ch)
+	}()
+	var v float64
+	for pm := range ch {
+		var d dto.Metric
+		if pm.Write(&d) != nil || !labelsMatch(d.GetLabel(), want) {
+			continue
+		}
+		switch e.kind {
+		case "counter":
+			v = d.GetCounter().GetValue()
+		case "histogram":
+			v = float64(d.GetHistogram().GetSampleCount())
+		}
+	}
+	return v
 }
 
 // WriteTo writes every metric in the Prometheus text format.
 func (m *Metrics) WriteTo(w io.Writer) (int64, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var b strings.Builder
-	names := make([]string, 0, len(m.kinds))
-	for n := range m.kinds {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", name, m.help[name], name, m.kinds[name])
-		if m.kinds[name] == "histogram" {
-			for _, key := range sortedKeys(m.hists[name]) {
-				h := m.hists[name][key]
-				for i, ub := range latencyBuckets {
-					fmt.Fprintf(&b, "%s_bucket{%s} %d\n", name, joinLabels(key, fmt.Sprintf(`le="%g"`, ub)), h.counts[i])
-				}
-				fmt.Fprintf(&b, "%s_bucket{%s} %d\n", name, joinLabels(key, `le="+Inf"`), h.count)
-				fmt.Fprintf(&b, "%s_sum%s %g\n%s_count%s %d\n", name, braces(key), h.sum, name, braces(key), h.count)
-			}
-			continue
-		}
-		if read, ok := m.gauges[name]; ok {
-			fmt.Fprintf(&b, "%s %s\n", name, formatFloat(read()))
-			continue
-		}
-		for _, key := range sortedKeys(m.counts[name]) {
-			fmt.Fprintf(&b, "%s%s %s\n", name, braces(key), formatFloat(m.counts[name][key]))
+	mfs, gatherErr := m.reg.Gather()
+	var total int64
+	for _, mf := range mfs {
+		n, err := expfmt.MetricFamilyToText(w, mf)
+		total += int64(n)
+		if err != nil {
+			return total, err
 		}
 	}
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
-}
-
-// ServeHTTP serves the metrics.
-func (m *Metrics) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-	m.WriteTo(w)
-}
-
-func labelKey(labels []string) string {
-	var parts []string
-	for i := 0; i+1 < len(labels); i += 2 {
-		parts = append(parts, fmt.Sprintf("%s=%q", labels[i], labels[i+1]))
+	if gatherErr != nil {
+		return total, fmt.Errorf("metrics: gather: %w", gatherErr)
 	}
-	return strings.Join(parts, ",")
+	return total, nil
 }
 
-func joinLabels(key, extra string) string {
-	if key == "" {
-		return extra
-	}
-	return key + "," + extra
+// ServeHTTP serves the metrics, in whichever format the scraper asks for.
+func (m *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	m.handler.ServeHTTP(w, r)
 }
 
-func braces(key string) string {
-	if key == "" {
-		return ""
+// Err returns every misuse seen so far (an undeclared name, wrong label
+// names, the wrong kind), each once, or nil. Values involved were dropped.
+// Tests call it after exercising the code that counts.
+func (m *Metrics) Err() error {
+	m.problemMu.Lock()
+	defer m.problemMu.Unlock()
+	var errs []error
+	for _, p := range m.problems {
+		errs = append(errs, errors.New("metrics: "+p))
 	}
-	return "{" + key + "}"
+	return errors.Join(errs...)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// series finds the declared metric name and puts the label values in the
+// order of its label names. kind "" accepts any kind. fix says whether the
+// call may fix a metric's label names; Value may not, and a metric whose
+// labels are not fixed yet has no series for it to read. A nil metric means
+// there is nothing to record or read, the misuse, if any, reported.
+func (m *Metrics) series(op, name, kind string, labels []string, fix bool) (*metric, []string) {
+	if len(labels)%2 != 0 {
+		m.problem(fmt.Sprintf("%s(%q): labels must alternate names and values; got %d strings", op, name, len(labels)))
+		return nil, nil
 	}
-	sort.Strings(keys)
-	return keys
+	names := make([]string, 0, len(labels)/2)
+	for i := 0; i < len(labels); i += 2 {
+		names = append(names, labels[i])
+	}
+	m.mu.RLock()
+	e := m.metrics[name]
+	fixed := e != nil && e.labels != nil
+	m.mu.RUnlock()
+	switch {
+	case e == nil:
+		m.problem(fmt.Sprintf("%s(%q): no such metric; declare it with Describe or Gauge first", op, name))
+		return nil, nil
+	case kind != "" && e.kind != kind:
+		m.problem(fmt.Sprintf("%s(%q): it is a %s, not a %s", op, name, e.kind, kind))
+		return nil, nil
+	case !fixed && !fix:
+		return nil, nil
+	case !fixed:
+		m.mu.Lock()
+		if e.labels == nil && !e.failed {
+			m.fixLocked(name, e, names)
+		}
+		m.mu.Unlock()
+	}
+	if e.failed {
+		return nil, nil
+	}
+	if e.kind == "gauge" && op != "Value" {
+		if op != "Init" {
+			m.problem(fmt.Sprintf("%s(%q): it is a gauge", op, name))
+		}
+		return nil, nil
+	}
+	if !sameSet(e.labels, names) {
+		m.problem(fmt.Sprintf("%s(%q): labels %v, but it has %v", op, name, names, e.labels))
+		return nil, nil
+	}
+	values := make([]string, len(e.labels))
+	for i, l := range e.labels {
+		values[i] = labelValue(labels[2*slices.Index(names, l)+1])
+	}
+	return e, values
 }
 
-func formatFloat(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return fmt.Sprintf("%d", int64(v))
+// fixLocked fixes e's label names and registers its collector. m.mu is
+// held.
+func (m *Metrics) fixLocked(name string, e *metric, labels []string) {
+	if err := checkLabelNames(e.kind, labels); err != nil {
+		e.failed = true
+		m.problem(fmt.Sprintf("%s: %v", name, err))
+		return
 	}
-	return fmt.Sprintf("%g", v)
+	var c prometheus.Collector
+	switch e.kind {
+	case "counter":
+		e.counter = prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: e.help}, labels)
+		c = e.counter
+	case "histogram":
+		e.hist = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: e.help, Buckets: latencyBuckets}, labels)
+		c = e.hist
+	}
+	if err := m.reg.Register(c); err != nil {
+		e.counter, e.hist, e.failed = nil, nil, true
+		m.problem(fmt.Sprintf("%s: %v", name, err))
+		return
+	}
+	e.labels = slices.Clone(labels)
+}
+
+func checkLabelNames(kind string, labels []string) error {
+	for i, l := range labels {
+		switch {
+		case !model.LegacyValidation.IsValidLabelName(l) || strings.HasPrefix(l, "__"):
+			return fmt.Errorf("%q is not a valid label name", l)
+		case kind == "histogram" && l == "le":
+			return errors.New(`"le" is reserved in histograms`)
+		case slices.Contains(labels[:i], l):
+			return fmt.Errorf("label %q given twice", l)
+		}
+	}
+	return nil
+}
+
+// problem reports a misuse once: it logs it and keeps it for Err. It may be
+// called with m.mu held: problemMu is only ever taken after m.mu.
+func (m *Metrics) problem(p string) {
+	m.problemMu.Lock()
+	defer m.problemMu.Unlock()
+	if m.reported[p] {
+		return
+	}
+	m.reported[p] = true
+	m.problems = append(m.problems, p)
+	slog.Default().Error("metric misused; its values are dropped", "problem", p)
+}
+
+// sameSet reports whether b holds the label names in a, each once, in any
+// order. a holds no duplicates.
+func sameSet(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i, x := range b {
+		if !slices.Contains(a, x) || slices.Contains(b[:i], x) {
+			return false
+		}
+	}
+	return true
+}
+
+func labelsMatch(got []*dto.LabelPair, want map[string]string) bool {
+	if len(got) != len(want) {
+		return false
+	}
+	for _, lp := range got {
+		if v, ok := want[lp.GetName()]; !ok || v != lp.GetValue() {
+			return false
+		}
+	}
+	return true
+}
+
+// labelValue makes s a valid label value. Values come from chat users and
+// the wiki; the library refuses invalid UTF-8, and a count should not be
+// lost to it.
+func labelValue(s string) string {
+	return strings.ToValidUTF8(s, "\uFFFD")
+}
+
+// promLogger sends promhttp's errors to slog.
+type promLogger struct{}
+
+func (promLogger) Println(v ...any) {
+	slog.Default().Error("serving metrics", "err", fmt.Sprint(v...))
 }

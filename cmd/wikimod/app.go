@@ -137,6 +137,12 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	// Every command's series exist from the start, at zero.
+	var names []string
+	for _, sp := range a.service.Specs() {
+		names = append(names, sp.Name)
+	}
+	a.metrics.InitCommands(names...)
 	a.metrics.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 {
 		waiting, _ := a.service.QueueLen()
 		return float64(waiting)

@@ -102,3 +102,27 @@ func writeFile(t testing.TB, path, text string) {
 }
 
 var osReadFile = os.ReadFile
+
+// TestMetricsDeclaredAtZero: /metrics lists every command's counters at
+// zero before any command has run, and reports no misuse of the registry.
+func TestMetricsDeclaredAtZero(t *testing.T) {
+	cfg, err := LoadConfig(writeConfig(t, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, base, _ := startApp(t, cfg, AppOptions{})
+	_, body := get(t, base+"/metrics")
+	for _, want := range []string{
+		`wikimod_commands_total{command="protect",outcome="ok"} 0`,
+		`wikimod_commands_total{command="createaccount",outcome="unknown"} 0`,
+		`wikimod_commands_waiting 0`,
+		`go_goroutines `,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if err := app.metrics.Err(); err != nil {
+		t.Errorf("metrics misuse: %v", err)
+	}
+}
