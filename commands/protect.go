@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wikimod/wikimod/mw"
 )
@@ -36,7 +38,8 @@ func (s *Service) protectCommand() Command {
 	params = append(params,
 		Param{Name: "expiry", Description: "When it ends: 1 week, 2026-12-01T00:00:00Z, infinite (default)"},
 		Param{Name: "reason", Description: "Reason, shown in the protection log"},
-		Param{Name: "cascade", Description: "Also protect pages transcluded in this one", Flag: true},
+		Param{Name: "cascade", Description: "Also protect pages transcluded in this one (kept as it is unless given; cascade=no ends it)", Flag: true},
+		Param{Name: "exact", Description: "Set exactly the types given and lift the page's others, as the API does", Flag: true},
 	)
 	for _, t := range protectTypes {
 		params = append(params, Param{Name: t + "_expiry", Description: "Expiry of the " + t + " protection alone"})
@@ -52,9 +55,10 @@ func (s *Service) protectCommand() Command {
 			Name:       "protect",
 			Summary:    "Change a page's protection (action=protect)",
 			Positional: "title",
-			Usage:      `/protect TITLE [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade]`,
-			Help: "As with the wiki's own API, the command sets the page's whole protection: a type you leave out is lifted, and so is cascading unless you say `cascade`. " +
-				"To change one type and keep another, give both. `expiry` applies to every type given; `TYPE_expiry=` sets one type's own.",
+			Usage:      `/protect TITLE [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade] [exact]`,
+			Help: "Only the types you name change: the page keeps its other protections, each with its own expiry, and its cascading unless you say `cascade=no`. " +
+				"`TYPE=all` lifts one type. With `exact`, the page ends with exactly the types you name and the others are lifted, as the wiki's own API does. " +
+				"`expiry` applies to every type given; `TYPE_expiry=` sets one type's own. The reply says what changed, what was lifted, what was kept, or that nothing changed.",
 			Right:  "protect",
 			Write:  true,
 			Params: params,
@@ -64,23 +68,55 @@ func (s *Service) protectCommand() Command {
 }
 
 func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
-	p, rights, err := parseProtect(req.Spec, req.Args, req.Site)
+	pr, err := parseProtect(req.Spec, req.Args, req.Site)
 	if err != nil {
 		return Reply{}, err
 	}
+	// The page's protections now: the plan keeps those not named, and the
+	// reply tells what changed.
+	before, err := s.wiki.Page(ctx, pr.title, pr.pageID)
+	if err != nil {
+		return Reply{}, aboutPage(pr.page(), err)
+	}
+	page := pr.page()
+	switch {
+	case before.Invalid:
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "invalidtitle", Message: fmt.Sprintf("%q is not a valid page title on this wiki: titles cannot contain characters such as `# < > [ ] | { }`. Check the title and try again.", pr.title)}
+	case pr.pageID != 0 && before.Missing:
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "nosuchpageid", Message: fmt.Sprintf("There is no page with id %d. Check the id, or give the title instead.", pr.pageID)}
+	}
+	if before.Title != "" {
+		page = before.Title
+	}
+	plan := PlanProtect(before.Protections, pr.changes, pr.exact, pr.cascade, req.Site.Restrictions.CascadingLevels)
+	if pr.cascade != nil && *pr.cascade && !plan.Cascade {
+		return Reply{}, usageErrorf("`cascade` needs a protection of %s at a level that allows cascading on this wiki: %s.",
+			page, "`"+strings.Join(req.Site.Restrictions.CascadingLevels, "`, `")+"`")
+	}
+	// Whoever changes a page's protection must be able to set every level
+	// it will have, the kept ones too: the wiki asks as much of a person.
+	var rights []string
+	for _, l := range plan.Levels() {
+		rights = append(rights, LevelRight(l))
+	}
 	if err := req.Check(rights...); err != nil {
 		return Reply{}, err
+	}
+	p := mw.ProtectParams{Title: pr.title, PageID: pr.pageID, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade,
+		Reason: pr.reason, Tags: pr.tags, Watchlist: pr.watchlist, WatchlistExpiry: pr.watchlistExpiry}
+	if p.PageID == 0 {
+		p.Title = page
 	}
 	res, err := s.wiki.Protect(ctx, p)
 	if mw.MaybeApplied(err) {
 		return s.protectReadBack(ctx, req, p, err)
 	}
 	if err != nil {
-		return Reply{}, err
+		return Reply{}, aboutPage(page, err)
 	}
 	out := &ProtectOutcome{
 		Title:       res.Title,
-		Reason:      res.Reason,
+		Reason:      keptComment(res.Reason),
 		Cascade:     res.Cascade,
 		Protections: res.Protections,
 		URL:         req.Site.PageURL(res.Title),
@@ -91,31 +127,107 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 			s.log.Error("after protect", "title", res.Title, "err", err)
 		}
 	}
+	return protectReply(out, before.Protections, plan, res.Warnings, s.now()), nil
+}
 
-	reply := Reply{Title: "Protection of " + res.Title + " changed.", URL: out.URL, Announce: true, Protect: out}
+// aboutPage names the page in the explanation of an error from the wiki, so
+// that a moderator who ran several commands knows which one it answers.
+func aboutPage(page string, err error) error {
+	e := wikiErrorFor(cmdProtect, err, nil)
+	if e == nil {
+		return err
+	}
+	named := *e
+	named.Message = "About " + page + ": " + e.Message
+	return &named
+}
+
+// protectReply tells what the wiki did: each protection the page has now,
+// whether it changed or was kept, what was lifted, and "unchanged" when the
+// wiki's answer is the page's protection as it was.
+func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectPlan, warnings []mw.Message, now time.Time) Reply {
+	was := map[string]mw.PageProtection{}
+	wasCascading := false
+	for _, b := range before {
+		was[b.Type] = b
+		wasCascading = wasCascading || b.Cascade
+	}
+	changed := out.Cascade != wasCascading
 	var lifted []string
-	for _, pr := range res.Protections {
-		if pr.Level == "" || pr.Level == "all" {
-			lifted = append(lifted, pr.Action)
+	reply := Reply{URL: out.URL, Protect: out}
+	for _, pr := range out.Protections {
+		b, had := was[pr.Action]
+		if isLift(pr.Level) {
+			if had {
+				lifted = append(lifted, pr.Action)
+				changed = true
+			}
 			continue
 		}
-		reply.Fields = append(reply.Fields, Field{Label: pr.Action, Value: pr.Level + ", " + describeExpiry(pr.Expiry, s.now())})
+		state := "changed"
+		switch {
+		case !had:
+			state = "new"
+			changed = true
+		case b.Level == pr.Level && sameExpiry(b.Expiry, pr.Expiry):
+			state = "unchanged"
+			if slices.ContainsFunc(plan.Kept, func(k mw.PageProtection) bool { return k.Type == pr.Action }) {
+				state = "kept"
+			}
+		default:
+			changed = true
+		}
+		reply.Fields = append(reply.Fields, Field{Label: pr.Action, Value: pr.Level + ", " + describeExpiry(pr.Expiry, now) + " (" + state + ")"})
+	}
+	for _, t := range plan.Lifted {
+		if !slices.Contains(lifted, t) {
+			lifted = append(lifted, t)
+			changed = true
+		}
 	}
 	var notes []string
 	if len(lifted) > 0 {
+		sort.Strings(lifted)
 		notes = append(notes, "Lifted: "+strings.Join(lifted, ", ")+".")
 	}
-	if res.Cascade {
+	switch {
+	case out.Cascade:
 		notes = append(notes, "Cascading: pages transcluded in it are protected too.")
+	case plan.CascadeEnds:
+		notes = append(notes, "Cascading has ended: no protection left on the page allows it.")
+	case wasCascading:
+		notes = append(notes, "Cascading has ended.")
 	}
-	if res.Reason != "" {
-		notes = append(notes, "Reason: "+res.Reason)
+	if out.Reason != "" {
+		notes = append(notes, "Reason, as the wiki keeps it: "+out.Reason)
 	}
-	for _, w := range res.Warnings {
+	for _, w := range warnings {
 		notes = append(notes, "The wiki warns: "+w.Text)
 	}
 	reply.Text = strings.Join(notes, "\n")
-	return reply, nil
+	if changed {
+		reply.Title = "Protection of " + out.Title + " changed."
+		reply.Announce = true
+	} else {
+		reply.Title = "Protection of " + out.Title + " unchanged: it already was as asked."
+		reply.Code = "unchanged"
+	}
+	return reply
+}
+
+// commentLimit is how many characters of a reason MediaWiki keeps
+// ($wgCommentCharacterLimit's fixed value, CommentStore::COMMENT_CHARACTER_LIMIT).
+const commentLimit = 500
+
+// keptComment is a reason as the wiki stores it: cut to commentLimit
+// characters, the last three of them "...", as Language::truncateForVisual
+// does.
+func keptComment(reason string) string {
+	r := []rune(reason)
+	if len(r) <= commentLimit {
+		return reason
+	}
+	return strings.TrimRightFunc(string(r[:commentLimit-3]), unicode.IsSpace) + "..."
 }
 
 // settleTimeout bounds reading the wiki back after a write whose answer was
@@ -218,11 +330,31 @@ func describeExpiry(expiry string, now time.Time) string {
 	return fmt.Sprintf("until %s (%s)", t.UTC().Format(time.RFC3339), Relative(t.Sub(now)))
 }
 
-// parseProtect turns /protect arguments into API parameters, checking the
-// types and levels against the wiki's own, and returns the rights the actor
-// needs for the levels asked for.
-func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []string, error) {
-	var p mw.ProtectParams
+// protectRequest is a parsed /protect.
+type protectRequest struct {
+	title           string
+	pageID          int
+	changes         []ProtectChange
+	cascade         *bool // nil: keep the page's
+	exact           bool
+	reason          string
+	tags            []string
+	watchlist       string
+	watchlistExpiry string
+}
+
+// page names the page for replies.
+func (r protectRequest) page() string {
+	if r.title != "" {
+		return r.title
+	}
+	return fmt.Sprintf("page id %d", r.pageID)
+}
+
+// parseProtect reads /protect's arguments, checking the types and levels
+// against the wiki's own.
+func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, error) {
+	var p protectRequest
 	types := site.Restrictions.Types
 	var levels []string
 	for _, l := range site.Restrictions.Levels {
@@ -230,25 +362,30 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []
 			levels = append(levels, l)
 		}
 	}
+	noLevels := &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: "This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php."}
 	for _, k := range args.Keys() {
 		base := strings.TrimSuffix(k, "_expiry")
 		if _, ok := spec.Param(k); ok {
 			if slices.Contains(protectTypes, base) && !slices.Contains(types, base) {
-				return p, nil, usageErrorf("This wiki has no `%s` protection. It offers: %s.", base, strings.Join(types, ", "))
+				return p, usageErrorf("This wiki has no `%s` protection. It offers: %s.", base, strings.Join(types, ", "))
 			}
 			continue
 		}
 		if slices.Contains(types, base) {
 			continue // a type this wiki adds beyond the stock four
 		}
-		return p, nil, usageErrorf("`/protect` has no `%s=`. It takes a title and %s, `expiry=`, `reason=`, `cascade`, `pageid=`, `tags=`, `watchlist=`, `watchlistexpiry=`, and `TYPE_expiry=` for one type's own expiry.",
+		return p, usageErrorf("`/protect` has no `%s=`. It takes a title and %s, `expiry=`, `reason=`, `cascade`, `exact`, `pageid=`, `tags=`, `watchlist=`, `watchlistexpiry=`, and `TYPE_expiry=` for one type's own expiry.",
 			k, keyList(types, "=LEVEL"))
 	}
 
 	var words []string
 	for _, w := range args.Positional {
-		if strings.EqualFold(w, "cascade") {
-			p.Cascade = true
+		switch {
+		case strings.EqualFold(w, "cascade"):
+			p.cascade = ptr(true)
+			continue
+		case strings.EqualFold(w, "exact"):
+			p.exact = true
 			continue
 		}
 		words = append(words, w)
@@ -256,7 +393,7 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []
 	title, hasTitle := args.Get("title")
 	switch {
 	case hasTitle && len(words) > 0:
-		return p, nil, usageErrorf("Give the page once: either as the first word or as `title=`, not both.")
+		return p, usageErrorf("Give the page once: either as the first word or as `title=`, not both.")
 	case !hasTitle:
 		title = strings.Join(words, " ")
 	}
@@ -264,37 +401,41 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []
 	if id, ok := args.Get("pageid"); ok {
 		n, err := strconv.Atoi(id)
 		if err != nil || n <= 0 {
-			return p, nil, usageErrorf("`pageid=%s` is not a page id; page ids are positive numbers.", id)
+			return p, usageErrorf("`pageid=%s` is not a page id; page ids are positive numbers.", id)
 		}
 		if title != "" {
-			return p, nil, usageErrorf("Give either a title or `pageid=`, not both.")
+			return p, usageErrorf("Give either a title or `pageid=`, not both.")
 		}
-		p.PageID = n
+		p.pageID = n
 	} else if title == "" {
-		return p, nil, usageErrorf("Which page? Usage: `%s`, for example `/protect \"Main Page\" edit=sysop move=sysop expiry=\"1 week\" reason=\"vandalism\"`.", spec.Usage)
+		return p, usageErrorf("Which page? Usage: `%s`, for example `/protect \"Main Page\" edit=sysop move=sysop expiry=\"1 week\" reason=\"vandalism\"`.", spec.Usage)
 	}
-	p.Title = title
+	p.title = title
 
 	if v, ok := args.Get("cascade"); ok {
 		b, err := parseBool("cascade", v)
 		if err != nil {
-			return p, nil, err
+			return p, err
 		}
-		p.Cascade = b
+		p.cascade = &b
+	}
+	if v, ok := args.Get("exact"); ok {
+		b, err := parseBool("exact", v)
+		if err != nil {
+			return p, err
+		}
+		p.exact = b
 	}
 
-	rights := []string{}
 	defaultExpiry, hasDefault := args.Get("expiry")
 	if hasDefault && strings.TrimSpace(defaultExpiry) == "" {
-		return p, nil, usageErrorf("`expiry=` is empty. Give a duration like `expiry=\"1 week\"`, a time, or `expiry=infinite`.")
+		return p, usageErrorf("`expiry=` is empty. Give a duration like `expiry=\"1 week\"`, a time, or `expiry=infinite`.")
 	}
-	perAction := false
-	var expiries []string
 	for _, t := range types {
 		level, ok := args.Get(t)
 		if !ok {
 			if _, has := args.Get(t + "_expiry"); has {
-				return p, nil, usageErrorf("`%s_expiry=` is given without `%s=LEVEL`.", t, t)
+				return p, usageErrorf("`%s_expiry=` is given without `%s=LEVEL`.", t, t)
 			}
 			continue
 		}
@@ -304,71 +445,52 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (mw.ProtectParams, []
 			level = "all"
 		default:
 			if len(levels) == 0 {
-				return p, nil, &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: "This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php."}
+				return p, noLevels
 			}
 			if !slices.Contains(levels, level) {
-				return p, nil, &Error{Outcome: OutcomeInvalid, Code: "protect-invalidlevel", Message: fmt.Sprintf(
+				return p, &Error{Outcome: OutcomeInvalid, Code: "protect-invalidlevel", Message: fmt.Sprintf(
 					"`%s` is not a protection level on this wiki. For `%s=`, use one of: %s, or `all` to lift the protection.",
 					level, t, "`"+strings.Join(levels, "`, `")+"`")}
 			}
-			rights = append(rights, LevelRight(level))
 		}
-		p.Protections = append(p.Protections, mw.Protection{Action: t, Level: level})
 		e, own := args.Get(t + "_expiry")
-		if own {
-			perAction = true
-			if strings.TrimSpace(e) == "" {
-				return p, nil, usageErrorf("`%s_expiry=` is empty.", t)
-			}
-		} else if hasDefault {
+		switch {
+		case own && strings.TrimSpace(e) == "":
+			return p, usageErrorf("`%s_expiry=` is empty.", t)
+		case own:
+		case hasDefault:
 			e = defaultExpiry
-		} else {
+		default:
 			e = "infinite"
 		}
-		expiries = append(expiries, e)
+		p.changes = append(p.changes, ProtectChange{Type: t, Level: level, Expiry: e})
 	}
-	if len(p.Protections) == 0 {
+	if len(p.changes) == 0 {
 		if len(levels) == 0 || len(types) == 0 {
-			return p, nil, &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: "This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php."}
+			return p, noLevels
 		}
-		return p, nil, usageErrorf("Say which protection to set: %s with a level from %s, or `all` to lift one. For example `/protect %q edit=%s expiry=\"1 week\"`.",
-			keyList(types, "="), "`"+strings.Join(levels, "`, `")+"`", orDefault(title, "Main Page"), levels[len(levels)-1])
+		return p, usageErrorf("Say which protection to set on %s: %s with a level from %s, or `all` to lift one. For example `/protect %q edit=%s expiry=\"1 week\"`.",
+			p.page(), keyList(types, "="), "`"+strings.Join(levels, "`, `")+"`", orDefault(title, "Main Page"), levels[len(levels)-1])
 	}
-	switch {
-	case perAction:
-		p.Expiry = expiries
-	case hasDefault:
-		p.Expiry = []string{defaultExpiry}
-	}
-	if p.Cascade {
-		ok := false
-		for _, pr := range p.Protections {
-			if slices.Contains(site.Restrictions.CascadingLevels, pr.Level) {
-				ok = true
-			}
-		}
-		if !ok {
-			return p, nil, usageErrorf("`cascade` needs at least one protection at a level that allows cascading on this wiki: %s.",
-				"`"+strings.Join(site.Restrictions.CascadingLevels, "`, `")+"`")
-		}
-	}
-	p.Reason, _ = args.Get("reason")
+	p.reason, _ = args.Get("reason")
 	if tags, ok := args.Get("tags"); ok {
 		for _, t := range strings.FieldsFunc(tags, func(r rune) bool { return r == ',' || r == '|' }) {
 			if t = strings.TrimSpace(t); t != "" {
-				p.Tags = append(p.Tags, t)
+				p.tags = append(p.tags, t)
 			}
 		}
 	}
 	if w, ok := args.Get("watchlist"); ok {
 		if !slices.Contains([]string{"watch", "unwatch", "preferences", "nochange"}, w) {
-			return p, nil, usageErrorf("`watchlist=%s` is not one of `watch`, `unwatch`, `preferences`, `nochange`.", w)
+			return p, usageErrorf("`watchlist=%s` is not one of `watch`, `unwatch`, `preferences`, `nochange`.", w)
 		}
-		p.Watchlist = w
+		p.watchlist = w
 	}
-	p.WatchlistExpiry, _ = args.Get("watchlistexpiry")
-	return p, rights, nil
+	p.watchlistExpiry, _ = args.Get("watchlistexpiry")
+	return p, nil
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func keyList(keys []string, suffix string) string {
 	out := make([]string, len(keys))

@@ -302,8 +302,12 @@ func (s *Service) runItem(it *item) {
 // waitedTooLong is the reply to a job whose turn did not come in time.
 func (s *Service) waitedTooLong(it *item) Reply {
 	waited := s.now().Sub(it.accepted).Round(time.Second)
+	what := "`/" + it.name + "`"
+	if page := it.rec.Args["title"] + it.rec.Args["_"]; page != "" && it.name == "protect" {
+		what += " for " + page
+	}
 	return Reply{Command: it.name, Outcome: OutcomeFailed, Code: "waited-too-long", Title: "Nothing was done.",
-		Text: fmt.Sprintf("The wiki is slow or not answering, and this command waited %s for its turn without starting, so wikimod dropped it. Nothing was sent to the wiki. Try again later.", waited)}
+		Text: fmt.Sprintf("The wiki is slow or not answering, and %s waited %s for its turn without starting, so wikimod dropped it. Nothing was sent to the wiki. Try again later.", what, waited)}
 }
 
 // finishRefused audits a queued job as refused and delivers the refusal.

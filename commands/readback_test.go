@@ -72,19 +72,39 @@ func TestCreateAccountAnswerLostIsReadBack(t *testing.T) {
 	}
 }
 
-// TestTimeoutAfterWriteIsUnknownNotFailed: with the wiki frozen, a write
-// times out and the read-back cannot be made either. The reply must not
-// say nothing was done; the audit row says unknown; and once the wiki
-// resumes, the page is in fact protected, which is why.
-func TestTimeoutAfterWriteIsUnknownNotFailed(t *testing.T) {
-	env := testenv.New(t, wiki, testenv.Options{Timeout: 2 * time.Second})
-	title := uniq("Timeout")
-	if r := run(t, env, admin, `/protect "`+title+` warm" create=sysop`); !r.OK() {
-		t.Fatalf("warm-up: %s", r.Plain())
+// freezeOnWrite freezes the wiki as a write of the given action leaves
+// for it: the write is sent, and the wiki then answers nothing.
+type freezeOnWrite struct {
+	action string
+	wiki   *devwiki.Wiki
+	frozen chan struct{}
+}
+
+func (f *freezeOnWrite) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodPost && r.Body != nil {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+		if form, _ := url.ParseQuery(string(body)); form.Get("action") == f.action {
+			f.wiki.Freeze()
+			close(f.frozen)
+		}
 	}
-	thaw := frozen(t, wiki)
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+// TestTimeoutAfterWriteIsUnknownNotFailed: the wiki freezes as the write
+// is sent, so the write times out and the read-back cannot be made either.
+// The reply must not say nothing was done; the audit row says unknown; and
+// once the wiki resumes, the page is in fact protected, which is why.
+func TestTimeoutAfterWriteIsUnknownNotFailed(t *testing.T) {
+	devwiki.Need(t, wiki)
+	fw := &freezeOnWrite{action: "protect", wiki: wiki, frozen: make(chan struct{})}
+	t.Cleanup(func() { wiki.Thaw() })
+	env := testenv.New(t, wiki, testenv.Options{Timeout: 2 * time.Second, Transport: fw})
+	title := uniq("Timeout")
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop`, title))
-	thaw()
+	<-fw.frozen
+	wiki.Thaw()
 	if r.Outcome != commands.OutcomeUnknown || strings.Contains(strings.ToLower(r.Plain()), "nothing was done") || !strings.Contains(r.Plain(), title) {
 		t.Fatalf("reply = %+v", r)
 	}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"unicode"
 )
 
 // Platforms an Actor can come from.
@@ -121,12 +122,31 @@ func (w word) named() (key, value string, ok bool) {
 	return key, w.text[w.eqAt+1:], true
 }
 
+// quoteClosers maps each quote mark that may open a quoted value to the
+// marks that close it. Besides straight double quotes, people type single
+// quotes, and terminals and phones turn quotes curly (“…”, ‘…’, „…“).
+var quoteClosers = map[rune]string{
+	'"':      `"`,
+	'\'':     "'",
+	'\u201c': "\u201d\u201c", // “…” (or “…“)
+	'\u201d': "\u201d",       // ”…”
+	'\u201e': "\u201c\u201d", // „…“
+	'\u2018': "\u2019\u2018", // ‘…’
+	'\u2019': "\u2019",       // ’…’
+}
+
+// splitWords splits a command line into words. A quoted value keeps its
+// spaces. A straight double quote opens and closes a quote anywhere, as it
+// always has; the other marks open one only at the start of a word or
+// value (so "Don't" keeps its apostrophe) and close it only at the end of
+// one.
 func splitWords(line string) ([]word, error) {
 	var (
 		words   []word
 		cur     strings.Builder
 		inWord  bool
-		inQuote bool
+		closers string // while in a quote: the marks that close it
+		last    rune   // the last rune written to cur
 		w       = word{eqAt: -1}
 	)
 	flush := func() {
@@ -136,33 +156,39 @@ func splitWords(line string) ([]word, error) {
 		}
 		cur.Reset()
 		inWord = false
+		last = 0
 		w = word{eqAt: -1}
 	}
 	runes := []rune(line)
+	endsWord := func(i int) bool { return i >= len(runes) || unicode.IsSpace(runes[i]) }
 	for i := 0; i < len(runes); i++ {
 		r := runes[i]
 		switch {
-		case inQuote && r == '\\' && i+1 < len(runes) && (runes[i+1] == '"' || runes[i+1] == '\\'):
+		case closers != "" && r == '\\' && i+1 < len(runes) && (strings.ContainsRune(closers, runes[i+1]) || runes[i+1] == '\\'):
 			i++
 			cur.WriteRune(runes[i])
-		case r == '"':
-			inQuote = !inQuote
+			last = runes[i]
+		case closers != "" && strings.ContainsRune(closers, r) && (r == '"' || endsWord(i+1)):
+			closers = ""
+		case closers == "" && (r == '"' || quoteClosers[r] != "" && (cur.Len() == 0 || last == '=')):
+			closers = quoteClosers[r]
 			inWord = true
 			if w.eqAt < 0 {
 				w.quoted = true
 			}
-		case !inQuote && (r == ' ' || r == '\t' || r == '\n' || r == '\r'):
+		case closers == "" && unicode.IsSpace(r):
 			flush()
 		default:
-			if r == '=' && !inQuote && w.eqAt < 0 && !w.quoted {
+			if r == '=' && closers == "" && w.eqAt < 0 && !w.quoted {
 				w.eqAt = cur.Len()
 			}
 			cur.WriteRune(r)
+			last = r
 			inWord = true
 		}
 	}
-	if inQuote {
-		return nil, usageErrorf("A double quote is not closed. Put values with spaces in double quotes, like `reason=\"spam wave\"`.")
+	if closers != "" {
+		return nil, usageErrorf("A quote is not closed. Put values with spaces in quotes, like `reason=\"spam wave\"` or `/protect 'Main Page' edit=sysop`.")
 	}
 	flush()
 	return words, nil

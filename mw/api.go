@@ -203,6 +203,9 @@ type PageProtection struct {
 	Level   string `json:"level"`
 	Expiry  string `json:"expiry"`
 	Cascade bool   `json:"cascade"`
+	// Source names the page whose cascading protection this is, for a
+	// protection the page inherits rather than holds itself.
+	Source string `json:"source,omitempty"`
 }
 
 // PageProtections returns the protections in force on a page. A missing page
@@ -415,4 +418,46 @@ func (c *Client) PrefixSearch(ctx context.Context, prefix string, limit int) ([]
 		out[i] = p.Title
 	}
 	return out, nil
+}
+
+// Page returns one page's protection state, by title or, when pageID is not
+// zero, by page id. A page id that names no page comes back Missing.
+func (c *Client) Page(ctx context.Context, title string, pageID int) (PageState, error) {
+	if pageID == 0 {
+		states, err := c.PageStates(ctx, title)
+		if err != nil {
+			return PageState{}, err
+		}
+		st, ok := states[title]
+		if !ok {
+			return PageState{Title: title, Missing: true}, nil
+		}
+		return st, nil
+	}
+	var res struct {
+		Query struct {
+			Pages []struct {
+				Title      string           `json:"title"`
+				NS         int              `json:"ns"`
+				Missing    bool             `json:"missing"`
+				Protection []PageProtection `json:"protection"`
+			} `json:"pages"`
+		} `json:"query"`
+	}
+	if _, err := c.Get(ctx, url.Values{
+		"action": {"query"}, "prop": {"info"}, "inprop": {"protection"}, "pageids": {strconv.Itoa(pageID)},
+	}, &res); err != nil {
+		return PageState{}, fmt.Errorf("page %d: %w", pageID, err)
+	}
+	if len(res.Query.Pages) == 0 || res.Query.Pages[0].Missing {
+		return PageState{Missing: true}, nil
+	}
+	p := res.Query.Pages[0]
+	st := PageState{Title: p.Title, NS: p.NS}
+	for _, pr := range p.Protection {
+		if pr.Source == "" {
+			st.Protections = append(st.Protections, pr)
+		}
+	}
+	return st, nil
 }

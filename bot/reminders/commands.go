@@ -216,10 +216,8 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 	}
 	st := states[title]
 	current := map[string]mw.PageProtection{}
-	cascade := false
 	for _, p := range st.Protections {
 		current[p.Type] = p
-		cascade = cascade || p.Cascade
 	}
 
 	now := s.now()
@@ -243,31 +241,25 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 	}
 	newExpiry = newExpiry.Add(ext).UTC().Truncate(time.Second)
 
-	p := mw.ProtectParams{Title: title, Cascade: cascade,
+	// The same plan as /protect: the reminded types get the new expiry,
+	// every other protection of the page is sent again as it is, and
+	// cascading is kept.
+	var changes []commands.ProtectChange
+	for _, typ := range slices.Sorted(maps.Keys(group)) {
+		changes = append(changes, commands.ProtectChange{Type: typ, Level: group[typ].Level, Expiry: newExpiry.Format(time.RFC3339)})
+	}
+	plan := commands.PlanProtect(st.Protections, changes, false, nil, req.Site.Restrictions.CascadingLevels)
+	p := mw.ProtectParams{Title: title, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade,
 		Reason: fmt.Sprintf("Extended by %s from a wikimod reminder, by %s", length(ext), actorName(req.Actor))}
 	if r.Protection.Reason != "" {
 		p.Reason += ": " + r.Protection.Reason
 	}
-	var rights []string
-	var kept []string
-	add := func(typ, level, expiry string) {
-		p.Protections = append(p.Protections, mw.Protection{Action: typ, Level: level})
-		p.Expiry = append(p.Expiry, expiry)
-		rights = append(rights, commands.LevelRight(level))
+	var rights, kept []string
+	for _, l := range plan.Levels() {
+		rights = append(rights, commands.LevelRight(l))
 	}
-	for _, cur := range st.Protections {
-		if _, reminded := group[cur.Type]; reminded {
-			continue
-		}
-		expiry := cur.Expiry
-		if _, finite := finiteExpiry(expiry); !finite {
-			expiry = "infinite"
-		}
-		add(cur.Type, cur.Level, expiry)
-		kept = append(kept, fmt.Sprintf("%s=%s %s", cur.Type, cur.Level, until(expiry, now)))
-	}
-	for _, typ := range slices.Sorted(maps.Keys(group)) {
-		add(typ, group[typ].Level, newExpiry.Format(time.RFC3339))
+	for _, k := range plan.Kept {
+		kept = append(kept, fmt.Sprintf("%s=%s %s", k.Type, k.Level, until(k.Expiry, now)))
 	}
 	if err := req.Check(rights...); err != nil {
 		return commands.Reply{}, err

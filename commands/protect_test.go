@@ -1,0 +1,186 @@
+package commands_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/mw"
+)
+
+// createPage makes a page exist, so that it can take edit and move
+// protection, through the bot's session.
+func createPage(t *testing.T, env *testenv.Env, title string) {
+	t.Helper()
+	var res struct {
+		Edit struct {
+			Result string `json:"result"`
+		} `json:"edit"`
+	}
+	_, err := env.Bot.Post(context.Background(), "csrf", map[string][]string{
+		"action": {"edit"}, "title": {title}, "text": {"A page for wikimod's tests."}, "createonly": {"1"},
+	}, &res)
+	if err != nil || res.Edit.Result != "Success" {
+		t.Fatalf("create %q: %v %+v", title, err, res)
+	}
+}
+
+// TestProtectKeepsTheTypesNotNamed: naming one type changes that type only;
+// the page keeps its others, each with its own expiry, and its cascading.
+// TYPE=all lifts one type, and exact sets exactly what is named.
+func TestProtectKeepsTheTypesNotNamed(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	title := uniq("Keep Others")
+	createPage(t, env, title)
+	if r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop move=sysop move_expiry="3 days" cascade`, title)); !r.OK() {
+		t.Fatal(r.Plain())
+	}
+	before := env.Protections(t, title)
+
+	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=autoconfirmed`, title))
+	after := env.Protections(t, title)
+	if !r.OK() || after["edit"].Level != "autoconfirmed" || after["move"] != before["move"] {
+		t.Fatalf("reply:\n%s\nwiki before %+v after %+v", r.Plain(), before, after)
+	}
+	plain := r.Plain()
+	if !strings.Contains(plain, "edit: autoconfirmed") || !strings.Contains(plain, "(changed)") || !strings.Contains(plain, "move: sysop") || !strings.Contains(plain, "(kept)") {
+		t.Errorf("the reply does not say what changed and what was kept:\n%s", plain)
+	}
+	if strings.Contains(plain, "Lifted") || !strings.Contains(r.Title, title) {
+		t.Errorf("reply:\n%s", plain)
+	}
+
+	// Naming a type with all lifts it alone.
+	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" move=all`, title))
+	after = env.Protections(t, title)
+	if !r.OK() || !strings.Contains(r.Text, "Lifted: move.") || after["edit"].Level != "autoconfirmed" || after["move"].Level != "" {
+		t.Fatalf("lift move: %s\nwiki %+v", r.Plain(), after)
+	}
+
+	// exact: the page ends with exactly what is named.
+	run(t, env, admin, fmt.Sprintf(`/protect "%s" move=sysop`, title))
+	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop exact`, title))
+	after = env.Protections(t, title)
+	if !r.OK() || after["move"].Level != "" || after["edit"].Level != "sysop" || !strings.Contains(r.Text, "Lifted: move.") {
+		t.Fatalf("exact: %s\nwiki %+v", r.Plain(), after)
+	}
+}
+
+// TestProtectSameTwiceIsUnchanged: the same command twice changes the page
+// once; the second reply says nothing changed and is not announced, as the
+// wiki writes no log entry for it.
+func TestProtectSameTwiceIsUnchanged(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	title := uniq("Twice")
+	line := fmt.Sprintf(`/protect "%s" create=sysop expiry=infinite`, title)
+	first := run(t, env, admin, line)
+	second := run(t, env, admin, line)
+	if !first.OK() || !first.Announce || !strings.Contains(first.Title, "changed") {
+		t.Fatalf("first: %s", first.Plain())
+	}
+	if !second.OK() || second.Announce || second.Code != "unchanged" || !strings.Contains(second.Title, "unchanged") || !strings.Contains(second.Title, title) {
+		t.Errorf("second: %+v", second)
+	}
+	entries := 0
+	page, err := env.Bot.LogEvents(ctxTest, mwLogQuery("protect"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range page.Events {
+		if ev.Title == title {
+			entries++
+		}
+	}
+	if entries != 1 {
+		t.Errorf("the wiki logged %d entries", entries)
+	}
+}
+
+// TestProtectShowsTheReasonTheWikiKept: a reason longer than the wiki keeps
+// is shown as the wiki's log has it.
+func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	title := uniq("Long Reason")
+	reason := strings.Repeat("spam wave ", 300) // 3,000 characters
+	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop reason="%s"`, title, reason))
+	if !r.OK() {
+		t.Fatal(r.Plain())
+	}
+	page, err := env.Bot.LogEvents(ctxTest, mwLogQuery("protect"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged string
+	for _, ev := range page.Events {
+		if ev.Title == title {
+			logged = ev.Comment
+		}
+	}
+	if logged == "" || len([]rune(logged)) >= 3000 {
+		t.Fatalf("the wiki logged a %d-character reason", len([]rune(logged)))
+	}
+	if !strings.Contains(r.Text, "Reason, as the wiki keeps it: "+logged+"\n") && !strings.HasSuffix(r.Text, "Reason, as the wiki keeps it: "+logged) {
+		t.Errorf("reply reason differs from the wiki's %q:\n%s", logged, r.Text)
+	}
+	if r.Protect.Reason != logged {
+		t.Errorf("recorded reason %q, wiki %q", r.Protect.Reason, logged)
+	}
+}
+
+// TestProtectQuotesAndTitleInEveryReply: the quotes people type (single,
+// curly) delimit the title, and every reply about a page names it.
+func TestProtectQuotesAndTitleInEveryReply(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	title := uniq("Quoted Page")
+	for _, line := range []string{
+		fmt.Sprintf(`/protect '%s' create=sysop`, title),
+		fmt.Sprintf("/protect \u201c%s\u201d create=autoconfirmed", title),
+	} {
+		r := run(t, env, admin, line)
+		if !r.OK() || !strings.Contains(r.Title, title) || strings.ContainsAny(r.Title, "'\u201c\u201d") {
+			t.Errorf("%s: %s", line, r.Plain())
+		}
+	}
+	if got := env.Protections(t, title)["create"].Level; got != "autoconfirmed" {
+		t.Errorf("wiki: %q", got)
+	}
+	missing := uniq("Not There")
+	r := run(t, env, admin, fmt.Sprintf(`/protect '%s' edit=sysop`, missing))
+	if r.Code != "missingtitle-createonly" || !strings.Contains(r.Plain(), missing) {
+		t.Errorf("missing page: %+v", r)
+	}
+}
+
+// TestPlanProtect checks the plan against the page's protections without a
+// wiki: what is sent, kept, lifted, and what becomes of cascading.
+func TestPlanProtect(t *testing.T) {
+	cur := []mw.PageProtection{
+		{Type: "edit", Level: "sysop", Expiry: "infinity", Cascade: true},
+		{Type: "move", Level: "sysop", Expiry: "2030-01-01T00:00:00Z", Cascade: true},
+	}
+	cascading := []string{"sysop"}
+	p := commands.PlanProtect(cur, []commands.ProtectChange{{Type: "edit", Level: "autoconfirmed", Expiry: "1 week"}}, false, nil, cascading)
+	if got := fmt.Sprint(p.Protections, p.Expiry, p.Cascade); got != "[{move sysop} {edit autoconfirmed}] [2030-01-01T00:00:00Z 1 week] true" {
+		t.Errorf("keep: %s", got)
+	}
+	p = commands.PlanProtect(cur, []commands.ProtectChange{{Type: "move", Level: "all", Expiry: "infinite"}}, false, nil, cascading)
+	if fmt.Sprint(p.Lifted) != "[move]" || !p.Cascade || len(p.Kept) != 1 {
+		t.Errorf("lift: %+v", p)
+	}
+	p = commands.PlanProtect(cur, []commands.ProtectChange{{Type: "edit", Level: "autoconfirmed", Expiry: "1 day"}}, true, nil, cascading)
+	if fmt.Sprint(p.Lifted) != "[move]" || p.Cascade || len(p.Protections) != 1 {
+		t.Errorf("exact: %+v", p)
+	}
+	off := false
+	p = commands.PlanProtect(cur, []commands.ProtectChange{{Type: "edit", Level: "sysop", Expiry: "infinite"}}, false, &off, cascading)
+	if p.Cascade || p.CascadeEnds {
+		t.Errorf("cascade=no: %+v", p)
+	}
+	p = commands.PlanProtect(cur, []commands.ProtectChange{{Type: "edit", Level: "autoconfirmed", Expiry: "1 day"}, {Type: "move", Level: "autoconfirmed", Expiry: "1 day"}}, false, nil, cascading)
+	if p.Cascade || !p.CascadeEnds {
+		t.Errorf("nothing left that cascades: %+v", p)
+	}
+}
