@@ -45,28 +45,32 @@ func (s *Service) runValidatePassword(ctx context.Context, req *Request) (Reply,
 		return Reply{}, err
 	}
 	req.Result = map[string]any{"validity": v.Validity, "messages": messageCodes(v.Messages)}
-	return validityReply(v, p.User, secretValues(req.Spec, req.Args)), nil
+	return validityReply(v, p.User), nil
 }
 
-func validityReply(v *mw.Validity, user string, secrets []string) Reply {
-	who := "an account like the bot's"
-	if user != "" {
-		who = "the new account " + user
-	}
+// validityReply says what the wiki thinks of a password. For a new account
+// (user given) any rule broken blocks creating it, even one the wiki would
+// only ask an existing account to fix at its next login. The wiki's texts
+// are shown as they are: they never contain the password.
+func validityReply(v *mw.Validity, user string) Reply {
 	var r Reply
-	switch v.Validity {
-	case "Good":
-		r.Title = "The wiki accepts this password for " + who + "."
-	case "Change":
-		r.Title = "The wiki accepts this password for " + who + ", but would ask for it to be changed at login."
+	switch {
+	case v.Validity == "Good" && user != "":
+		r.Title = "The wiki accepts this password for the new account " + user + "."
+	case v.Validity == "Good":
+		r.Title = "The wiki accepts this password for an account like the bot's."
+	case user != "":
+		r.Title = "The wiki would refuse to create the account " + user + " with this password."
+		r.Text = "A new account's password must meet every rule of the wiki's policy. Choose one that meets the rules below."
+	case v.Validity == "Change":
+		r.Title = "The wiki accepts this password for an existing account like the bot's, but would ask for it to be changed at login. It would refuse it for a new account."
+		r.Text = "Choose a password that meets the rules below."
 	default:
-		r.Title = "The wiki rejects this password for " + who + "."
+		r.Title = "The wiki rejects this password."
+		r.Text = "Choose a password that meets the rules below."
 	}
 	for _, m := range v.Messages {
-		r.Fields = append(r.Fields, Field{Label: m.Code, Value: redact(m.Text, secrets)})
-	}
-	if v.Validity != "Good" {
-		r.Text = "Choose a longer password that is not common and does not contain the user name."
+		r.Fields = append(r.Fields, Field{Label: m.Code, Value: m.Text})
 	}
 	return r
 }
@@ -186,18 +190,24 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 		if err != nil {
 			return Reply{}, err
 		}
-		if v.Validity == "Invalid" {
+		if v.Validity != "Good" {
+			// Any rule broken blocks a new account, even one the wiki would
+			// only ask an existing account to fix at login.
 			req.Result = map[string]any{"validity": v.Validity, "messages": messageCodes(v.Messages)}
 			var reasons []string
 			for _, m := range v.Messages {
-				reasons = append(reasons, redact(m.Text, secretValues(req.Spec, args)))
+				reason := "- " + m.Text + " (`" + m.Code + "`)"
+				if advice, ok := adviceFor(cmdCreateAccount, m.Code); ok {
+					reason += " " + advice
+				}
+				reasons = append(reasons, reason)
 			}
 			code := "password-invalid"
 			if len(v.Messages) > 0 {
 				code = v.Messages[0].Code
 			}
-			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: code, Message: fmt.Sprintf(
-				"The wiki rejects that password, so no account was created: %s Choose another password and try again.", strings.Join(reasons, " "))}
+			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: code, AboutSecret: true, Message: fmt.Sprintf(
+				"The wiki's password policy refuses that password for a new account, so no account was created:\n%s\nChoose a password that meets every rule and try again.", strings.Join(reasons, "\n"))}
 		}
 	}
 	res, err := s.wiki.CreateAccount(ctx, p)
@@ -218,7 +228,11 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 		}
 		return r, nil
 	case "FAIL":
-		return Reply{}, explainWikiCode(orDefault(res.MessageCode, "createaccount-fail"), res.Message, secretValues(req.Spec, args))
+		e := explainCreateAccountFail(orDefault(res.MessageCode, "createaccount-fail"), res.Message, nil, secretValues(req.Spec, args))
+		// Several rules broken at once come as one composite code; all of
+		// them are password rules.
+		e.AboutSecret = p.Password != "" && (strings.HasPrefix(e.Code, "password") || e.Code == "badretype" || isCompositeCode(e.Code))
+		return Reply{}, e
 	case "UI":
 		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-ui", Message: fmt.Sprintf(
 			"The wiki asks for a further step that a chat bot cannot complete (%s)%s. Create the account on the wiki's Special:CreateAccount page instead.",

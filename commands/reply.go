@@ -52,6 +52,9 @@ type Reply struct {
 	// Actions are buttons to offer with the reply, where the platform has
 	// them.
 	Actions []Action
+	// AboutSecret is set when the reply refuses the secret the person typed
+	// (see Error.AboutSecret).
+	AboutSecret bool
 }
 
 // Action is a button offered with a reply or notice. Pressing it runs Command
@@ -99,6 +102,10 @@ type Error struct {
 	Outcome Outcome
 	Code    string
 	Message string
+	// AboutSecret marks a refusal of the secret the person typed (a
+	// password the wiki's policy refuses), which a platform's form can show
+	// beside the field so that it is fixed there.
+	AboutSecret bool
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s (%s): %s", e.Outcome, e.Code, e.Message) }

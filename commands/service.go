@@ -458,7 +458,7 @@ func (s *Service) authorize(ctx context.Context, actor Actor, right string) (*mw
 func (s *Service) errorReply(command string, err error, secrets []string) Reply {
 	e, ok := AsError(err)
 	if !ok {
-		e = wikiError(err, secrets)
+		e = wikiErrorFor(command, err, secrets)
 	}
 	if e == nil {
 		s.log.Error("command failed", "command", command, "err", redact(err.Error(), secrets))
@@ -473,7 +473,7 @@ func (s *Service) errorReply(command string, err error, secrets []string) Reply 
 		OutcomeWikiError: "The wiki refused.",
 		OutcomeFailed:    "That did not work.",
 	}[e.Outcome]
-	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: title, Text: e.Message}
+	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: title, Text: e.Message, AboutSecret: e.AboutSecret}
 }
 
 func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *AuditRecord {

@@ -193,7 +193,7 @@ func secretProblem(r commands.Reply) bool {
 	if r.Outcome != commands.OutcomeInvalid && r.Outcome != commands.OutcomeWikiError {
 		return false
 	}
-	return strings.HasPrefix(r.Code, "password") || r.Code == "badretype"
+	return r.AboutSecret
 }
 
 // target is where a reply goes: the response URL of the command or button,

@@ -310,7 +310,7 @@ func TestUnmappedUserDenied(t *testing.T) {
 	}
 	// A usage error says how to do it right.
 	res = h.run(t, "U-ADMIN", "/protect", `"Denied Page" create=sysop reason="unclosed`)
-	if !strings.Contains(res.text(), "A double quote is not closed") {
+	if !strings.Contains(res.text(), "A quote is not closed") {
 		t.Errorf("usage reply = %q", res.text())
 	}
 }
@@ -672,7 +672,7 @@ func httptestRequest(body string, header http.Header) *http.Request {
 func TestSlackTextConventions(t *testing.T) {
 	h := newHarness(t, testenv.Options{}, nil)
 	res := h.run(t, "U-ADMIN", "/protect", "\u201cQuote Page\u201d create=sysop expiry=\"1 day\" reason=\"spam &amp; &lt;vandalism&gt;\"")
-	if !strings.Contains(res.text(), "Protection of Quote Page changed.") || !strings.Contains(res.text(), "Reason: spam &amp; &lt;vandalism&gt;") {
+	if !strings.Contains(res.text(), "Protection of Quote Page changed.") || !strings.Contains(res.text(), "Reason, as the wiki keeps it: spam &amp; &lt;vandalism&gt;") {
 		t.Errorf("reply = %q", res.text())
 	}
 	if rec := h.env.LastAudit(t); rec.Args["_"] != "Quote Page" || rec.Args["reason"] != "spam & <vandalism>" {
