@@ -33,12 +33,76 @@ type Config struct {
 	Out  io.Writer
 	// Prompt prints a prompt before each line (for interactive use).
 	Prompt bool
+	// Screen, if set, is shared with the log (Screen.LogWriter), so that a
+	// log line never lands on the prompt. Nil means a screen on Out.
+	Screen *Screen
+}
+
+// Screen is the terminal the console writes to. Log lines written through
+// LogWriter go on lines of their own: a prompt on screen is ended first and
+// shown again after them.
+type Screen struct {
+	mu     sync.Mutex
+	out    io.Writer
+	prompt string // the prompt on screen, waiting for input; "" if none
+}
+
+// NewScreen returns a screen writing to out.
+func NewScreen(out io.Writer) *Screen { return &Screen{out: out} }
+
+func (s *Screen) write(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io.WriteString(s.out, text)
+	s.prompt = ""
+}
+
+func (s *Screen) showPrompt(p string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	io.WriteString(s.out, p)
+	s.prompt = p
+}
+
+func (s *Screen) inputRead() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prompt = ""
+}
+
+// interject writes text that arrives on its own (a notice): on a line of
+// its own, with the prompt shown again after it.
+func (s *Screen) interject(text string) {
+	logWriter{s, s.out}.Write([]byte(text))
+}
+
+// LogWriter returns a writer for the log that keeps log lines off the
+// prompt. w is where the log goes (standard error): on a terminal it is the
+// same screen as the console's output.
+func (s *Screen) LogWriter(w io.Writer) io.Writer { return logWriter{s, w} }
+
+type logWriter struct {
+	s *Screen
+	w io.Writer
+}
+
+func (l logWriter) Write(p []byte) (int, error) {
+	l.s.mu.Lock()
+	defer l.s.mu.Unlock()
+	if l.s.prompt != "" {
+		io.WriteString(l.s.out, "\n")
+	}
+	n, err := l.w.Write(p)
+	if l.s.prompt != "" {
+		io.WriteString(l.s.out, l.s.prompt)
+	}
+	return n, err
 }
 
 // Adapter is the console adapter.
 type Adapter struct {
-	cfg Config
-	mu  sync.Mutex // serialises writes to Out
+	cfg    Config
+	screen *Screen
 }
 
 // New returns a console adapter.
@@ -49,52 +113,57 @@ func New(cfg Config) (*Adapter, error) {
 	if strings.TrimSpace(cfg.User) == "" {
 		return nil, errors.New("console: no user name (-as NAME)")
 	}
-	return &Adapter{cfg: cfg}, nil
+	screen := cfg.Screen
+	if screen == nil {
+		screen = NewScreen(cfg.Out)
+	}
+	return &Adapter{cfg: cfg, screen: screen}, nil
 }
 
 // Name implements bot.Adapter.
 func (a *Adapter) Name() string { return commands.PlatformConsole }
 
-// Run reads commands until the input ends or ctx is done. It returns nil at
-// the end of the input.
+// Run reads commands until the input ends, quit, or ctx is done. It returns
+// nil at the end of the input. Lines are read in Run's own goroutine, so
+// nothing is left reading when it returns; if ctx ends while it waits for a
+// line, it closes the input (when that is an io.Closer) to stop waiting.
 func (a *Adapter) Run(ctx context.Context) error {
-	lines := make(chan string)
-	errc := make(chan error, 1)
+	done := make(chan struct{})
+	defer close(done)
+	defer a.screen.inputRead() // no prompt waits once Run has returned
 	go func() {
-		sc := bufio.NewScanner(a.cfg.In)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			case <-ctx.Done():
-				return
-			}
-		}
-		errc <- sc.Err()
-		close(lines)
-	}()
-	actor := commands.Actor{Platform: commands.PlatformConsole, UserID: a.cfg.User, UserName: a.cfg.User, Channel: "console"}
-	a.prompt()
-	for {
 		select {
 		case <-ctx.Done():
-			return nil
-		case line, ok := <-lines:
-			if !ok {
-				return <-errc
+			if c, ok := a.cfg.In.(io.Closer); ok {
+				c.Close()
 			}
-			line = strings.TrimSpace(line)
-			if line == "" || strings.HasPrefix(line, "#") {
-				a.prompt()
-				continue
-			}
-			if line == "quit" || line == "exit" {
-				return nil
-			}
-			a.print(a.run(ctx, actor, line).Plain() + "\n\n")
-			a.prompt()
+		case <-done:
 		}
+	}()
+	actor := commands.Actor{Platform: commands.PlatformConsole, UserID: a.cfg.User, UserName: a.cfg.User, Channel: "console"}
+	sc := bufio.NewScanner(a.cfg.In)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	a.prompt()
+	for sc.Scan() {
+		a.screen.inputRead()
+		if ctx.Err() != nil {
+			return nil
+		}
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			a.prompt()
+			continue
+		}
+		if line == "quit" || line == "exit" {
+			return nil
+		}
+		a.print(a.run(ctx, actor, line).Plain() + "\n\n")
+		a.prompt()
 	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return sc.Err()
 }
 
 // run queues a line as a command, in the same queue as every platform's,
@@ -122,7 +191,7 @@ func (a *Adapter) Notify(_ context.Context, r commands.Reply) error {
 	for _, act := range r.Actions {
 		fmt.Fprintf(&b, "\n  [%s] /%s%s", act.Label, act.Command, formatArgs(act.Args))
 	}
-	a.print(b.String() + "\n\n")
+	a.screen.interject(b.String() + "\n\n")
 	return nil
 }
 
@@ -140,12 +209,8 @@ func formatArgs(args map[string]string) string {
 
 func (a *Adapter) prompt() {
 	if a.cfg.Prompt {
-		a.print("wikimod> ")
+		a.screen.showPrompt("wikimod> ")
 	}
 }
 
-func (a *Adapter) print(s string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	io.WriteString(a.cfg.Out, s)
-}
+func (a *Adapter) print(s string) { a.screen.write(s) }

@@ -3,12 +3,16 @@ package console_test
 import (
 	"bytes"
 	"context"
+	"io"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wikimod/wikimod/bot/console"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/testenv"
 )
 
 // echo records what it was asked and answers with the line.
@@ -76,5 +80,59 @@ func TestNewValidates(t *testing.T) {
 	}
 	if _, err := console.New(console.Config{User: "a", In: strings.NewReader(""), Out: &bytes.Buffer{}}); err == nil {
 		t.Error("no service accepted")
+	}
+}
+
+// TestLogLinesStayOffThePrompt: a log line written while the prompt waits
+// for input goes on a line of its own, and the prompt is shown again.
+func TestLogLinesStayOffThePrompt(t *testing.T) {
+	out := &testenv.LogBuffer{}
+	screen := console.NewScreen(out)
+	in, feed := io.Pipe()
+	a, err := console.New(console.Config{Service: &echo{}, User: "alice", In: in, Out: out, Prompt: true, Screen: screen})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	go func() { done <- a.Run(context.Background()) }()
+	for out.String() != "wikimod> " {
+		time.Sleep(time.Millisecond)
+	}
+	screen.LogWriter(out).Write([]byte("level=INFO msg=\"logged in\"\n"))
+	feed.Write([]byte("quit\n"))
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "wikimod> \nlevel=INFO msg=\"logged in\"\nwikimod> " {
+		t.Errorf("screen = %q", got)
+	}
+}
+
+// TestRunLeavesNoReader: after quit, or after ctx ends while waiting for a
+// line, Run has returned and no goroutine is left reading the input.
+func TestRunLeavesNoReader(t *testing.T) {
+	before := runtime.NumGoroutine()
+	for _, quit := range []bool{true, false} {
+		in, feed := io.Pipe()
+		a, _ := console.New(console.Config{Service: &echo{}, User: "alice", In: in, Out: io.Discard})
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error)
+		go func() { done <- a.Run(ctx) }()
+		if quit {
+			feed.Write([]byte("quit\n"))
+		} else {
+			cancel()
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines left behind", n-before)
 	}
 }

@@ -144,3 +144,29 @@ func dbSize(t *testing.T, path string) int {
 	}
 	return total
 }
+
+// TestAuditTextQuotesValues: `wikimod audit` writes each command as it
+// could be typed again, quoting values with spaces, and names an unreadable
+// command.
+func TestAuditTextQuotesValues(t *testing.T) {
+	recs := []commands.AuditRecord{
+		{Platform: "console", UserID: "admin", Command: "createaccount", Outcome: commands.OutcomeOK,
+			Args: map[string]string{"realname": "Dora D", "username": "Dora", "password": "[redacted]", "reason": `say "hi"`}},
+		{Platform: "slack", UserID: "U1", Command: "[unparsed]", Outcome: commands.OutcomeInvalid, Code: "usage", Args: map[string]string{"_": "[unparsed]"}},
+		{Platform: "slack", UserID: "U1", Command: "protect", Outcome: commands.OutcomeOK, Args: map[string]string{"_": "Main Page", "edit": "sysop"}},
+	}
+	var b bytes.Buffer
+	if err := printAudit(&b, recs, false); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	for i, want := range []string{
+		`/createaccount password=[redacted] realname="Dora D" reason="say \"hi\"" username=Dora -> ok`,
+		`/[unparsed] [unparsed] -> invalid (usage)`,
+		`/protect "Main Page" edit=sysop -> ok`,
+	} {
+		if !strings.Contains(lines[i], want) {
+			t.Errorf("line %d = %q, want it to contain %q", i, lines[i], want)
+		}
+	}
+}

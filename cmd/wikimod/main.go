@@ -110,12 +110,15 @@ func runConsole(ctx context.Context, cfg *Config, as string, prompt bool, stdin 
 	if as == "" {
 		return errors.New("console: say who you are with -as NAME (a name listed in console_users)")
 	}
-	app, err := NewApp(cfg, AppOptions{LogOutput: stderr})
+	// The log shares the terminal with the prompt: its lines go on lines
+	// of their own.
+	screen := console.NewScreen(stdout)
+	app, err := NewApp(cfg, AppOptions{LogOutput: screen.LogWriter(stderr)})
 	if err != nil {
 		return err
 	}
 	defer app.Close()
-	con, err := console.New(console.Config{Service: app.service, User: as, In: stdin, Out: stdout, Prompt: prompt})
+	con, err := console.New(console.Config{Service: app.service, User: as, In: stdin, Out: stdout, Prompt: prompt, Screen: screen})
 	if err != nil {
 		return err
 	}
@@ -357,7 +360,11 @@ func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
 		}
 		var args []string
 		for _, k := range sortedKeys(r.Args) {
-			args = append(args, k+"="+r.Args[k])
+			if k == "_" {
+				args = append(args, quoteArg(r.Args[k]))
+				continue
+			}
+			args = append(args, k+"="+quoteArg(r.Args[k]))
 		}
 		code := ""
 		if r.Code != "" {
@@ -367,6 +374,15 @@ func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
 			strings.Join(args, " "), r.Outcome, code)
 	}
 	return nil
+}
+
+// quoteArg writes a value as the command grammar reads it back: in double
+// quotes when it is empty or holds a space or a quote.
+func quoteArg(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t\n\"'\u201c\u201d\u2018\u2019") {
+		return v
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
 func sortedKeys(m map[string]string) []string {
