@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -274,6 +275,10 @@ func sentence(msg string) string {
 // says whether it exists now, or that this cannot be known.
 func (s *Service) createAccountReadBack(ctx context.Context, req *Request, username string, sendErr error) (Reply, error) {
 	s.log.Warn("createaccount: the wiki's answer was lost; looking the account up", "err", sendErr)
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// wikimod is stopping: it does not wait for the wiki any longer.
+		return Reply{}, wikiErrorFor("", sendErr, nil)
+	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	users, err := s.wiki.UserGroups(rctx, username)

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -136,10 +138,10 @@ func TestDenials(t *testing.T) {
 		line  string
 		code  string
 	}{
-		{nobody, `/protect "Svc Denied" create=sysop`, "unmapped"},
+		{nobody, x(t, `/protect "Svc Denied SFX" create=sysop`), "unmapped"},
 		{nobody, `/validatepassword password=whatever-long-1`, "unmapped"},
-		{helper, `/protect "Svc Denied" create=sysop`, "missing-right:protect"},
-		{commands.Actor{Platform: "discord", UserID: "admin"}, `/protect "Svc Denied" create=sysop`, "unmapped"},
+		{helper, x(t, `/protect "Svc Denied SFX" create=sysop`), "missing-right:protect"},
+		{commands.Actor{Platform: "discord", UserID: "admin"}, x(t, `/protect "Svc Denied SFX" create=sysop`), "unmapped"},
 	}
 	for _, tc := range cases {
 		n := wikiRequests(env, "protect")
@@ -157,16 +159,16 @@ func TestDenials(t *testing.T) {
 			t.Errorf("denial not audited: %+v", rec)
 		}
 	}
-	if got := env.Protections(t, "Svc Denied"); len(got) != 0 {
+	if got := env.Protections(t, x(t, "Svc Denied SFX")); len(got) != 0 {
 		t.Errorf("denied protect changed the wiki: %+v", got)
 	}
 	// A sysop level needs editprotected on top of protect: a right override
 	// shows the level check is separate from the command's own right.
 	env2 := testenv.New(t, wiki, testenv.Options{Rights: map[string]string{"protect": "editsemiprotected"}})
-	if r := run(t, env2, helper, `/protect "Svc Denied" create=autoconfirmed expiry="1 hour"`); !r.OK() {
+	if r := run(t, env2, helper, x(t, `/protect "Svc Denied SFX" create=autoconfirmed expiry="1 hour"`)); !r.OK() {
 		t.Errorf("helper with the overridden right: %s", r.Plain())
 	}
-	if r := run(t, env2, helper, `/protect "Svc Denied" create=sysop`); r.Code != "missing-right:editprotected" {
+	if r := run(t, env2, helper, x(t, `/protect "Svc Denied SFX" create=sysop`)); r.Code != "missing-right:editprotected" {
 		t.Errorf("sysop level without editprotected: %s/%s", r.Outcome, r.Code)
 	}
 }
@@ -221,11 +223,11 @@ func TestCreateAccount(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
 	ctx := context.Background()
 
-	r := run(t, env, admin, `/createaccount username="Svc Created" password="Svc-created-password-42" realname="Svc Person" reason="joined via chat"`)
-	if !r.OK() || !strings.Contains(r.Title, "Svc Created") {
+	r := run(t, env, admin, x(t, `/createaccount username="Svc Created SFX" password="Svc-created-password-42" realname="Svc Person" reason="joined via chat"`))
+	if !r.OK() || !strings.Contains(r.Title, x(t, "Svc Created SFX")) {
 		t.Fatalf("create: %s", r.Plain())
 	}
-	if groups, err := env.Bot.UserGroups(ctx, "Svc Created"); err != nil || groups["Svc Created"] == nil {
+	if groups, err := env.Bot.UserGroups(ctx, x(t, "Svc Created SFX")); err != nil || groups[x(t, "Svc Created SFX")] == nil {
 		t.Fatalf("account not on the wiki: %v %v", groups, err)
 	}
 	// The wiki accepts the password: log in with it through a client of our own.
@@ -234,23 +236,23 @@ func TestCreateAccount(t *testing.T) {
 	}
 
 	mailBefore, _ := env.Wiki.Mail()
-	r = run(t, env, admin, `/createaccount username="Svc Mailed" email=svc.mailed@example.test`)
-	if !r.OK() || !strings.Contains(r.Text, "svc.mailed@example.test") {
+	r = run(t, env, admin, x(t, `/createaccount username="Svc Mailed SFX" email=svc.mailed.SFX@example.test`))
+	if !r.OK() || !strings.Contains(r.Text, x(t, "svc.mailed.SFX@example.test")) {
 		t.Fatalf("create with mailpassword: %s", r.Plain())
 	}
-	if _, err := env.Wiki.WaitMail(ctx, len(mailBefore), `"Svc Mailed"`); err != nil {
+	if _, err := env.Wiki.WaitMail(ctx, len(mailBefore), x(t, `"Svc Mailed SFX"`)); err != nil {
 		t.Errorf("temporary-password mail: %v", err)
 	}
 
 	cases := []struct {
 		line, outcome, code, says string
 	}{
-		{`/createaccount username="Svc Created" password="Another-password-99"`, "wiki_error", "userexists", "already taken"},
-		{`/createaccount username="Svc Weak" password=password`, "wiki_error", "passwordincommonlist", "list of very commonly used passwords"},
-		{`/createaccount username="Svc NoMail"`, "invalid", "usage", "email="},
+		{x(t, `/createaccount username="Svc Created SFX" password="Another-password-99"`), "wiki_error", "userexists", "already taken"},
+		{x(t, `/createaccount username="Svc Weak SFX" password=password`), "wiki_error", "passwordincommonlist", "list of very commonly used passwords"},
+		{x(t, `/createaccount username="Svc NoMail SFX"`), "invalid", "usage", "email="},
 		{`/createaccount email=a@example.test`, "invalid", "usage", "Which user name"},
 		{`/createaccount username=X nickname=Y email=a@example.test`, "invalid", "usage", "has no `nickname=`"},
-		{`/createaccount username="Svc Bad Mail" email=not-an-address`, "wiki_error", "", ""},
+		{x(t, `/createaccount username="Svc Bad Mail SFX" email=not-an-address`), "wiki_error", "", ""},
 	}
 	for _, tc := range cases {
 		r := run(t, env, admin, tc.line)
@@ -261,7 +263,7 @@ func TestCreateAccount(t *testing.T) {
 			t.Errorf("reply echoes the password")
 		}
 	}
-	if groups, _ := env.Bot.UserGroups(ctx, "Svc Weak", "Svc NoMail"); len(groups) != 0 {
+	if groups, _ := env.Bot.UserGroups(ctx, x(t, "Svc Weak SFX"), x(t, "Svc NoMail SFX")); len(groups) != 0 {
 		t.Errorf("failed creations left accounts: %v", groups)
 	}
 }
@@ -269,15 +271,15 @@ func TestCreateAccount(t *testing.T) {
 func TestResetPassword(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
 	ctx := context.Background()
-	if err := env.Wiki.CreateUser(ctx, "Svc Reset One", "Svc-reset-one-pass-1", "reset.one@example.test", false); err != nil {
+	if err := env.Wiki.CreateUser(ctx, x(t, "Svc Reset One SFX"), "Svc-reset-one-pass-1", x(t, "reset.one.SFX@example.test"), false); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.Wiki.CreateUser(ctx, "Svc Reset Two", "Svc-reset-two-pass-1", "reset.two@example.test", false); err != nil {
+	if err := env.Wiki.CreateUser(ctx, x(t, "Svc Reset Two SFX"), "Svc-reset-two-pass-1", x(t, "reset.two.SFX@example.test"), false); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ line, who string }{
-		{`/resetpassword user="Svc Reset One"`, "Svc Reset One"},
-		{`/resetpassword email=reset.two@example.test`, "Svc Reset Two"},
+		{x(t, `/resetpassword user="Svc Reset One SFX"`), x(t, "Svc Reset One SFX")},
+		{x(t, `/resetpassword email=reset.two.SFX@example.test`), x(t, "Svc Reset Two SFX")},
 	} {
 		before, _ := env.Wiki.Mail()
 		r := run(t, env, admin, tc.line)
@@ -300,7 +302,7 @@ func TestResetPassword(t *testing.T) {
 		}
 	}
 	// An unmapped actor cannot reset, even though the wiki lets anyone.
-	if r := run(t, env, nobody, `/resetpassword user="Svc Reset One"`); r.Outcome != commands.OutcomeDenied {
+	if r := run(t, env, nobody, x(t, `/resetpassword user="Svc Reset One SFX"`)); r.Outcome != commands.OutcomeDenied {
 		t.Errorf("unmapped reset: %s", r.Outcome)
 	}
 }
@@ -315,25 +317,25 @@ func TestWarmCommandsCostOneRequest(t *testing.T) {
 		}
 		return n
 	}
-	if err := env.Wiki.CreateUser(ctxTest, "Svc Count Reset", "Svc-count-pass-1", "count@example.test", false); err != nil {
+	if err := env.Wiki.CreateUser(ctxTest, x(t, "Svc Count Reset SFX"), "Svc-count-pass-1", x(t, "count.SFX@example.test"), false); err != nil {
 		t.Fatal(err)
 	}
 	// Warm both sessions.
-	run(t, env, admin, `/protect "Svc Count" create=sysop expiry="1 hour"`)
+	run(t, env, admin, x(t, `/protect "Svc Count SFX" create=sysop expiry="1 hour"`))
 	run(t, env, admin, `/resetpassword user=Nobody-At-All`)
-	run(t, env, admin, `/createaccount username="Svc Count Warm" email=w@example.test`)
+	run(t, env, admin, x(t, `/createaccount username="Svc Count Warm SFX" email=w.SFX@example.test`))
 	cases := []struct {
 		line string
 		want float64
 	}{
 		// The page's protections are read first, so that the others are
 		// kept and the reply can say what changed: two.
-		{`/protect "Svc Count" create=autoconfirmed expiry="2 hours"`, 2},
+		{x(t, `/protect "Svc Count SFX" create=autoconfirmed expiry="2 hours"`), 2},
 		{`/validatepassword password="a fine long password 7"`, 1},
-		{`/resetpassword user="Svc Count Reset"`, 1},
-		{`/createaccount username="Svc Count One" email=c1@example.test`, 1},
+		{x(t, `/resetpassword user="Svc Count Reset SFX"`), 1},
+		{x(t, `/createaccount username="Svc Count One SFX" email=c1.SFX@example.test`), 1},
 		// With a password the command checks it first, as designed: two.
-		{`/createaccount username="Svc Count Two" password="Count-two-password-9"`, 2},
+		{x(t, `/createaccount username="Svc Count Two SFX" password="Count-two-password-9"`), 2},
 	}
 	for _, tc := range cases {
 		n := total()
@@ -442,4 +444,23 @@ func TestSecretsNeverStored(t *testing.T) {
 			}
 		}
 	}
+}
+
+var (
+	suffixMu sync.Mutex
+	suffixes = map[*testing.T]string{}
+)
+
+// x gives the names in s (marked SFX) this test's own suffix, so that the
+// test can run again (go test -count=2) on the same wiki, where the names
+// of the first run are taken.
+func x(t *testing.T, s string) string {
+	suffixMu.Lock()
+	defer suffixMu.Unlock()
+	sfx, ok := suffixes[t]
+	if !ok {
+		sfx = strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+		suffixes[t] = sfx
+	}
+	return strings.ReplaceAll(s, "SFX", sfx)
 }

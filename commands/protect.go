@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -248,6 +249,10 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 			"Check the page's protection on the wiki before trying again.", page)}
 	if p.Title == "" {
 		return Reply{}, unknown
+	}
+	if errors.Is(ctx.Err(), context.Canceled) {
+		// wikimod is stopping: it does not wait for the wiki any longer.
+		return Reply{}, wikiErrorFor("", sendErr, nil)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()

@@ -324,6 +324,12 @@ func wikiErrorFor(command string, err error, secrets []string) *Error {
 	case errors.As(err, &loginErr):
 		return &Error{Outcome: OutcomeFailed, Code: "login-" + strings.ToLower(loginErr.Result),
 			Message: "The bot cannot log in to the wiki, so nothing was done. Its operators need to check its bot password (`wikimod check`)."}
+	case errors.Is(err, context.Canceled) && mw.MaybeApplied(err):
+		return &Error{Outcome: OutcomeUnknown, Code: "stopped",
+			Message: "wikimod was stopping and cut this command short after its request was sent, so it may or may not have been done. Check on the wiki before trying again."}
+	case errors.Is(err, context.Canceled):
+		return &Error{Outcome: OutcomeFailed, Code: "stopped",
+			Message: "wikimod was stopping and cut this command short before it changed anything on the wiki. Run it again in a minute."}
 	case mw.MaybeApplied(err):
 		// The request reached the wiki, or may have: its answer was lost.
 		// Commands that can read the wiki back do so before this; here

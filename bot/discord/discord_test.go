@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -582,7 +583,8 @@ func TestValidatePasswordAsksInAModal(t *testing.T) {
 func TestCreateAccountThroughTheModal(t *testing.T) {
 	f := newFixture(t, discord.ModeHTTP)
 	const password = "Created-through-discord-913"
-	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", "Discord Made"), opt("email", "made@example.test"), opt("reason", "asked on Discord"))
+	name := fresh("Discord Made")
+	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", name), opt("email", "made@example.test"), opt("reason", "asked on Discord"))
 	status, resp := f.post(t, body)
 	formID := modal(t, status, resp, "password", false)
 
@@ -598,11 +600,11 @@ func TestCreateAccountThroughTheModal(t *testing.T) {
 	status, resp = f.post(t, body)
 	deferred(t, status, resp)
 	e := f.waitEdit(t, token)
-	if e.Title != "Account Discord Made created." || !strings.Contains(e.Description, "password given") {
+	if e.Title != "Account "+name+" created." || !strings.Contains(e.Description, "password given") {
 		t.Errorf("embed = %+v", e)
 	}
-	groups, err := f.env.Bot.UserGroups(context.Background(), "Discord Made")
-	if err != nil || groups["Discord Made"] == nil {
+	groups, err := f.env.Bot.UserGroups(context.Background(), name)
+	if err != nil || groups[name] == nil {
 		t.Fatalf("the account does not exist on the wiki: %v %v", groups, err)
 	}
 	rec := f.env.LastAudit(t)
@@ -614,14 +616,15 @@ func TestCreateAccountThroughTheModal(t *testing.T) {
 
 func TestCreateAccountWithoutPasswordMailsOne(t *testing.T) {
 	f := newFixture(t, discord.ModeHTTP)
-	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", "Discord Mailed"), opt("email", "mailed@example.test"))
+	name := fresh("Discord Mailed")
+	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", name), opt("email", "mailed@example.test"))
 	status, resp := f.post(t, body)
 	formID := modal(t, status, resp, "password", false)
 	_, token, body := modalSubmit(member("D-ADMIN"), formID, "password", "")
 	status, resp = f.post(t, body)
 	deferred(t, status, resp)
 	e := f.waitEdit(t, token)
-	if e.Title != "Account Discord Mailed created." || !strings.Contains(e.Description, "mailed a temporary password") {
+	if e.Title != "Account "+name+" created." || !strings.Contains(e.Description, "mailed a temporary password") {
 		t.Errorf("embed = %+v", e)
 	}
 }
@@ -1025,4 +1028,10 @@ func TestTitleAutocomplete(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fresh gives a name no earlier run on the shared wiki has used, so that
+// the tests can run again (go test -count=2).
+func fresh(name string) string {
+	return name + " " + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 }

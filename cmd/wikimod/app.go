@@ -153,17 +153,13 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	})
 	// Closed before the database: the queue's last replies are audited.
 	a.closers = append(a.closers, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+		ctx, cancel := context.WithTimeout(context.Background(), cfg.HTTP.ShutdownTimeout.Duration)
 		defer cancel()
 		return a.service.Close(ctx)
 	})
 	ok = true
 	return a, nil
 }
-
-// shutdownTimeout is how long commands still running are given to finish
-// when wikimod stops.
-const shutdownTimeout = 10 * time.Second
 
 // recordRefusal is the adapters' OnSecurityEvent: refused requests are
 // counted and logged at a bounded rate.

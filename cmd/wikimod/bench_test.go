@@ -24,7 +24,9 @@ type slowWiki struct {
 	inflight atomic.Int64
 	peak     atomic.Int64
 	requests atomic.Int64
-	delay    time.Duration
+	// forwarded counts requests that waited out the delay and went on.
+	forwarded atomic.Int64
+	delay     time.Duration
 }
 
 func newSlowWiki(tb testing.TB, delay time.Duration) *slowWiki {
@@ -45,6 +47,7 @@ func newSlowWiki(tb testing.TB, delay time.Duration) *slowWiki {
 		case <-r.Context().Done():
 			return
 		}
+		s.forwarded.Add(1)
 		proxy.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(s.srv.Close)

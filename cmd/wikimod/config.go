@@ -55,6 +55,9 @@ type HTTPConfig struct {
 	// AdminListen serves /healthz and /metrics on their own address
 	// instead of Listen.
 	AdminListen string `toml:"admin_listen"`
+	// ShutdownTimeout bounds stopping: requests and commands in flight get
+	// this long, then are cut short and answered "stopped".
+	ShutdownTimeout Duration `toml:"shutdown_timeout"`
 }
 
 // CommandsConfig is the [commands] section.
@@ -134,7 +137,7 @@ func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil
 func defaults() Config {
 	return Config{
 		Storage:  StorageConfig{Path: "wikimod.db"},
-		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080"},
+		HTTP:     HTTPConfig{Listen: "127.0.0.1:8080", ShutdownTimeout: Duration{10 * time.Second}},
 		Commands: CommandsConfig{Timeout: Duration{30 * time.Second}, QueueSize: 10000, MaxWait: Duration{10 * time.Minute}},
 		Wiki:     WikiConfig{Timeout: Duration{30 * time.Second}, MaxLag: 5, MaxConcurrent: 4},
 		Reminders: RemindersConfig{
@@ -248,6 +251,9 @@ func (c *Config) validate() error {
 		} else if c.HTTP.AdminListen == c.HTTP.Listen {
 			bad("http.admin_listen is the same address as http.listen; leave it out to serve /healthz and /metrics there")
 		}
+	}
+	if c.HTTP.ShutdownTimeout.Duration <= 0 {
+		bad("http.shutdown_timeout must be a positive duration")
 	}
 	if c.Wiki.MaxConcurrent < 2 || c.Wiki.MaxConcurrent > 32 {
 		bad("wiki.max_concurrent %d: use 2 to 32 (one request writes, the others read; MediaWiki asks for a few at a time)", c.Wiki.MaxConcurrent)

@@ -117,9 +117,10 @@ func TestRunServesDiscordInteractions(t *testing.T) {
 		t.Errorf("PING answered %d %s", status, body)
 	}
 
+	page := fmt.Sprintf("Run Discord Page %d", time.Now().UnixNano())
 	protect := []byte(`{"id":"77","application_id":"APP7","type":2,"token":"tok77","version":1,"guild_id":"G2","channel_id":"C5",
 		"member":{"user":{"id":"D-ADMIN","username":"admin"},"roles":[]},
-		"data":{"id":"c","name":"protect","type":1,"options":[{"name":"title","type":3,"value":"Run Discord Page"},{"name":"create","type":3,"value":"sysop"}]}}`)
+		"data":{"id":"c","name":"protect","type":1,"options":[{"name":"title","type":3,"value":"` + page + `"},{"name":"create","type":3,"value":"sysop"}]}}`)
 	if status, _ := post(discordtest.NewSigner().Request(endpoint, protect, time.Now())); status != http.StatusUnauthorized {
 		t.Errorf("forged signature answered %d, want 401", status)
 	}
@@ -133,7 +134,7 @@ func TestRunServesDiscordInteractions(t *testing.T) {
 		} `json:"embeds"`
 	}
 	edit.JSON(t, &e)
-	if len(e.Embeds) != 1 || e.Embeds[0].Title != "Protection of Run Discord Page changed." {
+	if len(e.Embeds) != 1 || e.Embeds[0].Title != "Protection of "+page+" changed." {
 		t.Errorf("edit = %s", edit.Body)
 	}
 

@@ -138,7 +138,8 @@ func startProcess(t testing.TB, config string) *process {
 			return p
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("wikimod did not start: %v", err)
+			out, _ := os.ReadFile(logs.Name())
+			t.Fatalf("wikimod did not start: %v\n%s", err, out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -355,4 +356,47 @@ func pageProtected(t testing.TB, title string) bool {
 		t.Fatal(err)
 	}
 	return len(ps) > 0
+}
+
+// TestShutdownIsBounded: wikimod asked to stop while a command waits on a
+// wiki that will not answer stops after [http] shutdown_timeout, without
+// waiting for the wiki, and the command is answered "stopped" and audited.
+func TestShutdownIsBounded(t *testing.T) {
+	slow := newSlowWiki(t, time.Hour)
+	s := newReplyStandIn(t)
+	config := slackConfig(t, s, "")
+	cfg, err := LoadConfig(config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rewriteConfig(t, config, cfg.Wiki.APIURL, slow.srv.URL+"/api.php", "")
+	text, _ := os.ReadFile(config)
+	writeFile(t, config, strings.Replace(string(text), "[http]\n", "[http]\nshutdown_timeout = \"2s\"\n", 1))
+	p := startProcess(t, config)
+	title := fmt.Sprintf("Shutdown %d", time.Now().UnixNano())
+	if ok, err := sendSlash(context.Background(), http.DefaultClient, p.base, s.srv.URL+"/response/1", `"`+title+`" create=sysop`); !ok {
+		t.Fatalf("not acknowledged: %v", err)
+	}
+	// The command is stuck at the wiki (its login, token or read).
+	for slow.inflight.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.stop(t)
+	if slow.forwarded.Load() != 0 {
+		t.Fatal("the wiki answered; the test shows nothing")
+	}
+	paths, posts := s.replyCount()
+	if paths != 1 || posts != 1 {
+		t.Fatalf("%d replies to %d commands, want 1", posts, paths)
+	}
+	s.mu.Lock()
+	reply := s.replies["/response/1"][0]
+	s.mu.Unlock()
+	if !strings.Contains(reply, "stopping") {
+		t.Errorf("reply = %s", reply)
+	}
+	recs := auditFor(t, openStorage(t, cfg.Storage.Path), "Shutdown")
+	if len(recs) != 1 || recs[0].outcome == "queued" || recs[0].outcome == "pending" {
+		t.Errorf("audit = %+v", recs)
+	}
 }

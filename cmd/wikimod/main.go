@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/bot/console"
 	"github.com/wikimod/wikimod/commands"
@@ -151,17 +153,26 @@ func openApp(path string, logw io.Writer) (*App, error) {
 	return NewApp(cfg, AppOptions{LogOutput: logw})
 }
 
+// startupWikiTimeout bounds what start-up asks of the wiki (the login and
+// settling what a crash left unfinished).
+const startupWikiTimeout = 10 * time.Second
+
 // Run serves the configured adapters and the HTTP server until ctx is done.
 func (a *App) Run(ctx context.Context) error {
 	// Log in now so that a wrong bot password shows at start-up, not at the
-	// first command. A wiki that is down is not fatal: the bot retries.
-	if err := a.wiki.Login(ctx); err != nil {
+	// first command. A wiki that is down or slow is not fatal: the bot
+	// retries with the first command, and it does not wait long for it.
+	startCtx, cancel := context.WithTimeout(ctx, startupWikiTimeout)
+	defer cancel()
+	if err := a.wiki.Login(startCtx); err != nil {
 		if strings.HasPrefix(mw.ErrorCode(err), "login-") {
 			return fmt.Errorf("wiki login: %w", err)
 		}
 		a.log.Warn("wiki not reachable at start-up; will retry with the first command", "err", err)
 	}
-	if err := a.settle(ctx); err != nil {
+	settleCtx, cancelSettle := context.WithTimeout(ctx, startupWikiTimeout)
+	defer cancelSettle()
+	if err := a.settle(settleCtx); err != nil {
 		return err
 	}
 	go a.security.Run(ctx)
@@ -188,24 +199,30 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.log.Info("wikimod running", "version", version, "http", a.server.Addr(), "adapters", len(a.adapters))
 
-	errc := make(chan error, len(a.adapters))
+	// The adapters run joined: the first to fail stops the others, and Run
+	// returns only once every one has returned.
+	g, gctx := errgroup.WithContext(ctx)
 	for _, ad := range a.adapters {
-		go func() {
-			if err := ad.Run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("%s: %w", ad.Name(), err)
+		g.Go(func() error {
+			if err := ad.Run(gctx); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("%s: %w", ad.Name(), err)
 			}
-		}()
+			return nil
+		})
 	}
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case runErr = <-errc:
-	}
-	a.log.Info("shutting down")
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	<-gctx.Done()
+	a.log.Info("shutting down", "timeout", a.cfg.HTTP.ShutdownTimeout.Duration)
+	shutdown, cancel := context.WithTimeout(context.Background(), a.cfg.HTTP.ShutdownTimeout.Duration)
 	defer cancel()
 	if err := a.server.Close(shutdown); err != nil {
 		a.log.Warn("http shutdown", "err", err)
+	}
+	runErr := g.Wait()
+	// Commands still running get what is left of the shutdown time; those
+	// that do not end in it are cut short and answered "stopped". The
+	// closers then finish the rest (Close is safe to call twice).
+	if err := a.service.Close(shutdown); err != nil {
+		a.log.Warn("commands cut short at shutdown", "err", err)
 	}
 	return runErr
 }
