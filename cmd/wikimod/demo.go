@@ -7,15 +7,22 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
 )
 
+// demoBanner says what the demo started and how to look at it from another
+// terminal: the MediaWiki release (the demo runs the one WIKIMOD_MEDIAWIKI
+// selects), and the audit command spelled with the binary actually running,
+// since wikimod is not on the PATH.
 const demoBanner = `
-wikimod demo: a throwaway wiki is running at %[1]s
+wikimod demo: a throwaway MediaWiki %[5]s is running at %[1]s
+  (%[6]s=%[7]s; set it to %[8]s for another release)
   wiki login:   Admin / %[2]s
   mail it sends goes to %[3]s
-  config:       %[4]s   (audit log: wikimod audit -config %[4]s)
+  config:       %[4]s
+  audit log:    %[9]s audit -config %[4]s
 
 You are the console user "admin", mapped to the wiki group sysop. Try:
   /help
@@ -82,6 +89,32 @@ console_users = ["helper"]
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, demoBanner, wiki.URL, devwiki.AdminPassword, wiki.MailFile, cfgPath)
+	series, _ := devwiki.SelectedVersion()
+	fmt.Fprintf(stdout, demoBanner, wiki.URL, devwiki.AdminPassword, wiki.MailFile, cfgPath,
+		wiki.Version(), devwiki.VersionEnv, series, otherVersions(series), demoCommand())
 	return runConsole(ctx, cfg, "admin", true, stdin, stdout, stderr)
+}
+
+// otherVersions lists the MediaWiki releases the demo can run besides the
+// one it runs, for the banner.
+func otherVersions(running string) string {
+	var others []string
+	for _, v := range devwiki.Versions {
+		if v != running {
+			others = append(others, v)
+		}
+	}
+	return strings.Join(others, " or ")
+}
+
+// demoCommand spells the command that runs this wikimod from another
+// terminal: the binary's own path (scripts/demo.sh builds .demo-bin/wikimod),
+// or "go run ./cmd/wikimod" when go run built it in a temporary folder that
+// goes away with the demo.
+func demoCommand() string {
+	exe, err := os.Executable()
+	if err != nil || strings.Contains(exe, string(filepath.Separator)+"go-build") {
+		return "go run ./cmd/wikimod"
+	}
+	return exe
 }

@@ -12,7 +12,7 @@ import (
 // its session gone and log in again. Clients are not told: their next
 // request that asserts a login fails with assertuserfailed.
 func (w *Wiki) InvalidateSessions(ctx context.Context, user string) error {
-	if _, err := w.php(ctx, "invalidateUserSessions.php", "--user", user); err != nil {
+	if _, err := w.php(ctx, "invalidateUserSessions", "--user", user); err != nil {
 		return fmt.Errorf("invalidate sessions of %s: %w", user, err)
 	}
 	return nil
@@ -23,7 +23,9 @@ func (w *Wiki) InvalidateSessions(ctx context.Context, user string) error {
 // by the kernel and requests still queue up, but nothing answers. That is
 // how a hung wiki looks from outside, which lets tests lose an answer to a
 // request the wiki will carry out later. Call Thaw (in a test's cleanup too)
-// to let it go on.
+// to let it go on. Where PHP runs chrooted (1.43), the process Go started has
+// exec'd into PHP itself, so the signal reaches the server and its workers
+// and not merely a wrapper around them.
 func (w *Wiki) Freeze() error {
 	return w.signal(syscall.SIGSTOP)
 }

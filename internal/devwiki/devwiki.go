@@ -2,11 +2,22 @@
 // packages: SQLite database, PHP's built-in web server on a loopback port,
 // outgoing mail captured to a file. The tests and the demo use it; it is not
 // meant for production.
+//
+// It runs two release series, so that the suite can be run against the
+// MediaWiki that wikis run today and the one they ran before: 1.43 LTS (the
+// default) from Debian trixie, chrooted into a Debian root of its own that
+// scripts/install-deps.sh builds once per machine (RootDir143), and 1.39
+// from the machine's own Debian bookworm packages. VersionEnv picks one for
+// a whole test run. Every wiki has its own folder and port, so the test
+// binaries that go test runs in parallel each start their own.
 package devwiki
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -21,14 +32,12 @@ import (
 	"time"
 )
 
-// MediaWikiDir is where Debian's mediawiki package installs MediaWiki.
-const MediaWikiDir = "/usr/share/mediawiki"
-
 // AdminPassword is the password of the wiki's first account, Admin. It is a
 // throwaway wiki's, on a loopback port.
 const AdminPassword = "A-long-admin-pass!"
 
-// Options configure a throwaway wiki.
+// Options configure a throwaway wiki. The zero value (with Dir set) gives a
+// wiki of the selected release series on a free port.
 type Options struct {
 	// Dir holds the wiki's database, settings and mail. It is created.
 	Dir string
@@ -42,12 +51,18 @@ type Options struct {
 	BotGrants []string
 	// ExtraSettings is PHP appended to LocalSettings.php.
 	ExtraSettings string
+	// MediaWiki is the release series to run, one of Versions. Empty means
+	// the one VersionEnv selects (SelectedVersion), so that a whole test run
+	// switches together; set it only where a test needs one series.
+	MediaWiki string
 }
 
 // DefaultGrants are the bot-password grants wikimod needs.
 var DefaultGrants = []string{"basic", "protect", "createaccount", "createeditmovepage", "highvolume"}
 
-// Wiki is a running throwaway wiki.
+// Wiki is a running throwaway wiki. Its paths are the machine's, also when
+// PHP runs chrooted, so that tests can read the mail file and the database
+// directly.
 type Wiki struct {
 	Dir         string
 	URL         string // e.g. http://127.0.0.1:8181
@@ -56,36 +71,58 @@ type Wiki struct {
 	BotPassword string
 	MailFile    string // every mail the wiki sends is appended here
 
-	conf string
-	cmd  *exec.Cmd
-	done chan struct{}
+	rt      runtime
+	id      string // sent by this wiki in a header, to tell it from another on the same port
+	version string // e.g. "1.43.9", as the running wiki reports it
+	phpVer  string // e.g. "8.4.24", as the running wiki reports it
+	conf    string
+	cmd     *exec.Cmd
+	done    chan struct{}
 }
 
-// Check reports why a throwaway wiki cannot be started on this machine, or nil.
+// Check reports why a throwaway wiki of the selected release series (see
+// SelectedVersion) cannot be started on this machine, or nil.
 func Check() error {
-	if _, err := exec.LookPath("php"); err != nil {
-		return errors.New("php is not installed (run scripts/install-deps.sh)")
+	series, err := SelectedVersion()
+	if err != nil {
+		return err
 	}
-	if _, err := os.Stat(filepath.Join(MediaWikiDir, "maintenance", "install.php")); err != nil {
-		return errors.New("MediaWiki is not installed in " + MediaWikiDir + " (run scripts/install-deps.sh)")
+	rt, err := runtimeFor(series)
+	if err != nil {
+		return err
 	}
-	return nil
+	return rt.check()
 }
+
+// idHeader carries each wiki's random id in every answer. PHP's server
+// cannot take a socket already bound, so devwiki picks a free port and PHP
+// binds it a moment later; if another test binary's wiki got there first,
+// the header tells the two apart and Start moves to another port instead of
+// letting tests talk to the wrong wiki.
+const idHeader = "X-Devwiki-Id"
+
+// errNotOurs means another server answered on the wiki's port.
+var errNotOurs = errors.New("another server answers on the port")
 
 // Start installs a wiki in opts.Dir and serves it. Close stops it.
 func Start(ctx context.Context, opts Options) (*Wiki, error) {
-	if err := Check(); err != nil {
+	series := opts.MediaWiki
+	if series == "" {
+		var err error
+		if series, err = SelectedVersion(); err != nil {
+			return nil, err
+		}
+	}
+	rt, err := runtimeFor(series)
+	if err != nil {
+		return nil, err
+	}
+	if err := rt.check(); err != nil {
 		return nil, err
 	}
 	dir, err := filepath.Abs(opts.Dir)
 	if err != nil {
 		return nil, err
-	}
-	port := opts.Port
-	if port == 0 {
-		if port, err = freePort(); err != nil {
-			return nil, err
-		}
 	}
 	if opts.Workers == 0 {
 		opts.Workers = 4
@@ -96,26 +133,31 @@ func Start(ctx context.Context, opts Options) (*Wiki, error) {
 	if len(opts.BotGrants) == 0 {
 		opts.BotGrants = DefaultGrants
 	}
+	id := make([]byte, 8)
+	rand.Read(id)
 	w := &Wiki{
 		Dir:      dir,
-		URL:      fmt.Sprintf("http://127.0.0.1:%d", port),
 		MailFile: filepath.Join(dir, "mail.txt"),
+		rt:       rt,
+		id:       hex.EncodeToString(id),
 		conf:     filepath.Join(dir, "conf", "LocalSettings.php"),
 	}
-	w.APIURL = w.URL + "/api.php"
+	// The installer needs an address; serve sets the real one once it has
+	// a port.
+	w.setPort(opts.Port)
 
-	for _, d := range []string{"conf", "data"} {
+	for _, d := range []string{"conf", "data", "tmp"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return nil, err
 		}
 	}
-	if _, err := w.php(ctx, "install.php", "--dbtype", "sqlite", "--dbpath", filepath.Join(dir, "data"),
-		"--dbname", "w", "--server", w.URL, "--scriptpath", "", "--confpath", filepath.Join(dir, "conf"),
+	if _, err := w.php(ctx, "install", "--dbtype", "sqlite", "--dbpath", w.inside(filepath.Join(dir, "data")),
+		"--dbname", "w", "--server", w.URL, "--scriptpath", "", "--confpath", w.inside(filepath.Join(dir, "conf")),
 		"--pass", AdminPassword, "TestWiki", "Admin"); err != nil {
 		return nil, fmt.Errorf("install: %w", err)
 	}
 	sendmail := filepath.Join(dir, "sendmail.sh")
-	script := "#!/bin/sh\n# Captures the wiki's outgoing mail.\n{ cat; echo; } >> '" + w.MailFile + "'\n"
+	script := "#!/bin/sh\n# Captures the wiki's outgoing mail.\n{ cat; echo; } >> '" + w.inside(w.MailFile) + "'\n"
 	if err := os.WriteFile(sendmail, []byte(script), 0o755); err != nil {
 		return nil, err
 	}
@@ -126,16 +168,10 @@ $wgEnableUserEmail = true;
 $wgEmailAuthentication = false;
 $wgPasswordSender = "wiki@example.test";
 $wgPasswordResetRoutes = [ 'username' => true, 'email' => true ];
+# Tells this wiki's answers from another's on the same port (see Start).
+header( '` + idHeader + `: ` + w.id + `' );
 ` + opts.ExtraSettings + "\n"
-	f, err := os.OpenFile(w.conf, os.O_APPEND|os.O_WRONLY, 0)
-	if err != nil {
-		return nil, err
-	}
-	_, err = f.WriteString(settings)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := w.appendSettings(settings); err != nil {
 		return nil, err
 	}
 	w.BotUser, w.BotPassword, err = w.CreateBotPassword(ctx, "Admin", opts.BotApp, opts.BotGrants...)
@@ -143,52 +179,211 @@ $wgPasswordResetRoutes = [ 'username' => true, 'email' => true ];
 		return nil, err
 	}
 
-	cmd := exec.Command("php", "-d", "sendmail_path="+sendmail, "-S", fmt.Sprintf("127.0.0.1:%d", port), "-t", MediaWikiDir)
-	cmd.Env = append(os.Environ(), "MW_CONFIG_FILE="+w.conf, "PHP_CLI_SERVER_WORKERS="+strconv.Itoa(opts.Workers))
-	cmd.Dir = dir
-	logf, err := os.Create(filepath.Join(dir, "server.log"))
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		logf.Close()
-		return nil, fmt.Errorf("start php server: %w", err)
-	}
-	w.cmd = cmd
-	w.done = make(chan struct{})
-	go func() {
-		cmd.Wait()
-		logf.Close()
-		close(w.done)
-	}()
-	if err := w.waitReady(ctx); err != nil {
+	// A free port is picked as late as possible, right before PHP binds
+	// it. Should another wiki take it in between, serve finds out and the
+	// wiki moves to another port.
+	for attempt := 1; ; attempt++ {
+		port := opts.Port
+		if port == 0 {
+			if port, err = freePort(); err != nil {
+				return nil, err
+			}
+		}
+		w.setPort(port)
+		if err := w.appendSettings(fmt.Sprintf("$wgServer = %q;\n", w.URL)); err != nil {
+			return nil, err
+		}
+		err = w.serve(ctx, sendmail, opts.Workers)
+		if err == nil {
+			break
+		}
 		w.Close()
-		return nil, err
+		if !errors.Is(err, errNotOurs) || opts.Port != 0 || attempt == 3 {
+			return nil, err
+		}
+	}
+	if !strings.HasPrefix(w.version+".", rt.series+".") {
+		w.Close()
+		return nil, fmt.Errorf("devwiki: asked for MediaWiki %s, but the wiki reports %s", rt.series, w.version)
 	}
 	return w, nil
 }
 
+func (w *Wiki) setPort(port int) {
+	w.URL = fmt.Sprintf("http://127.0.0.1:%d", port)
+	w.APIURL = w.URL + "/api.php"
+}
+
+// inside returns the path under which PHP sees path, a file in w.Dir.
+func (w *Wiki) inside(path string) string {
+	return w.rt.phpPath(w.Dir, path)
+}
+
+func (w *Wiki) appendSettings(php string) error {
+	f, err := os.OpenFile(w.conf, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(php)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// serve starts PHP's server on w.URL's port and waits until it answers.
+func (w *Wiki) serve(ctx context.Context, sendmail string, workers int) error {
+	cmd := w.rt.command(context.Background(), w.Dir,
+		[]string{"MW_CONFIG_FILE=" + w.inside(w.conf), "PHP_CLI_SERVER_WORKERS=" + strconv.Itoa(workers)},
+		"php", "-d", "sendmail_path="+w.inside(sendmail), "-S", strings.TrimPrefix(w.URL, "http://"), "-t", MediaWikiDir)
+	logf, err := os.Create(filepath.Join(w.Dir, "server.log"))
+	if err != nil {
+		return err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own process group holds the server and every worker it forks,
+	// so that Freeze, Thaw and Close reach them all with one signal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start php server: %w", err)
+	}
+	done := make(chan struct{})
+	w.cmd, w.done = cmd, done
+	go func() {
+		cmd.Wait()
+		logf.Close()
+		close(done)
+	}()
+	return w.waitReady(ctx)
+}
+
+// waitReady waits until the server answers the API with this wiki's id,
+// and learns the versions of MediaWiki and PHP from the answer.
 func (w *Wiki) waitReady(ctx context.Context) error {
+	client := &http.Client{Timeout: 5 * time.Second}
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(w.APIURL + "?action=query&meta=siteinfo&format=json")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		ok, err := w.askSiteInfo(ctx, client)
+		if ok || err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-w.done:
-			return errors.New("php server exited; see " + filepath.Join(w.Dir, "server.log"))
+			log, _ := os.ReadFile(filepath.Join(w.Dir, "server.log"))
+			if bytes.Contains(log, []byte("Address already in use")) {
+				return fmt.Errorf("%s: %w", w.URL, errNotOurs)
+			}
+			return fmt.Errorf("php server exited: %s", lastLines(string(log), 5))
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 	return errors.New("wiki did not answer within 20s")
+}
+
+// askSiteInfo asks the wiki about itself once. It reports true when the
+// wiki answered, false when it is not listening yet, and an error when
+// another server answers or the answer cannot be read.
+func (w *Wiki) askSiteInfo(ctx context.Context, client *http.Client) (bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.APIURL+"?action=query&meta=siteinfo&format=json&formatversion=2", nil)
+	if err != nil {
+		return false, err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return false, nil
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false, nil
+	}
+	if resp.Header.Get(idHeader) != w.id {
+		return false, fmt.Errorf("%s: %w", w.URL, errNotOurs)
+	}
+	var si struct {
+		Query struct {
+			General struct {
+				Generator  string `json:"generator"`
+				PHPVersion string `json:"phpversion"`
+			} `json:"general"`
+		} `json:"query"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&si); err != nil {
+		return false, fmt.Errorf("read the wiki's site information: %w", err)
+	}
+	w.version = strings.TrimPrefix(si.Query.General.Generator, "MediaWiki ")
+	w.phpVer = si.Query.General.PHPVersion
+	return true, nil
+}
+
+// Version returns the version of MediaWiki the wiki runs, as it reports it
+// (e.g. "1.43.9"). Use it, or AtLeast, only for expectations that really
+// differ between releases, so that the tests keep checking the same
+// behaviour on every release they run against.
+func (w *Wiki) Version() string {
+	return w.version
+}
+
+// AtLeast reports whether the wiki runs MediaWiki version v ("1.43",
+// "1.43.3") or newer. Tests use it where the answer they expect changed
+// between releases, rather than naming the release they run against.
+func (w *Wiki) AtLeast(v string) bool {
+	return compareVersions(w.version, v) >= 0
+}
+
+// Setting decodes the value of one of the wiki's configuration variables
+// (name like "wgPasswordPolicy", as LocalSettings.php spells it) into v, as
+// the wiki sees it with its defaults and ExtraSettings applied. Tests use it
+// to learn a limit from the wiki instead of hard-coding one release's. It
+// runs a maintenance script, so it takes a fraction of a second.
+func (w *Wiki) Setting(ctx context.Context, name string, v any) error {
+	out, err := w.php(ctx, "getConfiguration", "--settings", name, "--format", "json")
+	if err != nil {
+		return fmt.Errorf("read setting %s: %w", name, err)
+	}
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(out), &all); err != nil {
+		return fmt.Errorf("read setting %s: %w: %s", name, err, lastLines(out, 3))
+	}
+	raw, ok := all[name]
+	if !ok {
+		return fmt.Errorf("read setting %s: the wiki has no such setting", name)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("read setting %s: %w", name, err)
+	}
+	return nil
+}
+
+// MinPasswordLength returns the minimum length of a new ordinary account's
+// password (the "default" password policy): 1 on MediaWiki 1.39, 8 from
+// 1.43 on. Tests that need a password too short for the wiki build it from
+// this rather than assuming one release's rule.
+func (w *Wiki) MinPasswordLength(ctx context.Context) (int, error) {
+	var policy struct {
+		Policies map[string]map[string]json.RawMessage `json:"policies"`
+	}
+	if err := w.Setting(ctx, "wgPasswordPolicy", &policy); err != nil {
+		return 0, err
+	}
+	raw, ok := policy.Policies["default"]["MinimalPasswordLength"]
+	if !ok {
+		return 0, nil // no rule: any length will do
+	}
+	// A rule is a number, or an object with the number in "value".
+	var n int
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n, nil
+	}
+	var rule struct {
+		Value int `json:"value"`
+	}
+	if err := json.Unmarshal(raw, &rule); err != nil {
+		return 0, fmt.Errorf("read the minimum password length: %w", err)
+	}
+	return rule.Value, nil
 }
 
 // Close stops the server and its workers. It is safe to call twice.
@@ -196,6 +391,7 @@ func (w *Wiki) Close() error {
 	if w.cmd == nil || w.cmd.Process == nil {
 		return nil
 	}
+	syscall.Kill(-w.cmd.Process.Pid, syscall.SIGCONT) // a frozen server cannot act on SIGTERM
 	syscall.Kill(-w.cmd.Process.Pid, syscall.SIGTERM)
 	select {
 	case <-w.done:
@@ -206,11 +402,10 @@ func (w *Wiki) Close() error {
 	return nil
 }
 
-// php runs a maintenance script with the wiki's settings.
+// php runs a maintenance script (by name, without ".php") with the wiki's
+// settings, in the way the wiki's release runs its scripts.
 func (w *Wiki) php(ctx context.Context, script string, args ...string) (string, error) {
-	cmd := exec.CommandContext(ctx, "php", append([]string{filepath.Join(MediaWikiDir, "maintenance", script)}, args...)...)
-	cmd.Env = append(os.Environ(), "MW_CONFIG_FILE="+w.conf)
-	cmd.Dir = w.Dir
+	cmd := w.rt.command(ctx, w.Dir, []string{"MW_CONFIG_FILE=" + w.inside(w.conf)}, append(w.rt.script(script), args...)...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -224,13 +419,13 @@ var botPassRE = regexp.MustCompile(`username:'([^']+)' and password:'([^']+)'`)
 // CreateBotPassword creates a bot password for user with the given grants and
 // returns its login name and secret.
 func (w *Wiki) CreateBotPassword(ctx context.Context, user, app string, grants ...string) (string, string, error) {
-	out, err := w.php(ctx, "createBotPassword.php", "--appid", app, "--grants", strings.Join(grants, ","), user)
+	out, err := w.php(ctx, "createBotPassword", "--appid", app, "--grants", strings.Join(grants, ","), user)
 	if err != nil {
 		return "", "", fmt.Errorf("bot password: %w", err)
 	}
 	m := botPassRE.FindStringSubmatch(out)
 	if m == nil {
-		return "", "", errors.New("bot password: unexpected output from createBotPassword.php")
+		return "", "", fmt.Errorf("bot password: unexpected output from createBotPassword: %s", lastLines(out, 3))
 	}
 	return m[1], m[2], nil
 }
@@ -241,11 +436,11 @@ func (w *Wiki) CreateUser(ctx context.Context, name, password, email string, sys
 	if sysop {
 		args = append(args, "--sysop")
 	}
-	if _, err := w.php(ctx, "createAndPromote.php", append(args, name, password)...); err != nil {
+	if _, err := w.php(ctx, "createAndPromote", append(args, name, password)...); err != nil {
 		return err
 	}
 	if email != "" {
-		if _, err := w.php(ctx, "resetUserEmail.php", "--no-reset-password", name, email); err != nil {
+		if _, err := w.php(ctx, "resetUserEmail", "--no-reset-password", name, email); err != nil {
 			return err
 		}
 	}
@@ -261,7 +456,9 @@ func (w *Wiki) Mail() (string, error) {
 	return string(b), err
 }
 
-func freePort() (int, error) {
+// freePort returns a loopback port nobody listens on right now. It is a
+// variable so that a test can hand out a taken one.
+var freePort = func() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return 0, err

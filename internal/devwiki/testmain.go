@@ -12,6 +12,10 @@ import (
 //
 //	func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
 //
+// The wiki runs the release series VersionEnv selects (1.43 by default).
+// Main prints which MediaWiki the tests run against, so that a failure's
+// output says which release gave the answer.
+//
 // Tests that need the wiki fail when MediaWiki is not installed, saying how
 // to install it; set WIKIMOD_SKIP_WIKI=1 to skip them instead.
 func Main(m *testing.M, w **Wiki) int {
@@ -35,6 +39,8 @@ func Main(m *testing.M, w **Wiki) int {
 		return 1
 	}
 	defer wiki.Close()
+	fmt.Printf("devwiki: these tests run against MediaWiki %s (PHP %s, %s=%s) at %s\n",
+		wiki.Version(), wiki.phpVer, VersionEnv, wiki.rt.series, wiki.URL)
 	*w = wiki
 	return m.Run()
 }
