@@ -183,3 +183,22 @@ func TestSettleFinishesWhatACrashLeft(t *testing.T) {
 		t.Errorf("still unsettled: %v %v", left, err)
 	}
 }
+
+// TestNamesTheWikiRefuses: user names with "=" or starting with "~" are
+// refused by MediaWiki 1.43 and later (and created by older wikis); either
+// way the reply says what happened, and why when refused.
+func TestNamesTheWikiRefuses(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	sfx := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	for _, name := range []string{"Eq=Name" + sfx, "~Tilde" + sfx} {
+		r := run(t, env, admin, fmt.Sprintf(`/createaccount username="%s" email=names@example.test`, name))
+		switch {
+		case wiki.AtLeast("1.43"):
+			if r.Outcome != commands.OutcomeWikiError || r.Code != "invaliduser" || !strings.Contains(r.Text, "`username=`") {
+				t.Errorf("%s: %+v", name, r)
+			}
+		case !r.OK():
+			t.Errorf("%s on %s: %s", name, wiki.Version(), r.Plain())
+		}
+	}
+}

@@ -164,7 +164,8 @@ func TestFreeze(t *testing.T) {
 func TestInvalidateSessions(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	ctx := context.Background()
-	user, pass, err := w.CreateBotPassword(ctx, "Admin", "harness", "basic")
+	// An app id of this run: the test may run again on the same wiki.
+	user, pass, err := w.CreateBotPassword(ctx, "Admin", fmt.Sprintf("harness%d", time.Now().UnixNano()%1e9), "basic")
 	if err != nil {
 		t.Fatal(err)
 	}
