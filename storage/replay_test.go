@@ -11,28 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
 )
 
-// fakeClock is a clock the test moves by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func openClock(t testing.TB, path string, c *fakeClock) *storage.DB {
+func openClock(t testing.TB, path string, c *testenv.Clock) *storage.DB {
 	t.Helper()
 	db, err := storage.Open(path, storage.Options{Now: c.Now})
 	if err != nil {
@@ -67,7 +50,7 @@ func replayRows(t *testing.T, path string) int {
 }
 
 func TestFirstSeenOnceUntilExpiry(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := testenv.NewClock(t0)
 	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), clock)
 	expires := t0.Add(replayWindow)
 
@@ -98,7 +81,7 @@ func TestFirstSeenOnceUntilExpiry(t *testing.T) {
 }
 
 func TestFirstSeenSurvivesRestart(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := testenv.NewClock(t0)
 	path := filepath.Join(t.TempDir(), "w.db")
 	db := openClock(t, path, clock)
 	if !firstSeen(t, db, "discord", "1234567890", t0.Add(replayWindow)) {
@@ -118,7 +101,7 @@ func TestFirstSeenSurvivesRestart(t *testing.T) {
 // through two handles on the file as two processes would have: exactly one
 // sees it first.
 func TestFirstSeenConcurrentSameKey(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := testenv.NewClock(t0)
 	path := filepath.Join(t.TempDir(), "w.db")
 	dbs := []*storage.DB{openClock(t, path, clock), openClock(t, path, clock)}
 	ctx := context.Background()
@@ -162,7 +145,7 @@ func TestFirstSeenConcurrentSameKey(t *testing.T) {
 // they are gone once their window has passed: by FirstSeen's own pruning,
 // at most a minute late, and by PruneReplays.
 func TestReplaysShrinkAfterWindow(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := testenv.NewClock(t0)
 	path := filepath.Join(t.TempDir(), "w.db")
 	db := openClock(t, path, clock)
 	ctx := context.Background()
@@ -218,7 +201,7 @@ func TestReplaysShrinkAfterWindow(t *testing.T) {
 // TestFirstSeenStoresOnlyAHash checks that the key itself, a request's
 // signature, is nowhere in the database files.
 func TestFirstSeenStoresOnlyAHash(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := testenv.NewClock(t0)
 	path := filepath.Join(t.TempDir(), "w.db")
 	db := openClock(t, path, clock)
 	key := "v0=a2114d57b48eac39b9ad189dd8316235a7b4a8d21a10bd27519666489c69b503"

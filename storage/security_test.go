@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -34,7 +35,7 @@ func wantCounts(t *testing.T, got []string, want ...string) {
 }
 
 func TestSecurityCountsAddUp(t *testing.T) {
-	clock := &fakeClock{t: t0.Add(2*time.Minute + 10*time.Second)}
+	clock := testenv.NewClock(t0.Add(2*time.Minute + 10*time.Second))
 	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), clock)
 	ctx := context.Background()
 	add := func(cs ...bot.SecurityCount) error { return db.AddSecurityCounts(ctx, cs) }
@@ -122,7 +123,7 @@ func dbSize(t *testing.T, path string) int64 {
 // would, in 1,000 aggregated batches over four minutes from five sources:
 // the file grows by a few pages, not by a row per refusal.
 func TestSecurityCountsFloodStaysSmall(t *testing.T) {
-	clock := &fakeClock{t: t0}
+	clock := testenv.NewClock(t0)
 	path := filepath.Join(t.TempDir(), "w.db")
 	db := openClock(t, path, clock)
 	ctx := context.Background()

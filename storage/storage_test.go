@@ -13,6 +13,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -194,7 +195,7 @@ func BenchmarkAuditQueuedStartFinish(b *testing.B) {
 // a new key each time, with a clock moving a millisecond a request so that
 // its pruning runs as it would.
 func BenchmarkFirstSeen(b *testing.B) {
-	clock := &fakeClock{t: t0}
+	clock := testenv.NewClock(t0)
 	db := openClock(b, filepath.Join(b.TempDir(), "w.db"), clock)
 	ctx := context.Background()
 	i := 0
