@@ -175,6 +175,7 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 	p.Email, _ = args.Get("email")
 	p.RealName, _ = args.Get("realname")
 	p.Reason, _ = args.Get("reason")
+	p.Reason = SignedReason(req.Actor, p.Reason)
 	p.Password, _ = args.Get("password")
 	if p.Username == "" {
 		return Reply{}, usageErrorf("Which user name? Usage: `%s`", req.Spec.Usage)

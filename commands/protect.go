@@ -17,8 +17,12 @@ import (
 // ProtectOutcome is the result of a successful /protect, as the wiki
 // reported it: each protection with its absolute expiry.
 type ProtectOutcome struct {
-	Title       string                `json:"title"`
-	Reason      string                `json:"reason,omitempty"`
+	Title string `json:"title"`
+	// Reason is the person's own reason, as much of it as the wiki kept.
+	Reason string `json:"reason,omitempty"`
+	// LogComment is the whole comment of the wiki's log entry: the reason
+	// and who asked for it (SignedReason).
+	LogComment  string                `json:"log_comment,omitempty"`
 	Cascade     bool                  `json:"cascade,omitempty"`
 	Protections []mw.ProtectionResult `json:"protections"`
 	URL         string                `json:"url,omitempty"`
@@ -104,7 +108,7 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	p := mw.ProtectParams{Title: pr.title, PageID: pr.pageID, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade,
-		Reason: pr.reason, Tags: pr.tags, Watchlist: pr.watchlist, WatchlistExpiry: pr.watchlistExpiry}
+		Reason: SignedReason(req.Actor, pr.reason), Tags: pr.tags, Watchlist: pr.watchlist, WatchlistExpiry: pr.watchlistExpiry}
 	if p.PageID == 0 {
 		p.Title = page
 	}
@@ -117,7 +121,8 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	}
 	out := &ProtectOutcome{
 		Title:       res.Title,
-		Reason:      keptComment(res.Reason),
+		Reason:      personReason(req.Actor, keptComment(res.Reason)),
+		LogComment:  keptComment(res.Reason),
 		Cascade:     res.Cascade,
 		Protections: res.Protections,
 		URL:         req.Site.PageURL(res.Title),
@@ -199,8 +204,8 @@ func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectP
 	case wasCascading:
 		notes = append(notes, "Cascading has ended.")
 	}
-	if out.Reason != "" {
-		notes = append(notes, "Reason, as the wiki keeps it: "+out.Reason)
+	if out.LogComment != "" {
+		notes = append(notes, "The wiki's log says: "+out.LogComment)
 	}
 	for _, w := range warnings {
 		notes = append(notes, "The wiki warns: "+w.Text)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
@@ -122,11 +123,52 @@ func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
 	if logged == "" || len([]rune(logged)) >= 3000 {
 		t.Fatalf("the wiki logged a %d-character reason", len([]rune(logged)))
 	}
-	if !strings.Contains(r.Text, "Reason, as the wiki keeps it: "+logged+"\n") && !strings.HasSuffix(r.Text, "Reason, as the wiki keeps it: "+logged) {
-		t.Errorf("reply reason differs from the wiki's %q:\n%s", logged, r.Text)
+	if !strings.Contains(r.Text, "The wiki's log says: "+logged) {
+		t.Errorf("reply differs from the wiki's log %q:\n%s", logged, r.Text)
 	}
-	if r.Protect.Reason != logged {
-		t.Errorf("recorded reason %q, wiki %q", r.Protect.Reason, logged)
+	if r.Protect.LogComment != logged {
+		t.Errorf("recorded comment %q, wiki %q", r.Protect.LogComment, logged)
+	}
+	// The person's reason was shortened; who asked for it was not.
+	if !strings.HasSuffix(logged, "— requested by console user admin via wikimod") || !strings.HasPrefix(logged, "spam wave spam wave") {
+		t.Errorf("log comment %q", logged)
+	}
+	if !strings.HasPrefix(reason, strings.TrimSuffix(r.Protect.Reason, "...")) {
+		t.Errorf("person's reason %q", r.Protect.Reason)
+	}
+}
+
+// TestWritesAreSignedOnTheWiki: the wiki's own log names the chat user
+// behind each write: /protect and /createaccount, with or without a reason.
+func TestWritesAreSignedOnTheWiki(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	slackUser := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ADMIN", UserName: "alice", Channel: "C1"}
+	title := uniq("Signed")
+	run(t, env, slackUser, fmt.Sprintf(`/protect "%s" create=sysop reason="spam wave"`, title))
+	run(t, env, admin, fmt.Sprintf(`/protect "%s" create=autoconfirmed`, title))
+	name := fmt.Sprintf("Signed%d", time.Now().UnixNano()%1e9)
+	if r := run(t, env, admin, fmt.Sprintf(`/createaccount username=%s email=signed@example.test reason="asked in chat"`, name)); !r.OK() {
+		t.Fatal(r.Plain())
+	}
+	comments := map[string][]string{}
+	for _, typ := range []string{"protect", "newusers"} {
+		page, err := env.Bot.LogEvents(ctxTest, mwLogQuery(typ))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ev := range page.Events {
+			comments[ev.Title] = append(comments[ev.Title], ev.Comment)
+		}
+	}
+	want := []string{"Requested by console user admin via wikimod", "spam wave — requested by Slack user alice (U-ADMIN) via wikimod"}
+	if got := comments[title]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("protect log comments = %q, want %q", got, want)
+	}
+	if got := comments["User:"+name]; len(got) != 1 || got[0] != "asked in chat — requested by console user admin via wikimod" {
+		t.Errorf("user creation log comments = %q", got)
+	}
+	if rec := env.LastAudit(t); rec.Args["reason"] != "asked in chat" {
+		t.Errorf("the audit log keeps the person's own reason: %+v", rec.Args)
 	}
 }
 

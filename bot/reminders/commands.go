@@ -249,11 +249,12 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 		changes = append(changes, commands.ProtectChange{Type: typ, Level: group[typ].Level, Expiry: newExpiry.Format(time.RFC3339)})
 	}
 	plan := commands.PlanProtect(st.Protections, changes, false, nil, req.Site.Restrictions.CascadingLevels)
-	p := mw.ProtectParams{Title: title, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade,
-		Reason: fmt.Sprintf("Extended by %s from a wikimod reminder, by %s", length(ext), actorName(req.Actor))}
+	p := mw.ProtectParams{Title: title, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade}
+	reason := fmt.Sprintf("Extended by %s from a wikimod reminder", length(ext))
 	if r.Protection.Reason != "" {
-		p.Reason += ": " + r.Protection.Reason
+		reason += ": " + r.Protection.Reason
 	}
+	p.Reason = commands.SignedReason(req.Actor, reason)
 	var rights, kept []string
 	for _, l := range plan.Levels() {
 		rights = append(rights, commands.LevelRight(l))

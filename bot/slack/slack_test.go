@@ -672,7 +672,7 @@ func httptestRequest(body string, header http.Header) *http.Request {
 func TestSlackTextConventions(t *testing.T) {
 	h := newHarness(t, testenv.Options{}, nil)
 	res := h.run(t, "U-ADMIN", "/protect", "\u201cQuote Page\u201d create=sysop expiry=\"1 day\" reason=\"spam &amp; &lt;vandalism&gt;\"")
-	if !strings.Contains(res.text(), "Protection of Quote Page changed.") || !strings.Contains(res.text(), "Reason, as the wiki keeps it: spam &amp; &lt;vandalism&gt;") {
+	if !strings.Contains(res.text(), "Protection of Quote Page changed.") || !strings.Contains(res.text(), "The wiki's log says: spam &amp; &lt;vandalism&gt; — requested by Slack user") {
 		t.Errorf("reply = %q", res.text())
 	}
 	if rec := h.env.LastAudit(t); rec.Args["_"] != "Quote Page" || rec.Args["reason"] != "spam & <vandalism>" {

@@ -1,0 +1,58 @@
+package commands
+
+import (
+	"strings"
+	"unicode"
+)
+
+// platformNames are the platforms as the wiki's readers know them.
+var platformNames = map[string]string{
+	PlatformConsole: "console user",
+	PlatformDiscord: "Discord user",
+	PlatformSlack:   "Slack user",
+}
+
+// Signature names, for the wiki's own logs, the person behind a write: the
+// platform, their name and their id, so that the wiki's other
+// administrators can see who asked for it.
+func Signature(a Actor) string {
+	who := platformNames[a.Platform]
+	if who == "" {
+		who = a.Platform + " user"
+	}
+	name := a.UserName
+	if name == "" || name == a.UserID {
+		return "requested by " + who + " " + a.UserID + " via wikimod"
+	}
+	return "requested by " + who + " " + name + " (" + a.UserID + ") via wikimod"
+}
+
+// SignedReason is the reason a write carries on the wiki: the person's own
+// reason first, then who asked for it. The whole stays within what the
+// wiki keeps (commentLimit characters): the person's reason is shortened,
+// never the signature.
+func SignedReason(a Actor, reason string) string {
+	sig := Signature(a)
+	reason = strings.TrimSpace(reason)
+	if reason == "" {
+		return strings.ToUpper(sig[:1]) + sig[1:]
+	}
+	room := commentLimit - len([]rune(sig)) - len([]rune(signatureSep))
+	if r := []rune(reason); len(r) > room {
+		reason = strings.TrimRightFunc(string(r[:max(room-3, 0)]), unicode.IsSpace) + "..."
+	}
+	return reason + signatureSep + sig
+}
+
+// signatureSep stands between a person's reason and the signature.
+const signatureSep = " — "
+
+// personReason takes the person's own reason back out of a comment
+// SignedReason made.
+func personReason(a Actor, comment string) string {
+	sig := Signature(a)
+	if strings.EqualFold(comment, sig) {
+		return ""
+	}
+	return strings.TrimSuffix(comment, signatureSep+sig)
+}
