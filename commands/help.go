@@ -24,7 +24,7 @@ func (s *Service) runHelp(_ context.Context, req *Request) (Reply, error) {
 	if name == "" && len(req.Args.Positional) > 0 {
 		name = req.Args.Positional[0]
 	}
-	name = strings.ToLower(strings.TrimPrefix(name, "/"))
+	name = normalizeName(name)
 	if name == "" {
 		r := Reply{Title: "wikimod commands", Text: "Arguments are `key=value`; put values with spaces in double quotes. `/help COMMAND` explains one."}
 		for _, sp := range s.Specs() {

@@ -228,12 +228,16 @@ const commentLimit = 500
 // keptComment is a reason as the wiki stores it: cut to commentLimit
 // characters, the last three of them "...", as Language::truncateForVisual
 // does.
-func keptComment(reason string) string {
-	r := []rune(reason)
-	if len(r) <= commentLimit {
-		return reason
+func keptComment(reason string) string { return truncate(reason, commentLimit) }
+
+// truncate cuts s to at most limit characters, the last three of them
+// "...", as the wiki does with comments.
+func truncate(s string, limit int) string {
+	r := []rune(s)
+	if len(r) <= limit {
+		return s
 	}
-	return strings.TrimRightFunc(string(r[:commentLimit-3]), unicode.IsSpace) + "..."
+	return strings.TrimRightFunc(string(r[:max(limit-3, 0)]), unicode.IsSpace) + "..."
 }
 
 // settleTimeout bounds reading the wiki back after a write whose answer was

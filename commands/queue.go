@@ -29,6 +29,11 @@ type Job struct {
 	// (a platform's user groups) when the job's turn comes, so that
 	// acknowledging the job never waits for it.
 	Prepare func(ctx context.Context, actor *Actor)
+	// Acked, if set, is closed once the platform's acknowledgement has gone
+	// out: Deliver is not called before that (or before its context ends),
+	// so that a reply never arrives ahead of the "working on it" it follows
+	// or edits.
+	Acked <-chan struct{}
 	// Deliver sends the final reply. The queue calls it exactly once for
 	// every job Submit accepted, with a context of its own (not the
 	// command's, which may have expired) bounded by
@@ -261,7 +266,6 @@ func (s *Service) worker(lane *list.List) {
 		}
 		q.mu.Lock()
 		q.running--
-		q.cond.Broadcast()
 		q.mu.Unlock()
 	}
 }
@@ -311,11 +315,8 @@ func (s *Service) waitedTooLong(it *item) Reply {
 }
 
 // finishRefused audits a queued job as refused and delivers the refusal.
+// Finish takes the row straight from queued: the command never started.
 func (s *Service) finishRefused(it *item, reply Reply) {
-	if err := s.audit.Start(s.queue.ctx, it.rec.ID); err != nil {
-		// The row is still queued; Finish below settles it.
-		s.log.Debug("audit start for a refused command", "err", err)
-	}
 	s.finishRecord(it.rec, reply, it.accepted, nil)
 	s.deliver(it, reply)
 }
@@ -327,6 +328,12 @@ func (s *Service) deliver(it *item, reply Reply) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.queue.cfg.DeliverTimeout)
 	defer cancel()
+	if it.job.Acked != nil {
+		select {
+		case <-it.job.Acked:
+		case <-ctx.Done():
+		}
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("delivering a reply panicked", "command", it.name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))

@@ -272,7 +272,7 @@ func (s *Service) RequiredRights() map[string]string {
 // denial it returns the reply to show, and the attempt is audited like any
 // other; unknown commands are left for Execute to explain.
 func (s *Service) Authorize(ctx context.Context, actor Actor, name string) (Reply, bool) {
-	name = strings.ToLower(strings.TrimPrefix(name, "/"))
+	name = normalizeName(name)
 	cmd, known := s.commands[name]
 	right := s.right(cmd.Spec)
 	if !known || right == "" {
@@ -338,7 +338,7 @@ func parseErrorReply(name string, err error) Reply {
 // "[unparsed]". Nothing else of the line is kept: it may hold a password.
 func unparsedName(line string) string {
 	first, _, _ := strings.Cut(strings.TrimSpace(line), " ")
-	first = strings.ToLower(strings.TrimPrefix(first, "/"))
+	first = normalizeName(first)
 	if first == "" || len(first) > 32 {
 		return "[unparsed]"
 	}

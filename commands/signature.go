@@ -1,9 +1,6 @@
 package commands
 
-import (
-	"strings"
-	"unicode"
-)
+import "strings"
 
 // platformNames are the platforms as the wiki's readers know them.
 var platformNames = map[string]string{
@@ -38,10 +35,7 @@ func SignedReason(a Actor, reason string) string {
 		return strings.ToUpper(sig[:1]) + sig[1:]
 	}
 	room := commentLimit - len([]rune(sig)) - len([]rune(signatureSep))
-	if r := []rune(reason); len(r) > room {
-		reason = strings.TrimRightFunc(string(r[:max(room-3, 0)]), unicode.IsSpace) + "..."
-	}
-	return reason + signatureSep + sig
+	return truncate(reason, room) + signatureSep + sig
 }
 
 // signatureSep stands between a person's reason and the signature.

@@ -405,21 +405,16 @@ func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name 
 	if it.AppID == "" {
 		it.AppID = a.cfg.ApplicationID
 	}
+	// The result edits the deferred response, so it waits for that to be
+	// sent (Acked).
 	acked := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(acked) }) }
 	refusal, ok := a.cfg.Service.Submit(a.ctx, commands.Job{
 		Actor:        actor,
 		Name:         name,
 		Args:         args,
 		AnswerWithin: tokenLife,
+		Acked:        acked,
 		Deliver: func(ctx context.Context, reply commands.Reply) {
-			// The result edits the deferred response, so it must wait for
-			// that to be sent.
-			select {
-			case <-acked:
-			case <-ctx.Done():
-			}
 			a.editOriginal(ctx, &it, reply)
 			if reply.Announce && a.cfg.NoticeChannel != "" {
 				msg := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{announcement(actor, reply)}}
@@ -436,7 +431,7 @@ func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name 
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
 	}
-	return ack, release
+	return ack, sync.OnceFunc(func() { close(acked) })
 }
 
 // tokenLife is how long Discord takes follow-ups with an interaction's token.

@@ -300,8 +300,6 @@ func (a *Adapter) withGroups(ctx context.Context, act *commands.Actor) {
 // refusal to acknowledge with when the command was not taken.
 func (a *Adapter) submit(act commands.Actor, line, name string, args commands.Args, deliver func(ctx context.Context, r commands.Reply)) (commands.Reply, bool, func()) {
 	acked := make(chan struct{})
-	var once sync.Once
-	release := func() { once.Do(func() { close(acked) }) }
 	reply, ok := a.cfg.Service.Submit(a.ctx, commands.Job{
 		Actor:        act,
 		Line:         line,
@@ -309,15 +307,10 @@ func (a *Adapter) submit(act commands.Actor, line, name string, args commands.Ar
 		Args:         args,
 		AnswerWithin: responseURLLife,
 		Prepare:      a.withGroups,
-		Deliver: func(ctx context.Context, r commands.Reply) {
-			select {
-			case <-acked:
-			case <-ctx.Done():
-			}
-			deliver(ctx, r)
-		},
+		Acked:        acked,
+		Deliver:      deliver,
 	})
-	return reply, ok, release
+	return reply, ok, sync.OnceFunc(func() { close(acked) })
 }
 
 // securityEvent reports a refused request. The report is made even if the
