@@ -74,8 +74,6 @@ type item struct {
 	rec       *AuditRecord
 	accepted  time.Time
 	waitUntil time.Time // refused if its turn has not come by then
-	elem      *list.Element
-	lane      *list.List
 }
 
 // queue holds the jobs waiting for the wiki in two lanes: writes, run by one
@@ -180,10 +178,6 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 			it.waitUntil = latest
 		}
 	}
-	if reply, ok := s.admit(); !ok {
-		s.refuseNow(ctx, it, reply)
-		return reply, false
-	}
 	it.rec.Outcome = OutcomeQueued
 	if err := s.audit.Begin(ctx, it.rec); err != nil {
 		s.log.Error("audit log unavailable; refusing the command", "command", it.name, "actor", job.Actor.String(), "err", err)
@@ -191,44 +185,27 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 		s.observeDone(it.name, reply.Outcome, now)
 		return reply, false
 	}
-	it.lane = q.reads
+	lane := q.reads
 	if known && cmd.Spec.Write && it.parseErr == nil {
-		it.lane = q.writes
+		lane = q.writes
 	}
 	q.mu.Lock()
-	if q.closed {
-		q.mu.Unlock()
-		reply := stoppingReply(it.name)
-		s.finishRecord(it.rec, reply, now, nil)
-		return reply, false
-	}
-	it.elem = it.lane.PushBack(it)
-	q.cond.Broadcast()
-	q.mu.Unlock()
-	return Reply{}, true
-}
-
-// admit says whether the queue has room.
-func (s *Service) admit() (Reply, bool) {
-	q := s.queue
-	q.mu.Lock()
-	defer q.mu.Unlock()
+	var refusal Reply
 	switch {
 	case q.closed:
-		return stoppingReply(""), false
+		refusal = stoppingReply(it.name)
 	case q.writes.Len()+q.reads.Len() >= q.cfg.Capacity:
-		return Reply{Outcome: OutcomeFailed, Code: "busy", Title: "Nothing was done.",
-			Text: fmt.Sprintf("wikimod already has %d commands waiting for the wiki, so it did not take this one. Try again in a few minutes.", q.cfg.Capacity)}, false
+		refusal = Reply{Command: it.name, Outcome: OutcomeFailed, Code: "busy", Title: "Nothing was done.",
+			Text: fmt.Sprintf("wikimod already has %d commands waiting for the wiki, so it did not take this one. Try again in a few minutes.", q.cfg.Capacity)}
+	default:
+		lane.PushBack(it)
+		q.cond.Broadcast()
+		q.mu.Unlock()
+		return Reply{}, true
 	}
-	return Reply{}, true
-}
-
-// refuseNow audits a job refused before it was queued.
-func (s *Service) refuseNow(ctx context.Context, it *item, reply Reply) {
-	reply.Command = it.name
-	it.rec.Outcome, it.rec.Code = reply.Outcome, reply.Code
-	s.record(ctx, it.rec, false)
-	s.observeDone(it.name, reply.Outcome, it.accepted)
+	q.mu.Unlock()
+	s.finishRecord(it.rec, refusal, now, nil)
+	return refusal, false
 }
 
 func stoppingReply(name string) Reply {
@@ -255,7 +232,6 @@ func (s *Service) worker(lane *list.List) {
 			return
 		}
 		it := lane.Remove(lane.Front()).(*item)
-		it.elem = nil
 		q.running++
 		q.mu.Unlock()
 
@@ -372,7 +348,6 @@ func (s *Service) Sweep() {
 			next := e.Next()
 			if it := e.Value.(*item); !now.Before(it.waitUntil) {
 				lane.Remove(e)
-				it.elem = nil
 				expired = append(expired, it)
 			}
 			e = next
