@@ -76,19 +76,20 @@ func (c *Client) SiteInfo(ctx context.Context) (*SiteInfo, error) {
 	return si, nil
 }
 
-// UserInfo is the session's own account as the wiki reports it. Under a bot
-// password the rights are cut down to the bot password's grants.
-type UserInfo struct {
+// SessionUser is the session's own account as the wiki reports it. Under a
+// bot password the rights are cut down to the bot password's grants. (What
+// the wiki says about any other account is a UserInfo, from Client.User.)
+type SessionUser struct {
 	Name   string   `json:"name"`
 	Groups []string `json:"groups"`
 	Rights []string `json:"rights"`
 }
 
 // UserInfo returns the session's account, groups and effective rights.
-func (c *Client) UserInfo(ctx context.Context) (*UserInfo, error) {
+func (c *Client) UserInfo(ctx context.Context) (*SessionUser, error) {
 	var res struct {
 		Query struct {
-			UserInfo UserInfo `json:"userinfo"`
+			UserInfo SessionUser `json:"userinfo"`
 		} `json:"query"`
 	}
 	if _, err := c.Get(ctx, url.Values{

@@ -102,11 +102,16 @@ func MaybeApplied(err error) bool {
 
 // ErrorCode returns the API error code carried by err, or "" if err is not an
 // API error. Login failures report "login-" and the login result; an
-// unreachable wiki reports "unavailable".
+// unreachable wiki reports "unavailable"; a title that names no page
+// (InvalidTitleError) reports "invalidtitle", as the wiki does for writes.
 func ErrorCode(err error) string {
 	var apiErr *APIError
 	if errors.As(err, &apiErr) {
 		return apiErr.Code
+	}
+	var titleErr *InvalidTitleError
+	if errors.As(err, &titleErr) {
+		return "invalidtitle"
 	}
 	var loginErr *LoginError
 	if errors.As(err, &loginErr) {

@@ -36,6 +36,10 @@ import (
 // throwaway wiki's, on a loopback port.
 const AdminPassword = "A-long-admin-pass!"
 
+// AdminEmail is the address Admin gets at setup, so that the bot can send
+// mail to wiki users (action=emailuser) from Admin's account.
+const AdminEmail = "admin@example.test"
+
 // Options configure a throwaway wiki. The zero value (with Dir set) gives a
 // wiki of the selected release series on a free port.
 type Options struct {
@@ -58,7 +62,7 @@ type Options struct {
 }
 
 // DefaultGrants are the bot-password grants wikimod needs.
-var DefaultGrants = []string{"basic", "protect", "createaccount", "createeditmovepage", "highvolume"}
+var DefaultGrants = []string{"basic", "protect", "createaccount", "createeditmovepage", "highvolume", "sendemail"}
 
 // Wiki is a running throwaway wiki. Its paths are the machine's, also when
 // PHP runs chrooted, so that tests can read the mail file and the database
@@ -172,11 +176,22 @@ $wgPasswordResetRoutes = [ 'username' => true, 'email' => true ];
 # same wiki: the default mail throttle (5 an hour per IP) would silently
 # swallow them. Wikis that test throttling set their own limits.
 $wgRateLimits['mailpassword'] = [];
+# Tests mail users through action=emailuser dozens of times a run, also from
+# bot passwords without the highvolume grant: the default limit of 20 a day
+# per account would answer ratelimited. 1.39 names the limit 'emailuser',
+# 1.43 'sendemail'.
+$wgRateLimits['emailuser'] = [];
+$wgRateLimits['sendemail'] = [];
 # Tells this wiki's answers from another's on the same port (see Start).
 header( '` + idHeader + `: ` + w.id + `' );
 ` + opts.ExtraSettings + "\n"
 	if err := w.appendSettings(settings); err != nil {
 		return nil, err
+	}
+	// action=emailuser sends from the bot's account, which needs an
+	// address of its own.
+	if _, err := w.php(ctx, "resetUserEmail", "--no-reset-password", "Admin", AdminEmail); err != nil {
+		return nil, fmt.Errorf("admin email: %w", err)
 	}
 	w.BotUser, w.BotPassword, err = w.CreateBotPassword(ctx, "Admin", opts.BotApp, opts.BotGrants...)
 	if err != nil {
