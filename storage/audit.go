@@ -18,12 +18,16 @@ var ErrNotQueued = errors.New("storage: audit record is not queued")
 
 const (
 	beginSQL = `INSERT INTO audit
-		(time_ms, platform, user_id, user_name, channel, command, args, outcome, code)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	startSQL  = `UPDATE audit SET outcome = 'pending' WHERE id = ? AND outcome = 'queued'`
-	finishSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ? WHERE id = ?`
+		(time_ms, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	startSQL = `UPDATE audit SET outcome = 'pending' WHERE id = ? AND outcome = 'queued'`
+	// finishSQL keeps the wiki account Begin stored when Finish is given
+	// none: a record settled at start-up, or finished by its ID alone,
+	// must not lose whom its command ran as.
+	finishSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ?,
+		wiki_user = COALESCE(NULLIF(?, ''), wiki_user) WHERE id = ?`
 
-	auditCols = `id, time_ms, platform, user_id, user_name, channel, command, args, outcome, code, result, duration_us`
+	auditCols = `id, time_ms, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us`
 
 	// unsettledSQL's WHERE clause is audit_unsettled's, word for word, for
 	// SQLite to see that the partial index holds every row it wants.
@@ -49,7 +53,7 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 		t = db.now()
 	}
 	res, err := db.beginStmt.ExecContext(ctx,
-		t.UnixMilli(), rec.Platform, rec.UserID, rec.UserName, rec.Channel, rec.Command, string(args), outcome, rec.Code)
+		t.UnixMilli(), rec.Platform, rec.UserID, rec.UserName, rec.WikiUser, rec.Channel, rec.Command, string(args), outcome, rec.Code)
 	if err != nil {
 		return fmt.Errorf("storage: audit begin: %w", err)
 	}
@@ -83,17 +87,19 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 	return fmt.Errorf("storage: audit start %d: outcome is %q: %w", id, outcome, ErrNotQueued)
 }
 
-// Finish records how a command attempt ended. It accepts a record in any
-// state, queued ones included (a command refused while it waited, or
-// settled at start-up), and fails only for a record that does not exist.
-// It implements commands.Auditor.
+// Finish records how a command attempt ended, and rec.WikiUser, the wiki
+// account the command ran as, which the service may learn only after
+// Begin; an empty WikiUser leaves the one stored as it was. It accepts a
+// record in any state, queued ones included (a command refused while it
+// waited, or settled at start-up), and fails only for a record that does
+// not exist. It implements commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	var result any
 	if len(rec.Result) > 0 {
 		result = string(rec.Result)
 	}
 	res, err := db.finishStmt.ExecContext(ctx,
-		string(rec.Outcome), rec.Code, result, rec.Duration.Microseconds(), rec.ID)
+		string(rec.Outcome), rec.Code, result, rec.Duration.Microseconds(), rec.WikiUser, rec.ID)
 	if err != nil {
 		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, err)
 	}
@@ -109,6 +115,7 @@ type AuditFilter struct {
 	Platform string // only this platform
 	UserID   string // only this user
 	Command  string // only this command
+	WikiUser string // only this linked wiki account
 }
 
 // Audit returns audit records, newest first.
@@ -119,8 +126,9 @@ func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]commands.AuditRecord,
 	rows, err := db.read.QueryContext(ctx, `SELECT `+auditCols+`
 		FROM audit
 		WHERE (? = '' OR platform = ?) AND (? = '' OR user_id = ?) AND (? = '' OR command = ?)
+			AND (? = '' OR wiki_user = ?)
 		ORDER BY id DESC LIMIT ?`,
-		f.Platform, f.Platform, f.UserID, f.UserID, f.Command, f.Command, f.Limit)
+		f.Platform, f.Platform, f.UserID, f.UserID, f.Command, f.Command, f.WikiUser, f.WikiUser, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: audit: %w", err)
 	}
@@ -164,7 +172,7 @@ func scanAudit(rows *sql.Rows) ([]commands.AuditRecord, error) {
 			outcome string
 			result  sql.NullString
 		)
-		if err := rows.Scan(&r.ID, &ms, &r.Platform, &r.UserID, &r.UserName, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
+		if err := rows.Scan(&r.ID, &ms, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
 			return nil, err
 		}
 		r.Time = time.UnixMilli(ms).UTC()

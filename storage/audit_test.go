@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -213,4 +214,90 @@ func queryPlan(t *testing.T, raw *sql.DB, query string, args ...any) string {
 		b.WriteString(detail + "\n")
 	}
 	return b.String()
+}
+
+// TestAuditWikiUser checks that the wiki account a command ran as is kept
+// whether Begin or Finish learns it, that Finish without one keeps what
+// Begin stored, and that Audit, Unsettled and the filter see it.
+func TestAuditWikiUser(t *testing.T) {
+	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+	db := open(t, filepath.Join(t.TempDir(), "w.db"), now)
+	ctx := context.Background()
+	begin := func(uid, wikiUser string, outcome commands.Outcome) *commands.AuditRecord {
+		t.Helper()
+		rec := &commands.AuditRecord{Platform: "slack", UserID: uid, WikiUser: wikiUser, Command: "protect", Outcome: outcome}
+		if err := db.Begin(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	wikiUserOf := func(id int64) string {
+		t.Helper()
+		all, err := db.Audit(ctx, storage.AuditFilter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range all {
+			if r.ID == id {
+				return r.WikiUser
+			}
+		}
+		t.Fatalf("no audit record %d", id)
+		return ""
+	}
+
+	// Known at Begin; Finish by ID alone keeps it.
+	atBegin := begin("U1", "Ann", "")
+	if got := wikiUserOf(atBegin.ID); got != "Ann" {
+		t.Errorf("after Begin: wiki user %q, want Ann", got)
+	}
+	if err := db.Finish(ctx, &commands.AuditRecord{ID: atBegin.ID, Outcome: commands.OutcomeOK}); err != nil {
+		t.Fatal(err)
+	}
+	if got := wikiUserOf(atBegin.ID); got != "Ann" {
+		t.Errorf("Finish without a wiki user left %q, want Ann", got)
+	}
+
+	// Learnt when the command ran: Finish writes it.
+	atFinish := begin("U2", "", "queued")
+	if got := wikiUserOf(atFinish.ID); got != "" {
+		t.Errorf("after Begin without one: wiki user %q", got)
+	}
+	atFinish.WikiUser, atFinish.Outcome = "Bob", commands.OutcomeOK
+	if err := db.Finish(ctx, atFinish); err != nil {
+		t.Fatal(err)
+	}
+	if got := wikiUserOf(atFinish.ID); got != "Bob" {
+		t.Errorf("after Finish: wiki user %q, want Bob", got)
+	}
+
+	unlinked := begin("U3", "", "")
+	pending := begin("U4", "Ann", "queued")
+	if got, err := db.Unsettled(ctx, 0); err != nil || len(got) != 2 || got[0].ID != unlinked.ID ||
+		got[0].WikiUser != "" || got[1].WikiUser != "Ann" {
+		t.Errorf("Unsettled = %+v, %v; want U3 unlinked and U4 as Ann", got, err)
+	}
+
+	for _, c := range []struct {
+		f    storage.AuditFilter
+		want []int64
+	}{
+		{storage.AuditFilter{WikiUser: "Ann"}, []int64{pending.ID, atBegin.ID}},
+		{storage.AuditFilter{WikiUser: "Bob"}, []int64{atFinish.ID}},
+		{storage.AuditFilter{WikiUser: "Ann", UserID: "U4"}, []int64{pending.ID}},
+		{storage.AuditFilter{WikiUser: "ann"}, nil},
+		{storage.AuditFilter{}, []int64{pending.ID, unlinked.ID, atFinish.ID, atBegin.ID}},
+	} {
+		got, err := db.Audit(ctx, c.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []int64
+		for _, r := range got {
+			ids = append(ids, r.ID)
+		}
+		if !slices.Equal(ids, c.want) {
+			t.Errorf("Audit(%+v) = %v, want %v", c.f, ids, c.want)
+		}
+	}
 }

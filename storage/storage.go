@@ -1,6 +1,7 @@
 // Package storage keeps wikimod's state in SQLite: the audit log of every
 // command attempt, the replay guard for signed requests, counts of refused
-// requests, and the reminders. One writer connection with immediate
+// requests, the reminders, and the links between chat identities and wiki
+// accounts. One writer connection with immediate
 // transactions and a busy timeout; readers share a separate pool, which WAL
 // lets run beside the writer. The database and its -wal and -shm files are
 // readable by their owner only: the audit log names who did what.
@@ -35,13 +36,23 @@ type DB struct {
 	now   func() time.Time
 
 	// Statements run for every command or signed request, prepared once
-	// at Open on the writer connection: preparing them on each call was
-	// an eighth to a sixth of a command's CPU in the database.
+	// at Open: preparing them on each call was an eighth to a sixth of a
+	// command's CPU in the database. Those that write are prepared on the
+	// writer connection, the link look-ups on the readers.
 	beginStmt       *sql.Stmt
 	startStmt       *sql.Stmt
 	finishStmt      *sql.Stmt
 	firstSeenStmt   *sql.Stmt
 	pruneReplayStmt *sql.Stmt
+
+	linkStmt          *sql.Stmt // read
+	saveLinkStmt      *sql.Stmt
+	deleteLinkStmt    *sql.Stmt
+	attemptStmt       *sql.Stmt // read
+	saveAttemptStmt   *sql.Stmt
+	wrongCodeStmt     *sql.Stmt
+	deleteAttemptStmt *sql.Stmt
+	pruneAttemptsStmt *sql.Stmt
 
 	// lastReplayPrune is when (Unix ms, by the injected clock) FirstSeen
 	// last deleted expired replay keys; zero before the first time.
@@ -71,22 +82,20 @@ func Open(path string, opts Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	if err := db.prepare(context.Background()); err != nil {
-		db.closeStatements()
-		w.Close()
-		return nil, err
-	}
 	rq := url.Values{}
 	rq.Set("_busy_timeout", "5000")
 	rq.Set("_query_only", "1")
 	r, err := sql.Open("sqlite3", "file:"+path+"?"+rq.Encode())
 	if err != nil {
-		db.closeStatements()
 		w.Close()
 		return nil, fmt.Errorf("storage: open %s for reading: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
 	db.read = r
+	if err := db.prepare(context.Background()); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
 }
 
@@ -136,21 +145,40 @@ func createPrivate(path string) error {
 	return f.Close()
 }
 
-// prepare prepares the hot statements on the writer connection. database/sql
-// keeps each prepared on that connection and prepares it again only if the
-// connection is replaced.
+// statement is one prepared statement of a DB: where it is kept, the
+// connection it runs on, and its SQL.
+type statement struct {
+	stmt  **sql.Stmt
+	conn  *sql.DB
+	query string
+}
+
+// statements lists every statement prepare prepares and closeStatements
+// closes, so that the two cannot disagree.
+func (db *DB) statements() []statement {
+	return []statement{
+		{&db.beginStmt, db.write, beginSQL},
+		{&db.startStmt, db.write, startSQL},
+		{&db.finishStmt, db.write, finishSQL},
+		{&db.firstSeenStmt, db.write, firstSeenSQL},
+		{&db.pruneReplayStmt, db.write, pruneReplaysSQL},
+		{&db.linkStmt, db.read, linkSQL},
+		{&db.saveLinkStmt, db.write, saveLinkSQL},
+		{&db.deleteLinkStmt, db.write, deleteLinkSQL},
+		{&db.attemptStmt, db.read, linkAttemptSQL},
+		{&db.saveAttemptStmt, db.write, saveLinkAttemptSQL},
+		{&db.wrongCodeStmt, db.write, addWrongCodeSQL},
+		{&db.deleteAttemptStmt, db.write, deleteLinkAttemptSQL},
+		{&db.pruneAttemptsStmt, db.write, pruneLinkAttemptsSQL},
+	}
+}
+
+// prepare prepares the hot statements, each on its connection. database/sql
+// keeps each prepared on the connections it has run on, and prepares it
+// again only on a connection it has not met.
 func (db *DB) prepare(ctx context.Context) error {
-	for _, s := range []struct {
-		stmt  **sql.Stmt
-		query string
-	}{
-		{&db.beginStmt, beginSQL},
-		{&db.startStmt, startSQL},
-		{&db.finishStmt, finishSQL},
-		{&db.firstSeenStmt, firstSeenSQL},
-		{&db.pruneReplayStmt, pruneReplaysSQL},
-	} {
-		stmt, err := db.write.PrepareContext(ctx, s.query)
+	for _, s := range db.statements() {
+		stmt, err := s.conn.PrepareContext(ctx, s.query)
 		if err != nil {
 			return fmt.Errorf("storage: prepare: %w", err)
 		}
@@ -163,9 +191,9 @@ func (db *DB) prepare(ctx context.Context) error {
 // harmless.
 func (db *DB) closeStatements() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{db.beginStmt, db.startStmt, db.finishStmt, db.firstSeenStmt, db.pruneReplayStmt} {
-		if s != nil {
-			errs = append(errs, s.Close())
+	for _, s := range db.statements() {
+		if *s.stmt != nil {
+			errs = append(errs, (*s.stmt).Close())
 		}
 	}
 	return errors.Join(errs...)

@@ -1,0 +1,340 @@
+package storage_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/storage"
+)
+
+// attempt returns a link attempt for slack user uid whose code is code,
+// hashed as the service hashes it.
+func attempt(uid, wikiUser, code string, salt []byte, expires time.Time) commands.LinkAttempt {
+	sum := sha256.Sum256(append(append([]byte(nil), salt...), code...))
+	return commands.LinkAttempt{Platform: "slack", UserID: uid, WikiUser: wikiUser, Method: commands.LinkByMail,
+		Salt: salt, CodeHash: sum[:], Expires: expires}
+}
+
+func getLink(t *testing.T, db *storage.DB, platform, uid string) (commands.Link, bool) {
+	t.Helper()
+	l, ok, err := db.Link(context.Background(), platform, uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, ok
+}
+
+func getAttempt(t *testing.T, db *storage.DB, uid string) (commands.LinkAttempt, bool) {
+	t.Helper()
+	a, ok, err := db.LinkAttempt(context.Background(), "slack", uid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a, ok
+}
+
+// TestLinkSaveReplaceDelete links a chat identity, relinks it to another
+// account, and unlinks it; one account may be linked from two identities,
+// and a link outlives a restart.
+func TestLinkSaveReplaceDelete(t *testing.T) {
+	clock := testenv.NewClock(t0)
+	path := filepath.Join(t.TempDir(), "w.db")
+	db := openClock(t, path, clock)
+	ctx := context.Background()
+
+	if _, ok := getLink(t, db, "slack", "U1"); ok {
+		t.Fatal("a link before any was saved")
+	}
+	paris := time.FixedZone("Paris", 3600)
+	first := commands.Link{Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail,
+		Linked: t0.In(paris).Add(time.Minute)}
+	if err := db.SaveLink(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := getLink(t, db, "slack", "U1")
+	if !ok || got.WikiUser != "Ann" || got.Method != commands.LinkByMail || got.Platform != "slack" || got.UserID != "U1" ||
+		!got.Linked.Equal(first.Linked) || got.Linked.Location() != time.UTC {
+		t.Errorf("Link = %+v, %v; want %+v in UTC", got, ok, first)
+	}
+
+	// The same account from Discord: a second row, the first kept.
+	if err := db.SaveLink(ctx, commands.Link{Platform: "discord", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByPage}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := getLink(t, db, "discord", "U1"); !ok || got.WikiUser != "Ann" || !got.Linked.Equal(t0) {
+		t.Errorf("discord Link = %+v, %v; want Ann linked at the clock's now", got, ok)
+	}
+
+	clock.Add(time.Hour)
+	if err := db.SaveLink(ctx, commands.Link{Platform: "slack", UserID: "U1", WikiUser: "Bob", Method: commands.LinkByPage}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := getLink(t, db, "slack", "U1"); got.WikiUser != "Bob" || got.Method != commands.LinkByPage || !got.Linked.Equal(t0.Add(time.Hour)) {
+		t.Errorf("after relinking: %+v, want Bob by page at %v", got, t0.Add(time.Hour))
+	}
+
+	db.Close()
+	db = openClock(t, path, clock)
+	if got, ok := getLink(t, db, "slack", "U1"); !ok || got.WikiUser != "Bob" {
+		t.Errorf("after a restart: %+v, %v", got, ok)
+	}
+	for _, want := range []bool{true, false} {
+		if had, err := db.DeleteLink(ctx, "slack", "U1"); err != nil || had != want {
+			t.Errorf("DeleteLink = %v, %v; want %v", had, err, want)
+		}
+	}
+	if _, ok := getLink(t, db, "slack", "U1"); ok {
+		t.Error("the link outlived DeleteLink")
+	}
+	if _, ok := getLink(t, db, "discord", "U1"); !ok {
+		t.Error("deleting the slack link deleted the discord one")
+	}
+}
+
+func TestSaveLinkRejectsEmptyNames(t *testing.T) {
+	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
+	ctx := context.Background()
+	for _, l := range []commands.Link{
+		{UserID: "U1", WikiUser: "Ann"},
+		{Platform: "slack", WikiUser: "Ann"},
+		{Platform: "slack", UserID: "U1"},
+	} {
+		if err := db.SaveLink(ctx, l); err == nil {
+			t.Errorf("SaveLink(%+v) succeeded", l)
+		}
+	}
+	a := attempt("U1", "Ann", "123456", []byte("salt"), t0)
+	a.Salt = nil
+	if err := db.SaveLinkAttempt(ctx, a); err == nil {
+		t.Error("SaveLinkAttempt without a salt succeeded")
+	}
+}
+
+// TestLinkAttemptReplaceResetsTries checks that an attempt's salt and hash
+// come back byte for byte, and that a new attempt replaces the old one and
+// starts with no wrong codes, whatever Tries it was given.
+func TestLinkAttemptReplaceResetsTries(t *testing.T) {
+	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
+	ctx := context.Background()
+	if _, ok := getAttempt(t, db, "U1"); ok {
+		t.Fatal("an attempt before any was saved")
+	}
+	// Bytes that are not valid UTF-8 and hold a NUL: stored as text, they
+	// would not come back the same.
+	salt := []byte{0x00, 0xff, 0xfe, 0x80, 0x01, 0x00, 0x7f, 0xc3}
+	first := attempt("U1", "Ann", "111111", salt, t0.In(time.FixedZone("x", -7200)).Add(10*time.Minute))
+	if err := db.SaveLinkAttempt(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	got, ok := getAttempt(t, db, "U1")
+	if !ok || got.WikiUser != "Ann" || got.Method != commands.LinkByMail || got.Tries != 0 ||
+		!bytes.Equal(got.Salt, salt) || !bytes.Equal(got.CodeHash, first.CodeHash) ||
+		!got.Expires.Equal(first.Expires) || got.Expires.Location() != time.UTC {
+		t.Fatalf("LinkAttempt = %+v, %v; want %+v in UTC", got, ok, first)
+	}
+	for range 3 {
+		if _, err := db.AddWrongCode(ctx, "slack", "U1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	second := attempt("U1", "Bob", "222222", []byte("another salt"), t0.Add(20*time.Minute))
+	second.Method, second.Tries = commands.LinkByPage, 4
+	if err := db.SaveLinkAttempt(ctx, second); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = getAttempt(t, db, "U1")
+	if got.WikiUser != "Bob" || got.Method != commands.LinkByPage || got.Tries != 0 ||
+		!bytes.Equal(got.Salt, second.Salt) || !bytes.Equal(got.CodeHash, second.CodeHash) || !got.Expires.Equal(second.Expires) {
+		t.Errorf("after replacing: %+v, want %+v with no tries", got, second)
+	}
+
+	if err := db.DeleteLinkAttempt(ctx, "slack", "U1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := getAttempt(t, db, "U1"); ok {
+		t.Error("the attempt outlived DeleteLinkAttempt")
+	}
+	if err := db.DeleteLinkAttempt(ctx, "slack", "U1"); err != nil {
+		t.Errorf("deleting no attempt: %v", err)
+	}
+}
+
+// TestAddWrongCodeCounts counts wrong codes one by one, and at once from
+// many goroutines, where each must count.
+func TestAddWrongCodeCounts(t *testing.T) {
+	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
+	ctx := context.Background()
+	if n, err := db.AddWrongCode(ctx, "slack", "U1"); err != nil || n != 0 {
+		t.Errorf("AddWrongCode with no attempt = %d, %v; want 0", n, err)
+	}
+	if _, ok := getAttempt(t, db, "U1"); ok {
+		t.Error("AddWrongCode with no attempt made one")
+	}
+	if err := db.SaveLinkAttempt(ctx, attempt("U1", "Ann", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	for want := 1; want <= 5; want++ {
+		if n, err := db.AddWrongCode(ctx, "slack", "U1"); err != nil || n != want {
+			t.Fatalf("wrong code %d: AddWrongCode = %d, %v", want, n, err)
+		}
+	}
+	if a, _ := getAttempt(t, db, "U1"); a.Tries != 5 {
+		t.Errorf("LinkAttempt.Tries = %d, want 5", a.Tries)
+	}
+	if n, _ := db.AddWrongCode(ctx, "slack", "U2"); n != 0 {
+		t.Errorf("another user's AddWrongCode = %d, want 0", n)
+	}
+
+	const goroutines, each = 8, 10
+	seen := make(chan int, goroutines*each)
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range each {
+				n, err := db.AddWrongCode(ctx, "slack", "U1")
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				seen <- n
+			}
+		})
+	}
+	wg.Wait()
+	close(seen)
+	counts := map[int]bool{}
+	for n := range seen {
+		if counts[n] {
+			t.Errorf("two calls both returned %d", n)
+		}
+		counts[n] = true
+	}
+	if a, _ := getAttempt(t, db, "U1"); a.Tries != 5+goroutines*each || len(counts) != goroutines*each {
+		t.Errorf("after %d concurrent wrong codes: tries %d, %d distinct counts", goroutines*each, a.Tries, len(counts))
+	}
+}
+
+// TestPruneLinkAttempts deletes the attempts expired before the given time
+// and only those.
+func TestPruneLinkAttempts(t *testing.T) {
+	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
+	ctx := context.Background()
+	for uid, expires := range map[string]time.Time{
+		"old":   t0.Add(-time.Hour),
+		"just":  t0.Add(-time.Millisecond),
+		"now":   t0,
+		"later": t0.Add(time.Minute),
+	} {
+		if err := db.SaveLinkAttempt(ctx, attempt(uid, "Ann", "123456", []byte("s"), expires)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := db.PruneLinkAttempts(ctx, t0); err != nil || n != 2 {
+		t.Errorf("PruneLinkAttempts = %d, %v; want 2", n, err)
+	}
+	for uid, want := range map[string]bool{"old": false, "just": false, "now": true, "later": true} {
+		if _, ok := getAttempt(t, db, uid); ok != want {
+			t.Errorf("attempt %q kept: %v, want %v", uid, ok, want)
+		}
+	}
+	if n, err := db.PruneLinkAttempts(ctx, t0); err != nil || n != 0 {
+		t.Errorf("second PruneLinkAttempts = %d, %v; want 0", n, err)
+	}
+	if n, _ := db.PruneLinkAttempts(ctx, t0.Add(time.Hour)); n != 2 {
+		t.Errorf("PruneLinkAttempts an hour on = %d, want 2", n)
+	}
+}
+
+// TestLinkAttemptStoresNoCode checks that the files hold the code's salted
+// hash (so the check below reads the right bytes) and never the code.
+func TestLinkAttemptStoresNoCode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	db := openClock(t, path, testenv.NewClock(t0))
+	const code = "QX7-K2M9-ZP4W"
+	a := attempt("U1", "Ann", code, []byte("0123456789abcdef"), t0.Add(time.Hour))
+	if err := db.SaveLinkAttempt(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, files ...string) {
+		t.Helper()
+		var all []byte
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if bytes.Contains(data, []byte(code)) {
+				t.Errorf("%s: %s holds the code", when, filepath.Base(f))
+			}
+			all = append(all, data...)
+		}
+		if !bytes.Contains(all, a.CodeHash) {
+			t.Errorf("%s: the code's hash is in none of the files", when)
+		}
+	}
+	// While open the row is in the WAL; Close checkpoints it into the
+	// database file.
+	check("open", path, path+"-wal")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	files := []string{path}
+	if _, err := os.Stat(path + "-wal"); err == nil {
+		files = append(files, path+"-wal")
+	}
+	check("closed", files...)
+}
+
+// TestMigrationAddsLinks upgrades a database an older wikimod left, with
+// audit records and no links: the records keep their fields with no wiki
+// account, and links, attempts and wiki accounts in the audit work.
+func TestMigrationAddsLinks(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "w.db")
+	if err := storage.MigrateUpTo(path, 5); err != nil {
+		t.Fatal(err)
+	}
+	raw := sqlOpen(path)
+	if _, err := raw.Exec(`INSERT INTO audit (time_ms, platform, user_id, user_name, channel, command, args, outcome, code)
+		VALUES (?, 'slack', 'U1', 'ann', 'C1', 'protect', '{"_":"Main Page"}', 'ok', '')`, t0.UnixMilli()); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	db := openClock(t, path, testenv.NewClock(t0))
+	ctx := context.Background()
+	if v, err := db.SchemaVersion(ctx); err != nil || v != 6 {
+		t.Fatalf("schema version %d, %v; want 6", v, err)
+	}
+	old, err := db.Audit(ctx, storage.AuditFilter{})
+	if err != nil || len(old) != 1 {
+		t.Fatalf("Audit = %+v, %v", old, err)
+	}
+	if r := old[0]; r.WikiUser != "" || r.UserName != "ann" || r.Command != "protect" || r.Args["_"] != "Main Page" || !r.Time.Equal(t0) {
+		t.Errorf("old record after the upgrade: %+v", r)
+	}
+	rec := &commands.AuditRecord{Platform: "slack", UserID: "U1", WikiUser: "Ann", Command: "block"}
+	if err := db.Begin(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.Audit(ctx, storage.AuditFilter{WikiUser: "Ann"}); len(got) != 1 || got[0].ID != rec.ID {
+		t.Errorf("Audit by wiki user after the upgrade = %+v", got)
+	}
+	if err := db.SaveLink(ctx, commands.Link{Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SaveLinkAttempt(ctx, attempt("U2", "Bob", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.AddWrongCode(ctx, "slack", "U2"); err != nil || n != 1 {
+		t.Errorf("AddWrongCode after the upgrade = %d, %v", n, err)
+	}
+}
