@@ -84,39 +84,10 @@ func intersects(a, b []string) bool {
 	return false
 }
 
-// Rights returns every right the actor holds, given each group's rights.
-func (p *Policy) Rights(a Actor, groupRights map[string][]string) map[string]bool {
-	rights := map[string]bool{}
-	for _, g := range p.Groups(a) {
-		for _, r := range groupRights[g] {
-			rights[r] = true
-		}
-	}
-	return rights
-}
-
-// Check returns nil if the actor holds every right in need, and otherwise a
-// denial that names what is missing.
+// Check returns nil if the actor, by the access rules alone, holds every
+// right in need, and otherwise a denial that names what is missing.
 func (p *Policy) Check(a Actor, groupRights map[string][]string, need ...string) error {
-	groups := p.Groups(a)
-	if groups == nil {
-		return &Error{Outcome: OutcomeDenied, Code: "unmapped", Message: fmt.Sprintf(
-			"You are not mapped to any wiki group, so you may not use wikimod. Ask the bot's operators to add your id `%s` to an `[[access]]` rule.", a.UserID)}
-	}
-	have := p.Rights(a, groupRights)
-	var missing []string
-	for _, r := range need {
-		if !have[r] {
-			missing = append(missing, r)
-		}
-	}
-	if len(missing) == 0 {
-		return nil
-	}
-	mapped := slices.DeleteFunc(slices.Clone(groups), func(g string) bool { return slices.Contains(ImplicitGroups, g) })
-	return &Error{Outcome: OutcomeDenied, Code: "missing-right:" + strings.Join(missing, ","), Message: fmt.Sprintf(
-		"You need the wiki right `%s` for this. Your wiki groups (%s) do not grant it, so nothing was done.",
-		strings.Join(missing, "`, `"), groupList(mapped))}
+	return standing{groups: p.Groups(a)}.check(a, groupRights, need...)
 }
 
 func groupList(groups []string) string {

@@ -29,6 +29,9 @@ type Actor struct {
 	// Slack user-group ids. They map to wiki groups like UserID does.
 	Roles   []string
 	Channel string // where the command was given, for the audit log
+	// WikiUser is the wiki account the actor is linked to. The service
+	// sets it when a command runs; platforms leave it empty.
+	WikiUser string
 }
 
 func (a Actor) String() string {

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,10 @@ type Spec struct {
 	// AskSecret names the secret parameter a platform should ask for in a
 	// private form (a modal) when it was not typed; empty if none.
 	AskSecret string
+	// AskSecretUnless names parameters that, when given, mean the command
+	// is not at the step that needs the secret (/link user=NAME starts
+	// what /link code=CODE finishes): no form is shown then.
+	AskSecretUnless []string
 	// ButtonOnly marks a command that buttons run (a reminder's Extend):
 	// platforms do not register it as a slash command. It can still be
 	// typed where commands are typed (the console).
@@ -64,6 +69,24 @@ func (s Spec) Param(name string) (Param, bool) {
 		}
 	}
 	return Param{}, false
+}
+
+// AsksSecret reports whether a platform should ask for the spec's secret
+// in a private form before running the command with args: the command has
+// one, it was not given, and nothing was given that makes it unneeded.
+func (s Spec) AsksSecret(args Args) bool {
+	if s.AskSecret == "" {
+		return false
+	}
+	if v, _ := args.Get(s.AskSecret); v != "" {
+		return false
+	}
+	for _, p := range s.AskSecretUnless {
+		if _, given := args.Get(p); given {
+			return false
+		}
+	}
+	return true
 }
 
 // Command is a command the service can run.
@@ -85,12 +108,12 @@ type Request struct {
 	// Result is what the wiki answered, kept in the audit log. Commands set it.
 	Result any
 
-	service *Service
+	standing standing
 }
 
 // Check returns a denial unless the actor holds the given rights.
 func (r *Request) Check(rights ...string) error {
-	return r.service.policy.Check(r.Actor, r.Site.GroupRights, rights...)
+	return r.standing.check(r.Actor, r.Site.GroupRights, rights...)
 }
 
 // AuditRecord is one entry of the audit log: one command attempt.
@@ -100,6 +123,9 @@ type AuditRecord struct {
 	Platform string
 	UserID   string
 	UserName string
+	// WikiUser is the wiki account the chat identity is linked to, when
+	// it is: the account whose rights the command ran with.
+	WikiUser string
 	Channel  string
 	Command  string
 	// Args are the arguments with every secret replaced by "[redacted]".
@@ -133,6 +159,10 @@ type Config struct {
 	ResetWiki *mw.Client
 	// Policy maps actors to wiki groups. Required.
 	Policy *Policy
+	// Identity configures linked wiki accounts; with Identity.Links set,
+	// /link, /unlink and /whoami are offered, and a linked actor holds
+	// what their wiki account holds.
+	Identity IdentityConfig
 	// Rights overrides the right a command needs, by command name.
 	Rights map[string]string
 	// Audit records every attempt. Required.
@@ -156,19 +186,22 @@ type Config struct {
 
 // Service runs commands for actors.
 type Service struct {
-	wiki      *mw.Client
-	resetWiki *mw.Client
-	policy    *Policy
-	rights    map[string]string
-	audit     Auditor
-	onProtect func(ctx context.Context, actor Actor, res *ProtectOutcome) error
-	observe   func(string, Outcome, time.Duration)
-	timeout   time.Duration
-	now       func() time.Time
-	log       *slog.Logger
-	commands  map[string]Command
-	order     []string
-	queue     *queue
+	wiki        *mw.Client
+	resetWiki   *mw.Client
+	policy      *Policy
+	links       LinkStore
+	requireLink bool
+	accounts    *accountCache
+	rights      map[string]string
+	audit       Auditor
+	onProtect   func(ctx context.Context, actor Actor, res *ProtectOutcome) error
+	observe     func(string, Outcome, time.Duration)
+	timeout     time.Duration
+	now         func() time.Time
+	log         *slog.Logger
+	commands    map[string]Command
+	order       []string
+	queue       *queue
 }
 
 // New checks cfg and returns a service.
@@ -183,17 +216,19 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("commands: no audit log")
 	}
 	s := &Service{
-		wiki:      cfg.Wiki,
-		resetWiki: cfg.ResetWiki,
-		policy:    cfg.Policy,
-		rights:    cfg.Rights,
-		audit:     cfg.Audit,
-		onProtect: cfg.OnProtect,
-		observe:   cfg.Observe,
-		timeout:   cfg.Timeout,
-		now:       cfg.Now,
-		log:       cfg.Logger,
-		commands:  map[string]Command{},
+		wiki:        cfg.Wiki,
+		resetWiki:   cfg.ResetWiki,
+		policy:      cfg.Policy,
+		links:       cfg.Identity.Links,
+		requireLink: cfg.Identity.RequireLink,
+		rights:      cfg.Rights,
+		audit:       cfg.Audit,
+		onProtect:   cfg.OnProtect,
+		observe:     cfg.Observe,
+		timeout:     cfg.Timeout,
+		now:         cfg.Now,
+		log:         cfg.Logger,
+		commands:    map[string]Command{},
 	}
 	if s.resetWiki == nil {
 		s.resetWiki = s.wiki
@@ -207,7 +242,15 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	all := append([]Command{s.protectCommand(), s.validatePasswordCommand(), s.resetPasswordCommand(), s.createAccountCommand()}, cfg.Extra...)
+	if s.requireLink && s.links == nil {
+		return nil, errors.New("commands: links are required but there is no link store")
+	}
+	s.accounts = &accountCache{wiki: s.wiki, ttl: cmp.Or(cfg.Identity.RightsTTL, time.Minute), now: s.now, m: map[string]cachedAccount{}}
+	all := []Command{s.protectCommand(), s.validatePasswordCommand(), s.resetPasswordCommand(), s.createAccountCommand()}
+	if s.links != nil {
+		all = append(all, s.linkCommand(), s.unlinkCommand(), s.whoamiCommand())
+	}
+	all = append(all, cfg.Extra...)
 	all = append(all, s.helpCommand())
 	for _, c := range all {
 		if _, dup := s.commands[c.Spec.Name]; dup {
@@ -278,13 +321,14 @@ func (s *Service) Authorize(ctx context.Context, actor Actor, name string) (Repl
 	if !known || right == "" {
 		return Reply{}, true
 	}
-	_, err := s.authorize(ctx, actor, right)
+	st, _, err := s.authorize(ctx, actor, right)
 	if err == nil {
 		return Reply{}, true
 	}
 	start := s.now()
 	reply := s.errorReply(name, err, nil)
 	rec := s.newRecord(actor, name, Args{}, cmd.Spec)
+	rec.WikiUser = st.wikiUser()
 	rec.Outcome, rec.Code = reply.Outcome, reply.Code
 	s.record(ctx, rec, false)
 	s.observeDone(name, reply.Outcome, start)
@@ -296,7 +340,10 @@ func (s *Service) Authorize(ctx context.Context, actor Actor, name string) (Repl
 // so it is not audited. Errors yield no suggestions: autocomplete must not
 // get in the way of typing.
 func (s *Service) SuggestTitles(ctx context.Context, actor Actor, prefix string, limit int) []string {
-	if s.policy.Groups(actor) == nil || strings.TrimSpace(prefix) == "" {
+	if strings.TrimSpace(prefix) == "" {
+		return nil
+	}
+	if st, err := s.standingOf(ctx, actor); err != nil || st.groups == nil {
 		return nil
 	}
 	titles, err := s.wiki.PrefixSearch(ctx, prefix, limit)
@@ -378,11 +425,12 @@ func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Ar
 // goes on serving.
 func (s *Service) executeBegun(ctx context.Context, actor Actor, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply) {
 	cmd, known := s.commands[name]
-	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, service: s}
+	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec}
 	defer func() {
 		if p := recover(); p != nil {
 			reply = s.panicked(name, p, secretValues(cmd.Spec, args))
 		}
+		rec.WikiUser = req.Actor.WikiUser
 		s.finishRecord(rec, reply, start, req.Result)
 	}()
 	if !known {
@@ -418,7 +466,9 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 	defer cancel()
 	secrets := secretValues(cmd.Spec, req.Args)
 
-	site, err := s.authorize(ctx, req.Actor, s.right(cmd.Spec))
+	st, site, err := s.authorize(ctx, req.Actor, s.right(cmd.Spec))
+	req.standing = st
+	req.Actor.WikiUser = st.wikiUser()
 	if err != nil {
 		return s.errorReply(cmd.Spec.Name, err, secrets)
 	}
@@ -434,23 +484,25 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 	return reply
 }
 
-// authorize checks that the actor holds right ("" needs none) and returns
-// the wiki's site information. An unmapped actor is refused before the wiki
-// is asked anything.
-func (s *Service) authorize(ctx context.Context, actor Actor, right string) (*mw.SiteInfo, error) {
-	if right != "" && s.policy.Groups(actor) == nil {
-		return nil, s.policy.Check(actor, nil, right)
+// authorize works out what the actor holds, checks that it includes right
+// ("" needs none), and returns the wiki's site information. An actor who
+// holds no group is refused before the wiki is asked anything.
+func (s *Service) authorize(ctx context.Context, actor Actor, right string) (standing, *mw.SiteInfo, error) {
+	st, err := s.standingOf(ctx, actor)
+	if err != nil {
+		return st, nil, err
+	}
+	if right != "" && st.groups == nil {
+		return st, nil, st.check(actor, nil, right)
 	}
 	site, err := s.wiki.SiteInfo(ctx)
 	if err != nil {
-		return nil, err
+		return st, nil, err
 	}
-	if right != "" {
-		if err := s.policy.Check(actor, site.GroupRights, right); err != nil {
-			return nil, err
-		}
+	if err := st.check(actor, site.GroupRights, right); right != "" && err != nil {
+		return st, nil, err
 	}
-	return site, nil
+	return st, site, nil
 }
 
 // errorReply turns an error into the reply the actor sees. Internal errors

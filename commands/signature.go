@@ -9,10 +9,14 @@ var platformNames = map[string]string{
 	PlatformSlack:   "Slack user",
 }
 
-// Signature names, for the wiki's own logs, the person behind a write: the
-// platform, their name and their id, so that the wiki's other
-// administrators can see who asked for it.
+// Signature names, for the wiki's own logs, the person behind a write, so
+// that the wiki's other administrators can see who asked for it: a linked
+// person by their wiki account, linked as the wiki links users; anyone else
+// by the platform, their name and their id.
 func Signature(a Actor) string {
+	if a.WikiUser != "" {
+		return "requested by [[User:" + a.WikiUser + "|" + a.WikiUser + "]] on " + platformTitle(a.Platform) + " via wikimod"
+	}
 	who := platformNames[a.Platform]
 	if who == "" {
 		who = a.Platform + " user"
@@ -49,4 +53,17 @@ func personReason(a Actor, comment string) string {
 		return ""
 	}
 	return strings.TrimSuffix(comment, signatureSep+sig)
+}
+
+// platformTitle is the platform's name as its users write it.
+func platformTitle(platform string) string {
+	switch platform {
+	case PlatformDiscord:
+		return "Discord"
+	case PlatformSlack:
+		return "Slack"
+	case PlatformConsole:
+		return "the console"
+	}
+	return platform
 }

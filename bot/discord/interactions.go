@@ -277,15 +277,13 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor c
 		return message("That command came without its data; try again."), nil
 	}
 	args := optionArgs(data.Options)
-	if spec, known := a.cfg.Service.Spec(data.Name); known && spec.AskSecret != "" {
-		if _, given := args.Get(spec.AskSecret); !given {
-			// Someone who may not run the command is told so at once,
-			// not after typing a password into a form.
-			if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name); !ok {
-				return message(denial.Plain()), nil
-			}
-			return a.askSecret(actor, spec, args), nil
+	if spec, known := a.cfg.Service.Spec(data.Name); known && spec.AsksSecret(args) {
+		// Someone who may not run the command is told so at once,
+		// not after typing a password into a form.
+		if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name); !ok {
+			return message(denial.Plain()), nil
 		}
+		return a.askSecret(actor, spec, args), nil
 	}
 	return a.runLater(i, actor, data.Name, args)
 }
@@ -315,8 +313,11 @@ func optionArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) comma
 func (a *Adapter) askSecret(actor commands.Actor, spec commands.Spec, args commands.Args) *discordgo.InteractionResponse {
 	p, _ := spec.Param(spec.AskSecret)
 	id := a.forms.put(form{userID: actor.UserID, command: spec.Name, args: args, secret: p.Name, expires: a.cfg.Now().Add(a.cfg.FormTTL)})
+	// The form is the step the secret is for when other arguments would
+	// have made it unneeded (/link's code): then it must be given.
+	required := p.Required || len(spec.AskSecretUnless) > 0
 	label := strings.ToUpper(p.Name[:1]) + p.Name[1:]
-	if !p.Required {
+	if !required {
 		label += " (optional)"
 	}
 	return &discordgo.InteractionResponse{
@@ -330,7 +331,7 @@ func (a *Adapter) askSecret(actor commands.Actor, spec commands.Spec, args comma
 					Label:       truncate(label, 45),
 					Style:       discordgo.TextInputShort,
 					Placeholder: truncate(p.Description, 100),
-					Required:    p.Required,
+					Required:    required,
 					MaxLength:   1000,
 				},
 			}}},

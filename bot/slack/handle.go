@@ -74,13 +74,7 @@ func cleanText(s string) string {
 // typed that the command would not take (they may be the password, typed
 // without its key; the command refuses them without echoing them).
 func needsSecret(spec commands.Spec, args commands.Args) bool {
-	if spec.AskSecret == "" {
-		return false
-	}
-	if v, _ := args.Get(spec.AskSecret); v != "" {
-		return false
-	}
-	return len(args.Positional) == 0 || spec.Positional != ""
+	return spec.AsksSecret(args) && (len(args.Positional) == 0 || spec.Positional != "")
 }
 
 // interaction handles a button press or a modal submission. It returns the

@@ -693,8 +693,9 @@ func TestManifestMatchesCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	manifest := string(b)
-	// The service as wikimod runs it: with the reminders' commands.
-	h := newHarness(t, testenv.Options{Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
+	// The service as wikimod runs it by default: with linking and the
+	// reminders' commands.
+	h := newHarness(t, testenv.Options{Linking: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
 		s, err := reminders.New(reminders.Config{DB: env.DB, Wiki: env.Bot})
 		if err != nil {
 			t.Fatal(err)

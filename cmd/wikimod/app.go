@@ -116,10 +116,15 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
+	identity := commands.IdentityConfig{RequireLink: cfg.Identity.RequireLink, RightsTTL: cfg.Identity.RightsTTL.Duration}
+	if cfg.Identity.Linking {
+		identity.Links = a.db
+	}
 	a.service, err = commands.New(commands.Config{
 		Wiki:      a.wiki,
 		ResetWiki: resetWiki,
 		Policy:    policy,
+		Identity:  identity,
 		Rights:    cfg.Commands.Rights,
 		Audit:     a.db,
 		Extra:     append(hooks.Extra, opts.Extra...),
@@ -238,6 +243,8 @@ func grantFor(right string) string {
 		return "basic (always included)"
 	case "editmyprivateinfo":
 		return "none: no bot-password grant carries it; wikimod sends resets from an anonymous session instead"
+	case "sendemail":
+		return "sendemail (\"Send email to other users\")"
 	case "noratelimit":
 		return "highvolume (\"High-volume editing\")"
 	}

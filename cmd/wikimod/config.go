@@ -21,6 +21,7 @@ type Config struct {
 	HTTP      HTTPConfig      `toml:"http"`
 	Commands  CommandsConfig  `toml:"commands"`
 	Access    []AccessConfig  `toml:"access"`
+	Identity  IdentityConfig  `toml:"identity"`
 	Discord   DiscordConfig   `toml:"discord"`
 	Slack     SlackConfig     `toml:"slack"`
 	Reminders RemindersConfig `toml:"reminders"`
@@ -79,6 +80,20 @@ type AccessConfig struct {
 	DiscordRoles    []string `toml:"discord_roles"`
 	SlackUsers      []string `toml:"slack_users"`
 	SlackUserGroups []string `toml:"slack_usergroups"`
+}
+
+// IdentityConfig is the [identity] section: chat users linked to wiki
+// accounts, whose rights are then read from the wiki.
+type IdentityConfig struct {
+	// Linking offers /link, /unlink and /whoami, and gives linked people
+	// their wiki account's rights.
+	Linking bool `toml:"linking"`
+	// RequireLink refuses everything that needs a right to people who have
+	// not linked: the [[access]] rules then grant nothing.
+	RequireLink bool `toml:"require_link"`
+	// RightsTTL bounds how long a linked account's groups are trusted
+	// before the wiki is asked again.
+	RightsTTL Duration `toml:"rights_ttl"`
 }
 
 // DiscordConfig is the [discord] section.
@@ -144,7 +159,8 @@ func defaults() Config {
 			LeadTimes:    []Duration{{24 * time.Hour}, {time.Hour}},
 			SyncInterval: Duration{15 * time.Minute},
 		},
-		Log: LogConfig{Level: "info", Format: "text"},
+		Identity: IdentityConfig{Linking: true, RightsTTL: Duration{time.Minute}},
+		Log:      LogConfig{Level: "info", Format: "text"},
 	}
 }
 
@@ -268,6 +284,12 @@ func (c *Config) validate() error {
 		if len(a.WikiGroups) == 0 {
 			bad("access rule %d: wiki_groups is empty", i+1)
 		}
+	}
+	if c.Identity.RequireLink && !c.Identity.Linking {
+		bad("identity.require_link is true but identity.linking is false: nobody could link, so nobody could do anything; turn linking on")
+	}
+	if c.Identity.RightsTTL.Duration <= 0 || c.Identity.RightsTTL.Duration > time.Hour {
+		bad("identity.rights_ttl %s: use a positive duration of at most an hour (a demotion on the wiki reaches chat within it)", c.Identity.RightsTTL)
 	}
 	switch c.Discord.Mode {
 	case "":

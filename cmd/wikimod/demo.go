@@ -31,6 +31,9 @@ You are the console user "admin", mapped to the wiki group sysop. Try:
   /validatepassword password="correct horse battery staple" user=Newcomer
   /createaccount username=Newcomer email=newcomer@example.test reason="demo"
   /resetpassword user=Alice
+  /link user=Alice     then find "Your wikimod code:" in the mail file and /link code=CODE
+  /whoami              linked to Alice, you hold her wiki rights, not the sysop mapping
+  /unlink
 Type quit or press Ctrl-D to stop; the wiki stops with it.
 
 `

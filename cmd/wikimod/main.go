@@ -4,7 +4,7 @@
 //	wikimod run      -config FILE            serve the configured chat platforms
 //	wikimod console  -config FILE -as NAME   type commands in a terminal
 //	wikimod check    -config FILE            log in and report the bot's rights
-//	wikimod audit    -config FILE [-n N] [-json]
+//	wikimod audit    -config FILE [-n N] [-json] [-wiki-user NAME]
 //	wikimod discord register -config FILE [-guild ID]
 //	wikimod demo                             a throwaway local wiki and a console
 package main
@@ -40,7 +40,8 @@ Usage:
   wikimod run      -config FILE              serve the configured platforms, /healthz and /metrics
   wikimod console  -config FILE -as NAME     type commands in a terminal as console user NAME
   wikimod check    -config FILE              log in; report the wiki and the rights the bot holds
-  wikimod audit    -config FILE [-n N] [-json]   print the audit log, newest first
+  wikimod audit    -config FILE [-n N] [-json] [-wiki-user NAME]
+                                             print the audit log, newest first
   wikimod discord register -config FILE [-guild ID | -global] [-print]
                                              register the slash commands with Discord (-print: show the JSON only)
   wikimod demo     [-dir DIR]                start a throwaway local wiki and a console on it
@@ -319,6 +320,9 @@ func (a *App) Check(ctx context.Context, w io.Writer) error {
 			fmt.Fprintf(w, "  note: the bot lacks %s; grant %s\n", extra, grantFor(extra))
 		}
 	}
+	if a.cfg.Identity.Linking && !have["sendemail"] {
+		fmt.Fprintf(w, "  note: /link by mail needs the right sendemail; grant %s, and give the bot's account an email address. /link by page works without it.\n", grantFor("sendemail"))
+	}
 	if missing > 0 {
 		return fmt.Errorf("the bot lacks %d right(s) the commands need", missing)
 	}
@@ -329,6 +333,7 @@ func (a *App) Check(ctx context.Context, w io.Writer) error {
 func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, path := newFlags("audit", os.Stderr)
 	n := fs.Int("n", 20, "how many entries")
+	wikiUser := fs.String("wiki-user", "", "only the entries of chat users linked to this wiki account")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -342,7 +347,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	recs, err := db.Audit(ctx, storage.AuditFilter{Limit: *n})
+	recs, err := db.Audit(ctx, storage.AuditFilter{Limit: *n, WikiUser: *wikiUser})
 	if err != nil {
 		return err
 	}
@@ -355,6 +360,7 @@ type auditJSON struct {
 	Platform   string            `json:"platform"`
 	User       string            `json:"user"`
 	UserName   string            `json:"user_name,omitempty"`
+	WikiUser   string            `json:"wiki_user,omitempty"`
 	Channel    string            `json:"channel,omitempty"`
 	Command    string            `json:"command"`
 	Args       map[string]string `json:"args"`
@@ -369,7 +375,7 @@ func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
 	for _, r := range recs {
 		if asJSON {
 			if err := enc.Encode(auditJSON{ID: r.ID, Time: r.Time, Platform: r.Platform, User: r.UserID, UserName: r.UserName,
-				Channel: r.Channel, Command: r.Command, Args: r.Args, Outcome: string(r.Outcome), Code: r.Code, Result: r.Result,
+				WikiUser: r.WikiUser, Channel: r.Channel, Command: r.Command, Args: r.Args, Outcome: string(r.Outcome), Code: r.Code, Result: r.Result,
 				DurationMS: float64(r.Duration.Microseconds()) / 1000}); err != nil {
 				return err
 			}
@@ -378,28 +384,23 @@ func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
 		var args []string
 		for _, k := range sortedKeys(r.Args) {
 			if k == "_" {
-				args = append(args, quoteArg(r.Args[k]))
+				args = append(args, commands.QuoteArg(r.Args[k]))
 				continue
 			}
-			args = append(args, k+"="+quoteArg(r.Args[k]))
+			args = append(args, k+"="+commands.QuoteArg(r.Args[k]))
 		}
 		code := ""
 		if r.Code != "" {
 			code = " (" + r.Code + ")"
 		}
-		fmt.Fprintf(w, "%s  %-7s %-12s /%s %s -> %s%s\n", r.Time.Format(time.RFC3339), r.Platform, r.UserID, r.Command,
+		who := r.UserID
+		if r.WikiUser != "" {
+			who += " (wiki: " + r.WikiUser + ")"
+		}
+		fmt.Fprintf(w, "%s  %-7s %-12s /%s %s -> %s%s\n", r.Time.Format(time.RFC3339), r.Platform, who, r.Command,
 			strings.Join(args, " "), r.Outcome, code)
 	}
 	return nil
-}
-
-// quoteArg writes a value as the command grammar reads it back: in double
-// quotes when it is empty or holds a space or a quote.
-func quoteArg(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\n\"'\u201c\u201d\u2018\u2019") {
-		return v
-	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
 }
 
 func sortedKeys(m map[string]string) []string {

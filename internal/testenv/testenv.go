@@ -5,6 +5,7 @@ package testenv
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -24,6 +25,7 @@ type Env struct {
 	Bot     *mw.Client // the bot-password session
 	Anon    *mw.Client // the anonymous session used for resets
 	DB      *storage.DB
+	DBPath  string // the database file
 	Metrics *bot.Metrics
 	Service *commands.Service
 }
@@ -42,6 +44,14 @@ type Options struct {
 	// Transport, if set, carries the bot session's requests to the wiki
 	// (tests put faults between the bot and the wiki with it).
 	Transport http.RoundTripper
+	// BotGrants, when set, gives the bot a bot password of its own with
+	// only these grants, instead of the wiki's default one.
+	BotGrants []string
+	// Linking offers /link, /unlink and /whoami, with links kept in the
+	// database; RequireLink and RightsTTL are as in commands.IdentityConfig.
+	Linking     bool
+	RequireLink bool
+	RightsTTL   time.Duration
 	// Logger receives the service's log; nil discards it.
 	Logger *slog.Logger
 	// Extend runs once the database and the wiki sessions exist, before the
@@ -78,7 +88,14 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	if opts.Transport != nil {
 		hc = &http.Client{Transport: opts.Transport, Timeout: 30 * time.Second}
 	}
-	env.Bot, err = mw.New(mw.Config{APIURL: wiki.APIURL, User: wiki.BotUser, Password: wiki.BotPassword, HTTPClient: hc,
+	botUser, botPassword := wiki.BotUser, wiki.BotPassword
+	if opts.BotGrants != nil {
+		app := fmt.Sprintf("t%d", time.Now().UnixNano()%1e12)
+		if botUser, botPassword, err = wiki.CreateBotPassword(context.Background(), "Admin", app, opts.BotGrants...); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	env.Bot, err = mw.New(mw.Config{APIURL: wiki.APIURL, User: botUser, Password: botPassword, HTTPClient: hc,
 		UserAgent: "wikimod-test/0 (test@example.test)", Observe: env.Metrics.ObserveWiki, Now: opts.Now})
 	if err != nil {
 		tb.Fatal(err)
@@ -87,7 +104,8 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	env.DB, err = storage.Open(filepath.Join(tb.TempDir(), "wikimod.db"), storage.Options{Now: opts.Now})
+	env.DBPath = filepath.Join(tb.TempDir(), "wikimod.db")
+	env.DB, err = storage.Open(env.DBPath, storage.Options{Now: opts.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -112,8 +130,12 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	identity := commands.IdentityConfig{RequireLink: opts.RequireLink, RightsTTL: opts.RightsTTL}
+	if opts.Linking {
+		identity.Links = env.DB
+	}
 	env.Service, err = commands.New(commands.Config{
-		Wiki: env.Bot, ResetWiki: env.Anon, Policy: policy, Rights: opts.Rights, Audit: env.DB,
+		Wiki: env.Bot, ResetWiki: env.Anon, Policy: policy, Identity: identity, Rights: opts.Rights, Audit: env.DB,
 		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
 		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger,
 	})

@@ -1,0 +1,210 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/wikimod/wikimod/mw"
+)
+
+// IdentityConfig configures linked wiki accounts.
+type IdentityConfig struct {
+	// Links keeps who is linked to which wiki account. Nil turns linking
+	// off: rights come from the access rules alone.
+	Links LinkStore
+	// RequireLink refuses every command that needs a right to a chat user
+	// who has not linked a wiki account, whatever the access rules say.
+	RequireLink bool
+	// RightsTTL is how long a linked account's groups are trusted before
+	// the wiki is asked again. Zero means one minute.
+	RightsTTL time.Duration
+}
+
+// standing is what an actor holds on the wiki through wikimod, and why.
+type standing struct {
+	// linked is set for an actor linked to a wiki account: account is
+	// then what the wiki says of it, and its groups are the actor's.
+	linked  bool
+	account mw.UserInfo
+	// unlinked is set for an actor who must link before doing anything.
+	unlinked bool
+	// groups are the wiki groups the actor holds, implicit ones included;
+	// nil when they hold none (unmapped, unlinked, blocked, or gone).
+	groups []string
+}
+
+// wikiUser names the linked wiki account, or "".
+func (st standing) wikiUser() string {
+	if !st.linked {
+		return ""
+	}
+	return st.account.Name
+}
+
+// standingOf works out what the actor holds. A linked actor holds what
+// their wiki account holds, read from the wiki at most RightsTTL ago; an
+// unlinked one holds what the access rules map them to, unless links are
+// required.
+func (s *Service) standingOf(ctx context.Context, actor Actor) (standing, error) {
+	if s.links != nil {
+		l, ok, err := s.links.Link(ctx, actor.Platform, actor.UserID)
+		if err != nil {
+			return standing{}, fmt.Errorf("reading the chat user's link: %w", err)
+		}
+		if ok {
+			u, err := s.accounts.get(ctx, l.WikiUser, false)
+			if err != nil {
+				return standing{}, err
+			}
+			return linkedStanding(u), nil
+		}
+		if s.requireLink {
+			return standing{unlinked: true}, nil
+		}
+	}
+	return standing{groups: s.policy.Groups(actor)}, nil
+}
+
+func linkedStanding(u mw.UserInfo) standing {
+	st := standing{linked: true, account: u}
+	if !u.Missing && !u.Invalid && u.Block == nil {
+		st.groups = u.Groups
+	}
+	return st
+}
+
+// check returns nil if the standing holds every right in need, and
+// otherwise a denial that says why and what to do.
+func (st standing) check(actor Actor, groupRights map[string][]string, need ...string) error {
+	if len(need) == 0 {
+		return nil
+	}
+	switch {
+	case st.unlinked:
+		return &Error{Outcome: OutcomeDenied, Code: "not-linked", Message: "This bot acts only for people who have linked their wiki account, so nothing was done. " +
+			"Link yours with `/link user=YOUR-WIKI-NAME`; your rights are then your wiki account's."}
+	case st.linked && (st.account.Missing || st.account.Invalid):
+		return &Error{Outcome: OutcomeDenied, Code: "linked-account-missing", Message: fmt.Sprintf(
+			"Your chat account is linked to the wiki account `%s`, which no longer exists on the wiki, so nothing was done. "+
+				"`/unlink`, then `/link` your current account.", st.account.Name)}
+	case st.linked && st.account.Block != nil:
+		return &Error{Outcome: OutcomeDenied, Code: "blocked", Message: fmt.Sprintf(
+			"Your wiki account `%s` is blocked on the wiki (%s), so wikimod does nothing for you.", st.account.Name, describeBlock(st.account.Block))}
+	case st.groups == nil:
+		return &Error{Outcome: OutcomeDenied, Code: "unmapped", Message: fmt.Sprintf(
+			"You are not mapped to any wiki group, so you may not use wikimod. Ask the bot's operators to add your id `%s` to an `[[access]]` rule, or link your wiki account with `/link user=YOUR-WIKI-NAME`.", actor.UserID)}
+	}
+	var missing []string
+	for _, r := range need {
+		if !st.holds(r, groupRights) {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	groups := groupList(visibleGroups(st.groups))
+	whose := "Your wiki groups (" + groups + ")"
+	if st.linked {
+		whose = fmt.Sprintf("The groups of your wiki account `%s` (%s, read from the wiki)", st.account.Name, groups)
+	}
+	return &Error{Outcome: OutcomeDenied, Code: "missing-right:" + strings.Join(missing, ","), Message: fmt.Sprintf(
+		"You need the wiki right `%s` for this. %s do not grant it, so nothing was done.",
+		strings.Join(missing, "`, `"), whose)}
+}
+
+// holds reports whether one of the standing's groups grants right.
+func (st standing) holds(right string, groupRights map[string][]string) bool {
+	for _, g := range st.groups {
+		if slices.Contains(groupRights[g], right) {
+			return true
+		}
+	}
+	return false
+}
+
+// rights lists, sorted, every right the standing's groups grant.
+func (st standing) rights(groupRights map[string][]string) []string {
+	var out []string
+	for _, g := range st.groups {
+		out = append(out, groupRights[g]...)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func describeBlock(b *mw.Block) string {
+	var parts []string
+	if b.Partial {
+		parts = append(parts, "a partial block")
+	}
+	if b.By != "" {
+		parts = append(parts, "by "+b.By)
+	}
+	if b.Expires.IsZero() {
+		parts = append(parts, "with no end")
+	} else {
+		parts = append(parts, "until "+b.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+	}
+	if r := strings.TrimSpace(b.Reason); r != "" {
+		parts = append(parts, "reason: "+truncate(r, 200))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// accountCache keeps what the wiki said of linked accounts, each for at
+// most ttl, so that a warm command asks the wiki nothing.
+type accountCache struct {
+	wiki *mw.Client
+	ttl  time.Duration
+	now  func() time.Time
+
+	mu sync.Mutex
+	m  map[string]cachedAccount
+}
+
+type cachedAccount struct {
+	info mw.UserInfo
+	read time.Time
+}
+
+// maxCachedAccounts bounds the cache; past it, stale entries are dropped.
+const maxCachedAccounts = 4096
+
+// get returns what the wiki says of the account name, from the cache when
+// it was read less than ttl ago, unless fresh is set.
+func (c *accountCache) get(ctx context.Context, name string, fresh bool) (mw.UserInfo, error) {
+	now := c.now()
+	if !fresh {
+		c.mu.Lock()
+		e, ok := c.m[name]
+		c.mu.Unlock()
+		if ok && now.Sub(e.read) < c.ttl {
+			return e.info, nil
+		}
+	}
+	u, err := c.wiki.User(ctx, name)
+	if err != nil {
+		return mw.UserInfo{}, err
+	}
+	c.put(cmp.Or(u.Name, name), u, now)
+	return u, nil
+}
+
+func (c *accountCache) put(name string, u mw.UserInfo, read time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxCachedAccounts {
+		for k, e := range c.m {
+			if read.Sub(e.read) >= c.ttl {
+				delete(c.m, k)
+			}
+		}
+	}
+	c.m[name] = cachedAccount{info: u, read: read}
+}

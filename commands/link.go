@@ -1,0 +1,518 @@
+package commands
+
+import (
+	"cmp"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wikimod/wikimod/mw"
+)
+
+const (
+	// codeValidity is how long a link code may be used.
+	codeValidity = 15 * time.Minute
+	// maxWrongCodes voids an attempt: after this many wrong codes the
+	// person must start again, with a new code.
+	maxWrongCodes = 5
+	// codeLength is the length of a code, in codeAlphabet's letters: 50
+	// random bits.
+	codeLength = 10
+	// codeAlphabet has no I, L, O or U, so a code read aloud or copied by
+	// hand is not mistaken (readCode maps I and L to 1, O to 0).
+	codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+	// codeLine is how the mail and the page show a code.
+	codeLine = "Your wikimod code: "
+	// linkPageSuffix is the subpage of the account's user page that the
+	// page method reads.
+	linkPageSuffix = "/wikimod"
+)
+
+func (s *Service) linkCommand() Command {
+	return Command{
+		Spec: Spec{
+			Name:    "link",
+			Summary: "Link your chat account to your wiki account, proven on the wiki; you then act with its rights",
+			Usage:   "/link user=WIKINAME [method=mail|page]   then   /link code=CODE",
+			Help: "By mail (the default), the wiki mails the account a code through its own mail form; give it back with `/link code=CODE` within 15 minutes. " +
+				"By page, for accounts without email: wikimod gives you a code, you save it on `User:WIKINAME/wikimod` while logged in as WIKINAME, then run `/link user=WIKINAME method=page` again. " +
+				"Five wrong codes void the attempt. Once linked, your rights through wikimod are exactly your wiki account's, and the wiki's logs name you.",
+			Params: []Param{
+				{Name: "user", Description: "Your wiki user name"},
+				{Name: "method", Description: "How to prove it: mail (a code mailed through the wiki, the default) or page (a code saved on your user page)"},
+				{Name: "code", Description: "The code from the mail", Secret: true},
+			},
+			AskSecret:       "code",
+			AskSecretUnless: []string{"user"},
+		},
+		Run: s.runLink,
+	}
+}
+
+func (s *Service) unlinkCommand() Command {
+	return Command{
+		Spec: Spec{
+			Name:    "unlink",
+			Summary: "Remove the link between your chat account and your wiki account",
+			Usage:   "/unlink",
+		},
+		Run: s.runUnlink,
+	}
+}
+
+func (s *Service) whoamiCommand() Command {
+	return Command{
+		Spec: Spec{
+			Name:    "whoami",
+			Summary: "Show your linked wiki account, its groups and rights as the wiki has them now, and the commands you may run",
+			Usage:   "/whoami",
+		},
+		Run: s.runWhoami,
+	}
+}
+
+func (s *Service) runLink(ctx context.Context, req *Request) (Reply, error) {
+	if err := checkKeys(req.Spec, req.Args, false); err != nil {
+		return Reply{}, err
+	}
+	user, _ := req.Args.Get("user")
+	method, _ := req.Args.Get("method")
+	code, hasCode := req.Args.Get("code")
+	user, method = strings.TrimSpace(user), strings.ToLower(strings.TrimSpace(method))
+	switch {
+	case hasCode && (user != "" || method != ""):
+		return Reply{}, usageErrorf("Give either `user=` (to start) or `code=` (to finish), not both. Usage: `%s`", req.Spec.Usage)
+	case hasCode:
+		return s.linkWithCode(ctx, req, code)
+	case user == "":
+		return Reply{}, usageErrorf("Say which wiki account is yours: `/link user=WIKINAME`. Usage: `%s`", req.Spec.Usage)
+	case method == "" || method == LinkByMail:
+		return s.startLinkByMail(ctx, req, user)
+	case method == LinkByPage:
+		return s.linkByPage(ctx, req, user)
+	}
+	return Reply{}, usageErrorf("`method` is `mail` or `page`, not `%s`.", truncate(method, 40))
+}
+
+// linkable reads the account and refuses one that cannot be linked.
+func (s *Service) linkable(ctx context.Context, req *Request, name string) (mw.UserInfo, error) {
+	name = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(name, "User:"), "user:"))
+	if name == "" {
+		return mw.UserInfo{}, usageErrorf("Give your wiki user name: `/link user=WIKINAME`.")
+	}
+	u, err := s.accounts.get(ctx, name, true)
+	if err != nil {
+		return mw.UserInfo{}, err
+	}
+	switch {
+	case u.Invalid:
+		return u, &Error{Outcome: OutcomeInvalid, Code: "invalid-user", Message: fmt.Sprintf(
+			"`%s` is not a valid wiki user name. Give the name you log in to the wiki with.", truncate(name, 85))}
+	case u.Missing:
+		return u, &Error{Outcome: OutcomeInvalid, Code: "no-such-user", Message: fmt.Sprintf(
+			"The wiki has no account named `%s`, so nothing was linked. Check the spelling; it is the name you log in to the wiki with.", u.Name)}
+	case u.Block != nil:
+		return u, &Error{Outcome: OutcomeDenied, Code: "blocked", Message: fmt.Sprintf(
+			"The wiki account `%s` is blocked (%s), so it cannot be linked and nothing was done.", u.Name, describeBlock(u.Block))}
+	}
+	if l, ok, err := s.links.Link(ctx, req.Actor.Platform, req.Actor.UserID); err != nil {
+		return u, fmt.Errorf("reading the chat user's link: %w", err)
+	} else if ok && l.WikiUser == u.Name {
+		return u, &Error{Outcome: OutcomeOK, Code: "already-linked", Message: fmt.Sprintf(
+			"You are already linked to the wiki account `%s`. `/whoami` shows what it may do.", u.Name)}
+	}
+	return u, nil
+}
+
+// startLinkByMail mails the account a code through the wiki.
+func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string) (Reply, error) {
+	u, err := s.linkable(ctx, req, name)
+	if err != nil {
+		return alreadyLinked(err)
+	}
+	if !u.Emailable {
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-email", Message: fmt.Sprintf(
+			"The wiki cannot mail `%s`: the account has no email address, or does not accept mail from other users. "+
+				"Link by page instead: `/link user=%s method=page`.", u.Name, QuoteArg(u.Name))}
+	}
+	code, err := s.newAttempt(ctx, req.Actor, u.Name, LinkByMail)
+	if err != nil {
+		return Reply{}, err
+	}
+	text := fmt.Sprintf("Someone using the %s account %s asked wikimod to link it to your wiki account, %s.\n\n"+
+		"%s%s\n\n"+
+		"Give this code to wikimod within 15 minutes with /link code=CODE. If this was not you, ignore this mail: nothing is linked without the code.\n",
+		platformTitle(req.Actor.Platform), actorName(req.Actor), u.Name, codeLine, code)
+	err = s.wiki.EmailUser(ctx, u.Name, "wikimod: link your chat account", text)
+	if err != nil && !mw.MaybeApplied(err) {
+		s.dropAttempt(req.Actor)
+		return Reply{}, mailError(u.Name, err, code)
+	}
+	r := Reply{Title: "Code sent.", Code: "code-sent", Text: fmt.Sprintf(
+		"The wiki has mailed a code to the email address of `%s`. Run `/link` again and give the code (`/link code=CODE`) within 15 minutes. "+
+			"Nothing is linked until then.", u.Name)}
+	if err != nil {
+		r = Reply{Title: "Not known whether the mail was sent.", Outcome: OutcomeUnknown, Code: "mail-unknown", Text: fmt.Sprintf(
+			"The wiki did not answer while sending the code to `%s`, so the mail may or may not come. If it comes within 15 minutes, "+
+				"give its code with `/link code=CODE`; if not, start again with `/link user=%s`.", u.Name, QuoteArg(u.Name))}
+	}
+	req.Result = map[string]string{"wikiuser": u.Name, "method": LinkByMail}
+	return r, nil
+}
+
+// mailError explains why the wiki would not send the code.
+func mailError(name string, err error, code string) error {
+	switch {
+	case errors.Is(err, mw.ErrNotEmailable):
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: fmt.Sprintf(
+			"The wiki will not mail `%s`: the account has no email address, or does not accept mail from other users. "+
+				"Nothing was linked. Link by page instead: `/link user=%s method=page`.", name, QuoteArg(name))}
+	case errors.Is(err, mw.ErrNoSuchUser):
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: fmt.Sprintf(
+			"The wiki has no account named `%s` to mail, so nothing was linked. Check the spelling.", name)}
+	case errors.Is(err, mw.ErrCannotSendEmail):
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: fmt.Sprintf(
+			"The wiki will not send mail for wikimod (`%s`): the bot's account needs an email address, and its bot password the `sendemail` grant. "+
+				"Nothing was linked. Ask the bot's operators, or link by page: `/link user=%s method=page`.", mw.ErrorCode(err), QuoteArg(name))}
+	}
+	return wikiErrorFor("link", err, []string{code})
+}
+
+// linkByPage starts a link by page, or finishes one: the account saves the
+// code on its own subpage.
+func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Reply, error) {
+	u, err := s.linkable(ctx, req, name)
+	if err != nil {
+		return alreadyLinked(err)
+	}
+	page := "User:" + u.Name + linkPageSuffix
+	a, ok, err := s.links.LinkAttempt(ctx, req.Actor.Platform, req.Actor.UserID)
+	if err != nil {
+		return Reply{}, fmt.Errorf("reading the link attempt: %w", err)
+	}
+	if !ok || a.Method != LinkByPage || a.WikiUser != u.Name || !s.now().Before(a.Expires) {
+		code, err := s.newAttempt(ctx, req.Actor, u.Name, LinkByPage)
+		if err != nil {
+			return Reply{}, err
+		}
+		req.Result = map[string]string{"wikiuser": u.Name, "method": LinkByPage}
+		return Reply{Title: "Save this code on your user page.", Code: "code-given", Text: fmt.Sprintf(
+			"Logged in to the wiki as `%s`, save the page `%s` with this line:\n`%s%s`\n"+
+				"Then run `/link user=%s method=page` again within 15 minutes. Only you see this message; nothing is linked until the page checks out.",
+			u.Name, page, codeLine, code, QuoteArg(u.Name))}, nil
+	}
+	rev, err := s.wiki.LatestRevision(ctx, page)
+	if err != nil {
+		return Reply{}, err
+	}
+	switch {
+	case rev.Missing:
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-missing", Message: fmt.Sprintf(
+			"`%s` does not exist yet. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, u.Name)}
+	case rev.User != u.Name:
+		who := "someone whose name is hidden"
+		if rev.User != "" {
+			who = "`" + rev.User + "`"
+		}
+		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "page-not-own", Message: fmt.Sprintf(
+			"The latest version of `%s` was saved by %s, not by `%s`, so it proves nothing and nothing was linked. "+
+				"Save the code there again, logged in as `%s`, then run this again (if the page already shows the code, change something else too: the wiki saves no new version of the same text).", page, who, u.Name, u.Name)}
+	}
+	if !pageHoldsCode(a, rev.Content) {
+		return s.wrongCode(ctx, req, fmt.Sprintf("`%s` (latest version, saved by `%s`) does not hold your current code", page, u.Name))
+	}
+	return s.completeLink(ctx, req, a)
+}
+
+// linkWithCode finishes a link by mail.
+func (s *Service) linkWithCode(ctx context.Context, req *Request, code string) (Reply, error) {
+	a, ok, err := s.links.LinkAttempt(ctx, req.Actor.Platform, req.Actor.UserID)
+	if err != nil {
+		return Reply{}, fmt.Errorf("reading the link attempt: %w", err)
+	}
+	switch {
+	case !ok:
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-attempt", Message: "You have no link in progress, so the code was not checked. Start with `/link user=WIKINAME`; the wiki then mails you a code."}
+	case !s.now().Before(a.Expires):
+		s.dropAttempt(req.Actor)
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "code-expired", Message: fmt.Sprintf(
+			"Your code has expired (codes last 15 minutes), so nothing was linked. Start again with `/link user=%s`.", QuoteArg(a.WikiUser))}
+	case a.Method == LinkByPage:
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-method", Message: fmt.Sprintf(
+			"Your link in progress is by page: save the line wikimod gave you on `User:%s%s`, then run `/link user=%s method=page`.", a.WikiUser, linkPageSuffix, QuoteArg(a.WikiUser))}
+	}
+	if !codeMatches(a, readCode(code)) {
+		return s.wrongCode(ctx, req, "That code is not the one mailed to you")
+	}
+	return s.completeLink(ctx, req, a)
+}
+
+// wrongCode counts a wrong code and voids the attempt at the last one.
+func (s *Service) wrongCode(ctx context.Context, req *Request, what string) (Reply, error) {
+	tries, err := s.links.AddWrongCode(ctx, req.Actor.Platform, req.Actor.UserID)
+	if err != nil {
+		return Reply{}, fmt.Errorf("counting a wrong code: %w", err)
+	}
+	if tries >= maxWrongCodes {
+		s.dropAttempt(req.Actor)
+		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "too-many-wrong-codes", Message: fmt.Sprintf(
+			"%s, and that was the %d%s wrong code: this attempt is void and nothing was linked. Start again with `/link user=WIKINAME`; you will get a new code.",
+			what, tries, ordinalSuffix(tries))}
+	}
+	left := "one more wrong code voids"
+	if n := maxWrongCodes - tries; n > 1 {
+		left = fmt.Sprintf("%d more wrong codes void", n)
+	}
+	return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "wrong-code", AboutSecret: true, Message: fmt.Sprintf(
+		"%s, so nothing was linked. Check it and try again; %s the attempt.", what, left)}
+}
+
+// completeLink links the actor once the code has checked out, if the
+// account is still linkable.
+func (s *Service) completeLink(ctx context.Context, req *Request, a LinkAttempt) (Reply, error) {
+	u, err := s.linkable(ctx, req, a.WikiUser)
+	if err != nil {
+		s.dropAttempt(req.Actor)
+		return alreadyLinked(err)
+	}
+	l := Link{Platform: req.Actor.Platform, UserID: req.Actor.UserID, WikiUser: u.Name, Method: a.Method, Linked: s.now()}
+	if err := s.links.SaveLink(ctx, l); err != nil {
+		return Reply{}, fmt.Errorf("saving the link: %w", err)
+	}
+	s.dropAttempt(req.Actor)
+	req.Actor.WikiUser = u.Name
+	req.Result = map[string]string{"wikiuser": u.Name, "method": a.Method}
+	r := Reply{Title: "Linked.", Code: "linked", Text: fmt.Sprintf(
+		"Your %s account is now linked to the wiki account `%s`. Through wikimod you hold exactly what it holds on the wiki, and the wiki's logs name it for what you do. `/whoami` shows the details; `/unlink` undoes this.",
+		platformTitle(req.Actor.Platform), u.Name)}
+	r.Fields = append(r.Fields, Field{Label: "Wiki groups", Value: groupList(visibleGroups(u.Groups))})
+	return r, nil
+}
+
+func (s *Service) runUnlink(ctx context.Context, req *Request) (Reply, error) {
+	if err := checkKeys(req.Spec, req.Args, false); err != nil {
+		return Reply{}, err
+	}
+	l, had, err := s.links.Link(ctx, req.Actor.Platform, req.Actor.UserID)
+	if err != nil {
+		return Reply{}, fmt.Errorf("reading the link: %w", err)
+	}
+	if _, err := s.links.DeleteLink(ctx, req.Actor.Platform, req.Actor.UserID); err != nil {
+		return Reply{}, fmt.Errorf("removing the link: %w", err)
+	}
+	if err := s.links.DeleteLinkAttempt(ctx, req.Actor.Platform, req.Actor.UserID); err != nil {
+		return Reply{}, fmt.Errorf("removing the link attempt: %w", err)
+	}
+	if !had {
+		return Reply{Title: "Not linked.", Code: "not-linked", Text: "Your chat account was not linked to a wiki account; any link in progress is cancelled."}, nil
+	}
+	req.Actor.WikiUser = l.WikiUser
+	req.Result = map[string]string{"wikiuser": l.WikiUser}
+	after := "your rights come from the bot's access rules again."
+	if s.requireLink {
+		after = "this bot acts only for linked people, so you may run nothing until you link again."
+	}
+	return Reply{Title: "Unlinked.", Code: "unlinked", Text: fmt.Sprintf(
+		"Your chat account is no longer linked to the wiki account `%s`; %s", l.WikiUser, after)}, nil
+}
+
+func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
+	if err := checkKeys(req.Spec, req.Args, false); err != nil {
+		return Reply{}, err
+	}
+	a := req.Actor
+	r := Reply{Title: "Who you are to wikimod"}
+	r.Fields = append(r.Fields, Field{Label: "Chat account", Value: platformTitle(a.Platform) + " " + actorName(a)})
+	st := req.standing
+	if st.linked {
+		// Live: what the wiki says now, not what the cache kept.
+		u, err := s.accounts.get(ctx, st.account.Name, true)
+		if err != nil {
+			return Reply{}, err
+		}
+		st = linkedStanding(u)
+		r.Fields = append(r.Fields, Field{Label: "Wiki account", Value: "`" + u.Name + "` (linked; your rights are its rights)"})
+		switch {
+		case u.Missing || u.Invalid:
+			r.Fields = append(r.Fields, Field{Label: "On the wiki", Value: "This account no longer exists. `/unlink`, then `/link` your current account."})
+		case u.Block != nil:
+			r.Fields = append(r.Fields, Field{Label: "Blocked", Value: describeBlock(u.Block) + ": wikimod does nothing for you while the block lasts."})
+		default:
+			r.Fields = append(r.Fields, Field{Label: "Wiki groups (read now)", Value: groupList(visibleGroups(u.Groups))})
+		}
+	} else {
+		v := "none. `/link user=WIKINAME` links one; your rights are then your wiki account's."
+		if st.unlinked {
+			v = "none, and this bot acts only for linked people: you may run nothing until you `/link user=WIKINAME`."
+		} else if st.groups != nil {
+			v += " Until then the bot's access rules map you to: " + groupList(visibleGroups(st.groups)) + "."
+		}
+		r.Fields = append(r.Fields, Field{Label: "Wiki account", Value: v})
+	}
+	if st.groups != nil {
+		r.Fields = append(r.Fields, Field{Label: "Rights that follow", Value: truncate(strings.Join(st.rights(req.Site.GroupRights), ", "), 1000)})
+	}
+	r.Fields = append(r.Fields, Field{Label: "Commands you may run", Value: s.mayRun(a, st, req.Site)})
+	return r, nil
+}
+
+// mayRun lists the commands that need a right and that the standing
+// allows, with the protection levels it may set.
+func (s *Service) mayRun(a Actor, st standing, site *mw.SiteInfo) string {
+	var out []string
+	for _, sp := range s.Specs() {
+		if sp.Right == "" || sp.ButtonOnly || st.check(a, site.GroupRights, sp.Right) != nil {
+			continue
+		}
+		item := "`/" + sp.Name + "`"
+		if sp.Name == "protect" {
+			var levels []string
+			for _, l := range nonEmpty(site.Restrictions.Levels) {
+				if st.holds(LevelRight(l), site.GroupRights) {
+					levels = append(levels, l)
+				}
+			}
+			item += " (levels: " + cmp.Or(strings.Join(levels, ", "), "none") + ")"
+		}
+		out = append(out, item)
+	}
+	if len(out) == 0 {
+		return "none besides `/help`, `/link`, `/unlink` and `/whoami`"
+	}
+	return strings.Join(out, ", ")
+}
+
+// newAttempt starts a link attempt and returns its code, which is kept
+// only as a salted hash.
+func (s *Service) newAttempt(ctx context.Context, actor Actor, wikiUser, method string) (string, error) {
+	if _, err := s.links.PruneLinkAttempts(ctx, s.now().Add(-24*time.Hour)); err != nil {
+		s.log.Warn("pruning link attempts", "err", err)
+	}
+	code := newCode()
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	a := LinkAttempt{Platform: actor.Platform, UserID: actor.UserID, WikiUser: wikiUser, Method: method,
+		Salt: salt, CodeHash: hashCode(salt, code), Expires: s.now().Add(codeValidity)}
+	if err := s.links.SaveLinkAttempt(ctx, a); err != nil {
+		return "", fmt.Errorf("saving the link attempt: %w", err)
+	}
+	return code, nil
+}
+
+// dropAttempt ends the actor's attempt; a failure is only logged, since
+// the attempt expires anyway.
+func (s *Service) dropAttempt(actor Actor) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s.links.DeleteLinkAttempt(ctx, actor.Platform, actor.UserID); err != nil {
+		s.log.Warn("ending a link attempt", "actor", actor.String(), "err", err)
+	}
+}
+
+// alreadyLinked turns the "already linked" notice into a plain reply.
+func alreadyLinked(err error) (Reply, error) {
+	if e, ok := AsError(err); ok && e.Code == "already-linked" {
+		return Reply{Title: "Already linked.", Code: e.Code, Text: e.Message}, nil
+	}
+	return Reply{}, err
+}
+
+func newCode() string {
+	b := make([]byte, codeLength)
+	rand.Read(b)
+	for i := range b {
+		b[i] = codeAlphabet[int(b[i])%len(codeAlphabet)] // 256 is a multiple of 32: no bias
+	}
+	return string(b)
+}
+
+func hashCode(salt []byte, code string) []byte {
+	h := sha256.New()
+	h.Write(salt)
+	h.Write([]byte(code))
+	return h.Sum(nil)
+}
+
+func codeMatches(a LinkAttempt, code string) bool {
+	return len(code) == codeLength && subtle.ConstantTimeCompare(hashCode(a.Salt, code), a.CodeHash) == 1
+}
+
+// readCode reads a typed code: case, spaces and dashes do not matter, and
+// the letters a code never has are read as the digits they look like.
+func readCode(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToUpper(s) {
+		switch {
+		case r == ' ' || r == '-' || r == '\t':
+		case r == 'O':
+			b.WriteByte('0')
+		case r == 'I' || r == 'L':
+			b.WriteByte('1')
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// pageHoldsCode looks for the attempt's code among the words of a page.
+func pageHoldsCode(a LinkAttempt, content string) bool {
+	if len(content) > 64<<10 {
+		content = content[:64<<10]
+	}
+	words := strings.FieldsFunc(content, func(r rune) bool {
+		return !('0' <= r && r <= '9' || 'A' <= r && r <= 'Z' || 'a' <= r && r <= 'z')
+	})
+	for _, w := range words {
+		if len(w) == codeLength && codeMatches(a, readCode(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+// actorName is a chat user as a reader knows them: name and id.
+func actorName(a Actor) string {
+	if a.UserName == "" || a.UserName == a.UserID {
+		return a.UserID
+	}
+	return a.UserName + " (" + a.UserID + ")"
+}
+
+// visibleGroups leaves out the groups every account is in.
+func visibleGroups(groups []string) []string {
+	var out []string
+	for _, g := range groups {
+		if !slices.Contains(ImplicitGroups, g) {
+			out = append(out, g)
+		}
+	}
+	return out
+}
+
+// QuoteArg writes a value as the command grammar reads it back: in double
+// quotes when it is empty or holds a space or a quote.
+func QuoteArg(v string) string {
+	if v != "" && !strings.ContainsAny(v, " \t\n\"'\u201c\u201d\u2018\u2019") {
+		return v
+	}
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+}
+
+func ordinalSuffix(n int) string {
+	switch n % 10 {
+	case 1:
+		return "st"
+	case 2:
+		return "nd"
+	case 3:
+		return "rd"
+	}
+	return "th"
+}
