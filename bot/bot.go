@@ -45,6 +45,10 @@ type Notifier interface {
 type Check struct {
 	Name string
 	Func func(ctx context.Context) error
+	// Soft marks a check whose failure degrades the service without
+	// stopping it (one wiki of several is down): /healthz then reports
+	// "degraded" and still answers 200.
+	Soft bool
 }
 
 // CachedCheck returns a health check that runs probe at most once every
@@ -201,17 +205,25 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
 	rep := healthReport{Status: "ok", Checks: map[string]string{}}
+	failing := false
 	for _, c := range s.checks {
 		if err := c.Func(ctx); err != nil {
-			rep.Status = "failing"
+			if c.Soft {
+				rep.Status = "degraded"
+			} else {
+				failing = true
+			}
 			rep.Checks[c.Name] = err.Error()
 			s.log.Warn("health check failing", "check", c.Name, "err", err)
 		} else {
 			rep.Checks[c.Name] = "ok"
 		}
 	}
+	if failing {
+		rep.Status = "failing"
+	}
 	w.Header().Set("Content-Type", "application/json")
-	if rep.Status != "ok" {
+	if failing {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(rep)

@@ -16,21 +16,21 @@ import (
 
 func TestMetricsText(t *testing.T) {
 	m := bot.NewMetrics()
-	m.ObserveCommand("protect", "ok", 20*time.Millisecond)
-	m.ObserveCommand("protect", "ok", 2*time.Second)
-	m.ObserveWiki(mw.RequestInfo{Action: "protect", Duration: 7 * time.Millisecond, ErrorCode: "badtoken"})
+	m.ObserveCommand("default", "protect", "ok", 20*time.Millisecond)
+	m.ObserveCommand("default", "protect", "ok", 2*time.Second)
+	m.WikiObserver("default")(mw.RequestInfo{Action: "protect", Duration: 7 * time.Millisecond, ErrorCode: "badtoken"})
 	m.SecurityEvent("slack", "bad-signature")
 	var b strings.Builder
 	m.WriteTo(&b)
 	text := b.String()
 	for _, want := range []string{
 		"# TYPE wikimod_commands_total counter\n",
-		`wikimod_commands_total{command="protect",outcome="ok"} 2` + "\n",
-		`wikimod_command_duration_seconds_bucket{command="protect",le="0.025"} 1` + "\n",
-		`wikimod_command_duration_seconds_bucket{command="protect",le="2.5"} 2` + "\n",
-		`wikimod_command_duration_seconds_bucket{command="protect",le="+Inf"} 2` + "\n",
-		`wikimod_command_duration_seconds_count{command="protect"} 2` + "\n",
-		`wikimod_wiki_errors_total{code="badtoken"} 1` + "\n",
+		`wikimod_commands_total{command="protect",outcome="ok",wiki="default"} 2` + "\n",
+		`wikimod_command_duration_seconds_bucket{command="protect",wiki="default",le="0.025"} 1` + "\n",
+		`wikimod_command_duration_seconds_bucket{command="protect",wiki="default",le="2.5"} 2` + "\n",
+		`wikimod_command_duration_seconds_bucket{command="protect",wiki="default",le="+Inf"} 2` + "\n",
+		`wikimod_command_duration_seconds_count{command="protect",wiki="default"} 2` + "\n",
+		`wikimod_wiki_errors_total{code="badtoken",wiki="default"} 1` + "\n",
 		`wikimod_security_events_total{kind="bad-signature",platform="slack"} 1` + "\n",
 	} {
 		if !strings.Contains(text, want) {

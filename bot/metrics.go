@@ -100,11 +100,11 @@ func NewMetrics() *Metrics {
 	m.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m.handler = promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: promLogger{}, ErrorHandling: promhttp.ContinueOnError})
 
-	m.commands = m.builtin("wikimod_commands_total", "counter", "Commands run, by command and outcome.", "command", "outcome").counter
-	m.commandDuration = m.builtin("wikimod_command_duration_seconds", "histogram", "Time to run a command, by command.", "command").hist
-	m.wikiRequests = m.builtin("wikimod_wiki_requests_total", "counter", "Requests to the wiki, by API action.", "action").counter
-	m.wikiDuration = m.builtin("wikimod_wiki_request_duration_seconds", "histogram", "Time for one request to the wiki, by API action.", "action").hist
-	m.wikiErrors = m.builtin("wikimod_wiki_errors_total", "counter", "Errors the wiki returned, by error code.", "code").counter
+	m.commands = m.builtin("wikimod_commands_total", "counter", "Commands run, by wiki, command and outcome (wiki is empty when none could be chosen).", "wiki", "command", "outcome").counter
+	m.commandDuration = m.builtin("wikimod_command_duration_seconds", "histogram", "Time to run a command, by wiki and command.", "wiki", "command").hist
+	m.wikiRequests = m.builtin("wikimod_wiki_requests_total", "counter", "Requests to the wikis, by wiki and API action.", "wiki", "action").counter
+	m.wikiDuration = m.builtin("wikimod_wiki_request_duration_seconds", "histogram", "Time for one request to a wiki, by wiki and API action.", "wiki", "action").hist
+	m.wikiErrors = m.builtin("wikimod_wiki_errors_total", "counter", "Errors the wikis returned, by wiki and error code.", "wiki", "code").counter
 	m.securityEvents = m.builtin("wikimod_security_events_total", "counter", "Requests refused before becoming commands (bad signatures), by platform and kind.", "platform", "kind").counter
 	return m
 }
@@ -225,33 +225,45 @@ func (m *Metrics) Init(name string, labelSets ...[]string) {
 	}
 }
 
-// InitCommands creates wikimod_commands_total at zero for each command and
-// every outcome a command can end with, and an empty
-// wikimod_command_duration_seconds for each command.
-func (m *Metrics) InitCommands(names ...string) {
-	for _, name := range names {
-		name = labelValue(name)
-		for _, o := range commandOutcomes {
-			m.commands.WithLabelValues(name, string(o))
+// maxInitWikis bounds the wikis whose command series InitCommands creates
+// at zero: a farm's thousand wikis would otherwise start with a hundred
+// thousand empty series. Past it, a wiki's series appear with its first
+// command.
+const maxInitWikis = 20
+
+// InitCommands creates wikimod_commands_total at zero on each wiki for each
+// command and every outcome a command can end with, and an empty
+// wikimod_command_duration_seconds for each, for up to maxInitWikis wikis.
+func (m *Metrics) InitCommands(wikis []string, names ...string) {
+	for _, wiki := range wikis[:min(len(wikis), maxInitWikis)] {
+		wiki = labelValue(wiki)
+		for _, name := range names {
+			name = labelValue(name)
+			for _, o := range commandOutcomes {
+				m.commands.WithLabelValues(wiki, name, string(o))
+			}
+			m.commandDuration.WithLabelValues(wiki, name)
 		}
-		m.commandDuration.WithLabelValues(name)
 	}
 }
 
 // ObserveCommand is a commands.Config.Observe function.
-func (m *Metrics) ObserveCommand(command string, outcome commands.Outcome, d time.Duration) {
-	command = labelValue(command)
-	m.commands.WithLabelValues(command, labelValue(string(outcome))).Inc()
-	m.commandDuration.WithLabelValues(command).Observe(d.Seconds())
+func (m *Metrics) ObserveCommand(wiki, command string, outcome commands.Outcome, d time.Duration) {
+	wiki, command = labelValue(wiki), labelValue(command)
+	m.commands.WithLabelValues(wiki, command, labelValue(string(outcome))).Inc()
+	m.commandDuration.WithLabelValues(wiki, command).Observe(d.Seconds())
 }
 
-// ObserveWiki is an mw.Config.Observe function.
-func (m *Metrics) ObserveWiki(info mw.RequestInfo) {
-	action := labelValue(info.Action)
-	m.wikiRequests.WithLabelValues(action).Inc()
-	m.wikiDuration.WithLabelValues(action).Observe(info.Duration.Seconds())
-	if info.ErrorCode != "" {
-		m.wikiErrors.WithLabelValues(labelValue(info.ErrorCode)).Inc()
+// WikiObserver returns an mw.Config.Observe function for the named wiki.
+func (m *Metrics) WikiObserver(wiki string) func(mw.RequestInfo) {
+	wiki = labelValue(wiki)
+	return func(info mw.RequestInfo) {
+		action := labelValue(info.Action)
+		m.wikiRequests.WithLabelValues(wiki, action).Inc()
+		m.wikiDuration.WithLabelValues(wiki, action).Observe(info.Duration.Seconds())
+		if info.ErrorCode != "" {
+			m.wikiErrors.WithLabelValues(wiki, labelValue(info.ErrorCode)).Inc()
+		}
 	}
 }
 
@@ -261,16 +273,18 @@ func (m *Metrics) SecurityEvent(platform, kind string) {
 }
 
 // Value returns a counter's or a gauge's value, or a histogram's count of
-// observations, for tests and the console. A series never touched reads 0;
-// reading does not create it.
+// observations, for tests and the console, summed over the series whose
+// labels match those given (a subset of the metric's: wikimod_commands_total
+// with only "command" sums over wikis and outcomes). A series never touched
+// reads 0; reading does not create it.
 func (m *Metrics) Value(name string, labels ...string) float64 {
 	e, values := m.series("Value", name, "", labels, false)
 	if e == nil {
 		return 0
 	}
 	want := map[string]string{}
-	for i, l := range e.labels {
-		want[l] = values[i]
+	for i := 0; i < len(labels); i += 2 {
+		want[labels[i]] = values[i/2]
 	}
 	if e.kind == "gauge" {
 		return (*e.read.Load())()
@@ -289,9 +303,9 @@ func (m *Metrics) Value(name string, labels ...string) float64 {
 		}
 		switch e.kind {
 		case "counter":
-			v = d.GetCounter().GetValue()
+			v += d.GetCounter().GetValue()
 		case "histogram":
-			v = float64(d.GetHistogram().GetSampleCount())
+			v += float64(d.GetHistogram().GetSampleCount())
 		}
 	}
 	return v
@@ -375,6 +389,20 @@ func (m *Metrics) series(op, name, kind string, labels []string, fix bool) (*met
 		}
 		return nil, nil
 	}
+	if op == "Value" {
+		// Value sums the series that match the labels given: a subset.
+		for _, n := range names {
+			if !slices.Contains(e.labels, n) {
+				m.problem(fmt.Sprintf("%s(%q): no label %q; it has %v", op, name, n, e.labels))
+				return nil, nil
+			}
+		}
+		values := make([]string, len(names))
+		for i := range names {
+			values[i] = labelValue(labels[2*i+1])
+		}
+		return e, values
+	}
 	if !sameSet(e.labels, names) {
 		m.problem(fmt.Sprintf("%s(%q): labels %v, but it has %v", op, name, names, e.labels))
 		return nil, nil
@@ -453,15 +481,16 @@ func sameSet(a, b []string) bool {
 }
 
 func labelsMatch(got []*dto.LabelPair, want map[string]string) bool {
-	if len(got) != len(want) {
-		return false
-	}
+	n := 0
 	for _, lp := range got {
-		if v, ok := want[lp.GetName()]; !ok || v != lp.GetValue() {
-			return false
+		if v, ok := want[lp.GetName()]; ok {
+			if v != lp.GetValue() {
+				return false
+			}
+			n++
 		}
 	}
-	return true
+	return n == len(want)
 }
 
 // labelValue makes s a valid label value. Values come from chat users and

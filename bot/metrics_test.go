@@ -44,11 +44,11 @@ func wantLines(t *testing.T, text string, lines ...string) {
 func TestMetricsEscapeLabelValues(t *testing.T) {
 	m := bot.NewMetrics()
 	m.SecurityEvent("slack", "quote\" backslash\\ newline\n end")
-	m.ObserveWiki(mw.RequestInfo{Action: "query", ErrorCode: "bad\xffutf8"})
+	m.WikiObserver("default")(mw.RequestInfo{Action: "query", ErrorCode: "bad\xffutf8"})
 	text := metricsText(t, m)
 	wantLines(t, text,
 		`wikimod_security_events_total{kind="quote\" backslash\\ newline\n end",platform="slack"} 1`,
-		`wikimod_wiki_errors_total{code="bad`+"\uFFFD"+`utf8"} 1`,
+		`wikimod_wiki_errors_total{code="bad`+"\uFFFD"+`utf8",wiki="default"} 1`,
 	)
 	if v := m.Value("wikimod_security_events_total", "platform", "slack", "kind", "quote\" backslash\\ newline\n end"); v != 1 {
 		t.Errorf("Value = %v, want 1", v)
@@ -60,18 +60,18 @@ func TestMetricsEscapeLabelValues(t *testing.T) {
 
 func TestMetricsInitCommands(t *testing.T) {
 	m := bot.NewMetrics()
-	m.InitCommands("protect", "help")
-	m.ObserveCommand("protect", "ok", time.Millisecond)
+	m.InitCommands([]string{"default"}, "protect", "help")
+	m.ObserveCommand("default", "protect", "ok", time.Millisecond)
 	text := metricsText(t, m)
 	wantLines(t, text,
-		`wikimod_commands_total{command="protect",outcome="ok"} 1`,
-		`wikimod_command_duration_seconds_count{command="protect"} 1`,
-		`wikimod_command_duration_seconds_count{command="help"} 0`,
-		`wikimod_command_duration_seconds_bucket{command="help",le="30"} 0`,
+		`wikimod_commands_total{command="protect",outcome="ok",wiki="default"} 1`,
+		`wikimod_command_duration_seconds_count{command="protect",wiki="default"} 1`,
+		`wikimod_command_duration_seconds_count{command="help",wiki="default"} 0`,
+		`wikimod_command_duration_seconds_bucket{command="help",wiki="default",le="30"} 0`,
 	)
 	for _, cmd := range []string{"protect", "help"} {
 		for _, o := range []string{"denied", "invalid", "wiki_error", "failed", "unknown", "interrupted"} {
-			wantLines(t, text, `wikimod_commands_total{command="`+cmd+`",outcome="`+o+`"} 0`)
+			wantLines(t, text, `wikimod_commands_total{command="`+cmd+`",outcome="`+o+`",wiki="default"} 0`)
 		}
 	}
 	if strings.Contains(text, `outcome="queued"`) || strings.Contains(text, `outcome="pending"`) {
@@ -202,7 +202,7 @@ func TestMetricsGaugesAndRuntime(t *testing.T) {
 
 func TestMetricsServeHTTP(t *testing.T) {
 	m := bot.NewMetrics()
-	m.ObserveCommand("protect", "ok", time.Second)
+	m.ObserveCommand("default", "protect", "ok", time.Second)
 	srv := httptest.NewServer(m)
 	defer srv.Close()
 	resp, err := http.Get(srv.URL)
@@ -214,7 +214,7 @@ func TestMetricsServeHTTP(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Errorf("GET /metrics = %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	wantLines(t, string(body), `wikimod_commands_total{command="protect",outcome="ok"} 1`, `wikimod_command_duration_seconds_bucket{command="protect",le="1"} 1`)
+	wantLines(t, string(body), `wikimod_commands_total{command="protect",outcome="ok",wiki="default"} 1`, `wikimod_command_duration_seconds_bucket{command="protect",wiki="default",le="1"} 1`)
 }
 
 func TestMetricsConcurrent(t *testing.T) {
@@ -225,7 +225,7 @@ func TestMetricsConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for j := range 200 {
 				m.Add("wikimod_test_total", 1, "kind", strconv.Itoa(j%3))
-				m.ObserveCommand("protect", "ok", time.Duration(i)*time.Millisecond)
+				m.ObserveCommand("default", "protect", "ok", time.Duration(i)*time.Millisecond)
 				m.Describe("wikimod_test_total", "counter", "Tests, by kind.")
 				if j%50 == 0 {
 					m.WriteTo(io.Discard)

@@ -41,7 +41,7 @@ func (s *Service) runValidatePassword(ctx context.Context, req *Request) (Reply,
 	p.User, _ = req.Args.Get("user")
 	p.Email, _ = req.Args.Get("email")
 	p.RealName, _ = req.Args.Get("realname")
-	v, err := s.wiki.ValidatePassword(ctx, p)
+	v, err := req.Wiki.Client.ValidatePassword(ctx, p)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -118,7 +118,7 @@ func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, er
 	case hasEmail && !strings.Contains(email, "@"):
 		return Reply{}, usageErrorf("`email=%s` is not an email address.", email)
 	}
-	warnings, err := s.resetWiki.ResetPassword(ctx, mw.ResetPasswordParams{User: user, Email: email})
+	warnings, err := req.Wiki.Reset.ResetPassword(ctx, mw.ResetPasswordParams{User: user, Email: email})
 	if err != nil {
 		return Reply{}, err
 	}
@@ -188,7 +188,7 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 	} else {
 		// Check the password first: the wiki's policy gives every reason at
 		// once, where account creation stops at the first.
-		v, err := s.wiki.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: p.Password, User: p.Username, Email: p.Email, RealName: p.RealName})
+		v, err := req.Wiki.Client.ValidatePassword(ctx, mw.ValidatePasswordParams{Password: p.Password, User: p.Username, Email: p.Email, RealName: p.RealName})
 		if err != nil {
 			return Reply{}, err
 		}
@@ -212,7 +212,7 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 				"The wiki's password policy refuses that password for a new account, so no account was created:\n%s\nChoose a password that meets every rule and try again.", strings.Join(reasons, "\n"))}
 		}
 	}
-	res, err := s.wiki.CreateAccount(ctx, p)
+	res, err := req.Wiki.Client.CreateAccount(ctx, p)
 	if mw.MaybeApplied(err) {
 		return s.createAccountReadBack(ctx, req, p.Username, err)
 	}
@@ -282,7 +282,7 @@ func (s *Service) createAccountReadBack(ctx context.Context, req *Request, usern
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	users, err := s.wiki.UserGroups(rctx, username)
+	users, err := req.Wiki.Client.UserGroups(rctx, username)
 	if err != nil {
 		return Reply{}, &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: "The request to create the account " + username +
 			" was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the account was created. Look for it on the wiki (Special:ListUsers) before trying again."}

@@ -18,9 +18,10 @@ import (
 	"github.com/wikimod/wikimod/mw"
 )
 
-var wiki *devwiki.Wiki
+// wiki is the test wiki; wiki2 a second one, for the tests of a farm.
+var wiki, wiki2 *devwiki.Wiki
 
-func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki, &wiki2)) }
 
 var (
 	admin   = commands.Actor{Platform: commands.PlatformConsole, UserID: "admin", UserName: "admin", Channel: "test"}

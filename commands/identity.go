@@ -46,18 +46,18 @@ func (st standing) wikiUser() string {
 	return st.account.Name
 }
 
-// standingOf works out what the actor holds. A linked actor holds what
+// standingOf works out what the actor holds on w. A linked actor holds what
 // their wiki account holds, read from the wiki at most RightsTTL ago; an
 // unlinked one holds what the access rules map them to, unless links are
 // required.
-func (s *Service) standingOf(ctx context.Context, actor Actor) (standing, error) {
+func (s *Service) standingOf(ctx context.Context, w *Wiki, actor Actor) (standing, error) {
 	if s.links != nil {
-		l, ok, err := s.links.Link(ctx, actor.Platform, actor.UserID)
+		l, ok, err := s.links.Link(ctx, w.Name, actor.Platform, actor.UserID)
 		if err != nil {
 			return standing{}, fmt.Errorf("reading the chat user's link: %w", err)
 		}
 		if ok {
-			u, err := s.accounts.get(ctx, l.WikiUser, false)
+			u, err := w.accounts.get(ctx, l.WikiUser, false)
 			if err != nil {
 				return standing{}, err
 			}
@@ -67,7 +67,7 @@ func (s *Service) standingOf(ctx context.Context, actor Actor) (standing, error)
 			return standing{unlinked: true}, nil
 		}
 	}
-	return standing{groups: s.policy.Groups(actor)}, nil
+	return standing{groups: s.policy.Groups(actor, w.Name)}, nil
 }
 
 func linkedStanding(u mw.UserInfo) standing {

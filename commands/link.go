@@ -106,7 +106,7 @@ func (s *Service) linkable(ctx context.Context, req *Request, name string) (mw.U
 	if name == "" {
 		return mw.UserInfo{}, usageErrorf("Give your wiki user name: `/link user=WIKINAME`.")
 	}
-	u, err := s.accounts.get(ctx, name, true)
+	u, err := req.Wiki.accounts.get(ctx, name, true)
 	if err != nil {
 		return mw.UserInfo{}, err
 	}
@@ -121,7 +121,7 @@ func (s *Service) linkable(ctx context.Context, req *Request, name string) (mw.U
 		return u, &Error{Outcome: OutcomeDenied, Code: "blocked", Message: fmt.Sprintf(
 			"The wiki account `%s` is blocked (%s), so it cannot be linked and nothing was done.", u.Name, describeBlock(u.Block))}
 	}
-	if l, ok, err := s.links.Link(ctx, req.Actor.Platform, req.Actor.UserID); err != nil {
+	if l, ok, err := s.links.Link(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID); err != nil {
 		return u, fmt.Errorf("reading the chat user's link: %w", err)
 	} else if ok && l.WikiUser == u.Name {
 		return u, &Error{Outcome: OutcomeOK, Code: "already-linked", Message: fmt.Sprintf(
@@ -141,7 +141,7 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 			"The wiki cannot mail `%s`: the account has no email address, or does not accept mail from other users. "+
 				"Link by page instead: `/link user=%s method=page`.", u.Name, QuoteArg(u.Name))}
 	}
-	code, err := s.newAttempt(ctx, req.Actor, u.Name, LinkByMail)
+	code, err := s.newAttempt(ctx, req.Wiki, req.Actor, u.Name, LinkByMail)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -149,9 +149,9 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 		"%s%s\n\n"+
 		"Give this code to wikimod within 15 minutes with /link code=CODE. If this was not you, ignore this mail: nothing is linked without the code.\n",
 		platformTitle(req.Actor.Platform), actorName(req.Actor), u.Name, codeLine, code)
-	err = s.wiki.EmailUser(ctx, u.Name, "wikimod: link your chat account", text)
+	err = req.Wiki.Client.EmailUser(ctx, u.Name, "wikimod: link your chat account", text)
 	if err != nil && !mw.MaybeApplied(err) {
-		s.dropAttempt(req.Actor)
+		s.dropAttempt(req.Wiki, req.Actor)
 		return Reply{}, mailError(u.Name, err, code)
 	}
 	r := Reply{Title: "Code sent.", Code: "code-sent", Text: fmt.Sprintf(
@@ -192,12 +192,12 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 		return alreadyLinked(err)
 	}
 	page := "User:" + u.Name + linkPageSuffix
-	a, ok, err := s.links.LinkAttempt(ctx, req.Actor.Platform, req.Actor.UserID)
+	a, ok, err := s.links.LinkAttempt(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID)
 	if err != nil {
 		return Reply{}, fmt.Errorf("reading the link attempt: %w", err)
 	}
 	if !ok || a.Method != LinkByPage || a.WikiUser != u.Name || !s.now().Before(a.Expires) {
-		code, err := s.newAttempt(ctx, req.Actor, u.Name, LinkByPage)
+		code, err := s.newAttempt(ctx, req.Wiki, req.Actor, u.Name, LinkByPage)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -207,7 +207,7 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 				"Then run `/link user=%s method=page` again within 15 minutes. Only you see this message; nothing is linked until the page checks out.",
 			u.Name, page, codeLine, code, QuoteArg(u.Name))}, nil
 	}
-	rev, err := s.wiki.LatestRevision(ctx, page)
+	rev, err := req.Wiki.Client.LatestRevision(ctx, page)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -232,7 +232,7 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 
 // linkWithCode finishes a link by mail.
 func (s *Service) linkWithCode(ctx context.Context, req *Request, code string) (Reply, error) {
-	a, ok, err := s.links.LinkAttempt(ctx, req.Actor.Platform, req.Actor.UserID)
+	a, ok, err := s.links.LinkAttempt(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID)
 	if err != nil {
 		return Reply{}, fmt.Errorf("reading the link attempt: %w", err)
 	}
@@ -240,7 +240,7 @@ func (s *Service) linkWithCode(ctx context.Context, req *Request, code string) (
 	case !ok:
 		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-attempt", Message: "You have no link in progress, so the code was not checked. Start with `/link user=WIKINAME`; the wiki then mails you a code."}
 	case !s.now().Before(a.Expires):
-		s.dropAttempt(req.Actor)
+		s.dropAttempt(req.Wiki, req.Actor)
 		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "code-expired", Message: fmt.Sprintf(
 			"Your code has expired (codes last 15 minutes), so nothing was linked. Start again with `/link user=%s`.", QuoteArg(a.WikiUser))}
 	case a.Method == LinkByPage:
@@ -255,12 +255,12 @@ func (s *Service) linkWithCode(ctx context.Context, req *Request, code string) (
 
 // wrongCode counts a wrong code and voids the attempt at the last one.
 func (s *Service) wrongCode(ctx context.Context, req *Request, what string) (Reply, error) {
-	tries, err := s.links.AddWrongCode(ctx, req.Actor.Platform, req.Actor.UserID)
+	tries, err := s.links.AddWrongCode(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID)
 	if err != nil {
 		return Reply{}, fmt.Errorf("counting a wrong code: %w", err)
 	}
 	if tries >= maxWrongCodes {
-		s.dropAttempt(req.Actor)
+		s.dropAttempt(req.Wiki, req.Actor)
 		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "too-many-wrong-codes", Message: fmt.Sprintf(
 			"%s, and that was the %d%s wrong code: this attempt is void and nothing was linked. Start again with `/link user=WIKINAME`; you will get a new code.",
 			what, tries, ordinalSuffix(tries))}
@@ -278,14 +278,14 @@ func (s *Service) wrongCode(ctx context.Context, req *Request, what string) (Rep
 func (s *Service) completeLink(ctx context.Context, req *Request, a LinkAttempt) (Reply, error) {
 	u, err := s.linkable(ctx, req, a.WikiUser)
 	if err != nil {
-		s.dropAttempt(req.Actor)
+		s.dropAttempt(req.Wiki, req.Actor)
 		return alreadyLinked(err)
 	}
-	l := Link{Platform: req.Actor.Platform, UserID: req.Actor.UserID, WikiUser: u.Name, Method: a.Method, Linked: s.now()}
+	l := Link{Wiki: req.Wiki.Name, Platform: req.Actor.Platform, UserID: req.Actor.UserID, WikiUser: u.Name, Method: a.Method, Linked: s.now()}
 	if err := s.links.SaveLink(ctx, l); err != nil {
 		return Reply{}, fmt.Errorf("saving the link: %w", err)
 	}
-	s.dropAttempt(req.Actor)
+	s.dropAttempt(req.Wiki, req.Actor)
 	req.Actor.WikiUser = u.Name
 	req.Result = map[string]string{"wikiuser": u.Name, "method": a.Method}
 	r := Reply{Title: "Linked.", Code: "linked", Text: fmt.Sprintf(
@@ -299,14 +299,14 @@ func (s *Service) runUnlink(ctx context.Context, req *Request) (Reply, error) {
 	if err := checkKeys(req.Spec, req.Args, false); err != nil {
 		return Reply{}, err
 	}
-	l, had, err := s.links.Link(ctx, req.Actor.Platform, req.Actor.UserID)
+	l, had, err := s.links.Link(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID)
 	if err != nil {
 		return Reply{}, fmt.Errorf("reading the link: %w", err)
 	}
-	if _, err := s.links.DeleteLink(ctx, req.Actor.Platform, req.Actor.UserID); err != nil {
+	if _, err := s.links.DeleteLink(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID); err != nil {
 		return Reply{}, fmt.Errorf("removing the link: %w", err)
 	}
-	if err := s.links.DeleteLinkAttempt(ctx, req.Actor.Platform, req.Actor.UserID); err != nil {
+	if err := s.links.DeleteLinkAttempt(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID); err != nil {
 		return Reply{}, fmt.Errorf("removing the link attempt: %w", err)
 	}
 	if !had {
@@ -332,7 +332,7 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 	st := req.standing
 	if st.linked {
 		// Live: what the wiki says now, not what the cache kept.
-		u, err := s.accounts.get(ctx, st.account.Name, true)
+		u, err := req.Wiki.accounts.get(ctx, st.account.Name, true)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -390,14 +390,14 @@ func (s *Service) mayRun(a Actor, st standing, site *mw.SiteInfo) string {
 
 // newAttempt starts a link attempt and returns its code, which is kept
 // only as a salted hash.
-func (s *Service) newAttempt(ctx context.Context, actor Actor, wikiUser, method string) (string, error) {
+func (s *Service) newAttempt(ctx context.Context, w *Wiki, actor Actor, wikiUser, method string) (string, error) {
 	if _, err := s.links.PruneLinkAttempts(ctx, s.now().Add(-24*time.Hour)); err != nil {
 		s.log.Warn("pruning link attempts", "err", err)
 	}
 	code := newCode()
 	salt := make([]byte, 16)
 	rand.Read(salt)
-	a := LinkAttempt{Platform: actor.Platform, UserID: actor.UserID, WikiUser: wikiUser, Method: method,
+	a := LinkAttempt{Wiki: w.Name, Platform: actor.Platform, UserID: actor.UserID, WikiUser: wikiUser, Method: method,
 		Salt: salt, CodeHash: hashCode(salt, code), Expires: s.now().Add(codeValidity)}
 	if err := s.links.SaveLinkAttempt(ctx, a); err != nil {
 		return "", fmt.Errorf("saving the link attempt: %w", err)
@@ -407,10 +407,10 @@ func (s *Service) newAttempt(ctx context.Context, actor Actor, wikiUser, method 
 
 // dropAttempt ends the actor's attempt; a failure is only logged, since
 // the attempt expires anyway.
-func (s *Service) dropAttempt(actor Actor) {
+func (s *Service) dropAttempt(w *Wiki, actor Actor) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := s.links.DeleteLinkAttempt(ctx, actor.Platform, actor.UserID); err != nil {
+	if err := s.links.DeleteLinkAttempt(ctx, w.Name, actor.Platform, actor.UserID); err != nil {
 		s.log.Warn("ending a link attempt", "actor", actor.String(), "err", err)
 	}
 }

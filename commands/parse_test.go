@@ -119,7 +119,7 @@ func TestPolicy(t *testing.T) {
 		{commands.Actor{Platform: "console", UserID: ""}, []string{"read"}, "unmapped"},
 	}
 	for _, tc := range cases {
-		err := p.Check(tc.actor, groupRights, tc.need...)
+		err := p.Check(tc.actor, commands.DefaultWiki, groupRights, tc.need...)
 		switch {
 		case tc.code == "" && err != nil:
 			t.Errorf("%v needing %v: denied: %v", tc.actor, tc.need, err)

@@ -10,6 +10,9 @@ import (
 // AccessRule maps chat identities to wiki groups. An actor matching any of a
 // rule's identities holds the rights of all its WikiGroups.
 type AccessRule struct {
+	// Wikis limits the rule to these wikis (Wiki.Name); empty means every
+	// wiki.
+	Wikis           []string
 	WikiGroups      []string
 	ConsoleUsers    []string
 	DiscordUsers    []string
@@ -43,12 +46,12 @@ func NewPolicy(rules []AccessRule) (*Policy, error) {
 	return &Policy{rules: rules}, nil
 }
 
-// Groups returns the wiki groups an actor is mapped to, including the
-// implicit ones, or nil when the actor is not mapped.
-func (p *Policy) Groups(a Actor) []string {
+// Groups returns the groups an actor is mapped to on the named wiki,
+// including the implicit ones, or nil when the actor is not mapped there.
+func (p *Policy) Groups(a Actor, wiki string) []string {
 	var groups []string
 	for _, r := range p.rules {
-		if r.matches(a) {
+		if (len(r.Wikis) == 0 || slices.Contains(r.Wikis, wiki)) && r.matches(a) {
 			groups = append(groups, r.WikiGroups...)
 		}
 	}
@@ -85,9 +88,10 @@ func intersects(a, b []string) bool {
 }
 
 // Check returns nil if the actor, by the access rules alone, holds every
-// right in need, and otherwise a denial that names what is missing.
-func (p *Policy) Check(a Actor, groupRights map[string][]string, need ...string) error {
-	return standing{groups: p.Groups(a)}.check(a, groupRights, need...)
+// right in need on the named wiki, and otherwise a denial that names what
+// is missing.
+func (p *Policy) Check(a Actor, wiki string, groupRights map[string][]string, need ...string) error {
+	return standing{groups: p.Groups(a, wiki)}.check(a, groupRights, need...)
 }
 
 func groupList(groups []string) string {

@@ -17,6 +17,8 @@ import (
 // ProtectOutcome is the result of a successful /protect, as the wiki
 // reported it: each protection with its absolute expiry.
 type ProtectOutcome struct {
+	// Wiki names the wiki the page is on (Wiki.Name).
+	Wiki  string `json:"wiki,omitempty"`
 	Title string `json:"title"`
 	// Reason is the person's own reason, as much of it as the wiki kept.
 	Reason string `json:"reason,omitempty"`
@@ -79,7 +81,7 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	}
 	// The page's protections now: the plan keeps those not named, and the
 	// reply tells what changed.
-	before, err := s.wiki.Page(ctx, pr.title, pr.pageID)
+	before, err := req.Wiki.Client.Page(ctx, pr.title, pr.pageID)
 	if err != nil {
 		return Reply{}, aboutPage(pr.page(), err)
 	}
@@ -112,7 +114,7 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	if p.PageID == 0 {
 		p.Title = page
 	}
-	res, err := s.wiki.Protect(ctx, p)
+	res, err := req.Wiki.Client.Protect(ctx, p)
 	if mw.MaybeApplied(err) {
 		return s.protectReadBack(ctx, req, p, err)
 	}
@@ -120,6 +122,7 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, aboutPage(page, err)
 	}
 	out := &ProtectOutcome{
+		Wiki:        req.Wiki.Name,
 		Title:       res.Title,
 		Reason:      personReason(req.Actor, keptComment(res.Reason)),
 		LogComment:  keptComment(res.Reason),
@@ -265,7 +268,7 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	now, err := s.wiki.PageProtections(rctx, p.Title)
+	now, err := req.Wiki.Client.PageProtections(rctx, p.Title)
 	if err != nil {
 		s.log.Warn("protect: cannot read the page back", "title", p.Title, "err", err)
 		return Reply{}, unknown
@@ -285,7 +288,7 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 			Text: "The request was sent, but the wiki's answer was lost, so wikimod read the page back: its protection is not as you asked. " + state +
 				" If the wiki was only slow, it may still apply the request; check again before trying again."}, nil
 	}
-	out := &ProtectOutcome{Title: p.Title, Cascade: p.Cascade, URL: req.Site.PageURL(p.Title)}
+	out := &ProtectOutcome{Wiki: req.Wiki.Name, Title: p.Title, Cascade: p.Cascade, URL: req.Site.PageURL(p.Title)}
 	for _, pr := range now {
 		expiry := pr.Expiry
 		if expiry == "infinity" {

@@ -43,11 +43,12 @@ type Job struct {
 
 // QueueConfig bounds the work waiting for the wiki. The zero value is safe.
 type QueueConfig struct {
-	// Workers is how many commands run at once, so at most this many of
-	// the queue's requests reach the wiki at the same time. One of them is
-	// the writer: commands that change the wiki run one at a time, in the
-	// order they arrived, as MediaWiki's API etiquette asks. Zero means 4;
-	// the minimum is 2 (one writer, one reader).
+	// Workers is how many commands run at once, over every wiki. On each
+	// wiki at most Wiki.MaxConcurrent of them run (Workers where that is
+	// zero), and one of those is the writer: commands that change a wiki
+	// run one at a time, in the order they arrived, as MediaWiki's API
+	// etiquette asks. Zero means 4; the minimum is 2 (one writer, one
+	// reader).
 	Workers int
 	// Capacity is how many commands may wait; past it, new ones are
 	// refused at once ("busy"). Zero means 10,000.
@@ -71,21 +72,29 @@ type item struct {
 	name      string
 	args      Args
 	parseErr  error
+	wiki      *Wiki // nil when none could be chosen: wikiErr says why
+	wikiErr   error
+	write     bool
 	rec       *AuditRecord
 	accepted  time.Time
 	waitUntil time.Time // refused if its turn has not come by then
 }
 
-// queue holds the jobs waiting for the wiki in two lanes: writes, run by one
-// worker in arrival order, and everything else, run by the other workers.
-// Waiting costs one item, not a goroutine.
+// queue holds the jobs waiting for the wikis. Each wiki has two lanes:
+// writes, run one at a time in arrival order, and everything else, run
+// beside them up to the wiki's limit. A pool of workers serves the wikis
+// with waiting jobs in turn, so a wiki that is slow or down holds at most
+// its own limit of workers and never stops the others. Waiting costs one
+// item, not a goroutine.
 type queue struct {
 	cfg QueueConfig
 
 	mu      sync.Mutex
 	cond    *sync.Cond
-	writes  *list.List
-	reads   *list.List
+	lanes   map[string]*lanes // by wiki name; "" holds jobs with no wiki
+	active  []*lanes          // the lanes with waiting jobs, served in turn
+	next    int               // where the next turn starts in active
+	waiting int
 	closed  bool
 	running int
 
@@ -100,6 +109,127 @@ type queue struct {
 type refusal struct {
 	it    *item
 	reply Reply
+}
+
+// lanes are one wiki's waiting jobs and what of it is running.
+type lanes struct {
+	writes, reads *list.List
+	limit         int  // commands at once on the wiki, the writer included
+	writing       bool // a write is running
+	reading       int  // reads running
+	active        bool // in queue.active
+}
+
+func (l *lanes) len() int { return l.writes.Len() + l.reads.Len() }
+
+// lanesFor returns the lanes of the item's wiki, creating them. Callers
+// hold q.mu.
+func (q *queue) lanesFor(it *item) *lanes {
+	name, limit := "", q.cfg.Workers
+	if it.wiki != nil {
+		name = it.wiki.Name
+		if it.wiki.MaxConcurrent > 0 {
+			limit = it.wiki.MaxConcurrent
+		}
+	}
+	l := q.lanes[name]
+	if l == nil {
+		l = &lanes{writes: list.New(), reads: list.New(), limit: max(limit, 2)}
+		q.lanes[name] = l
+	}
+	return l
+}
+
+// push queues an item. Callers hold q.mu.
+func (q *queue) push(it *item) {
+	l := q.lanesFor(it)
+	if it.write {
+		l.writes.PushBack(it)
+	} else {
+		l.reads.PushBack(it)
+	}
+	q.waiting++
+	if !l.active {
+		l.active = true
+		q.active = append(q.active, l)
+	}
+}
+
+// pick takes the next job that may run now, serving the wikis with waiting
+// jobs in turn, and marks it running; nil if none may. Callers hold q.mu.
+func (q *queue) pick() (*item, *lanes) {
+	for n := range len(q.active) {
+		i := (q.next + n) % len(q.active)
+		l := q.active[i]
+		var e *list.Element
+		switch {
+		case l.writes.Len() > 0 && !l.writing:
+			e = l.writes.Front()
+			l.writes.Remove(e)
+			l.writing = true
+		case l.reads.Len() > 0 && l.reading < l.limit-1:
+			e = l.reads.Front()
+			l.reads.Remove(e)
+			l.reading++
+		default:
+			continue
+		}
+		q.waiting--
+		if l.len() == 0 {
+			l.active = false
+			q.active = append(q.active[:i], q.active[i+1:]...)
+			q.next = i
+		} else {
+			q.next = i + 1
+		}
+		if len(q.active) > 0 {
+			q.next %= len(q.active)
+		} else {
+			q.next = 0
+		}
+		return e.Value.(*item), l
+	}
+	return nil, nil
+}
+
+// done marks a job of l no longer running. Callers hold q.mu.
+func (q *queue) done(it *item, l *lanes) {
+	if it.write {
+		l.writing = false
+	} else {
+		l.reading--
+	}
+}
+
+// drain removes the waiting items for which keep is false, and returns
+// them. Callers hold q.mu.
+func (q *queue) drain(keep func(*item) bool) []*item {
+	var out []*item
+	for _, l := range q.active {
+		for _, lane := range []*list.List{l.writes, l.reads} {
+			for e := lane.Front(); e != nil; {
+				next := e.Next()
+				if it := e.Value.(*item); !keep(it) {
+					lane.Remove(e)
+					out = append(out, it)
+				}
+				e = next
+			}
+		}
+	}
+	q.waiting -= len(out)
+	kept := q.active[:0]
+	for _, l := range q.active {
+		if l.len() > 0 {
+			kept = append(kept, l)
+		} else {
+			l.active = false
+		}
+	}
+	clear(q.active[len(kept):])
+	q.active = kept
+	q.next = 0
+	return out
 }
 
 func newQueue(cfg QueueConfig) *queue {
@@ -119,7 +249,7 @@ func newQueue(cfg QueueConfig) *queue {
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = time.Second
 	}
-	q := &queue{cfg: cfg, writes: list.New(), reads: list.New(), refusals: make(chan refusal, 64), stopped: make(chan struct{})}
+	q := &queue{cfg: cfg, lanes: map[string]*lanes{}, refusals: make(chan refusal, 64), stopped: make(chan struct{})}
 	q.cond = sync.NewCond(&q.mu)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	return q
@@ -129,9 +259,8 @@ func newQueue(cfg QueueConfig) *queue {
 func (s *Service) startQueue() {
 	q := s.queue
 	q.wg.Add(q.cfg.Workers + 1)
-	go s.worker(q.writes)
-	for range q.cfg.Workers - 1 {
-		go s.worker(q.reads)
+	for range q.cfg.Workers {
+		go s.worker()
 	}
 	go s.sweeper()
 	const deliverers = 4
@@ -162,7 +291,15 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 	}
 	it.name = normalizeName(it.name)
 	cmd, known := s.commands[it.name]
+	if it.parseErr == nil {
+		// The wiki is chosen now: it decides the lane, and the audit row
+		// names it from the start.
+		it.wiki, it.wikiErr = s.chooseWiki(ctx, job.Actor, &it.args)
+	}
 	it.rec = s.newRecord(job.Actor, it.name, it.args, cmd.Spec)
+	if it.wiki != nil {
+		it.rec.Wiki = it.wiki.Name
+	}
 	if it.parseErr != nil {
 		it.rec.Args = map[string]string{"_": "[unparsed]"}
 	}
@@ -182,29 +319,26 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 	if err := s.audit.Begin(ctx, it.rec); err != nil {
 		s.log.Error("audit log unavailable; refusing the command", "command", it.name, "actor", job.Actor.String(), "err", err)
 		reply := auditUnavailable(it.name)
-		s.observeDone(it.name, reply.Outcome, now)
+		s.observeDone(it.wiki, it.name, reply.Outcome, now)
 		return reply, false
 	}
-	lane := q.reads
-	if known && cmd.Spec.Write && it.parseErr == nil {
-		lane = q.writes
-	}
+	it.write = known && cmd.Spec.Write && it.parseErr == nil && it.wiki != nil
 	q.mu.Lock()
 	var refusal Reply
 	switch {
 	case q.closed:
 		refusal = stoppingReply(it.name)
-	case q.writes.Len()+q.reads.Len() >= q.cfg.Capacity:
+	case q.waiting >= q.cfg.Capacity:
 		refusal = Reply{Command: it.name, Outcome: OutcomeFailed, Code: "busy", Title: "Nothing was done.",
 			Text: fmt.Sprintf("wikimod already has %d commands waiting for the wiki, so it did not take this one. Try again in a few minutes.", q.cfg.Capacity)}
 	default:
-		lane.PushBack(it)
+		q.push(it)
 		q.cond.Broadcast()
 		q.mu.Unlock()
 		return Reply{}, true
 	}
 	q.mu.Unlock()
-	s.finishRecord(it.rec, refusal, now, nil)
+	s.finishRecord(it.wiki, it.rec, s.named(it.wiki, refusal), now, nil)
 	return refusal, false
 }
 
@@ -218,20 +352,22 @@ func auditUnavailable(name string) Reply {
 		Text: "wikimod cannot write its audit log right now, and it runs nothing it cannot record. Tell the bot's operators."}
 }
 
-// worker runs the jobs of one lane, one at a time, in arrival order.
-func (s *Service) worker(lane *list.List) {
+// worker runs jobs as the wikis' lanes let them, until the queue is closed
+// and empty.
+func (s *Service) worker() {
 	q := s.queue
 	defer q.wg.Done()
 	for {
 		q.mu.Lock()
-		for lane.Len() == 0 && !q.closed {
+		it, l := q.pick()
+		for it == nil && !(q.closed && q.waiting == 0) {
 			q.cond.Wait()
+			it, l = q.pick()
 		}
-		if lane.Len() == 0 {
+		if it == nil {
 			q.mu.Unlock()
 			return
 		}
-		it := lane.Remove(lane.Front()).(*item)
 		q.running++
 		q.mu.Unlock()
 
@@ -242,6 +378,8 @@ func (s *Service) worker(lane *list.List) {
 		}
 		q.mu.Lock()
 		q.running--
+		q.done(it, l)
+		q.cond.Broadcast() // the wiki may take another job now
 		q.mu.Unlock()
 	}
 }
@@ -254,18 +392,23 @@ func (s *Service) runItem(it *item) {
 		defer func() {
 			if p := recover(); p != nil {
 				reply = s.panicked(it.name, p, secretValues(s.commands[it.name].Spec, it.args))
-				s.finishRecord(it.rec, reply, start, nil)
+				s.finishRecord(it.wiki, it.rec, reply, start, nil)
 			}
 		}()
 		if err := s.audit.Start(s.queue.ctx, it.rec.ID); err != nil {
 			s.log.Error("audit log unavailable; not running a queued command", "command", it.name, "err", err)
 			reply = auditUnavailable(it.name)
-			s.finishRecord(it.rec, reply, start, nil)
+			s.finishRecord(it.wiki, it.rec, reply, start, nil)
 			return
 		}
 		if it.parseErr != nil {
 			reply = parseErrorReply(it.name, it.parseErr)
-			s.finishRecord(it.rec, reply, start, nil)
+			s.finishRecord(it.wiki, it.rec, reply, start, nil)
+			return
+		}
+		if it.wikiErr != nil {
+			reply = s.errorReply(it.name, it.wikiErr, nil)
+			s.finishRecord(it.wiki, it.rec, reply, start, nil)
 			return
 		}
 		actor := it.job.Actor
@@ -274,7 +417,7 @@ func (s *Service) runItem(it *item) {
 			it.job.Prepare(pctx, &actor)
 			cancel()
 		}
-		reply = s.executeBegun(s.queue.ctx, actor, it.name, it.args, it.rec, start)
+		reply = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start)
 	}()
 	s.deliver(it, reply)
 }
@@ -293,7 +436,8 @@ func (s *Service) waitedTooLong(it *item) Reply {
 // finishRefused audits a queued job as refused and delivers the refusal.
 // Finish takes the row straight from queued: the command never started.
 func (s *Service) finishRefused(it *item, reply Reply) {
-	s.finishRecord(it.rec, reply, it.accepted, nil)
+	reply = s.named(it.wiki, reply)
+	s.finishRecord(it.wiki, it.rec, reply, it.accepted, nil)
 	s.deliver(it, reply)
 }
 
@@ -343,16 +487,7 @@ func (s *Service) Sweep() {
 	now := s.now()
 	var expired []*item
 	qu.mu.Lock()
-	for _, lane := range []*list.List{qu.writes, qu.reads} {
-		for e := lane.Front(); e != nil; {
-			next := e.Next()
-			if it := e.Value.(*item); !now.Before(it.waitUntil) {
-				lane.Remove(e)
-				expired = append(expired, it)
-			}
-			e = next
-		}
-	}
+	expired = qu.drain(func(it *item) bool { return now.Before(it.waitUntil) })
 	qu.mu.Unlock()
 	for _, it := range expired {
 		qu.refusals <- refusal{it: it, reply: s.waitedTooLong(it)}
@@ -364,7 +499,7 @@ func (s *Service) QueueLen() (waiting, running int) {
 	qu := s.queue
 	qu.mu.Lock()
 	defer qu.mu.Unlock()
-	return qu.writes.Len() + qu.reads.Len(), qu.running
+	return qu.waiting, qu.running
 }
 
 // Close stops taking commands, answers every waiting one that it was not
@@ -379,13 +514,7 @@ func (s *Service) Close(ctx context.Context) error {
 		return nil
 	}
 	qu.closed = true
-	var waiting []*item
-	for _, lane := range []*list.List{qu.writes, qu.reads} {
-		for e := lane.Front(); e != nil; e = e.Next() {
-			waiting = append(waiting, e.Value.(*item))
-		}
-		lane.Init()
-	}
+	waiting := qu.drain(func(*item) bool { return false })
 	qu.cond.Broadcast()
 	qu.mu.Unlock()
 	close(qu.stopped)

@@ -141,7 +141,7 @@ func TestSettleFinishesWhatACrashLeft(t *testing.T) {
 	notApplied := uniq("Settle not applied")
 	account := fmt.Sprintf("Settle%d", time.Now().UnixNano())
 	begin := func(outcome commands.Outcome, command string, args map[string]string) int64 {
-		rec := &commands.AuditRecord{Time: time.Now(), Platform: "slack", UserID: "U-ADMIN", Command: command, Args: args, Outcome: outcome}
+		rec := &commands.AuditRecord{Time: time.Now(), Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U-ADMIN", Command: command, Args: args, Outcome: outcome}
 		if err := env.DB.Begin(ctx, rec); err != nil {
 			t.Fatal(err)
 		}

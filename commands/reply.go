@@ -37,6 +37,9 @@ type Reply struct {
 	Command string
 	Outcome Outcome
 	Code    string // error code for outcomes other than ok
+	// Wiki names the wiki the reply is about, when more than one is
+	// configured; the title then starts with it too.
+	Wiki string
 	// Title is a one-line summary; Text explains, in plain words.
 	Title string
 	Text  string

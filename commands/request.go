@@ -29,6 +29,9 @@ type Actor struct {
 	// Slack user-group ids. They map to wiki groups like UserID does.
 	Roles   []string
 	Channel string // where the command was given, for the audit log
+	// Space is the Discord server (guild) or Slack workspace (team) the
+	// command came from; with Channel it picks the default wiki.
+	Space string
 	// WikiUser is the wiki account the actor is linked to. The service
 	// sets it when a command runs; platforms leave it empty.
 	WikiUser string
@@ -57,6 +60,17 @@ func (a Args) Set(key, value string) Args {
 	}
 	a.Named[key] = value
 	return a
+}
+
+// Without returns a copy of a without the named key.
+func (a Args) Without(key string) Args {
+	named := make(map[string]string, len(a.Named))
+	for k, v := range a.Named {
+		if k != key {
+			named[k] = v
+		}
+	}
+	return Args{Positional: a.Positional, Named: named}
 }
 
 // Get returns the named value for key.

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -29,6 +30,9 @@ type Param struct {
 	// Titles marks a parameter that takes a page title, for which platforms
 	// may offer suggestions as the title is typed (SuggestTitles).
 	Titles bool
+	// Wiki marks the parameter that names the wiki (Service.Wikis are
+	// its values).
+	Wiki bool
 }
 
 // Spec describes a command.
@@ -103,7 +107,9 @@ type Request struct {
 	Actor Actor
 	Args  Args
 	Spec  Spec
-	// Site is the wiki's site information (cached).
+	// Wiki is the wiki the command runs against.
+	Wiki *Wiki
+	// Site is that wiki's site information (cached).
 	Site *mw.SiteInfo
 	// Result is what the wiki answered, kept in the audit log. Commands set it.
 	Result any
@@ -126,8 +132,11 @@ type AuditRecord struct {
 	// WikiUser is the wiki account the chat identity is linked to, when
 	// it is: the account whose rights the command ran with.
 	WikiUser string
-	Channel  string
-	Command  string
+	// Wiki names the wiki the command was for (Wiki.Name); "" when no
+	// wiki could be chosen.
+	Wiki    string
+	Channel string
+	Command string
 	// Args are the arguments with every secret replaced by "[redacted]".
 	// Positional words are under the key "_".
 	Args     map[string]string
@@ -151,12 +160,15 @@ type Auditor interface {
 
 // Config configures a Service.
 type Config struct {
-	// Wiki is the bot's session. Required.
-	Wiki *mw.Client
-	// ResetWiki runs /resetpassword. A bot password cannot carry the right
-	// resetpassword needs, so this is normally an anonymous session. Nil
-	// means Wiki.
+	// Wikis are the wikis the service acts on; at least one, with distinct
+	// names.
+	Wikis []*Wiki
+	// Wiki and ResetWiki are a shorthand for one wiki named DefaultWiki,
+	// used when Wikis is empty (see Wiki.Client and Wiki.Reset).
+	Wiki      *mw.Client
 	ResetWiki *mw.Client
+	// Routes pick the wiki of a command that names none.
+	Routes Routes
 	// Policy maps actors to wiki groups. Required.
 	Policy *Policy
 	// Identity configures linked wiki accounts; with Identity.Links set,
@@ -172,8 +184,9 @@ type Config struct {
 	// OnProtect is called after a successful /protect, for example to
 	// schedule expiry reminders. Errors are logged, not shown.
 	OnProtect func(ctx context.Context, actor Actor, res *ProtectOutcome) error
-	// Observe is called after every command, for metrics.
-	Observe func(command string, outcome Outcome, d time.Duration)
+	// Observe is called after every command, for metrics; wiki is "" for
+	// a command no wiki could be chosen for.
+	Observe func(wiki, command string, outcome Outcome, d time.Duration)
 	// Timeout bounds one command, from the moment its turn comes. Zero
 	// means 30 seconds.
 	Timeout time.Duration
@@ -186,16 +199,16 @@ type Config struct {
 
 // Service runs commands for actors.
 type Service struct {
-	wiki        *mw.Client
-	resetWiki   *mw.Client
+	wikis       map[string]*Wiki
+	wikiNames   []string // sorted
+	routes      Routes
 	policy      *Policy
 	links       LinkStore
 	requireLink bool
-	accounts    *accountCache
 	rights      map[string]string
 	audit       Auditor
 	onProtect   func(ctx context.Context, actor Actor, res *ProtectOutcome) error
-	observe     func(string, Outcome, time.Duration)
+	observe     func(string, string, Outcome, time.Duration)
 	timeout     time.Duration
 	now         func() time.Time
 	log         *slog.Logger
@@ -206,8 +219,11 @@ type Service struct {
 
 // New checks cfg and returns a service.
 func New(cfg Config) (*Service, error) {
-	if cfg.Wiki == nil {
-		return nil, errors.New("commands: no wiki client")
+	if len(cfg.Wikis) == 0 && cfg.Wiki != nil {
+		cfg.Wikis = []*Wiki{{Name: DefaultWiki, Client: cfg.Wiki, Reset: cfg.ResetWiki}}
+	}
+	if len(cfg.Wikis) == 0 {
+		return nil, errors.New("commands: no wiki")
 	}
 	if cfg.Policy == nil {
 		return nil, errors.New("commands: no access policy")
@@ -216,8 +232,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("commands: no audit log")
 	}
 	s := &Service{
-		wiki:        cfg.Wiki,
-		resetWiki:   cfg.ResetWiki,
+		wikis:       map[string]*Wiki{},
+		routes:      cfg.Routes,
 		policy:      cfg.Policy,
 		links:       cfg.Identity.Links,
 		requireLink: cfg.Identity.RequireLink,
@@ -229,9 +245,6 @@ func New(cfg Config) (*Service, error) {
 		now:         cfg.Now,
 		log:         cfg.Logger,
 		commands:    map[string]Command{},
-	}
-	if s.resetWiki == nil {
-		s.resetWiki = s.wiki
 	}
 	if s.timeout == 0 {
 		s.timeout = 30 * time.Second
@@ -245,7 +258,26 @@ func New(cfg Config) (*Service, error) {
 	if s.requireLink && s.links == nil {
 		return nil, errors.New("commands: links are required but there is no link store")
 	}
-	s.accounts = &accountCache{wiki: s.wiki, ttl: cmp.Or(cfg.Identity.RightsTTL, time.Minute), now: s.now, m: map[string]cachedAccount{}}
+	for _, w := range cfg.Wikis {
+		if w == nil || w.Client == nil || w.Name == "" {
+			return nil, errors.New("commands: a wiki without a name or a client")
+		}
+		if _, dup := s.wikis[w.Name]; dup {
+			return nil, fmt.Errorf("commands: wiki %q given twice", w.Name)
+		}
+		if w.Reset == nil {
+			w.Reset = w.Client
+		}
+		w.accounts = &accountCache{wiki: w.Client, ttl: cmp.Or(cfg.Identity.RightsTTL, time.Minute), now: s.now, m: map[string]cachedAccount{}}
+		s.wikis[w.Name] = w
+		s.wikiNames = append(s.wikiNames, w.Name)
+	}
+	sort.Strings(s.wikiNames)
+	for key, name := range s.routes.all() {
+		if _, ok := s.wikis[name]; !ok {
+			return nil, fmt.Errorf("commands: %s routes to wiki %q, which is not configured (wikis: %s)", key, name, strings.Join(s.wikiNames, ", "))
+		}
+	}
 	all := []Command{s.protectCommand(), s.validatePasswordCommand(), s.resetPasswordCommand(), s.createAccountCommand()}
 	if s.links != nil {
 		all = append(all, s.linkCommand(), s.unlinkCommand(), s.whoamiCommand())
@@ -259,9 +291,11 @@ func New(cfg Config) (*Service, error) {
 		s.commands[c.Spec.Name] = c
 		s.order = append(s.order, c.Spec.Name)
 	}
-	for name := range cfg.Rights {
-		if _, ok := s.commands[name]; !ok {
-			return nil, fmt.Errorf("commands: rights: no command %q (commands are %s)", name, strings.Join(s.order, ", "))
+	for _, rights := range append([]map[string]string{cfg.Rights}, wikiRights(cfg.Wikis)...) {
+		for name := range rights {
+			if _, ok := s.commands[name]; !ok {
+				return nil, fmt.Errorf("commands: rights: no command %q (commands are %s)", name, strings.Join(s.order, ", "))
+			}
 		}
 	}
 	s.queue = newQueue(cfg.Queue)
@@ -269,13 +303,25 @@ func New(cfg Config) (*Service, error) {
 	return s, nil
 }
 
+func wikiRights(wikis []*Wiki) []map[string]string {
+	var out []map[string]string
+	for _, w := range wikis {
+		out = append(out, w.Rights)
+	}
+	return out
+}
+
+// wikiParam is the parameter every command takes when there is more than
+// one wiki.
+var wikiParam = Param{Name: "wiki", Description: "Which wiki (default: this channel's or server's)", Wiki: true}
+
 // Specs returns the specs of every command, in a stable order, with each
-// command's effective right.
+// command's effective right (as Config.Rights sets it; a wiki may override
+// it). With more than one wiki, each takes the parameter wiki.
 func (s *Service) Specs() []Spec {
 	out := make([]Spec, 0, len(s.order))
 	for _, name := range s.order {
-		sp := s.commands[name].Spec
-		sp.Right = s.right(sp)
+		sp, _ := s.Spec(name)
 		out = append(out, sp)
 	}
 	return out
@@ -288,70 +334,114 @@ func (s *Service) Spec(name string) (Spec, bool) {
 		return Spec{}, false
 	}
 	sp := c.Spec
-	sp.Right = s.right(sp)
+	sp.Right = s.right(nil, sp)
+	if len(s.wikis) > 1 {
+		sp.Params = append(slices.Clip(sp.Params), wikiParam)
+	}
 	return sp, true
 }
 
-func (s *Service) right(sp Spec) string {
+// right is the right a command needs on w (nil: by Config.Rights alone).
+func (s *Service) right(w *Wiki, sp Spec) string {
+	if w != nil {
+		if r, ok := w.Rights[sp.Name]; ok {
+			return r
+		}
+	}
 	if r, ok := s.rights[sp.Name]; ok {
 		return r
 	}
 	return sp.Right
 }
 
-// RequiredRights returns, by command name, the right each command needs.
-func (s *Service) RequiredRights() map[string]string {
+// RequiredRights returns, by command name, the right each command needs on
+// the named wiki.
+func (s *Service) RequiredRights(wiki string) map[string]string {
+	w := s.wikis[wiki]
 	out := map[string]string{}
-	for _, sp := range s.Specs() {
-		if sp.Right != "" {
-			out[sp.Name] = sp.Right
+	for _, name := range s.order {
+		if r := s.right(w, s.commands[name].Spec); r != "" {
+			out[name] = r
 		}
 	}
 	return out
 }
 
+// Wikis returns the names of the configured wikis, sorted.
+func (s *Service) Wikis() []string { return slices.Clone(s.wikiNames) }
+
+// Wiki returns the named wiki.
+func (s *Service) Wiki(name string) (*Wiki, bool) {
+	w, ok := s.wikis[name]
+	return w, ok
+}
+
 // Authorize tells a platform, before it asks the actor for anything more (a
-// password in a form), whether the actor may run the command at all. On a
-// denial it returns the reply to show, and the attempt is audited like any
-// other; unknown commands are left for Execute to explain.
-func (s *Service) Authorize(ctx context.Context, actor Actor, name string) (Reply, bool) {
+// password in a form), whether the actor may run the command with args at
+// all. On a denial it returns the reply to show, and the attempt is audited
+// like any other; unknown commands, and a wiki that cannot be chosen, are
+// left for Execute to explain.
+func (s *Service) Authorize(ctx context.Context, actor Actor, name string, args Args) (Reply, bool) {
 	name = normalizeName(name)
 	cmd, known := s.commands[name]
-	right := s.right(cmd.Spec)
-	if !known || right == "" {
+	w, err := s.chooseWiki(ctx, actor, &args)
+	if !known || err != nil {
 		return Reply{}, true
 	}
-	st, _, err := s.authorize(ctx, actor, right)
+	right := s.right(w, cmd.Spec)
+	if right == "" {
+		return Reply{}, true
+	}
+	st, _, err := s.authorize(ctx, w, actor, right)
 	if err == nil {
 		return Reply{}, true
 	}
 	start := s.now()
-	reply := s.errorReply(name, err, nil)
+	reply := s.named(w, s.errorReply(name, err, nil))
 	rec := s.newRecord(actor, name, Args{}, cmd.Spec)
-	rec.WikiUser = st.wikiUser()
+	rec.Wiki, rec.WikiUser = w.Name, st.wikiUser()
 	rec.Outcome, rec.Code = reply.Outcome, reply.Code
 	s.record(ctx, rec, false)
-	s.observeDone(name, reply.Outcome, start)
+	s.observeDone(w, name, reply.Outcome, start)
 	return reply, false
 }
 
-// SuggestTitles returns up to limit page titles starting with prefix, for a
-// platform's autocomplete. Only mapped actors get suggestions; it is a read,
-// so it is not audited. Errors yield no suggestions: autocomplete must not
-// get in the way of typing.
-func (s *Service) SuggestTitles(ctx context.Context, actor Actor, prefix string, limit int) []string {
+// SuggestTitles returns up to limit page titles starting with prefix on the
+// named wiki ("" for the one the actor's channel defaults to), for a
+// platform's autocomplete. Only actors who hold a group there get
+// suggestions; it is a read, so it is not audited. Errors yield no
+// suggestions: autocomplete must not get in the way of typing.
+func (s *Service) SuggestTitles(ctx context.Context, actor Actor, wiki, prefix string, limit int) []string {
 	if strings.TrimSpace(prefix) == "" {
 		return nil
 	}
-	if st, err := s.standingOf(ctx, actor); err != nil || st.groups == nil {
+	var args Args
+	if wiki != "" {
+		args = args.Set("wiki", wiki)
+	}
+	w, err := s.chooseWiki(ctx, actor, &args)
+	if err != nil {
 		return nil
 	}
-	titles, err := s.wiki.PrefixSearch(ctx, prefix, limit)
+	if st, err := s.standingOf(ctx, w, actor); err != nil || st.groups == nil {
+		return nil
+	}
+	titles, err := w.Client.PrefixSearch(ctx, prefix, limit)
 	if err != nil {
-		s.log.Warn("title suggestions", "err", err)
+		s.log.Warn("title suggestions", "wiki", w.Name, "err", err)
 		return nil
 	}
 	return titles
+}
+
+// named marks a reply with the wiki it is about, when there is more than
+// one: its title starts with the wiki's name.
+func (s *Service) named(w *Wiki, r Reply) Reply {
+	if w != nil && len(s.wikis) > 1 && r.Wiki == "" {
+		r.Wiki = w.Name
+		r.Title = "[" + w.Name + "] " + r.Title
+	}
+	return r
 }
 
 // ExecuteLine parses a typed command and runs it at once, outside the
@@ -408,30 +498,40 @@ func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Ar
 	start := s.now()
 	name = normalizeName(name)
 	cmd := s.commands[name]
+	w, wikiErr := s.chooseWiki(ctx, actor, &args)
 	rec := s.newRecord(actor, name, args, cmd.Spec)
+	if w != nil {
+		rec.Wiki = w.Name
+	}
 	rec.Outcome = OutcomePending
 	if err := s.audit.Begin(ctx, rec); err != nil {
 		s.log.Error("audit log unavailable; refusing the command", "command", name, "actor", actor.String(), "err", err)
 		reply := auditUnavailable(name)
-		s.observeDone(name, reply.Outcome, start)
+		s.observeDone(w, name, reply.Outcome, start)
 		return reply
 	}
-	return s.executeBegun(ctx, actor, name, args, rec, start)
+	if wikiErr != nil {
+		reply := s.errorReply(name, wikiErr, nil)
+		s.finishRecord(nil, rec, reply, start, nil)
+		return reply
+	}
+	return s.executeBegun(ctx, actor, w, name, args, rec, start)
 }
 
 // executeBegun runs a command whose audit record is begun (pending), and
 // finishes the record. A panic in the command is recovered here: it is
 // logged with its stack, audited as failed and answered, and the process
 // goes on serving.
-func (s *Service) executeBegun(ctx context.Context, actor Actor, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply) {
+func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply) {
 	cmd, known := s.commands[name]
-	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec}
+	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, Wiki: w}
 	defer func() {
 		if p := recover(); p != nil {
 			reply = s.panicked(name, p, secretValues(cmd.Spec, args))
 		}
+		reply = s.named(w, reply)
 		rec.WikiUser = req.Actor.WikiUser
-		s.finishRecord(rec, reply, start, req.Result)
+		s.finishRecord(w, rec, reply, start, req.Result)
 	}()
 	if !known {
 		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: fmt.Sprintf(
@@ -448,8 +548,9 @@ func (s *Service) panicked(name string, p any, secrets []string) Reply {
 			"The operators have the details in its log. Check on the wiki whether anything changed before trying again."}
 }
 
-// finishRecord writes how a command ended to its audit record, and counts it.
-func (s *Service) finishRecord(rec *AuditRecord, reply Reply, start time.Time, result any) {
+// finishRecord writes how a command on w (nil: none was chosen) ended to
+// its audit record, and counts it.
+func (s *Service) finishRecord(w *Wiki, rec *AuditRecord, reply Reply, start time.Time, result any) {
 	rec.Outcome, rec.Code = reply.Outcome, reply.Code
 	rec.Duration = s.now().Sub(start)
 	if result != nil {
@@ -458,15 +559,15 @@ func (s *Service) finishRecord(rec *AuditRecord, reply Reply, start time.Time, r
 		}
 	}
 	s.record(context.Background(), rec, true)
-	s.observeDone(rec.Command, reply.Outcome, start)
+	s.observeDone(w, rec.Command, reply.Outcome, start)
 }
 
 func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(req.Wiki.Timeout, s.timeout))
 	defer cancel()
 	secrets := secretValues(cmd.Spec, req.Args)
 
-	st, site, err := s.authorize(ctx, req.Actor, s.right(cmd.Spec))
+	st, site, err := s.authorize(ctx, req.Wiki, req.Actor, s.right(req.Wiki, cmd.Spec))
 	req.standing = st
 	req.Actor.WikiUser = st.wikiUser()
 	if err != nil {
@@ -487,15 +588,15 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 // authorize works out what the actor holds, checks that it includes right
 // ("" needs none), and returns the wiki's site information. An actor who
 // holds no group is refused before the wiki is asked anything.
-func (s *Service) authorize(ctx context.Context, actor Actor, right string) (standing, *mw.SiteInfo, error) {
-	st, err := s.standingOf(ctx, actor)
+func (s *Service) authorize(ctx context.Context, w *Wiki, actor Actor, right string) (standing, *mw.SiteInfo, error) {
+	st, err := s.standingOf(ctx, w, actor)
 	if err != nil {
 		return st, nil, err
 	}
 	if right != "" && st.groups == nil {
 		return st, nil, st.check(actor, nil, right)
 	}
-	site, err := s.wiki.SiteInfo(ctx)
+	site, err := w.Client.SiteInfo(ctx)
 	if err != nil {
 		return st, nil, err
 	}
@@ -557,14 +658,18 @@ func (s *Service) record(ctx context.Context, rec *AuditRecord, begun bool) {
 	}
 }
 
-func (s *Service) observeDone(name string, o Outcome, start time.Time) {
+func (s *Service) observeDone(w *Wiki, name string, o Outcome, start time.Time) {
 	if s.observe == nil {
 		return
 	}
 	if _, known := s.commands[name]; !known {
 		name = "unknown"
 	}
-	s.observe(name, o, s.now().Sub(start))
+	wiki := ""
+	if w != nil {
+		wiki = w.Name
+	}
+	s.observe(wiki, name, o, s.now().Sub(start))
 }
 
 func (s *Service) commandList() string {

@@ -40,10 +40,17 @@ func (s *Service) Settle(ctx context.Context, store UnsettledLister) (SettleRepo
 	if err != nil || len(recs) == 0 {
 		return rep, err
 	}
-	logs := &wikiLogs{wiki: s.wiki, since: recs[0].Time.Add(-2 * time.Second)}
+	// Each wiki's logs are read once, from its oldest unfinished record,
+	// and only for the wikis that have one.
+	logs := map[string]*wikiLogs{}
 	for i := range recs {
 		rec := &recs[i]
-		outcome, code, result := s.settleOne(ctx, logs, rec)
+		l := logs[rec.Wiki]
+		if w, ok := s.wikis[rec.Wiki]; ok && l == nil {
+			l = &wikiLogs{wiki: w.Client, since: rec.Time.Add(-2 * time.Second)}
+			logs[rec.Wiki] = l
+		}
+		outcome, code, result := s.settleOne(ctx, l, rec)
 		rec.Outcome, rec.Code = outcome, code
 		if result != nil {
 			if b, err := json.Marshal(result); err == nil {
@@ -66,6 +73,10 @@ func (s *Service) Settle(ctx context.Context, store UnsettledLister) (SettleRepo
 func (s *Service) settleOne(ctx context.Context, logs *wikiLogs, rec *AuditRecord) (Outcome, string, any) {
 	if rec.Outcome == OutcomeQueued {
 		return OutcomeInterrupted, "not-run", nil
+	}
+	if logs == nil {
+		// Its wiki is no longer configured: nothing can be looked up.
+		return OutcomeInterrupted, "wiki-not-configured", nil
 	}
 	switch rec.Command {
 	case "protect":

@@ -18,16 +18,16 @@ var ErrNotQueued = errors.New("storage: audit record is not queued")
 
 const (
 	beginSQL = `INSERT INTO audit
-		(time_ms, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		(time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	startSQL = `UPDATE audit SET outcome = 'pending' WHERE id = ? AND outcome = 'queued'`
-	// finishSQL keeps the wiki account Begin stored when Finish is given
-	// none: a record settled at start-up, or finished by its ID alone,
-	// must not lose whom its command ran as.
+	// finishSQL keeps the wiki account and the wiki Begin stored when
+	// Finish is given none: a record settled at start-up, or finished by
+	// its ID alone, must not lose whom its command ran as, or where.
 	finishSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ?,
-		wiki_user = COALESCE(NULLIF(?, ''), wiki_user) WHERE id = ?`
+		wiki_user = COALESCE(NULLIF(?, ''), wiki_user), wiki = COALESCE(NULLIF(?, ''), wiki) WHERE id = ?`
 
-	auditCols = `id, time_ms, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us`
+	auditCols = `id, time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us`
 
 	// unsettledSQL's WHERE clause is audit_unsettled's, word for word, for
 	// SQLite to see that the partial index holds every row it wants.
@@ -38,7 +38,8 @@ const (
 // Begin records a command attempt and sets rec.ID. It stores rec.Outcome:
 // "queued" for a command accepted but not started, so that after a crash
 // it is known never to have run; when rec.Outcome is empty, "pending", a
-// command about to reach the wiki. It implements commands.Auditor.
+// command about to reach the wiki. It stores rec.Wiki as it is: "" for a
+// command no wiki could be chosen for. It implements commands.Auditor.
 func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 	args, err := json.Marshal(rec.Args)
 	if err != nil {
@@ -53,7 +54,7 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 		t = db.now()
 	}
 	res, err := db.beginStmt.ExecContext(ctx,
-		t.UnixMilli(), rec.Platform, rec.UserID, rec.UserName, rec.WikiUser, rec.Channel, rec.Command, string(args), outcome, rec.Code)
+		t.UnixMilli(), rec.Wiki, rec.Platform, rec.UserID, rec.UserName, rec.WikiUser, rec.Channel, rec.Command, string(args), outcome, rec.Code)
 	if err != nil {
 		return fmt.Errorf("storage: audit begin: %w", err)
 	}
@@ -88,18 +89,18 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 }
 
 // Finish records how a command attempt ended, and rec.WikiUser, the wiki
-// account the command ran as, which the service may learn only after
-// Begin; an empty WikiUser leaves the one stored as it was. It accepts a
-// record in any state, queued ones included (a command refused while it
-// waited, or settled at start-up), and fails only for a record that does
-// not exist. It implements commands.Auditor.
+// account the command ran as, and rec.Wiki, which the service may learn
+// only after Begin; an empty WikiUser or Wiki leaves the one stored as it
+// was. It accepts a record in any state, queued ones included (a command
+// refused while it waited, or settled at start-up), and fails only for a
+// record that does not exist. It implements commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	var result any
 	if len(rec.Result) > 0 {
 		result = string(rec.Result)
 	}
 	res, err := db.finishStmt.ExecContext(ctx,
-		string(rec.Outcome), rec.Code, result, rec.Duration.Microseconds(), rec.WikiUser, rec.ID)
+		string(rec.Outcome), rec.Code, result, rec.Duration.Microseconds(), rec.WikiUser, rec.Wiki, rec.ID)
 	if err != nil {
 		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, err)
 	}
@@ -116,6 +117,10 @@ type AuditFilter struct {
 	UserID   string // only this user
 	Command  string // only this command
 	WikiUser string // only this linked wiki account
+	// Wiki keeps only the commands for this wiki. The log has no index by
+	// wiki (it would cost every command a page write), so a filter on a
+	// wiki with few commands reads far back.
+	Wiki string
 }
 
 // Audit returns audit records, newest first.
@@ -126,9 +131,9 @@ func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]commands.AuditRecord,
 	rows, err := db.read.QueryContext(ctx, `SELECT `+auditCols+`
 		FROM audit
 		WHERE (? = '' OR platform = ?) AND (? = '' OR user_id = ?) AND (? = '' OR command = ?)
-			AND (? = '' OR wiki_user = ?)
+			AND (? = '' OR wiki_user = ?) AND (? = '' OR wiki = ?)
 		ORDER BY id DESC LIMIT ?`,
-		f.Platform, f.Platform, f.UserID, f.UserID, f.Command, f.Command, f.WikiUser, f.WikiUser, f.Limit)
+		f.Platform, f.Platform, f.UserID, f.UserID, f.Command, f.Command, f.WikiUser, f.WikiUser, f.Wiki, f.Wiki, f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("storage: audit: %w", err)
 	}
@@ -172,7 +177,7 @@ func scanAudit(rows *sql.Rows) ([]commands.AuditRecord, error) {
 			outcome string
 			result  sql.NullString
 		)
-		if err := rows.Scan(&r.ID, &ms, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
+		if err := rows.Scan(&r.ID, &ms, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
 			return nil, err
 		}
 		r.Time = time.UnixMilli(ms).UTC()

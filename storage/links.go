@@ -13,139 +13,143 @@ import (
 var _ commands.LinkStore = (*DB)(nil)
 
 const (
-	linkSQL     = `SELECT wiki_user, method, linked_ms FROM links WHERE platform = ? AND user_id = ?`
-	saveLinkSQL = `INSERT INTO links (platform, user_id, wiki_user, method, linked_ms) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (platform, user_id) DO UPDATE SET
+	linkSQL     = `SELECT wiki_user, method, linked_ms FROM links WHERE wiki = ? AND platform = ? AND user_id = ?`
+	saveLinkSQL = `INSERT INTO links (wiki, platform, user_id, wiki_user, method, linked_ms) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (wiki, platform, user_id) DO UPDATE SET
 			wiki_user = excluded.wiki_user, method = excluded.method, linked_ms = excluded.linked_ms`
-	deleteLinkSQL = `DELETE FROM links WHERE platform = ? AND user_id = ?`
+	deleteLinkSQL = `DELETE FROM links WHERE wiki = ? AND platform = ? AND user_id = ?`
 
 	linkAttemptSQL = `SELECT wiki_user, method, salt, code_hash, expires_ms, tries
-		FROM link_attempts WHERE platform = ? AND user_id = ?`
+		FROM link_attempts WHERE wiki = ? AND platform = ? AND user_id = ?`
 	// saveLinkAttemptSQL sets tries to 0 itself: a new attempt has had no
 	// wrong codes, whatever the one it replaces had.
 	saveLinkAttemptSQL = `INSERT INTO link_attempts
-		(platform, user_id, wiki_user, method, salt, code_hash, expires_ms, tries) VALUES (?, ?, ?, ?, ?, ?, ?, 0)
-		ON CONFLICT (platform, user_id) DO UPDATE SET
+		(wiki, platform, user_id, wiki_user, method, salt, code_hash, expires_ms, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
+		ON CONFLICT (wiki, platform, user_id) DO UPDATE SET
 			wiki_user = excluded.wiki_user, method = excluded.method, salt = excluded.salt,
 			code_hash = excluded.code_hash, expires_ms = excluded.expires_ms, tries = 0`
 	// addWrongCodeSQL counts and reads back in one statement on the one
 	// writer connection, so two wrong codes given at once count two.
 	addWrongCodeSQL = `UPDATE link_attempts SET tries = tries + 1
-		WHERE platform = ? AND user_id = ? RETURNING tries`
-	deleteLinkAttemptSQL = `DELETE FROM link_attempts WHERE platform = ? AND user_id = ?`
+		WHERE wiki = ? AND platform = ? AND user_id = ? RETURNING tries`
+	deleteLinkAttemptSQL = `DELETE FROM link_attempts WHERE wiki = ? AND platform = ? AND user_id = ?`
+	// pruneLinkAttemptsSQL prunes every wiki's attempts at once.
 	pruneLinkAttemptsSQL = `DELETE FROM link_attempts WHERE expires_ms < ?`
 )
 
-// Link returns the chat identity's link; ok is false when there is none.
-// It implements commands.LinkStore.
-func (db *DB) Link(ctx context.Context, platform, userID string) (commands.Link, bool, error) {
-	l := commands.Link{Platform: platform, UserID: userID}
+// Link returns the chat identity's link on the wiki; ok is false when
+// there is none. It implements commands.LinkStore.
+func (db *DB) Link(ctx context.Context, wiki, platform, userID string) (commands.Link, bool, error) {
+	l := commands.Link{Wiki: wiki, Platform: platform, UserID: userID}
 	var ms int64
-	err := db.linkStmt.QueryRowContext(ctx, platform, userID).Scan(&l.WikiUser, &l.Method, &ms)
+	err := db.linkStmt.QueryRowContext(ctx, wiki, platform, userID).Scan(&l.WikiUser, &l.Method, &ms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return commands.Link{}, false, nil
 	}
 	if err != nil {
-		return commands.Link{}, false, fmt.Errorf("storage: link %s %s: %w", platform, userID, err)
+		return commands.Link{}, false, fmt.Errorf("storage: link %s %s on %s: %w", platform, userID, wiki, err)
 	}
 	l.Linked = time.UnixMilli(ms).UTC()
 	return l, true, nil
 }
 
-// SaveLink links a chat identity to a wiki account, replacing any link it
-// had. A zero l.Linked means now. It implements commands.LinkStore.
+// SaveLink links a chat identity to an account on l.Wiki, replacing any
+// link it had on that wiki; its links on other wikis stay. A zero l.Linked
+// means now. It implements commands.LinkStore.
 func (db *DB) SaveLink(ctx context.Context, l commands.Link) error {
-	if l.Platform == "" || l.UserID == "" || l.WikiUser == "" {
-		return fmt.Errorf("storage: save link: platform %q, user %q, wiki user %q: none may be empty",
-			l.Platform, l.UserID, l.WikiUser)
+	if l.Wiki == "" || l.Platform == "" || l.UserID == "" || l.WikiUser == "" {
+		return fmt.Errorf("storage: save link: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
+			l.Wiki, l.Platform, l.UserID, l.WikiUser)
 	}
 	t := l.Linked
 	if t.IsZero() {
 		t = db.now()
 	}
-	if _, err := db.saveLinkStmt.ExecContext(ctx, l.Platform, l.UserID, l.WikiUser, l.Method, t.UnixMilli()); err != nil {
-		return fmt.Errorf("storage: save link %s %s: %w", l.Platform, l.UserID, err)
+	if _, err := db.saveLinkStmt.ExecContext(ctx, l.Wiki, l.Platform, l.UserID, l.WikiUser, l.Method, t.UnixMilli()); err != nil {
+		return fmt.Errorf("storage: save link %s %s on %s: %w", l.Platform, l.UserID, l.Wiki, err)
 	}
 	return nil
 }
 
-// DeleteLink removes a chat identity's link and reports whether there was
-// one. It implements commands.LinkStore.
-func (db *DB) DeleteLink(ctx context.Context, platform, userID string) (bool, error) {
-	res, err := db.deleteLinkStmt.ExecContext(ctx, platform, userID)
+// DeleteLink removes a chat identity's link on the wiki and reports
+// whether there was one. It implements commands.LinkStore.
+func (db *DB) DeleteLink(ctx context.Context, wiki, platform, userID string) (bool, error) {
+	res, err := db.deleteLinkStmt.ExecContext(ctx, wiki, platform, userID)
 	if err != nil {
-		return false, fmt.Errorf("storage: delete link %s %s: %w", platform, userID, err)
+		return false, fmt.Errorf("storage: delete link %s %s on %s: %w", platform, userID, wiki, err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("storage: delete link %s %s: %w", platform, userID, err)
+		return false, fmt.Errorf("storage: delete link %s %s on %s: %w", platform, userID, wiki, err)
 	}
 	return n > 0, nil
 }
 
-// LinkAttempt returns the chat identity's attempt in progress, expired or
-// not; ok is false when there is none. It implements commands.LinkStore.
-func (db *DB) LinkAttempt(ctx context.Context, platform, userID string) (commands.LinkAttempt, bool, error) {
-	a := commands.LinkAttempt{Platform: platform, UserID: userID}
+// LinkAttempt returns the chat identity's attempt in progress on the wiki,
+// expired or not; ok is false when there is none. It implements
+// commands.LinkStore.
+func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (commands.LinkAttempt, bool, error) {
+	a := commands.LinkAttempt{Wiki: wiki, Platform: platform, UserID: userID}
 	var ms int64
-	err := db.attemptStmt.QueryRowContext(ctx, platform, userID).
+	err := db.attemptStmt.QueryRowContext(ctx, wiki, platform, userID).
 		Scan(&a.WikiUser, &a.Method, &a.Salt, &a.CodeHash, &ms, &a.Tries)
 	if errors.Is(err, sql.ErrNoRows) {
 		return commands.LinkAttempt{}, false, nil
 	}
 	if err != nil {
-		return commands.LinkAttempt{}, false, fmt.Errorf("storage: link attempt %s %s: %w", platform, userID, err)
+		return commands.LinkAttempt{}, false, fmt.Errorf("storage: link attempt %s %s on %s: %w", platform, userID, wiki, err)
 	}
 	a.Expires = time.UnixMilli(ms).UTC()
 	return a, true, nil
 }
 
-// SaveLinkAttempt starts an attempt, replacing any the chat identity had
-// and so voiding its code. The new attempt has no wrong codes: a.Tries is
-// not stored. It implements commands.LinkStore.
+// SaveLinkAttempt starts an attempt on a.Wiki, replacing any the chat
+// identity had there and so voiding its code. The new attempt has no wrong
+// codes: a.Tries is not stored. It implements commands.LinkStore.
 func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error {
-	if a.Platform == "" || a.UserID == "" || a.WikiUser == "" {
-		return fmt.Errorf("storage: save link attempt: platform %q, user %q, wiki user %q: none may be empty",
-			a.Platform, a.UserID, a.WikiUser)
+	if a.Wiki == "" || a.Platform == "" || a.UserID == "" || a.WikiUser == "" {
+		return fmt.Errorf("storage: save link attempt: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
+			a.Wiki, a.Platform, a.UserID, a.WikiUser)
 	}
 	// An attempt without a hash could never be finished, and one without
 	// a salt would keep a bare hash of a short code, easy to reverse.
 	if len(a.Salt) == 0 || len(a.CodeHash) == 0 {
-		return fmt.Errorf("storage: save link attempt %s %s: no salt or no code hash", a.Platform, a.UserID)
+		return fmt.Errorf("storage: save link attempt %s %s on %s: no salt or no code hash", a.Platform, a.UserID, a.Wiki)
 	}
 	if _, err := db.saveAttemptStmt.ExecContext(ctx,
-		a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, a.Expires.UnixMilli()); err != nil {
-		return fmt.Errorf("storage: save link attempt %s %s: %w", a.Platform, a.UserID, err)
+		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, a.Expires.UnixMilli()); err != nil {
+		return fmt.Errorf("storage: save link attempt %s %s on %s: %w", a.Platform, a.UserID, a.Wiki, err)
 	}
 	return nil
 }
 
 // AddWrongCode counts one wrong code against the chat identity's attempt
-// and returns its wrong codes so far, or 0 if there is no attempt. Calls at
-// the same time each count. It implements commands.LinkStore.
-func (db *DB) AddWrongCode(ctx context.Context, platform, userID string) (int, error) {
+// on the wiki and returns its wrong codes so far, or 0 if there is no
+// attempt. Calls at the same time each count. It implements
+// commands.LinkStore.
+func (db *DB) AddWrongCode(ctx context.Context, wiki, platform, userID string) (int, error) {
 	var tries int
-	err := db.wrongCodeStmt.QueryRowContext(ctx, platform, userID).Scan(&tries)
+	err := db.wrongCodeStmt.QueryRowContext(ctx, wiki, platform, userID).Scan(&tries)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
 	if err != nil {
-		return 0, fmt.Errorf("storage: wrong link code %s %s: %w", platform, userID, err)
+		return 0, fmt.Errorf("storage: wrong link code %s %s on %s: %w", platform, userID, wiki, err)
 	}
 	return tries, nil
 }
 
-// DeleteLinkAttempt ends the chat identity's attempt, if any. It implements
-// commands.LinkStore.
-func (db *DB) DeleteLinkAttempt(ctx context.Context, platform, userID string) error {
-	if _, err := db.deleteAttemptStmt.ExecContext(ctx, platform, userID); err != nil {
-		return fmt.Errorf("storage: delete link attempt %s %s: %w", platform, userID, err)
+// DeleteLinkAttempt ends the chat identity's attempt on the wiki, if any.
+// It implements commands.LinkStore.
+func (db *DB) DeleteLinkAttempt(ctx context.Context, wiki, platform, userID string) error {
+	if _, err := db.deleteAttemptStmt.ExecContext(ctx, wiki, platform, userID); err != nil {
+		return fmt.Errorf("storage: delete link attempt %s %s on %s: %w", platform, userID, wiki, err)
 	}
 	return nil
 }
 
-// PruneLinkAttempts deletes the attempts that expired before t (an attempt
-// expiring at t itself stays) and returns how many. It implements
+// PruneLinkAttempts deletes the attempts, on every wiki, that expired
+// before t (an attempt expiring at t itself stays) and returns how many. It implements
 // commands.LinkStore.
 func (db *DB) PruneLinkAttempts(ctx context.Context, t time.Time) (int64, error) {
 	res, err := db.pruneAttemptsStmt.ExecContext(ctx, t.UnixMilli())

@@ -19,13 +19,13 @@ import (
 // hashed as the service hashes it.
 func attempt(uid, wikiUser, code string, salt []byte, expires time.Time) commands.LinkAttempt {
 	sum := sha256.Sum256(append(append([]byte(nil), salt...), code...))
-	return commands.LinkAttempt{Platform: "slack", UserID: uid, WikiUser: wikiUser, Method: commands.LinkByMail,
+	return commands.LinkAttempt{Wiki: commands.DefaultWiki, Platform: "slack", UserID: uid, WikiUser: wikiUser, Method: commands.LinkByMail,
 		Salt: salt, CodeHash: sum[:], Expires: expires}
 }
 
 func getLink(t *testing.T, db *storage.DB, platform, uid string) (commands.Link, bool) {
 	t.Helper()
-	l, ok, err := db.Link(context.Background(), platform, uid)
+	l, ok, err := db.Link(context.Background(), commands.DefaultWiki, platform, uid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func getLink(t *testing.T, db *storage.DB, platform, uid string) (commands.Link,
 
 func getAttempt(t *testing.T, db *storage.DB, uid string) (commands.LinkAttempt, bool) {
 	t.Helper()
-	a, ok, err := db.LinkAttempt(context.Background(), "slack", uid)
+	a, ok, err := db.LinkAttempt(context.Background(), commands.DefaultWiki, "slack", uid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestLinkSaveReplaceDelete(t *testing.T) {
 		t.Fatal("a link before any was saved")
 	}
 	paris := time.FixedZone("Paris", 3600)
-	first := commands.Link{Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail,
+	first := commands.Link{Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail,
 		Linked: t0.In(paris).Add(time.Minute)}
 	if err := db.SaveLink(ctx, first); err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestLinkSaveReplaceDelete(t *testing.T) {
 	}
 
 	// The same account from Discord: a second row, the first kept.
-	if err := db.SaveLink(ctx, commands.Link{Platform: "discord", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByPage}); err != nil {
+	if err := db.SaveLink(ctx, commands.Link{Wiki: commands.DefaultWiki, Platform: "discord", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByPage}); err != nil {
 		t.Fatal(err)
 	}
 	if got, ok := getLink(t, db, "discord", "U1"); !ok || got.WikiUser != "Ann" || !got.Linked.Equal(t0) {
@@ -74,7 +74,7 @@ func TestLinkSaveReplaceDelete(t *testing.T) {
 	}
 
 	clock.Add(time.Hour)
-	if err := db.SaveLink(ctx, commands.Link{Platform: "slack", UserID: "U1", WikiUser: "Bob", Method: commands.LinkByPage}); err != nil {
+	if err := db.SaveLink(ctx, commands.Link{Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U1", WikiUser: "Bob", Method: commands.LinkByPage}); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ := getLink(t, db, "slack", "U1"); got.WikiUser != "Bob" || got.Method != commands.LinkByPage || !got.Linked.Equal(t0.Add(time.Hour)) {
@@ -87,7 +87,7 @@ func TestLinkSaveReplaceDelete(t *testing.T) {
 		t.Errorf("after a restart: %+v, %v", got, ok)
 	}
 	for _, want := range []bool{true, false} {
-		if had, err := db.DeleteLink(ctx, "slack", "U1"); err != nil || had != want {
+		if had, err := db.DeleteLink(ctx, commands.DefaultWiki, "slack", "U1"); err != nil || had != want {
 			t.Errorf("DeleteLink = %v, %v; want %v", had, err, want)
 		}
 	}
@@ -103,9 +103,10 @@ func TestSaveLinkRejectsEmptyNames(t *testing.T) {
 	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
 	ctx := context.Background()
 	for _, l := range []commands.Link{
-		{UserID: "U1", WikiUser: "Ann"},
-		{Platform: "slack", WikiUser: "Ann"},
-		{Platform: "slack", UserID: "U1"},
+		{Wiki: "en", UserID: "U1", WikiUser: "Ann"},
+		{Wiki: "en", Platform: "slack", WikiUser: "Ann"},
+		{Wiki: "en", Platform: "slack", UserID: "U1"},
+		{Platform: "slack", UserID: "U1", WikiUser: "Ann"},
 	} {
 		if err := db.SaveLink(ctx, l); err == nil {
 			t.Errorf("SaveLink(%+v) succeeded", l)
@@ -115,6 +116,11 @@ func TestSaveLinkRejectsEmptyNames(t *testing.T) {
 	a.Salt = nil
 	if err := db.SaveLinkAttempt(ctx, a); err == nil {
 		t.Error("SaveLinkAttempt without a salt succeeded")
+	}
+	a = attempt("U1", "Ann", "123456", []byte("salt"), t0)
+	a.Wiki = ""
+	if err := db.SaveLinkAttempt(ctx, a); err == nil {
+		t.Error("SaveLinkAttempt without a wiki succeeded")
 	}
 }
 
@@ -141,7 +147,7 @@ func TestLinkAttemptReplaceResetsTries(t *testing.T) {
 		t.Fatalf("LinkAttempt = %+v, %v; want %+v in UTC", got, ok, first)
 	}
 	for range 3 {
-		if _, err := db.AddWrongCode(ctx, "slack", "U1"); err != nil {
+		if _, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U1"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -157,13 +163,13 @@ func TestLinkAttemptReplaceResetsTries(t *testing.T) {
 		t.Errorf("after replacing: %+v, want %+v with no tries", got, second)
 	}
 
-	if err := db.DeleteLinkAttempt(ctx, "slack", "U1"); err != nil {
+	if err := db.DeleteLinkAttempt(ctx, commands.DefaultWiki, "slack", "U1"); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := getAttempt(t, db, "U1"); ok {
 		t.Error("the attempt outlived DeleteLinkAttempt")
 	}
-	if err := db.DeleteLinkAttempt(ctx, "slack", "U1"); err != nil {
+	if err := db.DeleteLinkAttempt(ctx, commands.DefaultWiki, "slack", "U1"); err != nil {
 		t.Errorf("deleting no attempt: %v", err)
 	}
 }
@@ -173,7 +179,7 @@ func TestLinkAttemptReplaceResetsTries(t *testing.T) {
 func TestAddWrongCodeCounts(t *testing.T) {
 	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
 	ctx := context.Background()
-	if n, err := db.AddWrongCode(ctx, "slack", "U1"); err != nil || n != 0 {
+	if n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U1"); err != nil || n != 0 {
 		t.Errorf("AddWrongCode with no attempt = %d, %v; want 0", n, err)
 	}
 	if _, ok := getAttempt(t, db, "U1"); ok {
@@ -183,14 +189,14 @@ func TestAddWrongCodeCounts(t *testing.T) {
 		t.Fatal(err)
 	}
 	for want := 1; want <= 5; want++ {
-		if n, err := db.AddWrongCode(ctx, "slack", "U1"); err != nil || n != want {
+		if n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U1"); err != nil || n != want {
 			t.Fatalf("wrong code %d: AddWrongCode = %d, %v", want, n, err)
 		}
 	}
 	if a, _ := getAttempt(t, db, "U1"); a.Tries != 5 {
 		t.Errorf("LinkAttempt.Tries = %d, want 5", a.Tries)
 	}
-	if n, _ := db.AddWrongCode(ctx, "slack", "U2"); n != 0 {
+	if n, _ := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U2"); n != 0 {
 		t.Errorf("another user's AddWrongCode = %d, want 0", n)
 	}
 
@@ -200,7 +206,7 @@ func TestAddWrongCodeCounts(t *testing.T) {
 	for range goroutines {
 		wg.Go(func() {
 			for range each {
-				n, err := db.AddWrongCode(ctx, "slack", "U1")
+				n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U1")
 				if err != nil {
 					t.Error(err)
 					return
@@ -311,8 +317,8 @@ func TestMigrationAddsLinks(t *testing.T) {
 
 	db := openClock(t, path, testenv.NewClock(t0))
 	ctx := context.Background()
-	if v, err := db.SchemaVersion(ctx); err != nil || v != 6 {
-		t.Fatalf("schema version %d, %v; want 6", v, err)
+	if v, err := db.SchemaVersion(ctx); err != nil || v < 6 {
+		t.Fatalf("schema version %d, %v; want 6 or later", v, err)
 	}
 	old, err := db.Audit(ctx, storage.AuditFilter{})
 	if err != nil || len(old) != 1 {
@@ -328,13 +334,13 @@ func TestMigrationAddsLinks(t *testing.T) {
 	if got, _ := db.Audit(ctx, storage.AuditFilter{WikiUser: "Ann"}); len(got) != 1 || got[0].ID != rec.ID {
 		t.Errorf("Audit by wiki user after the upgrade = %+v", got)
 	}
-	if err := db.SaveLink(ctx, commands.Link{Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail}); err != nil {
+	if err := db.SaveLink(ctx, commands.Link{Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.SaveLinkAttempt(ctx, attempt("U2", "Bob", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := db.AddWrongCode(ctx, "slack", "U2"); err != nil || n != 1 {
+	if n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U2"); err != nil || n != 1 {
 		t.Errorf("AddWrongCode after the upgrade = %d, %v", n, err)
 	}
 }

@@ -26,7 +26,10 @@ var ErrNotFound = errors.New("storage: not found")
 // TrackedProtection is a finite protection wikimod knows of, to remind the
 // moderators before it expires.
 type TrackedProtection struct {
-	ID     int64
+	ID int64
+	// Wiki names the wiki the page is on (commands.Wiki.Name): the same
+	// title on two wikis is two pages.
+	Wiki   string
 	Title  string
 	Type   string // edit, move, create, upload
 	Level  string
@@ -51,7 +54,8 @@ type TrackedProtection struct {
 	NextReminder time.Time // zero when none is pending
 }
 
-// Reminder is one message to send about a protection's expiry.
+// Reminder is one message to send about a protection's expiry. Its wiki
+// is its protection's (Protection.Wiki).
 type Reminder struct {
 	ID         int64
 	Protection TrackedProtection
@@ -66,10 +70,11 @@ type Reminder struct {
 	Delivered []string
 }
 
-// ReminderGroup is the reminders due together about one page: each
-// protection type of the page that expires at the same time, at the same
-// lead time. One message covers a group.
+// ReminderGroup is the reminders due together about one page of one wiki:
+// each protection type of the page that expires at the same time, at the
+// same lead time. One message covers a group; a group never mixes wikis.
 type ReminderGroup struct {
+	Wiki      string
 	Title     string
 	Expiry    time.Time
 	Lead      time.Duration
@@ -89,22 +94,25 @@ type ReconcileResult struct {
 	Added, Changed, Removed, Unchanged int
 }
 
-// ReconcilePage makes the tracked protections of one page match want: the
-// page's finite protections as they are now, on the wiki. A new protection
+// ReconcilePage makes the tracked protections of one page of a wiki match
+// want: the page's finite protections as they are now, on that wiki. A new protection
 // is tracked and its reminders scheduled; one whose level or expiry changed
 // gets want's details and fresh reminders (pending ones are cancelled); one
 // no longer in want is dropped with its reminders, unless it has expired,
 // so that its reminder at expiry still goes out. Reminders are scheduled at
 // each lead time before the expiry, except those already past, and at the
 // expiry itself. An unchanged protection keeps its details.
-func (db *DB) ReconcilePage(ctx context.Context, title string, want []TrackedProtection, leads []time.Duration, now time.Time) (ReconcileResult, error) {
+func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []TrackedProtection, leads []time.Duration, now time.Time) (ReconcileResult, error) {
 	var res ReconcileResult
+	if wiki == "" {
+		return res, fmt.Errorf("storage: reconcile %q: no wiki", title)
+	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return res, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
 	defer tx.Rollback()
-	existing, err := pageProtections(ctx, tx, title)
+	existing, err := pageProtections(ctx, tx, wiki, title)
 	if err != nil {
 		return res, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
@@ -114,7 +122,7 @@ func (db *DB) ReconcilePage(ctx context.Context, title string, want []TrackedPro
 	}
 	seen := map[string]bool{}
 	for _, w := range want {
-		w.Title = title
+		w.Wiki, w.Title = wiki, title
 		seen[w.Type] = true
 		old, ok := byType[w.Type]
 		switch {
@@ -153,14 +161,14 @@ func (db *DB) ReconcilePage(ctx context.Context, title string, want []TrackedPro
 	return res, tx.Commit()
 }
 
-const protectionCols = `p.id, p.title, p.type, p.level, p.expiry_ms, p.length_ms, p.cascading, p.set_by, p.set_by_id,
+const protectionCols = `p.id, p.wiki, p.title, p.type, p.level, p.expiry_ms, p.length_ms, p.cascading, p.set_by, p.set_by_id,
 	p.platform, p.channel, p.reason, p.url, p.set_ms, p.updated_ms`
 
 // protectionDest returns scan destinations for protectionCols and a
 // function that converts what was scanned into p.
 func protectionDest(p *TrackedProtection) ([]any, func()) {
 	var expiry, length, set, updated int64
-	dest := []any{&p.ID, &p.Title, &p.Type, &p.Level, &expiry, &length, &p.Cascade, &p.SetBy, &p.SetByID,
+	dest := []any{&p.ID, &p.Wiki, &p.Title, &p.Type, &p.Level, &expiry, &length, &p.Cascade, &p.SetBy, &p.SetByID,
 		&p.Platform, &p.Channel, &p.Reason, &p.URL, &set, &updated}
 	return dest, func() {
 		p.Expiry = time.UnixMilli(expiry).UTC()
@@ -174,8 +182,8 @@ type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-func pageProtections(ctx context.Context, q querier, title string) ([]TrackedProtection, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+protectionCols+` FROM protections p WHERE p.title = ? ORDER BY p.type`, title)
+func pageProtections(ctx context.Context, q querier, wiki, title string) ([]TrackedProtection, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+protectionCols+` FROM protections p WHERE p.wiki = ? AND p.title = ? ORDER BY p.type`, wiki, title)
 	if err != nil {
 		return nil, err
 	}
@@ -199,9 +207,9 @@ func insertProtection(ctx context.Context, tx *sql.Tx, p TrackedProtection, now 
 		setAt = now
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO protections
-		(title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id, platform, channel, reason, url, set_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.Title, p.Type, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade, p.SetBy, p.SetByID,
+		(wiki, title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id, platform, channel, reason, url, set_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		p.Wiki, p.Title, p.Type, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade, p.SetBy, p.SetByID,
 		p.Platform, p.Channel, p.Reason, p.URL, setAt.UnixMilli(), now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("track %s: %w", p.Type, err)
@@ -247,29 +255,34 @@ func scheduleReminders(ctx context.Context, tx *sql.Tx, protectionID int64, expi
 	return nil
 }
 
-// PageProtections returns the tracked protections of a page.
-func (db *DB) PageProtections(ctx context.Context, title string) ([]TrackedProtection, error) {
-	ps, err := pageProtections(ctx, db.read, title)
+// PageProtections returns the tracked protections of a page of a wiki.
+func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]TrackedProtection, error) {
+	ps, err := pageProtections(ctx, db.read, wiki, title)
 	if err != nil {
-		return nil, fmt.Errorf("storage: protections of %q: %w", title, err)
+		return nil, fmt.Errorf("storage: protections of %q on %s: %w", title, wiki, err)
 	}
 	return ps, nil
 }
 
-// ExpiringProtections returns the tracked protections that expire after
-// from and no later than until, soonest first, at most limit of them, and
-// how many there are in all.
-func (db *DB) ExpiringProtections(ctx context.Context, from, until time.Time, limit int) ([]TrackedProtection, int, error) {
+// ExpiringProtections returns the tracked protections of a wiki (of every
+// wiki when wiki is "") that expire after from and no later than until,
+// soonest first, at most limit of them, and how many there are in all.
+func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until time.Time, limit int) ([]TrackedProtection, int, error) {
+	// Two spellings rather than (? = '' OR p.wiki = ?), which would keep
+	// SQLite from reading protections_wiki_expiry for one wiki.
+	where, args := `p.expiry_ms > ? AND p.expiry_ms <= ?`, []any{from.UnixMilli(), until.UnixMilli()}
+	if wiki != "" {
+		where, args = `p.wiki = ? AND `+where, append([]any{wiki}, args...)
+	}
 	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM protections WHERE expiry_ms > ? AND expiry_ms <= ?`,
-		from.UnixMilli(), until.UnixMilli()).Scan(&total); err != nil {
+	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM protections p WHERE `+where, args...).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("storage: expiring protections: %w", err)
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+protectionCols+`,
 		EXISTS (SELECT 1 FROM reminders r WHERE r.protection_id = p.id AND r.status = 'dismissed' AND r.expiry_ms = p.expiry_ms),
 		(SELECT MIN(r.next_ms) FROM reminders r WHERE r.protection_id = p.id AND r.status = 'pending')
-		FROM protections p WHERE p.expiry_ms > ? AND p.expiry_ms <= ?
-		ORDER BY p.expiry_ms, p.title, p.type LIMIT ?`, from.UnixMilli(), until.UnixMilli(), limit)
+		FROM protections p WHERE `+where+`
+		ORDER BY p.expiry_ms, p.wiki, p.title, p.type LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, 0, fmt.Errorf("storage: expiring protections: %w", err)
 	}
@@ -326,13 +339,13 @@ func (db *DB) Reminder(ctx context.Context, id int64) (Reminder, error) {
 	return r, nil
 }
 
-// PageReminders returns every reminder of a page's tracked protections,
-// oldest first, for tests and diagnostics.
-func (db *DB) PageReminders(ctx context.Context, title string) ([]Reminder, error) {
+// PageReminders returns every reminder of the tracked protections of a
+// page of a wiki, oldest first, for tests and diagnostics.
+func (db *DB) PageReminders(ctx context.Context, wiki, title string) ([]Reminder, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
-		WHERE p.title = ? ORDER BY r.id`, title)
+		WHERE p.wiki = ? AND p.title = ? ORDER BY r.id`, wiki, title)
 	if err != nil {
-		return nil, fmt.Errorf("storage: reminders of %q: %w", title, err)
+		return nil, fmt.Errorf("storage: reminders of %q on %s: %w", title, wiki, err)
 	}
 	defer rows.Close()
 	var out []Reminder
@@ -347,7 +360,7 @@ func (db *DB) PageReminders(ctx context.Context, title string) ([]Reminder, erro
 }
 
 // ClaimDue claims, for the tick identified by claim, every pending reminder
-// due at now, and returns how many it claimed. Where several reminders of
+// due at now, on every wiki, and returns how many it claimed. Where several reminders of
 // one protection are due at once (after downtime), only the one closest to
 // the expiry is kept; the others are marked superseded. The claimed
 // reminders must then be marked sent, retried or released; any still
@@ -383,14 +396,44 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, claim int64) (int, er
 	return int(n - superseded), nil
 }
 
-// ClaimedGroups returns the reminders claimed by claim, grouped by page,
-// expiry and lead time, soonest expiry first: all of them when there are
-// at most limit groups, else the first limit groups. It also returns the
-// number of groups in all.
-func (db *DB) ClaimedGroups(ctx context.Context, claim int64, limit int) ([]ReminderGroup, int, error) {
+// ClaimedWiki is a wiki with claimed reminders, and how many groups
+// (messages) they make.
+type ClaimedWiki struct {
+	Wiki   string
+	Groups int
+}
+
+// ClaimedWikis returns the wikis that have reminders claimed by claim, in
+// the order of their names, each with the number of groups they make.
+func (db *DB) ClaimedWikis(ctx context.Context, claim int64) ([]ClaimedWiki, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT wiki, COUNT(*) FROM (
+		SELECT p.wiki FROM reminders r JOIN protections p ON p.id = r.protection_id
+		WHERE r.claim = ? GROUP BY p.wiki, p.title, r.expiry_ms, r.lead_ms)
+		GROUP BY wiki ORDER BY wiki`, claim)
+	if err != nil {
+		return nil, fmt.Errorf("storage: claimed wikis: %w", err)
+	}
+	defer rows.Close()
+	var out []ClaimedWiki
+	for rows.Next() {
+		var w ClaimedWiki
+		if err := rows.Scan(&w.Wiki, &w.Groups); err != nil {
+			return nil, fmt.Errorf("storage: claimed wikis: %w", err)
+		}
+		out = append(out, w)
+	}
+	return out, rows.Err()
+}
+
+// ClaimedGroups returns the reminders claimed by claim on a wiki (on every
+// wiki when wiki is ""), grouped by wiki, page, expiry and lead time,
+// soonest expiry first: all of them when there are at most limit groups,
+// else the first limit groups. It also returns the number of groups in
+// all.
+func (db *DB) ClaimedGroups(ctx context.Context, claim int64, wiki string, limit int) ([]ReminderGroup, int, error) {
 	var total int
 	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reminders r JOIN protections p ON p.id = r.protection_id
-		WHERE r.claim = ? GROUP BY p.title, r.expiry_ms, r.lead_ms)`, claim).Scan(&total); err != nil {
+		WHERE r.claim = ? AND (? = '' OR p.wiki = ?) GROUP BY p.wiki, p.title, r.expiry_ms, r.lead_ms)`, claim, wiki, wiki).Scan(&total); err != nil {
 		return nil, 0, fmt.Errorf("storage: claimed reminders: %w", err)
 	}
 	rowLimit := -1
@@ -398,7 +441,7 @@ func (db *DB) ClaimedGroups(ctx context.Context, claim int64, limit int) ([]Remi
 		rowLimit = limit * 8 // enough for the first groups: a page has a handful of protection types
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
-		WHERE r.claim = ? ORDER BY r.expiry_ms, p.title, r.lead_ms, p.type LIMIT ?`, claim, rowLimit)
+		WHERE r.claim = ? AND (? = '' OR p.wiki = ?) ORDER BY r.expiry_ms, p.wiki, p.title, r.lead_ms, p.type LIMIT ?`, claim, wiki, wiki, rowLimit)
 	if err != nil {
 		return nil, 0, fmt.Errorf("storage: claimed reminders: %w", err)
 	}
@@ -409,35 +452,44 @@ func (db *DB) ClaimedGroups(ctx context.Context, claim int64, limit int) ([]Remi
 		if err != nil {
 			return nil, 0, fmt.Errorf("storage: claimed reminders: %w", err)
 		}
-		if n := len(groups); n > 0 && groups[n-1].Title == r.Protection.Title && groups[n-1].Expiry.Equal(r.Expiry) && groups[n-1].Lead == r.Lead {
-			groups[n-1].Reminders = append(groups[n-1].Reminders, r)
-			continue
+		if n := len(groups); n > 0 {
+			if g := &groups[n-1]; g.Wiki == r.Protection.Wiki && g.Title == r.Protection.Title && g.Expiry.Equal(r.Expiry) && g.Lead == r.Lead {
+				g.Reminders = append(g.Reminders, r)
+				continue
+			}
 		}
 		if len(groups) == limit && total > limit {
 			break
 		}
-		groups = append(groups, ReminderGroup{Title: r.Protection.Title, Expiry: r.Expiry, Lead: r.Lead, Reminders: []Reminder{r}})
+		groups = append(groups, ReminderGroup{Wiki: r.Protection.Wiki, Title: r.Protection.Title, Expiry: r.Expiry, Lead: r.Lead, Reminders: []Reminder{r}})
 	}
 	return groups, total, rows.Err()
 }
 
-// idFilter returns " AND id IN (?, ...)" and its arguments, or nothing when
-// ids is nil (every reminder of the claim).
-func idFilter(ids []int64) (string, []any) {
-	if ids == nil {
-		return "", nil
+// claimFilter returns the conditions that narrow the reminders of a claim
+// to a wiki's (none when wiki is "") and to the given ids (none when ids is
+// nil), and their arguments.
+func claimFilter(wiki string, ids []int64) (string, []any) {
+	var (
+		filter string
+		args   []any
+	)
+	if wiki != "" {
+		filter, args = " AND protection_id IN (SELECT id FROM protections WHERE wiki = ?)", []any{wiki}
 	}
-	args := make([]any, len(ids))
-	for i, id := range ids {
-		args[i] = id
+	if ids != nil {
+		filter += " AND id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")"
+		for _, id := range ids {
+			args = append(args, id)
+		}
 	}
-	return " AND id IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(ids)), ", ") + ")", args
+	return filter, args
 }
 
-// MarkSent records that the reminders of claim with the given ids (nil: all
-// of them) were delivered. Pending reminders about the same expiries that
+// MarkSent records that the reminders of claim on wiki (every wiki when
+// wiki is "") with the given ids (nil: all of them) were delivered. Pending reminders about the same expiries that
 // were meant to go out earlier are superseded: the moderators have heard.
-func (db *DB) MarkSent(ctx context.Context, claim int64, ids []int64, now time.Time) error {
+func (db *DB) MarkSent(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time) error {
 	if ids != nil && len(ids) == 0 {
 		return nil
 	}
@@ -446,7 +498,7 @@ func (db *DB) MarkSent(ctx context.Context, claim int64, ids []int64, now time.T
 		return fmt.Errorf("storage: mark sent: %w", err)
 	}
 	defer tx.Rollback()
-	filter, args := idFilter(ids)
+	filter, args := claimFilter(wiki, ids)
 	if _, err := tx.ExecContext(ctx, `UPDATE reminders SET status = 'sent', done_ms = ?, last_error = ''
 		WHERE claim = ? AND status = 'claimed'`+filter, append([]any{now.UnixMilli(), claim}, args...)...); err != nil {
 		return fmt.Errorf("storage: mark sent: %w", err)
@@ -463,12 +515,12 @@ func (db *DB) MarkSent(ctx context.Context, claim int64, ids []int64, now time.T
 	return tx.Commit()
 }
 
-// RetryLater puts the reminders of claim with the given ids (nil: all of
-// them) back as pending after a failed send, to be tried again after the
+// RetryLater puts the reminders of claim on wiki (every wiki when wiki is
+// "") with the given ids (nil: all of them) back as pending after a failed send, to be tried again after the
 // back-off, and records the error and the channels it did reach. Those that
 // have failed b.Attempts times are marked failed instead; RetryLater returns
 // how many.
-func (db *DB) RetryLater(ctx context.Context, claim int64, ids []int64, now time.Time, b Backoff, sendErr string, delivered []string) (int, error) {
+func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time, b Backoff, sendErr string, delivered []string) (int, error) {
 	if ids != nil && len(ids) == 0 {
 		return 0, nil
 	}
@@ -477,7 +529,7 @@ func (db *DB) RetryLater(ctx context.Context, claim int64, ids []int64, now time
 		return 0, fmt.Errorf("storage: retry: %w", err)
 	}
 	defer tx.Rollback()
-	filter, args := idFilter(ids)
+	filter, args := claimFilter(wiki, ids)
 	var gaveUp int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM reminders WHERE claim = ? AND status = 'claimed' AND attempts + 1 >= ?`+filter,
 		append([]any{claim, b.Attempts}, args...)...).Scan(&gaveUp); err != nil {
@@ -530,8 +582,8 @@ func (db *DB) DueReminders(ctx context.Context, now time.Time) (int, error) {
 }
 
 // DismissReminders dismisses the pending reminders about the expiry that
-// reminder id is about: those of every protection of its page expiring at
-// that time. It returns the reminder and how many were dismissed.
+// reminder id is about: those of every protection of its page, on its
+// wiki, expiring at that time. It returns the reminder and how many were dismissed.
 func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now time.Time) (Reminder, int, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
@@ -546,8 +598,9 @@ func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now tim
 		return r, 0, fmt.Errorf("storage: dismiss: %w", err)
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE reminders SET status = 'dismissed', done_ms = ?, done_by = ?
-		WHERE status = 'pending' AND expiry_ms = ? AND protection_id IN (SELECT id FROM protections WHERE title = ? AND expiry_ms = ?)`,
-		now.UnixMilli(), by, r.Expiry.UnixMilli(), r.Protection.Title, r.Expiry.UnixMilli())
+		WHERE status = 'pending' AND expiry_ms = ? AND protection_id IN (
+			SELECT id FROM protections WHERE wiki = ? AND title = ? AND expiry_ms = ?)`,
+		now.UnixMilli(), by, r.Expiry.UnixMilli(), r.Protection.Wiki, r.Protection.Title, r.Expiry.UnixMilli())
 	if err != nil {
 		return r, 0, fmt.Errorf("storage: dismiss: %w", err)
 	}
@@ -555,8 +608,8 @@ func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now tim
 	return r, int(n), tx.Commit()
 }
 
-// PruneProtections drops protections that expired before the given time and
-// have nothing left to send, with their reminders.
+// PruneProtections drops protections, on every wiki, that expired before
+// the given time and have nothing left to send, with their reminders.
 func (db *DB) PruneProtections(ctx context.Context, before time.Time) (int, error) {
 	res, err := db.write.ExecContext(ctx, `DELETE FROM protections WHERE expiry_ms < ? AND NOT EXISTS (
 		SELECT 1 FROM reminders r WHERE r.protection_id = protections.id AND r.status IN ('pending', 'claimed'))`, before.UnixMilli())
@@ -567,25 +620,26 @@ func (db *DB) PruneProtections(ctx context.Context, before time.Time) (int, erro
 	return int(n), nil
 }
 
-// ReminderState returns a named value the reminders keep, such as the
-// protect log sync's cursor; "" if it was never set.
-func (db *DB) ReminderState(ctx context.Context, key string) (string, error) {
+// ReminderState returns a named value the reminders keep about a wiki,
+// such as its protect log sync's cursor; "" if it was never set. Values
+// kept before wikimod served several wikis are the default wiki's.
+func (db *DB) ReminderState(ctx context.Context, wiki, key string) (string, error) {
 	var v string
-	err := db.read.QueryRowContext(ctx, `SELECT value FROM reminder_state WHERE key = ?`, key).Scan(&v)
+	err := db.read.QueryRowContext(ctx, `SELECT value FROM reminder_state WHERE wiki = ? AND key = ?`, wiki, key).Scan(&v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("storage: reminder state %s: %w", key, err)
+		return "", fmt.Errorf("storage: reminder state %s of %s: %w", key, wiki, err)
 	}
 	return v, nil
 }
 
-// SetReminderState sets a named value.
-func (db *DB) SetReminderState(ctx context.Context, key, value string) error {
-	if _, err := db.write.ExecContext(ctx, `INSERT INTO reminder_state (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
-		return fmt.Errorf("storage: set reminder state %s: %w", key, err)
+// SetReminderState sets a named value about a wiki.
+func (db *DB) SetReminderState(ctx context.Context, wiki, key, value string) error {
+	if _, err := db.write.ExecContext(ctx, `INSERT INTO reminder_state (wiki, key, value) VALUES (?, ?, ?)
+		ON CONFLICT (wiki, key) DO UPDATE SET value = excluded.value`, wiki, key, value); err != nil {
+		return fmt.Errorf("storage: set reminder state %s of %s: %w", key, wiki, err)
 	}
 	return nil
 }

@@ -19,6 +19,9 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
+// wk is the wiki the tests track protections on, unless they say otherwise.
+const wk = "en"
+
 var (
 	t0    = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	leads = []time.Duration{24 * time.Hour, time.Hour}
@@ -32,7 +35,7 @@ func prot(typ, level string, expiry time.Time) storage.TrackedProtection {
 // statuses returns "type/lead:status" for each reminder of a page.
 func statuses(t *testing.T, db *storage.DB, title string) []string {
 	t.Helper()
-	rs, err := db.PageReminders(context.Background(), title)
+	rs, err := db.PageReminders(context.Background(), wk, title)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +58,7 @@ func TestReconcileSchedulesReplacesAndDrops(t *testing.T) {
 	ctx := context.Background()
 	edit := prot("edit", "sysop", t0.Add(3*time.Hour))
 	move := prot("move", "sysop", t0.Add(48*time.Hour))
-	res, err := db.ReconcilePage(ctx, "Page", []storage.TrackedProtection{edit, move}, leads, t0)
+	res, err := db.ReconcilePage(ctx, wk, "Page", []storage.TrackedProtection{edit, move}, leads, t0)
 	if err != nil || res.Added != 2 {
 		t.Fatalf("first reconcile = %+v, %v", res, err)
 	}
@@ -63,7 +66,7 @@ func TestReconcileSchedulesReplacesAndDrops(t *testing.T) {
 	wantStatuses(t, db, "Page", "edit/0s:pending", "edit/1h0m0s:pending",
 		"move/0s:pending", "move/24h0m0s:pending", "move/1h0m0s:pending")
 
-	res, err = db.ReconcilePage(ctx, "Page", []storage.TrackedProtection{edit, move}, leads, t0.Add(time.Minute))
+	res, err = db.ReconcilePage(ctx, wk, "Page", []storage.TrackedProtection{edit, move}, leads, t0.Add(time.Minute))
 	if err != nil || res.Unchanged != 2 || res.Added+res.Changed+res.Removed != 0 {
 		t.Fatalf("same again = %+v, %v", res, err)
 	}
@@ -74,23 +77,23 @@ func TestReconcileSchedulesReplacesAndDrops(t *testing.T) {
 	// The edit protection is extended on the wiki and the move one lifted.
 	edit2 := prot("edit", "sysop", t0.Add(5*time.Hour))
 	edit2.SetBy, edit2.Platform = "WikiAdmin", "wiki"
-	res, err = db.ReconcilePage(ctx, "Page", []storage.TrackedProtection{edit2}, leads, t0.Add(time.Hour))
+	res, err = db.ReconcilePage(ctx, wk, "Page", []storage.TrackedProtection{edit2}, leads, t0.Add(time.Hour))
 	if err != nil || res.Changed != 1 || res.Removed != 1 {
 		t.Fatalf("changed reconcile = %+v, %v", res, err)
 	}
 	wantStatuses(t, db, "Page", "edit/0s:cancelled", "edit/1h0m0s:cancelled", "edit/0s:pending", "edit/1h0m0s:pending")
-	ps, err := db.PageProtections(ctx, "Page")
+	ps, err := db.PageProtections(ctx, wk, "Page")
 	if err != nil || len(ps) != 1 || ps[0].SetBy != "WikiAdmin" || !ps[0].Expiry.Equal(edit2.Expiry) {
 		t.Fatalf("tracked = %+v, %v", ps, err)
 	}
 
 	// Once expired, a protection the wiki no longer lists is kept: its
 	// reminder at expiry must still go out.
-	res, err = db.ReconcilePage(ctx, "Page", nil, leads, t0.Add(6*time.Hour))
+	res, err = db.ReconcilePage(ctx, wk, "Page", nil, leads, t0.Add(6*time.Hour))
 	if err != nil || res.Removed != 0 {
 		t.Fatalf("after expiry = %+v, %v", res, err)
 	}
-	if ps, _ := db.PageProtections(ctx, "Page"); len(ps) != 1 {
+	if ps, _ := db.PageProtections(ctx, wk, "Page"); len(ps) != 1 {
 		t.Errorf("the expired protection was dropped")
 	}
 }
@@ -99,10 +102,10 @@ func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
 	ctx := context.Background()
 	exp := t0.Add(48 * time.Hour)
-	if _, err := db.ReconcilePage(ctx, "A", []storage.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0); err != nil {
+	if _, err := db.ReconcilePage(ctx, wk, "A", []storage.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ReconcilePage(ctx, "B", []storage.TrackedProtection{prot("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0); err != nil {
+	if _, err := db.ReconcilePage(ctx, wk, "B", []storage.TrackedProtection{prot("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 1); err != nil || n != 0 {
@@ -115,7 +118,7 @@ func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
 	if err != nil || n != 3 {
 		t.Fatalf("claimed %d, %v; want A's edit and move 1-hour and B's 24-hour warning", n, err)
 	}
-	groups, total, err := db.ClaimedGroups(ctx, 2, 10)
+	groups, total, err := db.ClaimedGroups(ctx, 2, "", 10)
 	if err != nil || total != 2 || len(groups) != 2 {
 		t.Fatalf("groups = %+v (%d), %v", groups, total, err)
 	}
@@ -130,7 +133,7 @@ func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
 	for _, r := range groups[0].Reminders {
 		ids = append(ids, r.ID)
 	}
-	if err := db.MarkSent(ctx, 2, ids, now); err != nil {
+	if err := db.MarkSent(ctx, 2, "", ids, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.ReleaseClaim(ctx, 2); err != nil {
@@ -144,7 +147,7 @@ func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
 	if n, err := db.ClaimDue(ctx, now, 3); err != nil || n != 1 {
 		t.Fatalf("released reminder: claimed %d, %v", n, err)
 	}
-	if err := db.MarkSent(ctx, 3, nil, now); err != nil {
+	if err := db.MarkSent(ctx, 3, "", nil, now); err != nil {
 		t.Fatal(err)
 	}
 	if n, _ := db.DueReminders(ctx, now); n != 0 {
@@ -155,7 +158,7 @@ func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
 func TestRetryLaterBacksOffThenGivesUp(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
 	ctx := context.Background()
-	if _, err := db.ReconcilePage(ctx, "P", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
+	if _, err := db.ReconcilePage(ctx, wk, "P", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	b := storage.Backoff{Base: time.Minute, Max: 4 * time.Minute, Attempts: 4}
@@ -169,11 +172,11 @@ func TestRetryLaterBacksOffThenGivesUp(t *testing.T) {
 		if n == 0 {
 			break
 		}
-		gaveUp, err := db.RetryLater(ctx, claim, nil, now, b, "slack: channel_not_found", []string{"discord"})
+		gaveUp, err := db.RetryLater(ctx, claim, "", nil, now, b, "slack: channel_not_found", []string{"discord"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs, _ := db.PageReminders(ctx, "P")
+		rs, _ := db.PageReminders(ctx, wk, "P")
 		if gaveUp == 1 {
 			if rs[0].Status != storage.ReminderFailed || rs[0].Attempts != 4 || strings.Join(rs[0].Delivered, ",") != "discord" {
 				t.Errorf("after the last attempt: %+v", rs[0])
@@ -202,7 +205,7 @@ func TestRecoverClaimedAfterACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.ReconcilePage(ctx, "P", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
+	if _, err := db.ReconcilePage(ctx, wk, "P", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 7); err != nil || n != 1 {
@@ -220,7 +223,7 @@ func TestRecoverClaimedAfterACrash(t *testing.T) {
 	if n, err := db.ClaimDue(ctx, t0.Add(2*time.Hour), 8); err != nil || n != 1 {
 		t.Fatalf("after recovery: claimed %d, %v", n, err)
 	}
-	groups, _, err := db.ClaimedGroups(ctx, 8, 5)
+	groups, _, err := db.ClaimedGroups(ctx, 8, "", 5)
 	if err != nil || len(groups) != 1 || !groups[0].Reminders[0].Recovered {
 		t.Fatalf("groups = %+v, %v; want the reminder, marked recovered", groups, err)
 	}
@@ -230,11 +233,11 @@ func TestDismissAndExpiring(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
 	ctx := context.Background()
 	exp := t0.Add(48 * time.Hour)
-	db.ReconcilePage(ctx, "A", []storage.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0)
-	db.ReconcilePage(ctx, "B", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
-	db.ReconcilePage(ctx, "C", []storage.TrackedProtection{prot("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
+	db.ReconcilePage(ctx, wk, "A", []storage.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0)
+	db.ReconcilePage(ctx, wk, "B", []storage.TrackedProtection{prot("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
+	db.ReconcilePage(ctx, wk, "C", []storage.TrackedProtection{prot("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
 
-	got, total, err := db.ExpiringProtections(ctx, t0, t0.Add(7*24*time.Hour), 2)
+	got, total, err := db.ExpiringProtections(ctx, "", t0, t0.Add(7*24*time.Hour), 2)
 	if err != nil || total != 3 || len(got) != 2 || got[0].Title != "B" || got[1].Title != "A" || got[1].Type != "edit" {
 		t.Fatalf("expiring = %+v (%d), %v", got, total, err)
 	}
@@ -242,12 +245,12 @@ func TestDismissAndExpiring(t *testing.T) {
 		t.Errorf("B's next reminder = %v, want in 1h", got[0].NextReminder)
 	}
 
-	rs, _ := db.PageReminders(ctx, "A")
+	rs, _ := db.PageReminders(ctx, wk, "A")
 	r, n, err := db.DismissReminders(ctx, rs[0].ID, "bob", t0)
 	if err != nil || n != 6 || r.Protection.Title != "A" {
 		t.Fatalf("dismiss = %+v, %d, %v; want A's six pending reminders dismissed", r, n, err)
 	}
-	got, _, _ = db.ExpiringProtections(ctx, t0, t0.Add(7*24*time.Hour), 10)
+	got, _, _ = db.ExpiringProtections(ctx, "", t0, t0.Add(7*24*time.Hour), 10)
 	for _, p := range got {
 		if p.Dismissed != (p.Title == "A") {
 			t.Errorf("%s %s: dismissed = %v", p.Title, p.Type, p.Dismissed)
@@ -262,7 +265,7 @@ func TestDismissAndExpiring(t *testing.T) {
 
 	// Long after B expired and its reminders went out, it is pruned.
 	db.ClaimDue(ctx, t0.Add(3*time.Hour), 1)
-	db.MarkSent(ctx, 1, nil, t0.Add(3*time.Hour))
+	db.MarkSent(ctx, 1, "", nil, t0.Add(3*time.Hour))
 	if n, err := db.PruneProtections(ctx, t0.Add(40*time.Hour)); err != nil || n != 1 {
 		t.Errorf("pruned %d, %v; want B only: the others have not expired", n, err)
 	}
@@ -271,14 +274,14 @@ func TestDismissAndExpiring(t *testing.T) {
 func TestReminderState(t *testing.T) {
 	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
 	ctx := context.Background()
-	if v, err := db.ReminderState(ctx, "cursor"); err != nil || v != "" {
+	if v, err := db.ReminderState(ctx, wk, "cursor"); err != nil || v != "" {
 		t.Fatalf("unset = %q, %v", v, err)
 	}
 	for _, v := range []string{"a", "b"} {
-		if err := db.SetReminderState(ctx, "cursor", v); err != nil {
+		if err := db.SetReminderState(ctx, wk, "cursor", v); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := db.ReminderState(ctx, "cursor"); got != v {
+		if got, _ := db.ReminderState(ctx, wk, "cursor"); got != v {
 			t.Errorf("state = %q, want %q", got, v)
 		}
 	}
@@ -349,8 +352,8 @@ func TestBuildBenchDB(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	insP, err := tx.Prepare(`INSERT INTO protections (id, title, type, level, expiry_ms, length_ms, set_by, platform, reason, url, set_ms, updated_ms)
-		VALUES (?, ?, 'edit', 'sysop', ?, ?, 'Bench', 'wiki', 'bench', '', ?, ?)`)
+	insP, err := tx.Prepare(`INSERT INTO protections (id, wiki, title, type, level, expiry_ms, length_ms, set_by, platform, reason, url, set_ms, updated_ms)
+		VALUES (?, 'default', ?, 'edit', 'sysop', ?, ?, 'Bench', 'wiki', 'bench', '', ?, ?)`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -471,10 +474,10 @@ func BenchmarkRemindersDueScan(b *testing.B) {
 					if err != nil || got == 0 {
 						b.Fatalf("claimed %d, %v", got, err)
 					}
-					if _, _, err := db.ClaimedGroups(ctx, claim, 20); err != nil {
+					if _, _, err := db.ClaimedGroups(ctx, claim, "", 20); err != nil {
 						b.Fatal(err)
 					}
-					if err := db.MarkSent(ctx, claim, nil, now); err != nil {
+					if err := db.MarkSent(ctx, claim, "", nil, now); err != nil {
 						b.Fatal(err)
 					}
 				}

@@ -1,9 +1,10 @@
 // Package storage keeps wikimod's state in SQLite: the audit log of every
 // command attempt, the replay guard for signed requests, counts of refused
 // requests, the reminders, and the links between chat identities and wiki
-// accounts. One writer connection with immediate
-// transactions and a busy timeout; readers share a separate pool, which WAL
-// lets run beside the writer. The database and its -wal and -shm files are
+// accounts. The wikis of a farm share one database: every row about a wiki
+// names it, and the same title or chat identity on two wikis is two rows.
+// One writer connection with immediate transactions and a busy timeout;
+// readers share a separate pool, which WAL lets run beside the writer. The database and its -wal and -shm files are
 // readable by their owner only: the audit log names who did what.
 package storage
 

@@ -41,8 +41,9 @@ const InteractionsPath = "/discord/interactions"
 type Service interface {
 	// Submit queues a command; see commands.Service.Submit.
 	Submit(ctx context.Context, job commands.Job) (commands.Reply, bool)
-	Authorize(ctx context.Context, actor commands.Actor, name string) (commands.Reply, bool)
-	SuggestTitles(ctx context.Context, actor commands.Actor, prefix string, limit int) []string
+	Authorize(ctx context.Context, actor commands.Actor, name string, args commands.Args) (commands.Reply, bool)
+	SuggestTitles(ctx context.Context, actor commands.Actor, wiki, prefix string, limit int) []string
+	Wikis() []string
 	Spec(name string) (commands.Spec, bool)
 }
 
@@ -62,6 +63,10 @@ type Config struct {
 	// NoticeChannel is the channel id protect results are announced in and
 	// notices (reminders) are posted to; empty means none.
 	NoticeChannel string
+	// WikiNoticeChannels are the notice channels of some wikis, by wiki
+	// name: a reply or notice about such a wiki (Reply.Wiki) goes there
+	// instead of NoticeChannel.
+	WikiNoticeChannels map[string]string
 	// APIURL sends Discord REST calls to a proxy or a test server instead
 	// of discord.com.
 	APIURL string
@@ -158,7 +163,7 @@ func New(cfg Config) (*Adapter, error) {
 	if len(cfg.GuildIDs) == 0 {
 		bad("guild_ids is empty: list the ids of the servers wikimod serves (commands from other servers are refused)")
 	}
-	if cfg.NoticeChannel != "" && cfg.BotToken == "" {
+	if (cfg.NoticeChannel != "" || len(cfg.WikiNoticeChannels) > 0) && cfg.BotToken == "" {
 		bad("notice_channel is set but there is no bot token to post with: set WIKIMOD_DISCORD_BOT_TOKEN")
 	}
 	if len(errs) > 0 {
@@ -248,24 +253,34 @@ func (a *Adapter) Close() error {
 // with its actions as buttons. Pressing one runs the action's command as the
 // person who pressed it.
 func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
-	if a.cfg.NoticeChannel == "" {
+	channel := a.noticeChannel(r.Wiki)
+	if channel == "" {
 		return nil
 	}
 	rows, err := Buttons(r.Actions)
 	if err != nil {
 		return err
 	}
-	return a.post(ctx, &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{Embed(r)}, Components: rows}, "notice")
+	return a.post(ctx, channel, &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{Embed(r)}, Components: rows}, "notice")
 }
 
-// post sends a message to the notice channel.
-func (a *Adapter) post(ctx context.Context, msg *discordgo.MessageSend, kind string) error {
+// noticeChannel is where notices about the named wiki go ("" for a reply
+// about no wiki in particular): its own channel, or the default one.
+func (a *Adapter) noticeChannel(wiki string) string {
+	if c := a.cfg.WikiNoticeChannels[wiki]; c != "" {
+		return c
+	}
+	return a.cfg.NoticeChannel
+}
+
+// post sends a message to a notice channel.
+func (a *Adapter) post(ctx context.Context, channel string, msg *discordgo.MessageSend, kind string) error {
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
 	defer cancel()
 	msg.AllowedMentions = &discordgo.MessageAllowedMentions{} // never ping anyone
-	if _, err := a.session.ChannelMessageSendComplex(a.cfg.NoticeChannel, msg, discordgo.WithContext(ctx)); err != nil {
+	if _, err := a.session.ChannelMessageSendComplex(channel, msg, discordgo.WithContext(ctx)); err != nil {
 		a.countFailure(kind)
-		return fmt.Errorf("discord: post %s to channel %s: %w", kind, a.cfg.NoticeChannel, explainREST(scrub(err)))
+		return fmt.Errorf("discord: post %s to channel %s: %w", kind, channel, explainREST(scrub(err)))
 	}
 	return nil
 }

@@ -200,24 +200,48 @@ func (a *Adapter) autocomplete(ctx context.Context, i *discordgo.Interaction, ac
 		return suggestions(nil)
 	}
 	spec, known := a.cfg.Service.Spec(data.Name)
+	wiki := "" // the wiki chosen so far in the form, if any
+	for _, o := range data.Options {
+		if v, ok := o.Value.(string); ok && o.Name == "wiki" && !o.Focused {
+			wiki = v
+		}
+	}
 	for _, o := range data.Options {
 		if !o.Focused {
 			continue
 		}
 		p, ok := spec.Param(o.Name)
 		prefix, _ := o.Value.(string)
+		if known && ok && p.Wiki {
+			return suggestions(matchingWikis(a.cfg.Service.Wikis(), prefix))
+		}
 		if !known || !ok || !p.Titles {
 			break
 		}
 		// Discord waits three seconds for the answer.
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
-		return suggestions(a.cfg.Service.SuggestTitles(ctx, actor, prefix, 25))
+		return suggestions(a.cfg.Service.SuggestTitles(ctx, actor, wiki, prefix, 25))
 	}
 	return suggestions(nil)
 }
 
-// suggestions is an autocomplete answer offering titles.
+// matchingWikis are the wiki names that contain what was typed, at most
+// Discord's 25.
+func matchingWikis(wikis []string, typed string) []string {
+	typed = strings.ToLower(strings.TrimSpace(typed))
+	var out []string
+	for _, w := range wikis {
+		if strings.Contains(strings.ToLower(w), typed) {
+			if out = append(out, w); len(out) == maxChoices {
+				break
+			}
+		}
+	}
+	return out
+}
+
+// suggestions is an autocomplete answer offering titles or wiki names.
 func suggestions(titles []string) *discordgo.InteractionResponse {
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
 	for _, t := range titles {
@@ -232,7 +256,7 @@ func suggestions(titles []string) *discordgo.InteractionResponse {
 // actor returns who sent the interaction, and false when it did not come
 // from a member of a served guild.
 func (a *Adapter) actor(i *discordgo.Interaction) (commands.Actor, bool) {
-	act := commands.Actor{Platform: commands.PlatformDiscord, Channel: i.ChannelID}
+	act := commands.Actor{Platform: commands.PlatformDiscord, Space: i.GuildID, Channel: i.ChannelID}
 	var u *discordgo.User
 	if i.Member != nil {
 		u = i.Member.User
@@ -280,7 +304,7 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor c
 	if spec, known := a.cfg.Service.Spec(data.Name); known && spec.AsksSecret(args) {
 		// Someone who may not run the command is told so at once,
 		// not after typing a password into a form.
-		if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name); !ok {
+		if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name, args); !ok {
 			return message(denial.Plain()), nil
 		}
 		return a.askSecret(actor, spec, args), nil
@@ -417,9 +441,9 @@ func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name 
 		Acked:        acked,
 		Deliver: func(ctx context.Context, reply commands.Reply) {
 			a.editOriginal(ctx, &it, reply)
-			if reply.Announce && a.cfg.NoticeChannel != "" {
+			if channel := a.noticeChannel(reply.Wiki); reply.Announce && channel != "" {
 				msg := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{announcement(actor, reply)}}
-				if err := a.post(ctx, msg, "announcement"); err != nil {
+				if err := a.post(ctx, channel, msg, "announcement"); err != nil {
 					a.log.Warn("discord: announcement not posted", "command", reply.Command, "err", err)
 				}
 			}

@@ -35,7 +35,17 @@ var leftOut = map[string][]string{"protect": {"pageid"}}
 // wiki does not have. Secret parameters are never options: wikimod asks for
 // them in a modal, which Discord does not show in the channel or keep in the
 // command history.
-func ApplicationCommands(specs []commands.Spec, r mw.Restrictions) []*discordgo.ApplicationCommand {
+//
+// The wiki parameter (there when more than one wiki is configured) offers
+// wikis as choices, or, past Discord's 25 choices, suggests them as they are
+// typed.
+func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []string) []*discordgo.ApplicationCommand {
+	var wikiChoices []*discordgo.ApplicationCommandOptionChoice
+	if len(wikis) <= maxChoices {
+		for _, w := range wikis {
+			wikiChoices = append(wikiChoices, &discordgo.ApplicationCommandOptionChoice{Name: w, Value: w})
+		}
+	}
 	var levels []*discordgo.ApplicationCommandOptionChoice
 	for _, l := range r.Levels {
 		if l != "" {
@@ -78,21 +88,26 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions) []*discordgo.
 				o.Type = discordgo.ApplicationCommandOptionBoolean
 			case p.Levels:
 				o.Choices = levels
+			case p.Wiki:
+				o.Choices = wikiChoices
+				o.Autocomplete = wikiChoices == nil
 			}
 			opts = append(opts, o)
 		}
-		// Discord wants required options first.
-		slices.SortStableFunc(opts, func(a, b *discordgo.ApplicationCommandOption) int {
+		// Discord wants required options first; the wiki comes next, so
+		// that it is never what the limit of 25 cuts.
+		rank := func(o *discordgo.ApplicationCommandOption) int {
 			switch {
-			case a.Required && !b.Required:
-				return -1
-			case b.Required && !a.Required:
+			case o.Required:
+				return 0
+			case o.Name == "wiki":
 				return 1
 			}
-			return 0
-		})
-		if len(opts) > 25 {
-			opts = opts[:25]
+			return 2
+		}
+		slices.SortStableFunc(opts, func(a, b *discordgo.ApplicationCommandOption) int { return rank(a) - rank(b) })
+		if len(opts) > maxChoices {
+			opts = opts[:maxChoices]
 		}
 		c := &discordgo.ApplicationCommand{
 			Type:         discordgo.ChatApplicationCommand,
@@ -110,6 +125,10 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions) []*discordgo.
 	}
 	return out
 }
+
+// maxChoices is Discord's limit on a command's options and on an option's
+// choices.
+const maxChoices = 25
 
 // RegisterConfig says where to register commands.
 type RegisterConfig struct {

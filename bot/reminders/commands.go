@@ -22,8 +22,11 @@ const (
 )
 
 // Commands returns the commands the reminders add to the command service:
-// /expiring, and reminder, which the reminders' buttons run. Both need the
-// wiki right protect: they are the moderators' business.
+// /expiring, and reminder, which the reminders' buttons run. Both act on
+// the wiki the service chose for the request (req.Wiki: the buttons carry
+// wiki=NAME, so a press is routed to the reminder's wiki and the presser's
+// rights are checked there), and both need the wiki right protect: they
+// are the moderators' business.
 func (s *Scheduler) Commands() []commands.Command {
 	return []commands.Command{
 		{
@@ -31,7 +34,7 @@ func (s *Scheduler) Commands() []commands.Command {
 				Name:       "expiring",
 				Summary:    "List the protections that expire soon",
 				Usage:      "/expiring [within=DURATION]",
-				Help:       "Lists the temporary protections wikimod tracks that expire within the given time (default 7 days), soonest first, with who set them and when the next reminder is due. Durations: `36h`, `3 days`, `2 weeks`.",
+				Help:       "Lists the temporary protections wikimod tracks on the wiki that expire within the given time (default 7 days), soonest first, with who set them and when the next reminder is due. Durations: `36h`, `3 days`, `2 weeks`.",
 				Positional: "within",
 				Right:      "protect",
 				Params:     []commands.Param{{Name: "within", Description: "How far ahead to look: 36h, 3 days, 2 weeks (default 7 days)"}},
@@ -98,8 +101,12 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 		}
 		within = d
 	}
+	w, err := s.requestWiki(req)
+	if err != nil {
+		return commands.Reply{}, err
+	}
 	now := s.now()
-	ps, total, err := s.db.ExpiringProtections(ctx, now, now.Add(within), listLimit)
+	ps, total, err := s.db.ExpiringProtections(ctx, w.Name, now, now.Add(within), listLimit)
 	if err != nil {
 		return commands.Reply{}, err
 	}
@@ -141,13 +148,50 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 	if err != nil || id <= 0 {
 		return commands.Reply{}, usageError("`id=%s` is not a reminder number. Usage: `%s`", idText, req.Spec.Usage)
 	}
-	switch do {
-	case "extend":
-		return s.extend(ctx, req, id)
-	case "dismiss":
-		return s.dismiss(ctx, req, id)
+	if do != "extend" && do != "dismiss" {
+		return commands.Reply{}, usageError("`do=%s`: say `do=extend` or `do=dismiss`.", do)
 	}
-	return commands.Reply{}, usageError("`do=%s`: say `do=extend` or `do=dismiss`.", do)
+	w, err := s.requestWiki(req)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	// The reminder must be about a page of the wiki the request is for:
+	// that is where the presser's rights were checked, and where an
+	// extension would protect the page.
+	r, err := s.db.Reminder(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return commands.Reply{}, errGone
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	if r.Protection.Wiki != w.Name {
+		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-wrong-wiki", Message: fmt.Sprintf(
+			"Reminder %d is about %s on the wiki `%s`, not on `%s`, so nothing was done. Its buttons act on `%s`; to act on it yourself, add `wiki=%s`.",
+			id, r.Protection.Title, r.Protection.Wiki, w.Name, r.Protection.Wiki, r.Protection.Wiki)}
+	}
+	if do == "extend" {
+		return s.extend(ctx, req, w, id)
+	}
+	return s.dismiss(ctx, req, id)
+}
+
+// requestWiki returns the scheduler's wiki the request is for: the one the
+// command service chose (the only one, for a request that names none).
+func (s *Scheduler) requestWiki(req *commands.Request) (*wiki, error) {
+	var name string
+	switch {
+	case req.Wiki != nil:
+		name = req.Wiki.Name
+	case len(s.wikis) == 1:
+		name = s.wikis[0].Name
+	}
+	w, ok := s.byName[name]
+	if !ok {
+		return nil, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminders-off", Message: fmt.Sprintf(
+			"wikimod keeps no expiry reminders for the wiki `%s`.", name)}
+	}
+	return w, nil
 }
 
 var errGone = &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-gone",
@@ -176,12 +220,12 @@ func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, id int64
 	}, nil
 }
 
-// extend extends the protections a reminder is about by the length they
-// were set for. MediaWiki's action=protect sets a page's whole protection
+// extend extends the protections a reminder on w is about by the length
+// they were set for. MediaWiki's action=protect sets a page's whole protection
 // and lifts every type left out, so the page's current protections are read
 // first and all sent back: the reminded ones with the new expiry, the others
 // with their own, and cascading kept.
-func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64) (commands.Reply, error) {
+func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, id int64) (commands.Reply, error) {
 	s.extendMu.Lock()
 	defer s.extendMu.Unlock()
 	r, err := s.db.Reminder(ctx, id)
@@ -200,7 +244,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-no-length", Message: fmt.Sprintf(
 			"wikimod does not know how long the protection of %s was set for, so it cannot extend it by as much again. Use `/protect` with the expiry you want, and give every type the page keeps.", title)}
 	}
-	tracked, err := s.db.PageProtections(ctx, title)
+	tracked, err := s.db.PageProtections(ctx, w.Name, title)
 	if err != nil {
 		return commands.Reply{}, err
 	}
@@ -210,7 +254,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 			group[p.Type] = p
 		}
 	}
-	states, err := s.wiki.PageStates(ctx, title)
+	states, err := w.Client.PageStates(ctx, title)
 	if err != nil {
 		return commands.Reply{}, err
 	}
@@ -229,8 +273,8 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 		case !ok && !g.Expiry.After(now): // lapsed: protect it again
 		default:
 			// Changed on the wiki since: catch up with the log, and say so.
-			if _, err := s.Sync(ctx); err != nil {
-				s.log.Warn("sync after a stale reminder", "title", title, "err", err)
+			if _, err := s.Sync(ctx, w.Name); err != nil {
+				s.log.Warn("sync after a stale reminder", "wiki", w.Name, "title", title, "err", err)
 			}
 			return commands.Reply{}, stale(title, r.Protection)
 		}
@@ -265,11 +309,12 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 	if err := req.Check(rights...); err != nil {
 		return commands.Reply{}, err
 	}
-	res, err := s.wiki.Protect(ctx, p)
+	res, err := w.Client.Protect(ctx, p)
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	out := &commands.ProtectOutcome{Title: res.Title, Reason: res.Reason, Cascade: res.Cascade, Protections: res.Protections, URL: r.Protection.URL}
+	out := &commands.ProtectOutcome{Wiki: w.Name, Title: res.Title, Reason: reason, LogComment: res.Reason, Cascade: res.Cascade,
+		Protections: res.Protections, URL: r.Protection.URL}
 	req.Result = out
 
 	var want []storage.TrackedProtection
@@ -291,9 +336,9 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, id int64)
 		}
 		want = append(want, tp)
 	}
-	if _, err := s.db.ReconcilePage(ctx, res.Title, want, s.leads, now); err != nil {
+	if _, err := s.db.ReconcilePage(ctx, w.Name, res.Title, want, s.leads, now); err != nil {
 		// The wiki has it; the next sync will track it.
-		s.log.Error("tracking an extended protection", "title", res.Title, "err", err)
+		s.log.Error("tracking an extended protection", "wiki", w.Name, "title", res.Title, "err", err)
 	}
 	notes := []string{}
 	if len(kept) > 0 {

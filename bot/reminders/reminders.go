@@ -1,11 +1,13 @@
 // Package reminders tells the moderators before a temporary protection
-// lapses. It tracks every finite protection it learns of, from /protect
-// (OnProtect) and from the wiki's protect log (Sync), in SQLite, with one
-// reminder row per lead time and one at expiry. Cron only wakes the
-// scheduler (Tick): what is due is read from the database, so nothing is
-// lost across a restart, and each reminder is claimed, sent and marked sent,
-// so that it goes out once. It also provides the /expiring command and the
-// reminder command that the reminders' buttons run.
+// lapses, on each wiki of a farm. It tracks every finite protection it
+// learns of, from /protect (OnProtect) and from each wiki's protect log
+// (Sync, spread over the sync interval by SyncDue), in SQLite, under the
+// wiki's name, with one reminder row per lead time and one at expiry. Cron
+// only wakes the scheduler (Tick): what is due is read from the database,
+// so nothing is lost across a restart, and each reminder is claimed, sent
+// to its wiki's notice channels and marked sent, so that it goes out once.
+// It also provides the /expiring command and the reminder command that the
+// reminders' buttons run.
 package reminders
 
 import (
@@ -28,20 +30,22 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
-// Config configures a Scheduler. Only DB and Wiki are required; every other
-// zero value means a sensible default.
+// Config configures a Scheduler. Only DB and Wikis are required; every
+// other zero value means a sensible default.
 type Config struct {
-	// DB keeps the tracked protections, the reminders and the sync cursor.
+	// DB keeps the tracked protections, the reminders and each wiki's sync
+	// cursor.
 	DB *storage.DB
-	// Wiki is the bot's session: it reads the protect log and the pages'
-	// protections, and extends protections.
-	Wiki *mw.Client
-	// Channels returns the notice channels to post reminders to, when it
-	// posts (so channels added after New count). Each is posted to and
-	// tracked on its own: when one fails, the retry goes to that one only.
+	// Wikis are the wikis whose protections are tracked: at least one, each
+	// with its own name. A farm may have a thousand.
+	Wikis []Wiki
+	// Channels returns the default notice channels to post reminders to,
+	// for the wikis without channels of their own, when it posts (so
+	// channels added after New count). Each is posted to and tracked on its
+	// own: when one fails, the retry goes to that one only.
 	Channels func() []Channel
-	// Notify, when Channels is nil, is the one notice channel. A reminder
-	// counts as sent when it returns nil.
+	// Notify, when Channels is nil, is the one default notice channel. A
+	// reminder counts as sent when it returns nil.
 	Notify func(ctx context.Context, r commands.Reply) error
 	// Audit records each send (Platform "system", Command "reminder-send").
 	// Nil means DB.
@@ -50,19 +54,24 @@ type Config struct {
 	// LeadTimes are how long before an expiry to remind; a reminder also
 	// goes out at the expiry. Nil means 24 hours and 1 hour.
 	LeadTimes []time.Duration
-	// Namespaces and Pages limit the pages tracked: namespace numbers and
-	// titles. Empty means every page.
-	Namespaces []int
-	Pages      []string
 
 	// TickSpec is the cron schedule that wakes the scheduler. Empty means
 	// every minute.
 	TickSpec string
-	// SyncInterval is how often the protect log is read. Zero means 15
-	// minutes.
+	// SyncInterval is how often each wiki's protect log is read. The wikis'
+	// syncs are spread over the interval, each wiki at its own offset, so
+	// that a farm's wikis are not all read at once. Zero means 15 minutes.
 	SyncInterval time.Duration
-	// DigestThreshold: when more pages than this have reminders due in one
-	// tick, they go out as one digest. Zero means 5.
+	// SyncConcurrency bounds the protect log syncs running at once. Zero
+	// means 4.
+	SyncConcurrency int
+	// SyncTimeout bounds one wiki's sync, so that a wiki that is down holds
+	// one of the SyncConcurrency slots for that long at most; a sync cut
+	// short goes on from where it stopped next time. Zero means 5 minutes.
+	SyncTimeout time.Duration
+	// DigestThreshold: when more pages of one wiki than this have reminders
+	// due in one tick, they go out as one digest for that wiki. Zero means
+	// 5.
 	DigestThreshold int
 	// DigestLines caps the pages a digest lists. Zero means 20.
 	DigestLines int
@@ -87,28 +96,62 @@ type Config struct {
 	Metrics *bot.Metrics
 }
 
+// Wiki is one wiki whose protections the scheduler tracks.
+type Wiki struct {
+	// Name is the wiki's name in the command service (commands.Wiki.Name)
+	// and in the database.
+	Name string
+	// Client is the bot's session on the wiki: it reads the protect log
+	// and the pages' protections, and extends protections.
+	Client *mw.Client
+	// Namespaces and Pages limit the pages tracked: namespace numbers and
+	// titles. Empty means every namespace, every page.
+	Namespaces []int
+	Pages      []string
+	// Channels returns this wiki's notice channels, when it posts; nil
+	// means Config.Channels (or Config.Notify). Name them apart from
+	// another wiki's only where they are different places.
+	Channels func() []Channel
+}
+
 // Channel is one place reminders are posted: a platform's notice channel.
 type Channel struct {
 	Name   string // stable across restarts, such as the platform's name
 	Notify func(ctx context.Context, r commands.Reply) error
 }
 
+// wiki is a configured wiki and its sync's state.
+type wiki struct {
+	Wiki
+	scope  scope
+	offset time.Duration // where in each SyncInterval its sync falls
+	syncMu sync.Mutex    // one sync of this wiki at a time
+
+	// Guarded by Scheduler.syncStateMu.
+	slot    int64 // the last sync slot a sync was started for
+	running bool
+}
+
 // Scheduler tracks protections and sends their reminders.
 type Scheduler struct {
 	cfg     Config
 	db      *storage.DB
-	wiki    *mw.Client
+	wikis   []*wiki // in the order of Config.Wikis
+	byName  map[string]*wiki
 	audit   commands.Auditor
 	now     func() time.Time
 	log     *slog.Logger
 	metrics *bot.Metrics
 	leads   []time.Duration
-	scope   scope
 
 	tickMu   sync.Mutex // one tick at a time
-	syncMu   sync.Mutex // one sync at a time
 	extendMu sync.Mutex // one extension at a time, so a double press extends once
 	claims   atomic.Int64
+
+	syncSlots   chan struct{} // a token per sync running: SyncConcurrency
+	syncStateMu sync.Mutex    // guards each wiki's slot and running, and lastPrune
+	lastPrune   time.Time
+	syncs       sync.WaitGroup // syncs started by the schedule
 
 	mu       sync.Mutex // guards Start and Close
 	cron     *cron.Cron
@@ -127,8 +170,8 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.DB == nil {
 		return nil, errors.New("reminders: no database")
 	}
-	if cfg.Wiki == nil {
-		return nil, errors.New("reminders: no wiki client")
+	if len(cfg.Wikis) == 0 {
+		return nil, errors.New("reminders: no wiki")
 	}
 	if cfg.LeadTimes == nil {
 		cfg.LeadTimes = []time.Duration{24 * time.Hour, time.Hour}
@@ -149,6 +192,18 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	if cfg.SyncInterval < time.Second {
 		return nil, fmt.Errorf("reminders: sync interval %s is too short", cfg.SyncInterval)
+	}
+	if cfg.SyncConcurrency == 0 {
+		cfg.SyncConcurrency = 4
+	}
+	if cfg.SyncConcurrency < 0 {
+		return nil, fmt.Errorf("reminders: sync concurrency %d is negative", cfg.SyncConcurrency)
+	}
+	if cfg.SyncTimeout == 0 {
+		cfg.SyncTimeout = 5 * time.Minute
+	}
+	if cfg.SyncTimeout < 0 {
+		return nil, fmt.Errorf("reminders: sync timeout %s is negative", cfg.SyncTimeout)
 	}
 	if cfg.DigestThreshold == 0 {
 		cfg.DigestThreshold = 5
@@ -175,15 +230,15 @@ func New(cfg Config) (*Scheduler, error) {
 		cfg.StopGrace = 10 * time.Second
 	}
 	s := &Scheduler{
-		cfg:     cfg,
-		db:      cfg.DB,
-		wiki:    cfg.Wiki,
-		audit:   cfg.Audit,
-		now:     cfg.Now,
-		log:     cfg.Logger,
-		metrics: cfg.Metrics,
-		leads:   cfg.LeadTimes,
-		scope:   newScope(cfg.Namespaces, cfg.Pages),
+		cfg:       cfg,
+		db:        cfg.DB,
+		byName:    map[string]*wiki{},
+		audit:     cfg.Audit,
+		now:       cfg.Now,
+		log:       cfg.Logger,
+		metrics:   cfg.Metrics,
+		leads:     cfg.LeadTimes,
+		syncSlots: make(chan struct{}, cfg.SyncConcurrency),
 	}
 	if s.audit == nil {
 		s.audit = cfg.DB
@@ -194,29 +249,52 @@ func New(cfg Config) (*Scheduler, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
+	now := s.now()
+	for i, w := range cfg.Wikis {
+		if w.Name == "" || w.Client == nil {
+			return nil, fmt.Errorf("reminders: wiki %d (%q) needs a name and a client", i+1, w.Name)
+		}
+		if _, dup := s.byName[w.Name]; dup {
+			return nil, fmt.Errorf("reminders: wiki %q given twice", w.Name)
+		}
+		sw := &wiki{Wiki: w, scope: newScope(w.Namespaces, w.Pages), offset: syncOffset(w.Name, cfg.SyncInterval)}
+		// The first sync comes at the wiki's first slot after New, so
+		// that a farm's restart does not read every wiki's log at once.
+		sw.slot = s.slotAt(sw, now)
+		s.wikis = append(s.wikis, sw)
+		s.byName[w.Name] = sw
+	}
+	s.lastPrune = now
 	s.claims.Store(time.Now().UnixNano())
 	if m := s.metrics; m != nil {
 		m.Describe("wikimod_reminder_messages_total", "counter", "Reminder messages posted, by kind (single or digest).")
 		m.Describe("wikimod_reminder_send_failures_total", "counter", "Reminder messages that could not be posted, by outcome (retry or gave-up).")
-		m.Describe("wikimod_reminder_syncs_total", "counter", "Protect log syncs, by outcome.")
+		m.Describe("wikimod_reminder_syncs_total", "counter", "Protect log syncs, by wiki and outcome.", "wiki", "outcome")
 		m.Describe("wikimod_reminder_tick_duration_seconds", "histogram", "Time for one reminder tick, sends included.")
 	}
 	return s, nil
 }
 
+// multi reports whether more than one wiki is configured, when every
+// notice names its wiki.
+func (s *Scheduler) multi() bool { return len(s.wikis) > 1 }
+
 // Start recovers reminders a crash left half-sent, then, in the background,
-// sends what fell due while wikimod was down (the catch-up, marked late),
-// starts the cron schedules (a tick every TickSpec, a sync every
-// SyncInterval) and syncs with the protect log once. Cron stops when ctx is done; Close
-// waits for the work in progress.
+// sends what fell due while wikimod was down (the catch-up, marked late)
+// and starts the cron schedules: a tick every TickSpec, and the syncs,
+// which one cron entry starts as each wiki's slot comes round (see
+// SyncDue). Each wiki's first sync comes at its slot in the SyncInterval
+// after New, not at once: a farm's restart must not read a thousand logs
+// together. Cron stops when ctx is done; Close waits for the work in
+// progress.
 func (s *Scheduler) Start(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.started {
 		return errors.New("reminders: started twice")
 	}
-	if s.cfg.Notify == nil && s.cfg.Channels == nil {
-		return errors.New("reminders: no notice channel to post to")
+	if err := s.checkChannels(); err != nil {
+		return err
 	}
 	n, err := s.db.RecoverClaimed(ctx)
 	if err != nil {
@@ -236,7 +314,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("reminders: tick schedule %q: %w", s.cfg.TickSpec, err)
 	}
-	c.Schedule(cron.Every(s.cfg.SyncInterval), cron.FuncJob(func() { s.runSync(syncCtx) }))
+	c.Schedule(cron.Every(s.dispatchEvery()), cron.FuncJob(func() { s.dispatchSyncs(syncCtx, nil) }))
 	s.cron, s.cancel, s.stopSync, s.started = c, cancel, stopSync, true
 
 	s.wg.Add(2)
@@ -248,8 +326,6 @@ func (s *Scheduler) Start(ctx context.Context) error {
 			c.Start()
 		}
 		s.cronMu.Unlock()
-		// The first sync may read a long log; ticks go on meanwhile.
-		s.runSync(syncCtx)
 	}()
 	go func() {
 		defer s.wg.Done()
@@ -263,6 +339,19 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	return nil
 }
 
+// checkChannels reports a wiki whose reminders could go nowhere.
+func (s *Scheduler) checkChannels() error {
+	if s.cfg.Notify != nil || s.cfg.Channels != nil {
+		return nil
+	}
+	for _, w := range s.wikis {
+		if w.Channels == nil {
+			return fmt.Errorf("reminders: no notice channel to post wiki %s's reminders to", w.Name)
+		}
+	}
+	return nil
+}
+
 // stopCron stops the schedules (or keeps them from starting) and returns a
 // context that is done when the jobs running have finished.
 func (s *Scheduler) stopCron() context.Context {
@@ -273,8 +362,8 @@ func (s *Scheduler) stopCron() context.Context {
 }
 
 // Close stops the schedules and waits for a tick in progress to finish its
-// sends (for StopGrace at most) and for a sync to stop. It is safe to call
-// twice, and before Start.
+// sends (for StopGrace at most) and for the syncs running to stop. It is
+// safe to call twice, and before Start.
 func (s *Scheduler) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -300,6 +389,7 @@ func (s *Scheduler) Close() error {
 	}
 	s.cancel()
 	<-done
+	s.syncs.Wait()
 	s.wg.Wait()
 	return nil
 }
@@ -314,38 +404,41 @@ func (s *Scheduler) runTick(ctx context.Context) {
 	}
 }
 
-func (s *Scheduler) runSync(ctx context.Context) {
-	res, err := s.Sync(ctx)
-	outcome := "ok"
-	switch {
-	case err != nil && ctx.Err() != nil:
-		outcome = "stopped"
-	case err != nil:
-		outcome = "failed"
-		s.log.Warn("protect log sync failed; will try again", "err", err)
-	case res.Added+res.Changed+res.Removed > 0:
-		s.log.Info("protect log synced", "entries", res.Entries, "added", res.Added, "changed", res.Changed, "removed", res.Removed)
-	}
-	if s.metrics != nil {
-		s.metrics.Add("wikimod_reminder_syncs_total", 1, "outcome", outcome)
-	}
-}
-
-// OnProtect tracks the result of a successful /protect: it is a
-// commands.Config.OnProtect function. The wiki's reply holds the page's
-// whole protection (the types not given were lifted), so the page's tracked
-// protections are made to match it: finite ones are tracked and scheduled,
-// infinite and lifted ones dropped.
+// OnProtect tracks the result of a successful /protect on the wiki
+// res.Wiki names: it is a commands.Config.OnProtect function. The wiki's
+// reply holds the page's whole protection (the types not given were
+// lifted), so the page's tracked protections are made to match it: finite
+// ones are tracked and scheduled, infinite and lifted ones dropped. A page
+// outside that wiki's Namespaces and Pages, or a wiki the scheduler does
+// not track, is left alone. An empty res.Wiki means the only wiki, when
+// there is one, else commands.DefaultWiki.
 func (s *Scheduler) OnProtect(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error {
-	if res == nil || !s.scope.hasTitle(res.Title) {
+	if res == nil {
 		return nil
 	}
-	if s.scope.limitsNamespaces() {
-		states, err := s.wiki.PageStates(ctx, res.Title)
-		if err != nil {
-			return fmt.Errorf("reminders: namespace of %q: %w", res.Title, err)
+	name := res.Wiki
+	if name == "" {
+		name = commands.DefaultWiki
+		if len(s.wikis) == 1 {
+			name = s.wikis[0].Name
+		} else {
+			s.log.Warn("a /protect outcome names no wiki; taking it for the default wiki's", "title", res.Title)
 		}
-		if st, ok := states[res.Title]; !ok || !s.scope.has(st.NS, st.Title) {
+	}
+	w, ok := s.byName[name]
+	if !ok {
+		s.log.Debug("a /protect on a wiki whose reminders are off", "wiki", name, "title", res.Title)
+		return nil
+	}
+	if !w.scope.hasTitle(res.Title) {
+		return nil
+	}
+	if w.scope.limitsNamespaces() {
+		states, err := w.Client.PageStates(ctx, res.Title)
+		if err != nil {
+			return fmt.Errorf("reminders: namespace of %q on %s: %w", res.Title, w.Name, err)
+		}
+		if st, ok := states[res.Title]; !ok || !w.scope.has(st.NS, st.Title) {
 			return nil
 		}
 	}
@@ -362,11 +455,11 @@ func (s *Scheduler) OnProtect(ctx context.Context, actor commands.Actor, res *co
 			Reason: res.Reason, URL: res.URL, SetAt: now,
 		})
 	}
-	r, err := s.db.ReconcilePage(ctx, res.Title, want, s.leads, now)
+	r, err := s.db.ReconcilePage(ctx, w.Name, res.Title, want, s.leads, now)
 	if err != nil {
 		return fmt.Errorf("reminders: %w", err)
 	}
-	s.log.Debug("tracked /protect", "title", res.Title, "added", r.Added, "changed", r.Changed, "removed", r.Removed)
+	s.log.Debug("tracked /protect", "wiki", w.Name, "title", res.Title, "added", r.Added, "changed", r.Changed, "removed", r.Removed)
 	return nil
 }
 

@@ -23,13 +23,15 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
-var wiki *devwiki.Wiki
+// wiki is the test wiki; wiki2 is a second one, for the tests of a farm
+// (two real wikis with pages, logs and sessions of their own).
+var wiki, wiki2 *devwiki.Wiki
 
 func TestMain(m *testing.M) {
 	if os.Getenv(crashEnv) != "" {
 		os.Exit(crashChild())
 	}
-	os.Exit(devwiki.Main(m, &wiki))
+	os.Exit(devwiki.Main(m, &wiki, &wiki2))
 }
 
 // crashEnv makes the test binary run crashChild instead of the tests.
@@ -52,7 +54,7 @@ func crashChild() int {
 		return 2
 	}
 	c, _ := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php"})
-	s, err := reminders.New(reminders.Config{DB: db, Wiki: c, Now: func() time.Time { return now },
+	s, err := reminders.New(reminders.Config{DB: db, Wikis: oneWiki(c), Now: func() time.Time { return now },
 		Notify: func(_ context.Context, r commands.Reply) error {
 			if when == "after" {
 				fmt.Println("POSTED:", r.Title)
@@ -180,7 +182,7 @@ func newFixture(t *testing.T, mod func(*reminders.Config)) *fixture {
 		},
 		Extra: deferredCommands(&f.s),
 	})
-	f.cfg = reminders.Config{DB: f.env.DB, Wiki: f.env.Bot, Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics}
+	f.cfg = reminders.Config{DB: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics}
 	if mod != nil {
 		mod(&f.cfg)
 	}
@@ -191,6 +193,12 @@ func newFixture(t *testing.T, mod func(*reminders.Config)) *fixture {
 	}
 	t.Cleanup(func() { f.s.Close() })
 	return f
+}
+
+// oneWiki is the Config.Wikis of a single-wiki wikimod: one wiki named
+// "default".
+func oneWiki(c *mw.Client) []reminders.Wiki {
+	return []reminders.Wiki{{Name: commands.DefaultWiki, Client: c}}
 }
 
 // deferredCommands returns the reminders' commands for a scheduler built
@@ -313,7 +321,8 @@ func TestProtectIsRemindedAtLeadTimeAndAtExpiry(t *testing.T) {
 	}
 	if len(m.Actions) != 2 || m.Actions[0].Label != "Extend 3 hours" || m.Actions[0].Style != "primary" ||
 		m.Actions[0].Command != "reminder" || m.Actions[0].Args["do"] != "extend" || m.Actions[1].Label != "Dismiss" ||
-		m.Actions[1].Args["do"] != "dismiss" || m.Actions[1].Args["id"] != m.Actions[0].Args["id"] || len(m.Actions[0].Args) != 2 {
+		m.Actions[1].Args["do"] != "dismiss" || m.Actions[1].Args["id"] != m.Actions[0].Args["id"] || len(m.Actions[0].Args) != 3 ||
+		m.Actions[0].Args["wiki"] != commands.DefaultWiki || m.Actions[1].Args["wiki"] != commands.DefaultWiki {
 		t.Errorf("actions = %+v", m.Actions)
 	}
 	audit := f.env.LastAudit(t)
@@ -344,7 +353,7 @@ func TestIndefiniteAndLiftedProtectionsAreNotTracked(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
 	tracked := func(title string) []storage.TrackedProtection {
-		ps, err := f.env.DB.PageProtections(ctx, title)
+		ps, err := f.env.DB.PageProtections(ctx, commands.DefaultWiki, title)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -375,15 +384,15 @@ func TestSyncFollowsChangesMadeOnTheWiki(t *testing.T) {
 	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	name := func(s string) string { return s + " " + run }
 	watch := []string{name("Sync Extended"), name("Sync New"), name("Sync Lifted"), name("Talk:Sync Other Namespace")}
-	f := newFixture(t, func(c *reminders.Config) { c.Pages = watch; c.Namespaces = []int{0} })
+	f := newFixture(t, func(c *reminders.Config) { c.Wikis[0].Pages = watch; c.Wikis[0].Namespaces = []int{0} })
 	ctx := context.Background()
 	oldExp := f.protect(t, `/protect "`+name("Sync Extended")+`" create=sysop expiry="3 hours"`)
 	f.protect(t, `/protect "`+name("Sync Lifted")+`" create=sysop expiry="2 hours"`)
 	f.protect(t, `/protect "`+name("Sync Unwatched")+`" create=sysop expiry="2 hours"`)
-	if ps, _ := f.env.DB.PageProtections(ctx, name("Sync Unwatched")); len(ps) != 0 {
+	if ps, _ := f.env.DB.PageProtections(ctx, commands.DefaultWiki, name("Sync Unwatched")); len(ps) != 0 {
 		t.Errorf("a page off the watch list was tracked from /protect")
 	}
-	if _, err := f.s.Sync(ctx); err != nil { // catch up with the log so far
+	if _, err := f.s.Sync(ctx, commands.DefaultWiki); err != nil { // catch up with the log so far
 		t.Fatal(err)
 	}
 
@@ -406,29 +415,29 @@ func TestSyncFollowsChangesMadeOnTheWiki(t *testing.T) {
 	direct(name("Talk:Sync Other Namespace"), "create", "sysop", "4 hours", "")
 	direct(name("Sync Unwatched 2"), "create", "sysop", "4 hours", "")
 
-	res, err := f.s.Sync(ctx)
+	res, err := f.s.Sync(ctx, commands.DefaultWiki)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.Added != 1 || res.Changed != 1 || res.Removed != 1 {
 		t.Errorf("sync = %+v, want one added, one changed, one removed", res)
 	}
-	ps, _ := f.env.DB.PageProtections(ctx, name("Sync Extended"))
+	ps, _ := f.env.DB.PageProtections(ctx, commands.DefaultWiki, name("Sync Extended"))
 	newExp, _ := time.Parse(time.RFC3339, extended.Protections[0].Expiry)
 	if len(ps) != 1 || !ps[0].Expiry.Equal(newExp) || ps[0].Platform != "wiki" || ps[0].SetBy != "Admin" || ps[0].Reason != "longer" {
 		t.Errorf("Sync Extended = %+v, want until %v, set by Admin on the wiki", ps, newExp)
 	}
-	ps, _ = f.env.DB.PageProtections(ctx, name("Sync New"))
+	ps, _ = f.env.DB.PageProtections(ctx, commands.DefaultWiki, name("Sync New"))
 	if len(ps) != 1 || ps[0].Level != "autoconfirmed" || ps[0].Length != 5*time.Hour || ps[0].Reason != "from the wiki" ||
 		!strings.HasSuffix(ps[0].URL, "/Sync_New_"+run) {
 		t.Errorf("Sync New = %+v, want tracked, set for 5 hours", ps)
 	}
 	for _, title := range []string{name("Sync Lifted"), name("Talk:Sync Other Namespace"), name("Sync Unwatched 2")} {
-		if ps, _ := f.env.DB.PageProtections(ctx, title); len(ps) != 0 {
+		if ps, _ := f.env.DB.PageProtections(ctx, commands.DefaultWiki, title); len(ps) != 0 {
 			t.Errorf("%s is tracked: %+v", title, ps)
 		}
 	}
-	again, err := f.s.Sync(ctx)
+	again, err := f.s.Sync(ctx, commands.DefaultWiki)
 	if err != nil || again.Entries != 0 {
 		t.Errorf("a second sync read %d entries (%v); it should continue where the first stopped", again.Entries, err)
 	}
@@ -450,29 +459,29 @@ func TestSyncFollowsChangesMadeOnTheWiki(t *testing.T) {
 func TestSyncFollowsAProtectionMovedWithItsPage(t *testing.T) {
 	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 	from, to := "Move From "+run, "Move To "+run
-	f := newFixture(t, func(c *reminders.Config) { c.Pages = []string{from, to} })
+	f := newFixture(t, func(c *reminders.Config) { c.Wikis[0].Pages = []string{from, to} })
 	ctx := context.Background()
 	if _, err := f.env.Bot.Post(ctx, "csrf", url.Values{"action": {"edit"}, "title": {from}, "text": {"content"}, "summary": {"test"}}, nil); err != nil {
 		t.Fatal(err)
 	}
 	exp := f.protect(t, "/protect \""+from+"\" edit=sysop move=sysop expiry=\"1 day\"")
-	if _, err := f.s.Sync(ctx); err != nil {
+	if _, err := f.s.Sync(ctx, commands.DefaultWiki); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := f.env.Bot.Post(ctx, "csrf", url.Values{"action": {"move"}, "from": {from}, "to": {to}, "reason": {"rename"}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	res, err := f.s.Sync(ctx)
+	res, err := f.s.Sync(ctx, commands.DefaultWiki)
 	if err != nil || res.Added != 2 {
 		t.Fatalf("sync after the move = %+v, %v; want the new title's two protections added", res, err)
 	}
-	ps, _ := f.env.DB.PageProtections(ctx, to)
+	ps, _ := f.env.DB.PageProtections(ctx, commands.DefaultWiki, to)
 	if len(ps) != 2 || !ps[0].Expiry.Equal(exp) || ps[0].Platform != "wiki" || !strings.Contains(ps[0].Reason, "rename") {
 		t.Errorf("the new title = %+v, want edit and move until %v", ps, exp)
 	}
 	// MediaWiki protects the redirect left behind the same way, so the old
 	// title keeps its reminders too.
-	if ps, _ := f.env.DB.PageProtections(ctx, from); len(ps) != 2 {
+	if ps, _ := f.env.DB.PageProtections(ctx, commands.DefaultWiki, from); len(ps) != 2 {
 		t.Errorf("the old title = %+v", ps)
 	}
 }
@@ -520,7 +529,7 @@ func TestExtendButtonExtendsAndKeepsTheRest(t *testing.T) {
 	if audit.Command != "reminder" || audit.UserID != "D-ADMIN" || audit.Outcome != commands.OutcomeOK || !strings.Contains(string(audit.Result), want) {
 		t.Errorf("audit = %+v", audit)
 	}
-	ps, _ := f.env.DB.PageProtections(ctx, "Extend Page")
+	ps, _ := f.env.DB.PageProtections(ctx, commands.DefaultWiki, "Extend Page")
 	if len(ps) != 1 || ps[0].Expiry.Format(time.RFC3339) != want || ps[0].Length != 3*time.Hour || ps[0].SetBy != "bob" || ps[0].Reason != "edit war" {
 		t.Errorf("tracked = %+v", ps)
 	}
@@ -695,7 +704,7 @@ func TestABurstIsDigested(t *testing.T) {
 }
 
 func TestRestartNeitherLosesNorRepeats(t *testing.T) {
-	f := newFixture(t, func(c *reminders.Config) { c.Pages = []string{"Restart A", "Restart B", "Restart C"} })
+	f := newFixture(t, func(c *reminders.Config) { c.Wikis[0].Pages = []string{"Restart A", "Restart B", "Restart C"} })
 	ctx := context.Background()
 	expA := f.protect(t, `/protect "Restart A" create=sysop expiry="2 hours"`)
 	expB := f.protect(t, `/protect "Restart B" create=sysop expiry="3 hours"`)
@@ -792,17 +801,21 @@ func TestConfigIsChecked(t *testing.T) {
 	defer db.Close()
 	c, _ := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php"})
 	for _, cfg := range []reminders.Config{
-		{Wiki: c},
+		{Wikis: oneWiki(c)},
 		{DB: db},
-		{DB: db, Wiki: c, LeadTimes: []time.Duration{-time.Hour}},
-		{DB: db, Wiki: c, TickSpec: "every minute"},
-		{DB: db, Wiki: c, Retry: storage.Backoff{Base: time.Hour, Max: time.Minute, Attempts: 1}},
+		{DB: db, Wikis: []reminders.Wiki{{Name: "en"}}},
+		{DB: db, Wikis: []reminders.Wiki{{Client: c}}},
+		{DB: db, Wikis: []reminders.Wiki{{Name: "en", Client: c}, {Name: "en", Client: c}}},
+		{DB: db, Wikis: oneWiki(c), LeadTimes: []time.Duration{-time.Hour}},
+		{DB: db, Wikis: oneWiki(c), TickSpec: "every minute"},
+		{DB: db, Wikis: oneWiki(c), SyncConcurrency: -1},
+		{DB: db, Wikis: oneWiki(c), Retry: storage.Backoff{Base: time.Hour, Max: time.Minute, Attempts: 1}},
 	} {
 		if _, err := reminders.New(cfg); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}
 	}
-	s, err := reminders.New(reminders.Config{DB: db, Wiki: c})
+	s, err := reminders.New(reminders.Config{DB: db, Wikis: oneWiki(c)})
 	if err != nil {
 		t.Fatal(err)
 	}

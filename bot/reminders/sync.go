@@ -3,16 +3,18 @@ package reminders
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
 
-// cursorKey names the sync cursor in the database: the timestamp and log id
-// of the last protect log entry read.
+// cursorKey names a wiki's sync cursor in the database: the timestamp and
+// log id of the last entry of its protect log read.
 const cursorKey = "protect-log-cursor"
 
 // SyncResult counts what a sync read and changed.
@@ -56,18 +58,23 @@ type pageMeta struct {
 	at            time.Time
 }
 
-// Sync reads the wiki's protect log from where the last sync stopped (the
-// whole log the first time) and, for each page an entry names, makes the
-// tracked protections match the page's current ones: a new finite
+// Sync reads the named wiki's protect log from where its last sync stopped
+// (the whole log the first time) and, for each page an entry names, makes
+// the tracked protections match the page's current ones: a new finite
 // protection is tracked, a changed expiry rescheduled, a lifted or
-// indefinite one dropped with its reminders. Pages out of scope are
-// skipped. The cursor is saved after each page of the log, so an
-// interrupted sync resumes where it stopped.
-func (s *Scheduler) Sync(ctx context.Context) (SyncResult, error) {
-	s.syncMu.Lock()
-	defer s.syncMu.Unlock()
+// indefinite one dropped with its reminders. Pages outside the wiki's
+// scope are skipped. The cursor, the wiki's own, is saved after each page
+// of the log, so an interrupted sync resumes where it stopped. One sync of
+// a wiki runs at a time; other wikis' syncs run beside it.
+func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 	var res SyncResult
-	saved, err := s.db.ReminderState(ctx, cursorKey)
+	w, ok := s.byName[name]
+	if !ok {
+		return res, fmt.Errorf("reminders: sync: no wiki %q", name)
+	}
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	saved, err := s.db.ReminderState(ctx, w.Name, cursorKey)
 	if err != nil {
 		return res, fmt.Errorf("reminders: %w", err)
 	}
@@ -77,15 +84,15 @@ func (s *Scheduler) Sync(ctx context.Context) (SyncResult, error) {
 	}
 	q := mw.LogEventsQuery{Type: "protect", Newer: true, Start: cur.at}
 	for {
-		page, err := s.wiki.LogEvents(ctx, q)
+		page, err := w.Client.LogEvents(ctx, q)
 		if err != nil {
-			return res, fmt.Errorf("reminders: sync: %w", err)
+			return res, fmt.Errorf("reminders: sync %s: %w", w.Name, err)
 		}
 		next := cur
 		var titles []string
 		meta := map[string]pageMeta{}
 		touch := func(ns int, title string, m pageMeta) {
-			if title == "" || !s.scope.has(ns, title) {
+			if title == "" || !w.scope.has(ns, title) {
 				return
 			}
 			if _, seen := meta[title]; !seen {
@@ -108,11 +115,11 @@ func (s *Scheduler) Sync(ctx context.Context) (SyncResult, error) {
 				touch(e.Params.OldNS, e.Params.OldTitle, m)
 			}
 		}
-		if err := s.reconcile(ctx, titles, meta, &res); err != nil {
+		if err := s.reconcile(ctx, w, titles, meta, &res); err != nil {
 			return res, err
 		}
 		if next != cur {
-			if err := s.db.SetReminderState(ctx, cursorKey, next.String()); err != nil {
+			if err := s.db.SetReminderState(ctx, w.Name, cursorKey, next.String()); err != nil {
 				return res, fmt.Errorf("reminders: %w", err)
 			}
 			cur = next
@@ -122,30 +129,27 @@ func (s *Scheduler) Sync(ctx context.Context) (SyncResult, error) {
 		}
 		q.Continue = page.Continue
 	}
-	if _, err := s.db.PruneProtections(ctx, s.now().Add(-s.cfg.KeepExpired)); err != nil {
-		return res, fmt.Errorf("reminders: %w", err)
-	}
 	return res, nil
 }
 
 // reconcile makes the tracked protections of the given pages match what
 // the wiki says of them now.
-func (s *Scheduler) reconcile(ctx context.Context, titles []string, meta map[string]pageMeta, res *SyncResult) error {
+func (s *Scheduler) reconcile(ctx context.Context, w *wiki, titles []string, meta map[string]pageMeta, res *SyncResult) error {
 	if len(titles) == 0 {
 		return nil
 	}
-	states, err := s.wiki.PageStates(ctx, titles...)
+	states, err := w.Client.PageStates(ctx, titles...)
 	if err != nil {
-		return fmt.Errorf("reminders: sync: %w", err)
+		return fmt.Errorf("reminders: sync %s: %w", w.Name, err)
 	}
-	site, err := s.wiki.SiteInfo(ctx)
+	site, err := w.Client.SiteInfo(ctx)
 	if err != nil {
-		return fmt.Errorf("reminders: sync: %w", err)
+		return fmt.Errorf("reminders: sync %s: %w", w.Name, err)
 	}
 	now := s.now()
 	for _, title := range titles {
 		st, ok := states[title]
-		if !ok || st.Invalid || !s.scope.has(st.NS, st.Title) {
+		if !ok || st.Invalid || !w.scope.has(st.NS, st.Title) {
 			continue
 		}
 		m := meta[title]
@@ -164,9 +168,9 @@ func (s *Scheduler) reconcile(ctx context.Context, titles []string, meta map[str
 				SetBy: m.user, Platform: "wiki", Reason: m.comment, URL: site.PageURL(st.Title), SetAt: m.at,
 			})
 		}
-		r, err := s.db.ReconcilePage(ctx, st.Title, want, s.leads, now)
+		r, err := s.db.ReconcilePage(ctx, w.Name, st.Title, want, s.leads, now)
 		if err != nil {
-			return fmt.Errorf("reminders: sync: %w", err)
+			return fmt.Errorf("reminders: sync %s: %w", w.Name, err)
 		}
 		res.Pages++
 		res.Added += r.Added
@@ -175,4 +179,138 @@ func (s *Scheduler) reconcile(ctx context.Context, titles []string, meta map[str
 		res.Unchanged += r.Unchanged
 	}
 	return nil
+}
+
+// The schedule of the syncs. Each wiki's sync falls at its own offset in
+// every SyncInterval, from a hash of its name, so that a farm's wikis are
+// read spread over the interval rather than all at once, and a wiki keeps
+// its offset when others are added. One cron entry wakes dispatchSyncs a
+// few dozen times an interval; it starts the syncs whose slot has come, at
+// most SyncConcurrency at a time, each in a goroutine that lives for that
+// sync only. Nothing is kept per wiki but an offset and a slot number.
+
+// syncOffset returns where in each interval the named wiki's sync falls.
+func syncOffset(name string, interval time.Duration) time.Duration {
+	h := fnv.New64a()
+	h.Write([]byte(name))
+	return time.Duration(h.Sum64() % uint64(interval))
+}
+
+// slotAt numbers the latest of w's sync times at or before t: they are the
+// times offset past a multiple of the interval.
+func (s *Scheduler) slotAt(w *wiki, t time.Time) int64 {
+	return (t.UnixNano() - int64(w.offset)) / int64(s.cfg.SyncInterval)
+}
+
+// dispatchEvery is how often the schedule looks for syncs due: often
+// enough that the offsets spread the syncs (a sixtieth of the interval),
+// but at least a second apart and at most a minute.
+func (s *Scheduler) dispatchEvery() time.Duration {
+	return min(max(s.cfg.SyncInterval/60, time.Second), time.Minute)
+}
+
+// SyncDue starts the protect log syncs due by the scheduler's clock (each
+// wiki's once a SyncInterval, at its own offset, and once more straight
+// away if the last one ran past its next slot), at most SyncConcurrency at
+// a time, waits for them, and returns the names of the wikis synced. Every
+// SyncInterval it also forgets the protections expired KeepExpired ago.
+// The schedule does the same without waiting for the syncs to end; tests
+// call SyncDue with a fake clock.
+func (s *Scheduler) SyncDue(ctx context.Context) []string {
+	var wg sync.WaitGroup
+	names := s.dispatchSyncs(ctx, &wg)
+	wg.Wait()
+	return names
+}
+
+// dispatchSyncs starts the syncs due now and returns when each has
+// started (waiting for a free slot if need be), not when they end; started
+// counts them too, when not nil.
+func (s *Scheduler) dispatchSyncs(ctx context.Context, started *sync.WaitGroup) []string {
+	now := s.now()
+	s.pruneIfDue(ctx, now)
+	var names []string
+	for _, w := range s.wikis {
+		if ctx.Err() != nil {
+			return names
+		}
+		s.syncStateMu.Lock()
+		slot := s.slotAt(w, now)
+		due := !w.running && slot > w.slot
+		if due {
+			w.running = true
+		}
+		s.syncStateMu.Unlock()
+		if !due {
+			continue
+		}
+		select {
+		case s.syncSlots <- struct{}{}:
+		case <-ctx.Done():
+			s.syncStateMu.Lock()
+			w.running = false
+			s.syncStateMu.Unlock()
+			return names
+		}
+		s.syncStateMu.Lock()
+		w.slot = slot
+		s.syncStateMu.Unlock()
+		names = append(names, w.Name)
+		s.syncs.Add(1)
+		if started != nil {
+			started.Add(1)
+		}
+		go func() {
+			defer func() {
+				s.syncStateMu.Lock()
+				w.running = false
+				s.syncStateMu.Unlock()
+				<-s.syncSlots
+				if started != nil {
+					started.Done()
+				}
+				s.syncs.Done()
+			}()
+			s.runSync(ctx, w)
+		}()
+	}
+	return names
+}
+
+// runSync syncs one wiki for at most SyncTimeout, and logs and counts how
+// it went.
+func (s *Scheduler) runSync(ctx context.Context, w *wiki) {
+	syncCtx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
+	defer cancel()
+	res, err := s.Sync(syncCtx, w.Name)
+	outcome := "ok"
+	switch {
+	case err != nil && ctx.Err() != nil:
+		outcome = "stopped"
+	case err != nil:
+		outcome = "failed"
+		s.log.Warn("protect log sync failed; will try again", "wiki", w.Name, "err", err)
+	case res.Added+res.Changed+res.Removed > 0:
+		s.log.Info("protect log synced", "wiki", w.Name, "entries", res.Entries, "added", res.Added, "changed", res.Changed, "removed", res.Removed)
+	}
+	if s.metrics != nil {
+		s.metrics.Add("wikimod_reminder_syncs_total", 1, "wiki", w.Name, "outcome", outcome)
+	}
+}
+
+// pruneIfDue forgets, once a SyncInterval, the protections of every wiki
+// that expired KeepExpired ago and have nothing left to send.
+func (s *Scheduler) pruneIfDue(ctx context.Context, now time.Time) {
+	s.syncStateMu.Lock()
+	due := now.Sub(s.lastPrune) >= s.cfg.SyncInterval
+	if due {
+		s.lastPrune = now
+	}
+	s.syncStateMu.Unlock()
+	if !due {
+		return
+	}
+	if _, err := s.db.PruneProtections(ctx, now.Add(-s.cfg.KeepExpired)); err != nil && ctx.Err() == nil {
+		s.log.Warn("forgetting expired protections failed; will try again", "err", err)
+	}
 }

@@ -13,16 +13,18 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
-// Tick sends the reminders that are due. Cron calls it every minute; tests
-// call it directly with a fake clock. The due reminders are claimed in the
-// database first and marked sent after each successful post; a failed post
-// is retried later with back-off. When more pages than DigestThreshold have
-// reminders due at once, one digest goes out instead of a message each.
+// Tick sends the reminders that are due, on every wiki. Cron calls it
+// every minute; tests call it directly with a fake clock. The due reminders
+// are claimed in the database first and marked sent after each successful
+// post; a failed post is retried later with back-off. Each wiki's
+// reminders go to that wiki's notice channels; when more pages of one wiki
+// than DigestThreshold have reminders due at once, one digest goes out for
+// that wiki instead of a message each.
 func (s *Scheduler) Tick(ctx context.Context) error {
 	s.tickMu.Lock()
 	defer s.tickMu.Unlock()
-	if s.cfg.Notify == nil && s.cfg.Channels == nil {
-		return errors.New("reminders: no notice channel to post to")
+	if err := s.checkChannels(); err != nil {
+		return err
 	}
 	now := s.now()
 	claim := s.claims.Add(1)
@@ -39,18 +41,42 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 			s.log.Error("releasing unsent reminders", "err", err)
 		}
 	}()
-	groups, total, err := s.db.ClaimedGroups(ctx, claim, max(s.cfg.DigestThreshold, s.cfg.DigestLines))
+	wikis, err := s.db.ClaimedWikis(ctx, claim)
 	if err != nil {
 		return fmt.Errorf("reminders: %w", err)
 	}
-	if total > s.cfg.DigestThreshold {
-		if len(groups) > s.cfg.DigestLines {
-			groups = groups[:s.cfg.DigestLines]
+	for _, cw := range wikis {
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		s.deliver(ctx, claim, nil, s.digest(groups, total, now), "digest", total, delivered(groups...), now)
+		w, ok := s.byName[cw.Wiki]
+		if !ok {
+			s.orphaned(ctx, claim, cw.Wiki, now)
+			continue
+		}
+		if err := s.tickWiki(ctx, claim, w, cw.Groups, now); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tickWiki sends one wiki's reminders of claim: groups is how many
+// messages they make.
+func (s *Scheduler) tickWiki(ctx context.Context, claim int64, w *wiki, groups int, now time.Time) error {
+	if groups > s.cfg.DigestThreshold {
+		gs, total, err := s.db.ClaimedGroups(ctx, claim, w.Name, s.cfg.DigestLines)
+		if err != nil {
+			return fmt.Errorf("reminders: %w", err)
+		}
+		s.deliver(ctx, claim, w, nil, s.digest(w, gs, total, now), "digest", total, delivered(gs...), now)
 		return nil
 	}
-	for _, g := range groups {
+	gs, _, err := s.db.ClaimedGroups(ctx, claim, w.Name, s.cfg.DigestThreshold)
+	if err != nil {
+		return fmt.Errorf("reminders: %w", err)
+	}
+	for _, g := range gs {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -58,14 +84,33 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 		for i, r := range g.Reminders {
 			ids[i] = r.ID
 		}
-		s.deliver(ctx, claim, ids, s.single(g, now), "single", 1, delivered(g), now)
+		s.deliver(ctx, claim, w, ids, s.single(w, g, now), "single", 1, delivered(g), now)
 	}
 	return nil
 }
 
-// channels returns the notice channels to post to now.
-func (s *Scheduler) channels() []Channel {
-	if s.cfg.Channels != nil {
+// orphaned handles the reminders of a wiki no longer configured (taken out
+// of the farm, or data a renamed wiki left under its old name): there is
+// nowhere to post them and no session to act on them with. They are
+// retried with the usual back-off, in case the wiki comes back, and then
+// given up, rather than claimed and released every minute for ever.
+func (s *Scheduler) orphaned(ctx context.Context, claim int64, name string, now time.Time) {
+	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	gaveUp, err := s.db.RetryLater(markCtx, claim, name, nil, now, s.cfg.Retry, "wiki "+name+" is not configured", nil)
+	if err != nil {
+		s.log.Error("could not reschedule the reminders of a wiki not configured", "wiki", name, "err", err)
+		return
+	}
+	s.log.Warn("reminders are due on a wiki that is not configured; they are not sent", "wiki", name, "gave_up", gaveUp)
+}
+
+// channels returns the notice channels to post w's reminders to now.
+func (s *Scheduler) channels(w *wiki) []Channel {
+	switch {
+	case w.Channels != nil:
+		return w.Channels()
+	case s.cfg.Channels != nil:
 		return s.cfg.Channels()
 	}
 	return []Channel{{Name: "notice", Notify: s.cfg.Notify}}
@@ -89,13 +134,13 @@ func delivered(groups ...storage.ReminderGroup) map[string]bool {
 	return out
 }
 
-// deliver posts one message about the reminders of claim with the given ids
-// (nil: all of them) to each notice channel it has not reached yet, then
-// marks them sent, or due again after the back-off if a channel failed, and
-// audits the attempt.
-func (s *Scheduler) deliver(ctx context.Context, claim int64, ids []int64, msg commands.Reply, kind string, pages int, skip map[string]bool, now time.Time) {
+// deliver posts one message about the reminders of claim on w with the
+// given ids (nil: all of them) to each of w's notice channels it has not
+// reached yet, then marks them sent, or due again after the back-off if a
+// channel failed, and audits the attempt.
+func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int64, msg commands.Reply, kind string, pages int, skip map[string]bool, now time.Time) {
 	var reached, failed, problems []string
-	chans := s.channels()
+	chans := s.channels(w)
 	for _, c := range chans {
 		if skip[c.Name] {
 			reached = append(reached, c.Name)
@@ -118,7 +163,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, ids []int64, msg c
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	rec := &commands.AuditRecord{
-		Time: now, Platform: "system", UserID: "reminders", UserName: "wikimod reminders", Channel: strings.Join(reached, ","),
+		Time: now, Wiki: w.Name, Platform: "system", UserID: "reminders", UserName: "wikimod reminders", Channel: strings.Join(reached, ","),
 		Command: "reminder-send", Args: map[string]string{"kind": kind, "pages": strconv.Itoa(pages), "about": msg.Title},
 	}
 	if ids != nil {
@@ -128,7 +173,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, ids []int64, msg c
 		s.log.Error("audit log write failed", "command", rec.Command, "err", err)
 	}
 	if len(failed) == 0 {
-		if err := s.db.MarkSent(markCtx, claim, ids, now); err != nil {
+		if err := s.db.MarkSent(markCtx, claim, w.Name, ids, now); err != nil {
 			// It went out; after a restart it may go out once more.
 			s.log.Error("a reminder was posted but could not be marked sent", "err", err)
 		}
@@ -138,7 +183,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, ids []int64, msg c
 		}
 	} else {
 		detail := strings.Join(problems, "; ")
-		gaveUp, err := s.db.RetryLater(markCtx, claim, ids, now, s.cfg.Retry, detail, reached)
+		gaveUp, err := s.db.RetryLater(markCtx, claim, w.Name, ids, now, s.cfg.Retry, detail, reached)
 		if err != nil {
 			s.log.Error("could not reschedule a failed reminder", "err", err)
 		}
@@ -146,9 +191,9 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, ids []int64, msg c
 		outcome := "retry"
 		if gaveUp > 0 {
 			rec.Code, outcome = "gave-up", "gave-up"
-			s.log.Error("giving up on reminders after repeated failures to post them", "count", gaveUp, "about", msg.Title, "failed", failed, "err", detail)
+			s.log.Error("giving up on reminders after repeated failures to post them", "wiki", w.Name, "count", gaveUp, "about", msg.Title, "failed", failed, "err", detail)
 		} else {
-			s.log.Warn("posting a reminder failed; will retry", "about", msg.Title, "failed", failed, "err", detail)
+			s.log.Warn("posting a reminder failed; will retry", "wiki", w.Name, "about", msg.Title, "failed", failed, "err", detail)
 		}
 		rec.Result, _ = json.Marshal(map[string]any{"failed": failed, "reached": reached, "error": detail})
 		if s.metrics != nil {
@@ -187,8 +232,19 @@ func joinIDs(ids []int64) string {
 	return strings.Join(parts, ",")
 }
 
+// named marks a notice about w with w's name, when there is more than one
+// wiki: Wiki is set and the title starts with "[NAME] ", as the command
+// service marks its replies.
+func (s *Scheduler) named(w *wiki, r commands.Reply) commands.Reply {
+	if s.multi() {
+		r.Wiki = w.Name
+		r.Title = "[" + w.Name + "] " + r.Title
+	}
+	return r
+}
+
 // single is the message about one page's protections expiring together.
-func (s *Scheduler) single(g storage.ReminderGroup, now time.Time) commands.Reply {
+func (s *Scheduler) single(w *wiki, g storage.ReminderGroup, now time.Time) commands.Reply {
 	first := g.Reminders[0]
 	p := first.Protection
 	expired := !g.Expiry.After(now)
@@ -246,17 +302,18 @@ func (s *Scheduler) single(g storage.ReminderGroup, now time.Time) commands.Repl
 			label = "Protect again for " + length(p.Length)
 		}
 		reply.Actions = append(reply.Actions, commands.Action{Label: label, Style: "primary", Command: "reminder",
-			Args: map[string]string{"do": "extend", "id": id}})
+			Args: map[string]string{"do": "extend", "id": id, "wiki": w.Name}})
 	}
 	if !expired {
 		reply.Actions = append(reply.Actions, commands.Action{Label: "Dismiss", Command: "reminder",
-			Args: map[string]string{"do": "dismiss", "id": id}})
+			Args: map[string]string{"do": "dismiss", "id": id, "wiki": w.Name}})
 	}
-	return reply
+	return s.named(w, reply)
 }
 
-// digest is one message about many pages' reminders due at once.
-func (s *Scheduler) digest(groups []storage.ReminderGroup, total int, now time.Time) commands.Reply {
+// digest is one message about many pages' reminders on one wiki due at
+// once.
+func (s *Scheduler) digest(w *wiki, groups []storage.ReminderGroup, total int, now time.Time) commands.Reply {
 	reply := commands.Reply{
 		Command:  "reminder",
 		Outcome:  commands.OutcomeOK,
@@ -278,7 +335,11 @@ func (s *Scheduler) digest(groups []storage.ReminderGroup, total int, now time.T
 		}
 		reply.Fields = append(reply.Fields, commands.Field{Label: g.Title, Value: value})
 	}
-	notes := []string{fmt.Sprintf("These came due together, so they are listed in one message rather than %d. `/expiring` lists what expires next; `/protect` extends a protection.", total)}
+	expiring := "`/expiring`"
+	if s.multi() {
+		expiring = "`/expiring wiki=" + w.Name + "`"
+	}
+	notes := []string{fmt.Sprintf("These came due together, so they are listed in one message rather than %d. %s lists what expires next; `/protect` extends a protection.", total, expiring)}
 	if anyLate {
 		notes = append(notes, "Those marked late were due while wikimod was not running or could not post.")
 	}
@@ -286,7 +347,7 @@ func (s *Scheduler) digest(groups []storage.ReminderGroup, total int, now time.T
 		notes = append(notes, fmt.Sprintf("…and %d more.", total-len(groups)))
 	}
 	reply.Text = strings.Join(notes, "\n")
-	return reply
+	return s.named(w, reply)
 }
 
 // late reports whether a group's reminder is late, and when it was due.

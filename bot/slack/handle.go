@@ -47,7 +47,7 @@ func (a *Adapter) slash(cmd slack.SlashCommand) (any, func()) {
 		}
 	}
 	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
-	refusal, ok, release := a.submit(actor(cmd.UserID, cmd.UserName, cmd.ChannelID), line, "", commands.Args{},
+	refusal, ok, release := a.submit(actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID), line, "", commands.Args{},
 		func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) })
 	if !ok {
 		return ackMessage{ResponseType: "ephemeral", Text: fallbackText(refusal)}, noRelease
@@ -110,7 +110,7 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 			a.log.Warn("slack: a button press carried an unreadable value", "action_id", act.ActionID, "err", err)
 			continue
 		}
-		refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, channel), "", cmd, args, deliver)
+		refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, ic.Team.ID, channel), "", cmd, args, deliver)
 		if !ok {
 			// The acknowledgement of a button carries no message: say it
 			// privately instead.
@@ -152,7 +152,7 @@ func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
 	// is about the secret.
 	done := make(chan commands.Reply)
 	abandoned := make(chan struct{})
-	refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, st.Channel), "", st.Command, args, func(ctx context.Context, reply commands.Reply) {
+	refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, ic.Team.ID, st.Channel), "", st.Command, args, func(ctx context.Context, reply commands.Reply) {
 		shown := false // in the modal, by the waiting handler
 		select {
 		case done <- reply:
@@ -220,8 +220,8 @@ func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
 	if err != nil {
 		a.log.Error("slack: could not deliver a reply", "command", r.Command, "user", to.user, "err", scrubURL(err))
 	}
-	if r.Announce && a.cfg.NoticeChannel != "" {
-		if err := a.post(ctx, a.cfg.NoticeChannel, r, to.user); err != nil {
+	if channel := a.noticeChannel(r.Wiki); r.Announce && channel != "" {
+		if err := a.post(ctx, channel, r, to.user); err != nil {
 			a.log.Error("slack: could not announce in the notice channel", "command", r.Command, "err", err)
 		}
 	}
@@ -230,7 +230,8 @@ func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
 // Notify implements bot.Notifier: it posts the reply, with its Actions as
 // buttons, to the notice channel. Without a notice channel it does nothing.
 func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
-	if a.cfg.NoticeChannel == "" {
+	channel := a.noticeChannel(r.Wiki)
+	if channel == "" {
 		return nil
 	}
 	for _, act := range r.Actions {
@@ -238,7 +239,16 @@ func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
 			return err
 		}
 	}
-	return a.post(ctx, a.cfg.NoticeChannel, r, "")
+	return a.post(ctx, channel, r, "")
+}
+
+// noticeChannel is where notices about the named wiki go ("" for a reply
+// about no wiki in particular): its own channel, or the default one.
+func (a *Adapter) noticeChannel(wiki string) string {
+	if c := a.cfg.WikiNoticeChannels[wiki]; c != "" {
+		return c
+	}
+	return a.cfg.NoticeChannel
 }
 
 // post sends a reply to a channel as a message everyone there sees.

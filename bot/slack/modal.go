@@ -80,9 +80,9 @@ func (a *Adapter) openSecretModal(ctx context.Context, cmd slack.SlashCommand, s
 	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
 	// Someone who may not run the command is told so at once, not after
 	// typing a password into a form.
-	act := actor(cmd.UserID, cmd.UserName, cmd.ChannelID)
+	act := actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID)
 	a.withGroups(ctx, &act)
-	if denial, ok := a.cfg.Service.Authorize(ctx, act, spec.Name); !ok {
+	if denial, ok := a.cfg.Service.Authorize(ctx, act, spec.Name, args); !ok {
 		a.deliver(ctx, to, denial)
 		return
 	}

@@ -36,7 +36,7 @@ const (
 type Service interface {
 	// Submit queues a command; see commands.Service.Submit.
 	Submit(ctx context.Context, job commands.Job) (commands.Reply, bool)
-	Authorize(ctx context.Context, actor commands.Actor, name string) (commands.Reply, bool)
+	Authorize(ctx context.Context, actor commands.Actor, name string, args commands.Args) (commands.Reply, bool)
 	Spec(name string) (commands.Spec, bool)
 }
 
@@ -69,6 +69,10 @@ type Config struct {
 	// NoticeChannel is the channel id that protect results and reminders
 	// are posted to; empty posts nothing there.
 	NoticeChannel string
+	// WikiNoticeChannels are the notice channels of some wikis, by wiki
+	// name: a reply or notice about such a wiki (Reply.Wiki) goes there
+	// instead of NoticeChannel.
+	WikiNoticeChannels map[string]string
 	// APIURL is the Web API's base URL; empty means Slack's own
 	// (https://slack.com/api). Tests and proxies set it.
 	APIURL string
@@ -282,10 +286,11 @@ func (a *Adapter) spawn(work func(ctx context.Context)) bool {
 	return true
 }
 
-// actor builds the actor for a Slack user; the user groups they belong to
-// are added by withGroups when the command's turn comes.
-func actor(userID, userName, channel string) commands.Actor {
-	return commands.Actor{Platform: commands.PlatformSlack, UserID: userID, UserName: userName, Channel: channel}
+// actor builds the actor for a Slack user in a workspace (team) and
+// channel; the user groups they belong to are added by withGroups when the
+// command's turn comes.
+func actor(userID, userName, team, channel string) commands.Actor {
+	return commands.Actor{Platform: commands.PlatformSlack, UserID: userID, UserName: userName, Space: team, Channel: channel}
 }
 
 // withGroups adds the Slack user groups an actor belongs to. A failed group

@@ -642,7 +642,7 @@ func (r *recorder) Submit(ctx context.Context, job commands.Job) (commands.Reply
 
 func (r *recorder) Spec(string) (commands.Spec, bool) { return commands.Spec{}, false }
 
-func (r *recorder) Authorize(context.Context, commands.Actor, string) (commands.Reply, bool) {
+func (r *recorder) Authorize(context.Context, commands.Actor, string, commands.Args) (commands.Reply, bool) {
 	return commands.Reply{}, true
 }
 
@@ -696,7 +696,7 @@ func TestManifestMatchesCommands(t *testing.T) {
 	// The service as wikimod runs it by default: with linking and the
 	// reminders' commands.
 	h := newHarness(t, testenv.Options{Linking: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
-		s, err := reminders.New(reminders.Config{DB: env.DB, Wiki: env.Bot})
+		s, err := reminders.New(reminders.Config{DB: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
 		if err != nil {
 			t.Fatal(err)
 		}

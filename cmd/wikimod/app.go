@@ -1,12 +1,14 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,8 +28,11 @@ type App struct {
 	log     *slog.Logger
 	metrics *bot.Metrics
 	db      *storage.DB
-	wiki    *mw.Client // the bot-password session
-	anon    *mw.Client // the anonymous session for resets
+	// wikis are the configured wikis, sorted by name: each with its
+	// bot-password session and its session for resets.
+	wikis   []*commands.Wiki
+	urls    map[string]string // each wiki's API URL, for messages
+	health  *wikiHealth
 	service *commands.Service
 	server  *bot.Server
 	// security counts the requests refused before they became commands.
@@ -49,6 +54,8 @@ type AppOptions struct {
 	Now       func() time.Time
 	// Extra commands and hooks, for the reminders.
 	Extra []commands.Command
+	// ConsoleWiki is the console's default wiki (wikimod console -wiki).
+	ConsoleWiki string
 }
 
 func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
@@ -89,24 +96,15 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	a.security = bot.NewSecurityLog(bot.SecurityConfig{Sink: a.db, Metrics: a.metrics, Now: a.now,
 		Logger: a.log.With("component", "security")})
 
-	ua := fmt.Sprintf("wikimod/%s (https://github.com/wikimod/wikimod; %s)", version, cfg.Wiki.Contact)
-	hc := &http.Client{Timeout: cfg.Wiki.Timeout.Duration}
-	a.wiki, err = mw.New(mw.Config{
-		APIURL: cfg.Wiki.APIURL, User: cfg.Wiki.BotUser, Password: cfg.Wiki.BotPassword, HTTPClient: hc,
-		UserAgent: ua, MaxLag: cfg.Wiki.MaxLag, MaxConcurrent: cfg.Wiki.MaxConcurrent, Observe: a.metrics.ObserveWiki, Now: a.now,
-		Logger: a.log.With("component", "wiki"),
-	})
-	if err != nil {
+	if err := a.openWikis(); err != nil {
 		return nil, err
 	}
-	resetWiki := a.wiki
-	if !cfg.Wiki.ResetWithBotSession {
-		a.anon, err = mw.New(mw.Config{APIURL: cfg.Wiki.APIURL, UserAgent: ua, MaxLag: cfg.Wiki.MaxLag, HTTPClient: hc,
-			MaxConcurrent: cfg.Wiki.MaxConcurrent, Observe: a.metrics.ObserveWiki, Now: a.now, Logger: a.log.With("component", "wiki-anon")})
-		if err != nil {
+	if len(a.wikis) == 1 && a.wikis[0].Name != commands.DefaultWiki {
+		// One wiki under a name of its own: what a single-wiki config
+		// kept as "default" is its.
+		if err := a.db.AdoptWiki(context.Background(), a.wikis[0].Name); err != nil {
 			return nil, err
 		}
-		resetWiki = a.anon
 	}
 	hooks, err := a.setupReminders()
 	if err != nil {
@@ -120,9 +118,19 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	if cfg.Identity.Linking {
 		identity.Links = a.db
 	}
+	workers := cfg.Commands.Workers
+	if workers == 0 {
+		workers = a.wikis[0].MaxConcurrent
+		if len(a.wikis) > 1 {
+			workers = 32
+		}
+	}
+	if opts.ConsoleWiki != "" && a.wiki(opts.ConsoleWiki) == nil {
+		return nil, fmt.Errorf("-wiki %q: no such wiki (wikis: %s)", opts.ConsoleWiki, strings.Join(a.wikiNames(), ", "))
+	}
 	a.service, err = commands.New(commands.Config{
-		Wiki:      a.wiki,
-		ResetWiki: resetWiki,
+		Wikis:     a.wikis,
+		Routes:    cfg.routes(opts.ConsoleWiki),
 		Policy:    policy,
 		Identity:  identity,
 		Rights:    cfg.Commands.Rights,
@@ -132,7 +140,7 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 		Observe:   a.metrics.ObserveCommand,
 		Timeout:   cfg.Commands.Timeout.Duration,
 		Queue: commands.QueueConfig{
-			Workers:  cfg.Wiki.MaxConcurrent,
+			Workers:  workers,
 			Capacity: cfg.Commands.QueueSize,
 			MaxWait:  cfg.Commands.MaxWait.Duration,
 		},
@@ -147,12 +155,12 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	for _, sp := range a.service.Specs() {
 		names = append(names, sp.Name)
 	}
-	a.metrics.InitCommands(names...)
+	a.metrics.InitCommands(a.wikiNames(), names...)
 	a.metrics.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 {
 		waiting, _ := a.service.QueueLen()
 		return float64(waiting)
 	})
-	a.metrics.Gauge("wikimod_commands_running", "Commands running against the wiki now.", func() float64 {
+	a.metrics.Gauge("wikimod_commands_running", "Commands running against the wikis now.", func() float64 {
 		_, running := a.service.QueueLen()
 		return float64(running)
 	})
@@ -164,6 +172,71 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	})
 	ok = true
 	return a, nil
+}
+
+// openWikis makes the sessions of every configured wiki. Nothing is asked
+// of a wiki yet: each logs in at its first command, so a farm of a
+// thousand wikis starts at once and keeps idle wikis cheap.
+func (a *App) openWikis() error {
+	// One transport for every wiki, keeping enough idle connections per
+	// host for each wiki's requests at once (Go's default keeps 2).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConns = 256
+	tr.MaxIdleConnsPerHost = 32
+	a.urls = map[string]string{}
+	a.health = newWikiHealth(nil, a.urls, a.now) // observed from the first request on
+	contact := ""
+	for _, w := range a.cfg.Farm() {
+		if contact = w.Contact; contact != "" {
+			break
+		}
+	}
+	for _, w := range a.cfg.Farm() {
+		ua := fmt.Sprintf("wikimod/%s (https://github.com/wikimod/wikimod; %s)", version, cmp.Or(w.Contact, contact))
+		hc := &http.Client{Timeout: w.Timeout.Duration, Transport: tr}
+		log := a.log.With("component", "wiki", "wiki", w.Name)
+		name, count := w.Name, a.metrics.WikiObserver(w.Name)
+		observe := func(info mw.RequestInfo) {
+			count(info)
+			a.health.observe(name, info)
+		}
+		client, err := mw.New(mw.Config{
+			APIURL: w.APIURL, User: w.BotUser, Password: w.BotPassword, HTTPClient: hc,
+			UserAgent: ua, MaxLag: w.MaxLag, MaxConcurrent: w.MaxConcurrent, Observe: observe, Now: a.now, Logger: log,
+		})
+		if err != nil {
+			return fmt.Errorf("wiki %s: %w", w.Name, err)
+		}
+		cw := &commands.Wiki{Name: w.Name, Client: client, Rights: w.Rights, Timeout: a.cfg.Commands.Timeout.Duration, MaxConcurrent: w.MaxConcurrent}
+		if !w.ResetWithBotSession {
+			cw.Reset, err = mw.New(mw.Config{APIURL: w.APIURL, UserAgent: ua, MaxLag: w.MaxLag, HTTPClient: hc,
+				MaxConcurrent: w.MaxConcurrent, Observe: observe, Now: a.now, Logger: log.With("session", "anonymous")})
+			if err != nil {
+				return fmt.Errorf("wiki %s: %w", w.Name, err)
+			}
+		}
+		a.wikis = append(a.wikis, cw)
+		a.urls[w.Name] = w.APIURL
+	}
+	a.health.wikis = a.wikis
+	return nil
+}
+
+// wiki returns the named wiki, or nil.
+func (a *App) wiki(name string) *commands.Wiki {
+	i, ok := slices.BinarySearchFunc(a.wikis, name, func(w *commands.Wiki, n string) int { return strings.Compare(w.Name, n) })
+	if !ok {
+		return nil
+	}
+	return a.wikis[i]
+}
+
+func (a *App) wikiNames() []string {
+	out := make([]string, len(a.wikis))
+	for i, w := range a.wikis {
+		out[i] = w.Name
+	}
+	return out
 }
 
 // recordRefusal is the adapters' OnSecurityEvent: refused requests are
@@ -187,27 +260,12 @@ func (a *App) settle(ctx context.Context) error {
 	return nil
 }
 
-// healthChecks are what /healthz reports: whether the wiki answers now (a
-// cheap request that never logs in, at most every few seconds) and whether
-// the database takes writes.
+// healthChecks are what /healthz reports: whether the wikis answer (cheap
+// requests that never log in, at most every few seconds) and whether the
+// database takes writes.
 func (a *App) healthChecks() []bot.Check {
-	return []bot.Check{
-		bot.CachedCheck("wiki", healthEvery, healthTimeout, a.now, func(ctx context.Context) error {
-			if err := a.wiki.Ping(ctx); err != nil {
-				return fmt.Errorf("the wiki at %s does not answer (%s)", a.cfg.Wiki.APIURL, mw.ErrorCode(err))
-			}
-			return nil
-		}),
-		{Name: "database", Func: a.db.Writable},
-	}
+	return append(a.health.checks(), bot.Check{Name: "database", Func: a.db.Writable})
 }
-
-// The wiki's health check asks the wiki at most every healthEvery, and
-// waits at most healthTimeout for it.
-const (
-	healthEvery   = 5 * time.Second
-	healthTimeout = 3 * time.Second
-)
 
 // Notify posts a reply to every adapter's notice channel.
 func (a *App) Notify(ctx context.Context, r commands.Reply) error {

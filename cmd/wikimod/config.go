@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -16,16 +18,20 @@ import (
 
 // Config is wikimod's configuration file.
 type Config struct {
-	Wiki      WikiConfig      `toml:"wiki"`
-	Storage   StorageConfig   `toml:"storage"`
-	HTTP      HTTPConfig      `toml:"http"`
-	Commands  CommandsConfig  `toml:"commands"`
-	Access    []AccessConfig  `toml:"access"`
-	Identity  IdentityConfig  `toml:"identity"`
-	Discord   DiscordConfig   `toml:"discord"`
-	Slack     SlackConfig     `toml:"slack"`
-	Reminders RemindersConfig `toml:"reminders"`
-	Log       LogConfig       `toml:"log"`
+	// Wiki is the one wiki of a single-wiki config (named "default");
+	// Wikis are the wikis of a farm, by name. A config has one or the
+	// other: Farm returns them as one list.
+	Wiki      WikiConfig            `toml:"wiki"`
+	Wikis     map[string]WikiConfig `toml:"wikis"`
+	Storage   StorageConfig         `toml:"storage"`
+	HTTP      HTTPConfig            `toml:"http"`
+	Commands  CommandsConfig        `toml:"commands"`
+	Access    []AccessConfig        `toml:"access"`
+	Identity  IdentityConfig        `toml:"identity"`
+	Discord   DiscordConfig         `toml:"discord"`
+	Slack     SlackConfig           `toml:"slack"`
+	Reminders RemindersConfig       `toml:"reminders"`
+	Log       LogConfig             `toml:"log"`
 }
 
 // WikiConfig is the [wiki] section.
@@ -43,6 +49,28 @@ type WikiConfig struct {
 	// and so the commands that run at once (writes always run one at a
 	// time).
 	MaxConcurrent int `toml:"max_concurrent"`
+	// NoticeChannels are this wiki's notice channels by platform
+	// ("discord", "slack"); a platform not named uses its notice_channel.
+	NoticeChannels map[string]string `toml:"notice_channels"`
+	// Rights overrides, on this wiki, the right a command needs (over
+	// [commands.rights]).
+	Rights map[string]string `toml:"rights"`
+	// Reminders limits, on this wiki, the pages whose protections are
+	// tracked (over [reminders] namespaces and pages).
+	Reminders *WikiRemindersConfig `toml:"reminders"`
+}
+
+// WikiRemindersConfig is a wiki's [wikis.NAME.reminders] section.
+type WikiRemindersConfig struct {
+	Namespaces []int    `toml:"namespaces"`
+	Pages      []string `toml:"pages"`
+}
+
+// NamedWiki is one wiki of the config with its name and its defaults
+// filled in.
+type NamedWiki struct {
+	Name string
+	WikiConfig
 }
 
 // StorageConfig is the [storage] section.
@@ -70,10 +98,15 @@ type CommandsConfig struct {
 	// long one may wait for its turn before it is refused.
 	QueueSize int      `toml:"queue_size"`
 	MaxWait   Duration `toml:"max_wait"`
+	// Workers bounds the commands running at once over every wiki. Zero
+	// means the wiki's max_concurrent with one wiki, 32 with several.
+	Workers int `toml:"workers"`
 }
 
 // AccessConfig is one [[access]] rule.
 type AccessConfig struct {
+	// Wikis limits the rule to these wikis; empty means every wiki.
+	Wikis           []string `toml:"wikis"`
 	WikiGroups      []string `toml:"wiki_groups"`
 	ConsoleUsers    []string `toml:"console_users"`
 	DiscordUsers    []string `toml:"discord_users"`
@@ -105,6 +138,10 @@ type DiscordConfig struct {
 	GuildIDs      []string `toml:"guild_ids"`
 	NoticeChannel string   `toml:"notice_channel"`
 	APIURL        string   `toml:"api_url"`
+	// GuildWikis and ChannelWikis name a server's and a channel's default
+	// wiki, by id.
+	GuildWikis   map[string]string `toml:"guild_wikis"`
+	ChannelWikis map[string]string `toml:"channel_wikis"`
 }
 
 // SlackConfig is the [slack] section.
@@ -115,6 +152,10 @@ type SlackConfig struct {
 	AppToken      string `toml:"app_token"`      // env WIKIMOD_SLACK_APP_TOKEN
 	NoticeChannel string `toml:"notice_channel"`
 	APIURL        string `toml:"api_url"`
+	// TeamWikis and ChannelWikis name a workspace's and a channel's
+	// default wiki, by id.
+	TeamWikis    map[string]string `toml:"team_wikis"`
+	ChannelWikis map[string]string `toml:"channel_wikis"`
 }
 
 // RemindersConfig is the [reminders] section.
@@ -211,6 +252,12 @@ func decodeConfig(text, name string) (*Config, error) {
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
+	if md.IsDefined("wiki") && md.IsDefined("wikis") {
+		return nil, fmt.Errorf("config %s: it has both [wiki] and [wikis.NAME] sections: use [wiki] for one wiki, or [wikis.NAME] for each of several (move [wiki] to [wikis.default] to keep its data under the same name)", name)
+	}
+	if md.IsDefined("wikis") {
+		cfg.Wiki = WikiConfig{}
+	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		keys := make([]string, len(undecoded))
 		for i, k := range undecoded {
@@ -233,27 +280,110 @@ func ParseConfig(text, name string) (*Config, error) {
 			*e.dst(&cfg) = v
 		}
 	}
+	for n, w := range cfg.Wikis {
+		if v := os.Getenv(BotPasswordEnv(n)); v != "" {
+			w.BotPassword = v
+			cfg.Wikis[n] = w
+		}
+	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("config %s: %w", name, err)
 	}
 	return &cfg, nil
 }
 
+// Farm returns the configured wikis, sorted by name, with their defaults
+// filled in: the [wiki] section as the one wiki "default", or each
+// [wikis.NAME].
+func (c *Config) Farm() []NamedWiki {
+	if len(c.Wikis) == 0 {
+		return []NamedWiki{{Name: commands.DefaultWiki, WikiConfig: c.Wiki}}
+	}
+	d := defaults().Wiki
+	out := make([]NamedWiki, 0, len(c.Wikis))
+	for _, n := range slices.Sorted(maps.Keys(c.Wikis)) {
+		w := c.Wikis[n]
+		if w.Timeout.Duration == 0 {
+			w.Timeout = d.Timeout
+		}
+		if w.MaxLag == 0 {
+			w.MaxLag = d.MaxLag
+		}
+		if w.MaxConcurrent == 0 {
+			w.MaxConcurrent = d.MaxConcurrent
+		}
+		out = append(out, NamedWiki{Name: n, WikiConfig: w})
+	}
+	return out
+}
+
+// BotPasswordEnv names the environment variable that holds the bot
+// password of [wikis.NAME]: WIKIMOD_BOT_PASSWORD_ and the name in upper
+// case, with - as _.
+func BotPasswordEnv(name string) string {
+	return "WIKIMOD_BOT_PASSWORD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+}
+
+// wikiNameRE is what a wiki's name may be: it goes into commands, metrics
+// labels and environment variable names.
+var wikiNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,39}$`)
+
 func (c *Config) validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
-	if c.Wiki.APIURL == "" {
-		bad("wiki.api_url is empty: set it to the wiki's api.php, e.g. https://wiki.example.org/w/api.php")
-	} else if !strings.HasPrefix(c.Wiki.APIURL, "http://") && !strings.HasPrefix(c.Wiki.APIURL, "https://") {
-		bad("wiki.api_url %q must start with http:// or https://", c.Wiki.APIURL)
+	farm := c.Farm()
+	names := map[string]bool{}
+	for _, w := range farm {
+		names[w.Name] = true
+		section, env := "wiki", "WIKIMOD_BOT_PASSWORD"
+		if len(c.Wikis) > 0 {
+			section, env = "wikis."+w.Name, BotPasswordEnv(w.Name)
+			if !wikiNameRE.MatchString(w.Name) {
+				bad("[wikis.%s]: a wiki's name is 1 to 40 lower-case letters, digits, - and _, starting with a letter or digit", w.Name)
+			}
+		}
+		if w.APIURL == "" {
+			bad("%s.api_url is empty: set it to the wiki's api.php, e.g. https://wiki.example.org/w/api.php", section)
+		} else if !strings.HasPrefix(w.APIURL, "http://") && !strings.HasPrefix(w.APIURL, "https://") {
+			bad("%s.api_url %q must start with http:// or https://", section, w.APIURL)
+		}
+		if w.BotUser == "" {
+			bad("%s.bot_user is empty: set it to the bot password's login name, User@AppId, from Special:BotPasswords", section)
+		} else if !strings.Contains(w.BotUser, "@") {
+			bad("%s.bot_user %q is not a bot password login name: it has the form User@AppId (Special:BotPasswords)", section, w.BotUser)
+		}
+		if w.BotPassword == "" {
+			bad("%s.bot_password is empty: set the environment variable %s (or bot_password in [%s]) to the secret Special:BotPasswords showed", section, env, section)
+		}
+		if w.MaxConcurrent < 2 || w.MaxConcurrent > 32 {
+			bad("%s.max_concurrent %d: use 2 to 32 (one request writes, the others read; MediaWiki asks for a few at a time)", section, w.MaxConcurrent)
+		}
+		for p := range w.NoticeChannels {
+			if p != "discord" && p != "slack" {
+				bad("%s.notice_channels: %q is not a platform; use discord and slack", section, p)
+			}
+		}
 	}
-	if c.Wiki.BotUser == "" {
-		bad("wiki.bot_user is empty: set it to the bot password's login name, User@AppId, from Special:BotPasswords")
-	} else if !strings.Contains(c.Wiki.BotUser, "@") {
-		bad("wiki.bot_user %q is not a bot password login name: it has the form User@AppId (Special:BotPasswords)", c.Wiki.BotUser)
+	known := func(where string, m map[string]string) {
+		for id, n := range m {
+			if !names[n] {
+				bad("%s: %s names the wiki %q, which is not configured (wikis: %s)", where, id, n, strings.Join(slices.Sorted(maps.Keys(names)), ", "))
+			}
+		}
 	}
-	if c.Wiki.BotPassword == "" {
-		bad("wiki.bot_password is empty: set the environment variable WIKIMOD_BOT_PASSWORD (or bot_password in [wiki]) to the secret Special:BotPasswords showed")
+	known("discord.guild_wikis", c.Discord.GuildWikis)
+	known("discord.channel_wikis", c.Discord.ChannelWikis)
+	known("slack.team_wikis", c.Slack.TeamWikis)
+	known("slack.channel_wikis", c.Slack.ChannelWikis)
+	for i, a := range c.Access {
+		for _, n := range a.Wikis {
+			if !names[n] {
+				bad("access rule %d: wikis names %q, which is not configured", i+1, n)
+			}
+		}
+	}
+	if c.Commands.Workers < 0 {
+		bad("commands.workers %d: must be positive (or left out)", c.Commands.Workers)
 	}
 	if c.Storage.Path == "" {
 		bad("storage.path is empty")
@@ -270,9 +400,6 @@ func (c *Config) validate() error {
 	}
 	if c.HTTP.ShutdownTimeout.Duration <= 0 {
 		bad("http.shutdown_timeout must be a positive duration")
-	}
-	if c.Wiki.MaxConcurrent < 2 || c.Wiki.MaxConcurrent > 32 {
-		bad("wiki.max_concurrent %d: use 2 to 32 (one request writes, the others read; MediaWiki asks for a few at a time)", c.Wiki.MaxConcurrent)
 	}
 	if c.Commands.QueueSize < 1 {
 		bad("commands.queue_size %d: must be at least 1", c.Commands.QueueSize)
@@ -348,6 +475,36 @@ func (c *Config) accessRules() []commands.AccessRule {
 	out := make([]commands.AccessRule, len(c.Access))
 	for i, a := range c.Access {
 		out[i] = commands.AccessRule(a)
+	}
+	return out
+}
+
+// routes are the default wikis of channels and servers.
+func (c *Config) routes(console string) commands.Routes {
+	r := commands.Routes{Channels: map[string]string{}, Spaces: map[string]string{}, Console: console}
+	for id, n := range c.Discord.ChannelWikis {
+		r.Channels[commands.RouteKey(commands.PlatformDiscord, id)] = n
+	}
+	for id, n := range c.Slack.ChannelWikis {
+		r.Channels[commands.RouteKey(commands.PlatformSlack, id)] = n
+	}
+	for id, n := range c.Discord.GuildWikis {
+		r.Spaces[commands.RouteKey(commands.PlatformDiscord, id)] = n
+	}
+	for id, n := range c.Slack.TeamWikis {
+		r.Spaces[commands.RouteKey(commands.PlatformSlack, id)] = n
+	}
+	return r
+}
+
+// noticeChannels are the wikis' own notice channels on a platform, by wiki
+// name.
+func (c *Config) noticeChannels(platform string) map[string]string {
+	out := map[string]string{}
+	for _, w := range c.Farm() {
+		if ch := w.NoticeChannels[platform]; ch != "" {
+			out[w.Name] = ch
+		}
 	}
 	return out
 }

@@ -95,7 +95,7 @@ console_users = ["helper"]
 	series, _ := devwiki.SelectedVersion()
 	fmt.Fprintf(stdout, demoBanner, wiki.URL, devwiki.AdminPassword, wiki.MailFile, cfgPath,
 		wiki.Version(), devwiki.VersionEnv, series, otherVersions(series), demoCommand())
-	return runConsole(ctx, cfg, "admin", true, stdin, stdout, stderr)
+	return runConsole(ctx, cfg, "admin", "", true, stdin, stdout, stderr)
 }
 
 // otherVersions lists the MediaWiki releases the demo can run besides the

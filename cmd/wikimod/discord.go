@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/bwmarrin/discordgo"
+
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/bot/discord"
 	"github.com/wikimod/wikimod/commands"
@@ -19,19 +21,20 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 		return nil, nil
 	}
 	ad, err := discord.New(discord.Config{
-		Mode:            c.Mode,
-		ApplicationID:   c.ApplicationID,
-		PublicKey:       c.PublicKey,
-		BotToken:        c.BotToken,
-		GuildIDs:        c.GuildIDs,
-		NoticeChannel:   c.NoticeChannel,
-		APIURL:          c.APIURL,
-		Service:         a.service,
-		Replays:         a.db,
-		OnSecurityEvent: a.recordRefusal(commands.PlatformDiscord),
-		Metrics:         a.metrics,
-		Now:             a.now,
-		Logger:          a.log.With("component", "discord"),
+		Mode:               c.Mode,
+		ApplicationID:      c.ApplicationID,
+		PublicKey:          c.PublicKey,
+		BotToken:           c.BotToken,
+		GuildIDs:           c.GuildIDs,
+		NoticeChannel:      c.NoticeChannel,
+		WikiNoticeChannels: a.cfg.noticeChannels("discord"),
+		APIURL:             c.APIURL,
+		Service:            a.service,
+		Replays:            a.db,
+		OnSecurityEvent:    a.recordRefusal(commands.PlatformDiscord),
+		Metrics:            a.metrics,
+		Now:                a.now,
+		Logger:             a.log.With("component", "discord"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -63,15 +66,26 @@ func cmdDiscord(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return app.registerDiscord(ctx, *guild, *global, *printOnly, stdout)
 }
 
-// registerDiscord registers the slash commands, with the protection levels
-// the wiki offers, in the chosen servers.
+// registerDiscord registers the slash commands in the chosen servers, with
+// the protection levels of each server's default wiki (the first wiki where
+// a server has none).
 func (a *App) registerDiscord(ctx context.Context, guild string, global, printOnly bool, w io.Writer) error {
-	site, err := a.wiki.SiteInfo(ctx)
-	if err != nil {
-		return fmt.Errorf("discord register: reading the wiki's protection levels: %w", err)
+	commandsFor := func(guild string) ([]*discordgo.ApplicationCommand, error) {
+		wk := a.wiki(a.cfg.Discord.GuildWikis[guild])
+		if wk == nil {
+			wk = a.wikis[0]
+		}
+		site, err := wk.Client.SiteInfo(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("discord register: reading the protection levels of wiki %s: %w", wk.Name, err)
+		}
+		return discord.ApplicationCommands(a.service.Specs(), site.Restrictions, a.service.Wikis()), nil
 	}
-	cmds := discord.ApplicationCommands(a.service.Specs(), site.Restrictions)
 	if printOnly {
+		cmds, err := commandsFor(guild)
+		if err != nil {
+			return err
+		}
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(cmds)
@@ -87,6 +101,10 @@ func (a *App) registerDiscord(ctx context.Context, guild string, global, printOn
 		return errors.New("discord register: [discord] guild_ids is empty: list the servers wikimod serves, or give -guild ID or -global")
 	}
 	for _, g := range targets {
+		cmds, err := commandsFor(g)
+		if err != nil {
+			return err
+		}
 		got, err := discord.Register(ctx, discord.RegisterConfig{ApplicationID: c.ApplicationID, BotToken: c.BotToken, GuildID: g, APIURL: c.APIURL}, cmds)
 		if err != nil {
 			return err

@@ -113,8 +113,8 @@ func TestMetricsDeclaredAtZero(t *testing.T) {
 	app, base, _ := startApp(t, cfg, AppOptions{})
 	_, body := get(t, base+"/metrics")
 	for _, want := range []string{
-		`wikimod_commands_total{command="protect",outcome="ok"} 0`,
-		`wikimod_commands_total{command="createaccount",outcome="unknown"} 0`,
+		`wikimod_commands_total{command="protect",outcome="ok",wiki="default"} 0`,
+		`wikimod_commands_total{command="createaccount",outcome="unknown",wiki="default"} 0`,
 		`wikimod_commands_waiting 0`,
 		`go_goroutines `,
 	} {

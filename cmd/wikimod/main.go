@@ -2,22 +2,25 @@
 // administration from Discord and Slack.
 //
 //	wikimod run      -config FILE            serve the configured chat platforms
-//	wikimod console  -config FILE -as NAME   type commands in a terminal
+//	wikimod console  -config FILE -as NAME [-wiki NAME]   type commands in a terminal
 //	wikimod check    -config FILE            log in and report the bot's rights
-//	wikimod audit    -config FILE [-n N] [-json] [-wiki-user NAME]
+//	wikimod audit    -config FILE [-n N] [-json] [-wiki NAME] [-wiki-user NAME]
 //	wikimod discord register -config FILE [-guild ID]
 //	wikimod demo                             a throwaway local wiki and a console
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -38,9 +41,10 @@ const usage = `wikimod: MediaWiki moderation from Discord and Slack
 
 Usage:
   wikimod run      -config FILE              serve the configured platforms, /healthz and /metrics
-  wikimod console  -config FILE -as NAME     type commands in a terminal as console user NAME
+  wikimod console  -config FILE -as NAME [-wiki NAME]
+                                             type commands in a terminal as console user NAME
   wikimod check    -config FILE              log in; report the wiki and the rights the bot holds
-  wikimod audit    -config FILE [-n N] [-json] [-wiki-user NAME]
+  wikimod audit    -config FILE [-n N] [-json] [-wiki NAME] [-wiki-user NAME]
                                              print the audit log, newest first
   wikimod discord register -config FILE [-guild ID | -global] [-print]
                                              register the slash commands with Discord (-print: show the JSON only)
@@ -99,6 +103,7 @@ func cmdConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	fs, path := newFlags("console", stderr)
 	as := fs.String("as", "", "console user to act as (mapped by [[access]] console_users)")
 	prompt := fs.Bool("prompt", false, "print a prompt before each line")
+	wiki := fs.String("wiki", "", "the wiki commands go to when they name none (wiki=NAME)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -106,17 +111,17 @@ func cmdConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	if err != nil {
 		return err
 	}
-	return runConsole(ctx, cfg, *as, *prompt, stdin, stdout, stderr)
+	return runConsole(ctx, cfg, *as, *wiki, *prompt, stdin, stdout, stderr)
 }
 
-func runConsole(ctx context.Context, cfg *Config, as string, prompt bool, stdin io.Reader, stdout, stderr io.Writer) error {
+func runConsole(ctx context.Context, cfg *Config, as, wiki string, prompt bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	if as == "" {
 		return errors.New("console: say who you are with -as NAME (a name listed in console_users)")
 	}
 	// The log shares the terminal with the prompt: its lines go on lines
 	// of their own.
 	screen := console.NewScreen(stdout)
-	app, err := NewApp(cfg, AppOptions{LogOutput: screen.LogWriter(stderr)})
+	app, err := NewApp(cfg, AppOptions{LogOutput: screen.LogWriter(stderr), ConsoleWiki: wiki})
 	if err != nil {
 		return err
 	}
@@ -160,16 +165,20 @@ const startupWikiTimeout = 10 * time.Second
 
 // Run serves the configured adapters and the HTTP server until ctx is done.
 func (a *App) Run(ctx context.Context) error {
-	// Log in now so that a wrong bot password shows at start-up, not at the
-	// first command. A wiki that is down or slow is not fatal: the bot
-	// retries with the first command, and it does not wait long for it.
+	// With one wiki, log in now so that a wrong bot password shows at
+	// start-up, not at the first command. A wiki that is down or slow is
+	// not fatal: the bot retries with the first command, and it does not
+	// wait long for it. A farm's wikis each log in at their first command
+	// (wikimod check tries them all).
 	startCtx, cancel := context.WithTimeout(ctx, startupWikiTimeout)
 	defer cancel()
-	if err := a.wiki.Login(startCtx); err != nil {
-		if strings.HasPrefix(mw.ErrorCode(err), "login-") {
-			return fmt.Errorf("wiki login: %w", err)
+	if len(a.wikis) == 1 {
+		if err := a.wikis[0].Client.Login(startCtx); err != nil {
+			if strings.HasPrefix(mw.ErrorCode(err), "login-") {
+				return fmt.Errorf("wiki login: %w", err)
+			}
+			a.log.Warn("wiki not reachable at start-up; will retry with the first command", "err", err)
 		}
-		a.log.Warn("wiki not reachable at start-up; will retry with the first command", "err", err)
 	}
 	settleCtx, cancelSettle := context.WithTimeout(ctx, startupWikiTimeout)
 	defer cancelSettle()
@@ -275,38 +284,60 @@ func cmdCheck(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return app.Check(ctx, stdout)
 }
 
-// Check logs in and reports the wiki, and which rights the configured
-// commands need that the bot holds or lacks.
+// Check logs in to every wiki and reports each, and which rights the
+// configured commands need there that the bot holds or lacks. It returns an
+// error naming the wikis that lack something.
 func (a *App) Check(ctx context.Context, w io.Writer) error {
-	if err := a.wiki.Login(ctx); err != nil {
+	if len(a.wikis) == 1 {
+		if err := a.checkWiki(ctx, a.wikis[0], w); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "all good")
+		return nil
+	}
+	var failed []string
+	for _, wk := range a.wikis {
+		fmt.Fprintf(w, "== wiki %s\n", wk.Name)
+		if err := a.checkWiki(ctx, wk, w); err != nil {
+			fmt.Fprintf(w, "  PROBLEM on %s: %v\n", wk.Name, err)
+			failed = append(failed, wk.Name+": "+err.Error())
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d wikis lack something: %s", len(failed), len(a.wikis), strings.Join(failed, "; "))
+	}
+	fmt.Fprintln(w, "all good")
+	return nil
+}
+
+// checkWiki logs in to one wiki and reports it.
+func (a *App) checkWiki(ctx context.Context, wk *commands.Wiki, w io.Writer) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := wk.Client.Login(ctx); err != nil {
 		return fmt.Errorf("wiki login: %w", err)
 	}
-	site, err := a.wiki.SiteInfo(ctx)
+	site, err := wk.Client.SiteInfo(ctx)
 	if err != nil {
 		return err
 	}
-	me, err := a.wiki.UserInfo(ctx)
+	me, err := wk.Client.UserInfo(ctx)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "wiki:    %s (%s) at %s\n", site.Name, site.Generator, a.cfg.Wiki.APIURL)
+	fmt.Fprintf(w, "wiki:    %s (%s) at %s\n", site.Name, site.Generator, a.urls[wk.Name])
 	fmt.Fprintf(w, "bot:     logged in as %s, groups: %s\n", me.Name, joinOr(me.Groups, "none"))
 	have := map[string]bool{}
 	for _, r := range me.Rights {
 		have[r] = true
 	}
-	need := a.service.RequiredRights()
-	names := make([]string, 0, len(need))
-	for n := range need {
-		names = append(names, n)
-	}
-	sort.Strings(names)
+	need := a.service.RequiredRights(wk.Name)
 	missing := 0
 	fmt.Fprintln(w, "rights the commands need:")
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(need)) {
 		right := need[n]
 		switch {
-		case n == "resetpassword" && !a.cfg.Wiki.ResetWithBotSession:
+		case n == "resetpassword" && wk.Reset != wk.Client:
 			fmt.Fprintf(w, "  /%-17s %-18s sent from an anonymous session (no bot grant carries it)\n", n, right)
 		case have[right]:
 			fmt.Fprintf(w, "  /%-17s %-18s ok\n", n, right)
@@ -326,7 +357,6 @@ func (a *App) Check(ctx context.Context, w io.Writer) error {
 	if missing > 0 {
 		return fmt.Errorf("the bot lacks %d right(s) the commands need", missing)
 	}
-	fmt.Fprintln(w, "all good")
 	return nil
 }
 
@@ -334,6 +364,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	fs, path := newFlags("audit", os.Stderr)
 	n := fs.Int("n", 20, "how many entries")
 	wikiUser := fs.String("wiki-user", "", "only the entries of chat users linked to this wiki account")
+	wiki := fs.String("wiki", "", "only the entries of this wiki")
 	asJSON := fs.Bool("json", false, "one JSON object per line")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -347,7 +378,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer db.Close()
-	recs, err := db.Audit(ctx, storage.AuditFilter{Limit: *n, WikiUser: *wikiUser})
+	recs, err := db.Audit(ctx, storage.AuditFilter{Limit: *n, Wiki: *wiki, WikiUser: *wikiUser})
 	if err != nil {
 		return err
 	}
@@ -360,6 +391,7 @@ type auditJSON struct {
 	Platform   string            `json:"platform"`
 	User       string            `json:"user"`
 	UserName   string            `json:"user_name,omitempty"`
+	Wiki       string            `json:"wiki"`
 	WikiUser   string            `json:"wiki_user,omitempty"`
 	Channel    string            `json:"channel,omitempty"`
 	Command    string            `json:"command"`
@@ -375,7 +407,7 @@ func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
 	for _, r := range recs {
 		if asJSON {
 			if err := enc.Encode(auditJSON{ID: r.ID, Time: r.Time, Platform: r.Platform, User: r.UserID, UserName: r.UserName,
-				WikiUser: r.WikiUser, Channel: r.Channel, Command: r.Command, Args: r.Args, Outcome: string(r.Outcome), Code: r.Code, Result: r.Result,
+				Wiki: r.Wiki, WikiUser: r.WikiUser, Channel: r.Channel, Command: r.Command, Args: r.Args, Outcome: string(r.Outcome), Code: r.Code, Result: r.Result,
 				DurationMS: float64(r.Duration.Microseconds()) / 1000}); err != nil {
 				return err
 			}
@@ -397,7 +429,7 @@ func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
 		if r.WikiUser != "" {
 			who += " (wiki: " + r.WikiUser + ")"
 		}
-		fmt.Fprintf(w, "%s  %-7s %-12s /%s %s -> %s%s\n", r.Time.Format(time.RFC3339), r.Platform, who, r.Command,
+		fmt.Fprintf(w, "%s  %-8s %-7s %-12s /%s %s -> %s%s\n", r.Time.Format(time.RFC3339), cmp.Or(r.Wiki, "-"), r.Platform, who, r.Command,
 			strings.Join(args, " "), r.Outcome, code)
 	}
 	return nil

@@ -20,9 +20,10 @@ import (
 	"github.com/wikimod/wikimod/mw"
 )
 
-var wiki *devwiki.Wiki
+// wiki is the test wiki; wiki2 a second one, for the tests of a farm.
+var wiki, wiki2 *devwiki.Wiki
 
-func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki, &wiki2)) }
 
 // writeConfig writes a config for the test wiki and returns its path.
 func writeConfig(t testing.TB, extra string) string {
@@ -236,9 +237,9 @@ func TestRunServesHealthAndMetrics(t *testing.T) {
 	app.service.ExecuteLine(ctx, consoleActor("admin"), `/protect "Run Page" create=sysop expiry="1 day"`)
 	_, metrics := get(t, base+"/metrics")
 	for _, want := range []string{
-		`wikimod_commands_total{command="protect",outcome="ok"} 1`,
-		`wikimod_wiki_requests_total{action="protect"} 1`,
-		`wikimod_wiki_request_duration_seconds_bucket{action="protect",le="+Inf"} 1`,
+		`wikimod_commands_total{command="protect",outcome="ok",wiki="default"} 1`,
+		`wikimod_wiki_requests_total{action="protect",wiki="default"} 1`,
+		`wikimod_wiki_request_duration_seconds_bucket{action="protect",wiki="default",le="+Inf"} 1`,
 		"# TYPE wikimod_command_duration_seconds histogram",
 	} {
 		if !strings.Contains(metrics, want) {

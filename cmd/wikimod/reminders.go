@@ -32,13 +32,20 @@ func (a *App) setupReminders() (reminderHooks, error) {
 	for i, d := range rc.LeadTimes {
 		leads[i] = d.Duration
 	}
+	var wikis []reminders.Wiki
+	for _, w := range a.cfg.Farm() {
+		rw := reminders.Wiki{Name: w.Name, Client: a.wiki(w.Name).Client, Namespaces: rc.Namespaces, Pages: rc.Pages,
+			Channels: a.reminderChannelsFor(w.Name)}
+		if w.Reminders != nil {
+			rw.Namespaces, rw.Pages = w.Reminders.Namespaces, w.Reminders.Pages
+		}
+		wikis = append(wikis, rw)
+	}
 	s, err := reminders.New(reminders.Config{
 		DB:           a.db,
-		Wiki:         a.wiki,
+		Wikis:        wikis,
 		Channels:     a.reminderChannels,
 		LeadTimes:    leads,
-		Namespaces:   rc.Namespaces,
-		Pages:        rc.Pages,
 		SyncInterval: rc.SyncInterval.Duration,
 		Now:          a.now,
 		Logger:       a.log.With("component", "reminders"),
@@ -65,6 +72,24 @@ func (a *App) reminderChannels() []reminders.Channel {
 		out = append(out, reminders.Channel{Name: name, Notify: n.Notify})
 	}
 	return out
+}
+
+// reminderChannelsFor returns the notice channels of one wiki: each
+// adapter's, with the notice marked as the wiki's, so that the adapter
+// posts it to the wiki's own channel (notice_channels in [wikis.NAME]) or
+// its default one.
+func (a *App) reminderChannelsFor(wiki string) func() []reminders.Channel {
+	return func() []reminders.Channel {
+		all := a.reminderChannels()
+		for i, c := range all {
+			notify := c.Notify
+			all[i].Notify = func(ctx context.Context, r commands.Reply) error {
+				r.Wiki = wiki
+				return notify(ctx, r)
+			}
+		}
+		return all
+	}
 }
 
 // startReminders starts the scheduler in the background; it stops when ctx

@@ -17,20 +17,21 @@ func slackAdapter(a *App) (bot.Adapter, error) {
 	}
 	log := a.log.With("component", "slack")
 	ad, err := wikislack.New(wikislack.Config{
-		Mode:            c.Mode,
-		SigningSecret:   c.SigningSecret,
-		BotToken:        c.BotToken,
-		AppToken:        c.AppToken,
-		NoticeChannel:   c.NoticeChannel,
-		APIURL:          c.APIURL,
-		UserGroups:      usesSlackUserGroups(a.cfg),
-		Service:         a.service,
-		Metrics:         a.metrics,
-		Timeout:         a.cfg.Commands.Timeout.Duration,
-		Replays:         a.db,
-		OnSecurityEvent: a.recordRefusal(commands.PlatformSlack),
-		Now:             a.now,
-		Logger:          log,
+		Mode:               c.Mode,
+		SigningSecret:      c.SigningSecret,
+		BotToken:           c.BotToken,
+		AppToken:           c.AppToken,
+		NoticeChannel:      c.NoticeChannel,
+		WikiNoticeChannels: a.cfg.noticeChannels("slack"),
+		APIURL:             c.APIURL,
+		UserGroups:         usesSlackUserGroups(a.cfg),
+		Service:            a.service,
+		Metrics:            a.metrics,
+		Timeout:            a.cfg.Commands.Timeout.Duration,
+		Replays:            a.db,
+		OnSecurityEvent:    a.recordRefusal(commands.PlatformSlack),
+		Now:                a.now,
+		Logger:             log,
 	})
 	if err != nil {
 		return nil, err

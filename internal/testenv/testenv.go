@@ -21,9 +21,11 @@ import (
 
 // Env is a wired core.
 type Env struct {
-	Wiki    *devwiki.Wiki
-	Bot     *mw.Client // the bot-password session
-	Anon    *mw.Client // the anonymous session used for resets
+	Wiki *devwiki.Wiki
+	Bot  *mw.Client // the bot-password session
+	Anon *mw.Client // the anonymous session used for resets
+	// Wikis are the service's wikis, by name.
+	Wikis   map[string]*commands.Wiki
 	DB      *storage.DB
 	DBPath  string // the database file
 	Metrics *bot.Metrics
@@ -47,6 +49,11 @@ type Options struct {
 	// BotGrants, when set, gives the bot a bot password of its own with
 	// only these grants, instead of the wiki's default one.
 	BotGrants []string
+	// Farm, when set, makes the service serve these wikis, each under its
+	// name, instead of one "default" wiki; Env.Bot is then the first's
+	// session and Env.Wikis has them all. Routes picks their defaults.
+	Farm   []FarmWiki
+	Routes commands.Routes
 	// Linking offers /link, /unlink and /whoami, with links kept in the
 	// database; RequireLink and RightsTTL are as in commands.IdentityConfig.
 	Linking     bool
@@ -58,6 +65,12 @@ type Options struct {
 	// command service: it returns further commands and a protect hook, as
 	// the reminders add them.
 	Extend func(env *Env) ([]commands.Command, func(ctx context.Context, actor commands.Actor, res *commands.ProtectOutcome) error)
+}
+
+// FarmWiki is one wiki of a farm under test.
+type FarmWiki struct {
+	Name string
+	Wiki *devwiki.Wiki
 }
 
 // DefaultRules map the console user "admin", the Discord user "D-ADMIN", the
@@ -95,15 +108,32 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 			tb.Fatal(err)
 		}
 	}
-	env.Bot, err = mw.New(mw.Config{APIURL: wiki.APIURL, User: botUser, Password: botPassword, HTTPClient: hc,
-		UserAgent: "wikimod-test/0 (test@example.test)", Observe: env.Metrics.ObserveWiki, Now: opts.Now})
-	if err != nil {
-		tb.Fatal(err)
+	farm := opts.Farm
+	if len(farm) == 0 {
+		farm = []FarmWiki{{Name: commands.DefaultWiki, Wiki: wiki}}
 	}
-	env.Anon, err = mw.New(mw.Config{APIURL: wiki.APIURL, UserAgent: "wikimod-test/0 (test@example.test)", Observe: env.Metrics.ObserveWiki})
-	if err != nil {
-		tb.Fatal(err)
+	env.Wikis = map[string]*commands.Wiki{}
+	var wikis []*commands.Wiki
+	for i, fw := range farm {
+		user, password := fw.Wiki.BotUser, fw.Wiki.BotPassword
+		if i == 0 {
+			user, password = botUser, botPassword
+		}
+		observe := env.Metrics.WikiObserver(fw.Name)
+		client, err := mw.New(mw.Config{APIURL: fw.Wiki.APIURL, User: user, Password: password, HTTPClient: hc,
+			UserAgent: "wikimod-test/0 (test@example.test)", Observe: observe, Now: opts.Now})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		anon, err := mw.New(mw.Config{APIURL: fw.Wiki.APIURL, UserAgent: "wikimod-test/0 (test@example.test)", Observe: observe})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		w := &commands.Wiki{Name: fw.Name, Client: client, Reset: anon}
+		env.Wikis[fw.Name] = w
+		wikis = append(wikis, w)
 	}
+	env.Bot, env.Anon = wikis[0].Client, wikis[0].Reset
 	env.DBPath = filepath.Join(tb.TempDir(), "wikimod.db")
 	env.DB, err = storage.Open(env.DBPath, storage.Options{Now: opts.Now})
 	if err != nil {
@@ -135,7 +165,7 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 		identity.Links = env.DB
 	}
 	env.Service, err = commands.New(commands.Config{
-		Wiki: env.Bot, ResetWiki: env.Anon, Policy: policy, Identity: identity, Rights: opts.Rights, Audit: env.DB,
+		Wikis: wikis, Routes: opts.Routes, Policy: policy, Identity: identity, Rights: opts.Rights, Audit: env.DB,
 		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
 		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger,
 	})

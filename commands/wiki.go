@@ -1,0 +1,130 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wikimod/wikimod/mw"
+)
+
+// DefaultWiki names the wiki of a configuration with one [wiki] section.
+const DefaultWiki = "default"
+
+// Wiki is one wiki the service acts on: its sessions and its own settings.
+// Every command runs against one Wiki, chosen for it (see Routes); nothing
+// in the service is about "the" wiki.
+type Wiki struct {
+	// Name is how people and the config name the wiki ("en", "de", or
+	// DefaultWiki). It is also its key in the database.
+	Name string
+	// Client is the bot-password session. Required.
+	Client *mw.Client
+	// Reset runs /resetpassword: no bot-password grant carries the right it
+	// needs, so it is normally an anonymous session. Nil means Client.
+	Reset *mw.Client
+	// Rights overrides, for this wiki, the right a command needs (over
+	// Config.Rights).
+	Rights map[string]string
+	// Timeout bounds one command on this wiki; zero means Config.Timeout.
+	Timeout time.Duration
+	// MaxConcurrent bounds the commands running against this wiki at once
+	// (one of them may write). Zero means 4.
+	MaxConcurrent int
+
+	accounts *accountCache // what linked accounts hold here
+}
+
+// Routes pick the wiki of a command that names none: the channel's
+// default, then the server's or workspace's, then the only wiki if there is
+// one. Keys are the platform's ids.
+type Routes struct {
+	// Channels maps "platform:channel id" to a wiki name.
+	Channels map[string]string
+	// Spaces maps "platform:space id" (a Discord server, a Slack
+	// workspace) to a wiki name.
+	Spaces map[string]string
+	// Console is the console's default wiki (wikimod console -wiki NAME).
+	Console string
+}
+
+// RouteKey is the key of a channel or a space in Routes.
+func RouteKey(platform, id string) string { return platform + ":" + id }
+
+// all lists every route, by a description of its key, for checking.
+func (r Routes) all() map[string]string {
+	out := map[string]string{}
+	for k, v := range r.Channels {
+		out["channel "+k] = v
+	}
+	for k, v := range r.Spaces {
+		out["server/workspace "+k] = v
+	}
+	if r.Console != "" {
+		out["the console"] = r.Console
+	}
+	return out
+}
+
+// chooseWiki picks the wiki a command runs against: the one its wiki=
+// argument names (which it takes out of args), else the channel's default,
+// the server's or workspace's, the console's, or the only wiki. When none
+// applies, the error lists the wikis the actor may act on.
+func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wiki, error) {
+	if name, given := args.Get("wiki"); given {
+		*args = args.Without("wiki")
+		name = strings.TrimSpace(name)
+		if w, ok := s.wikis[name]; ok {
+			return w, nil
+		}
+		if name == "" {
+			return nil, usageErrorf("`wiki=` is empty. The wikis are: %s.", s.wikiList(s.wikiNames))
+		}
+		return nil, &Error{Outcome: OutcomeInvalid, Code: "unknown-wiki", Message: fmt.Sprintf(
+			"There is no wiki `%s` here. The wikis are: %s. Name one with `wiki=NAME`.", truncate(name, 60), s.wikiList(s.wikiNames))}
+	}
+	for _, name := range []string{
+		s.routes.Channels[RouteKey(actor.Platform, actor.Channel)],
+		s.routes.Spaces[RouteKey(actor.Platform, actor.Space)],
+	} {
+		if w, ok := s.wikis[name]; ok && name != "" {
+			return w, nil
+		}
+	}
+	if actor.Platform == PlatformConsole {
+		if w, ok := s.wikis[s.routes.Console]; ok {
+			return w, nil
+		}
+	}
+	if len(s.wikiNames) == 1 {
+		return s.wikis[s.wikiNames[0]], nil
+	}
+	var mine []string
+	for _, name := range s.wikiNames {
+		if st, err := s.standingOf(ctx, s.wikis[name], actor); err == nil && st.groups != nil {
+			mine = append(mine, name)
+		}
+	}
+	msg := "This channel has no default wiki, so say which one with `wiki=NAME`. "
+	if len(mine) == 0 {
+		msg += fmt.Sprintf("You may act on none of them yet (the wikis are: %s).", s.wikiList(s.wikiNames))
+	} else {
+		msg += fmt.Sprintf("The wikis you may act on: %s.", s.wikiList(mine))
+	}
+	return nil, &Error{Outcome: OutcomeInvalid, Code: "no-wiki", Message: msg}
+}
+
+// wikiList writes wiki names for a reply, at most 20 of them.
+func (s *Service) wikiList(names []string) string {
+	const most = 20
+	quoted := make([]string, 0, min(len(names), most))
+	for _, n := range names[:min(len(names), most)] {
+		quoted = append(quoted, "`"+n+"`")
+	}
+	out := strings.Join(quoted, ", ")
+	if len(names) > most {
+		out += fmt.Sprintf(" and %d more", len(names)-most)
+	}
+	return out
+}
