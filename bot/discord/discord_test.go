@@ -28,9 +28,10 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
-var wiki *devwiki.Wiki
+// wiki is the test wiki; wiki2 a second one, for the tests of a farm.
+var wiki, wiki2 *devwiki.Wiki
 
-func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki, &wiki2)) }
 
 // noLeak fails t if secret was sent to Discord or written to the log.
 func (f *fixture) noLeak(t *testing.T, secret string) {

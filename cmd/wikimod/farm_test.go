@@ -361,3 +361,28 @@ console_users = ["admin"]
 		t.Errorf("-wiki fr: exit %d, %s", code, errOut.String())
 	}
 }
+
+// TestCheckEveryWiki: wikimod check logs in to each wiki of a farm and
+// says which one lacks what.
+func TestCheckEveryWiki(t *testing.T) {
+	devwiki.Need(t, wiki2)
+	user, pass, err := wiki2.CreateBotPassword(context.Background(), "Admin", fmt.Sprintf("weak%d", time.Now().UnixNano()%1e9), "basic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// de's bot password can log in and do nothing else.
+	text := strings.Replace(farmWikis(t), fmt.Sprintf("api_url = %q\nbot_user = %q\nbot_password = %q\n", wiki2.APIURL, wiki2.BotUser, wiki2.BotPassword),
+		fmt.Sprintf("api_url = %q\nbot_user = %q\nbot_password = %q\n", wiki2.APIURL, user, pass), 1)
+	path := writeIn(t, dir, "wikimod.toml", text+fmt.Sprintf("\n[storage]\npath = %q\n", filepath.Join(dir, "wikimod.db")))
+	var out, errOut bytes.Buffer
+	code := Main([]string{"check", "-config", path}, nil, &out, &errOut)
+	if code == 0 || !strings.Contains(out.String(), "== wiki de") || !strings.Contains(out.String(), "== wiki en") ||
+		!strings.Contains(out.String(), "PROBLEM on de") || strings.Contains(out.String(), "PROBLEM on en") ||
+		!strings.Contains(errOut.String(), "1 of 2 wikis lack something: de:") {
+		t.Errorf("check: exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if strings.Contains(out.String()+errOut.String(), pass) {
+		t.Error("check printed a bot password")
+	}
+}

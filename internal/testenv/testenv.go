@@ -114,9 +114,9 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	}
 	env.Wikis = map[string]*commands.Wiki{}
 	var wikis []*commands.Wiki
-	for i, fw := range farm {
+	for _, fw := range farm {
 		user, password := fw.Wiki.BotUser, fw.Wiki.BotPassword
-		if i == 0 {
+		if fw.Wiki == wiki {
 			user, password = botUser, botPassword
 		}
 		observe := env.Metrics.WikiObserver(fw.Name)
