@@ -113,6 +113,7 @@ func NewServer(cfg ServerConfig) *Server {
 	}
 	s := &Server{mux: http.NewServeMux(), checks: cfg.Checks, log: cfg.Logger}
 	s.srv = newHTTPServer(cfg.Listen, s.mux)
+	stamp(s.srv)
 	adminMux := s.mux
 	if cfg.AdminListen != "" {
 		adminMux = http.NewServeMux()
@@ -145,8 +146,8 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	s.ln = ln
-	s.serve(s.srv, ln, "http server listening")
+	s.ln = stampedListener{ln}
+	s.serve(s.srv, s.ln, "http server listening")
 	if s.admin != nil {
 		if s.adminLn, err = net.Listen("tcp", s.admin.Addr); err != nil {
 			ln.Close()

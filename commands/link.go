@@ -502,8 +502,10 @@ func QuoteArg(v string) string {
 	if v != "" && !strings.ContainsAny(v, " \t\n\"'\u201c\u201d\u2018\u2019") {
 		return v
 	}
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(v) + `"`
+	return `"` + argQuoter.Replace(v) + `"`
 }
+
+var argQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 func ordinalSuffix(n int) string {
 	switch n % 10 {

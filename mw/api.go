@@ -29,9 +29,12 @@ type Restrictions struct {
 // PageURL returns the address of a page on the wiki.
 func (s *SiteInfo) PageURL(title string) string {
 	t := url.PathEscape(strings.ReplaceAll(title, " ", "_"))
-	t = strings.NewReplacer("%2F", "/", "%3A", ":").Replace(t)
+	t = pathUnescaper.Replace(t)
 	return s.Server + strings.Replace(s.ArticlePath, "$1", t, 1)
 }
+
+// pathUnescaper keeps / and : readable in page addresses, as the wiki does.
+var pathUnescaper = strings.NewReplacer("%2F", "/", "%3A", ":")
 
 // SiteInfo returns the wiki's site information, cached for Config.SiteInfoTTL.
 func (c *Client) SiteInfo(ctx context.Context) (*SiteInfo, error) {

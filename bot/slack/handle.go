@@ -62,12 +62,12 @@ var shuttingDown = ackMessage{ResponseType: "ephemeral", Text: "wikimod is resta
 // cleanText undoes what Slack does to typed text: it escapes &, < and >, and
 // a client may turn straight double quotes into curly ones, which the
 // command grammar would not see as quotes.
-func cleanText(s string) string {
-	return strings.NewReplacer(
-		"&lt;", "<", "&gt;", ">", "&amp;", "&",
-		"\u201c", `"`, "\u201d", `"`, "\u201e", `"`,
-	).Replace(s)
-}
+func cleanText(s string) string { return typedText.Replace(s) }
+
+var typedText = strings.NewReplacer(
+	"&lt;", "<", "&gt;", ">", "&amp;", "&",
+	"\u201c", `"`, "\u201d", `"`, "\u201e", `"`,
+)
 
 // needsSecret reports whether the command should ask for its secret in a
 // modal: the command has one, it was not typed, and no bare words were

@@ -11,6 +11,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
 )
 
@@ -30,7 +31,7 @@ func (a *Adapter) Mount(mux *http.ServeMux) {
 }
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := arrival(r)
 	if !a.verified(w, r) {
 		return
 	}
@@ -46,7 +47,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := arrival(r)
 	if !a.verified(w, r) {
 		return
 	}
@@ -59,6 +60,15 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	writeAck(w, ack)
 	release()
 	a.observeAck("interaction", start)
+}
+
+// arrival is when the request reached wikimod (bot.Arrival), or now for
+// one that came through another server.
+func arrival(r *http.Request) time.Time {
+	if t := bot.Arrival(r); !t.IsZero() {
+		return t
+	}
+	return time.Now()
 }
 
 // observeAck records how long Slack waited for its answer. Slack gives up

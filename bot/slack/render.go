@@ -105,14 +105,16 @@ func mrkdwn(s string) *slack.TextBlockObject {
 // escape makes text safe in Slack's mrkdwn: &, < and > are control
 // characters there (<!channel> would ping a channel), so a title or reason
 // from the wiki cannot mention or link anything.
-func escape(s string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
+func escape(s string) string { return mrkdwnEscaper.Replace(s) }
 
 // escapeURL keeps a URL inside Slack's <url|label> link syntax.
-func escapeURL(u string) string {
-	return strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C").Replace(u)
-}
+func escapeURL(u string) string { return urlEscaper.Replace(u) }
+
+// The replacers are built once: building one costs more than using it.
+var (
+	mrkdwnEscaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	urlEscaper    = strings.NewReplacer("&", "&amp;", "<", "%3C", ">", "%3E", "|", "%7C")
+)
 
 // truncate cuts s to at most n characters, marking the cut.
 func truncate(s string, n int) string {

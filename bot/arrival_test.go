@@ -1,0 +1,62 @@
+package bot_test
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/wikimod/wikimod/bot"
+)
+
+// TestArrivalIsWhenTheRequestCame: a request's arrival is stamped before
+// its handler starts, and a second request on the same kept-alive
+// connection gets its own stamp, not the connection's first.
+func TestArrivalIsWhenTheRequestCame(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s := bot.NewServer(bot.ServerConfig{Listen: addr})
+	var (
+		mu       sync.Mutex
+		arrivals []time.Time
+		starts   []time.Time
+	)
+	s.Mux().HandleFunc("GET /x", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		arrivals = append(arrivals, bot.Arrival(r))
+		starts = append(starts, time.Now())
+		mu.Unlock()
+		io.WriteString(w, "ok")
+	})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(t.Context())
+	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	for range 2 {
+		resp, err := client.Get("http://" + addr + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		time.Sleep(10 * time.Millisecond) // the second request comes later
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(arrivals) != 2 || arrivals[0].IsZero() || arrivals[0].After(starts[0]) || arrivals[1].After(starts[1]) {
+		t.Fatalf("arrivals %v, handler starts %v", arrivals, starts)
+	}
+	if !arrivals[1].After(starts[0]) {
+		t.Errorf("the second request on the connection kept the first's arrival: %v, first handled at %v", arrivals[1], starts[0])
+	}
+	if r, _ := http.NewRequest(http.MethodGet, "/", nil); !bot.Arrival(r).IsZero() {
+		t.Error("a request from elsewhere has an arrival")
+	}
+}

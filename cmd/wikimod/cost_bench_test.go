@@ -1,0 +1,128 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// procCPU reads a process's user and system CPU time from /proc.
+func procCPU(tb testing.TB, pid int) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	// The fields after the command name (which is in parentheses).
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
+}
+
+// goMetric reads one unlabelled sample from /metrics.
+func goMetric(tb testing.TB, base, name string) float64 {
+	tb.Helper()
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return f
+		}
+	}
+	tb.Fatalf("no %s in /metrics", name)
+	return 0
+}
+
+// BenchmarkCommandCost measures what one signed Slack /protect costs the
+// wikimod binary in its default configuration (reminders tracked, linking
+// on): its CPU time (from /proc, so the wiki's PHP and this test's own
+// client are not counted) and the bytes and objects it allocates (from its
+// own Go runtime metrics), over commands sent 4 at a time after a warm-up.
+// Each /protect sets a one-day protection, so the reminders track it.
+//
+//	go test ./cmd/wikimod -run '^$' -bench CommandCost -benchtime 400x -count 3
+func BenchmarkCommandCost(b *testing.B) {
+	s := newReplyStandIn(b)
+	p := startProcess(b, slackConfig(b, s, ""))
+	pid := p.cmd.Process.Pid
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	stamp := time.Now().UnixNano()
+	var seq int
+	var mu sync.Mutex
+	run := func(n int) {
+		sem := make(chan struct{}, 4)
+		var wg sync.WaitGroup
+		for range n {
+			mu.Lock()
+			seq++
+			i := seq
+			mu.Unlock()
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				path := "/response/cost-" + strconv.Itoa(i)
+				text := fmt.Sprintf(`"Cost %d %d" create=sysop expiry="1 day" reason="benchmark"`, stamp, i)
+				if ok, err := sendCommand(context.Background(), client, p.base, s.srv.URL+path, "/protect", text); !ok {
+					b.Errorf("command %d refused: %v", i, err)
+					return
+				}
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(2 * time.Millisecond) {
+					s.mu.Lock()
+					got := len(s.replies[path])
+					s.mu.Unlock()
+					if got > 0 {
+						return
+					}
+				}
+				b.Errorf("no reply to command %d", i)
+			}()
+		}
+		wg.Wait()
+	}
+	run(40) // warm: session, tokens, site information, connections
+	if os.Getenv("WIKIMOD_PPROF") != "" {
+		go func() {
+			resp, err := http.Get("http://" + os.Getenv("WIKIMOD_PPROF") + "/debug/pprof/profile?seconds=20")
+			if err == nil {
+				f, _ := os.Create("/tmp/bin-cpu.out")
+				io.Copy(f, resp.Body)
+				f.Close()
+				resp.Body.Close()
+			}
+		}()
+	}
+	cpu0 := procCPU(b, pid)
+	bytes0 := goMetric(b, p.base, "go_memstats_alloc_bytes_total")
+	objs0 := goMetric(b, p.base, "go_memstats_mallocs_total")
+	b.ResetTimer()
+	run(b.N)
+	b.StopTimer()
+	// Each /metrics scrape allocates too: measure one and take it off.
+	scrape0 := goMetric(b, p.base, "go_memstats_alloc_bytes_total")
+	scrape1 := goMetric(b, p.base, "go_memstats_alloc_bytes_total")
+	perScrape := scrape1 - scrape0
+	cpu := procCPU(b, pid) - cpu0
+	allocated := scrape0 - bytes0 - perScrape
+	objs := goMetric(b, p.base, "go_memstats_mallocs_total") - objs0
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/1000, "CPU-ms/cmd")
+	b.ReportMetric(allocated/float64(b.N)/1024, "KB-alloc/cmd")
+	b.ReportMetric(objs/float64(b.N), "allocs/cmd")
+	p.stop(b)
+}
