@@ -7,166 +7,139 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wikimod/wikimod/bot/reminders"
 )
 
-// The statuses of a reminder.
-const (
-	ReminderPending    = "pending"    // waiting for its time (or its next attempt)
-	ReminderClaimed    = "claimed"    // a tick is sending it
-	ReminderSent       = "sent"       // delivered
-	ReminderFailed     = "failed"     // every attempt failed
-	ReminderCancelled  = "cancelled"  // the protection changed; new reminders replace it
-	ReminderDismissed  = "dismissed"  // a moderator dismissed it
-	ReminderSuperseded = "superseded" // a reminder closer to the expiry went out instead
-)
+// DB keeps the reminders' protections, reminders and state.
+var _ reminders.Store = (*DB)(nil)
 
-// ErrNotFound is returned for a row that does not exist (any more).
+// ErrNotFound is returned for a row that does not exist (any more). The
+// reminder methods return an error that also matches reminders.ErrNotFound.
 var ErrNotFound = errors.New("storage: not found")
 
-// TrackedProtection is a finite protection wikimod knows of, to remind the
-// moderators before it expires.
-type TrackedProtection struct {
-	ID int64
-	// Wiki names the wiki the page is on (commands.Wiki.Name): the same
-	// title on two wikis is two pages.
-	Wiki   string
-	Title  string
-	Type   string // edit, move, create, upload
-	Level  string
-	Expiry time.Time
-	// Length is how long the protection was set for, which an extension
-	// adds again; zero if unknown.
-	Length  time.Duration
-	Cascade bool
-	// SetBy names who set it: a chat user's name, or the wiki user's for a
-	// protection set on the wiki directly (Platform "wiki").
-	SetBy    string
-	SetByID  string
-	Platform string
-	Channel  string // where it was set from
-	Reason   string
-	URL      string // the page on the wiki
-	SetAt    time.Time
-	Updated  time.Time
+// notFound is ErrNotFound for a domain with its own sentinel, such as
+// reminders.ErrNotFound: errors.Is matches either, so that the domain's
+// code need not know which store it talks to.
+type notFound struct{ domain error }
 
-	// Filled in by ExpiringProtections only.
-	Dismissed    bool      // a moderator dismissed its reminders
-	NextReminder time.Time // zero when none is pending
+func (e notFound) Error() string   { return ErrNotFound.Error() }
+func (e notFound) Unwrap() []error { return []error{ErrNotFound, e.domain} }
+
+var errNoReminder error = notFound{reminders.ErrNotFound}
+
+// reminderStmts are the statements ReconcilePage runs, prepared once at
+// Open: every /protect runs them, and preparing them each time was most of
+// the work left besides the commit.
+type reminderStmts struct {
+	pageRead *sql.Stmt // pageProtectionsSQL on the readers
+	page     *sql.Stmt // pageProtectionsSQL on the writer, in a transaction
+	insert   *sql.Stmt
+	update   *sql.Stmt
+	cancel   *sql.Stmt
+	schedule *sql.Stmt
+	drop     *sql.Stmt
 }
 
-// Reminder is one message to send about a protection's expiry. Its wiki
-// is its protection's (Protection.Wiki).
-type Reminder struct {
-	ID         int64
-	Protection TrackedProtection
-	Expiry     time.Time     // the expiry it is about
-	Lead       time.Duration // how long before the expiry; 0 at expiry
-	RemindAt   time.Time     // when it is meant to go out
-	Status     string
-	Attempts   int  // failed sends so far
-	Recovered  bool // it was being sent when wikimod stopped
-	// Delivered names the notice channels it reached on an attempt that
-	// failed on another channel; a retry skips them.
-	Delivered []string
+// reminderStatements lists the reminders' prepared statements for
+// statements.
+func (db *DB) reminderStatements() []statement {
+	s := &db.rem
+	return []statement{
+		{&s.pageRead, db.read, pageProtectionsSQL},
+		{&s.page, db.write, pageProtectionsSQL},
+		{&s.insert, db.write, insertProtectionSQL},
+		{&s.update, db.write, updateProtectionSQL},
+		{&s.cancel, db.write, cancelPendingSQL},
+		{&s.schedule, db.write, scheduleReminderSQL},
+		{&s.drop, db.write, dropProtectionSQL},
+	}
 }
 
-// ReminderGroup is the reminders due together about one page of one wiki:
-// each protection type of the page that expires at the same time, at the
-// same lead time. One message covers a group; a group never mixes wikis.
-type ReminderGroup struct {
-	Wiki      string
-	Title     string
-	Expiry    time.Time
-	Lead      time.Duration
-	Reminders []Reminder
-}
-
-// Backoff says when to try a failed send again: after Base, doubling with
-// each failure up to Max, and not after Attempts failures.
-type Backoff struct {
-	Base     time.Duration
-	Max      time.Duration
-	Attempts int
-}
-
-// ReconcileResult counts what ReconcilePage changed.
-type ReconcileResult struct {
-	Added, Changed, Removed, Unchanged int
-}
+const (
+	protectionCols = `p.id, p.wiki, p.title, p.type, p.level, p.expiry_ms, p.length_ms, p.cascading, p.set_by, p.set_by_id,
+	p.platform, p.channel, p.reason, p.url, p.set_ms, p.updated_ms`
+	pageProtectionsSQL  = `SELECT ` + protectionCols + ` FROM protections p WHERE p.wiki = ? AND p.title = ? ORDER BY p.type`
+	insertProtectionSQL = `INSERT INTO protections
+		(wiki, title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id, platform, channel, reason, url, set_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	updateProtectionSQL = `UPDATE protections SET level = ?, expiry_ms = ?, length_ms = ?, cascading = ?, set_by = ?,
+		set_by_id = ?, platform = ?, channel = ?, reason = ?, url = ?, set_ms = ?, updated_ms = ? WHERE id = ?`
+	cancelPendingSQL    = `UPDATE reminders SET status = 'cancelled', done_ms = ? WHERE protection_id = ? AND status = 'pending'`
+	scheduleReminderSQL = `INSERT INTO reminders (protection_id, expiry_ms, lead_ms, remind_ms, next_ms) VALUES (?, ?, ?, ?, ?)`
+	dropProtectionSQL   = `DELETE FROM protections WHERE id = ?`
+)
 
 // ReconcilePage makes the tracked protections of one page of a wiki match
-// want: the page's finite protections as they are now, on that wiki. A new protection
-// is tracked and its reminders scheduled; one whose level or expiry changed
-// gets want's details and fresh reminders (pending ones are cancelled); one
-// no longer in want is dropped with its reminders, unless it has expired,
-// so that its reminder at expiry still goes out. Reminders are scheduled at
-// each lead time before the expiry, except those already past, and at the
-// expiry itself. An unchanged protection keeps its details.
-func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []TrackedProtection, leads []time.Duration, now time.Time) (ReconcileResult, error) {
-	var res ReconcileResult
+// want, as reminders.PlanPage plans it from those tracked now, and writes
+// the plan in the transaction it read them in.
+func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []reminders.TrackedProtection, leads []time.Duration, now time.Time) (reminders.ReconcileResult, error) {
 	if wiki == "" {
-		return res, fmt.Errorf("storage: reconcile %q: no wiki", title)
+		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: no wiki", title)
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return res, fmt.Errorf("storage: reconcile %q: %w", title, err)
+		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
 	defer tx.Rollback()
-	existing, err := pageProtections(ctx, tx, wiki, title)
+	tracked, err := scanProtections(tx.StmtContext(ctx, db.rem.page).QueryContext(ctx, wiki, title))
 	if err != nil {
-		return res, fmt.Errorf("storage: reconcile %q: %w", title, err)
+		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
-	byType := make(map[string]TrackedProtection, len(existing))
-	for _, p := range existing {
-		byType[p.Type] = p
+	plan := reminders.PlanPage(wiki, title, tracked, want, leads, now)
+	if plan.Empty() {
+		return plan.Result, nil
 	}
-	seen := map[string]bool{}
-	for _, w := range want {
-		w.Wiki, w.Title = wiki, title
-		seen[w.Type] = true
-		old, ok := byType[w.Type]
-		switch {
-		case ok && old.Level == w.Level && old.Expiry.UnixMilli() == w.Expiry.UnixMilli():
-			res.Unchanged++
-			continue
-		case ok:
-			w.ID = old.ID
-			if err := updateProtection(ctx, tx, w, now); err != nil {
-				return res, fmt.Errorf("storage: reconcile %q: %w", title, err)
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE reminders SET status = 'cancelled', done_ms = ?
-				WHERE protection_id = ? AND status = 'pending'`, now.UnixMilli(), old.ID); err != nil {
-				return res, fmt.Errorf("storage: reconcile %q: cancel: %w", title, err)
-			}
-			res.Changed++
-		default:
-			if w.ID, err = insertProtection(ctx, tx, w, now); err != nil {
-				return res, fmt.Errorf("storage: reconcile %q: %w", title, err)
-			}
-			res.Added++
-		}
-		if err := scheduleReminders(ctx, tx, w.ID, w.Expiry, leads, now); err != nil {
-			return res, fmt.Errorf("storage: reconcile %q: %w", title, err)
-		}
+	if err := db.writePlan(ctx, tx, plan, now); err != nil {
+		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
-	for _, old := range existing {
-		if seen[old.Type] || !old.Expiry.After(now) {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM protections WHERE id = ?`, old.ID); err != nil {
-			return res, fmt.Errorf("storage: reconcile %q: drop %s: %w", title, old.Type, err)
-		}
-		res.Removed++
+	if err := tx.Commit(); err != nil {
+		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
-	return res, tx.Commit()
+	return plan.Result, nil
 }
 
-const protectionCols = `p.id, p.wiki, p.title, p.type, p.level, p.expiry_ms, p.length_ms, p.cascading, p.set_by, p.set_by_id,
-	p.platform, p.channel, p.reason, p.url, p.set_ms, p.updated_ms`
+// writePlan writes a page's plan in tx.
+func (db *DB) writePlan(ctx context.Context, tx *sql.Tx, plan reminders.PagePlan, now time.Time) error {
+	insert, update, cancel := tx.StmtContext(ctx, db.rem.insert), tx.StmtContext(ctx, db.rem.update), tx.StmtContext(ctx, db.rem.cancel)
+	schedule, drop := tx.StmtContext(ctx, db.rem.schedule), tx.StmtContext(ctx, db.rem.drop)
+	for _, t := range plan.Track {
+		p := t.Protection
+		if p.ID == 0 {
+			res, err := insert.ExecContext(ctx, p.Wiki, p.Title, p.Type, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade,
+				p.SetBy, p.SetByID, p.Platform, p.Channel, p.Reason, p.URL, p.SetAt.UnixMilli(), p.Updated.UnixMilli())
+			if err != nil {
+				return fmt.Errorf("track %s: %w", p.Type, err)
+			}
+			if p.ID, err = res.LastInsertId(); err != nil {
+				return fmt.Errorf("track %s: %w", p.Type, err)
+			}
+		} else {
+			if _, err := update.ExecContext(ctx, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade, p.SetBy, p.SetByID,
+				p.Platform, p.Channel, p.Reason, p.URL, p.SetAt.UnixMilli(), p.Updated.UnixMilli(), p.ID); err != nil {
+				return fmt.Errorf("update %s: %w", p.Type, err)
+			}
+			if _, err := cancel.ExecContext(ctx, now.UnixMilli(), p.ID); err != nil {
+				return fmt.Errorf("cancel %s: %w", p.Type, err)
+			}
+		}
+		for _, r := range t.Reminders {
+			if _, err := schedule.ExecContext(ctx, p.ID, p.Expiry.UnixMilli(), r.Lead.Milliseconds(), r.At.UnixMilli(), r.At.UnixMilli()); err != nil {
+				return fmt.Errorf("schedule %s: %w", p.Type, err)
+			}
+		}
+	}
+	for _, id := range plan.Drop {
+		if _, err := drop.ExecContext(ctx, id); err != nil {
+			return fmt.Errorf("drop protection %d: %w", id, err)
+		}
+	}
+	return nil
+}
 
 // protectionDest returns scan destinations for protectionCols and a
 // function that converts what was scanned into p.
-func protectionDest(p *TrackedProtection) ([]any, func()) {
+func protectionDest(p *reminders.TrackedProtection) ([]any, func()) {
 	var expiry, length, set, updated int64
 	dest := []any{&p.ID, &p.Wiki, &p.Title, &p.Type, &p.Level, &expiry, &length, &p.Cascade, &p.SetBy, &p.SetByID,
 		&p.Platform, &p.Channel, &p.Reason, &p.URL, &set, &updated}
@@ -178,19 +151,15 @@ func protectionDest(p *TrackedProtection) ([]any, func()) {
 	}
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-func pageProtections(ctx context.Context, q querier, wiki, title string) ([]TrackedProtection, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+protectionCols+` FROM protections p WHERE p.wiki = ? AND p.title = ? ORDER BY p.type`, wiki, title)
+// scanProtections reads the rows of a query for protectionCols.
+func scanProtections(rows *sql.Rows, err error) ([]reminders.TrackedProtection, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []TrackedProtection
+	var out []reminders.TrackedProtection
 	for rows.Next() {
-		var p TrackedProtection
+		var p reminders.TrackedProtection
 		dest, done := protectionDest(&p)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
@@ -201,63 +170,9 @@ func pageProtections(ctx context.Context, q querier, wiki, title string) ([]Trac
 	return out, rows.Err()
 }
 
-func insertProtection(ctx context.Context, tx *sql.Tx, p TrackedProtection, now time.Time) (int64, error) {
-	setAt := p.SetAt
-	if setAt.IsZero() {
-		setAt = now
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO protections
-		(wiki, title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id, platform, channel, reason, url, set_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		p.Wiki, p.Title, p.Type, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade, p.SetBy, p.SetByID,
-		p.Platform, p.Channel, p.Reason, p.URL, setAt.UnixMilli(), now.UnixMilli())
-	if err != nil {
-		return 0, fmt.Errorf("track %s: %w", p.Type, err)
-	}
-	return res.LastInsertId()
-}
-
-func updateProtection(ctx context.Context, tx *sql.Tx, p TrackedProtection, now time.Time) error {
-	setAt := p.SetAt
-	if setAt.IsZero() {
-		setAt = now
-	}
-	_, err := tx.ExecContext(ctx, `UPDATE protections SET level = ?, expiry_ms = ?, length_ms = ?, cascading = ?, set_by = ?,
-		set_by_id = ?, platform = ?, channel = ?, reason = ?, url = ?, set_ms = ?, updated_ms = ? WHERE id = ?`,
-		p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade, p.SetBy, p.SetByID, p.Platform, p.Channel,
-		p.Reason, p.URL, setAt.UnixMilli(), now.UnixMilli(), p.ID)
-	if err != nil {
-		return fmt.Errorf("update %s: %w", p.Type, err)
-	}
-	return nil
-}
-
-func scheduleReminders(ctx context.Context, tx *sql.Tx, protectionID int64, expiry time.Time, leads []time.Duration, now time.Time) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO reminders (protection_id, expiry_ms, lead_ms, remind_ms, next_ms) VALUES (?, ?, ?, ?, ?)`)
-	if err != nil {
-		return fmt.Errorf("schedule: %w", err)
-	}
-	defer stmt.Close()
-	done := map[time.Duration]bool{}
-	for _, lead := range append([]time.Duration{0}, leads...) {
-		if lead < 0 || done[lead] {
-			continue
-		}
-		done[lead] = true
-		at := expiry.Add(-lead)
-		if lead > 0 && at.Before(now) {
-			continue // set for less than the lead time: that warning is moot
-		}
-		if _, err := stmt.ExecContext(ctx, protectionID, expiry.UnixMilli(), lead.Milliseconds(), at.UnixMilli(), at.UnixMilli()); err != nil {
-			return fmt.Errorf("schedule: %w", err)
-		}
-	}
-	return nil
-}
-
 // PageProtections returns the tracked protections of a page of a wiki.
-func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]TrackedProtection, error) {
-	ps, err := pageProtections(ctx, db.read, wiki, title)
+func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]reminders.TrackedProtection, error) {
+	ps, err := scanProtections(db.rem.pageRead.QueryContext(ctx, wiki, title))
 	if err != nil {
 		return nil, fmt.Errorf("storage: protections of %q on %s: %w", title, wiki, err)
 	}
@@ -267,7 +182,7 @@ func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]Tracke
 // ExpiringProtections returns the tracked protections of a wiki (of every
 // wiki when wiki is "") that expire after from and no later than until,
 // soonest first, at most limit of them, and how many there are in all.
-func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until time.Time, limit int) ([]TrackedProtection, int, error) {
+func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until time.Time, limit int) ([]reminders.TrackedProtection, int, error) {
 	// Two spellings rather than (? = '' OR p.wiki = ?), which would keep
 	// SQLite from reading protections_wiki_expiry for one wiki.
 	where, args := `p.expiry_ms > ? AND p.expiry_ms <= ?`, []any{from.UnixMilli(), until.UnixMilli()}
@@ -287,9 +202,9 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 		return nil, 0, fmt.Errorf("storage: expiring protections: %w", err)
 	}
 	defer rows.Close()
-	var out []TrackedProtection
+	var out []reminders.TrackedProtection
 	for rows.Next() {
-		var p TrackedProtection
+		var p reminders.TrackedProtection
 		var next sql.NullInt64
 		dest, done := protectionDest(&p)
 		if err := rows.Scan(append(dest, &p.Dismissed, &next)...); err != nil {
@@ -306,9 +221,9 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 
 const reminderCols = `r.id, r.expiry_ms, r.lead_ms, r.remind_ms, r.status, r.attempts, r.recovered, r.delivered, ` + protectionCols
 
-func scanReminder(rows interface{ Scan(...any) error }) (Reminder, error) {
+func scanReminder(rows interface{ Scan(...any) error }) (reminders.Reminder, error) {
 	var (
-		r                      Reminder
+		r                      reminders.Reminder
 		expiry, lead, remindAt int64
 		delivered              string
 	)
@@ -326,12 +241,13 @@ func scanReminder(rows interface{ Scan(...any) error }) (Reminder, error) {
 	return r, nil
 }
 
-// Reminder returns one reminder with its protection, or ErrNotFound.
-func (db *DB) Reminder(ctx context.Context, id int64) (Reminder, error) {
+// Reminder returns one reminder with its protection, or an error matching
+// ErrNotFound and reminders.ErrNotFound.
+func (db *DB) Reminder(ctx context.Context, id int64) (reminders.Reminder, error) {
 	row := db.read.QueryRowContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id WHERE r.id = ?`, id)
 	r, err := scanReminder(row)
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, ErrNotFound
+		return r, fmt.Errorf("storage: reminder %d: %w", id, errNoReminder)
 	}
 	if err != nil {
 		return r, fmt.Errorf("storage: reminder %d: %w", id, err)
@@ -341,14 +257,14 @@ func (db *DB) Reminder(ctx context.Context, id int64) (Reminder, error) {
 
 // PageReminders returns every reminder of the tracked protections of a
 // page of a wiki, oldest first, for tests and diagnostics.
-func (db *DB) PageReminders(ctx context.Context, wiki, title string) ([]Reminder, error) {
+func (db *DB) PageReminders(ctx context.Context, wiki, title string) ([]reminders.Reminder, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
 		WHERE p.wiki = ? AND p.title = ? ORDER BY r.id`, wiki, title)
 	if err != nil {
 		return nil, fmt.Errorf("storage: reminders of %q on %s: %w", title, wiki, err)
 	}
 	defer rows.Close()
-	var out []Reminder
+	var out []reminders.Reminder
 	for rows.Next() {
 		r, err := scanReminder(rows)
 		if err != nil {
@@ -396,74 +312,24 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, claim int64) (int, er
 	return int(n - superseded), nil
 }
 
-// ClaimedWiki is a wiki with claimed reminders, and how many groups
-// (messages) they make.
-type ClaimedWiki struct {
-	Wiki   string
-	Groups int
-}
-
-// ClaimedWikis returns the wikis that have reminders claimed by claim, in
-// the order of their names, each with the number of groups they make.
-func (db *DB) ClaimedWikis(ctx context.Context, claim int64) ([]ClaimedWiki, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT wiki, COUNT(*) FROM (
-		SELECT p.wiki FROM reminders r JOIN protections p ON p.id = r.protection_id
-		WHERE r.claim = ? GROUP BY p.wiki, p.title, r.expiry_ms, r.lead_ms)
-		GROUP BY wiki ORDER BY wiki`, claim)
-	if err != nil {
-		return nil, fmt.Errorf("storage: claimed wikis: %w", err)
-	}
-	defer rows.Close()
-	var out []ClaimedWiki
-	for rows.Next() {
-		var w ClaimedWiki
-		if err := rows.Scan(&w.Wiki, &w.Groups); err != nil {
-			return nil, fmt.Errorf("storage: claimed wikis: %w", err)
-		}
-		out = append(out, w)
-	}
-	return out, rows.Err()
-}
-
-// ClaimedGroups returns the reminders claimed by claim on a wiki (on every
-// wiki when wiki is ""), grouped by wiki, page, expiry and lead time,
-// soonest expiry first: all of them when there are at most limit groups,
-// else the first limit groups. It also returns the number of groups in
-// all.
-func (db *DB) ClaimedGroups(ctx context.Context, claim int64, wiki string, limit int) ([]ReminderGroup, int, error) {
-	var total int
-	if err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM reminders r JOIN protections p ON p.id = r.protection_id
-		WHERE r.claim = ? AND (? = '' OR p.wiki = ?) GROUP BY p.wiki, p.title, r.expiry_ms, r.lead_ms)`, claim, wiki, wiki).Scan(&total); err != nil {
-		return nil, 0, fmt.Errorf("storage: claimed reminders: %w", err)
-	}
-	rowLimit := -1
-	if total > limit {
-		rowLimit = limit * 8 // enough for the first groups: a page has a handful of protection types
-	}
+// ClaimedReminders returns the reminders claim holds, on every wiki, with
+// their protections, in the order they were scheduled.
+func (db *DB) ClaimedReminders(ctx context.Context, claim int64) ([]reminders.Reminder, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
-		WHERE r.claim = ? AND (? = '' OR p.wiki = ?) ORDER BY r.expiry_ms, p.wiki, p.title, r.lead_ms, p.type LIMIT ?`, claim, wiki, wiki, rowLimit)
+		WHERE r.claim = ? ORDER BY r.id`, claim)
 	if err != nil {
-		return nil, 0, fmt.Errorf("storage: claimed reminders: %w", err)
+		return nil, fmt.Errorf("storage: claimed reminders: %w", err)
 	}
 	defer rows.Close()
-	var groups []ReminderGroup
+	var out []reminders.Reminder
 	for rows.Next() {
 		r, err := scanReminder(rows)
 		if err != nil {
-			return nil, 0, fmt.Errorf("storage: claimed reminders: %w", err)
+			return nil, fmt.Errorf("storage: claimed reminders: %w", err)
 		}
-		if n := len(groups); n > 0 {
-			if g := &groups[n-1]; g.Wiki == r.Protection.Wiki && g.Title == r.Protection.Title && g.Expiry.Equal(r.Expiry) && g.Lead == r.Lead {
-				g.Reminders = append(g.Reminders, r)
-				continue
-			}
-		}
-		if len(groups) == limit && total > limit {
-			break
-		}
-		groups = append(groups, ReminderGroup{Wiki: r.Protection.Wiki, Title: r.Protection.Title, Expiry: r.Expiry, Lead: r.Lead, Reminders: []Reminder{r}})
+		out = append(out, r)
 	}
-	return groups, total, rows.Err()
+	return out, rows.Err()
 }
 
 // claimFilter returns the conditions that narrow the reminders of a claim
@@ -516,11 +382,11 @@ func (db *DB) MarkSent(ctx context.Context, claim int64, wiki string, ids []int6
 }
 
 // RetryLater puts the reminders of claim on wiki (every wiki when wiki is
-// "") with the given ids (nil: all of them) back as pending after a failed send, to be tried again after the
-// back-off, and records the error and the channels it did reach. Those that
-// have failed b.Attempts times are marked failed instead; RetryLater returns
-// how many.
-func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time, b Backoff, sendErr string, delivered []string) (int, error) {
+// "") with the given ids (nil: all of them) back as pending after a failed
+// send, to be tried again when b.Retry says, and records the error and the
+// channels it did reach. Those b.Retry gives up on are marked failed
+// instead; RetryLater returns how many.
+func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time, b reminders.Backoff, sendErr string, delivered []string) (int, error) {
 	if ids != nil && len(ids) == 0 {
 		return 0, nil
 	}
@@ -530,20 +396,46 @@ func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []in
 	}
 	defer tx.Rollback()
 	filter, args := claimFilter(wiki, ids)
-	var gaveUp int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM reminders WHERE claim = ? AND status = 'claimed' AND attempts + 1 >= ?`+filter,
-		append([]any{claim, b.Attempts}, args...)...).Scan(&gaveUp); err != nil {
+	// The reminders that have failed as often are retried alike: one
+	// update for each number of failures, usually one in all.
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT attempts FROM reminders WHERE claim = ? AND status = 'claimed'`+filter,
+		append([]any{claim}, args...)...)
+	if err != nil {
 		return 0, fmt.Errorf("storage: retry: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE reminders SET
-		status = CASE WHEN attempts + 1 >= ? THEN 'failed' ELSE 'pending' END,
-		done_ms = CASE WHEN attempts + 1 >= ? THEN ? ELSE NULL END,
-		next_ms = ? + MIN(? * (1 << MIN(attempts, 30)), ?),
-		attempts = attempts + 1, last_error = ?, delivered = ?, claim = NULL
-		WHERE claim = ? AND status = 'claimed'`+filter,
-		append([]any{b.Attempts, b.Attempts, now.UnixMilli(), now.UnixMilli(), b.Base.Milliseconds(), b.Max.Milliseconds(),
-			sendErr, strings.Join(delivered, ","), claim}, args...)...); err != nil {
+	var failures []int
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			rows.Close()
+			return 0, fmt.Errorf("storage: retry: %w", err)
+		}
+		failures = append(failures, n)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
 		return 0, fmt.Errorf("storage: retry: %w", err)
+	}
+	var gaveUp int
+	for _, n := range failures {
+		next, last := b.Retry(n, now)
+		status, done := reminders.StatusPending, sql.NullInt64{}
+		if last {
+			status, done = reminders.StatusFailed, sql.NullInt64{Int64: now.UnixMilli(), Valid: true}
+		}
+		// Released, a row no longer matches claim: the next update does
+		// not take it for one that had failed once more.
+		res, err := tx.ExecContext(ctx, `UPDATE reminders SET status = ?, done_ms = ?, next_ms = ?,
+			attempts = attempts + 1, last_error = ?, delivered = ?, claim = NULL
+			WHERE claim = ? AND status = 'claimed' AND attempts = ?`+filter,
+			append([]any{status, done, next.UnixMilli(), sendErr, strings.Join(delivered, ","), claim, n}, args...)...)
+		if err != nil {
+			return 0, fmt.Errorf("storage: retry: %w", err)
+		}
+		if last {
+			k, _ := res.RowsAffected()
+			gaveUp += int(k)
+		}
 	}
 	return gaveUp, tx.Commit()
 }
@@ -584,15 +476,15 @@ func (db *DB) DueReminders(ctx context.Context, now time.Time) (int, error) {
 // DismissReminders dismisses the pending reminders about the expiry that
 // reminder id is about: those of every protection of its page, on its
 // wiki, expiring at that time. It returns the reminder and how many were dismissed.
-func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now time.Time) (Reminder, int, error) {
+func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now time.Time) (reminders.Reminder, int, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return Reminder{}, 0, fmt.Errorf("storage: dismiss: %w", err)
+		return reminders.Reminder{}, 0, fmt.Errorf("storage: dismiss: %w", err)
 	}
 	defer tx.Rollback()
 	r, err := scanReminder(tx.QueryRowContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id WHERE r.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, 0, ErrNotFound
+		return r, 0, fmt.Errorf("storage: dismiss reminder %d: %w", id, errNoReminder)
 	}
 	if err != nil {
 		return r, 0, fmt.Errorf("storage: dismiss: %w", err)

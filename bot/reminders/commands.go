@@ -12,7 +12,6 @@ import (
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
-	"github.com/wikimod/wikimod/storage"
 )
 
 const (
@@ -106,7 +105,7 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 		return commands.Reply{}, err
 	}
 	now := s.now()
-	ps, total, err := s.db.ExpiringProtections(ctx, w.Name, now, now.Add(within), listLimit)
+	ps, total, err := s.store.ExpiringProtections(ctx, w.Name, now, now.Add(within), listLimit)
 	if err != nil {
 		return commands.Reply{}, err
 	}
@@ -158,8 +157,8 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 	// The reminder must be about a page of the wiki the request is for:
 	// that is where the presser's rights were checked, and where an
 	// extension would protect the page.
-	r, err := s.db.Reminder(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
+	r, err := s.store.Reminder(ctx, id)
+	if errors.Is(err, ErrNotFound) {
 		return commands.Reply{}, errGone
 	}
 	if err != nil {
@@ -199,8 +198,8 @@ var errGone = &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-
 
 func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, id int64) (commands.Reply, error) {
 	now := s.now()
-	r, n, err := s.db.DismissReminders(ctx, id, req.Actor.String(), now)
-	if errors.Is(err, storage.ErrNotFound) {
+	r, n, err := s.store.DismissReminders(ctx, id, req.Actor.String(), now)
+	if errors.Is(err, ErrNotFound) {
 		return commands.Reply{}, errGone
 	}
 	if err != nil {
@@ -228,8 +227,8 @@ func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, id int64
 func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, id int64) (commands.Reply, error) {
 	s.extendMu.Lock()
 	defer s.extendMu.Unlock()
-	r, err := s.db.Reminder(ctx, id)
-	if errors.Is(err, storage.ErrNotFound) {
+	r, err := s.store.Reminder(ctx, id)
+	if errors.Is(err, ErrNotFound) {
 		return commands.Reply{}, errGone
 	}
 	if err != nil {
@@ -244,11 +243,11 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-no-length", Message: fmt.Sprintf(
 			"wikimod does not know how long the protection of %s was set for, so it cannot extend it by as much again. Use `/protect` with the expiry you want, and give every type the page keeps.", title)}
 	}
-	tracked, err := s.db.PageProtections(ctx, w.Name, title)
+	tracked, err := s.store.PageProtections(ctx, w.Name, title)
 	if err != nil {
 		return commands.Reply{}, err
 	}
-	group := map[string]storage.TrackedProtection{}
+	group := map[string]TrackedProtection{}
 	for _, p := range tracked {
 		if p.Expiry.Equal(r.Expiry) {
 			group[p.Type] = p
@@ -317,7 +316,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 		Protections: res.Protections, URL: r.Protection.URL}
 	req.Result = out
 
-	var want []storage.TrackedProtection
+	var want []TrackedProtection
 	reply := commands.Reply{Title: fmt.Sprintf("Protection of %s extended by %s.", res.Title, length(ext)), URL: out.URL, Announce: true, Protect: out}
 	for _, pr := range res.Protections {
 		exp, finite := finiteExpiry(pr.Expiry)
@@ -328,7 +327,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 		if !finite {
 			continue
 		}
-		tp := storage.TrackedProtection{Type: pr.Action, Level: pr.Level, Expiry: exp, Cascade: res.Cascade,
+		tp := TrackedProtection{Type: pr.Action, Level: pr.Level, Expiry: exp, Cascade: res.Cascade,
 			SetBy: actorName(req.Actor), SetByID: req.Actor.UserID, Platform: req.Actor.Platform, Channel: req.Actor.Channel,
 			Reason: r.Protection.Reason, URL: out.URL, SetAt: now, Length: roundLength(exp.Sub(now))}
 		if reminded {
@@ -336,7 +335,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 		}
 		want = append(want, tp)
 	}
-	if _, err := s.db.ReconcilePage(ctx, w.Name, res.Title, want, s.leads, now); err != nil {
+	if _, err := s.store.ReconcilePage(ctx, w.Name, res.Title, want, s.leads, now); err != nil {
 		// The wiki has it; the next sync will track it.
 		s.log.Error("tracking an extended protection", "wiki", w.Name, "title", res.Title, "err", err)
 	}
@@ -351,7 +350,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	return reply, nil
 }
 
-func stale(title string, now storage.TrackedProtection) error {
+func stale(title string, now TrackedProtection) error {
 	msg := fmt.Sprintf("The protection of %s has changed since this reminder, so nothing was done.", title)
 	if !now.Expiry.IsZero() {
 		msg += fmt.Sprintf(" As wikimod last saw it, %s=%s expires at %s.", now.Type, now.Level, clock(now.Expiry))

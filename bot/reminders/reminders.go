@@ -1,13 +1,13 @@
 // Package reminders tells the moderators before a temporary protection
 // lapses, on each wiki of a farm. It tracks every finite protection it
 // learns of, from /protect (OnProtect) and from each wiki's protect log
-// (Sync, spread over the sync interval by SyncDue), in SQLite, under the
-// wiki's name, with one reminder row per lead time and one at expiry. Cron
-// only wakes the scheduler (Tick): what is due is read from the database,
-// so nothing is lost across a restart, and each reminder is claimed, sent
-// to its wiki's notice channels and marked sent, so that it goes out once.
-// It also provides the /expiring command and the reminder command that the
-// reminders' buttons run.
+// (Sync, spread over the sync interval by SyncDue), in a Store (SQLite, in
+// storage), under the wiki's name, with one reminder row per lead time and
+// one at expiry. Cron only wakes the scheduler (Tick): what is due is read
+// from the store, so nothing is lost across a restart, and each reminder
+// is claimed, sent to its wiki's notice channels and marked sent, so that
+// it goes out once. It also provides the /expiring command and the
+// reminder command that the reminders' buttons run.
 package reminders
 
 import (
@@ -27,15 +27,14 @@ import (
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
-	"github.com/wikimod/wikimod/storage"
 )
 
-// Config configures a Scheduler. Only DB and Wikis are required; every
+// Config configures a Scheduler. Only Store and Wikis are required; every
 // other zero value means a sensible default.
 type Config struct {
-	// DB keeps the tracked protections, the reminders and each wiki's sync
-	// cursor.
-	DB *storage.DB
+	// Store keeps the tracked protections, the reminders and each wiki's
+	// sync cursor, such as a storage.DB.
+	Store Store
 	// Wikis are the wikis whose protections are tracked: at least one, each
 	// with its own name. A farm may have a thousand.
 	Wikis []Wiki
@@ -48,7 +47,8 @@ type Config struct {
 	// reminder counts as sent when it returns nil.
 	Notify func(ctx context.Context, r commands.Reply) error
 	// Audit records each send (Platform "system", Command "reminder-send").
-	// Nil means DB.
+	// Nil means Store, which must then keep the audit log too, as a
+	// storage.DB does.
 	Audit commands.Auditor
 
 	// LeadTimes are how long before an expiry to remind; a reminder also
@@ -80,7 +80,7 @@ type Config struct {
 	LateAfter time.Duration
 	// Retry is the back-off for failed sends. Zero means 1 minute, doubling
 	// to at most 1 hour, 12 attempts (about 7 hours).
-	Retry storage.Backoff
+	Retry Backoff
 	// SendTimeout bounds one send. Zero means 30 seconds.
 	SendTimeout time.Duration
 	// KeepExpired is how long an expired protection is kept before it is
@@ -135,7 +135,7 @@ type wiki struct {
 // Scheduler tracks protections and sends their reminders.
 type Scheduler struct {
 	cfg     Config
-	db      *storage.DB
+	store   Store
 	wikis   []*wiki // in the order of Config.Wikis
 	byName  map[string]*wiki
 	audit   commands.Auditor
@@ -167,8 +167,15 @@ type Scheduler struct {
 
 // New checks cfg and returns a scheduler. Start runs it.
 func New(cfg Config) (*Scheduler, error) {
-	if cfg.DB == nil {
-		return nil, errors.New("reminders: no database")
+	if cfg.Store == nil {
+		return nil, errors.New("reminders: no store")
+	}
+	if cfg.Audit == nil {
+		a, ok := cfg.Store.(commands.Auditor)
+		if !ok {
+			return nil, errors.New("reminders: no audit log: the store keeps none, and Audit is not set")
+		}
+		cfg.Audit = a
 	}
 	if len(cfg.Wikis) == 0 {
 		return nil, errors.New("reminders: no wiki")
@@ -214,8 +221,8 @@ func New(cfg Config) (*Scheduler, error) {
 	if cfg.LateAfter == 0 {
 		cfg.LateAfter = 2 * time.Minute
 	}
-	if cfg.Retry == (storage.Backoff{}) {
-		cfg.Retry = storage.Backoff{Base: time.Minute, Max: time.Hour, Attempts: 12}
+	if cfg.Retry == (Backoff{}) {
+		cfg.Retry = Backoff{Base: time.Minute, Max: time.Hour, Attempts: 12}
 	}
 	if cfg.Retry.Base <= 0 || cfg.Retry.Max < cfg.Retry.Base || cfg.Retry.Attempts < 1 {
 		return nil, fmt.Errorf("reminders: retry back-off %+v: needs a positive base, a max no smaller, and at least one attempt", cfg.Retry)
@@ -231,7 +238,7 @@ func New(cfg Config) (*Scheduler, error) {
 	}
 	s := &Scheduler{
 		cfg:       cfg,
-		db:        cfg.DB,
+		store:     cfg.Store,
 		byName:    map[string]*wiki{},
 		audit:     cfg.Audit,
 		now:       cfg.Now,
@@ -239,9 +246,6 @@ func New(cfg Config) (*Scheduler, error) {
 		metrics:   cfg.Metrics,
 		leads:     cfg.LeadTimes,
 		syncSlots: make(chan struct{}, cfg.SyncConcurrency),
-	}
-	if s.audit == nil {
-		s.audit = cfg.DB
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -296,7 +300,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err := s.checkChannels(); err != nil {
 		return err
 	}
-	n, err := s.db.RecoverClaimed(ctx)
+	n, err := s.store.RecoverClaimed(ctx)
 	if err != nil {
 		return fmt.Errorf("reminders: %w", err)
 	}
@@ -443,19 +447,19 @@ func (s *Scheduler) OnProtect(ctx context.Context, actor commands.Actor, res *co
 		}
 	}
 	now := s.now()
-	var want []storage.TrackedProtection
+	var want []TrackedProtection
 	for _, pr := range res.Protections {
 		exp, ok := finiteExpiry(pr.Expiry)
 		if !ok || pr.Level == "" || pr.Level == "all" {
 			continue
 		}
-		want = append(want, storage.TrackedProtection{
+		want = append(want, TrackedProtection{
 			Type: pr.Action, Level: pr.Level, Expiry: exp, Length: roundLength(exp.Sub(now)), Cascade: res.Cascade,
 			SetBy: actorName(actor), SetByID: actor.UserID, Platform: actor.Platform, Channel: actor.Channel,
 			Reason: res.Reason, URL: res.URL, SetAt: now,
 		})
 	}
-	r, err := s.db.ReconcilePage(ctx, w.Name, res.Title, want, s.leads, now)
+	r, err := s.store.ReconcilePage(ctx, w.Name, res.Title, want, s.leads, now)
 	if err != nil {
 		return fmt.Errorf("reminders: %w", err)
 	}

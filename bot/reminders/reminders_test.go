@@ -54,7 +54,7 @@ func crashChild() int {
 		return 2
 	}
 	c, _ := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php"})
-	s, err := reminders.New(reminders.Config{DB: db, Wikis: oneWiki(c), Now: func() time.Time { return now },
+	s, err := reminders.New(reminders.Config{Store: db, Wikis: oneWiki(c), Now: func() time.Time { return now },
 		Notify: func(_ context.Context, r commands.Reply) error {
 			if when == "after" {
 				fmt.Println("POSTED:", r.Title)
@@ -182,7 +182,7 @@ func newFixture(t *testing.T, mod func(*reminders.Config)) *fixture {
 		},
 		Extra: deferredCommands(&f.s),
 	})
-	f.cfg = reminders.Config{DB: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics}
+	f.cfg = reminders.Config{Store: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics}
 	if mod != nil {
 		mod(&f.cfg)
 	}
@@ -352,7 +352,7 @@ func TestProtectLongerThanTheLeadTimesGetsEveryWarning(t *testing.T) {
 func TestIndefiniteAndLiftedProtectionsAreNotTracked(t *testing.T) {
 	f := newFixture(t, nil)
 	ctx := context.Background()
-	tracked := func(title string) []storage.TrackedProtection {
+	tracked := func(title string) []reminders.TrackedProtection {
 		ps, err := f.env.DB.PageProtections(ctx, commands.DefaultWiki, title)
 		if err != nil {
 			t.Fatal(err)
@@ -722,7 +722,7 @@ func TestRestartNeitherLosesNorRepeats(t *testing.T) {
 		}
 		t.Cleanup(func() { db.Close() })
 		cfg := f.cfg
-		cfg.DB, cfg.Notify = db, notify
+		cfg.Store, cfg.Notify = db, notify
 		s, err := reminders.New(cfg)
 		if err != nil {
 			t.Fatal(err)
@@ -802,20 +802,22 @@ func TestConfigIsChecked(t *testing.T) {
 	c, _ := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php"})
 	for _, cfg := range []reminders.Config{
 		{Wikis: oneWiki(c)},
-		{DB: db},
-		{DB: db, Wikis: []reminders.Wiki{{Name: "en"}}},
-		{DB: db, Wikis: []reminders.Wiki{{Client: c}}},
-		{DB: db, Wikis: []reminders.Wiki{{Name: "en", Client: c}, {Name: "en", Client: c}}},
-		{DB: db, Wikis: oneWiki(c), LeadTimes: []time.Duration{-time.Hour}},
-		{DB: db, Wikis: oneWiki(c), TickSpec: "every minute"},
-		{DB: db, Wikis: oneWiki(c), SyncConcurrency: -1},
-		{DB: db, Wikis: oneWiki(c), Retry: storage.Backoff{Base: time.Hour, Max: time.Minute, Attempts: 1}},
+		{Store: db},
+		{Store: db, Wikis: []reminders.Wiki{{Name: "en"}}},
+		{Store: db, Wikis: []reminders.Wiki{{Client: c}}},
+		{Store: db, Wikis: []reminders.Wiki{{Name: "en", Client: c}, {Name: "en", Client: c}}},
+		{Store: db, Wikis: oneWiki(c), LeadTimes: []time.Duration{-time.Hour}},
+		{Store: db, Wikis: oneWiki(c), TickSpec: "every minute"},
+		{Store: db, Wikis: oneWiki(c), SyncConcurrency: -1},
+		{Store: db, Wikis: oneWiki(c), Retry: reminders.Backoff{Base: time.Hour, Max: time.Minute, Attempts: 1}},
+		// A store that keeps no audit log, and no Audit.
+		{Store: struct{ reminders.Store }{db}, Wikis: oneWiki(c)},
 	} {
 		if _, err := reminders.New(cfg); err == nil {
 			t.Errorf("New(%+v) succeeded", cfg)
 		}
 	}
-	s, err := reminders.New(reminders.Config{DB: db, Wikis: oneWiki(c)})
+	s, err := reminders.New(reminders.Config{Store: db, Wikis: oneWiki(c)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/mw"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // cursorKey names a wiki's sync cursor in the database: the timestamp and
@@ -21,7 +20,7 @@ const cursorKey = "protect-log-cursor"
 type SyncResult struct {
 	Entries int // log entries read
 	Pages   int // pages looked at
-	storage.ReconcileResult
+	ReconcileResult
 }
 
 // cursor is a position in the protect log. Entries are ordered by timestamp,
@@ -74,7 +73,7 @@ func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 	}
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
-	saved, err := s.db.ReminderState(ctx, w.Name, cursorKey)
+	saved, err := s.store.ReminderState(ctx, w.Name, cursorKey)
 	if err != nil {
 		return res, fmt.Errorf("reminders: %w", err)
 	}
@@ -119,7 +118,7 @@ func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 			return res, err
 		}
 		if next != cur {
-			if err := s.db.SetReminderState(ctx, w.Name, cursorKey, next.String()); err != nil {
+			if err := s.store.SetReminderState(ctx, w.Name, cursorKey, next.String()); err != nil {
 				return res, fmt.Errorf("reminders: %w", err)
 			}
 			cur = next
@@ -153,7 +152,7 @@ func (s *Scheduler) reconcile(ctx context.Context, w *wiki, titles []string, met
 			continue
 		}
 		m := meta[title]
-		var want []storage.TrackedProtection
+		var want []TrackedProtection
 		for _, p := range st.Protections {
 			exp, ok := finiteExpiry(p.Expiry)
 			if !ok {
@@ -163,12 +162,12 @@ func (s *Scheduler) reconcile(ctx context.Context, w *wiki, titles []string, met
 			if !m.at.IsZero() {
 				length = roundLength(exp.Sub(m.at))
 			}
-			want = append(want, storage.TrackedProtection{
+			want = append(want, TrackedProtection{
 				Type: p.Type, Level: p.Level, Expiry: exp, Length: length, Cascade: p.Cascade,
 				SetBy: m.user, Platform: "wiki", Reason: m.comment, URL: site.PageURL(st.Title), SetAt: m.at,
 			})
 		}
-		r, err := s.db.ReconcilePage(ctx, w.Name, st.Title, want, s.leads, now)
+		r, err := s.store.ReconcilePage(ctx, w.Name, st.Title, want, s.leads, now)
 		if err != nil {
 			return fmt.Errorf("reminders: sync %s: %w", w.Name, err)
 		}
@@ -310,7 +309,7 @@ func (s *Scheduler) pruneIfDue(ctx context.Context, now time.Time) {
 	if !due {
 		return
 	}
-	if _, err := s.db.PruneProtections(ctx, now.Add(-s.cfg.KeepExpired)); err != nil && ctx.Err() == nil {
+	if _, err := s.store.PruneProtections(ctx, now.Add(-s.cfg.KeepExpired)); err != nil && ctx.Err() == nil {
 		s.log.Warn("forgetting expired protections failed; will try again", "err", err)
 	}
 }

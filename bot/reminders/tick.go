@@ -5,12 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // Tick sends the reminders that are due, on every wiki. Cron calls it
@@ -28,7 +29,7 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	}
 	now := s.now()
 	claim := s.claims.Add(1)
-	n, err := s.db.ClaimDue(ctx, now, claim)
+	n, err := s.store.ClaimDue(ctx, now, claim)
 	if err != nil {
 		return fmt.Errorf("reminders: %w", err)
 	}
@@ -37,46 +38,47 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 	}
 	// Whatever this tick does not settle goes back for the next one.
 	defer func() {
-		if err := s.db.ReleaseClaim(context.WithoutCancel(ctx), claim); err != nil {
+		if err := s.store.ReleaseClaim(context.WithoutCancel(ctx), claim); err != nil {
 			s.log.Error("releasing unsent reminders", "err", err)
 		}
 	}()
-	wikis, err := s.db.ClaimedWikis(ctx, claim)
+	rs, err := s.store.ClaimedReminders(ctx, claim)
 	if err != nil {
 		return fmt.Errorf("reminders: %w", err)
 	}
-	for _, cw := range wikis {
+	byWiki := map[string][]Reminder{}
+	for _, r := range rs {
+		byWiki[r.Protection.Wiki] = append(byWiki[r.Protection.Wiki], r)
+	}
+	for _, name := range slices.Sorted(maps.Keys(byWiki)) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		w, ok := s.byName[cw.Wiki]
+		w, ok := s.byName[name]
 		if !ok {
-			s.orphaned(ctx, claim, cw.Wiki, now)
+			s.orphaned(ctx, claim, name, now)
 			continue
 		}
-		if err := s.tickWiki(ctx, claim, w, cw.Groups, now); err != nil {
+		if err := s.tickWiki(ctx, claim, w, GroupReminders(byWiki[name]), now); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// tickWiki sends one wiki's reminders of claim: groups is how many
-// messages they make.
-func (s *Scheduler) tickWiki(ctx context.Context, claim int64, w *wiki, groups int, now time.Time) error {
-	if groups > s.cfg.DigestThreshold {
-		gs, total, err := s.db.ClaimedGroups(ctx, claim, w.Name, s.cfg.DigestLines)
-		if err != nil {
-			return fmt.Errorf("reminders: %w", err)
+// tickWiki sends one wiki's reminders of claim, in the messages they make:
+// a message a group, or one digest when there are more groups than
+// DigestThreshold, listing the first DigestLines.
+func (s *Scheduler) tickWiki(ctx context.Context, claim int64, w *wiki, groups []ReminderGroup, now time.Time) error {
+	if total := len(groups); total > s.cfg.DigestThreshold {
+		listed := groups
+		if n := s.cfg.DigestLines; n > 0 && n < total {
+			listed = groups[:n]
 		}
-		s.deliver(ctx, claim, w, nil, s.digest(w, gs, total, now), "digest", total, delivered(gs...), now)
+		s.deliver(ctx, claim, w, nil, s.digest(w, listed, total, now), "digest", total, delivered(groups...), now)
 		return nil
 	}
-	gs, _, err := s.db.ClaimedGroups(ctx, claim, w.Name, s.cfg.DigestThreshold)
-	if err != nil {
-		return fmt.Errorf("reminders: %w", err)
-	}
-	for _, g := range gs {
+	for _, g := range groups {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -97,7 +99,7 @@ func (s *Scheduler) tickWiki(ctx context.Context, claim int64, w *wiki, groups i
 func (s *Scheduler) orphaned(ctx context.Context, claim int64, name string, now time.Time) {
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	gaveUp, err := s.db.RetryLater(markCtx, claim, name, nil, now, s.cfg.Retry, "wiki "+name+" is not configured", nil)
+	gaveUp, err := s.store.RetryLater(markCtx, claim, name, nil, now, s.cfg.Retry, "wiki "+name+" is not configured", nil)
 	if err != nil {
 		s.log.Error("could not reschedule the reminders of a wiki not configured", "wiki", name, "err", err)
 		return
@@ -118,7 +120,7 @@ func (s *Scheduler) channels(w *wiki) []Channel {
 
 // delivered returns the channels every reminder of the groups reached on
 // an earlier, partly failed attempt.
-func delivered(groups ...storage.ReminderGroup) map[string]bool {
+func delivered(groups ...ReminderGroup) map[string]bool {
 	var out map[string]bool
 	for _, g := range groups {
 		for _, r := range g.Reminders {
@@ -173,7 +175,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int
 		s.log.Error("audit log write failed", "command", rec.Command, "err", err)
 	}
 	if len(failed) == 0 {
-		if err := s.db.MarkSent(markCtx, claim, w.Name, ids, now); err != nil {
+		if err := s.store.MarkSent(markCtx, claim, w.Name, ids, now); err != nil {
 			// It went out; after a restart it may go out once more.
 			s.log.Error("a reminder was posted but could not be marked sent", "err", err)
 		}
@@ -183,7 +185,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int
 		}
 	} else {
 		detail := strings.Join(problems, "; ")
-		gaveUp, err := s.db.RetryLater(markCtx, claim, w.Name, ids, now, s.cfg.Retry, detail, reached)
+		gaveUp, err := s.store.RetryLater(markCtx, claim, w.Name, ids, now, s.cfg.Retry, detail, reached)
 		if err != nil {
 			s.log.Error("could not reschedule a failed reminder", "err", err)
 		}
@@ -244,7 +246,7 @@ func (s *Scheduler) named(w *wiki, r commands.Reply) commands.Reply {
 }
 
 // single is the message about one page's protections expiring together.
-func (s *Scheduler) single(w *wiki, g storage.ReminderGroup, now time.Time) commands.Reply {
+func (s *Scheduler) single(w *wiki, g ReminderGroup, now time.Time) commands.Reply {
 	first := g.Reminders[0]
 	p := first.Protection
 	expired := !g.Expiry.After(now)
@@ -313,7 +315,7 @@ func (s *Scheduler) single(w *wiki, g storage.ReminderGroup, now time.Time) comm
 
 // digest is one message about many pages' reminders on one wiki due at
 // once.
-func (s *Scheduler) digest(w *wiki, groups []storage.ReminderGroup, total int, now time.Time) commands.Reply {
+func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.Time) commands.Reply {
 	reply := commands.Reply{
 		Command:  "reminder",
 		Outcome:  commands.OutcomeOK,
@@ -351,7 +353,7 @@ func (s *Scheduler) digest(w *wiki, groups []storage.ReminderGroup, total int, n
 }
 
 // late reports whether a group's reminder is late, and when it was due.
-func (s *Scheduler) late(g storage.ReminderGroup, now time.Time) (bool, time.Time) {
+func (s *Scheduler) late(g ReminderGroup, now time.Time) (bool, time.Time) {
 	due := g.Reminders[0].RemindAt
 	for _, r := range g.Reminders[1:] {
 		if r.RemindAt.Before(due) {
@@ -362,7 +364,7 @@ func (s *Scheduler) late(g storage.ReminderGroup, now time.Time) (bool, time.Tim
 }
 
 // levels lists a group's protections: "edit=sysop, move=sysop".
-func levels(rs []storage.Reminder) string {
+func levels(rs []Reminder) string {
 	parts := make([]string, len(rs))
 	for i, r := range rs {
 		parts[i] = r.Protection.Type + "=" + r.Protection.Level
@@ -378,7 +380,7 @@ var platformNames = map[string]string{
 }
 
 // setBy says who set a protection, where and when.
-func setBy(p storage.TrackedProtection) string {
+func setBy(p TrackedProtection) string {
 	who := p.SetBy
 	if who == "" {
 		who = "someone"

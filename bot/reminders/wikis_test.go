@@ -51,7 +51,7 @@ func newFarm(t *testing.T, mod func(*reminders.Config)) *farm {
 			return []reminders.Channel{{Name: "notice-" + name, Notify: b.Notify}}
 		}})
 	}
-	f.cfg = reminders.Config{DB: f.env.DB, Wikis: wikis, Now: f.clock.Now, Metrics: f.env.Metrics}
+	f.cfg = reminders.Config{Store: f.env.DB, Wikis: wikis, Now: f.clock.Now, Metrics: f.env.Metrics}
 	if mod != nil {
 		mod(&f.cfg)
 	}
@@ -200,7 +200,7 @@ func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
 	}
 	rs, _ := f.env.DB.PageReminders(ctx, "en", title)
 	for _, rem := range rs {
-		if rem.Status == storage.ReminderDismissed {
+		if rem.Status == reminders.StatusDismissed {
 			t.Fatalf("a refused press dismissed en's reminder %d", rem.ID)
 		}
 	}
@@ -408,7 +408,7 @@ func TestSyncsAreSpreadAndBounded(t *testing.T) {
 	t0 := time.Date(2026, 3, 1, 12, 0, 30, 0, time.UTC)
 	clock := testenv.NewClock(t0)
 	const interval, concurrency = 10 * time.Minute, 3
-	s, err := reminders.New(reminders.Config{DB: db, Wikis: wikis, Notify: newInbox().Notify, Now: clock.Now,
+	s, err := reminders.New(reminders.Config{Store: db, Wikis: wikis, Notify: newInbox().Notify, Now: clock.Now,
 		SyncInterval: interval, SyncConcurrency: concurrency})
 	if err != nil {
 		t.Fatal(err)
@@ -476,8 +476,8 @@ func TestDigestsAreByWiki(t *testing.T) {
 	var wikis []reminders.Wiki
 	for _, name := range []string{"en", "de"} {
 		for i := range pages[name] {
-			p := storage.TrackedProtection{Type: "edit", Level: "sysop", Expiry: exp, Length: 48 * time.Hour, SetBy: "alice", Platform: "wiki"}
-			if _, err := db.ReconcilePage(ctx, name, fmt.Sprintf("Burst %d", i), []storage.TrackedProtection{p}, []time.Duration{time.Hour}, t0); err != nil {
+			p := reminders.TrackedProtection{Type: "edit", Level: "sysop", Expiry: exp, Length: 48 * time.Hour, SetBy: "alice", Platform: "wiki"}
+			if _, err := db.ReconcilePage(ctx, name, fmt.Sprintf("Burst %d", i), []reminders.TrackedProtection{p}, []time.Duration{time.Hour}, t0); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -488,7 +488,7 @@ func TestDigestsAreByWiki(t *testing.T) {
 		}})
 	}
 	clock := testenv.NewClock(exp.Add(-time.Hour))
-	s, err := reminders.New(reminders.Config{DB: db, Wikis: wikis, Now: clock.Now, LeadTimes: []time.Duration{time.Hour}})
+	s, err := reminders.New(reminders.Config{Store: db, Wikis: wikis, Now: clock.Now, LeadTimes: []time.Duration{time.Hour}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -527,7 +527,7 @@ func TestOnProtectTracksUnderItsWiki(t *testing.T) {
 	}
 	defer db.Close()
 	c, _ := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php"})
-	s, err := reminders.New(reminders.Config{DB: db, Notify: newInbox().Notify, Wikis: []reminders.Wiki{
+	s, err := reminders.New(reminders.Config{Store: db, Notify: newInbox().Notify, Wikis: []reminders.Wiki{
 		{Name: "en", Client: c, Pages: []string{"Watched"}},
 		{Name: "de", Client: c},
 	}})

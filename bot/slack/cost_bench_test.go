@@ -20,7 +20,7 @@ import (
 //	go test ./bot/slack -run '^$' -bench ProtectInProcess -benchtime 300x -cpuprofile cpu.out
 func BenchmarkProtectInProcess(b *testing.B) {
 	h := newHarness(b, testenv.Options{Linking: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
-		s, err := reminders.New(reminders.Config{DB: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
+		s, err := reminders.New(reminders.Config{Store: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
 		if err != nil {
 			b.Fatal(err)
 		}

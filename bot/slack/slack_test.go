@@ -696,7 +696,7 @@ func TestManifestMatchesCommands(t *testing.T) {
 	// The service as wikimod runs it by default: with linking and the
 	// reminders' commands.
 	h := newHarness(t, testenv.Options{Linking: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
-		s, err := reminders.New(reminders.Config{DB: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
+		s, err := reminders.New(reminders.Config{Store: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -42,7 +42,7 @@ func (a *App) setupReminders() (reminderHooks, error) {
 		wikis = append(wikis, rw)
 	}
 	s, err := reminders.New(reminders.Config{
-		DB:           a.db,
+		Store:        a.db,
 		Wikis:        wikis,
 		Channels:     a.reminderChannels,
 		LeadTimes:    leads,
