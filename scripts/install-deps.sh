@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what wikimod's demo and tests need on a Debian bookworm machine:
-# the MediaWiki they run against, and the Go modules.
+# the MediaWiki they run against, PostgreSQL, and the Go modules.
 #
 #   scripts/install-deps.sh [VERSION...]
 #
@@ -12,6 +12,10 @@
 #         /var/lib/wikimod/mediawiki-1.43 (about 700 MB, a minute). The
 #         tests run PHP chrooted there; see internal/devwiki. To rebuild it
 #         (say, for a newer trixie point release), delete that folder.
+#
+# PostgreSQL is Debian's postgresql package (server and client), whatever
+# the VERSION: the storage tests start a throwaway server of their own
+# from its programs (see internal/pgtest), not the package's.
 #
 # Safe to run again: it checks without root and says nothing when everything
 # is there. What is missing it installs as root, using sudo when not root.
@@ -47,6 +51,13 @@ ready_1.43() {
   status=$(dpkg-query --admindir="$root143/var/lib/dpkg" -W -f '${db:Status-Status} ' "${mw_packages[@]}" 2>/dev/null) || return 1
   want=$(printf 'installed %.0s' "${mw_packages[@]}")
   [ "$status" = "$want" ]
+}
+
+# ready_postgres: a PostgreSQL server's programs, where internal/pgtest
+# looks for them, and the client.
+ready_postgres() {
+  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || return 1
+  command -v psql >/dev/null 2>&1
 }
 
 # --- Installs: run as root, one at a time (see --system below). ---
@@ -107,6 +118,11 @@ install_1.43() {
   echo "  $(chroot "$root143" dpkg-query -W -f 'mediawiki ${Version}' mediawiki) is ready."
 }
 
+install_postgres() {
+  echo "Installing PostgreSQL from Debian bookworm's packages..."
+  host_apt_install postgresql postgresql-client
+}
+
 # remove_tree deletes a folder that debootstrap may have left with /proc or
 # /sys still mounted inside: it unmounts those first and never crosses into
 # another file system.
@@ -119,8 +135,9 @@ remove_tree() {
   rm -rf --one-file-system "$1"
 }
 
-# install_system installs what the given versions lack. It holds a lock, so
-# that two runs (two terminals, two CI steps) do not build the root at once.
+# install_system installs what the given versions (and postgres) lack. It
+# holds a lock, so that two runs (two terminals, two CI steps) do not build
+# the root at once.
 install_system() {
   mkdir -p "$state"
   exec 9>"$state/.install.lock"
@@ -150,6 +167,7 @@ for v in "${versions[@]}"; do
     *) echo "MediaWiki $v: choose 1.43 or 1.39 (WIKIMOD_MEDIAWIKI)" >&2; exit 2 ;;
   esac
 done
+ready_postgres || missing+=(postgres)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -eq 0 ]; then
     install_system "${missing[@]}"

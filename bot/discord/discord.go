@@ -94,6 +94,10 @@ type Config struct {
 	// FormTTL is how long a modal waits to be submitted. Zero means 15
 	// minutes.
 	FormTTL time.Duration
+	// Forms keeps the pending forms. Nil keeps them in this process's
+	// memory, which is only right for a single process: replicas share
+	// the database's.
+	Forms FormStore
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -112,7 +116,6 @@ type Adapter struct {
 	key     ed25519.PublicKey
 	session *discordgo.Session
 	guilds  map[string]bool
-	forms   *formStore
 	log     *slog.Logger
 
 	ctx    context.Context // lives until Close: the commands' submissions
@@ -175,6 +178,9 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.MaxSkew == 0 {
 		cfg.MaxSkew = 5 * time.Minute
 	}
+	if cfg.Forms == nil {
+		cfg.Forms = newMemoryForms()
+	}
 	if cfg.FormTTL == 0 {
 		cfg.FormTTL = 15 * time.Minute
 	}
@@ -193,7 +199,6 @@ func New(cfg Config) (*Adapter, error) {
 		key:     key,
 		session: s,
 		guilds:  map[string]bool{},
-		forms:   newFormStore(cfg.Now),
 		log:     cfg.Logger,
 	}
 	a.ctx, a.cancel = context.WithCancel(context.Background())

@@ -100,6 +100,7 @@ func newFixtureWith(t testing.TB, opts testenv.Options, mode string, adjust ...f
 		APIURL:        f.api.URL,
 		Service:       f.env.Service,
 		Replays:       f.env.DB,
+		Forms:         f.env.DB,
 		Metrics:       f.env.Metrics,
 		Now:           f.clock.Now,
 		Logger:        slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
@@ -125,6 +126,30 @@ func newFixtureWith(t testing.TB, opts testenv.Options, mode string, adjust ...f
 		a.Close()
 	})
 	return f
+}
+
+// replica is a second adapter on the same core, database and Discord
+// stand-in, behind a server of its own: another wikimod process.
+func (f *fixture) replica(t testing.TB) *fixture {
+	t.Helper()
+	r := &fixture{env: f.env, api: f.api, signer: f.signer, clock: f.clock, logs: f.logs}
+	a, err := discord.New(discord.Config{
+		Mode: discord.ModeHTTP, ApplicationID: appID, PublicKey: f.signer.PublicKeyHex(), BotToken: "test-bot-token",
+		GuildIDs: []string{guildID}, NoticeChannel: notices, APIURL: f.api.URL, Service: f.env.Service,
+		Replays: f.env.DB, Forms: f.env.DB, Metrics: f.env.Metrics, Now: f.clock.Now,
+		Logger: slog.New(slog.NewTextHandler(f.logs, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	a.Mount(mux)
+	r.adapter, r.srv = a, httptest.NewServer(mux)
+	t.Cleanup(func() {
+		r.srv.Close()
+		a.Close()
+	})
+	return r
 }
 
 func (f *fixture) securityEvents() []securityEvent {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/bwmarrin/discordgo"
@@ -83,5 +84,27 @@ func TestManyWikisAreSuggestedNotListed(t *testing.T) {
 	o := cmds[0].Options[1]
 	if o.Name != "wiki" || len(o.Choices) != 0 || !o.Autocomplete {
 		t.Errorf("wiki option with 30 wikis = %+v", o)
+	}
+}
+
+// TestFormSubmittedThroughAnotherReplica: a password form opened through
+// one wikimod is submitted through another sharing its database, as
+// behind a load balancer; the command runs once.
+func TestFormSubmittedThroughAnotherReplica(t *testing.T) {
+	f := newFixture(t, discord.ModeHTTP)
+	other := f.replica(t)
+	_, _, body := slash(member("D-HELPER"), "validatepassword", opt("user", "Replica Newcomer"))
+	status, resp := f.post(t, body)
+	formID := modal(t, status, resp, "password", true)
+	_, token, body := modalSubmit(member("D-HELPER"), formID, "password", "Replica-form-pass-5521")
+	status, resp = other.post(t, body)
+	deferred(t, status, resp)
+	if e := f.waitEdit(t, token); !strings.Contains(e.Title+e.Description, "accepts this password") {
+		t.Errorf("embed = %+v", e)
+	}
+	// Submitted again through the first, the form is gone.
+	_, _, body = modalSubmit(member("D-HELPER"), formID, "password", "Replica-form-pass-5521")
+	if _, resp := f.post(t, body); !strings.Contains(fmt.Sprint(resp["data"]), "expired") {
+		t.Errorf("a second submission answered %v", resp)
 	}
 }

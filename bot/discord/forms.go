@@ -1,6 +1,7 @@
 package discord
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"sync"
@@ -9,48 +10,57 @@ import (
 	"github.com/wikimod/wikimod/commands"
 )
 
+// PendingForm is a command waiting for its modal to be submitted. It holds
+// the options given with the command, never the secret the modal asks for.
+type PendingForm struct {
+	UserID  string
+	Command string
+	Args    commands.Args
+	Secret  string // the parameter the modal asks for
+}
+
+// FormStore keeps pending forms by a random id, which travels in the
+// modal's custom_id: the options would not fit in the 100 characters a
+// custom_id allows. Kept in the database, a form opened through one
+// replica can be submitted through any other.
+type FormStore interface {
+	// PutForm keeps f under id until expires.
+	PutForm(ctx context.Context, id string, f PendingForm, expires time.Time) error
+	// TakeForm returns the form with id if it has not expired at now and
+	// userID opened it, and forgets it: a form is used once. A submission
+	// by anyone else leaves the form for its owner: found is true and owner
+	// false.
+	TakeForm(ctx context.Context, id, userID string, now time.Time) (f PendingForm, found, owner bool, err error)
+}
+
+// newFormID returns a random form id.
+func newFormID() string {
+	b := make([]byte, 12)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
 // maxPending bounds the forms kept in memory, so that a flood of
 // interactions cannot grow them without limit.
 const maxPending = 10000
 
-// form is a command waiting for its modal to be submitted. It holds the
-// options given with the command, never the secret the modal asks for.
-type form struct {
-	userID  string
-	command string
-	args    commands.Args
-	secret  string // the parameter the modal asks for
+// memoryForms is the FormStore of a single process that has no database
+// to share (tests, tools): the forms live in its memory.
+type memoryForms struct {
+	mu    sync.Mutex
+	forms map[string]memoryForm
+}
+
+type memoryForm struct {
+	PendingForm
 	expires time.Time
 }
 
-// formStore keeps forms by a random id, which travels in the modal's
-// custom_id. The options stay on the server: they would not fit in the 100
-// characters a custom_id allows.
-type formStore struct {
-	mu    sync.Mutex
-	forms map[string]form
-	now   func() time.Time
-}
+func newMemoryForms() *memoryForms { return &memoryForms{forms: map[string]memoryForm{}} }
 
-func newFormStore(now func() time.Time) *formStore {
-	return &formStore{forms: map[string]form{}, now: now}
-}
-
-// put stores f and returns its id.
-func (s *formStore) put(f form) string {
-	b := make([]byte, 12)
-	rand.Read(b)
-	id := hex.EncodeToString(b)
+func (s *memoryForms) PutForm(_ context.Context, id string, f PendingForm, expires time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now := s.now()
-	if len(s.forms) >= maxPending/2 {
-		for k, v := range s.forms {
-			if !now.Before(v.expires) {
-				delete(s.forms, k)
-			}
-		}
-	}
 	if len(s.forms) >= maxPending {
 		// Drop the one closest to expiring rather than refusing new forms.
 		var oldest string
@@ -61,24 +71,25 @@ func (s *formStore) put(f form) string {
 		}
 		delete(s.forms, oldest)
 	}
-	s.forms[id] = f
-	return id
+	s.forms[id] = memoryForm{f, expires}
+	return nil
 }
 
-// take removes and returns the form with id, if it has not expired and
-// userID opened it; a form is used once. A submission by anyone else leaves
-// the form for its owner and reports owner false.
-func (s *formStore) take(id, userID string) (f form, ok, owner bool) {
+func (s *memoryForms) TakeForm(_ context.Context, id, userID string, now time.Time) (PendingForm, bool, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	f, ok = s.forms[id]
-	if !ok || !s.now().Before(f.expires) {
-		delete(s.forms, id)
-		return form{}, false, false
+	for k, v := range s.forms {
+		if !now.Before(v.expires) {
+			delete(s.forms, k)
+		}
 	}
-	if f.userID != userID {
-		return form{}, true, false
+	f, ok := s.forms[id]
+	if !ok {
+		return PendingForm{}, false, false, nil
+	}
+	if f.UserID != userID {
+		return PendingForm{}, true, false, nil
 	}
 	delete(s.forms, id)
-	return f, true, true
+	return f.PendingForm, true, true, nil
 }

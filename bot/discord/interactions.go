@@ -186,7 +186,7 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discor
 	case discordgo.InteractionApplicationCommand:
 		return a.command(ctx, i, actor)
 	case discordgo.InteractionModalSubmit:
-		return a.modalSubmit(i, actor)
+		return a.modalSubmit(ctx, i, actor)
 	default:
 		return a.component(i, actor)
 	}
@@ -307,7 +307,7 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor c
 		if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name, args); !ok {
 			return message(denial.Plain()), nil
 		}
-		return a.askSecret(actor, spec, args), nil
+		return a.askSecret(ctx, actor, spec, args), nil
 	}
 	return a.runLater(i, actor, data.Name, args)
 }
@@ -333,10 +333,15 @@ func optionArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) comma
 }
 
 // askSecret answers with a modal asking for the spec's secret parameter.
-// The other options wait on the server under a random id, for FormTTL.
-func (a *Adapter) askSecret(actor commands.Actor, spec commands.Spec, args commands.Args) *discordgo.InteractionResponse {
+// The other options wait in the form store under a random id, for FormTTL.
+func (a *Adapter) askSecret(ctx context.Context, actor commands.Actor, spec commands.Spec, args commands.Args) *discordgo.InteractionResponse {
 	p, _ := spec.Param(spec.AskSecret)
-	id := a.forms.put(form{userID: actor.UserID, command: spec.Name, args: args, secret: p.Name, expires: a.cfg.Now().Add(a.cfg.FormTTL)})
+	id := newFormID()
+	f := PendingForm{UserID: actor.UserID, Command: spec.Name, Args: args, Secret: p.Name}
+	if err := a.cfg.Forms.PutForm(ctx, id, f, a.cfg.Now().Add(a.cfg.FormTTL)); err != nil {
+		a.log.Error("discord: cannot keep a form; asking to type the value instead", "command", spec.Name, "err", err)
+		return message("wikimod cannot open the form right now. Try again in a minute.")
+	}
 	// The form is the step the secret is for when other arguments would
 	// have made it unneeded (/link's code): then it must be given.
 	required := p.Required || len(spec.AskSecretUnless) > 0
@@ -365,28 +370,32 @@ func (a *Adapter) askSecret(actor commands.Actor, spec commands.Spec, args comma
 
 // modalSubmit runs the command a modal was opened for, with the secret typed
 // into it.
-func (a *Adapter) modalSubmit(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
+func (a *Adapter) modalSubmit(ctx context.Context, i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
 	data, _ := i.Data.(discordgo.ModalSubmitInteractionData)
 	id, ok := strings.CutPrefix(data.CustomID, formPrefix)
 	if !ok {
 		return message("That form is not wikimod's."), nil
 	}
-	f, ok, owner := a.forms.take(id, actor.UserID)
+	f, ok, owner, err := a.cfg.Forms.TakeForm(ctx, id, actor.UserID, a.cfg.Now())
+	if err != nil {
+		a.log.Error("discord: cannot read a form", "err", err)
+		return message("wikimod cannot read that form right now, and ran nothing. Try again in a minute."), nil
+	}
 	if !ok {
-		return message("That form has expired (forms wait " + a.cfg.FormTTL.String() + ", and wikimod forgets them when it restarts). Run the command again."), nil
+		return message("That form has expired (forms wait " + a.cfg.FormTTL.String() + "). Run the command again."), nil
 	}
 	if !owner {
 		// The form stays for the person who opened it.
 		return message("That form was opened by someone else."), nil
 	}
-	args := commands.Args{Named: maps.Clone(f.args.Named)}
+	args := commands.Args{Positional: f.Args.Positional, Named: maps.Clone(f.Args.Named)}
 	if args.Named == nil {
 		args.Named = map[string]string{}
 	}
-	if v := textInput(data.Components, f.secret); v != "" {
-		args.Named[f.secret] = v
+	if v := textInput(data.Components, f.Secret); v != "" {
+		args.Named[f.Secret] = v
 	}
-	return a.runLater(i, actor, f.command, args)
+	return a.runLater(i, actor, f.Command, args)
 }
 
 // textInput finds a text input's value among a modal's components.

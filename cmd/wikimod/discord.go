@@ -31,6 +31,7 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 		APIURL:             c.APIURL,
 		Service:            a.service,
 		Replays:            a.db,
+		Forms:              a.db,
 		OnSecurityEvent:    a.recordRefusal(commands.PlatformDiscord),
 		Metrics:            a.metrics,
 		Now:                a.now,

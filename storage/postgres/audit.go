@@ -1,0 +1,189 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/storage"
+)
+
+var _ commands.Auditor = (*DB)(nil)
+
+const (
+	beginSQL = `INSERT INTO audit
+		(at, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
+	startSQL = `UPDATE audit SET outcome = 'pending' WHERE id = $1 AND outcome = 'queued'`
+	// finishSQL keeps the wiki account and the wiki Begin stored when
+	// Finish is given none: a record settled at start-up, or finished by
+	// its ID alone, must not lose whom its command ran as, or where.
+	finishSQL = `UPDATE audit SET outcome = $1, code = $2, result = $3, duration_us = $4,
+		wiki_user = COALESCE(NULLIF($5, ''), wiki_user), wiki = COALESCE(NULLIF($6, ''), wiki) WHERE id = $7`
+
+	auditCols = `id, at, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us`
+
+	// auditSQL's filters are each off when given ''. The log has no index
+	// but the primary key's: it is read newest first until the limit.
+	auditSQL = `SELECT ` + auditCols + ` FROM audit
+		WHERE ($1 = '' OR platform = $1) AND ($2 = '' OR user_id = $2) AND ($3 = '' OR command = $3)
+			AND ($4 = '' OR wiki_user = $4) AND ($5 = '' OR wiki = $5)
+		ORDER BY id DESC LIMIT $6`
+	// unsettledSQL's WHERE clause is audit_unsettled's, so that the
+	// partial index answers it.
+	unsettledSQL = `SELECT ` + auditCols + ` FROM audit
+		WHERE outcome IN ('queued', 'pending') ORDER BY id LIMIT $1`
+)
+
+// Begin records a command attempt and sets rec.ID. It stores rec.Outcome:
+// "queued" for a command accepted but not started, so that after a crash
+// it is known never to have run; when rec.Outcome is empty, "pending", a
+// command about to reach the wiki. It stores rec.Wiki as it is: "" for a
+// command no wiki could be chosen for. It implements commands.Auditor.
+func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
+	args, err := json.Marshal(rec.Args)
+	if err != nil {
+		return fmt.Errorf("postgres: audit args: %w", err)
+	}
+	outcome := string(rec.Outcome)
+	if outcome == "" {
+		outcome = "pending"
+	}
+	t := rec.Time
+	if t.IsZero() {
+		t = db.now()
+	}
+	var id int64
+	if err := db.pool.QueryRow(ctx, beginSQL, msUTC(t), storable(rec.Wiki), storable(rec.Platform),
+		storable(rec.UserID), storable(rec.UserName), storable(rec.WikiUser), storable(rec.Channel),
+		storable(rec.Command), string(args), storable(outcome), storable(rec.Code)).Scan(&id); err != nil {
+		return fmt.Errorf("postgres: audit begin: %w", err)
+	}
+	rec.ID = id
+	return nil
+}
+
+// Start moves a queued record to "pending" just before its command talks to
+// the wiki, so that a crash from then on leaves it marked as one that may
+// have taken effect. It fails, wrapping storage.ErrNotQueued, for a record
+// that is not queued (so a command cannot be started twice, even by two
+// replicas: the UPDATE takes the row), and wrapping storage.ErrNotFound
+// for one that does not exist. It implements commands.Auditor.
+func (db *DB) Start(ctx context.Context, id int64) error {
+	tag, err := db.pool.Exec(ctx, startSQL, id)
+	if err != nil {
+		return fmt.Errorf("postgres: audit start %d: %w", id, err)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var outcome string
+	err = db.pool.QueryRow(ctx, `SELECT outcome FROM audit WHERE id = $1`, id).Scan(&outcome)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: audit start %d: %w", id, storage.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("postgres: audit start %d: %w", id, err)
+	}
+	return fmt.Errorf("postgres: audit start %d: outcome is %q: %w", id, outcome, storage.ErrNotQueued)
+}
+
+// Finish records how a command attempt ended, and rec.WikiUser, the wiki
+// account the command ran as, and rec.Wiki, which the service may learn
+// only after Begin; an empty WikiUser or Wiki leaves the one stored as it
+// was. It accepts a record in any state, queued ones included (a command
+// refused while it waited, or settled at start-up), and fails only for a
+// record that does not exist. It implements commands.Auditor.
+func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
+	var result *string
+	if len(rec.Result) > 0 {
+		s := storable(string(rec.Result))
+		result = &s
+	}
+	tag, err := db.pool.Exec(ctx, finishSQL, storable(string(rec.Outcome)), storable(rec.Code), result,
+		rec.Duration.Microseconds(), storable(rec.WikiUser), storable(rec.Wiki), rec.ID)
+	if err != nil {
+		return fmt.Errorf("postgres: audit finish %d: %w", rec.ID, err)
+	}
+	if tag.RowsAffected() != 1 {
+		return fmt.Errorf("postgres: audit finish: no record %d", rec.ID)
+	}
+	return nil
+}
+
+// Audit returns audit records, newest first, selected by f as
+// storage.DB.Audit selects them.
+func (db *DB) Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	rows, err := db.pool.Query(ctx, auditSQL, storable(f.Platform), storable(f.UserID), storable(f.Command),
+		storable(f.WikiUser), storable(f.Wiki), f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit: %w", err)
+	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: audit: %w", err)
+	}
+	return out, nil
+}
+
+// Unsettled returns, oldest first and at most limit of them (0 means 50),
+// the records whose command had not ended when wikimod stopped: "queued"
+// ones certainly never reached the wiki; "pending" ones may have. Call it
+// at start-up, before new commands are accepted, and settle each with
+// Finish; calling it again then returns the next ones. It reads the
+// audit_unsettled index, not the whole log. Records do not say which
+// process began them: with replicas sharing the database, one starting up
+// finds the commands the others are running among them.
+func (db *DB) Unsettled(ctx context.Context, limit int) ([]commands.AuditRecord, error) {
+	if limit <= 0 {
+		limit = 50
+	}
+	rows, err := db.pool.Query(ctx, unsettledSQL, limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unsettled audit: %w", err)
+	}
+	out, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: unsettled audit: %w", err)
+	}
+	return out, nil
+}
+
+// scanAudit reads rows of auditCols and closes them.
+func scanAudit(rows pgx.Rows) ([]commands.AuditRecord, error) {
+	defer rows.Close()
+	var out []commands.AuditRecord
+	for rows.Next() {
+		var (
+			r       commands.AuditRecord
+			at      time.Time
+			dur     int64
+			args    string
+			outcome string
+			result  *string
+		)
+		if err := rows.Scan(&r.ID, &at, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel,
+			&r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
+			return nil, err
+		}
+		r.Time = at.UTC()
+		r.Outcome = commands.Outcome(outcome)
+		r.Duration = time.Duration(dur) * time.Microsecond
+		if err := json.Unmarshal([]byte(args), &r.Args); err != nil {
+			return nil, fmt.Errorf("record %d args: %w", r.ID, err)
+		}
+		if result != nil {
+			r.Result = json.RawMessage(*result)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

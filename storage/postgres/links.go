@@ -1,0 +1,158 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/wikimod/wikimod/commands"
+)
+
+var _ commands.LinkStore = (*DB)(nil)
+
+const (
+	linkSQL     = `SELECT wiki_user, method, linked FROM links WHERE wiki = $1 AND platform = $2 AND user_id = $3`
+	saveLinkSQL = `INSERT INTO links (wiki, platform, user_id, wiki_user, method, linked) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (wiki, platform, user_id) DO UPDATE SET
+			wiki_user = excluded.wiki_user, method = excluded.method, linked = excluded.linked`
+	deleteLinkSQL = `DELETE FROM links WHERE wiki = $1 AND platform = $2 AND user_id = $3`
+
+	linkAttemptSQL = `SELECT wiki_user, method, salt, code_hash, expires, tries
+		FROM link_attempts WHERE wiki = $1 AND platform = $2 AND user_id = $3`
+	// saveLinkAttemptSQL sets tries to 0 itself: a new attempt has had no
+	// wrong codes, whatever the one it replaces had.
+	saveLinkAttemptSQL = `INSERT INTO link_attempts
+		(wiki, platform, user_id, wiki_user, method, salt, code_hash, expires, tries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
+		ON CONFLICT (wiki, platform, user_id) DO UPDATE SET
+			wiki_user = excluded.wiki_user, method = excluded.method, salt = excluded.salt,
+			code_hash = excluded.code_hash, expires = excluded.expires, tries = 0`
+	// addWrongCodeSQL counts and reads back in one statement, which holds
+	// the row: two wrong codes given at once, to one replica or two,
+	// count two.
+	addWrongCodeSQL = `UPDATE link_attempts SET tries = tries + 1
+		WHERE wiki = $1 AND platform = $2 AND user_id = $3 RETURNING tries`
+	deleteLinkAttemptSQL = `DELETE FROM link_attempts WHERE wiki = $1 AND platform = $2 AND user_id = $3`
+	// pruneLinkAttemptsSQL prunes every wiki's attempts at once.
+	pruneLinkAttemptsSQL = `DELETE FROM link_attempts WHERE expires < $1`
+)
+
+// Link returns the chat identity's link on the wiki; ok is false when
+// there is none. It implements commands.LinkStore.
+func (db *DB) Link(ctx context.Context, wiki, platform, userID string) (commands.Link, bool, error) {
+	l := commands.Link{Wiki: wiki, Platform: platform, UserID: userID}
+	err := db.pool.QueryRow(ctx, linkSQL, wiki, platform, userID).Scan(&l.WikiUser, &l.Method, &l.Linked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return commands.Link{}, false, nil
+	}
+	if err != nil {
+		return commands.Link{}, false, fmt.Errorf("postgres: link %s %s on %s: %w", platform, userID, wiki, err)
+	}
+	l.Linked = l.Linked.UTC()
+	return l, true, nil
+}
+
+// SaveLink links a chat identity to an account on l.Wiki, replacing any
+// link it had on that wiki; its links on other wikis stay. A zero l.Linked
+// means now. It implements commands.LinkStore.
+func (db *DB) SaveLink(ctx context.Context, l commands.Link) error {
+	if l.Wiki == "" || l.Platform == "" || l.UserID == "" || l.WikiUser == "" {
+		return fmt.Errorf("postgres: save link: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
+			l.Wiki, l.Platform, l.UserID, l.WikiUser)
+	}
+	t := l.Linked
+	if t.IsZero() {
+		t = db.now()
+	}
+	if _, err := db.pool.Exec(ctx, saveLinkSQL, l.Wiki, l.Platform, l.UserID, l.WikiUser, l.Method, msUTC(t)); err != nil {
+		return fmt.Errorf("postgres: save link %s %s on %s: %w", l.Platform, l.UserID, l.Wiki, err)
+	}
+	return nil
+}
+
+// DeleteLink removes a chat identity's link on the wiki and reports
+// whether there was one. It implements commands.LinkStore.
+func (db *DB) DeleteLink(ctx context.Context, wiki, platform, userID string) (bool, error) {
+	tag, err := db.pool.Exec(ctx, deleteLinkSQL, wiki, platform, userID)
+	if err != nil {
+		return false, fmt.Errorf("postgres: delete link %s %s on %s: %w", platform, userID, wiki, err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// LinkAttempt returns the chat identity's attempt in progress on the wiki,
+// expired or not; ok is false when there is none. It implements
+// commands.LinkStore.
+func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (commands.LinkAttempt, bool, error) {
+	a := commands.LinkAttempt{Wiki: wiki, Platform: platform, UserID: userID}
+	var tries int32
+	err := db.pool.QueryRow(ctx, linkAttemptSQL, wiki, platform, userID).
+		Scan(&a.WikiUser, &a.Method, &a.Salt, &a.CodeHash, &a.Expires, &tries)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return commands.LinkAttempt{}, false, nil
+	}
+	if err != nil {
+		return commands.LinkAttempt{}, false, fmt.Errorf("postgres: link attempt %s %s on %s: %w", platform, userID, wiki, err)
+	}
+	a.Expires = a.Expires.UTC()
+	a.Tries = int(tries)
+	return a, true, nil
+}
+
+// SaveLinkAttempt starts an attempt on a.Wiki, replacing any the chat
+// identity had there and so voiding its code. The new attempt has no wrong
+// codes: a.Tries is not stored. It implements commands.LinkStore.
+func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error {
+	if a.Wiki == "" || a.Platform == "" || a.UserID == "" || a.WikiUser == "" {
+		return fmt.Errorf("postgres: save link attempt: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
+			a.Wiki, a.Platform, a.UserID, a.WikiUser)
+	}
+	// An attempt without a hash could never be finished, and one without
+	// a salt would keep a bare hash of a short code, easy to reverse.
+	if len(a.Salt) == 0 || len(a.CodeHash) == 0 {
+		return fmt.Errorf("postgres: save link attempt %s %s on %s: no salt or no code hash", a.Platform, a.UserID, a.Wiki)
+	}
+	if _, err := db.pool.Exec(ctx, saveLinkAttemptSQL,
+		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, msUTC(a.Expires)); err != nil {
+		return fmt.Errorf("postgres: save link attempt %s %s on %s: %w", a.Platform, a.UserID, a.Wiki, err)
+	}
+	return nil
+}
+
+// AddWrongCode counts one wrong code against the chat identity's attempt
+// on the wiki and returns its wrong codes so far, or 0 if there is no
+// attempt. Calls at the same time each count. It implements
+// commands.LinkStore.
+func (db *DB) AddWrongCode(ctx context.Context, wiki, platform, userID string) (int, error) {
+	var tries int32
+	err := db.pool.QueryRow(ctx, addWrongCodeSQL, wiki, platform, userID).Scan(&tries)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("postgres: wrong link code %s %s on %s: %w", platform, userID, wiki, err)
+	}
+	return int(tries), nil
+}
+
+// DeleteLinkAttempt ends the chat identity's attempt on the wiki, if any.
+// It implements commands.LinkStore.
+func (db *DB) DeleteLinkAttempt(ctx context.Context, wiki, platform, userID string) error {
+	if _, err := db.pool.Exec(ctx, deleteLinkAttemptSQL, wiki, platform, userID); err != nil {
+		return fmt.Errorf("postgres: delete link attempt %s %s on %s: %w", platform, userID, wiki, err)
+	}
+	return nil
+}
+
+// PruneLinkAttempts deletes the attempts, on every wiki, that expired
+// before t (an attempt expiring at t itself stays) and returns how many.
+// It implements commands.LinkStore.
+func (db *DB) PruneLinkAttempts(ctx context.Context, t time.Time) (int64, error) {
+	tag, err := db.pool.Exec(ctx, pruneLinkAttemptsSQL, msUTC(t))
+	if err != nil {
+		return 0, fmt.Errorf("postgres: prune link attempts: %w", err)
+	}
+	return tag.RowsAffected(), nil
+}

@@ -1,0 +1,100 @@
+// Package storagetest is the contract every backend of wikimod's state
+// keeps: one set of tests that the SQLite backend (storage.DB) and the
+// PostgreSQL one (storage/postgres) both run, so that what one is tested
+// for the other is too. The tests reach a store only through its methods,
+// never its SQL.
+//
+// The reminders are not part of it yet.
+package storagetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/bot/discord"
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/storage"
+)
+
+// Store is what a backend offers: the audit log, the replay guard, the
+// counts of refused requests, the identity links, Discord's pending forms,
+// the adoption of the default wiki's rows, and its own upkeep.
+type Store interface {
+	commands.Auditor
+	Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error)
+	Unsettled(ctx context.Context, limit int) ([]commands.AuditRecord, error)
+
+	FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error)
+	PruneReplays(ctx context.Context, now time.Time) (int64, error)
+
+	bot.SecuritySink
+	SecurityCounts(ctx context.Context, since time.Time, limit int) ([]bot.SecurityCount, error)
+
+	commands.LinkStore
+
+	discord.FormStore
+
+	AdoptWiki(ctx context.Context, name string) error
+	Writable(ctx context.Context) error
+	SchemaVersion(ctx context.Context) (int, error)
+	Close() error
+}
+
+// Opener opens a handle on one test's database with the given clock. Each
+// call opens another: a restart, or a second process (a replica) sharing
+// the database. Handles are closed when the test ends; a test may close
+// one sooner.
+type Opener func(now func() time.Time) Store
+
+// Run runs the contract against a backend. newDB makes an empty database
+// for the test t and returns how to open it. The subtests run in parallel,
+// each on a database of its own.
+func Run(t *testing.T, newDB func(t *testing.T) Opener) {
+	for _, c := range []struct {
+		name string
+		test func(t *testing.T, open Opener)
+	}{
+		{"AuditRoundTrip", testAuditRoundTrip},
+		{"AuditQueuedStartFinish", testAuditQueuedStartFinish},
+		{"AuditUnsettledAfterACrash", testAuditUnsettledAfterACrash},
+		{"AuditWikiUser", testAuditWikiUser},
+		{"AuditWiki", testAuditWiki},
+		{"AuditLimits", testAuditLimits},
+		{"AuditConcurrentWriters", testAuditConcurrentWriters},
+		{"AuditAnyBytes", testAuditAnyBytes},
+		{"FirstSeenOnceUntilExpiry", testFirstSeenOnceUntilExpiry},
+		{"FirstSeenSurvivesRestart", testFirstSeenSurvivesRestart},
+		{"FirstSeenConcurrentSameKey", testFirstSeenConcurrentSameKey},
+		{"ReplaysPrunedAfterWindow", testReplaysPrunedAfterWindow},
+		{"SecurityCountsAddUp", testSecurityCountsAddUp},
+		{"SecurityCountsAggregateBatches", testSecurityCountsAggregateBatches},
+		{"SecurityCountsConcurrentFlushers", testSecurityCountsConcurrentFlushers},
+		{"LinkSaveReplaceDelete", testLinkSaveReplaceDelete},
+		{"LinkRejectsEmptyNames", testLinkRejectsEmptyNames},
+		{"LinkAttemptReplaceResetsTries", testLinkAttemptReplaceResetsTries},
+		{"AddWrongCodeCounts", testAddWrongCodeCounts},
+		{"PruneLinkAttempts", testPruneLinkAttempts},
+		{"LinksPerWiki", testLinksPerWiki},
+		{"AdoptWiki", testAdoptWiki},
+		{"AdoptWikiRefusesACollision", testAdoptWikiRefusesACollision},
+		{"SchemaAndWritable", testSchemaAndWritable},
+		{"UseAfterCloseIsAnError", testUseAfterCloseIsAnError},
+		{"FormTakenOnceByItsOwner", testFormTakenOnceByItsOwner},
+		{"FormExpires", testFormExpires},
+		{"FormTakenByOneOfManyReplicas", testFormTakenByOneOfManyReplicas},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.test(t, newDB(t))
+		})
+	}
+}
+
+// t0 is when every test's clock starts: midday, so that minutes print
+// as 12:00, 12:01.
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// fixed returns a clock stopped at t.
+func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
