@@ -87,7 +87,10 @@ type ServerConfig struct {
 	AdminListen string
 	Metrics     *Metrics
 	Checks      []Check
-	Logger      *slog.Logger
+	// Info is reported by /healthz as it is: what serves (the storage
+	// backend, say), never a secret.
+	Info   map[string]string
+	Logger *slog.Logger
 }
 
 // Server is the HTTP server adapters mount on, with /healthz and /metrics
@@ -99,6 +102,7 @@ type Server struct {
 	admin   *http.Server // nil without AdminListen
 	adminLn net.Listener
 	checks  []Check
+	info    map[string]string
 	log     *slog.Logger
 	once    sync.Once
 }
@@ -111,7 +115,7 @@ func NewServer(cfg ServerConfig) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{mux: http.NewServeMux(), checks: cfg.Checks, log: cfg.Logger}
+	s := &Server{mux: http.NewServeMux(), checks: cfg.Checks, info: cfg.Info, log: cfg.Logger}
 	s.srv = newHTTPServer(cfg.Listen, s.mux)
 	stamp(s.srv)
 	adminMux := s.mux
@@ -200,12 +204,13 @@ func (s *Server) Close(ctx context.Context) error {
 type healthReport struct {
 	Status string            `json:"status"`
 	Checks map[string]string `json:"checks"`
+	Info   map[string]string `json:"info,omitempty"`
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 	defer cancel()
-	rep := healthReport{Status: "ok", Checks: map[string]string{}}
+	rep := healthReport{Status: "ok", Checks: map[string]string{}, Info: s.info}
 	failing := false
 	for _, c := range s.checks {
 		if err := c.Func(ctx); err != nil {

@@ -162,7 +162,7 @@ func TestSettleFinishesWhatACrashLeft(t *testing.T) {
 	if res, err := env.Bot.CreateAccount(ctx, mw.CreateAccountParams{Username: account, Password: "Another-long-pass-1"}); err != nil || res.Status != "PASS" {
 		t.Fatal(res, err)
 	}
-	rep, err := env.Service.Settle(ctx, env.DB)
+	rep, err := env.Service.Settle(ctx, env.DB, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -134,7 +134,11 @@ type AuditRecord struct {
 	WikiUser string
 	// Wiki names the wiki the command was for (Wiki.Name); "" when no
 	// wiki could be chosen.
-	Wiki    string
+	Wiki string
+	// Owner names the wikimod process that took the command
+	// (Config.Instance), so that when it dies, another settles what it
+	// left unfinished, and none settles what a live one is running.
+	Owner   string
 	Channel string
 	Command string
 	// Args are the arguments with every secret replaced by "[redacted]".
@@ -192,6 +196,9 @@ type Config struct {
 	Timeout time.Duration
 	// Queue bounds the commands the platforms submit (Submit).
 	Queue QueueConfig
+	// Instance names this process among the replicas sharing one
+	// database; it is each audit record's Owner.
+	Instance string
 	// Now is the clock. Nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -199,6 +206,7 @@ type Config struct {
 
 // Service runs commands for actors.
 type Service struct {
+	instance    string
 	wikis       map[string]*Wiki
 	wikiNames   []string // sorted
 	routes      Routes
@@ -232,6 +240,7 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("commands: no audit log")
 	}
 	s := &Service{
+		instance:    cfg.Instance,
 		wikis:       map[string]*Wiki{},
 		routes:      cfg.Routes,
 		policy:      cfg.Policy,
@@ -631,6 +640,7 @@ func (s *Service) errorReply(command string, err error, secrets []string) Reply 
 
 func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *AuditRecord {
 	return &AuditRecord{
+		Owner:    s.instance,
 		Time:     s.now(),
 		Platform: actor.Platform,
 		UserID:   actor.UserID,

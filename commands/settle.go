@@ -33,12 +33,29 @@ const settleScanLimit = 10000
 // protect log, the user creation log) from the time the command was given,
 // and the record is marked ok if the wiki did it, interrupted if not. What
 // leaves no trace on the wiki (a reset mail) is marked interrupted with the
-// code may-have-run. Call it at start-up, before taking commands.
-func (s *Service) Settle(ctx context.Context, store UnsettledLister) (SettleReport, error) {
+// code may-have-run. Only the records whose owner is gone are settled:
+// gone reports that of an owner (Config.Instance of the process that took
+// the command); nil means every owner but this process. Call it at
+// start-up, before taking commands, and, where replicas share the
+// database, from time to time: a replica that dies leaves its records to
+// the others.
+func (s *Service) Settle(ctx context.Context, store UnsettledLister, gone func(owner string) bool) (SettleReport, error) {
 	var rep SettleReport
-	recs, err := store.Unsettled(ctx, settleScanLimit)
-	if err != nil || len(recs) == 0 {
+	all, err := store.Unsettled(ctx, settleScanLimit)
+	if err != nil || len(all) == 0 {
 		return rep, err
+	}
+	if gone == nil {
+		gone = func(owner string) bool { return owner != s.instance || owner == "" }
+	}
+	recs := all[:0]
+	for _, r := range all {
+		if gone(r.Owner) {
+			recs = append(recs, r)
+		}
+	}
+	if len(recs) == 0 {
+		return rep, nil
 	}
 	// Each wiki's logs are read once, from its oldest unfinished record,
 	// and only for the wikis that have one.

@@ -18,8 +18,8 @@ var ErrNotQueued = errors.New("storage: audit record is not queued")
 
 const (
 	beginSQL = `INSERT INTO audit
-		(time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		(time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, owner)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	startSQL = `UPDATE audit SET outcome = 'pending' WHERE id = ? AND outcome = 'queued'`
 	// finishSQL keeps the wiki account and the wiki Begin stored when
 	// Finish is given none: a record settled at start-up, or finished by
@@ -27,7 +27,7 @@ const (
 	finishSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ?,
 		wiki_user = COALESCE(NULLIF(?, ''), wiki_user), wiki = COALESCE(NULLIF(?, ''), wiki) WHERE id = ?`
 
-	auditCols = `id, time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us`
+	auditCols = `id, time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us, owner`
 
 	// unsettledSQL's WHERE clause is audit_unsettled's, word for word, for
 	// SQLite to see that the partial index holds every row it wants.
@@ -54,7 +54,7 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 		t = db.now()
 	}
 	res, err := db.beginStmt.ExecContext(ctx,
-		t.UnixMilli(), rec.Wiki, rec.Platform, rec.UserID, rec.UserName, rec.WikiUser, rec.Channel, rec.Command, string(args), outcome, rec.Code)
+		t.UnixMilli(), rec.Wiki, rec.Platform, rec.UserID, rec.UserName, rec.WikiUser, rec.Channel, rec.Command, string(args), outcome, rec.Code, rec.Owner)
 	if err != nil {
 		return fmt.Errorf("storage: audit begin: %w", err)
 	}
@@ -177,7 +177,7 @@ func scanAudit(rows *sql.Rows) ([]commands.AuditRecord, error) {
 			outcome string
 			result  sql.NullString
 		)
-		if err := rows.Scan(&r.ID, &ms, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
+		if err := rows.Scan(&r.ID, &ms, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur, &r.Owner); err != nil {
 			return nil, err
 		}
 		r.Time = time.UnixMilli(ms).UTC()

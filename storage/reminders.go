@@ -463,6 +463,22 @@ func (db *DB) RecoverClaimed(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
+// RecoverStaleClaims puts back as pending, marked recovered, the reminders
+// claimed before olderThan (and any claimed at no known time), and returns
+// how many: those of a process that died, or hung, while sending them,
+// taken over by another sharing the database. Claims made at or after
+// olderThan are left to the tick holding them. Call it with olderThan a
+// lease before now, the lease longer than any tick holds its claim.
+func (db *DB) RecoverStaleClaims(ctx context.Context, olderThan time.Time) (int, error) {
+	res, err := db.write.ExecContext(ctx, `UPDATE reminders SET status = 'pending', claim = NULL, recovered = 1
+		WHERE status = 'claimed' AND (claimed_ms IS NULL OR claimed_ms < ?)`, olderThan.UnixMilli())
+	if err != nil {
+		return 0, fmt.Errorf("storage: recover stale claims: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // DueReminders counts the pending reminders due at now.
 func (db *DB) DueReminders(ctx context.Context, now time.Time) (int, error) {
 	var n int

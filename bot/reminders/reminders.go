@@ -65,6 +65,12 @@ type Config struct {
 	// SyncConcurrency bounds the protect log syncs running at once. Zero
 	// means 4.
 	SyncConcurrency int
+	// Replicas, when set, says that other wikimod processes share the
+	// store. A claim that a replica left when it died is then taken over
+	// once ClaimLease has passed (and the reminder marked as possibly
+	// repeated), instead of every claim at start-up; and each wiki's
+	// protect log is synced by one replica at a time.
+	Replicas *Replicas
 	// SyncTimeout bounds one wiki's sync, so that a wiki that is down holds
 	// one of the SyncConcurrency slots for that long at most; a sync cut
 	// short goes on from where it stopped next time. Zero means 5 minutes.
@@ -112,6 +118,30 @@ type Wiki struct {
 	// means Config.Channels (or Config.Notify). Name them apart from
 	// another wiki's only where they are different places.
 	Channels func() []Channel
+}
+
+// Replicas is how replicas that share a store divide the reminders' work.
+type Replicas struct {
+	Store ReplicaStore
+	// Instance names this process among them.
+	Instance string
+	// ClaimLease is how long a claim is trusted to its replica: a tick
+	// that holds reminders longer may see them sent again by another. Zero
+	// means 10 minutes.
+	ClaimLease time.Duration
+}
+
+// ReplicaStore is what replicas coordinate through.
+type ReplicaStore interface {
+	// TryLease takes or renews the named lease for holder until until, if
+	// it is free, expired at now, or already holder's; it reports whether
+	// holder has it.
+	TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
+	// ReleaseLease gives up holder's lease, if it still has it.
+	ReleaseLease(ctx context.Context, name, holder string) error
+	// RecoverStaleClaims puts the reminders claimed before olderThan back
+	// as pending, marked recovered, and reports how many.
+	RecoverStaleClaims(ctx context.Context, olderThan time.Time) (int, error)
 }
 
 // Channel is one place reminders are posted: a platform's notice channel.
@@ -167,6 +197,14 @@ type Scheduler struct {
 
 // New checks cfg and returns a scheduler. Start runs it.
 func New(cfg Config) (*Scheduler, error) {
+	if r := cfg.Replicas; r != nil {
+		if r.Store == nil || r.Instance == "" {
+			return nil, errors.New("reminders: replicas need a store to coordinate through and this instance's name")
+		}
+		if r.ClaimLease == 0 {
+			r.ClaimLease = 10 * time.Minute
+		}
+	}
 	if cfg.Store == nil {
 		return nil, errors.New("reminders: no store")
 	}
@@ -300,7 +338,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if err := s.checkChannels(); err != nil {
 		return err
 	}
-	n, err := s.store.RecoverClaimed(ctx)
+	n, err := s.recoverClaims(ctx)
 	if err != nil {
 		return fmt.Errorf("reminders: %w", err)
 	}
@@ -398,8 +436,25 @@ func (s *Scheduler) Close() error {
 	return nil
 }
 
+// recoverClaims puts back the claims no live tick holds: with replicas,
+// those older than the claim lease; alone, all of them (the process that
+// held them is gone).
+func (s *Scheduler) recoverClaims(ctx context.Context) (int, error) {
+	if r := s.cfg.Replicas; r != nil {
+		return r.Store.RecoverStaleClaims(ctx, s.now().Add(-r.ClaimLease))
+	}
+	return s.store.RecoverClaimed(ctx)
+}
+
 func (s *Scheduler) runTick(ctx context.Context) {
 	start := time.Now() // elapsed time for the metric, not the schedule
+	if s.cfg.Replicas != nil {
+		if n, err := s.recoverClaims(ctx); err != nil {
+			s.log.Error("taking over the claims of a replica that stopped", "err", err)
+		} else if n > 0 {
+			s.log.Warn("a replica stopped while sending reminders; sending them again", "count", n)
+		}
+	}
 	if err := s.Tick(ctx); err != nil && ctx.Err() == nil {
 		s.log.Error("reminder tick failed", "err", err)
 	}

@@ -281,6 +281,19 @@ func (s *Scheduler) dispatchSyncs(ctx context.Context, started *sync.WaitGroup) 
 func (s *Scheduler) runSync(ctx context.Context, w *wiki) {
 	syncCtx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
 	defer cancel()
+	if r := s.cfg.Replicas; r != nil {
+		// One replica syncs each wiki: the one that takes its lease.
+		lease := "sync:" + w.Name
+		now := s.now()
+		held, err := r.Store.TryLease(ctx, lease, r.Instance, now.Add(s.cfg.SyncTimeout), now)
+		if err != nil || !held {
+			if err != nil {
+				s.log.Warn("cannot take the sync lease; another replica may sync", "wiki", w.Name, "err", err)
+			}
+			return
+		}
+		defer r.Store.ReleaseLease(context.WithoutCancel(ctx), lease, r.Instance)
+	}
 	res, err := s.Sync(syncCtx, w.Name)
 	outcome := "ok"
 	switch {

@@ -15,7 +15,6 @@ import (
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -27,7 +26,7 @@ type App struct {
 	cfg     *Config
 	log     *slog.Logger
 	metrics *bot.Metrics
-	db      *storage.DB
+	db      Store
 	// wikis are the configured wikis, sorted by name: each with its
 	// bot-password session and its session for resets.
 	wikis   []*commands.Wiki
@@ -46,6 +45,8 @@ type App struct {
 	notifiers []bot.Notifier
 	closers   []func() error
 	now       func() time.Time
+	// instance names this process among replicas sharing the database.
+	instance string
 }
 
 // AppOptions adjust how an App is built.
@@ -71,7 +72,7 @@ func newLogger(cfg LogConfig, w io.Writer) *slog.Logger {
 // NewApp builds the core: database, wiki sessions, command service.
 // Adapters and the HTTP server are added by the subcommands that need them.
 func NewApp(cfg *Config, opts AppOptions) (*App, error) {
-	a := &App{cfg: cfg, metrics: bot.NewMetrics(), now: opts.Now}
+	a := &App{cfg: cfg, metrics: bot.NewMetrics(), now: opts.Now, instance: newInstanceID()}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -87,7 +88,7 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	}()
 
 	var err error
-	a.db, err = storage.Open(cfg.Storage.Path, storage.Options{Now: a.now})
+	a.db, err = openStore(context.Background(), cfg.Storage, a.now)
 	if err != nil {
 		return nil, err
 	}
@@ -144,8 +145,9 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 			Capacity: cfg.Commands.QueueSize,
 			MaxWait:  cfg.Commands.MaxWait.Duration,
 		},
-		Now:    a.now,
-		Logger: a.log.With("component", "commands"),
+		Instance: a.instance,
+		Now:      a.now,
+		Logger:   a.log.With("component", "commands"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -248,23 +250,27 @@ func (a *App) recordRefusal(platform string) func(ctx context.Context, kind, rem
 }
 
 // settle finishes the audit records a crash or kill left unfinished,
-// against the wiki's own logs, before any command is taken.
+// against the wikis' own logs, before any command is taken: every one that
+// another process began, with SQLite (only one process uses the file); with
+// a shared database, those whose process is gone.
 func (a *App) settle(ctx context.Context) error {
-	rep, err := a.service.Settle(ctx, a.db)
-	if err != nil {
-		return fmt.Errorf("settle unfinished commands: %w", err)
+	if a.shared() {
+		return a.settleWith(ctx, a.ownerGone(ctx))
 	}
-	if rep.Applied+rep.Interrupted > 0 {
-		a.log.Warn("settled commands a previous run left unfinished", "applied_on_wiki", rep.Applied, "interrupted", rep.Interrupted)
-	}
-	return nil
+	return a.settleWith(ctx, nil)
 }
 
 // healthChecks are what /healthz reports: whether the wikis answer (cheap
 // requests that never log in, at most every few seconds) and whether the
 // database takes writes.
 func (a *App) healthChecks() []bot.Check {
-	return append(a.health.checks(), bot.Check{Name: "database", Func: a.db.Writable})
+	where := a.cfg.Storage.describe()
+	return append(a.health.checks(), bot.Check{Name: "database", Func: func(ctx context.Context) error {
+		if err := a.db.Writable(ctx); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return nil
+	}})
 }
 
 // Notify posts a reply to every adapter's notice channel.

@@ -75,7 +75,14 @@ type NamedWiki struct {
 
 // StorageConfig is the [storage] section.
 type StorageConfig struct {
+	// Driver is "sqlite" (the default: one machine) or "postgres" (what
+	// replicas share).
+	Driver string `toml:"driver"`
+	// Path is the SQLite database file.
 	Path string `toml:"path"`
+	// DSN is the PostgreSQL connection string (postgres://...); the
+	// environment variable WIKIMOD_STORAGE_DSN overrides it.
+	DSN string `toml:"dsn"`
 }
 
 // HTTPConfig is the [http] section.
@@ -215,6 +222,7 @@ var secretEnv = []struct {
 	{"WIKIMOD_SLACK_SIGNING_SECRET", func(c *Config) *string { return &c.Slack.SigningSecret }},
 	{"WIKIMOD_SLACK_BOT_TOKEN", func(c *Config) *string { return &c.Slack.BotToken }},
 	{"WIKIMOD_SLACK_APP_TOKEN", func(c *Config) *string { return &c.Slack.AppToken }},
+	{"WIKIMOD_STORAGE_DSN", func(c *Config) *string { return &c.Storage.DSN }},
 }
 
 // LoadConfig reads and checks a config file. Secrets in the environment
@@ -239,7 +247,13 @@ func LoadStorageConfig(path string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Storage.Path == "" {
+	if v := os.Getenv("WIKIMOD_STORAGE_DSN"); v != "" {
+		cfg.Storage.DSN = v
+	}
+	switch {
+	case cfg.Storage.Driver == driverPostgres && cfg.Storage.DSN == "":
+		return nil, fmt.Errorf("config %s: storage.dsn is empty (or set WIKIMOD_STORAGE_DSN)", path)
+	case cfg.Storage.Driver != driverPostgres && cfg.Storage.Path == "":
 		return nil, fmt.Errorf("config %s: storage.path is empty", path)
 	}
 	return cfg, nil
@@ -385,8 +399,17 @@ func (c *Config) validate() error {
 	if c.Commands.Workers < 0 {
 		bad("commands.workers %d: must be positive (or left out)", c.Commands.Workers)
 	}
-	if c.Storage.Path == "" {
-		bad("storage.path is empty")
+	switch c.Storage.Driver {
+	case "", driverSQLite:
+		if c.Storage.Path == "" {
+			bad("storage.path is empty: name the SQLite database file")
+		}
+	case driverPostgres:
+		if c.Storage.DSN == "" {
+			bad("storage.dsn is empty: set WIKIMOD_STORAGE_DSN (or dsn in [storage]) to the PostgreSQL connection string, postgres://USER@HOST/DATABASE")
+		}
+	default:
+		bad("storage.driver %q: use %q (one machine) or %q (replicas)", c.Storage.Driver, driverSQLite, driverPostgres)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTP.Listen); err != nil {
 		bad("http.listen %q is not host:port", c.HTTP.Listen)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	wikislack "github.com/wikimod/wikimod/bot/slack"
+	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -329,7 +330,9 @@ func openStorage(t testing.TB, path string) *storage.DB {
 
 // auditFor returns the audit rows of /protect commands on titles starting
 // with prefix.
-func auditFor(t testing.TB, db *storage.DB, prefix string) []auditRow {
+func auditFor(t testing.TB, db interface {
+	Audit(context.Context, storage.AuditFilter) ([]commands.AuditRecord, error)
+}, prefix string) []auditRow {
 	t.Helper()
 	recs, err := db.Audit(context.Background(), storage.AuditFilter{Limit: 100000})
 	if err != nil {

@@ -180,6 +180,14 @@ func (a *App) Run(ctx context.Context) error {
 			a.log.Warn("wiki not reachable at start-up; will retry with the first command", "err", err)
 		}
 	}
+	if a.shared() {
+		// Replicas: this one's lease tells the others it lives; it settles
+		// what the dead ones leave, from time to time.
+		if err := a.holdInstance(ctx); err != nil {
+			return err
+		}
+		go a.settleDead(ctx)
+	}
 	settleCtx, cancelSettle := context.WithTimeout(ctx, startupWikiTimeout)
 	defer cancelSettle()
 	if err := a.settle(settleCtx); err != nil {
@@ -192,7 +200,7 @@ func (a *App) Run(ctx context.Context) error {
 		return nil
 	})
 	a.server = bot.NewServer(bot.ServerConfig{Listen: a.cfg.HTTP.Listen, AdminListen: a.cfg.HTTP.AdminListen,
-		Metrics: a.metrics, Checks: a.healthChecks(), Logger: a.log})
+		Metrics: a.metrics, Checks: a.healthChecks(), Info: map[string]string{"storage": a.cfg.Storage.describe()}, Logger: a.log})
 	if err := a.buildAdapters(); err != nil {
 		return err
 	}
@@ -373,7 +381,7 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	db, err := storage.Open(cfg.Storage.Path, storage.Options{})
+	db, err := openStore(ctx, cfg.Storage, nil)
 	if err != nil {
 		return err
 	}

@@ -23,7 +23,13 @@ import (
 // wiki is the test wiki; wiki2 a second one, for the tests of a farm.
 var wiki, wiki2 *devwiki.Wiki
 
-func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki, &wiki2)) }
+func TestMain(m *testing.M) {
+	code := devwiki.Main(m, &wiki, &wiki2)
+	if pg != nil {
+		pg.Close()
+	}
+	os.Exit(code)
+}
 
 // writeConfig writes a config for the test wiki and returns its path.
 func writeConfig(t testing.TB, extra string) string {

@@ -47,6 +47,7 @@ func (a *App) setupReminders() (reminderHooks, error) {
 		Channels:     a.reminderChannels,
 		LeadTimes:    leads,
 		SyncInterval: rc.SyncInterval.Duration,
+		Replicas:     a.reminderReplicas(),
 		Now:          a.now,
 		Logger:       a.log.With("component", "reminders"),
 		Metrics:      a.metrics,
@@ -105,4 +106,13 @@ func (a *App) startReminders(ctx context.Context) error {
 		return nil
 	}
 	return a.rem.scheduler.Start(ctx)
+}
+
+// reminderReplicas is how the reminders share their work with replicas:
+// only where the database is shared.
+func (a *App) reminderReplicas() *reminders.Replicas {
+	if !a.shared() {
+		return nil
+	}
+	return &reminders.Replicas{Store: a.db, Instance: a.instance}
 }

@@ -17,8 +17,8 @@ var _ commands.Auditor = (*DB)(nil)
 
 const (
 	beginSQL = `INSERT INTO audit
-		(at, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`
+		(at, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, owner)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`
 	startSQL = `UPDATE audit SET outcome = 'pending' WHERE id = $1 AND outcome = 'queued'`
 	// finishSQL keeps the wiki account and the wiki Begin stored when
 	// Finish is given none: a record settled at start-up, or finished by
@@ -26,7 +26,7 @@ const (
 	finishSQL = `UPDATE audit SET outcome = $1, code = $2, result = $3, duration_us = $4,
 		wiki_user = COALESCE(NULLIF($5, ''), wiki_user), wiki = COALESCE(NULLIF($6, ''), wiki) WHERE id = $7`
 
-	auditCols = `id, at, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us`
+	auditCols = `id, at, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us, owner`
 
 	// auditSQL's filters are each off when given ''. The log has no index
 	// but the primary key's: it is read newest first until the limit.
@@ -61,7 +61,7 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 	var id int64
 	if err := db.pool.QueryRow(ctx, beginSQL, msUTC(t), storable(rec.Wiki), storable(rec.Platform),
 		storable(rec.UserID), storable(rec.UserName), storable(rec.WikiUser), storable(rec.Channel),
-		storable(rec.Command), string(args), storable(outcome), storable(rec.Code)).Scan(&id); err != nil {
+		storable(rec.Command), string(args), storable(outcome), storable(rec.Code), storable(rec.Owner)).Scan(&id); err != nil {
 		return fmt.Errorf("postgres: audit begin: %w", err)
 	}
 	rec.ID = id
@@ -171,7 +171,7 @@ func scanAudit(rows pgx.Rows) ([]commands.AuditRecord, error) {
 			result  *string
 		)
 		if err := rows.Scan(&r.ID, &at, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel,
-			&r.Command, &args, &outcome, &r.Code, &result, &dur); err != nil {
+			&r.Command, &args, &outcome, &r.Code, &result, &dur, &r.Owner); err != nil {
 			return nil, err
 		}
 		r.Time = at.UTC()

@@ -1,8 +1,9 @@
 // Package postgres keeps wikimod's state in PostgreSQL, for an operator
 // who runs several wikimod replicas against one database or who keeps
 // every service's state there: the audit log, the replay guard, counts of
-// refused requests, and the links between chat identities and wiki
-// accounts. The reminders stay in SQLite (package storage) for now.
+// refused requests, the links between chat identities and wiki accounts,
+// Discord's pending forms, the reminders, and named leases that let one
+// replica at a time do a job.
 //
 // Its methods have the signatures and the meaning of storage.DB's, and one
 // set of contract tests (storage/storagetest) runs against both. What is

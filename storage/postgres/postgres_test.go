@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/internal/pgtest"
 	"github.com/wikimod/wikimod/storage/postgres"
 	"github.com/wikimod/wikimod/storage/storagetest"
@@ -158,5 +160,106 @@ func TestWritableOnAReadOnlyDatabase(t *testing.T) {
 	db := open(t, dsn+" default_transaction_read_only=on", nil)
 	if err := db.Writable(ctx); err == nil || !strings.Contains(err.Error(), "read-only") {
 		t.Errorf("Writable on a read-only session = %v, want a read-only error", err)
+	}
+}
+
+// lockReminders opens a transaction on dsn that locks the reminders of the
+// given pages, as another replica's claim does while it is being made, and
+// returns it.
+func lockReminders(t *testing.T, dsn string, titles ...string) pgx.Tx {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(ctx) })
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := tx.Exec(ctx, `SELECT r.id FROM reminders r JOIN protections p ON p.id = r.protection_id
+		WHERE p.title = ANY($1) FOR UPDATE OF r`, titles)
+	if err != nil || tag.RowsAffected() == 0 {
+		t.Fatalf("locking the reminders of %v: %d, %v", titles, tag.RowsAffected(), err)
+	}
+	return tx
+}
+
+// TestClaimDueSkipsLockedRows: ClaimDue does not wait for the reminders
+// another replica is claiming at that moment: it claims the others, and
+// those are left for the next tick.
+func TestClaimDueSkipsLockedRows(t *testing.T) {
+	dsn := server.NewDatabase(t)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	db := open(t, dsn, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range 10 {
+		want := []reminders.TrackedProtection{{Type: "edit", Level: "sysop", Expiry: t0.Add(time.Hour)}}
+		if _, err := db.ReconcilePage(ctx, "en", fmt.Sprintf("P%d", i), want, nil, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx := lockReminders(t, dsn, "P0", "P1", "P2")
+	start := time.Now()
+	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 1); err != nil || n != 7 {
+		t.Fatalf("ClaimDue beside a claim in flight = %d, %v; want the 7 it does not hold", n, err)
+	}
+	t.Logf("ClaimDue took %s beside the locked rows", time.Since(start))
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 2); err != nil || n != 3 {
+		t.Fatalf("ClaimDue after = %d, %v; want the 3 left", n, err)
+	}
+}
+
+// TestClaimDueSupersedesAcrossReplicas: a reminder that falls due while a
+// reminder closer to the same expiry is claimed by another replica's tick
+// is superseded, as it is when one tick claims both.
+func TestClaimDueSupersedesAcrossReplicas(t *testing.T) {
+	dsn := server.NewDatabase(t)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	a, b := open(t, dsn, nil), open(t, dsn, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	exp := t0.Add(48 * time.Hour)
+	want := []reminders.TrackedProtection{{Type: "edit", Level: "sysop", Expiry: exp}}
+	if _, err := a.ReconcilePage(ctx, "en", "P", want, []time.Duration{24 * time.Hour, time.Hour}, t0); err != nil {
+		t.Fatal(err)
+	}
+	// After downtime, a's tick takes the 1-hour warning while b's holds
+	// the 24-hour one (the rows it is claiming).
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT id FROM reminders WHERE lead_ms = $1 FOR UPDATE`, (24 * time.Hour).Milliseconds()); err != nil {
+		t.Fatal(err)
+	}
+	now := exp.Add(-30 * time.Minute)
+	if n, err := a.ClaimDue(ctx, now, 1); err != nil || n != 1 {
+		t.Fatalf("a's claim = %d, %v; want the 1-hour warning", n, err)
+	}
+	tx.Rollback(ctx)
+	if n, err := b.ClaimDue(ctx, now, 2); err != nil || n != 0 {
+		t.Fatalf("b's claim = %d, %v; want the 24-hour warning superseded", n, err)
+	}
+	rs, err := b.PageReminders(ctx, "en", "P")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.Lead.String()+":"+r.Status)
+	}
+	if strings.Join(got, " ") != "0s:pending 24h0m0s:superseded 1h0m0s:claimed" {
+		t.Errorf("reminders = %v", got)
 	}
 }

@@ -18,25 +18,29 @@ const adoptedAuditKey = "adopted-audit-id"
 
 // wikiTables are the tables whose rows belong to a wiki, besides the
 // audit log, with the columns that, besides the wiki, make a row unique.
-// They are this backend's tables: the reminders' (protections,
-// reminder_state) are in SQLite, and join this list when they move here.
+// A reminder's wiki is its protection's: protections keep their ids, so
+// their reminders follow them.
 var wikiTables = []struct {
 	name string
 	key  []string
 }{
 	{"links", []string{"platform", "user_id"}},
 	{"link_attempts", []string{"platform", "user_id"}},
+	{"protections", []string{"title", "type"}},
+	{"reminder_state", []string{"key"}},
 }
 
 // AdoptWiki gives the default wiki's rows (commands.DefaultWiki: those kept
 // while wikimod served one wiki from a [wiki] section) to the wiki called
 // name, in every table and in one transaction, for an operator whose
-// configuration now names that one wiki. It is idempotent: with no default
-// rows left it changes nothing, and it reads only the audit records added
-// since it last ran rather than the whole log. It refuses, wrapping
+// configuration now names that one wiki. Protections keep their ids, so
+// their reminders stay theirs. It is idempotent: with no default rows left
+// it changes nothing, and it reads only the audit records added since it
+// last ran rather than the whole log. It refuses, wrapping
 // storage.ErrWikiCollision and naming the tables, when name already has
 // rows that the default wiki's would collide with (the same chat identity
-// linked on both); it then renames nothing.
+// linked on both, the same page's protection tracked on both); it then
+// renames nothing.
 func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 	if name == "" {
 		return errors.New("postgres: adopt wiki: no name")

@@ -481,3 +481,25 @@ func testAuditAnyBytes(t *testing.T, open Opener) {
 		t.Errorf("record = %+v", got)
 	}
 }
+
+// testAuditOwner: each record keeps the process that began it, so that a
+// replica settles only the unfinished records of processes that are gone.
+func testAuditOwner(t *testing.T, open Opener) {
+	db := open(fixed(t0))
+	ctx := context.Background()
+	for _, owner := range []string{"host-1-aa", "host-2-bb", ""} {
+		rec := &commands.AuditRecord{Owner: owner, Wiki: "en", Platform: "slack", UserID: "U1", Command: "protect", Outcome: commands.OutcomeQueued}
+		if err := db.Begin(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := db.Unsettled(ctx, 0)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("unsettled = %+v, %v", got, err)
+	}
+	for i, want := range []string{"host-1-aa", "host-2-bb", ""} {
+		if got[i].Owner != want {
+			t.Errorf("record %d: owner %q, want %q", i, got[i].Owner, want)
+		}
+	}
+}

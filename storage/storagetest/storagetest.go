@@ -3,8 +3,6 @@
 // PostgreSQL one (storage/postgres) both run, so that what one is tested
 // for the other is too. The tests reach a store only through its methods,
 // never its SQL.
-//
-// The reminders are not part of it yet.
 package storagetest
 
 import (
@@ -14,13 +12,15 @@ import (
 
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/bot/discord"
+	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/storage"
 )
 
 // Store is what a backend offers: the audit log, the replay guard, the
 // counts of refused requests, the identity links, Discord's pending forms,
-// the adoption of the default wiki's rows, and its own upkeep.
+// the reminders, the leases, the adoption of the default wiki's rows, and
+// its own upkeep.
 type Store interface {
 	commands.Auditor
 	Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error)
@@ -35,6 +35,17 @@ type Store interface {
 	commands.LinkStore
 
 	discord.FormStore
+
+	reminders.Store
+	// RecoverStaleClaims releases, as RecoverClaimed does, only the
+	// reminders claimed before olderThan: those of a replica that died.
+	RecoverStaleClaims(ctx context.Context, olderThan time.Time) (int, error)
+	// PageReminders and DueReminders are for tests and diagnostics.
+	PageReminders(ctx context.Context, wiki, title string) ([]reminders.Reminder, error)
+	DueReminders(ctx context.Context, now time.Time) (int, error)
+
+	TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
+	ReleaseLease(ctx context.Context, name, holder string) error
 
 	AdoptWiki(ctx context.Context, name string) error
 	Writable(ctx context.Context) error
@@ -64,6 +75,7 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"AuditLimits", testAuditLimits},
 		{"AuditConcurrentWriters", testAuditConcurrentWriters},
 		{"AuditAnyBytes", testAuditAnyBytes},
+		{"AuditOwner", testAuditOwner},
 		{"FirstSeenOnceUntilExpiry", testFirstSeenOnceUntilExpiry},
 		{"FirstSeenSurvivesRestart", testFirstSeenSurvivesRestart},
 		{"FirstSeenConcurrentSameKey", testFirstSeenConcurrentSameKey},
@@ -84,6 +96,19 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"FormTakenOnceByItsOwner", testFormTakenOnceByItsOwner},
 		{"FormExpires", testFormExpires},
 		{"FormTakenByOneOfManyReplicas", testFormTakenByOneOfManyReplicas},
+		{"RemindersReconcile", testRemindersReconcile},
+		{"RemindersClaimSupersedes", testRemindersClaimSupersedes},
+		{"RemindersRetryBacksOffThenGivesUp", testRemindersRetryBacksOffThenGivesUp},
+		{"RemindersRecoverClaimed", testRemindersRecoverClaimed},
+		{"RemindersRecoverStaleClaims", testRemindersRecoverStaleClaims},
+		{"RemindersDismissExpiringPrune", testRemindersDismissExpiringPrune},
+		{"RemindersState", testRemindersState},
+		{"RemindersSameTitleOnTwoWikis", testRemindersSameTitleOnTwoWikis},
+		{"RemindersAdoptWiki", testRemindersAdoptWiki},
+		{"RemindersConcurrentReconcile", testRemindersConcurrentReconcile},
+		{"RemindersConcurrentClaimers", testRemindersConcurrentClaimers},
+		{"LeaseTakeRenewExpireRelease", testLeaseTakeRenewExpireRelease},
+		{"LeaseRace", testLeaseRace},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"time"
+)
+
+// A process that shares its database with replicas holds the lease
+// "instance:ID" while it lives, renewing it every instanceRenew. When a
+// replica dies, its lease runs out within instanceLease, and another
+// replica settles the commands it left unfinished, at its next sweep
+// (every settleEvery).
+const (
+	instanceLease = 15 * time.Second
+	instanceRenew = 5 * time.Second
+	settleEvery   = 10 * time.Second
+)
+
+// newInstanceID names this process among replicas: its host, its process
+// id and a random part, so that a restarted process is a new instance.
+func newInstanceID() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	rand.Read(b)
+	return fmt.Sprintf("%s-%d-%s", host, os.Getpid(), hex.EncodeToString(b))
+}
+
+// shared reports whether other processes may share the database: with
+// SQLite, only this one uses the file.
+func (a *App) shared() bool { return a.cfg.Storage.Driver == driverPostgres }
+
+func instanceLeaseName(id string) string { return "instance:" + id }
+
+// holdInstance takes this process's instance lease, and keeps renewing it
+// in the background until ctx ends; then it gives it up, so that what is
+// left (nothing, after a clean stop) is not waited for.
+func (a *App) holdInstance(ctx context.Context) error {
+	name := instanceLeaseName(a.instance)
+	renew := func() error {
+		now := a.now()
+		held, err := a.db.TryLease(ctx, name, a.instance, now.Add(instanceLease), now)
+		if err == nil && !held {
+			err = fmt.Errorf("instance lease %s is held by another process", name)
+		}
+		return err
+	}
+	if err := renew(); err != nil {
+		return err
+	}
+	go func() {
+		t := time.NewTicker(instanceRenew)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				a.db.ReleaseLease(rctx, name, a.instance)
+				cancel()
+				return
+			case <-t.C:
+				if err := renew(); err != nil && ctx.Err() == nil {
+					a.log.Error("cannot renew this replica's lease; others may settle its commands", "err", err)
+				}
+			}
+		}
+	}()
+	return nil
+}
+
+// ownerGone reports whether the process that took a command is gone: its
+// instance lease has run out, and this process takes it over (so that one
+// replica alone settles what it left). Records from before instances had
+// names (owner "") are gone too.
+func (a *App) ownerGone(ctx context.Context) func(owner string) bool {
+	known := map[string]bool{} // each owner is asked about once per settling
+	return func(owner string) bool {
+		if owner == a.instance {
+			return false
+		}
+		if owner == "" {
+			return true
+		}
+		if gone, ok := known[owner]; ok {
+			return gone
+		}
+		now := a.now()
+		held, err := a.db.TryLease(ctx, instanceLeaseName(owner), a.instance, now.Add(instanceLease), now)
+		known[owner] = err == nil && held
+		return known[owner]
+	}
+}
+
+// settleDead settles, every settleEvery until ctx ends, the commands that
+// replicas which died left unfinished.
+func (a *App) settleDead(ctx context.Context) {
+	t := time.NewTicker(settleEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sctx, cancel := context.WithTimeout(ctx, startupWikiTimeout)
+			a.settleWith(sctx, a.ownerGone(sctx))
+			cancel()
+		}
+	}
+}
+
+// settleWith settles the unfinished commands whose owner is gone.
+func (a *App) settleWith(ctx context.Context, gone func(string) bool) error {
+	rep, err := a.service.Settle(ctx, a.db, gone)
+	if err != nil {
+		return fmt.Errorf("settle unfinished commands: %w", err)
+	}
+	if rep.Applied+rep.Interrupted > 0 {
+		a.log.Warn("settled commands a stopped process left unfinished", "applied_on_wiki", rep.Applied, "interrupted", rep.Interrupted)
+	}
+	return nil
+}

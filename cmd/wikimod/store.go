@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/bot/discord"
+	"github.com/wikimod/wikimod/bot/reminders"
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/storage/postgres"
+)
+
+// Store is everything wikimod keeps, in SQLite on one machine
+// (storage.DB) or in PostgreSQL, which replicas share (postgres.DB). The
+// rest of wikimod sees only the domain's interfaces this gathers.
+type Store interface {
+	commands.Auditor
+	commands.UnsettledLister
+	commands.LinkStore
+	reminders.Store
+	discord.FormStore
+	bot.SecuritySink
+	// FirstSeen is the replay guard of Slack and Discord.
+	FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error)
+	Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error)
+	SecurityCounts(ctx context.Context, since time.Time, limit int) ([]bot.SecurityCount, error)
+	reminders.ReplicaStore
+	AdoptWiki(ctx context.Context, name string) error
+	Writable(ctx context.Context) error
+	Close() error
+}
+
+var (
+	_ Store = (*storage.DB)(nil)
+	_ Store = (*postgres.DB)(nil)
+)
+
+// openStore opens the [storage] the config names.
+func openStore(ctx context.Context, cfg StorageConfig, now func() time.Time) (Store, error) {
+	switch cfg.Driver {
+	case "", driverSQLite:
+		return storage.Open(cfg.Path, storage.Options{Now: now})
+	case driverPostgres:
+		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		return postgres.Open(ctx, cfg.DSN, postgres.Options{Now: now})
+	}
+	return nil, fmt.Errorf("storage.driver %q: use %q or %q", cfg.Driver, driverSQLite, driverPostgres)
+}
+
+// The storage drivers.
+const (
+	driverSQLite   = "sqlite"
+	driverPostgres = "postgres"
+)
+
+// describe names the store for /healthz and the log, without a secret:
+// the SQLite file, or the PostgreSQL database's host and name.
+func (c StorageConfig) describe() string {
+	if c.Driver == driverPostgres {
+		return "postgres " + postgres.Describe(c.DSN)
+	}
+	return "sqlite " + c.Path
+}
