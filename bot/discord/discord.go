@@ -98,6 +98,14 @@ type Config struct {
 	// memory, which is only right for a single process: replicas share
 	// the database's.
 	Forms FormStore
+	// ShardID and ShardCount open only this process's shard of the
+	// gateway, as Discord shards a bot's servers: each replica holds its
+	// own shards. Zero ShardCount: the one shard.
+	ShardID, ShardCount int
+	// Gateway, when set, lets one process at a time hold the gateway (or
+	// this shard of it): replicas that share a database take turns, the
+	// others waiting to take over when the holder stops.
+	Gateway *GatewayLease
 	// Now is the clock; nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -109,6 +117,20 @@ var (
 	_ bot.Mounter  = (*Adapter)(nil)
 	_ bot.Notifier = (*Adapter)(nil)
 )
+
+// GatewayLease is how replicas agree on which of them holds the gateway.
+type GatewayLease struct {
+	Store interface {
+		TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
+		ReleaseLease(ctx context.Context, name, holder string) error
+	}
+	// Instance names this process among the replicas.
+	Instance string
+	// TTL is how long the holder keeps the lease without renewing it, so
+	// how long the gateway may go unheld after its holder dies. Zero
+	// means 15 seconds; it is renewed every third of it.
+	TTL time.Duration
+}
 
 // Adapter is the Discord adapter.
 type Adapter struct {
@@ -181,6 +203,17 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Forms == nil {
 		cfg.Forms = newMemoryForms()
 	}
+	if cfg.ShardCount < 0 || cfg.ShardID < 0 || (cfg.ShardCount > 0 && cfg.ShardID >= cfg.ShardCount) {
+		return nil, fmt.Errorf("discord: shard %d of %d: the id must be below the count", cfg.ShardID, cfg.ShardCount)
+	}
+	if g := cfg.Gateway; g != nil {
+		if g.Store == nil || g.Instance == "" {
+			return nil, errors.New("discord: the gateway lease needs a store and this instance's name")
+		}
+		if g.TTL <= 0 {
+			g.TTL = 15 * time.Second
+		}
+	}
 	if cfg.FormTTL == 0 {
 		cfg.FormTTL = 15 * time.Minute
 	}
@@ -225,23 +258,83 @@ func (a *Adapter) Mount(mux *http.ServeMux) {
 // Run serves until ctx is done. In ModeGateway it holds the gateway session
 // open; in ModeHTTP requests come through Mount and Run only waits.
 func (a *Adapter) Run(ctx context.Context) error {
-	if a.cfg.Mode == ModeGateway {
-		remove := a.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
-			a.gatewayInteraction(ic.Interaction)
-		})
-		defer remove()
-		if err := a.session.Open(); err != nil {
-			return fmt.Errorf("discord: gateway: %w", explainREST(scrub(err)))
-		}
-		a.log.Info("discord gateway session open")
+	if a.cfg.Mode != ModeGateway {
 		<-ctx.Done()
-		if err := a.session.Close(); err != nil {
-			a.log.Warn("discord gateway close", "err", scrub(err))
-		}
-	} else {
-		<-ctx.Done()
+		return a.Close()
 	}
-	return a.Close()
+	remove := a.session.AddHandler(func(_ *discordgo.Session, ic *discordgo.InteractionCreate) {
+		a.gatewayInteraction(ic.Interaction)
+	})
+	defer remove()
+	if a.cfg.ShardCount > 0 {
+		a.session.ShardID, a.session.ShardCount = a.cfg.ShardID, a.cfg.ShardCount
+	}
+	if a.cfg.Gateway == nil {
+		if err := a.openGateway(); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		a.closeGateway()
+		return a.Close()
+	}
+	err := a.holdGateway(ctx)
+	a.Close()
+	return err
+}
+
+func (a *Adapter) openGateway() error {
+	if err := a.session.Open(); err != nil {
+		return fmt.Errorf("discord: gateway: %w", explainREST(scrub(err)))
+	}
+	a.log.Info("discord gateway session open", "shard", a.session.ShardID, "shards", max(a.session.ShardCount, 1))
+	return nil
+}
+
+func (a *Adapter) closeGateway() {
+	if err := a.session.Close(); err != nil {
+		a.log.Warn("discord gateway close", "err", scrub(err))
+	}
+}
+
+// holdGateway opens the gateway while this process holds the gateway
+// lease, and waits to take it over while another does, until ctx ends.
+func (a *Adapter) holdGateway(ctx context.Context) error {
+	g := a.cfg.Gateway
+	name := fmt.Sprintf("discord-gateway:%d/%d", a.cfg.ShardID, max(a.cfg.ShardCount, 1))
+	open := false
+	t := time.NewTicker(g.TTL / 3)
+	defer t.Stop()
+	for {
+		now := a.cfg.Now()
+		held, err := g.Store.TryLease(ctx, name, g.Instance, now.Add(g.TTL), now)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			a.log.Warn("discord: cannot renew the gateway lease", "err", err)
+			held = open // keep what we have until the lease can be read again
+		case held && !open:
+			if err := a.openGateway(); err != nil {
+				a.log.Error("discord: cannot open the gateway; will try again", "err", err)
+				g.Store.ReleaseLease(ctx, name, g.Instance)
+			} else {
+				open = true
+			}
+		case !held && open:
+			a.log.Warn("discord: another replica holds the gateway now; closing this one's")
+			a.closeGateway()
+			open = false
+		}
+		select {
+		case <-ctx.Done():
+			if open {
+				a.closeGateway()
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+				g.Store.ReleaseLease(rctx, name, g.Instance)
+				cancel()
+			}
+			return nil
+		case <-t.C:
+		}
+	}
 }
 
 // Close stops taking new commands. Commands already taken are the

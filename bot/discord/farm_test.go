@@ -6,10 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wikimod/wikimod/bot/discord"
+	"github.com/wikimod/wikimod/bot/discord/discordtest"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
@@ -106,5 +108,87 @@ func TestFormSubmittedThroughAnotherReplica(t *testing.T) {
 	_, _, body = modalSubmit(member("D-HELPER"), formID, "password", "Replica-form-pass-5521")
 	if _, resp := f.post(t, body); !strings.Contains(fmt.Sprint(resp["data"]), "expired") {
 		t.Errorf("a second submission answered %v", resp)
+	}
+}
+
+// identifies counts the gateway sessions opened (Identify payloads).
+func identifies(f *fixture) []discordtest.Request {
+	var out []discordtest.Request
+	for _, r := range f.api.Requests() {
+		if r.Method == discordtest.GatewayMethod && r.Path == "op2" {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// TestOneReplicaHoldsTheGateway: replicas in gateway mode sharing a
+// database take turns: one opens the gateway, the other waits, and takes
+// over when the holder stops.
+func TestOneReplicaHoldsTheGateway(t *testing.T) {
+	f := newFixture(t, discord.ModeGateway, func(c *discord.Config) { c.PublicKey = "" })
+	replica := func(instance string) *discord.Adapter {
+		a, err := discord.New(discord.Config{Mode: discord.ModeGateway, ApplicationID: appID, BotToken: "test-bot-token",
+			GuildIDs: []string{guildID}, APIURL: f.api.URL, Service: f.env.Service, Replays: f.env.DB, Forms: f.env.DB, Now: time.Now,
+			Gateway: &discord.GatewayLease{Store: f.env.DB, Instance: instance, TTL: 600 * time.Millisecond}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	run := func(a *discord.Adapter) (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- a.Run(ctx) }()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		}
+	}
+	stopOne := run(replica("one"))
+	f.api.Wait(t, "the first replica's Identify", func(r discordtest.Request) bool {
+		return r.Method == discordtest.GatewayMethod && r.Path == "op2"
+	})
+	stopTwo := run(replica("two"))
+	defer stopTwo()
+	time.Sleep(1500 * time.Millisecond) // several renewals: two keeps waiting
+	if n := len(identifies(f)); n != 1 {
+		t.Fatalf("%d gateway sessions opened while one replica held the lease, want 1", n)
+	}
+	stopOne()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(identifies(f)) < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := len(identifies(f)); n != 2 {
+		t.Errorf("after the holder stopped, %d gateway sessions were opened in all, want 2 (the other took over)", n)
+	}
+}
+
+// TestGatewayShard: a replica given its shard identifies with it.
+func TestGatewayShard(t *testing.T) {
+	f := newFixture(t, discord.ModeGateway, func(c *discord.Config) { c.PublicKey = ""; c.ShardID, c.ShardCount = 1, 2 })
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- f.adapter.Run(ctx) }()
+	id := f.api.Wait(t, "the Identify", func(r discordtest.Request) bool {
+		return r.Method == discordtest.GatewayMethod && r.Path == "op2"
+	})
+	var p struct {
+		D struct {
+			Shard []int `json:"shard"`
+		} `json:"d"`
+	}
+	id.JSON(t, &p)
+	if fmt.Sprint(p.D.Shard) != "[1 2]" {
+		t.Errorf("identify shard = %v, want [1 2]", p.D.Shard)
+	}
+	cancel()
+	<-done
+	if _, err := discord.New(discord.Config{Mode: discord.ModeHTTP, ApplicationID: appID, PublicKey: f.signer.PublicKeyHex(),
+		GuildIDs: []string{guildID}, Service: f.env.Service, Replays: f.env.DB, ShardID: 2, ShardCount: 2}); err == nil {
+		t.Error("shard 2 of 2 was accepted")
 	}
 }

@@ -145,6 +145,10 @@ type DiscordConfig struct {
 	GuildIDs      []string `toml:"guild_ids"`
 	NoticeChannel string   `toml:"notice_channel"`
 	APIURL        string   `toml:"api_url"`
+	// ShardID and ShardCount open only this process's shard of the gateway
+	// (gateway mode, with replicas that each hold their own shards).
+	ShardID    int `toml:"shard_id"`
+	ShardCount int `toml:"shard_count"`
 	// GuildWikis and ChannelWikis name a server's and a channel's default
 	// wiki, by id.
 	GuildWikis   map[string]string `toml:"guild_wikis"`
@@ -452,6 +456,9 @@ func (c *Config) validate() error {
 		}
 		if (c.Discord.Mode == "gateway" || c.Discord.NoticeChannel != "") && c.Discord.BotToken == "" {
 			bad("discord.bot_token is empty: set WIKIMOD_DISCORD_BOT_TOKEN (gateway mode and notice_channel need it)")
+		}
+		if c.Discord.ShardCount < 0 || c.Discord.ShardID < 0 || (c.Discord.ShardCount > 0 && c.Discord.ShardID >= c.Discord.ShardCount) {
+			bad("discord.shard_id %d and shard_count %d: the id is 0 to shard_count-1", c.Discord.ShardID, c.Discord.ShardCount)
 		}
 		if len(c.Discord.GuildIDs) == 0 {
 			bad("discord.guild_ids is empty: list the ids of the servers wikimod serves")

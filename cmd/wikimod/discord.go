@@ -32,6 +32,9 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 		Service:            a.service,
 		Replays:            a.db,
 		Forms:              a.db,
+		ShardID:            c.ShardID,
+		ShardCount:         c.ShardCount,
+		Gateway:            a.gatewayLease(),
 		OnSecurityEvent:    a.recordRefusal(commands.PlatformDiscord),
 		Metrics:            a.metrics,
 		Now:                a.now,
@@ -121,4 +124,13 @@ func (a *App) registerDiscord(ctx context.Context, guild string, global, printOn
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// gatewayLease lets one replica at a time hold the gateway (or this
+// process's shard of it), where the database is shared.
+func (a *App) gatewayLease() *discord.GatewayLease {
+	if !a.shared() || a.cfg.Discord.Mode != discord.ModeGateway {
+		return nil
+	}
+	return &discord.GatewayLease{Store: a.db, Instance: a.instance}
 }
