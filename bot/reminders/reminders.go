@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -307,7 +308,9 @@ func New(cfg Config) (*Scheduler, error) {
 		s.byName[w.Name] = sw
 	}
 	s.lastPrune = now
-	s.claims.Store(time.Now().UnixNano())
+	// Claims are numbered from a random start: replicas sharing the store
+	// must not number theirs alike.
+	s.claims.Store(int64(rand.Uint64() >> 2))
 	if m := s.metrics; m != nil {
 		m.Describe("wikimod_reminder_messages_total", "counter", "Reminder messages posted, by kind (single or digest).")
 		m.Describe("wikimod_reminder_send_failures_total", "counter", "Reminder messages that could not be posted, by outcome (retry or gave-up).")
