@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
 )
@@ -79,14 +80,22 @@ func (s *rawSession) protect(b *testing.B, title, level string) {
 }
 
 // BenchmarkProtectOverhead runs, in one run, a warm /protect through the
-// command layer (parsing, permission check, audit log in SQLite, the wiki
-// client) and the same protect sent directly as the raw API requests it
-// needs (the read of the page's protections and the write), alternating so
-// both see the same wiki. It reports each one's median and the ratio.
+// command layer as wikimod runs by default (parsing, the link look-up and
+// permission check, the audit log in SQLite, the wiki client, and the
+// reminders tracking the one-week protection) and the same protect sent
+// directly as the raw API requests it needs (the read of the page's
+// protections and the write), alternating so both see the same wiki. It
+// reports each one's median and the ratio.
 //
 //	go test ./commands -run '^$' -bench ProtectOverhead -benchtime 100x
 func BenchmarkProtectOverhead(b *testing.B) {
-	env := testenv.New(b, wiki, testenv.Options{})
+	env := testenv.New(b, wiki, testenv.Options{Linking: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
+		s, err := reminders.New(reminders.Config{Store: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s.Commands(), s.OnProtect
+	}})
 	raw := newRawSession(b, env)
 	ctx := context.Background()
 	levels := []string{"sysop", "autoconfirmed"}
