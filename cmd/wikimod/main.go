@@ -6,6 +6,7 @@
 //	wikimod check    -config FILE            log in and report the bot's rights
 //	wikimod audit    -config FILE [-n N] [-json] [-wiki NAME] [-wiki-user NAME]
 //	wikimod discord register -config FILE [-guild ID]
+//	wikimod storage copy -from-config OLD -to-config NEW   move the state to another database
 //	wikimod demo                             a throwaway local wiki and a console
 package main
 
@@ -48,6 +49,10 @@ Usage:
                                              print the audit log, newest first
   wikimod discord register -config FILE [-guild ID | -global] [-print]
                                              register the slash commands with Discord (-print: show the JSON only)
+  wikimod storage copy -from-config OLD -to-config NEW
+                                             copy the audit log, links, reminders and security counts from OLD's
+                                             [storage] into NEW's (say, SQLite into PostgreSQL), which must be empty;
+                                             stop wikimod first
   wikimod demo     [-dir DIR]                start a throwaway local wiki and a console on it
   wikimod version
 `
@@ -72,6 +77,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdAudit(ctx, args[1:], stdout)
 	case "discord":
 		err = cmdDiscord(ctx, args[1:], stdout, stderr)
+	case "storage":
+		err = cmdStorage(ctx, args[1:], stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, args[1:], stdin, stdout, stderr)
 	case "version":

@@ -1,0 +1,471 @@
+package storage
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// What moves from one database to another (wikimod storage copy) is what
+// lasts: the audit log, the identity links, the tracked protections with
+// their reminders, the reminders' named values, the counts of refused
+// requests, and storage_state's marks. The rows below carry them in a shape
+// neither backend owns, so that SQLite and PostgreSQL each dump and restore
+// their own and either can be the source or the target. What is
+// short-lived (replay keys, link attempts, Discord's pending forms, leases)
+// has no row type: it is not copied.
+
+// AuditRow is one record of the audit log, as stored.
+type AuditRow struct {
+	ID       int64
+	Time     time.Time
+	Wiki     string
+	Platform string
+	UserID   string
+	UserName string
+	WikiUser string
+	Channel  string
+	Command  string
+	// Args is the arguments' JSON, byte for byte as Begin stored it.
+	Args    string
+	Outcome string
+	Code    string
+	// Result is the wiki's answer, JSON as stored; nil when there was none
+	// (NULL), which is not the same as an empty string.
+	Result   *string
+	Duration time.Duration // microseconds are kept
+	Owner    string
+}
+
+// LinkRow is one identity link.
+type LinkRow struct {
+	Wiki     string
+	Platform string
+	UserID   string
+	WikiUser string
+	Method   string
+	Linked   time.Time
+}
+
+// ProtectionRow is one tracked protection.
+type ProtectionRow struct {
+	ID       int64
+	Wiki     string
+	Title    string
+	Type     string
+	Level    string
+	Expiry   time.Time
+	Length   time.Duration // milliseconds are kept
+	Cascade  bool
+	SetBy    string
+	SetByID  string
+	Platform string
+	Channel  string
+	Reason   string
+	URL      string
+	SetAt    time.Time
+	Updated  time.Time
+}
+
+// ReminderRow is one reminder, every column of it, so that a reminder
+// claimed, retried or done when it was copied is so in the copy.
+type ReminderRow struct {
+	ID           int64
+	ProtectionID int64
+	Expiry       time.Time
+	Lead         time.Duration // milliseconds are kept
+	RemindAt     time.Time
+	Next         time.Time
+	Status       string
+	Attempts     int
+	Claim        int64     // the tick holding it while claimed; 0 for none (no tick is 0)
+	ClaimedAt    time.Time // zero for none
+	Recovered    bool
+	LastError    string
+	Delivered    []string
+	DoneAt       time.Time // zero for none
+	DoneBy       string
+}
+
+// StateRow is one of the reminders' named values about a wiki, such as
+// its protect log sync's cursor.
+type StateRow struct {
+	Wiki  string
+	Key   string
+	Value string
+}
+
+// SecurityRow is the count of one minute's refused requests of a kind
+// from a source.
+type SecurityRow struct {
+	Minute   time.Time
+	Platform string
+	Kind     string
+	Source   string
+	Count    int64
+	Detail   string
+}
+
+// StorageStateRow is one number the storage keeps about itself, such as
+// how far AdoptWiki has read the audit log. Audit ids are copied as they
+// are, so the number stays true in the copy.
+type StorageStateRow struct {
+	Key   string
+	Value int64
+}
+
+// Batch is some rows, as Dump hands them over and Restore writes them.
+// Dump fills one of its slices at a time, at most DumpBatchRows rows, and
+// hands the tables over in the order of the fields, protections before
+// the reminders that refer to them. Restore writes every slice of a batch,
+// in the same order.
+type Batch struct {
+	Audit          []AuditRow
+	Links          []LinkRow
+	Protections    []ProtectionRow
+	Reminders      []ReminderRow
+	ReminderState  []StateRow
+	SecurityCounts []SecurityRow
+	StorageState   []StorageStateRow
+}
+
+// DumpBatchRows bounds the rows of a Batch: a log of millions of records is
+// streamed a batch at a time, never held whole.
+const DumpBatchRows = 2000
+
+// DumpFunc is a backend's Dump: it reads every durable row in one snapshot
+// and hands them to yield, batch after batch, stopping at yield's first
+// error. A target's Restore takes the source's Dump.
+type DumpFunc func(ctx context.Context, yield func(Batch) error) error
+
+// ErrNotEmpty is returned (wrapped, naming the tables) by Restore when the
+// target already holds rows in a table it would write: a copy never merges.
+var ErrNotEmpty = errors.New("the target database is not empty")
+
+// DumpedTables names the tables Dump reads and Restore writes, in Batch's
+// order. The same names are used by both backends.
+var DumpedTables = []string{"audit", "links", "protections", "reminders", "reminder_state", "security_counts", "storage_state"}
+
+var _ DumpFunc = (*DB)(nil).Dump
+
+// Dump reads every durable row (see Batch) in one read transaction, a
+// consistent snapshot even while wikimod writes, and hands them to yield
+// a batch at a time. It is a DumpFunc.
+func (db *DB) Dump(ctx context.Context, yield func(Batch) error) error {
+	tx, err := db.read.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("storage: dump: %w", err)
+	}
+	defer tx.Rollback()
+	tables := []struct {
+		name string
+		dump func(context.Context, *sql.Tx, func(Batch) error) error
+	}{
+		{"audit", dumpAudit},
+		{"links", dumpLinks},
+		{"protections", dumpProtections},
+		{"reminders", dumpReminders},
+		{"reminder_state", dumpReminderState},
+		{"security_counts", dumpSecurityCounts},
+		{"storage_state", dumpStorageState},
+	}
+	for _, t := range tables {
+		if err := t.dump(ctx, tx, yield); err != nil {
+			return fmt.Errorf("storage: dump %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// dumpQuery runs query in tx and hands its rows over in batches: scan
+// reads one row, wrap makes a Batch of a slice of them. Each batch is a
+// new slice, so that yield may keep it.
+func dumpQuery[T any](ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) (T, error), wrap func([]T) Batch, yield func(Batch) error) error {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	batch := make([]T, 0, DumpBatchRows)
+	for rows.Next() {
+		r, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		batch = append(batch, r)
+		if len(batch) == DumpBatchRows {
+			if err := yield(wrap(batch)); err != nil {
+				return err
+			}
+			batch = make([]T, 0, DumpBatchRows)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(batch) > 0 {
+		return yield(wrap(batch))
+	}
+	return nil
+}
+
+// ms is a time stored in milliseconds since the epoch, as a time in UTC.
+func ms(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// nullMS is a nullable time in milliseconds; NULL is the zero time.
+func nullMS(v sql.NullInt64) time.Time {
+	if !v.Valid {
+		return time.Time{}
+	}
+	return ms(v.Int64)
+}
+
+// msOrNull is t in milliseconds, or NULL for the zero time.
+func msOrNull(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMilli()
+}
+
+func dumpAudit(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+	return dumpQuery(ctx, tx, `SELECT id, time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args,
+		outcome, code, result, duration_us, owner FROM audit ORDER BY id`,
+		func(rows *sql.Rows) (AuditRow, error) {
+			var (
+				r       AuditRow
+				at, dur int64
+				result  sql.NullString
+			)
+			err := rows.Scan(&r.ID, &at, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command,
+				&r.Args, &r.Outcome, &r.Code, &result, &dur, &r.Owner)
+			r.Time, r.Duration = ms(at), time.Duration(dur)*time.Microsecond
+			if result.Valid {
+				r.Result = &result.String
+			}
+			return r, err
+		}, func(b []AuditRow) Batch { return Batch{Audit: b} }, yield)
+}
+
+func dumpLinks(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+	return dumpQuery(ctx, tx, `SELECT wiki, platform, user_id, wiki_user, method, linked_ms FROM links ORDER BY wiki, platform, user_id`,
+		func(rows *sql.Rows) (LinkRow, error) {
+			var (
+				r      LinkRow
+				linked int64
+			)
+			err := rows.Scan(&r.Wiki, &r.Platform, &r.UserID, &r.WikiUser, &r.Method, &linked)
+			r.Linked = ms(linked)
+			return r, err
+		}, func(b []LinkRow) Batch { return Batch{Links: b} }, yield)
+}
+
+func dumpProtections(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+	return dumpQuery(ctx, tx, `SELECT id, wiki, title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id,
+		platform, channel, reason, url, set_ms, updated_ms FROM protections ORDER BY id`,
+		func(rows *sql.Rows) (ProtectionRow, error) {
+			var (
+				r                            ProtectionRow
+				expiry, length, set, updated int64
+			)
+			err := rows.Scan(&r.ID, &r.Wiki, &r.Title, &r.Type, &r.Level, &expiry, &length, &r.Cascade, &r.SetBy, &r.SetByID,
+				&r.Platform, &r.Channel, &r.Reason, &r.URL, &set, &updated)
+			r.Expiry, r.Length, r.SetAt, r.Updated = ms(expiry), time.Duration(length)*time.Millisecond, ms(set), ms(updated)
+			return r, err
+		}, func(b []ProtectionRow) Batch { return Batch{Protections: b} }, yield)
+}
+
+func dumpReminders(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+	return dumpQuery(ctx, tx, `SELECT id, protection_id, expiry_ms, lead_ms, remind_ms, next_ms, status, attempts, claim,
+		claimed_ms, recovered, last_error, delivered, done_ms, done_by FROM reminders ORDER BY id`,
+		func(rows *sql.Rows) (ReminderRow, error) {
+			var (
+				r                          ReminderRow
+				expiry, lead, remind, next int64
+				claim, claimedAt, doneAt   sql.NullInt64
+				delivered                  string
+			)
+			err := rows.Scan(&r.ID, &r.ProtectionID, &expiry, &lead, &remind, &next, &r.Status, &r.Attempts, &claim,
+				&claimedAt, &r.Recovered, &r.LastError, &delivered, &doneAt, &r.DoneBy)
+			r.Expiry, r.Lead, r.RemindAt, r.Next = ms(expiry), time.Duration(lead)*time.Millisecond, ms(remind), ms(next)
+			r.Claim, r.ClaimedAt, r.DoneAt = claim.Int64, nullMS(claimedAt), nullMS(doneAt)
+			if delivered != "" {
+				r.Delivered = strings.Split(delivered, ",")
+			}
+			return r, err
+		}, func(b []ReminderRow) Batch { return Batch{Reminders: b} }, yield)
+}
+
+func dumpReminderState(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+	return dumpQuery(ctx, tx, `SELECT wiki, key, value FROM reminder_state ORDER BY wiki, key`,
+		func(rows *sql.Rows) (StateRow, error) {
+			var r StateRow
+			return r, rows.Scan(&r.Wiki, &r.Key, &r.Value)
+		}, func(b []StateRow) Batch { return Batch{ReminderState: b} }, yield)
+}
+
+func dumpSecurityCounts(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+	return dumpQuery(ctx, tx, `SELECT minute_ms, platform, kind, source, count, detail FROM security_counts
+		ORDER BY minute_ms, platform, kind, source`,
+		func(rows *sql.Rows) (SecurityRow, error) {
+			var (
+				r      SecurityRow
+				minute int64
+			)
+			err := rows.Scan(&minute, &r.Platform, &r.Kind, &r.Source, &r.Count, &r.Detail)
+			r.Minute = ms(minute)
+			return r, err
+		}, func(b []SecurityRow) Batch { return Batch{SecurityCounts: b} }, yield)
+}
+
+func dumpStorageState(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+	return dumpQuery(ctx, tx, `SELECT key, value FROM storage_state ORDER BY key`,
+		func(rows *sql.Rows) (StorageStateRow, error) {
+			var r StorageStateRow
+			return r, rows.Scan(&r.Key, &r.Value)
+		}, func(b []StorageStateRow) Batch { return Batch{StorageState: b} }, yield)
+}
+
+// Restore writes what dump hands over into this database, which must hold
+// no row in any table it writes (DumpedTables): otherwise it returns an
+// error wrapping ErrNotEmpty, naming the tables, and writes nothing. It
+// writes in one transaction, holding the database's write lock: a failure
+// anywhere leaves the database as it was. Ids are kept; SQLite numbers
+// new rows after the highest id, so they do not collide with copied ones.
+func (db *DB) Restore(ctx context.Context, dump DumpFunc) error {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("storage: restore: %w", err)
+	}
+	defer tx.Rollback()
+	if err := checkEmpty(ctx, tx); err != nil {
+		return fmt.Errorf("storage: restore: %w", err)
+	}
+	w, err := prepareRestore(ctx, tx)
+	if err != nil {
+		return fmt.Errorf("storage: restore: %w", err)
+	}
+	defer w.close()
+	if err := dump(ctx, func(b Batch) error { return w.write(ctx, b) }); err != nil {
+		return fmt.Errorf("storage: restore: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("storage: restore: %w", err)
+	}
+	return nil
+}
+
+// checkEmpty returns an error wrapping ErrNotEmpty that names the tables
+// of DumpedTables holding rows, and how many, if any does.
+func checkEmpty(ctx context.Context, tx *sql.Tx) error {
+	var full []string
+	for _, t := range DumpedTables {
+		var n int64
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
+			return fmt.Errorf("count %s: %w", t, err)
+		}
+		if n > 0 {
+			full = append(full, fmt.Sprintf("%s (%d)", t, n))
+		}
+	}
+	if len(full) > 0 {
+		return fmt.Errorf("%w: it holds rows in %s", ErrNotEmpty, strings.Join(full, ", "))
+	}
+	return nil
+}
+
+// restoreWriter holds Restore's insert statements, prepared in its
+// transaction.
+type restoreWriter struct {
+	audit, links, protections, reminders, state, security, storageState *sql.Stmt
+}
+
+func prepareRestore(ctx context.Context, tx *sql.Tx) (*restoreWriter, error) {
+	w := &restoreWriter{}
+	for _, s := range []struct {
+		stmt  **sql.Stmt
+		query string
+	}{
+		{&w.audit, `INSERT INTO audit (id, time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args,
+			outcome, code, result, duration_us, owner) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.links, `INSERT INTO links (wiki, platform, user_id, wiki_user, method, linked_ms) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&w.protections, `INSERT INTO protections (id, wiki, title, type, level, expiry_ms, length_ms, cascading, set_by,
+			set_by_id, platform, channel, reason, url, set_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.reminders, `INSERT INTO reminders (id, protection_id, expiry_ms, lead_ms, remind_ms, next_ms, status, attempts,
+			claim, claimed_ms, recovered, last_error, delivered, done_ms, done_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.state, `INSERT INTO reminder_state (wiki, key, value) VALUES (?, ?, ?)`},
+		{&w.security, `INSERT INTO security_counts (minute_ms, platform, kind, source, count, detail) VALUES (?, ?, ?, ?, ?, ?)`},
+		{&w.storageState, `INSERT INTO storage_state (key, value) VALUES (?, ?)`},
+	} {
+		stmt, err := tx.PrepareContext(ctx, s.query)
+		if err != nil {
+			w.close()
+			return nil, err
+		}
+		*s.stmt = stmt
+	}
+	return w, nil
+}
+
+func (w *restoreWriter) close() {
+	for _, s := range []*sql.Stmt{w.audit, w.links, w.protections, w.reminders, w.state, w.security, w.storageState} {
+		if s != nil {
+			s.Close()
+		}
+	}
+}
+
+// write inserts the rows of b, table by table in Batch's order.
+func (w *restoreWriter) write(ctx context.Context, b Batch) error {
+	for _, r := range b.Audit {
+		var result any
+		if r.Result != nil {
+			result = *r.Result
+		}
+		if _, err := w.audit.ExecContext(ctx, r.ID, r.Time.UnixMilli(), r.Wiki, r.Platform, r.UserID, r.UserName, r.WikiUser,
+			r.Channel, r.Command, r.Args, r.Outcome, r.Code, result, r.Duration.Microseconds(), r.Owner); err != nil {
+			return fmt.Errorf("audit %d: %w", r.ID, err)
+		}
+	}
+	for _, r := range b.Links {
+		if _, err := w.links.ExecContext(ctx, r.Wiki, r.Platform, r.UserID, r.WikiUser, r.Method, r.Linked.UnixMilli()); err != nil {
+			return fmt.Errorf("link %s %s on %s: %w", r.Platform, r.UserID, r.Wiki, err)
+		}
+	}
+	for _, r := range b.Protections {
+		if _, err := w.protections.ExecContext(ctx, r.ID, r.Wiki, r.Title, r.Type, r.Level, r.Expiry.UnixMilli(), r.Length.Milliseconds(),
+			r.Cascade, r.SetBy, r.SetByID, r.Platform, r.Channel, r.Reason, r.URL, r.SetAt.UnixMilli(), r.Updated.UnixMilli()); err != nil {
+			return fmt.Errorf("protection %d: %w", r.ID, err)
+		}
+	}
+	for _, r := range b.Reminders {
+		var claim any
+		if r.Claim != 0 {
+			claim = r.Claim
+		}
+		if _, err := w.reminders.ExecContext(ctx, r.ID, r.ProtectionID, r.Expiry.UnixMilli(), r.Lead.Milliseconds(), r.RemindAt.UnixMilli(),
+			r.Next.UnixMilli(), r.Status, r.Attempts, claim, msOrNull(r.ClaimedAt), r.Recovered, r.LastError,
+			strings.Join(r.Delivered, ","), msOrNull(r.DoneAt), r.DoneBy); err != nil {
+			return fmt.Errorf("reminder %d: %w", r.ID, err)
+		}
+	}
+	for _, r := range b.ReminderState {
+		if _, err := w.state.ExecContext(ctx, r.Wiki, r.Key, r.Value); err != nil {
+			return fmt.Errorf("reminder state %s of %s: %w", r.Key, r.Wiki, err)
+		}
+	}
+	for _, r := range b.SecurityCounts {
+		if _, err := w.security.ExecContext(ctx, r.Minute.UnixMilli(), r.Platform, r.Kind, r.Source, r.Count, r.Detail); err != nil {
+			return fmt.Errorf("security count: %w", err)
+		}
+	}
+	for _, r := range b.StorageState {
+		if _, err := w.storageState.ExecContext(ctx, r.Key, r.Value); err != nil {
+			return fmt.Errorf("storage state %s: %w", r.Key, err)
+		}
+	}
+	return nil
+}
