@@ -264,11 +264,8 @@ func (s *Scheduler) single(w *wiki, g ReminderGroup, now time.Time) commands.Rep
 		notes = append(notes, fmt.Sprintf("This reminder is late: it was due %s (%s), while wikimod was not running or could not post.",
 			commands.Relative(due.Sub(now)), clock(due)))
 	}
-	for _, r := range g.Reminders {
-		if r.Recovered {
-			notes = append(notes, "wikimod stopped while it was posting this reminder, so it may repeat one already posted.")
-			break
-		}
+	if recovered(g) {
+		notes = append(notes, "wikimod stopped while it was posting this reminder, so it may repeat one already posted.")
 	}
 	switch {
 	case expired && p.Length > 0:
@@ -322,7 +319,7 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 		Title:    fmt.Sprintf("%d protections expire soon or have expired", total),
 		Announce: true,
 	}
-	anyLate := false
+	anyLate, anyRecovered := false, false
 	for _, g := range groups {
 		var when string
 		if g.Expiry.After(now) {
@@ -335,6 +332,10 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 			value += " (late)"
 			anyLate = true
 		}
+		if recovered(g) {
+			value += " (may repeat)"
+			anyRecovered = true
+		}
 		reply.Fields = append(reply.Fields, commands.Field{Label: g.Title, Value: value})
 	}
 	expiring := "`/expiring`"
@@ -344,6 +345,9 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 	notes := []string{fmt.Sprintf("These came due together, so they are listed in one message rather than %d. %s lists what expires next; `/protect` extends a protection.", total, expiring)}
 	if anyLate {
 		notes = append(notes, "Those marked late were due while wikimod was not running or could not post.")
+	}
+	if anyRecovered {
+		notes = append(notes, "wikimod stopped while it was posting those marked \"may repeat\", so they may repeat reminders already posted.")
 	}
 	if total > len(groups) {
 		notes = append(notes, fmt.Sprintf("…and %d more.", total-len(groups)))
@@ -361,6 +365,12 @@ func (s *Scheduler) late(g ReminderGroup, now time.Time) (bool, time.Time) {
 		}
 	}
 	return now.Sub(due) > s.cfg.LateAfter, due
+}
+
+// recovered reports whether a group's message may repeat one already
+// posted: a reminder of it was taken over from a stopped tick.
+func recovered(g ReminderGroup) bool {
+	return slices.ContainsFunc(g.Reminders, func(r Reminder) bool { return r.Recovered })
 }
 
 // levels lists a group's protections: "edit=sysop, move=sysop".
