@@ -100,7 +100,9 @@ const (
 	// claimFilter narrows the reminders r of a claim to a wiki's ($3, off
 	// when '') and to the given ids ($4, off when NULL). The claim's index
 	// finds its few rows; the filter is read on them.
-	claimFilter = `($3 = '' OR r.protection_id IN (SELECT id FROM protections WHERE wiki = $3)) AND ($4::bigint[] IS NULL OR r.id = ANY($4))`
+	// Each row's protection is found by its key: reading every protection
+	// the wiki tracks made the call as slow as the wiki is big.
+	claimFilter = `($3 = '' OR EXISTS (SELECT 1 FROM protections p WHERE p.id = r.protection_id AND p.wiki = $3)) AND ($4::bigint[] IS NULL OR r.id = ANY($4))`
 
 	// markSentSQL marks delivered and releases the reminders of claim $2
 	// that claimFilter selects, and supersedes the pending reminders about
@@ -116,7 +118,7 @@ const (
 	// have failed: those of claim $1 on wiki $2 ('' for every wiki) with
 	// ids $3 (NULL for all), as claimFilter selects them.
 	retryAttemptsSQL = `SELECT DISTINCT r.attempts FROM reminders r WHERE r.claim = $1 AND r.status = 'claimed'
-		AND ($2 = '' OR r.protection_id IN (SELECT id FROM protections WHERE wiki = $2)) AND ($3::bigint[] IS NULL OR r.id = ANY($3))`
+		AND ($2 = '' OR EXISTS (SELECT 1 FROM protections p WHERE p.id = r.protection_id AND p.wiki = $2)) AND ($3::bigint[] IS NULL OR r.id = ANY($3))`
 	// retrySQL releases the reminders of claim $2 that claimFilter
 	// selects, each as what Backoff.Retry said for its number of failures:
 	// $6 lists those numbers, $7, $8 and $9 the status, next attempt and
