@@ -57,9 +57,28 @@ func goMetric(tb testing.TB, base, name string) float64 {
 // Each /protect sets a one-day protection, so the reminders track it.
 //
 //	go test ./cmd/wikimod -run '^$' -bench CommandCost -benchtime 400x -count 3
+//
+// The test wiki is PHP's built-in server, which closes the connection after
+// every answer, so each wiki request costs the bot a new connection; the
+// keep-alive case puts a loopback proxy that keeps connections open
+// between the bot and the wiki, as a production web server does.
 func BenchmarkCommandCost(b *testing.B) {
+	b.Run("wiki-closes-connections", func(b *testing.B) { commandCost(b, false) })
+	b.Run("wiki-keeps-connections", func(b *testing.B) { commandCost(b, true) })
+}
+
+func commandCost(b *testing.B, keepAlive bool) {
 	s := newReplyStandIn(b)
-	p := startProcess(b, slackConfig(b, s, ""))
+	config := slackConfig(b, s, "")
+	if keepAlive {
+		proxy := newSlowWiki(b, 0)
+		cfg, err := LoadConfig(config)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rewriteConfig(b, config, cfg.Wiki.APIURL, proxy.srv.URL+"/api.php", "")
+	}
+	p := startProcess(b, config)
 	pid := p.cmd.Process.Pid
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	stamp := time.Now().UnixNano()
