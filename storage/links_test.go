@@ -6,7 +6,6 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,15 +22,6 @@ func attempt(uid, wikiUser, code string, salt []byte, expires time.Time) command
 		Salt: salt, CodeHash: sum[:], Expires: expires}
 }
 
-func getLink(t *testing.T, db *storage.DB, platform, uid string) (commands.Link, bool) {
-	t.Helper()
-	l, ok, err := db.Link(context.Background(), commands.DefaultWiki, platform, uid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l, ok
-}
-
 func getAttempt(t *testing.T, db *storage.DB, uid string) (commands.LinkAttempt, bool) {
 	t.Helper()
 	a, ok, err := db.LinkAttempt(context.Background(), commands.DefaultWiki, "slack", uid)
@@ -39,64 +29,6 @@ func getAttempt(t *testing.T, db *storage.DB, uid string) (commands.LinkAttempt,
 		t.Fatal(err)
 	}
 	return a, ok
-}
-
-// TestLinkSaveReplaceDelete links a chat identity, relinks it to another
-// account, and unlinks it; one account may be linked from two identities,
-// and a link outlives a restart.
-func TestLinkSaveReplaceDelete(t *testing.T) {
-	clock := testenv.NewClock(t0)
-	path := filepath.Join(t.TempDir(), "w.db")
-	db := openClock(t, path, clock)
-	ctx := context.Background()
-
-	if _, ok := getLink(t, db, "slack", "U1"); ok {
-		t.Fatal("a link before any was saved")
-	}
-	paris := time.FixedZone("Paris", 3600)
-	first := commands.Link{Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail,
-		Linked: t0.In(paris).Add(time.Minute)}
-	if err := db.SaveLink(ctx, first); err != nil {
-		t.Fatal(err)
-	}
-	got, ok := getLink(t, db, "slack", "U1")
-	if !ok || got.WikiUser != "Ann" || got.Method != commands.LinkByMail || got.Platform != "slack" || got.UserID != "U1" ||
-		!got.Linked.Equal(first.Linked) || got.Linked.Location() != time.UTC {
-		t.Errorf("Link = %+v, %v; want %+v in UTC", got, ok, first)
-	}
-
-	// The same account from Discord: a second row, the first kept.
-	if err := db.SaveLink(ctx, commands.Link{Wiki: commands.DefaultWiki, Platform: "discord", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByPage}); err != nil {
-		t.Fatal(err)
-	}
-	if got, ok := getLink(t, db, "discord", "U1"); !ok || got.WikiUser != "Ann" || !got.Linked.Equal(t0) {
-		t.Errorf("discord Link = %+v, %v; want Ann linked at the clock's now", got, ok)
-	}
-
-	clock.Add(time.Hour)
-	if err := db.SaveLink(ctx, commands.Link{Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U1", WikiUser: "Bob", Method: commands.LinkByPage}); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := getLink(t, db, "slack", "U1"); got.WikiUser != "Bob" || got.Method != commands.LinkByPage || !got.Linked.Equal(t0.Add(time.Hour)) {
-		t.Errorf("after relinking: %+v, want Bob by page at %v", got, t0.Add(time.Hour))
-	}
-
-	db.Close()
-	db = openClock(t, path, clock)
-	if got, ok := getLink(t, db, "slack", "U1"); !ok || got.WikiUser != "Bob" {
-		t.Errorf("after a restart: %+v, %v", got, ok)
-	}
-	for _, want := range []bool{true, false} {
-		if had, err := db.DeleteLink(ctx, commands.DefaultWiki, "slack", "U1"); err != nil || had != want {
-			t.Errorf("DeleteLink = %v, %v; want %v", had, err, want)
-		}
-	}
-	if _, ok := getLink(t, db, "slack", "U1"); ok {
-		t.Error("the link outlived DeleteLink")
-	}
-	if _, ok := getLink(t, db, "discord", "U1"); !ok {
-		t.Error("deleting the slack link deleted the discord one")
-	}
 }
 
 func TestSaveLinkRejectsEmptyNames(t *testing.T) {
@@ -174,94 +106,6 @@ func TestLinkAttemptReplaceResetsTries(t *testing.T) {
 	}
 }
 
-// TestAddWrongCodeCounts counts wrong codes one by one, and at once from
-// many goroutines, where each must count.
-func TestAddWrongCodeCounts(t *testing.T) {
-	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
-	ctx := context.Background()
-	if n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U1"); err != nil || n != 0 {
-		t.Errorf("AddWrongCode with no attempt = %d, %v; want 0", n, err)
-	}
-	if _, ok := getAttempt(t, db, "U1"); ok {
-		t.Error("AddWrongCode with no attempt made one")
-	}
-	if err := db.SaveLinkAttempt(ctx, attempt("U1", "Ann", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
-		t.Fatal(err)
-	}
-	for want := 1; want <= 5; want++ {
-		if n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U1"); err != nil || n != want {
-			t.Fatalf("wrong code %d: AddWrongCode = %d, %v", want, n, err)
-		}
-	}
-	if a, _ := getAttempt(t, db, "U1"); a.Tries != 5 {
-		t.Errorf("LinkAttempt.Tries = %d, want 5", a.Tries)
-	}
-	if n, _ := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U2"); n != 0 {
-		t.Errorf("another user's AddWrongCode = %d, want 0", n)
-	}
-
-	const goroutines, each = 8, 10
-	seen := make(chan int, goroutines*each)
-	var wg sync.WaitGroup
-	for range goroutines {
-		wg.Go(func() {
-			for range each {
-				n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U1")
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				seen <- n
-			}
-		})
-	}
-	wg.Wait()
-	close(seen)
-	counts := map[int]bool{}
-	for n := range seen {
-		if counts[n] {
-			t.Errorf("two calls both returned %d", n)
-		}
-		counts[n] = true
-	}
-	if a, _ := getAttempt(t, db, "U1"); a.Tries != 5+goroutines*each || len(counts) != goroutines*each {
-		t.Errorf("after %d concurrent wrong codes: tries %d, %d distinct counts", goroutines*each, a.Tries, len(counts))
-	}
-}
-
-// TestPruneLinkAttempts deletes the attempts expired before the given time
-// and only those.
-func TestPruneLinkAttempts(t *testing.T) {
-	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
-	ctx := context.Background()
-	for uid, expires := range map[string]time.Time{
-		"old":   t0.Add(-time.Hour),
-		"just":  t0.Add(-time.Millisecond),
-		"now":   t0,
-		"later": t0.Add(time.Minute),
-	} {
-		if err := db.SaveLinkAttempt(ctx, attempt(uid, "Ann", "123456", []byte("s"), expires)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n, err := db.PruneLinkAttempts(ctx, t0); err != nil || n != 2 {
-		t.Errorf("PruneLinkAttempts = %d, %v; want 2", n, err)
-	}
-	for uid, want := range map[string]bool{"old": false, "just": false, "now": true, "later": true} {
-		if _, ok := getAttempt(t, db, uid); ok != want {
-			t.Errorf("attempt %q kept: %v, want %v", uid, ok, want)
-		}
-	}
-	if n, err := db.PruneLinkAttempts(ctx, t0); err != nil || n != 0 {
-		t.Errorf("second PruneLinkAttempts = %d, %v; want 0", n, err)
-	}
-	if n, _ := db.PruneLinkAttempts(ctx, t0.Add(time.Hour)); n != 2 {
-		t.Errorf("PruneLinkAttempts an hour on = %d, want 2", n)
-	}
-}
-
-// TestLinkAttemptStoresNoCode checks that the files hold the code's salted
-// hash (so the check below reads the right bytes) and never the code.
 func TestLinkAttemptStoresNoCode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.db")
 	db := openClock(t, path, testenv.NewClock(t0))

@@ -168,49 +168,6 @@ func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
 	}
 }
 
-func TestRetryLaterBacksOffThenGivesUp(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
-	ctx := context.Background()
-	if _, err := db.ReconcilePage(ctx, wk, "P", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
-		t.Fatal(err)
-	}
-	b := reminders.Backoff{Base: time.Minute, Max: 4 * time.Minute, Attempts: 4}
-	now := t0.Add(time.Hour)
-	var waits []time.Duration
-	for claim := int64(1); ; claim++ {
-		n, err := db.ClaimDue(ctx, now, claim)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			break
-		}
-		gaveUp, err := db.RetryLater(ctx, claim, "", nil, now, b, "slack: channel_not_found", []string{"discord"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		rs, _ := db.PageReminders(ctx, wk, "P")
-		if gaveUp == 1 {
-			if rs[0].Status != reminders.StatusFailed || rs[0].Attempts != 4 || strings.Join(rs[0].Delivered, ",") != "discord" {
-				t.Errorf("after the last attempt: %+v", rs[0])
-			}
-			break
-		}
-		// Find when it is due next.
-		next := now
-		for ; next.Sub(now) < time.Hour; next = next.Add(30 * time.Second) {
-			if d, _ := db.DueReminders(ctx, next); d == 1 {
-				break
-			}
-		}
-		waits = append(waits, next.Sub(now))
-		now = next
-	}
-	if fmt.Sprint(waits) != "[1m0s 2m0s 4m0s]" {
-		t.Errorf("waits between attempts = %v, want 1m, 2m, 4m (capped)", waits)
-	}
-}
-
 func TestRecoverClaimedAfterACrash(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.db")
 	ctx := context.Background()

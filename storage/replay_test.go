@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -49,101 +48,6 @@ func replayRows(t *testing.T, path string) int {
 	return n
 }
 
-func TestFirstSeenOnceUntilExpiry(t *testing.T) {
-	clock := testenv.NewClock(t0)
-	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), clock)
-	expires := t0.Add(replayWindow)
-
-	if !firstSeen(t, db, "slack", "v0=abc", expires) {
-		t.Fatal("a new key was not first")
-	}
-	if firstSeen(t, db, "slack", "v0=abc", expires) {
-		t.Error("the same key again was first")
-	}
-	if !firstSeen(t, db, "discord", "v0=abc", expires) {
-		t.Error("the same key on another platform was not first")
-	}
-	if !firstSeen(t, db, "slack", "v0=abd", expires) {
-		t.Error("another key was not first")
-	}
-	clock.Add(replayWindow - time.Millisecond)
-	if firstSeen(t, db, "slack", "v0=abc", expires) {
-		t.Error("a key was first again a millisecond before its record expired")
-	}
-	// Its record has expired: the key is first again, and remembered anew.
-	clock.Add(time.Millisecond)
-	if !firstSeen(t, db, "slack", "v0=abc", clock.Now().Add(replayWindow)) {
-		t.Error("a key seen after its record expired was not first")
-	}
-	if firstSeen(t, db, "slack", "v0=abc", clock.Now().Add(replayWindow)) {
-		t.Error("a key first again was not remembered")
-	}
-}
-
-func TestFirstSeenSurvivesRestart(t *testing.T) {
-	clock := testenv.NewClock(t0)
-	path := filepath.Join(t.TempDir(), "w.db")
-	db := openClock(t, path, clock)
-	if !firstSeen(t, db, "discord", "1234567890", t0.Add(replayWindow)) {
-		t.Fatal("a new key was not first")
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	clock.Add(time.Minute)
-	db = openClock(t, path, clock)
-	if firstSeen(t, db, "discord", "1234567890", t0.Add(replayWindow)) {
-		t.Error("after a restart, a key seen before was first")
-	}
-}
-
-// TestFirstSeenConcurrentSameKey sends one key from many goroutines at once,
-// through two handles on the file as two processes would have: exactly one
-// sees it first.
-func TestFirstSeenConcurrentSameKey(t *testing.T) {
-	clock := testenv.NewClock(t0)
-	path := filepath.Join(t.TempDir(), "w.db")
-	dbs := []*storage.DB{openClock(t, path, clock), openClock(t, path, clock)}
-	ctx := context.Background()
-	for round := range 5 {
-		key := fmt.Sprintf("interaction-%d", round)
-		var (
-			wg     sync.WaitGroup
-			start  = make(chan struct{})
-			mu     sync.Mutex
-			firsts int
-			errs   []error
-		)
-		for i := range 32 {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				first, err := dbs[i%2].FirstSeen(ctx, "discord", key, t0.Add(replayWindow))
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					errs = append(errs, err)
-				}
-				if first {
-					firsts++
-				}
-			}()
-		}
-		close(start)
-		wg.Wait()
-		for _, err := range errs {
-			t.Error(err)
-		}
-		if firsts != 1 {
-			t.Errorf("round %d: %d goroutines saw the key first, want 1", round, firsts)
-		}
-	}
-}
-
-// TestReplaysShrinkAfterWindow floods the guard with keys and checks that
-// they are gone once their window has passed: by FirstSeen's own pruning,
-// at most a minute late, and by PruneReplays.
 func TestReplaysShrinkAfterWindow(t *testing.T) {
 	clock := testenv.NewClock(t0)
 	path := filepath.Join(t.TempDir(), "w.db")

@@ -208,23 +208,3 @@ func BenchmarkFirstSeen(b *testing.B) {
 		}
 	}
 }
-
-func TestUseAfterCloseIsAnError(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), time.Now())
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.Close(); err != nil {
-		t.Errorf("second Close: %v", err)
-	}
-	ctx := context.Background()
-	if err := db.Begin(ctx, &commands.AuditRecord{Platform: "console", UserID: "a", Command: "help"}); err == nil {
-		t.Error("Begin after Close succeeded")
-	}
-	if _, err := db.Audit(ctx, storage.AuditFilter{}); err == nil {
-		t.Error("Audit after Close succeeded")
-	}
-	if err := db.Writable(ctx); err == nil {
-		t.Error("Writable after Close succeeded")
-	}
-}
