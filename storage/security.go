@@ -62,12 +62,16 @@ func addSecurityCounts(ctx context.Context, tx *sql.Tx, counts []bot.SecurityCou
 		}
 		minute = minute.Truncate(time.Minute)
 		if _, err := stmt.ExecContext(ctx, minute.UnixMilli(), c.Platform, c.Kind, c.Source, c.Count,
-			truncateUTF8(c.Detail, maxSecurityDetail)); err != nil {
+			SecurityDetail(c.Detail)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// SecurityDetail is a count's example detail as every backend keeps it: at
+// most maxSecurityDetail bytes, cut between characters.
+func SecurityDetail(s string) string { return truncateUTF8(s, maxSecurityDetail) }
 
 // truncateUTF8 shortens s to at most n bytes without splitting a character.
 func truncateUTF8(s string, n int) string {

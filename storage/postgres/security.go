@@ -5,19 +5,14 @@ import (
 	"fmt"
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/storage"
 )
 
 var _ bot.SecuritySink = (*DB)(nil)
-
-// maxSecurityDetail bounds the example detail kept per count, in bytes, as
-// the SQLite backend bounds it: the detail may quote what a client sent,
-// and a flood must not be able to grow the table through it.
-const maxSecurityDetail = 256
 
 // addSecurityCountSQL adds to a stored count and keeps its first
 // non-empty detail.
@@ -68,7 +63,7 @@ func (db *DB) AddSecurityCounts(ctx context.Context, counts []bot.SecurityCount)
 		}
 		sum.Count += c.Count
 		if sum.Detail == "" {
-			sum.Detail = truncateUTF8(storable(c.Detail), maxSecurityDetail)
+			sum.Detail = storage.SecurityDetail(storable(c.Detail))
 		}
 	}
 	if len(sums) == 0 {
@@ -103,17 +98,6 @@ func (db *DB) AddSecurityCounts(ctx context.Context, counts []bot.SecurityCount)
 		return fmt.Errorf("postgres: security counts: %w", err)
 	}
 	return nil
-}
-
-// truncateUTF8 shortens s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // SecurityCounts returns the counts of the minute holding since and of
