@@ -139,9 +139,10 @@ func (db *DB) Audit(ctx context.Context, f storage.AuditFilter) ([]commands.Audi
 // ones certainly never reached the wiki; "pending" ones may have. Call it
 // at start-up, before new commands are accepted, and settle each with
 // Finish; calling it again then returns the next ones. It reads the
-// audit_unsettled index, not the whole log. Records do not say which
-// process began them: with replicas sharing the database, one starting up
-// finds the commands the others are running among them.
+// audit_unsettled index, not the whole log. With replicas sharing the
+// database, the commands the others are running are among them: each
+// record's Owner says which process began it, and the caller settles only
+// those of processes that are gone.
 func (db *DB) Unsettled(ctx context.Context, limit int) ([]commands.AuditRecord, error) {
 	if limit <= 0 {
 		limit = 50
