@@ -21,7 +21,7 @@ const tryLeaseSQL = `INSERT INTO leases (name, holder, until_ms) VALUES (?, ?, ?
 // then replaces the one it had, shorter or longer. Held by another, it is
 // left alone and TryLease reports false. until must be after now.
 func (db *DB) TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error) {
-	if err := checkLease(name, holder, until, now); err != nil {
+	if err := CheckLease(name, holder, until, now); err != nil {
 		return false, fmt.Errorf("storage: lease %q: %w", name, err)
 	}
 	res, err := db.write.ExecContext(ctx, tryLeaseSQL, name, holder, until.UnixMilli(), now.UnixMilli())
@@ -45,9 +45,9 @@ func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	return nil
 }
 
-// checkLease refuses a lease without a name or a holder, and one that
-// would be over before it began.
-func checkLease(name, holder string, until, now time.Time) error {
+// CheckLease refuses a lease without a name or a holder, and one that
+// would be over before it began: the rule every backend applies.
+func CheckLease(name, holder string, until, now time.Time) error {
 	switch {
 	case name == "":
 		return errors.New("no name")

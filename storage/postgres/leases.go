@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/wikimod/wikimod/storage"
 )
 
 // tryLeaseSQL takes the lease if it is new, expired or the holder's own,
@@ -27,7 +29,7 @@ const tryLeaseSQL = `INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3
 // times are the replicas' own clocks: they must agree to well within a
 // lease.
 func (db *DB) TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error) {
-	if err := checkLease(name, holder, until, now); err != nil {
+	if err := storage.CheckLease(name, holder, until, now); err != nil {
 		return false, fmt.Errorf("postgres: lease %q: %w", name, err)
 	}
 	var took bool
@@ -47,20 +49,6 @@ func (db *DB) TryLease(ctx context.Context, name, holder string, until, now time
 func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	if _, err := db.pool.Exec(ctx, `DELETE FROM leases WHERE name = $1 AND holder = $2`, storable(name), storable(holder)); err != nil {
 		return fmt.Errorf("postgres: release lease %q: %w", name, err)
-	}
-	return nil
-}
-
-// checkLease refuses a lease without a name or a holder, and one that
-// would be over before it began, as the SQLite backend does.
-func checkLease(name, holder string, until, now time.Time) error {
-	switch {
-	case name == "":
-		return errors.New("no name")
-	case holder == "":
-		return errors.New("no holder")
-	case !until.After(now):
-		return fmt.Errorf("until %s is not after now %s", until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
 	}
 	return nil
 }
