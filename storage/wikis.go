@@ -14,22 +14,26 @@ import (
 // and of the wiki it was to be renamed to are about the same thing.
 var ErrWikiCollision = errors.New("storage: the wiki's rows collide with the default wiki's")
 
-// adoptedAuditKey names, in storage_state, the highest audit id below which
+// AdoptedAuditKey names, in storage_state, the highest audit id below which
 // no record is the default wiki's any more.
-const adoptedAuditKey = "adopted-audit-id"
+const AdoptedAuditKey = "adopted-audit-id"
 
-// wikiTables are the tables whose rows belong to a wiki, with the columns
-// that, besides the wiki, make a row unique; nil for a table where rows
-// cannot collide.
-var wikiTables = []struct {
-	name string
-	key  []string
-}{
+// WikiTables are the tables whose rows belong to a wiki, besides the audit
+// log (adopted on its own, from AdoptedAuditKey on), with the columns
+// that, besides the wiki, make a row unique. A reminder's wiki is its
+// protection's: protections keep their ids, so their reminders follow
+// them. Every backend has these tables.
+var WikiTables = []WikiTable{
 	{"links", []string{"platform", "user_id"}},
 	{"link_attempts", []string{"platform", "user_id"}},
 	{"protections", []string{"title", "type"}},
 	{"reminder_state", []string{"key"}},
-	{"audit", nil},
+}
+
+// WikiTable is a table whose rows belong to a wiki.
+type WikiTable struct {
+	Name string
+	Key  []string
 }
 
 // AdoptWiki gives the default wiki's rows (commands.DefaultWiki: those kept
@@ -56,33 +60,27 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var collisions []string
-	for _, t := range wikiTables {
-		if t.key == nil {
-			continue
-		}
+	for _, t := range WikiTables {
 		var on []string
-		for _, c := range t.key {
+		for _, c := range t.Key {
 			on = append(on, "n."+c+" = d."+c)
 		}
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t.name+` d JOIN `+t.name+` n
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t.Name+` d JOIN `+t.Name+` n
 			ON n.wiki = ? AND `+strings.Join(on, " AND ")+` WHERE d.wiki = ?`, name, commands.DefaultWiki).Scan(&n); err != nil {
-			return fmt.Errorf("storage: adopt wiki %q: %s: %w", name, t.name, err)
+			return fmt.Errorf("storage: adopt wiki %q: %s: %w", name, t.Name, err)
 		}
 		if n > 0 {
-			collisions = append(collisions, fmt.Sprintf("%s (%d)", t.name, n))
+			collisions = append(collisions, fmt.Sprintf("%s (%d)", t.Name, n))
 		}
 	}
 	if len(collisions) > 0 {
 		return fmt.Errorf("storage: adopt wiki %q: %w %q in %s; nothing was renamed",
 			name, ErrWikiCollision, commands.DefaultWiki, strings.Join(collisions, ", "))
 	}
-	for _, t := range wikiTables {
-		if t.name == "audit" {
-			continue
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE `+t.name+` SET wiki = ? WHERE wiki = ?`, name, commands.DefaultWiki); err != nil {
-			return fmt.Errorf("storage: adopt wiki %q: %s: %w", name, t.name, err)
+	for _, t := range WikiTables {
+		if _, err := tx.ExecContext(ctx, `UPDATE `+t.Name+` SET wiki = ? WHERE wiki = ?`, name, commands.DefaultWiki); err != nil {
+			return fmt.Errorf("storage: adopt wiki %q: %s: %w", name, t.Name, err)
 		}
 	}
 	if err := adoptAudit(ctx, tx, name); err != nil {
@@ -97,7 +95,7 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 // deleted, so a new one always has a higher id than the mark.
 func adoptAudit(ctx context.Context, tx *sql.Tx, name string) error {
 	var after int64
-	err := tx.QueryRowContext(ctx, `SELECT value FROM storage_state WHERE key = ?`, adoptedAuditKey).Scan(&after)
+	err := tx.QueryRowContext(ctx, `SELECT value FROM storage_state WHERE key = ?`, AdoptedAuditKey).Scan(&after)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -113,6 +111,6 @@ func adoptAudit(ctx context.Context, tx *sql.Tx, name string) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO storage_state (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, adoptedAuditKey, last.Int64)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, AdoptedAuditKey, last.Int64)
 	return err
 }

@@ -12,24 +12,6 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
-// adoptedAuditKey names, in storage_state, the highest audit id below which
-// no record is the default wiki's any more.
-const adoptedAuditKey = "adopted-audit-id"
-
-// wikiTables are the tables whose rows belong to a wiki, besides the
-// audit log, with the columns that, besides the wiki, make a row unique.
-// A reminder's wiki is its protection's: protections keep their ids, so
-// their reminders follow them.
-var wikiTables = []struct {
-	name string
-	key  []string
-}{
-	{"links", []string{"platform", "user_id"}},
-	{"link_attempts", []string{"platform", "user_id"}},
-	{"protections", []string{"title", "type"}},
-	{"reminder_state", []string{"key"}},
-}
-
 // AdoptWiki gives the default wiki's rows (commands.DefaultWiki: those kept
 // while wikimod served one wiki from a [wiki] section) to the wiki called
 // name, in every table and in one transaction, for an operator whose
@@ -63,27 +45,27 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 		return fmt.Errorf("postgres: adopt wiki %q: %w", name, err)
 	}
 	var collisions []string
-	for _, t := range wikiTables {
+	for _, t := range storage.WikiTables {
 		var on []string
-		for _, c := range t.key {
+		for _, c := range t.Key {
 			on = append(on, "n."+c+" = d."+c)
 		}
 		var n int64
-		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+t.name+` d JOIN `+t.name+` n
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM `+t.Name+` d JOIN `+t.Name+` n
 			ON n.wiki = $1 AND `+strings.Join(on, " AND ")+` WHERE d.wiki = $2`, name, commands.DefaultWiki).Scan(&n); err != nil {
-			return fmt.Errorf("postgres: adopt wiki %q: %s: %w", name, t.name, err)
+			return fmt.Errorf("postgres: adopt wiki %q: %s: %w", name, t.Name, err)
 		}
 		if n > 0 {
-			collisions = append(collisions, fmt.Sprintf("%s (%d)", t.name, n))
+			collisions = append(collisions, fmt.Sprintf("%s (%d)", t.Name, n))
 		}
 	}
 	if len(collisions) > 0 {
 		return fmt.Errorf("postgres: adopt wiki %q: %w %q in %s; nothing was renamed",
 			name, storage.ErrWikiCollision, commands.DefaultWiki, strings.Join(collisions, ", "))
 	}
-	for _, t := range wikiTables {
-		if _, err := tx.Exec(ctx, `UPDATE `+t.name+` SET wiki = $1 WHERE wiki = $2`, name, commands.DefaultWiki); err != nil {
-			return fmt.Errorf("postgres: adopt wiki %q: %s: %w", name, t.name, err)
+	for _, t := range storage.WikiTables {
+		if _, err := tx.Exec(ctx, `UPDATE `+t.Name+` SET wiki = $1 WHERE wiki = $2`, name, commands.DefaultWiki); err != nil {
+			return fmt.Errorf("postgres: adopt wiki %q: %s: %w", name, t.Name, err)
 		}
 	}
 	if err := adoptAudit(ctx, tx, name); err != nil {
@@ -100,7 +82,7 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 // so without the mark every start would read all of it.
 func adoptAudit(ctx context.Context, tx pgx.Tx, name string) error {
 	var after int64
-	err := tx.QueryRow(ctx, `SELECT value FROM storage_state WHERE key = $1`, adoptedAuditKey).Scan(&after)
+	err := tx.QueryRow(ctx, `SELECT value FROM storage_state WHERE key = $1`, storage.AdoptedAuditKey).Scan(&after)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -116,6 +98,6 @@ func adoptAudit(ctx context.Context, tx pgx.Tx, name string) error {
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO storage_state (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, adoptedAuditKey, *last)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, storage.AdoptedAuditKey, *last)
 	return err
 }
