@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,26 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/internal/pgtest"
 	"github.com/wikimod/wikimod/storage"
 )
 
 // copyBenchRows is how many audit records BenchmarkStorageCopy copies;
 // WIKIMOD_COPY_BENCH_ROWS overrides it.
 const copyBenchRows = 200_000
-
-// copyBenchDSN is postgresDSN for a benchmark.
-func copyBenchDSN(b *testing.B) string {
-	b.Helper()
-	pgOnce.Do(func() {
-		var err error
-		pg, err = pgtest.Start(context.Background())
-		if err != nil && !errors.Is(err, pgtest.ErrNotInstalled) {
-			b.Fatalf("pgtest: %v", err)
-		}
-	})
-	return pg.NewDatabase(b)
-}
 
 // fillAudit writes n audit records, each with the arguments and the result
 // of a /protect, into a new SQLite database at path (through Restore, so
@@ -92,7 +77,7 @@ func BenchmarkStorageCopy(b *testing.B) {
 	}{
 		{"postgres", func(b *testing.B) string {
 			cfg := filepath.Join(b.TempDir(), "to.toml")
-			writeFile(b, cfg, fmt.Sprintf("[storage]\ndriver = \"postgres\"\ndsn = %q\n", copyBenchDSN(b)))
+			writeFile(b, cfg, fmt.Sprintf("[storage]\ndriver = \"postgres\"\ndsn = %q\n", postgresDSN(b)))
 			return cfg
 		}},
 		{"sqlite", func(b *testing.B) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"path/filepath"
@@ -14,39 +13,11 @@ import (
 
 	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/internal/pgtest"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 	"github.com/wikimod/wikimod/storage/postgres"
 )
-
-// benchPostgresDSN is postgresDSN for a benchmark: a database of its own on
-// the binary's PostgreSQL server.
-func benchPostgresDSN(tb testing.TB) string {
-	tb.Helper()
-	pgOnce.Do(func() {
-		var err error
-		pg, err = pgtest.Start(context.Background())
-		if err != nil && !errors.Is(err, pgtest.ErrNotInstalled) {
-			tb.Fatalf("pgtest: %v", err)
-		}
-	})
-	return pg.NewDatabase(tb)
-}
-
-// benchReplicaConfig is replicaConfig for a benchmark: one replica's config
-// on the shared database.
-func benchReplicaConfig(tb testing.TB, s *replyStandIn, dsn string) string {
-	tb.Helper()
-	path := slackConfig(tb, s, "")
-	text, err := osReadFile(path)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	writeFile(tb, path, strings.Replace(string(text), "[storage]\n", fmt.Sprintf("[storage]\ndriver = \"postgres\"\ndsn = %q\n", dsn), 1))
-	return path
-}
 
 // commandRate sends n signed Slack commands, conc at a time, spread round
 // robin over the processes, each waiting for its reply at its response URL
@@ -199,13 +170,13 @@ func BenchmarkReplicas(b *testing.B) {
 				s := newReplyStandIn(b)
 				var dsn string
 				if c.postgres {
-					dsn = benchPostgresDSN(b)
+					dsn = postgresDSN(b)
 				}
 				var procs []*process
 				for range c.replicas {
 					config := slackConfig(b, s, "")
 					if c.postgres {
-						config = benchReplicaConfig(b, s, dsn)
+						config = replicaConfig(b, s, dsn)
 					}
 					procs = append(procs, startProcess(b, config))
 				}
@@ -233,7 +204,7 @@ func BenchmarkReplicas(b *testing.B) {
 				var stores []reminders.Store
 				var leases []reminders.ReplicaStore
 				if c.postgres {
-					claimDSN := benchPostgresDSN(b)
+					claimDSN := postgresDSN(b)
 					for range c.replicas {
 						db, err := postgres.Open(context.Background(), claimDSN, postgres.Options{Now: clock.Now})
 						if err != nil {

@@ -27,7 +27,7 @@ var (
 // postgresDSN gives the test a database of its own on the binary's
 // PostgreSQL server; where PostgreSQL is not installed, the test skips
 // (or fails, with WIKIMOD_REQUIRE_POSTGRES=1, as in CI).
-func postgresDSN(t *testing.T) string {
+func postgresDSN(t testing.TB) string {
 	t.Helper()
 	pgOnce.Do(func() {
 		var err error
@@ -41,7 +41,7 @@ func postgresDSN(t *testing.T) string {
 
 // replicaConfig writes the config of one replica: the shared test wiki
 // and PostgreSQL database, Slack over HTTP, its own listen address.
-func replicaConfig(t *testing.T, s *replyStandIn, dsn string) string {
+func replicaConfig(t testing.TB, s *replyStandIn, dsn string) string {
 	t.Helper()
 	path := slackConfig(t, s, "")
 	text, err := os.ReadFile(path)
