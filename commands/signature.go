@@ -21,11 +21,7 @@ func Signature(a Actor) string {
 	if who == "" {
 		who = a.Platform + " user"
 	}
-	name := a.UserName
-	if name == "" || name == a.UserID {
-		return "requested by " + who + " " + a.UserID + " via wikimod"
-	}
-	return "requested by " + who + " " + name + " (" + a.UserID + ") via wikimod"
+	return "requested by " + who + " " + actorName(a) + " via wikimod"
 }
 
 // SignedReason is the reason a write carries on the wiki: the person's own
