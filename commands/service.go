@@ -167,10 +167,9 @@ type Config struct {
 	// Wikis are the wikis the service acts on; at least one, with distinct
 	// names.
 	Wikis []*Wiki
-	// Wiki and ResetWiki are a shorthand for one wiki named DefaultWiki,
-	// used when Wikis is empty (see Wiki.Client and Wiki.Reset).
-	Wiki      *mw.Client
-	ResetWiki *mw.Client
+	// Wiki is a shorthand for one wiki named DefaultWiki, with that
+	// session for everything, used when Wikis is empty.
+	Wiki *mw.Client
 	// Routes pick the wiki of a command that names none.
 	Routes Routes
 	// Policy maps actors to wiki groups. Required.
@@ -228,7 +227,7 @@ type Service struct {
 // New checks cfg and returns a service.
 func New(cfg Config) (*Service, error) {
 	if len(cfg.Wikis) == 0 && cfg.Wiki != nil {
-		cfg.Wikis = []*Wiki{{Name: DefaultWiki, Client: cfg.Wiki, Reset: cfg.ResetWiki}}
+		cfg.Wikis = []*Wiki{{Name: DefaultWiki, Client: cfg.Wiki}}
 	}
 	if len(cfg.Wikis) == 0 {
 		return nil, errors.New("commands: no wiki")
