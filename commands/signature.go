@@ -15,7 +15,7 @@ var platformNames = map[string]string{
 // by the platform, their name and their id.
 func Signature(a Actor) string {
 	if a.WikiUser != "" {
-		return "requested by [[User:" + a.WikiUser + "|" + a.WikiUser + "]] on " + platformTitle(a.Platform) + " via wikimod"
+		return "requested by [[User:" + a.WikiUser + "|" + a.WikiUser + "]] on " + PlatformTitle(a.Platform) + " via wikimod"
 	}
 	who := platformNames[a.Platform]
 	if who == "" {
@@ -51,8 +51,9 @@ func personReason(a Actor, comment string) string {
 	return strings.TrimSuffix(comment, signatureSep+sig)
 }
 
-// platformTitle is the platform's name as its users write it.
-func platformTitle(platform string) string {
+// PlatformTitle is the platform's name as its users write it ("Discord",
+// "the console"); a platform it does not know is named as it is.
+func PlatformTitle(platform string) string {
 	switch platform {
 	case PlatformDiscord:
 		return "Discord"

@@ -382,22 +382,15 @@ func levels(rs []Reminder) string {
 	return strings.Join(parts, ", ")
 }
 
-var platformNames = map[string]string{
-	commands.PlatformConsole: "the console",
-	commands.PlatformDiscord: "Discord",
-	commands.PlatformSlack:   "Slack",
-	"wiki":                   "the wiki",
-}
-
 // setBy says who set a protection, where and when.
 func setBy(p TrackedProtection) string {
 	who := p.SetBy
 	if who == "" {
 		who = "someone"
 	}
-	where := platformNames[p.Platform]
-	if where == "" {
-		where = p.Platform
+	where := commands.PlatformTitle(p.Platform)
+	if p.Platform == "wiki" { // set on the wiki itself, found by a sync
+		where = "the wiki"
 	}
 	out := who
 	if where != "" {
