@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -85,8 +86,12 @@ type ServerConfig struct {
 	// address (a loopback one, say) instead of Listen, which Slack and
 	// Discord reach.
 	AdminListen string
-	Metrics     *Metrics
-	Checks      []Check
+	// Profiling serves Go's profiles (/debug/pprof/) on AdminListen; it
+	// needs AdminListen, so they are never on the address the platforms
+	// reach.
+	Profiling bool
+	Metrics   *Metrics
+	Checks    []Check
 	// Info is reported by /healthz as it is: what serves (the storage
 	// backend, say), never a secret.
 	Info   map[string]string
@@ -122,6 +127,13 @@ func NewServer(cfg ServerConfig) *Server {
 	if cfg.AdminListen != "" {
 		adminMux = http.NewServeMux()
 		s.admin = newHTTPServer(cfg.AdminListen, adminMux)
+		if cfg.Profiling {
+			adminMux.HandleFunc("GET /debug/pprof/", pprof.Index)
+			adminMux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+			adminMux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+			adminMux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+			adminMux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+		}
 	}
 	adminMux.HandleFunc("GET /healthz", s.health)
 	if cfg.Metrics != nil {

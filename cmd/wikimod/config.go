@@ -91,6 +91,9 @@ type HTTPConfig struct {
 	// AdminListen serves /healthz and /metrics on their own address
 	// instead of Listen.
 	AdminListen string `toml:"admin_listen"`
+	// Profiling serves Go's profiles at /debug/pprof/ on AdminListen, for
+	// finding where the bot's CPU and memory go.
+	Profiling bool `toml:"profiling"`
 	// ShutdownTimeout bounds stopping: requests and commands in flight get
 	// this long, then are cut short and answered "stopped".
 	ShutdownTimeout Duration `toml:"shutdown_timeout"`
@@ -424,6 +427,8 @@ func (c *Config) validate() error {
 		} else if c.HTTP.AdminListen == c.HTTP.Listen {
 			bad("http.admin_listen is the same address as http.listen; leave it out to serve /healthz and /metrics there")
 		}
+	} else if c.HTTP.Profiling {
+		bad("http.profiling needs http.admin_listen: profiles are served only on the admin address, never where Slack and Discord reach")
 	}
 	if c.HTTP.ShutdownTimeout.Duration <= 0 {
 		bad("http.shutdown_timeout must be a positive duration")

@@ -78,8 +78,22 @@ func commandCost(b *testing.B, keepAlive bool) {
 		}
 		rewriteConfig(b, config, cfg.Wiki.APIURL, proxy.srv.URL+"/api.php", "")
 	}
+	// WIKIMOD_CPUPROFILE=FILE saves a 30-second CPU profile of the binary
+	// taken while the measured commands run (use -benchtime 1000x or more so
+	// they last that long), from its admin address with [http] profiling.
+	// WIKIMOD_ALLOCPROFILE=FILE saves the binary's allocation profiles
+	// before and after the measured commands as FILE.before and FILE, for
+	// go tool pprof -sample_index=alloc_space -base FILE.before FILE.
+	profile, allocs := os.Getenv("WIKIMOD_CPUPROFILE"), os.Getenv("WIKIMOD_ALLOCPROFILE")
+	if profile != "" || allocs != "" {
+		rewriteConfig(b, config, "[http]\n", "[http]\nadmin_listen = \""+freeAddr(b)+"\"\nprofiling = true\n", "")
+	}
 	p := startProcess(b, config)
 	pid := p.cmd.Process.Pid
+	admin := p.base
+	if cfg, err := LoadConfig(config); err == nil && cfg.HTTP.AdminListen != "" {
+		admin = "http://" + cfg.HTTP.AdminListen
+	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	stamp := time.Now().UnixNano()
 	var seq int
@@ -116,32 +130,56 @@ func commandCost(b *testing.B, keepAlive bool) {
 		wg.Wait()
 	}
 	run(40) // warm: session, tokens, site information, connections
-	if os.Getenv("WIKIMOD_PPROF") != "" {
+	profiled := make(chan struct{})
+	if profile != "" {
 		go func() {
-			resp, err := http.Get("http://" + os.Getenv("WIKIMOD_PPROF") + "/debug/pprof/profile?seconds=20")
-			if err == nil {
-				f, _ := os.Create("/tmp/bin-cpu.out")
-				io.Copy(f, resp.Body)
-				f.Close()
-				resp.Body.Close()
-			}
+			defer close(profiled)
+			saveProfile(b, admin+"/debug/pprof/profile?seconds=30", profile)
 		}()
+	} else {
+		close(profiled)
+	}
+	if allocs != "" {
+		saveProfile(b, admin+"/debug/pprof/allocs", allocs+".before")
 	}
 	cpu0 := procCPU(b, pid)
-	bytes0 := goMetric(b, p.base, "go_memstats_alloc_bytes_total")
-	objs0 := goMetric(b, p.base, "go_memstats_mallocs_total")
+	bytes0 := goMetric(b, admin, "go_memstats_alloc_bytes_total")
+	objs0 := goMetric(b, admin, "go_memstats_mallocs_total")
 	b.ResetTimer()
 	run(b.N)
 	b.StopTimer()
 	// Each /metrics scrape allocates too: measure one and take it off.
-	scrape0 := goMetric(b, p.base, "go_memstats_alloc_bytes_total")
-	scrape1 := goMetric(b, p.base, "go_memstats_alloc_bytes_total")
+	scrape0 := goMetric(b, admin, "go_memstats_alloc_bytes_total")
+	scrape1 := goMetric(b, admin, "go_memstats_alloc_bytes_total")
 	perScrape := scrape1 - scrape0
 	cpu := procCPU(b, pid) - cpu0
 	allocated := scrape0 - bytes0 - perScrape
-	objs := goMetric(b, p.base, "go_memstats_mallocs_total") - objs0
+	objs := goMetric(b, admin, "go_memstats_mallocs_total") - objs0
+	<-profiled
+	if allocs != "" {
+		saveProfile(b, admin+"/debug/pprof/allocs", allocs)
+	}
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/1000, "CPU-ms/cmd")
 	b.ReportMetric(allocated/float64(b.N)/1024, "KB-alloc/cmd")
 	b.ReportMetric(objs/float64(b.N), "allocs/cmd")
 	p.stop(b)
+}
+
+// saveProfile fetches a profile from url into path.
+func saveProfile(tb testing.TB, url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Errorf("profile: %v", err)
+		return
+	}
+	defer resp.Body.Close()
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Errorf("profile: %v", err)
+		return
+	}
+	defer f.Close()
+	if _, err := io.Copy(f, resp.Body); err != nil {
+		tb.Errorf("profile: %v", err)
+	}
 }

@@ -62,7 +62,8 @@ func TestHealthzAsksTheWikiForReal(t *testing.T) {
 }
 
 // TestAdminListenServesHealthAndMetricsApart: with [http] admin_listen,
-// /healthz and /metrics are served there and not on the public listener.
+// /healthz and /metrics (and, with profiling, Go's profiles) are served
+// there and not on the public listener.
 func TestAdminListenServesHealthAndMetricsApart(t *testing.T) {
 	admin := freeAddr(t)
 	cfg, err := LoadConfig(writeConfig(t, ""))
@@ -70,15 +71,34 @@ func TestAdminListenServesHealthAndMetricsApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg.HTTP.AdminListen = admin
+	cfg.HTTP.Profiling = true
 	_, base, _ := startApp(t, cfg, AppOptions{})
 	waitHTTP(t, "http://"+admin+"/healthz")
-	for _, path := range []string{"/healthz", "/metrics"} {
+	if resp, body := get(t, "http://"+admin+"/debug/pprof/heap?debug=1"); resp.StatusCode != http.StatusOK || !strings.Contains(body, "heap profile") {
+		t.Errorf("admin heap profile = %d %.200s", resp.StatusCode, body)
+	}
+	for _, path := range []string{"/healthz", "/metrics", "/debug/pprof/heap"} {
 		if resp, body := get(t, "http://"+admin+path); resp.StatusCode != http.StatusOK {
 			t.Errorf("admin %s = %d %s", path, resp.StatusCode, body)
 		}
 		if resp, _ := get(t, base+path); resp.StatusCode != http.StatusNotFound {
 			t.Errorf("public %s = %d, want 404", path, resp.StatusCode)
 		}
+	}
+}
+
+// TestProfilingNeedsAdminListen: profiles are never offered on the address
+// Slack and Discord reach, so profiling without admin_listen is refused.
+func TestProfilingNeedsAdminListen(t *testing.T) {
+	path := writeConfig(t, "")
+	text, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, path, strings.Replace(string(text), "[http]\n", "[http]\nprofiling = true\n", 1))
+	_, err = LoadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), "http.profiling needs http.admin_listen") {
+		t.Fatalf("LoadConfig = %v, want a refusal naming admin_listen", err)
 	}
 }
 

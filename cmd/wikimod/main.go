@@ -206,7 +206,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.security.Wait()
 		return nil
 	})
-	a.server = bot.NewServer(bot.ServerConfig{Listen: a.cfg.HTTP.Listen, AdminListen: a.cfg.HTTP.AdminListen,
+	a.server = bot.NewServer(bot.ServerConfig{Listen: a.cfg.HTTP.Listen, AdminListen: a.cfg.HTTP.AdminListen, Profiling: a.cfg.HTTP.Profiling,
 		Metrics: a.metrics, Checks: a.healthChecks(), Info: map[string]string{"storage": a.cfg.Storage.describe()}, Logger: a.log})
 	if err := a.buildAdapters(); err != nil {
 		return err
