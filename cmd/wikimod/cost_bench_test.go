@@ -7,6 +7,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,21 +64,57 @@ func goMetric(tb testing.TB, base, name string) float64 {
 // every answer, so each wiki request costs the bot a new connection; the
 // keep-alive case puts a loopback proxy that keeps connections open
 // between the bot and the wiki, as a production web server does.
+//
+// The io-floor case runs testdata/iofloor instead of wikimod, through the
+// same proxy and the same driver: a Go process that makes the same HTTP
+// exchanges and SQLite writes per command and does nothing else. What it
+// costs is what any bot doing this work spends on this machine; wikimod's
+// own work is the difference.
 func BenchmarkCommandCost(b *testing.B) {
-	b.Run("wiki-closes-connections", func(b *testing.B) { commandCost(b, false) })
-	b.Run("wiki-keeps-connections", func(b *testing.B) { commandCost(b, true) })
+	b.Run("wiki-closes-connections", func(b *testing.B) { commandCost(b, costWikimod) })
+	b.Run("wiki-keeps-connections", func(b *testing.B) { commandCost(b, costKeepAlive) })
+	b.Run("io-floor", func(b *testing.B) { commandCost(b, costFloor) })
 }
 
-func commandCost(b *testing.B, keepAlive bool) {
+type costCase int
+
+const (
+	costWikimod   costCase = iota // the binary against the test wiki itself
+	costKeepAlive                 // the binary behind a keep-alive proxy
+	costFloor                     // testdata/iofloor behind the same proxy
+)
+
+// startFloor builds and starts testdata/iofloor against the wiki at api.
+func startFloor(b *testing.B, api, user, password string) *process {
+	bin := filepath.Join(b.TempDir(), "iofloor")
+	if out, err := exec.Command("go", "build", "-o", bin, "./testdata/iofloor").CombinedOutput(); err != nil {
+		b.Fatalf("go build iofloor: %v\n%s", err, out)
+	}
+	addr := freeAddr(b)
+	cmd := exec.Command(bin, addr, api, filepath.Join(b.TempDir(), "iofloor.db"))
+	cmd.Env = append(os.Environ(), "IOFLOOR_USER="+user, "IOFLOOR_PASSWORD="+password)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	p := &process{cmd: cmd, base: "http://" + addr}
+	b.Cleanup(p.kill)
+	waitHTTP(b, p.base+"/healthz")
+	return p
+}
+
+func commandCost(b *testing.B, which costCase) {
 	s := newReplyStandIn(b)
 	config := slackConfig(b, s, "")
-	if keepAlive {
+	cfg, err := LoadConfig(config)
+	if err != nil {
+		b.Fatal(err)
+	}
+	api := cfg.Wiki.APIURL
+	if which != costWikimod {
 		proxy := newSlowWiki(b, 0)
-		cfg, err := LoadConfig(config)
-		if err != nil {
-			b.Fatal(err)
-		}
-		rewriteConfig(b, config, cfg.Wiki.APIURL, proxy.srv.URL+"/api.php", "")
+		api = proxy.srv.URL + "/api.php"
+		rewriteConfig(b, config, cfg.Wiki.APIURL, api, "")
 	}
 	// WIKIMOD_CPUPROFILE=FILE saves a 30-second CPU profile of the binary
 	// taken while the measured commands run (use -benchtime 1000x or more so
@@ -85,10 +123,18 @@ func commandCost(b *testing.B, keepAlive bool) {
 	// before and after the measured commands as FILE.before and FILE, for
 	// go tool pprof -sample_index=alloc_space -base FILE.before FILE.
 	profile, allocs := os.Getenv("WIKIMOD_CPUPROFILE"), os.Getenv("WIKIMOD_ALLOCPROFILE")
+	if which == costFloor {
+		profile, allocs = "", ""
+	}
 	if profile != "" || allocs != "" {
 		rewriteConfig(b, config, "[http]\n", "[http]\nadmin_listen = \""+freeAddr(b)+"\"\nprofiling = true\n", "")
 	}
-	p := startProcess(b, config)
+	var p *process
+	if which == costFloor {
+		p = startFloor(b, api, cfg.Wiki.BotUser, cfg.Wiki.BotPassword)
+	} else {
+		p = startProcess(b, config)
+	}
 	pid := p.cmd.Process.Pid
 	admin := p.base
 	if cfg, err := LoadConfig(config); err == nil && cfg.HTTP.AdminListen != "" {
@@ -162,7 +208,11 @@ func commandCost(b *testing.B, keepAlive bool) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/1000, "CPU-ms/cmd")
 	b.ReportMetric(allocated/float64(b.N)/1024, "KB-alloc/cmd")
 	b.ReportMetric(objs/float64(b.N), "allocs/cmd")
-	p.stop(b)
+	if which == costFloor {
+		p.kill() // it has nothing to shut down
+	} else {
+		p.stop(b)
+	}
 }
 
 // saveProfile fetches a profile from url into path.

@@ -324,7 +324,7 @@ func startApp(t *testing.T, cfg *Config, opts AppOptions) (app *App, base string
 	return app, base, stop
 }
 
-func waitHTTP(t *testing.T, url string) {
+func waitHTTP(t testing.TB, url string) {
 	t.Helper()
 	for range 200 {
 		resp, err := http.Get(url)
