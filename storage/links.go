@@ -40,17 +40,21 @@ const (
 // Link returns the chat identity's link on the wiki; ok is false when
 // there is none. It implements commands.LinkStore.
 func (db *DB) Link(ctx context.Context, wiki, platform, userID string) (commands.Link, bool, error) {
-	l := commands.Link{Wiki: wiki, Platform: platform, UserID: userID}
-	var ms int64
-	err := db.linkStmt.QueryRowContext(ctx, wiki, platform, userID).Scan(&l.WikiUser, &l.Method, &ms)
+	// The columns are scanned into a struct of their own: Scan's pointers
+	// escape, and would take the whole Link to the heap.
+	var r struct {
+		wikiUser, method string
+		ms               int64
+	}
+	err := db.linkStmt.QueryRowContext(ctx, wiki, platform, userID).Scan(&r.wikiUser, &r.method, &r.ms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return commands.Link{}, false, nil
 	}
 	if err != nil {
 		return commands.Link{}, false, fmt.Errorf("storage: link %s %s on %s: %w", platform, userID, wiki, err)
 	}
-	l.Linked = time.UnixMilli(ms).UTC()
-	return l, true, nil
+	return commands.Link{Wiki: wiki, Platform: platform, UserID: userID, WikiUser: r.wikiUser, Method: r.method,
+		Linked: time.UnixMilli(r.ms).UTC()}, true, nil
 }
 
 // SaveLink links a chat identity to an account on l.Wiki, replacing any

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -186,5 +187,24 @@ func TestMigrationAddsLinks(t *testing.T) {
 	}
 	if n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U2"); err != nil || n != 1 {
 		t.Errorf("AddWrongCode after the upgrade = %d, %v", n, err)
+	}
+}
+
+// BenchmarkLink measures the link look-up every command makes for its
+// actor: one linked chat identity among a thousand.
+func BenchmarkLink(b *testing.B) {
+	db := openClock(b, filepath.Join(b.TempDir(), "w.db"), testenv.NewClock(t0))
+	ctx := context.Background()
+	for i := range 1000 {
+		uid := "U" + strconv.Itoa(i)
+		if err := db.SaveLink(ctx, commands.Link{Wiki: "en", Platform: "slack", UserID: uid, WikiUser: "Ann" + strconv.Itoa(i), Method: commands.LinkByMail}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		l, ok, err := db.Link(ctx, "en", "slack", "U500")
+		if err != nil || !ok || l.WikiUser != "Ann500" {
+			b.Fatal(l, ok, err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,17 +29,11 @@ func (e notFound) Unwrap() []error { return []error{ErrNotFound, e.domain} }
 
 var errNoReminder error = notFound{reminders.ErrNotFound}
 
-// reminderStmts are the statements ReconcilePage runs, prepared once at
-// Open: every /protect runs them, and preparing them each time was most of
-// the work left besides the commit.
+// reminderStmts are the reminders' statements prepared at Open.
+// ReconcilePage's run in its transaction, from the writer connection's
+// statement cache (see openWriter).
 type reminderStmts struct {
 	pageRead *sql.Stmt // pageProtectionsSQL on the readers
-	page     *sql.Stmt // pageProtectionsSQL on the writer, in a transaction
-	insert   *sql.Stmt
-	update   *sql.Stmt
-	cancel   *sql.Stmt
-	schedule *sql.Stmt
-	drop     *sql.Stmt
 }
 
 // reminderStatements lists the reminders' prepared statements for
@@ -47,27 +42,33 @@ func (db *DB) reminderStatements() []statement {
 	s := &db.rem
 	return []statement{
 		{&s.pageRead, db.read, pageProtectionsSQL},
-		{&s.page, db.write, pageProtectionsSQL},
-		{&s.insert, db.write, insertProtectionSQL},
-		{&s.update, db.write, updateProtectionSQL},
-		{&s.cancel, db.write, cancelPendingSQL},
-		{&s.schedule, db.write, scheduleReminderSQL},
-		{&s.drop, db.write, dropProtectionSQL},
 	}
 }
 
 const (
 	protectionCols = `p.id, p.wiki, p.title, p.type, p.level, p.expiry_ms, p.length_ms, p.cascading, p.set_by, p.set_by_id,
 	p.platform, p.channel, p.reason, p.url, p.set_ms, p.updated_ms`
-	pageProtectionsSQL  = `SELECT ` + protectionCols + ` FROM protections p WHERE p.wiki = ? AND p.title = ? ORDER BY p.type`
+	pageProtectionsSQL = `SELECT ` + protectionCols + ` FROM protections p WHERE p.wiki = ? AND p.title = ? ORDER BY p.type`
+	// trackedSQL reads, for ReconcilePage, what PlanPage looks at of a
+	// page's tracked protections: it matches them by type, compares
+	// level and expiry, and writes by id; should it look at more, read
+	// more here. It has no ORDER BY, which PlanPage does not need:
+	// ordering by type made SQLite prepare the statement again on every
+	// run.
+	trackedSQL          = `SELECT id, type, level, expiry_ms FROM protections WHERE wiki = ? AND title = ?`
 	insertProtectionSQL = `INSERT INTO protections
 		(wiki, title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id, platform, channel, reason, url, set_ms, updated_ms)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	updateProtectionSQL = `UPDATE protections SET level = ?, expiry_ms = ?, length_ms = ?, cascading = ?, set_by = ?,
 		set_by_id = ?, platform = ?, channel = ?, reason = ?, url = ?, set_ms = ?, updated_ms = ? WHERE id = ?`
-	cancelPendingSQL    = `UPDATE reminders SET status = 'cancelled', done_ms = ? WHERE protection_id = ? AND status = 'pending'`
-	scheduleReminderSQL = `INSERT INTO reminders (protection_id, expiry_ms, lead_ms, remind_ms, next_ms) VALUES (?, ?, ?, ?, ?)`
-	dropProtectionSQL   = `DELETE FROM protections WHERE id = ?`
+	cancelPendingSQL = `UPDATE reminders SET status = 'cancelled', done_ms = ? WHERE protection_id = ? AND status = 'pending'`
+	// scheduleRemindersSQL schedules the reminders of a plan in one
+	// statement: its argument is a JSON array with one array for each,
+	// [protection id, expiry, lead, time] in milliseconds (see
+	// appendSchedule), inserted in their order.
+	scheduleRemindersSQL = `INSERT INTO reminders (protection_id, expiry_ms, lead_ms, remind_ms, next_ms)
+		SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 3 FROM json_each(?) ORDER BY key`
+	dropProtectionSQL = `DELETE FROM protections WHERE id = ?`
 )
 
 // ReconcilePage makes the tracked protections of one page of a wiki match
@@ -82,7 +83,7 @@ func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []remi
 		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
 	defer tx.Rollback()
-	tracked, err := scanProtections(tx.StmtContext(ctx, db.rem.page).QueryContext(ctx, wiki, title))
+	tracked, err := scanTracked(tx.QueryContext(ctx, trackedSQL, wiki, title))
 	if err != nil {
 		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
@@ -90,7 +91,7 @@ func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []remi
 	if plan.Empty() {
 		return plan.Result, nil
 	}
-	if err := db.writePlan(ctx, tx, plan, now); err != nil {
+	if err := writePlan(ctx, tx, plan, now); err != nil {
 		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -99,14 +100,38 @@ func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []remi
 	return plan.Result, nil
 }
 
-// writePlan writes a page's plan in tx.
-func (db *DB) writePlan(ctx context.Context, tx *sql.Tx, plan reminders.PagePlan, now time.Time) error {
-	insert, update, cancel := tx.StmtContext(ctx, db.rem.insert), tx.StmtContext(ctx, db.rem.update), tx.StmtContext(ctx, db.rem.cancel)
-	schedule, drop := tx.StmtContext(ctx, db.rem.schedule), tx.StmtContext(ctx, db.rem.drop)
+// scanTracked reads the rows of trackedSQL and closes them.
+func scanTracked(rows *sql.Rows, err error) ([]reminders.TrackedProtection, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var (
+		out []reminders.TrackedProtection
+		r   struct {
+			id, expiry int64
+			typ, level string
+		}
+	)
+	dest := []any{&r.id, &r.typ, &r.level, &r.expiry}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return nil, err
+		}
+		out = append(out, reminders.TrackedProtection{ID: r.id, Type: r.typ, Level: r.level, Expiry: time.UnixMilli(r.expiry).UTC()})
+	}
+	return out, rows.Err()
+}
+
+// writePlan writes a page's plan in tx: each protection, then the
+// reminders of them all in one statement, then the drops.
+func writePlan(ctx context.Context, tx *sql.Tx, plan reminders.PagePlan, now time.Time) error {
+	var buf [512]byte // the reminders of a few protections, on the stack
+	schedule := append(buf[:0], '[')
 	for _, t := range plan.Track {
 		p := t.Protection
 		if p.ID == 0 {
-			res, err := insert.ExecContext(ctx, p.Wiki, p.Title, p.Type, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade,
+			res, err := tx.ExecContext(ctx, insertProtectionSQL, p.Wiki, p.Title, p.Type, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade,
 				p.SetBy, p.SetByID, p.Platform, p.Channel, p.Reason, p.URL, p.SetAt.UnixMilli(), p.Updated.UnixMilli())
 			if err != nil {
 				return fmt.Errorf("track %s: %w", p.Type, err)
@@ -115,26 +140,47 @@ func (db *DB) writePlan(ctx context.Context, tx *sql.Tx, plan reminders.PagePlan
 				return fmt.Errorf("track %s: %w", p.Type, err)
 			}
 		} else {
-			if _, err := update.ExecContext(ctx, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade, p.SetBy, p.SetByID,
+			if _, err := tx.ExecContext(ctx, updateProtectionSQL, p.Level, p.Expiry.UnixMilli(), p.Length.Milliseconds(), p.Cascade, p.SetBy, p.SetByID,
 				p.Platform, p.Channel, p.Reason, p.URL, p.SetAt.UnixMilli(), p.Updated.UnixMilli(), p.ID); err != nil {
 				return fmt.Errorf("update %s: %w", p.Type, err)
 			}
-			if _, err := cancel.ExecContext(ctx, now.UnixMilli(), p.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, cancelPendingSQL, now.UnixMilli(), p.ID); err != nil {
 				return fmt.Errorf("cancel %s: %w", p.Type, err)
 			}
 		}
-		for _, r := range t.Reminders {
-			if _, err := schedule.ExecContext(ctx, p.ID, p.Expiry.UnixMilli(), r.Lead.Milliseconds(), r.At.UnixMilli(), r.At.UnixMilli()); err != nil {
-				return fmt.Errorf("schedule %s: %w", p.Type, err)
-			}
+		schedule = appendSchedule(schedule, p, t.Reminders)
+	}
+	if len(schedule) > 1 {
+		if _, err := tx.ExecContext(ctx, scheduleRemindersSQL, string(append(schedule, ']'))); err != nil {
+			return fmt.Errorf("schedule: %w", err)
 		}
 	}
 	for _, id := range plan.Drop {
-		if _, err := drop.ExecContext(ctx, id); err != nil {
+		if _, err := tx.ExecContext(ctx, dropProtectionSQL, id); err != nil {
 			return fmt.Errorf("drop protection %d: %w", id, err)
 		}
 	}
 	return nil
+}
+
+// appendSchedule appends to b, an open JSON array, the reminders of p for
+// scheduleRemindersSQL, each [protection id, expiry, lead, time].
+func appendSchedule(b []byte, p reminders.TrackedProtection, slots []reminders.Slot) []byte {
+	for _, s := range slots {
+		if len(b) > 1 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendInt(b, p.ID, 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, p.Expiry.UnixMilli(), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, s.Lead.Milliseconds(), 10)
+		b = append(b, ',')
+		b = strconv.AppendInt(b, s.At.UnixMilli(), 10)
+		b = append(b, ']')
+	}
+	return b
 }
 
 // protectionDest returns scan destinations for protectionCols and a
