@@ -36,23 +36,34 @@ func (a *Adapter) slash(cmd slack.SlashCommand) (any, func()) {
 		command = "/help"
 	}
 	line := cleanText(command + " " + cmd.Text)
-	label := strings.TrimPrefix(cmd.Command, "/")
 	name, args, parseErr := commands.ParseLine(line)
 	if parseErr == nil {
 		if spec, ok := a.cfg.Service.Spec(name); ok && needsSecret(spec, args) && !missingRequired(spec, args) && cmd.TriggerID != "" {
-			if !a.spawn(func(ctx context.Context) { a.openSecretModal(ctx, cmd, spec, args) }) {
-				return shuttingDown, noRelease
-			}
-			return nil, noRelease
+			return a.askSecret(cmd, spec, args), noRelease
 		}
+		// The service takes the command as parsed here rather than parse
+		// the line again; a line that does not parse goes as typed, for the
+		// service to refuse and record.
+		line = ""
 	}
 	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
-	refusal, ok, release := a.submit(actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID), line, "", commands.Args{},
+	refusal, ok, release := a.submit(actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID), line, name, args,
 		func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) })
 	if !ok {
 		return ackMessage{ResponseType: "ephemeral", Text: fallbackText(refusal)}, noRelease
 	}
-	return ackMessage{ResponseType: "ephemeral", Text: "Working on /" + escape(label) + "…"}, release
+	return ackMessage{ResponseType: "ephemeral", Text: "Working on /" + escape(strings.TrimPrefix(cmd.Command, "/")) + "…"}, release
+}
+
+// askSecret opens the modal for the command's secret in the background and
+// returns the acknowledgement: none, or a refusal if the adapter is
+// closing. It takes cmd apart from slash so that only a command that opens
+// a modal is copied to the heap for it.
+func (a *Adapter) askSecret(cmd slack.SlashCommand, spec commands.Spec, args commands.Args) any {
+	if !a.spawn(func(ctx context.Context) { a.openSecretModal(ctx, cmd, spec, args) }) {
+		return shuttingDown
+	}
+	return nil
 }
 
 func noRelease() {}
@@ -62,7 +73,13 @@ var shuttingDown = ackMessage{ResponseType: "ephemeral", Text: "wikimod is resta
 // cleanText undoes what Slack does to typed text: it escapes &, < and >, and
 // a client may turn straight double quotes into curly ones, which the
 // command grammar would not see as quotes.
-func cleanText(s string) string { return typedText.Replace(s) }
+func cleanText(s string) string {
+	// The replacer copies s even when it finds nothing to replace.
+	if !strings.ContainsAny(s, "&\u201c\u201d\u201e") {
+		return s
+	}
+	return typedText.Replace(s)
+}
 
 var typedText = strings.NewReplacer(
 	"&lt;", "<", "&gt;", ">", "&amp;", "&",
@@ -201,7 +218,8 @@ type target struct {
 // deliver posts a reply privately to the person who asked, and announces
 // it in the notice channel when the reply is worth announcing.
 func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
-	blocks := replyBlocks(r, "")
+	head := headBlocks(r)
+	blocks := withFooter(head, r, "")
 	text := fallbackText(r)
 	var err error
 	if to.responseURL != "" {
@@ -221,7 +239,7 @@ func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
 		a.log.Error("slack: could not deliver a reply", "command", r.Command, "user", to.user, "err", scrubURL(err))
 	}
 	if channel := a.noticeChannel(r.Wiki); r.Announce && channel != "" {
-		if err := a.post(ctx, channel, r, to.user); err != nil {
+		if err := a.postMessage(ctx, channel, text, withFooter(head, r, to.user)); err != nil {
 			a.log.Error("slack: could not announce in the notice channel", "command", r.Command, "err", err)
 		}
 	}
@@ -239,7 +257,7 @@ func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
 			return err
 		}
 	}
-	return a.post(ctx, channel, r, "")
+	return a.postMessage(ctx, channel, fallbackText(r), replyBlocks(r))
 }
 
 // noticeChannel is where notices about the named wiki go ("" for a reply
@@ -251,11 +269,12 @@ func (a *Adapter) noticeChannel(wiki string) string {
 	return a.cfg.NoticeChannel
 }
 
-// post sends a reply to a channel as a message everyone there sees.
-func (a *Adapter) post(ctx context.Context, channel string, r commands.Reply, by string) error {
+// postMessage sends a rendered reply (its fallback text and blocks) to a
+// channel, as a message everyone there sees.
+func (a *Adapter) postMessage(ctx context.Context, channel, text string, blocks []slack.Block) error {
 	_, _, err := a.api.PostMessageContext(ctx, channel,
-		slack.MsgOptionText(fallbackText(r), false),
-		slack.MsgOptionBlocks(replyBlocks(r, by)...),
+		slack.MsgOptionText(text, false),
+		slack.MsgOptionBlocks(blocks...),
 		slack.MsgOptionDisableLinkUnfurl())
 	if err != nil {
 		return fmt.Errorf("slack: chat.postMessage to %s: %w", channel, err)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"hash"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -79,11 +81,12 @@ func (a *Adapter) observeAck(kind string, start time.Time) {
 	}
 }
 
-// verified reads the body, checks its signature and puts it back for the
-// form parser. A refused request gets 401, is reported as a security event,
-// and runs nothing.
+// verified reads the body, checks its signature and leaves it for
+// slack-go's parsers: a form is parsed here, once, into r.PostForm (which
+// r.ParseForm then keeps); any other body is put back. A refused request
+// gets 401, is reported as a security event, and runs nothing.
 func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -95,7 +98,11 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
 		return false
 	}
 	now := a.cfg.Now()
-	if verr := verifySignature(a.cfg.SigningSecret, now, r.Header, body); verr != nil {
+	mac := a.macs.Get().(hash.Hash)
+	verr := checkSignature(mac, now, r.Header, body)
+	mac.Reset()
+	a.macs.Put(mac)
+	if verr != nil {
 		a.securityEvent(r.Context(), verr.Kind, r.RemoteAddr, r.Method+" "+r.URL.Path+": "+verr.Detail)
 		http.Error(w, "invalid request signature", http.StatusUnauthorized)
 		return false
@@ -115,7 +122,54 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "request already received", http.StatusUnauthorized)
 		return false
 	}
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if !parseForm(r, body) {
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	return true
+}
+
+// presize bounds the buffer a body is first read into, whatever its
+// (unsigned) Content-Length claims; a longer body grows it as it arrives.
+const presize = 16 << 10
+
+// readBody reads the body, up to maxBody, into a buffer sized from its
+// Content-Length (with a byte to spare, to see the end without growing).
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	size := 512
+	if n := r.ContentLength; n >= 0 && n < presize {
+		size = int(n) + 1
+	}
+	src := http.MaxBytesReader(w, r.Body, maxBody)
+	b := make([]byte, 0, size)
+	for {
+		n, err := src.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// parseForm sets r.PostForm and r.Form to what r.ParseForm would make of
+// body, when that is plain: a URL-encoded form (as Slack sends) that parses,
+// on a URL without a query. It reports whether it did; otherwise
+// r.ParseForm is left to read the body itself.
+func parseForm(r *http.Request, body []byte) bool {
+	if r.Header.Get("Content-Type") != "application/x-www-form-urlencoded" || r.URL.RawQuery != "" {
+		return false
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return false
+	}
+	// Form is PostForm and the query's values, and there is no query.
+	r.PostForm, r.Form = form, form
 	return true
 }
 

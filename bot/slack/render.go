@@ -36,27 +36,51 @@ var outcomeIcons = map[commands.Outcome]string{
 
 // replyBlocks renders a reply as Block Kit: the title and explanation, the
 // fields (each protection and its expiry, for /protect) as a two-column
-// section, a link to the page, who did it (by, a Slack user id, for
-// announcements), and the reply's actions as buttons.
-func replyBlocks(r commands.Reply, by string) []slack.Block {
-	head := "*" + escape(r.Title) + "*"
-	if icon := outcomeIcons[r.Outcome]; icon != "" && r.Title != "" {
-		head = icon + " " + head
+// section, a link to the page, and the reply's actions as buttons.
+func replyBlocks(r commands.Reply) []slack.Block {
+	return withFooter(headBlocks(r), r, "")
+}
+
+// headBlocks renders the part of a reply that is the same in every copy of
+// it: the title and explanation, and the fields.
+func headBlocks(r commands.Reply) []slack.Block {
+	icon, space := "", ""
+	if i := outcomeIcons[r.Outcome]; i != "" && r.Title != "" {
+		icon, space = i, " "
 	}
+	newline := ""
 	if r.Text != "" {
-		head += "\n" + escape(r.Text)
+		newline = "\n"
 	}
-	blocks := []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(head, maxSectionText)), nil, nil)}
+	// One concatenation makes one string; escape allocates only when it
+	// has something to escape.
+	head := icon + space + "*" + escape(r.Title) + "*" + newline + escape(r.Text)
+	blocks := make([]slack.Block, 0, 1+(len(r.Fields)+maxFields-1)/maxFields)
+	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(head, maxSectionText)), nil, nil))
 
 	for start := 0; start < len(r.Fields); start += maxFields {
-		var fields []*slack.TextBlockObject
-		for _, f := range r.Fields[start:min(start+maxFields, len(r.Fields))] {
+		rows := r.Fields[start:min(start+maxFields, len(r.Fields))]
+		fields := make([]*slack.TextBlockObject, 0, len(rows))
+		for _, f := range rows {
 			fields = append(fields, mrkdwn(truncate("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 	}
+	return blocks
+}
+
+// withFooter returns head followed by the rest of the reply: the link to
+// the page, who did it (by, a Slack user id, for announcements), and the
+// buttons. head is not changed, so the private reply and its announcement
+// can share it.
+func withFooter(head []slack.Block, r commands.Reply, by string) []slack.Block {
+	blocks := make([]slack.Block, len(head), len(head)+2)
+	copy(blocks, head)
 
 	var context []slack.MixedElement
+	if r.URL != "" || by != "" {
+		context = make([]slack.MixedElement, 0, 2)
+	}
 	if r.URL != "" {
 		context = append(context, mrkdwn("<"+escapeURL(r.URL)+"|Open on the wiki>"))
 	}

@@ -135,6 +135,13 @@ type Adapter struct {
 	api    webAPI
 	groups *groupCache
 	log    *slog.Logger
+	// prepare is a.withGroups, taken once: taking a method value
+	// allocates.
+	prepare func(ctx context.Context, act *commands.Actor)
+
+	// macs holds HMACs keyed with the signing secret, reset: keying one
+	// costs more than checking a slash command with it.
+	macs sync.Pool
 
 	sem    chan struct{} // bounds the commands in flight
 	ctx    context.Context
@@ -188,6 +195,8 @@ func New(cfg Config) (*Adapter, error) {
 		log:    cfg.Logger,
 		sem:    make(chan struct{}, cfg.MaxInFlight),
 	}
+	a.prepare = a.withGroups
+	a.macs.New = func() any { return newMAC(cfg.SigningSecret) }
 	a.groups = &groupCache{api: client, ttl: cfg.GroupsTTL, now: cfg.Now, log: cfg.Logger, enabled: cfg.UserGroups}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if cfg.Metrics != nil {
@@ -304,19 +313,28 @@ func (a *Adapter) withGroups(ctx context.Context, act *commands.Actor) {
 // never arrives before the "Working on it" it follows. It returns the
 // refusal to acknowledge with when the command was not taken.
 func (a *Adapter) submit(act commands.Actor, line, name string, args commands.Args, deliver func(ctx context.Context, r commands.Reply)) (commands.Reply, bool, func()) {
-	acked := make(chan struct{})
+	g := &ackGate{acked: make(chan struct{})}
 	reply, ok := a.cfg.Service.Submit(a.ctx, commands.Job{
 		Actor:        act,
 		Line:         line,
 		Name:         name,
 		Args:         args,
 		AnswerWithin: responseURLLife,
-		Prepare:      a.withGroups,
-		Acked:        acked,
+		Prepare:      a.prepare,
+		Acked:        g.acked,
 		Deliver:      deliver,
 	})
-	return reply, ok, sync.OnceFunc(func() { close(acked) })
+	return reply, ok, g.release
 }
+
+// ackGate holds a job's reply back until its acknowledgement has gone out.
+type ackGate struct {
+	acked chan struct{}
+	once  sync.Once
+}
+
+// release lets the reply go. It may be called more than once.
+func (g *ackGate) release() { g.once.Do(func() { close(g.acked) }) }
 
 // securityEvent reports a refused request. The report is made even if the
 // client has hung up. It is not logged here: a flood of refusals would

@@ -111,6 +111,8 @@ func (a *Adapter) track(f func()) {
 type slogOutput struct{ log *slog.Logger }
 
 func (o slogOutput) Output(_ int, s string) error {
-	o.log.Debug("slack-go: " + strings.TrimSpace(s))
+	if o.log.Enabled(context.Background(), slog.LevelDebug) {
+		o.log.Debug("slack-go: " + strings.TrimSpace(s))
+	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"hash"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,6 +43,15 @@ func (e *verifyError) Error() string { return e.Kind + ": " + e.Detail }
 // checks it against an injected clock so the five-minute window is exact and
 // testable.
 func verifySignature(secret string, now time.Time, header http.Header, body []byte) *verifyError {
+	return checkSignature(newMAC(secret), now, header, body)
+}
+
+// newMAC returns an HMAC-SHA256 keyed with secret.
+func newMAC(secret string) hash.Hash { return hmac.New(sha256.New, []byte(secret)) }
+
+// checkSignature is verifySignature computing with mac, an HMAC-SHA256
+// keyed with the signing secret and reset. The caller resets it after.
+func checkSignature(mac hash.Hash, now time.Time, header http.Header, body []byte) *verifyError {
 	sig := header.Get("X-Slack-Signature")
 	ts := header.Get("X-Slack-Request-Timestamp")
 	switch {
@@ -68,8 +78,7 @@ func verifySignature(secret string, now time.Time, header http.Header, body []by
 	if err != nil || len(got) != sha256.Size {
 		return &verifyError{KindBadSignature, "X-Slack-Signature is not a hex SHA-256 digest"}
 	}
-	mac := hmac.New(sha256.New, []byte(secret))
-	fmt.Fprintf(mac, "v0:%s:", ts)
+	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
 	if !hmac.Equal(mac.Sum(nil), got) {
 		return &verifyError{KindBadSignature, "signature does not match the body and the signing secret"}
