@@ -151,11 +151,16 @@ func (c *Client) Protect(ctx context.Context, p ProtectParams) (*ProtectResult, 
 	} else {
 		v.Set("title", p.Title)
 	}
-	prots := make([]string, len(p.Protections))
+	var prots strings.Builder
 	for i, pr := range p.Protections {
-		prots[i] = pr.Action + "=" + pr.Level
+		if i > 0 {
+			prots.WriteByte('|')
+		}
+		prots.WriteString(pr.Action)
+		prots.WriteByte('=')
+		prots.WriteString(pr.Level)
 	}
-	v.Set("protections", strings.Join(prots, "|"))
+	v.Set("protections", prots.String())
 	if len(p.Expiry) > 0 {
 		v.Set("expiry", strings.Join(p.Expiry, "|"))
 	}
@@ -428,13 +433,10 @@ func (c *Client) PrefixSearch(ctx context.Context, prefix string, limit int) ([]
 // zero, by page id. A page id that names no page comes back Missing.
 func (c *Client) Page(ctx context.Context, title string, pageID int) (PageState, error) {
 	if pageID == 0 {
-		states, err := c.PageStates(ctx, title)
-		if err != nil {
+		// PageStates for one title, without the map.
+		st := PageState{Title: title, Missing: true}
+		if err := c.pageStates(ctx, []string{title}, func(_ string, found PageState) { st = found }); err != nil {
 			return PageState{}, err
-		}
-		st, ok := states[title]
-		if !ok {
-			return PageState{Title: title, Missing: true}, nil
 		}
 		return st, nil
 	}

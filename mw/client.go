@@ -7,6 +7,7 @@
 package mw
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,11 +18,13 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 )
 
 // Config configures a Client. The zero value of every optional field is safe.
@@ -87,6 +90,12 @@ type Client struct {
 	sleep   func(ctx context.Context, d time.Duration) error
 	log     *slog.Logger
 	observe func(RequestInfo)
+
+	// maxLag and userAgent are Config's, written once as requests carry
+	// them. net/http only reads a request's header values, so every
+	// request shares userAgent.
+	maxLag    string
+	userAgent []string
 
 	// slots holds one value per request in flight (Config.MaxConcurrent).
 	slots chan struct{}
@@ -155,18 +164,20 @@ func New(cfg Config) (*Client, error) {
 	}
 	_, std := hc.Transport.(*http.Transport)
 	c := &Client{
-		cfg:      cfg,
-		api:      u.String(),
-		http:     hc,
-		std:      std,
-		now:      cfg.Now,
-		sleep:    cfg.Sleep,
-		log:      cfg.Logger,
-		observe:  cfg.Observe,
-		slots:    make(chan struct{}, cfg.MaxConcurrent),
-		loginSem: make(chan struct{}, 1),
-		tokenSem: make(chan struct{}, 1),
-		cookies:  cookieStore{},
+		cfg:       cfg,
+		api:       u.String(),
+		http:      hc,
+		std:       std,
+		now:       cfg.Now,
+		sleep:     cfg.Sleep,
+		log:       cfg.Logger,
+		observe:   cfg.Observe,
+		maxLag:    strconv.Itoa(cfg.MaxLag),
+		userAgent: []string{cfg.UserAgent},
+		slots:     make(chan struct{}, cfg.MaxConcurrent),
+		loginSem:  make(chan struct{}, 1),
+		tokenSem:  make(chan struct{}, 1),
+		cookies:   cookieStore{},
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -215,14 +226,11 @@ func (c *Client) Post(ctx context.Context, tokenType string, params url.Values, 
 		if err != nil {
 			return nil, err
 		}
-		p := cloneValues(params)
+		req := &request{method: http.MethodPost, out: out, gen: gen, write: true, assert: !c.Anonymous()}
 		if tokenType != "" {
-			p.Set(tokenParam, tok)
+			req.tokenParam, req.token = tokenParam, tok
 		}
-		if !c.Anonymous() {
-			p.Set("assert", "user")
-		}
-		warnings, err := c.call(ctx, &request{method: http.MethodPost, params: p, out: out, gen: gen, write: true})
+		warnings, err := c.call(ctx, req, params)
 		switch code := ErrorCode(err); {
 		case errors.Is(err, errStaleSession):
 			// The session was replaced before the request left: it was
@@ -248,7 +256,7 @@ func (c *Client) Get(ctx context.Context, params url.Values, out any) ([]Message
 	if _, err := c.session(ctx); err != nil {
 		return nil, err
 	}
-	return c.call(ctx, &request{method: http.MethodGet, params: params, out: out})
+	return c.call(ctx, &request{method: http.MethodGet, out: out}, params)
 }
 
 // Ping asks the wiki for its general site information, for a health check.
@@ -267,11 +275,10 @@ func (c *Client) Ping(ctx context.Context) error {
 	}
 	if _, err := c.send(ctx, &request{
 		method:    http.MethodGet,
-		params:    url.Values{"action": {"query"}, "meta": {"siteinfo"}, "siprop": {"general"}},
 		out:       &res,
 		noSession: true,
 		noMaxLag:  true,
-	}); err != nil {
+	}, url.Values{"action": {"query"}, "meta": {"siteinfo"}, "siprop": {"general"}}); err != nil {
 		return fmt.Errorf("ping: %w", err)
 	}
 	if res.Query.General.Generator == "" {
@@ -292,11 +299,19 @@ type envelope struct {
 	Warnings []Message `json:"warnings"`
 }
 
-// request is one API call and the session it belongs to.
+// request is one API call and the session it belongs to. Its parameters
+// travel beside it, as an argument of call and send: escape analysis
+// follows a struct as a whole, so in a field they would go to the heap with
+// the strings send hands to net/http, when most can stay on the caller's
+// stack.
 type request struct {
 	method string
-	params url.Values
 	out    any
+	// tokenParam and token, when set, and assert=user when assert is set,
+	// are sent as if Set on the parameters, which are left as the caller
+	// made them.
+	tokenParam, token string
+	assert            bool
 	// gen pins the request to a session generation: it is sent only while
 	// that generation is current, else send returns errStaleSession without
 	// sending it. Writes are pinned because their token belongs to one
@@ -322,11 +337,11 @@ type request struct {
 var errStaleSession = errors.New("mw: the session was replaced before the request was sent")
 
 // call sends one API call, retrying while the wiki is lagged.
-func (c *Client) call(ctx context.Context, req *request) ([]Message, error) {
+func (c *Client) call(ctx context.Context, req *request, params url.Values) ([]Message, error) {
 	for attempt := 0; ; attempt++ {
-		warnings, err := c.send(ctx, req)
-		var apiErr *APIError
-		if !errors.As(err, &apiErr) || apiErr.Code != "maxlag" || attempt >= c.cfg.MaxLagRetries {
+		warnings, err := c.send(ctx, req, params)
+		apiErr, ok := errors.AsType[*APIError](err)
+		if !ok || apiErr.Code != "maxlag" || attempt >= c.cfg.MaxLagRetries {
 			return warnings, err
 		}
 		wait := apiErr.RetryAfter
@@ -358,37 +373,33 @@ func (c *Client) acquire(ctx context.Context) error {
 func (c *Client) release() { <-c.slots }
 
 // send sends one HTTP request and decodes the response.
-func (c *Client) send(ctx context.Context, req *request) (warnings []Message, err error) {
-	p := cloneValues(req.params)
-	p.Set("format", "json")
-	p.Set("formatversion", "2")
-	p.Set("errorformat", "plaintext")
-	if !req.noMaxLag {
-		p.Set("maxlag", strconv.Itoa(c.cfg.MaxLag))
-	}
-
+func (c *Client) send(ctx context.Context, req *request, params url.Values) (warnings []Message, err error) {
 	// Learn whether the request left: until the transport has a connection,
 	// nothing of it can have reached the wiki.
-	var traced, connected atomic.Bool
-	trace := &httptrace.ClientTrace{
-		GetConn: func(string) { traced.Store(true) },
-		GotConn: func(httptrace.GotConnInfo) { traced.Store(true); connected.Store(true) },
-	}
-	tctx := httptrace.WithClientTrace(ctx, trace)
+	conn := &connTrace{}
+	conn.hooks.GetConn = func(string) { conn.traced.Store(true) }
+	conn.hooks.GotConn = func(httptrace.GotConnInfo) { conn.traced.Store(true); conn.connected.Store(true) }
+	tctx := httptrace.WithClientTrace(ctx, &conn.hooks)
+
+	// Most queries fit the stack buffer: encoding one costs only the
+	// string it becomes.
+	var scratch [1 << 10]byte
 	var hreq *http.Request
 	if req.method == http.MethodGet {
-		hreq, err = http.NewRequestWithContext(tctx, req.method, c.api+"?"+p.Encode(), nil)
+		u := append(append(scratch[:0], c.api...), '?')
+		hreq, err = http.NewRequestWithContext(tctx, req.method, string(c.appendQuery(u, req, params)), nil)
 	} else {
-		hreq, err = http.NewRequestWithContext(tctx, req.method, c.api, strings.NewReader(p.Encode()))
+		form := string(c.appendQuery(scratch[:0], req, params))
+		hreq, err = http.NewRequestWithContext(tctx, req.method, c.api, strings.NewReader(form))
 		if hreq != nil {
-			hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			hreq.Header["Content-Type"] = formContentType
 		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("mw: build request: %w", err)
 	}
-	hreq.Header.Set("User-Agent", c.cfg.UserAgent)
-	hreq.Header.Set("Accept", "application/json")
+	hreq.Header["User-Agent"] = c.userAgent
+	hreq.Header["Accept"] = acceptJSON
 
 	if err := c.acquire(ctx); err != nil {
 		return nil, err
@@ -407,7 +418,7 @@ func (c *Client) send(ctx context.Context, req *request) (warnings []Message, er
 	start := c.now()
 	defer func() {
 		if c.observe != nil {
-			c.observe(RequestInfo{Action: req.params.Get("action"), Duration: c.now().Sub(start), ErrorCode: ErrorCode(err)})
+			c.observe(RequestInfo{Action: params.Get("action"), Duration: c.now().Sub(start), ErrorCode: ErrorCode(err)})
 		}
 	}()
 	// lost builds the error for a request whose answer did not arrive whole.
@@ -424,10 +435,10 @@ func (c *Client) send(ctx context.Context, req *request) (warnings []Message, er
 		err = scrubURLError(err)
 		var sent bool
 		switch {
-		case traced.Load() || c.std:
+		case conn.traced.Load() || c.std:
 			// net/http reports every connection it uses: without one,
 			// nothing was written.
-			sent = connected.Load()
+			sent = conn.connected.Load()
 		default:
 			// Another transport: only a failed dial is sure to have sent
 			// nothing.
@@ -436,7 +447,7 @@ func (c *Client) send(ctx context.Context, req *request) (warnings []Message, er
 		return nil, lost(0, sent, err)
 	}
 	defer resp.Body.Close()
-	c.keepCookies(req, sentGen, resp)
+	c.keepCookies(req, params, sentGen, resp)
 	if resp.StatusCode != http.StatusOK {
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		// A 5xx comes from the wiki or a proxy in front of it after the
@@ -450,8 +461,15 @@ func (c *Client) send(ctx context.Context, req *request) (warnings []Message, er
 	// Read exactly one JSON value and stop: MediaWiki sends its answer and
 	// then runs deferred updates before it ends the response, and waiting
 	// for the end of the stream would add that time to every command.
-	var body json.RawMessage
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 32<<20)).Decode(&body); err != nil {
+	bp := answerBuffers.Get().(*[]byte)
+	body, buf, err := readJSON((*bp)[:0], resp.Body)
+	if cap(buf) <= maxPooledAnswer {
+		// Decoding copies what it keeps: the buffer is free again once
+		// send returns.
+		*bp = buf[:0]
+		defer answerBuffers.Put(bp)
+	}
+	if err != nil {
 		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
 	}
 	if !resp.Close {
@@ -461,27 +479,279 @@ func (c *Client) send(ctx context.Context, req *request) (warnings []Message, er
 		// connection can serve the next request.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	}
-	var env envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
-	}
-	if len(env.Errors) > 0 {
-		e := env.Errors[0]
-		apiErr := &APIError{Code: e.Code, Text: e.Text, Module: e.Module}
-		if s := resp.Header.Get("Retry-After"); s != "" {
-			if n, err := strconv.Atoi(s); err == nil {
-				apiErr.RetryAfter = time.Duration(n) * time.Second
-			}
+	// Most answers carry neither errors nor warnings, and need no pass of
+	// their own to say so.
+	if mayCarryEnvelope(body) || !json.Valid(body) {
+		env := new(envelope)
+		if err := json.Unmarshal(body, env); err != nil {
+			return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
 		}
-		return env.Warnings, apiErr
+		if len(env.Errors) > 0 {
+			e := env.Errors[0]
+			apiErr := &APIError{Code: e.Code, Text: e.Text, Module: e.Module}
+			if s := resp.Header.Get("Retry-After"); s != "" {
+				if n, err := strconv.Atoi(s); err == nil {
+					apiErr.RetryAfter = time.Duration(n) * time.Second
+				}
+			}
+			return env.Warnings, apiErr
+		}
+		warnings = env.Warnings
 	}
 	if req.out != nil {
 		if err := json.Unmarshal(body, req.out); err != nil {
-			return env.Warnings, fmt.Errorf("mw: decode %s response: %w", req.params.Get("action"), err)
+			return warnings, fmt.Errorf("mw: decode %s response: %w", params.Get("action"), err)
 		}
 	}
-	return env.Warnings, nil
+	return warnings, nil
 }
+
+// connTrace holds what net/http reported of one request's connection.
+type connTrace struct {
+	traced, connected atomic.Bool
+	hooks             httptrace.ClientTrace
+}
+
+// Header values every request carries. net/http only reads them.
+var (
+	acceptJSON      = []string{"application/json"}
+	formContentType = []string{"application/x-www-form-urlencoded"}
+)
+
+// param is a parameter the client adds to those of a request.
+type param struct{ key, value string }
+
+// alwaysSent are the parameters every request carries.
+var alwaysSent = [...]param{{"format", "json"}, {"formatversion", "2"}, {"errorformat", "plaintext"}}
+
+// appendQuery appends to b the request's parameters with those the client
+// adds, form-encoded. It writes what url.Values.Encode would write for a
+// copy of params with the added ones Set on it, without the copy.
+func (c *Client) appendQuery(b []byte, req *request, params url.Values) []byte {
+	var added [len(alwaysSent) + 3]param
+	n := copy(added[:], alwaysSent[:])
+	if !req.noMaxLag {
+		added[n] = param{"maxlag", c.maxLag}
+		n++
+	}
+	if req.tokenParam != "" {
+		added[n] = param{req.tokenParam, req.token}
+		n++
+	}
+	if req.assert {
+		added[n] = param{"assert", "user"}
+		n++
+	}
+	return appendForm(b, params, added[:n])
+}
+
+// appendForm appends v to b as url.Values.Encode writes it: sorted by key,
+// joined by &. Each of added takes the place of v's values for its key.
+func appendForm(b []byte, v url.Values, added []param) []byte {
+	var keyBuf [32]string
+	keys := keyBuf[:0]
+	for k := range v {
+		if indexParam(added, k) < 0 {
+			keys = append(keys, k)
+		}
+	}
+	for _, p := range added {
+		keys = append(keys, p.key)
+	}
+	slices.Sort(keys)
+	start := len(b)
+	pair := func(k, val string) {
+		if len(b) > start {
+			b = append(b, '&')
+		}
+		b = appendQueryEscape(b, k)
+		b = append(b, '=')
+		b = appendQueryEscape(b, val)
+	}
+	for _, k := range keys {
+		if i := indexParam(added, k); i >= 0 {
+			pair(k, added[i].value)
+			continue
+		}
+		for _, val := range v[k] {
+			pair(k, val)
+		}
+	}
+	return b
+}
+
+func indexParam(ps []param, key string) int {
+	for i, p := range ps {
+		if p.key == key {
+			return i
+		}
+	}
+	return -1
+}
+
+// appendQueryEscape appends s to b escaped as url.QueryEscape escapes it.
+func appendQueryEscape(b []byte, s string) []byte {
+	const upperhex = "0123456789ABCDEF"
+	for i := 0; i < len(s); i++ {
+		switch ch := s[i]; {
+		case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9',
+			ch == '-', ch == '_', ch == '.', ch == '~':
+			b = append(b, ch)
+		case ch == ' ':
+			b = append(b, '+')
+		default:
+			b = append(b, '%', upperhex[ch>>4], upperhex[ch&15])
+		}
+	}
+	return b
+}
+
+// maxAnswer caps how much of an answer is read.
+const maxAnswer = 32 << 20
+
+// answerBuffers holds the buffers answers are read into. One that grew
+// beyond maxPooledAnswer, for a large answer, is left to the collector.
+var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+const maxPooledAnswer = 64 << 10
+
+// readJSON reads the first JSON value of r into buf, and no more of r than
+// the reads that bring it in: the rest may be long in coming. It returns
+// the value and the buffer, grown if it had to. An answer that does not
+// start as an object or array, or breaks off before its value ends, goes
+// to a json.Decoder from its first byte on, so that it fails as it did
+// when a json.Decoder read every answer.
+func readJSON(buf []byte, r io.Reader) (value, grown []byte, err error) {
+	left := maxAnswer
+	var rerr error
+	rest := func() io.Reader {
+		if rerr != nil {
+			return errReader{rerr}
+		}
+		return io.LimitReader(r, int64(left))
+	}
+	start, depth := -1, 0
+	inString, escaped := false, false
+	for scanned := 0; ; {
+		for ; scanned < len(buf); scanned++ {
+			ch := buf[scanned]
+			switch {
+			case start < 0:
+				switch ch {
+				case ' ', '\t', '\r', '\n':
+					continue
+				case '{', '[':
+					start, depth = scanned, 1
+					continue
+				}
+				value, err := decodeRest(buf, rest())
+				return value, buf, err
+			case inString:
+				switch {
+				case escaped:
+					escaped = false
+				case ch == '\\':
+					escaped = true
+				case ch == '"':
+					inString = false
+				}
+			case ch == '"':
+				inString = true
+			case ch == '{' || ch == '[':
+				depth++
+			case ch == '}' || ch == ']':
+				if depth--; depth == 0 {
+					return buf[start : scanned+1], buf, nil
+				}
+			}
+		}
+		if rerr != nil {
+			value, err := decodeRest(buf, rest())
+			return value, buf, err
+		}
+		if left == 0 {
+			rerr = io.EOF
+			continue
+		}
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, max(len(buf), 4<<10))
+		}
+		var n int
+		n, rerr = r.Read(buf[len(buf):min(cap(buf), len(buf)+left)])
+		buf = buf[:len(buf)+n]
+		left -= n
+	}
+}
+
+// mayCarryEnvelope reports whether the JSON value v may decode into an
+// envelope that is not empty, or fail to: v is not an object, or has a key
+// that reads errors or warnings in any case, or a key with escapes or bytes
+// beyond ASCII, which only the decoder can read. v must be valid JSON for a
+// false to mean anything.
+func mayCarryEnvelope(v []byte) bool {
+	if v = bytes.TrimLeft(v, " \t\r\n"); len(v) == 0 || v[0] != '{' {
+		return true
+	}
+	depth, key := 0, -1 // key is where the key being read starts, else -1
+	expectKey, inString, escaped := false, false, false
+	for i, ch := range v {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case ch == '\\':
+				escaped = true
+				if key >= 0 {
+					return true
+				}
+			case ch == '"':
+				inString = false
+				if key >= 0 && (bytes.EqualFold(v[key:i], []byte("errors")) || bytes.EqualFold(v[key:i], []byte("warnings"))) {
+					return true
+				}
+				key = -1
+			case ch >= utf8.RuneSelf && key >= 0:
+				return true
+			}
+			continue
+		}
+		switch ch {
+		case '"':
+			inString = true
+			if depth == 1 && expectKey {
+				key = i + 1
+			}
+		case '{', '[':
+			if depth++; depth == 1 {
+				expectKey = true
+			}
+		case '}', ']':
+			depth--
+		case ':':
+			if depth == 1 {
+				expectKey = false
+			}
+		case ',':
+			if depth == 1 {
+				expectKey = true
+			}
+		}
+	}
+	return false
+}
+
+// decodeRest decodes the JSON value that starts in read and goes on in
+// rest, as json.Decoder reads it.
+func decodeRest(read []byte, rest io.Reader) (json.RawMessage, error) {
+	var v json.RawMessage
+	err := json.NewDecoder(io.MultiReader(bytes.NewReader(read), rest)).Decode(&v)
+	return v, err
+}
+
+// errReader fails every read with err.
+type errReader struct{ err error }
+
+func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // isDialError reports whether err is a failure to connect, which sends
 // nothing.
@@ -498,14 +768,6 @@ func scrubURLError(err error) error {
 		return uerr.Err
 	}
 	return err
-}
-
-func cloneValues(v url.Values) url.Values {
-	out := make(url.Values, len(v)+6)
-	for k, vs := range v {
-		out[k] = append([]string(nil), vs...)
-	}
-	return out
 }
 
 func sleepContext(ctx context.Context, d time.Duration) error {

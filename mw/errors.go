@@ -96,8 +96,8 @@ func (e *UnavailableError) Unwrap() error { return e.Err }
 // that a caller checks the wiki rather than report that nothing was done or
 // send the write again blindly.
 func MaybeApplied(err error) bool {
-	var unErr *UnavailableError
-	return errors.As(err, &unErr) && unErr.MaybeApplied
+	unErr, ok := errors.AsType[*UnavailableError](err)
+	return ok && unErr.MaybeApplied
 }
 
 // ErrorCode returns the API error code carried by err, or "" if err is not an
@@ -105,20 +105,16 @@ func MaybeApplied(err error) bool {
 // unreachable wiki reports "unavailable"; a title that names no page
 // (InvalidTitleError) reports "invalidtitle", as the wiki does for writes.
 func ErrorCode(err error) string {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
 		return apiErr.Code
 	}
-	var titleErr *InvalidTitleError
-	if errors.As(err, &titleErr) {
+	if _, ok := errors.AsType[*InvalidTitleError](err); ok {
 		return "invalidtitle"
 	}
-	var loginErr *LoginError
-	if errors.As(err, &loginErr) {
+	if loginErr, ok := errors.AsType[*LoginError](err); ok {
 		return "login-" + loginErr.Result
 	}
-	var unErr *UnavailableError
-	if errors.As(err, &unErr) {
+	if _, ok := errors.AsType[*UnavailableError](err); ok {
 		return "unavailable"
 	}
 	return ""
@@ -128,10 +124,9 @@ func ErrorCode(err error) string {
 // unreachable wiki is retryable, but where MaybeApplied(err) holds the first
 // attempt may have been carried out: read the wiki back before retrying.
 func Retryable(err error) bool {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) {
+	if apiErr, ok := errors.AsType[*APIError](err); ok {
 		return apiErr.Temporary()
 	}
-	var unErr *UnavailableError
-	return errors.As(err, &unErr)
+	_, ok := errors.AsType[*UnavailableError](err)
+	return ok
 }

@@ -139,57 +139,66 @@ func (c *Client) PageStates(ctx context.Context, titles ...string) (map[string]P
 	out := make(map[string]PageState, len(titles))
 	for start := 0; start < len(titles); start += pageStateBatch {
 		batch := titles[start:min(start+pageStateBatch, len(titles))]
-		var res struct {
-			Query struct {
-				Normalized []struct {
-					From string `json:"from"`
-					To   string `json:"to"`
-				} `json:"normalized"`
-				Pages []struct {
-					Title      string `json:"title"`
-					NS         int    `json:"ns"`
-					Missing    bool   `json:"missing"`
-					Invalid    bool   `json:"invalid"`
-					Protection []struct {
-						Type    string `json:"type"`
-						Level   string `json:"level"`
-						Expiry  string `json:"expiry"`
-						Cascade bool   `json:"cascade"`
-						Source  string `json:"source"`
-					} `json:"protection"`
-				} `json:"pages"`
-			} `json:"query"`
-		}
-		if _, err := c.Get(ctx, url.Values{
-			"action": {"query"}, "prop": {"info"}, "inprop": {"protection"}, "titles": {strings.Join(batch, "|")},
-		}, &res); err != nil {
-			return nil, fmt.Errorf("protections of %d page(s): %w", len(batch), err)
-		}
-		byTitle := make(map[string]PageState, len(res.Query.Pages))
-		for _, p := range res.Query.Pages {
-			st := PageState{Title: p.Title, NS: p.NS, Missing: p.Missing, Invalid: p.Invalid}
-			for _, pr := range p.Protection {
-				if pr.Source != "" {
-					st.Inherited = append(st.Inherited, InheritedProtection{Type: pr.Type, Level: pr.Level, Expiry: pr.Expiry, Source: pr.Source})
-					continue
-				}
-				st.Protections = append(st.Protections, PageProtection{Type: pr.Type, Level: pr.Level, Expiry: pr.Expiry, Cascade: pr.Cascade})
-			}
-			byTitle[p.Title] = st
-		}
-		normalized := make(map[string]string, len(res.Query.Normalized))
-		for _, n := range res.Query.Normalized {
-			normalized[n.From] = n.To
-		}
-		for _, t := range batch {
-			canonical := t
-			if to, ok := normalized[t]; ok {
-				canonical = to
-			}
-			if st, ok := byTitle[canonical]; ok {
-				out[t] = st
-			}
+		if err := c.pageStates(ctx, batch, func(title string, st PageState) { out[title] = st }); err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// pageStates asks about one batch of titles and calls found with each that
+// the wiki lists, keyed by the title as it was given.
+func (c *Client) pageStates(ctx context.Context, batch []string, found func(title string, st PageState)) error {
+	var res struct {
+		Query struct {
+			Normalized []struct {
+				From string `json:"from"`
+				To   string `json:"to"`
+			} `json:"normalized"`
+			Pages []struct {
+				Title      string `json:"title"`
+				NS         int    `json:"ns"`
+				Missing    bool   `json:"missing"`
+				Invalid    bool   `json:"invalid"`
+				Protection []struct {
+					Type    string `json:"type"`
+					Level   string `json:"level"`
+					Expiry  string `json:"expiry"`
+					Cascade bool   `json:"cascade"`
+					Source  string `json:"source"`
+				} `json:"protection"`
+			} `json:"pages"`
+		} `json:"query"`
+	}
+	if _, err := c.Get(ctx, url.Values{
+		"action": {"query"}, "prop": {"info"}, "inprop": {"protection"}, "titles": {strings.Join(batch, "|")},
+	}, &res); err != nil {
+		return fmt.Errorf("protections of %d page(s): %w", len(batch), err)
+	}
+	byTitle := make(map[string]PageState, len(res.Query.Pages))
+	for _, p := range res.Query.Pages {
+		st := PageState{Title: p.Title, NS: p.NS, Missing: p.Missing, Invalid: p.Invalid}
+		for _, pr := range p.Protection {
+			if pr.Source != "" {
+				st.Inherited = append(st.Inherited, InheritedProtection{Type: pr.Type, Level: pr.Level, Expiry: pr.Expiry, Source: pr.Source})
+				continue
+			}
+			st.Protections = append(st.Protections, PageProtection{Type: pr.Type, Level: pr.Level, Expiry: pr.Expiry, Cascade: pr.Cascade})
+		}
+		byTitle[p.Title] = st
+	}
+	normalized := make(map[string]string, len(res.Query.Normalized))
+	for _, n := range res.Query.Normalized {
+		normalized[n.From] = n.To
+	}
+	for _, t := range batch {
+		canonical := t
+		if to, ok := normalized[t]; ok {
+			canonical = to
+		}
+		if st, ok := byTitle[canonical]; ok {
+			found(t, st)
+		}
+	}
+	return nil
 }

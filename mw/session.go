@@ -25,17 +25,40 @@ import (
 type cookieStore map[string]storedCookie
 
 type storedCookie struct {
-	value   string
+	value string
+	// pair is the cookie as a Cookie header carries it ("name=value"),
+	// written once when the value arrives rather than on every request.
+	pair    string
 	expires time.Time // zero for a cookie that lasts as long as the session
 }
 
-// add puts the store's live cookies on req.
-func (s cookieStore) add(req *http.Request, now time.Time) {
-	for name, sc := range s {
-		if sc.expires.IsZero() || sc.expires.After(now) {
-			req.AddCookie(&http.Cookie{Name: name, Value: sc.value})
+func (sc storedCookie) live(now time.Time) bool {
+	return sc.expires.IsZero() || sc.expires.After(now)
+}
+
+// header returns the store's live cookies as the value of a Cookie header,
+// as Request.AddCookie would write them one by one; "" when there are none.
+func (s cookieStore) header(now time.Time) string {
+	n := 0
+	for _, sc := range s {
+		if sc.live(now) {
+			n += len(sc.pair) + len("; ")
 		}
 	}
+	if n == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, sc := range s {
+		if sc.live(now) {
+			if b.Len() > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(sc.pair)
+		}
+	}
+	return b.String()
 }
 
 // apply takes in the cookies an answer set or deleted.
@@ -55,7 +78,12 @@ func (s cookieStore) apply(cookies []*http.Cookie, now time.Time) {
 			delete(s, ck.Name)
 			continue
 		}
-		s[ck.Name] = storedCookie{value: ck.Value, expires: exp}
+		sc, ok := s[ck.Name]
+		if !ok || sc.value != ck.Value {
+			sc = storedCookie{value: ck.Value, pair: (&http.Cookie{Name: ck.Name, Value: ck.Value}).String()}
+		}
+		sc.expires = exp
+		s[ck.Name] = sc
 	}
 }
 
@@ -67,7 +95,7 @@ func (c *Client) attachCookies(hreq *http.Request, req *request) (uint64, error)
 	case req.noSession:
 		return 0, nil
 	case req.jar != nil:
-		req.jar.add(hreq, c.now())
+		setCookieHeader(hreq, req.jar.header(c.now()))
 		return 0, nil
 	}
 	c.mu.Lock()
@@ -75,13 +103,19 @@ func (c *Client) attachCookies(hreq *http.Request, req *request) (uint64, error)
 	if req.gen != 0 && req.gen != c.gen {
 		return 0, errStaleSession
 	}
-	c.cookies.add(hreq, c.now())
+	setCookieHeader(hreq, c.cookies.header(c.now()))
 	return c.gen, nil
+}
+
+func setCookieHeader(hreq *http.Request, cookie string) {
+	if cookie != "" {
+		hreq.Header["Cookie"] = []string{cookie}
+	}
 }
 
 // keepCookies takes in the cookies of an answer, if its request's session is
 // still the current one.
-func (c *Client) keepCookies(req *request, gen uint64, resp *http.Response) {
+func (c *Client) keepCookies(req *request, params url.Values, gen uint64, resp *http.Response) {
 	cookies := resp.Cookies()
 	switch {
 	case req.noSession || len(cookies) == 0:
@@ -95,7 +129,7 @@ func (c *Client) keepCookies(req *request, gen uint64, resp *http.Response) {
 	if gen == c.gen {
 		c.cookies.apply(cookies, c.now())
 	} else {
-		c.log.Debug("ignoring cookies from an answer to a replaced session", "action", req.params.Get("action"))
+		c.log.Debug("ignoring cookies from an answer to a replaced session", "action", params.Get("action"))
 	}
 }
 
@@ -177,10 +211,9 @@ func (c *Client) login(ctx context.Context) error {
 	}
 	if _, err := c.call(ctx, &request{
 		method: http.MethodGet,
-		params: url.Values{"action": {"query"}, "meta": {"tokens"}, "type": {"login"}},
 		out:    &tok,
 		jar:    jar,
-	}); err != nil {
+	}, url.Values{"action": {"query"}, "meta": {"tokens"}, "type": {"login"}}); err != nil {
 		return fmt.Errorf("login token: %w", err)
 	}
 	var res struct {
@@ -193,16 +226,11 @@ func (c *Client) login(ctx context.Context) error {
 			UserName string `json:"lgusername"`
 		} `json:"login"`
 	}
-	warnings, err := c.call(ctx, &request{
-		method: http.MethodPost,
-		params: url.Values{
-			"action":     {"login"},
-			"lgname":     {c.cfg.User},
-			"lgpassword": {c.cfg.Password},
-			"lgtoken":    {tok.Query.Tokens.LoginToken},
-		},
-		out: &res,
-		jar: jar,
+	warnings, err := c.call(ctx, &request{method: http.MethodPost, out: &res, jar: jar}, url.Values{
+		"action":     {"login"},
+		"lgname":     {c.cfg.User},
+		"lgpassword": {c.cfg.Password},
+		"lgtoken":    {tok.Query.Tokens.LoginToken},
 	})
 	if err != nil {
 		return fmt.Errorf("login: %w", err)
@@ -215,7 +243,7 @@ func (c *Client) login(ctx context.Context) error {
 	// instead of the grants the operator chose: refuse it.
 	for _, w := range warnings {
 		if w.Code == "deprecation" && strings.Contains(w.Text, "Main-account login") {
-			c.call(ctx, &request{method: http.MethodPost, params: url.Values{"action": {"logout"}}, jar: jar}) //nolint:errcheck // best effort
+			c.call(ctx, &request{method: http.MethodPost, jar: jar}, url.Values{"action": {"logout"}}) //nolint:errcheck // best effort
 			return &LoginError{Result: "MainAccount"}
 		}
 	}
@@ -321,10 +349,9 @@ func (c *Client) fetchTokens(ctx context.Context, gen uint64, typ string) (map[s
 	}
 	if _, err := c.call(ctx, &request{
 		method: http.MethodGet,
-		params: url.Values{"action": {"query"}, "meta": {"tokens"}, "type": {strings.Join(types, "|")}},
 		out:    &res,
 		gen:    gen,
-	}); err != nil {
+	}, url.Values{"action": {"query"}, "meta": {"tokens"}, "type": {strings.Join(types, "|")}}); err != nil {
 		return nil, err
 	}
 	tokens := make(map[string]string, len(types))
