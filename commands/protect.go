@@ -131,12 +131,22 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		URL:         req.Site.PageURL(res.Title),
 	}
 	req.Result = out
-	if s.onProtect != nil {
-		if err := s.onProtect(ctx, req.Actor, out); err != nil {
-			s.log.Error("after protect", "title", res.Title, "err", err)
+	req.after = s.trackProtect(req.Actor, out)
+	return protectReply(out, before.Protections, plan, res.Warnings, s.now()), nil
+}
+
+// trackProtect returns the work that hands a protection the wiki applied
+// to Config.OnProtect (the reminders), for after the reply; nil without
+// OnProtect.
+func (s *Service) trackProtect(actor Actor, out *ProtectOutcome) func(context.Context) {
+	if s.onProtect == nil {
+		return nil
+	}
+	return func(ctx context.Context) {
+		if err := s.onProtect(ctx, actor, out); err != nil {
+			s.log.Error("after protect", "wiki", out.Wiki, "title", out.Title, "err", err)
 		}
 	}
-	return protectReply(out, before.Protections, plan, res.Warnings, s.now()), nil
 }
 
 // aboutPage names the page in the explanation of an error from the wiki, so
@@ -297,11 +307,7 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 		out.Protections = append(out.Protections, mw.ProtectionResult{Action: pr.Type, Level: pr.Level, Expiry: expiry})
 	}
 	req.Result = out
-	if s.onProtect != nil {
-		if err := s.onProtect(ctx, req.Actor, out); err != nil {
-			s.log.Error("after protect", "title", p.Title, "err", err)
-		}
-	}
+	req.after = s.trackProtect(req.Actor, out)
 	return Reply{Title: "Protection of " + p.Title + " is as you asked.", Fields: fields, URL: out.URL, Announce: true, Protect: out, Code: "read-back",
 		Text: "The wiki's answer was lost, so wikimod read the page's protection back: it is now as you asked."}, nil
 }

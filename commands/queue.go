@@ -388,6 +388,7 @@ func (s *Service) worker() {
 func (s *Service) runItem(it *item) {
 	start := s.now()
 	var reply Reply
+	after := func() {}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -417,9 +418,10 @@ func (s *Service) runItem(it *item) {
 			it.job.Prepare(pctx, &actor)
 			cancel()
 		}
-		reply = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start)
+		reply, after = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start)
 	}()
 	s.deliver(it, reply)
+	after()
 }
 
 // waitedTooLong is the reply to a job whose turn did not come in time.

@@ -411,3 +411,81 @@ func TestSessionInvalidatedUnderLoad(t *testing.T) {
 		}
 	}
 }
+
+// TestTrackingRunsAfterTheReply: a queued /protect's reply goes out before
+// the reminders are told of the protection, so the moderator does not wait
+// for that; they are told once, with what the wiki applied, and a panic
+// there is logged without touching the reply. Execute, whose caller has
+// the reply only when it returns, tells them before it returns.
+func TestTrackingRunsAfterTheReply(t *testing.T) {
+	var (
+		mu      sync.Mutex
+		told    []*commands.ProtectOutcome
+		release = make(chan struct{})
+		blocked = make(chan struct{}, 1)
+		panics  atomic.Bool
+	)
+	var once sync.Once
+	letGo := func() { once.Do(func() { close(release) }) }
+	logs := &testenv.LogBuffer{}
+	env := testenv.New(t, wiki, testenv.Options{Logger: logs.Logger(), OnProtect: func(ctx context.Context, _ commands.Actor, out *commands.ProtectOutcome) error {
+		if panics.Load() {
+			panic("tracking broke")
+		}
+		select {
+		case blocked <- struct{}{}:
+		default:
+		}
+		<-release
+		mu.Lock()
+		told = append(told, out)
+		mu.Unlock()
+		return nil
+	}})
+	t.Cleanup(letGo) // registered after testenv's, so it runs before the service closes
+	page := uniq("Tracked after reply")
+	got := newReplies(1)
+	env.Service.Submit(ctxTest, commands.Job{Actor: admin, Line: fmt.Sprintf(`/protect "%s" create=sysop expiry="1 day"`, page), Deliver: got.deliver(0)})
+	<-blocked   // the reminders are being told, and wait ...
+	got.wait(t) // ... while the reply goes out
+	if r := got.got[0][0]; !r.OK() {
+		t.Fatalf("reply = %s", r.Plain())
+	}
+	mu.Lock()
+	if len(told) != 0 {
+		t.Errorf("the reminders were told before the reply went out")
+	}
+	mu.Unlock()
+	letGo()
+	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(told) == 1 })
+	mu.Lock()
+	if out := told[0]; out.Title != page || len(out.Protections) != 1 || out.Protections[0].Level != "sysop" {
+		t.Errorf("told %+v", out)
+	}
+	mu.Unlock()
+
+	// Execute: done when it returns.
+	if r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=autoconfirmed expiry="1 day"`, page)); !r.OK() {
+		t.Fatal(r.Plain())
+	}
+	mu.Lock()
+	if len(told) != 2 || told[1].Protections[0].Level != "autoconfirmed" {
+		t.Errorf("after Execute returned, the reminders had %d outcomes", len(told))
+	}
+	mu.Unlock()
+
+	// A panic while telling them: logged, one reply, and the queue goes on.
+	panics.Store(true)
+	got = newReplies(1)
+	env.Service.Submit(ctxTest, commands.Job{Actor: admin, Line: fmt.Sprintf(`/protect "%s" create=sysop expiry="1 day"`, page), Deliver: got.deliver(0)})
+	got.wait(t)
+	waitFor(t, func() bool { return strings.Contains(logs.String(), "tracking broke") })
+	if r := run(t, env, admin, "/help"); !r.OK() {
+		t.Errorf("after a panic in tracking: %s", r.Plain())
+	}
+	got.mu.Lock()
+	if n := len(got.got[0]); n != 1 || !got.got[0][0].OK() {
+		t.Errorf("%d replies, first %+v", n, got.got[0])
+	}
+	got.mu.Unlock()
+}

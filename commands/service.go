@@ -115,6 +115,11 @@ type Request struct {
 	Result any
 
 	standing standing
+	// after is work the command leaves until its reply is out: the
+	// reminders' tracking of a protection, which the moderator need not
+	// wait for. The reminders' sync of the protect log makes up for it
+	// should the process die in between.
+	after func(context.Context)
 }
 
 // Check returns a denial unless the actor holds the given rights.
@@ -185,7 +190,9 @@ type Config struct {
 	// Extra commands beyond the four API commands and /help.
 	Extra []Command
 	// OnProtect is called after a successful /protect, for example to
-	// schedule expiry reminders. Errors are logged, not shown.
+	// schedule expiry reminders. Errors are logged, not shown. A queued
+	// command calls it once its reply has gone out; Execute, before it
+	// returns.
 	OnProtect func(ctx context.Context, actor Actor, res *ProtectOutcome) error
 	// Observe is called after every command, for metrics; wiki is "" for
 	// a command no wiki could be chosen for.
@@ -523,14 +530,19 @@ func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Ar
 		s.finishRecord(nil, rec, reply, start, nil)
 		return reply
 	}
-	return s.executeBegun(ctx, actor, w, name, args, rec, start)
+	reply, after := s.executeBegun(ctx, actor, w, name, args, rec, start)
+	// A caller of Execute has the reply only when it returns: what the
+	// command left for after it is done first, so that it is done when
+	// the caller looks.
+	after()
+	return reply
 }
 
 // executeBegun runs a command whose audit record is begun (pending), and
 // finishes the record. A panic in the command is recovered here: it is
 // logged with its stack, audited as failed and answered, and the process
-// goes on serving.
-func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply) {
+// goes on serving. The caller runs after once the reply is out.
+func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply, after func()) {
 	cmd, known := s.commands[name]
 	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, Wiki: w}
 	defer func() {
@@ -540,12 +552,32 @@ func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name s
 		reply = s.named(w, reply)
 		rec.WikiUser = req.Actor.WikiUser
 		s.finishRecord(w, rec, reply, start, req.Result)
+		after = s.afterReply(ctx, name, req.after)
 	}()
 	if !known {
 		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: fmt.Sprintf(
-			"There is no command `/%s`. The commands are %s; `/help` explains them.", name, s.commandList())}, nil)
+			"There is no command `/%s`. The commands are %s; `/help` explains them.", name, s.commandList())}, nil), nil
 	}
-	return s.run(ctx, cmd, req)
+	return s.run(ctx, cmd, req), nil
+}
+
+// afterReply returns what runs a command's after work (nothing when it
+// left none) with a context and a time limit of its own: the command's
+// have ended by then. A panic in it is logged; the reply has gone out.
+func (s *Service) afterReply(ctx context.Context, name string, work func(context.Context)) func() {
+	if work == nil {
+		return func() {}
+	}
+	return func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+		defer cancel()
+		defer func() {
+			if p := recover(); p != nil {
+				s.log.Error("work after a reply panicked", "command", name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			}
+		}()
+		work(ctx)
+	}
 }
 
 // panicked logs a recovered panic and returns the reply for it.
