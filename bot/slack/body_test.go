@@ -21,18 +21,8 @@ func TestRequestBodiesAsTheyCome(t *testing.T) {
 	at := time.Unix(1_780_000_000, 0)
 	svc := &recorder{}
 	var events []string
-	ad, err := wikislack.New(wikislack.Config{Mode: wikislack.ModeHTTP, SigningSecret: signingSecret, BotToken: botToken, Service: svc,
-		Replays: openDB(t, func() time.Time { return at }), Now: func() time.Time { return at },
-		OnSecurityEvent: func(_ context.Context, kind, _, _ string) { events = append(events, kind) },
-		HTTPClient: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
-			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
-		})}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ad.Close()
-	mux := http.NewServeMux()
-	ad.Mount(mux)
+	mux := recordingMux(t, signingSecret, at, svc, wikislack.Config{
+		OnSecurityEvent: func(_ context.Context, kind, _, _ string) { events = append(events, kind) }})
 
 	serve := func(target, contentType, body string, length int64, chunked bool) int {
 		t.Helper()
@@ -98,17 +88,7 @@ func TestRequestBodiesAsTheyCome(t *testing.T) {
 func TestSignaturesCheckedConcurrently(t *testing.T) {
 	at := time.Unix(1_780_000_000, 0)
 	svc := &recorder{}
-	ad, err := wikislack.New(wikislack.Config{Mode: wikislack.ModeHTTP, SigningSecret: signingSecret, BotToken: botToken, Service: svc,
-		Replays: openDB(t, func() time.Time { return at }), Now: func() time.Time { return at },
-		HTTPClient: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
-			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
-		})}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ad.Close()
-	mux := http.NewServeMux()
-	ad.Mount(mux)
+	mux := recordingMux(t, signingSecret, at, svc, wikislack.Config{})
 
 	const n = 40
 	codes := make([]int, n)

@@ -217,18 +217,10 @@ func TestSignatureSlackExample(t *testing.T) {
 	// wikimod does not have). Slack's response URL is caught locally.
 	svc := &recorder{}
 	caught := make(chan string, 1)
-	ad, err := wikislack.New(wikislack.Config{Mode: wikislack.ModeHTTP, SigningSecret: secret, BotToken: botToken, Service: svc,
-		Replays: openDB(t, func() time.Time { return at }), Now: func() time.Time { return at },
-		HTTPClient: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
-			caught <- r.URL.String()
-			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
-		})}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ad.Close()
-	mux := http.NewServeMux()
-	ad.Mount(mux)
+	mux := recordingMux(t, secret, at, svc, wikislack.Config{HTTPClient: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		caught <- r.URL.String()
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	})}})
 	req := httptestRequest(body, header)
 	rw := httptest.NewRecorder()
 	mux.ServeHTTP(rw, req)
@@ -650,6 +642,29 @@ func (r *recorder) names() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.calls...)
+}
+
+// recordingMux mounts an HTTP-mode adapter, signing secret secret and
+// clock stopped at at, whose commands go to svc. cfg may set more (a
+// security hook, an HTTP client); by default every post to Slack answers
+// 200 and goes nowhere.
+func recordingMux(t *testing.T, secret string, at time.Time, svc *recorder, cfg wikislack.Config) *http.ServeMux {
+	t.Helper()
+	cfg.Mode, cfg.SigningSecret, cfg.BotToken, cfg.Service = wikislack.ModeHTTP, secret, botToken, svc
+	cfg.Replays, cfg.Now = openDB(t, func() time.Time { return at }), func() time.Time { return at }
+	if cfg.HTTPClient == nil {
+		cfg.HTTPClient = &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+		})}
+	}
+	ad, err := wikislack.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ad.Close() })
+	mux := http.NewServeMux()
+	ad.Mount(mux)
+	return mux
 }
 
 type roundTrip func(*http.Request) (*http.Response, error)
