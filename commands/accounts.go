@@ -158,7 +158,8 @@ func (s *Service) createAccountCommand() Command {
 				{Name: "password", Description: "A password; leave it out to have the wiki email a temporary one", Secret: true},
 				{Name: "reason", Description: "Reason, shown in the user creation log"},
 			},
-			AskSecret: "password",
+			AskSecret:          "password",
+			SecretOptionalWith: []string{"email"},
 		},
 		Run: s.runCreateAccount,
 	}

@@ -465,3 +465,31 @@ func x(t *testing.T, s string) string {
 	}
 	return strings.ReplaceAll(s, "SFX", sfx)
 }
+
+// TestSecretMayBeEmpty: the rule every platform's form follows. Only
+// /createaccount's password may be left empty, and only with an email
+// address to mail a temporary one to; /validatepassword's password and
+// /link's code must be given.
+func TestSecretMayBeEmpty(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Linking: true})
+	for _, c := range []struct {
+		command string
+		args    commands.Args
+		want    bool
+	}{
+		{"createaccount", commands.Args{Named: map[string]string{"username": "New", "email": "new@example.test"}}, true},
+		{"createaccount", commands.Args{Named: map[string]string{"username": "New"}}, false},
+		{"createaccount", commands.Args{Named: map[string]string{"username": "New", "email": ""}}, false},
+		{"validatepassword", commands.Args{Named: map[string]string{"email": "new@example.test"}}, false},
+		{"link", commands.Args{}, false},
+		{"protect", commands.Args{Named: map[string]string{"email": "new@example.test"}}, false},
+	} {
+		spec, ok := env.Service.Spec(c.command)
+		if !ok {
+			t.Fatalf("no spec for %s", c.command)
+		}
+		if got := spec.SecretMayBeEmpty(c.args); got != c.want {
+			t.Errorf("/%s %v: SecretMayBeEmpty = %v, want %v", c.command, c.args.Named, got, c.want)
+		}
+	}
+}

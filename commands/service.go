@@ -56,6 +56,10 @@ type Spec struct {
 	// is not at the step that needs the secret (/link user=NAME starts
 	// what /link code=CODE finishes): no form is shown then.
 	AskSecretUnless []string
+	// SecretOptionalWith names parameters that, when given, let the
+	// secret be left empty in the form (/createaccount with an email
+	// address: the wiki mails a temporary password). See SecretMayBeEmpty.
+	SecretOptionalWith []string
 	// ButtonOnly marks a command that buttons run (a reminder's Extend):
 	// platforms do not register it as a slash command. It can still be
 	// typed where commands are typed (the console).
@@ -91,6 +95,24 @@ func (s Spec) AsksSecret(args Args) bool {
 		}
 	}
 	return true
+}
+
+// SecretMayBeEmpty reports whether the form that asks for the spec's
+// secret may be sent empty, given the other args: the secret is not a
+// required parameter, the form is not the step the secret is for (see
+// AskSecretUnless), and one of SecretOptionalWith was given. Every platform
+// decides its form's required field with it.
+func (s Spec) SecretMayBeEmpty(args Args) bool {
+	p, ok := s.Param(s.AskSecret)
+	if !ok || p.Required || len(s.AskSecretUnless) > 0 {
+		return false
+	}
+	for _, name := range s.SecretOptionalWith {
+		if v, _ := args.Get(name); v != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // Command is a command the service can run.

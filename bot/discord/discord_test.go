@@ -640,6 +640,16 @@ func TestCreateAccountThroughTheModal(t *testing.T) {
 	f.noLeak(t, password)
 }
 
+// TestCreateAccountFormNeedsAPasswordWithoutEmail: with no email address
+// to mail a temporary password to, /createaccount's form will not be sent
+// without one, as on Slack.
+func TestCreateAccountFormNeedsAPasswordWithoutEmail(t *testing.T) {
+	f := newFixture(t, discord.ModeHTTP)
+	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", fresh("Discord Unmailed")))
+	status, resp := f.post(t, body)
+	modal(t, status, resp, "password", true)
+}
+
 func TestCreateAccountWithoutPasswordMailsOne(t *testing.T) {
 	f := newFixture(t, discord.ModeHTTP)
 	name := fresh("Discord Mailed")

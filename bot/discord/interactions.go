@@ -342,9 +342,9 @@ func (a *Adapter) askSecret(ctx context.Context, actor commands.Actor, spec comm
 		a.log.Error("discord: cannot keep a form; asking to type the value instead", "command", spec.Name, "err", err)
 		return message("wikimod cannot open the form right now. Try again in a minute.")
 	}
-	// The form is the step the secret is for when other arguments would
-	// have made it unneeded (/link's code): then it must be given.
-	required := p.Required || len(spec.AskSecretUnless) > 0
+	// The same rule as every platform's form: /createaccount's password
+	// may be left empty only with an email address to mail one to.
+	required := !spec.SecretMayBeEmpty(args)
 	label := strings.ToUpper(p.Name[:1]) + p.Name[1:]
 	if !required {
 		label += " (optional)"

@@ -110,8 +110,8 @@ func (a *Adapter) openSecretModal(ctx context.Context, cmd slack.SlashCommand, s
 
 // secretView is the modal: what the command will do, and one input for the
 // secret. The input is optional where the command can do without it
-// (/createaccount with an email address: the wiki mails a temporary
-// password).
+// (Spec.SecretMayBeEmpty: /createaccount with an email address, where the
+// wiki mails a temporary password).
 func secretView(spec commands.Spec, args commands.Args, meta string) slack.ModalViewRequest {
 	var b strings.Builder
 	fmt.Fprintf(&b, "*/%s*: %s", escape(spec.Name), escape(spec.Summary))
@@ -122,10 +122,9 @@ func secretView(spec commands.Spec, args commands.Args, meta string) slack.Modal
 		fmt.Fprintf(&b, "\n• %s: %s", escape(k), escape(args.Named[k]))
 	}
 	p, _ := spec.Param(spec.AskSecret)
-	email, _ := args.Get("email")
-	optional := !p.Required && email != ""
+	optional := spec.SecretMayBeEmpty(args)
 	hint := "wikimod sends it to the wiki and never logs, stores or repeats it."
-	if optional {
+	if email, _ := args.Get("email"); optional && email != "" {
 		hint = "Leave it empty and the wiki emails a temporary password to " + email + ". " + hint
 	}
 	label := strings.ToUpper(spec.AskSecret[:1]) + spec.AskSecret[1:]

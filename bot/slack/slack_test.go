@@ -386,6 +386,12 @@ func TestModalAsksForPassword(t *testing.T) {
 	if recs, _ := h.env.DB.Audit(ctx, storage.AuditFilter{Limit: 5}); len(recs) != 0 {
 		t.Errorf("something ran before the password was given: %+v", recs)
 	}
+	// Without an email address, the password must be given, as on Discord.
+	h.slash(t, "U-ADMIN", "/createaccount", `username="`+unique("Slack Unmailed")+`"`)
+	second, _ := json.Marshal(h.slack.waitCall(t, "views.open", 2).JSON["view"])
+	if strings.Contains(string(second), `"optional":true`) || strings.Contains(string(second), "temporary password") {
+		t.Errorf("without an email address the password is optional: %s", second)
+	}
 
 	submit := func(password string) (int, string) {
 		return h.interact(t, map[string]any{
