@@ -211,7 +211,9 @@ func (s *Scheduler) dispatchEvery() time.Duration {
 // SyncDue starts the protect log syncs due by the scheduler's clock (each
 // wiki's once a SyncInterval, at its own offset, and once more straight
 // away if the last one ran past its next slot), at most SyncConcurrency at
-// a time, waits for them, and returns the names of the wikis synced. Every
+// a time, waits for them, and returns the names of the wikis whose turn it
+// was (with replicas, a wiki whose sync lease another replica held was
+// left to that one, and is named all the same). Every
 // SyncInterval it also forgets the protections expired KeepExpired ago.
 // The schedule does the same without waiting for the syncs to end; tests
 // call SyncDue with a fake clock.
