@@ -3,7 +3,6 @@ package storage_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"hash/fnv"
 	"os"
@@ -21,7 +20,7 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
-// wk is the wiki the tests track protections on, unless they say otherwise.
+// wk is the wiki the benchmarks track protections on.
 const wk = "en"
 
 var (
@@ -34,27 +33,6 @@ func prot(typ, level string, expiry time.Time) reminders.TrackedProtection {
 		SetByID: "U1", Platform: "slack", Channel: "C1", Reason: "vandalism", URL: "http://wiki.test/x"}
 }
 
-// statuses returns "type/lead:status" for each reminder of a page.
-func statuses(t *testing.T, db *storage.DB, title string) []string {
-	t.Helper()
-	rs, err := db.PageReminders(context.Background(), wk, title)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range rs {
-		out = append(out, fmt.Sprintf("%s/%s:%s", r.Protection.Type, r.Lead, r.Status))
-	}
-	return out
-}
-
-func wantStatuses(t *testing.T, db *storage.DB, title string, want ...string) {
-	t.Helper()
-	if got := statuses(t, db, title); strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("reminders of %s:\n got %v\nwant %v", title, got, want)
-	}
-}
-
 // claimedGroups returns the messages the reminders of claim make, on every
 // wiki, as the scheduler groups them.
 func claimedGroups(t *testing.T, db *storage.DB, claim int64) []reminders.ReminderGroup {
@@ -64,196 +42,6 @@ func claimedGroups(t *testing.T, db *storage.DB, claim int64) []reminders.Remind
 		t.Fatal(err)
 	}
 	return reminders.GroupReminders(rs)
-}
-
-func TestReconcileSchedulesReplacesAndDrops(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
-	ctx := context.Background()
-	edit := prot("edit", "sysop", t0.Add(3*time.Hour))
-	move := prot("move", "sysop", t0.Add(48*time.Hour))
-	res, err := db.ReconcilePage(ctx, wk, "Page", []reminders.TrackedProtection{edit, move}, leads, t0)
-	if err != nil || res.Added != 2 {
-		t.Fatalf("first reconcile = %+v, %v", res, err)
-	}
-	// Set for 3 hours: the 24-hour warning is moot and not scheduled.
-	wantStatuses(t, db, "Page", "edit/0s:pending", "edit/1h0m0s:pending",
-		"move/0s:pending", "move/24h0m0s:pending", "move/1h0m0s:pending")
-
-	res, err = db.ReconcilePage(ctx, wk, "Page", []reminders.TrackedProtection{edit, move}, leads, t0.Add(time.Minute))
-	if err != nil || res.Unchanged != 2 || res.Added+res.Changed+res.Removed != 0 {
-		t.Fatalf("same again = %+v, %v", res, err)
-	}
-	if n := len(statuses(t, db, "Page")); n != 5 {
-		t.Errorf("an unchanged reconcile scheduled more: %d reminders", n)
-	}
-
-	// The edit protection is extended on the wiki and the move one lifted.
-	edit2 := prot("edit", "sysop", t0.Add(5*time.Hour))
-	edit2.SetBy, edit2.Platform = "WikiAdmin", "wiki"
-	res, err = db.ReconcilePage(ctx, wk, "Page", []reminders.TrackedProtection{edit2}, leads, t0.Add(time.Hour))
-	if err != nil || res.Changed != 1 || res.Removed != 1 {
-		t.Fatalf("changed reconcile = %+v, %v", res, err)
-	}
-	wantStatuses(t, db, "Page", "edit/0s:cancelled", "edit/1h0m0s:cancelled", "edit/0s:pending", "edit/1h0m0s:pending")
-	ps, err := db.PageProtections(ctx, wk, "Page")
-	if err != nil || len(ps) != 1 || ps[0].SetBy != "WikiAdmin" || !ps[0].Expiry.Equal(edit2.Expiry) {
-		t.Fatalf("tracked = %+v, %v", ps, err)
-	}
-
-	// Once expired, a protection the wiki no longer lists is kept: its
-	// reminder at expiry must still go out.
-	res, err = db.ReconcilePage(ctx, wk, "Page", nil, leads, t0.Add(6*time.Hour))
-	if err != nil || res.Removed != 0 {
-		t.Fatalf("after expiry = %+v, %v", res, err)
-	}
-	if ps, _ := db.PageProtections(ctx, wk, "Page"); len(ps) != 1 {
-		t.Errorf("the expired protection was dropped")
-	}
-}
-
-func TestClaimSendsOneMessagePerPageAndSupersedes(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
-	ctx := context.Background()
-	exp := t0.Add(48 * time.Hour)
-	if _, err := db.ReconcilePage(ctx, wk, "A", []reminders.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ReconcilePage(ctx, wk, "B", []reminders.TrackedProtection{prot("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 1); err != nil || n != 0 {
-		t.Fatalf("nothing is due yet: claimed %d, %v", n, err)
-	}
-	// Long after both warnings of A fell due (downtime), and B's 24-hour
-	// one: A's 24-hour warnings are superseded by its 1-hour ones.
-	now := exp.Add(-30 * time.Minute)
-	n, err := db.ClaimDue(ctx, now, 2)
-	if err != nil || n != 3 {
-		t.Fatalf("claimed %d, %v; want A's edit and move 1-hour and B's 24-hour warning", n, err)
-	}
-	groups := claimedGroups(t, db, 2)
-	if len(groups) != 2 {
-		t.Fatalf("groups = %+v", groups)
-	}
-	if g := groups[1]; g.Title != "B" || g.Lead != 24*time.Hour || len(g.Reminders) != 1 {
-		t.Errorf("second group = %+v, want B (expires last)", g)
-	}
-	if g := groups[0]; g.Title != "A" || g.Lead != time.Hour || len(g.Reminders) != 2 ||
-		g.Reminders[0].Protection.Type != "edit" || g.Reminders[1].Protection.Type != "move" || g.Reminders[0].Protection.Reason != "vandalism" {
-		t.Errorf("first group = %+v, want A's edit and move at 1h", g)
-	}
-	var ids []int64
-	for _, r := range groups[0].Reminders {
-		ids = append(ids, r.ID)
-	}
-	if err := db.MarkSent(ctx, 2, "", ids, now); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.ReleaseClaim(ctx, 2); err != nil {
-		t.Fatal(err)
-	}
-	wantStatuses(t, db, "A", "edit/0s:pending", "edit/24h0m0s:superseded", "edit/1h0m0s:sent",
-		"move/0s:pending", "move/24h0m0s:superseded", "move/1h0m0s:sent")
-	wantStatuses(t, db, "B", "edit/0s:pending", "edit/24h0m0s:pending", "edit/1h0m0s:pending")
-
-	// B's 24-hour warning was released, not sent: it is due again.
-	if n, err := db.ClaimDue(ctx, now, 3); err != nil || n != 1 {
-		t.Fatalf("released reminder: claimed %d, %v", n, err)
-	}
-	if err := db.MarkSent(ctx, 3, "", nil, now); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := db.DueReminders(ctx, now); n != 0 {
-		t.Errorf("%d still due after sending", n)
-	}
-}
-
-func TestRecoverClaimedAfterACrash(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "w.db")
-	ctx := context.Background()
-	db, err := storage.Open(path, storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ReconcilePage(ctx, wk, "P", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
-		t.Fatal(err)
-	}
-	if n, err := db.ClaimDue(ctx, t0.Add(time.Hour), 7); err != nil || n != 1 {
-		t.Fatalf("claim: %d, %v", n, err)
-	}
-	db.Close() // the process dies before marking it sent
-
-	db = open(t, path, t0)
-	if n, _ := db.DueReminders(ctx, t0.Add(2*time.Hour)); n != 0 {
-		t.Fatalf("a claimed reminder counts as due before recovery")
-	}
-	if n, err := db.RecoverClaimed(ctx); err != nil || n != 1 {
-		t.Fatalf("recovered %d, %v", n, err)
-	}
-	if n, err := db.ClaimDue(ctx, t0.Add(2*time.Hour), 8); err != nil || n != 1 {
-		t.Fatalf("after recovery: claimed %d, %v", n, err)
-	}
-	if groups := claimedGroups(t, db, 8); len(groups) != 1 || !groups[0].Reminders[0].Recovered {
-		t.Fatalf("groups = %+v; want the reminder, marked recovered", groups)
-	}
-}
-
-func TestDismissAndExpiring(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
-	ctx := context.Background()
-	exp := t0.Add(48 * time.Hour)
-	db.ReconcilePage(ctx, wk, "A", []reminders.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0)
-	db.ReconcilePage(ctx, wk, "B", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
-	db.ReconcilePage(ctx, wk, "C", []reminders.TrackedProtection{prot("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
-
-	got, total, err := db.ExpiringProtections(ctx, "", t0, t0.Add(7*24*time.Hour), 2)
-	if err != nil || total != 3 || len(got) != 2 || got[0].Title != "B" || got[1].Title != "A" || got[1].Type != "edit" {
-		t.Fatalf("expiring = %+v (%d), %v", got, total, err)
-	}
-	if !got[0].NextReminder.Equal(t0.Add(time.Hour)) {
-		t.Errorf("B's next reminder = %v, want in 1h", got[0].NextReminder)
-	}
-
-	rs, _ := db.PageReminders(ctx, wk, "A")
-	r, n, err := db.DismissReminders(ctx, rs[0].ID, "bob", t0)
-	if err != nil || n != 6 || r.Protection.Title != "A" {
-		t.Fatalf("dismiss = %+v, %d, %v; want A's six pending reminders dismissed", r, n, err)
-	}
-	got, _, _ = db.ExpiringProtections(ctx, "", t0, t0.Add(7*24*time.Hour), 10)
-	for _, p := range got {
-		if p.Dismissed != (p.Title == "A") {
-			t.Errorf("%s %s: dismissed = %v", p.Title, p.Type, p.Dismissed)
-		}
-	}
-	if _, _, err := db.DismissReminders(ctx, 99999, "bob", t0); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("dismissing a missing reminder: %v, want ErrNotFound", err)
-	}
-	if _, err := db.Reminder(ctx, 99999); !errors.Is(err, storage.ErrNotFound) {
-		t.Errorf("missing reminder: %v, want ErrNotFound", err)
-	}
-
-	// Long after B expired and its reminders went out, it is pruned.
-	db.ClaimDue(ctx, t0.Add(3*time.Hour), 1)
-	db.MarkSent(ctx, 1, "", nil, t0.Add(3*time.Hour))
-	if n, err := db.PruneProtections(ctx, t0.Add(40*time.Hour)); err != nil || n != 1 {
-		t.Errorf("pruned %d, %v; want B only: the others have not expired", n, err)
-	}
-}
-
-func TestReminderState(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
-	ctx := context.Background()
-	if v, err := db.ReminderState(ctx, wk, "cursor"); err != nil || v != "" {
-		t.Fatalf("unset = %q, %v", v, err)
-	}
-	for _, v := range []string{"a", "b"} {
-		if err := db.SetReminderState(ctx, wk, "cursor", v); err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := db.ReminderState(ctx, wk, "cursor"); got != v {
-			t.Errorf("state = %q, want %q", got, v)
-		}
-	}
 }
 
 // The benchmarks below measure the reminders at scale: a database holding

@@ -3,10 +3,8 @@ package storage_test
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,86 +54,6 @@ func TestOpenMigratesOnceAndUsesWAL(t *testing.T) {
 	}
 	if err := db.Writable(ctx); err != nil {
 		t.Errorf("Writable: %v", err)
-	}
-}
-
-func TestAuditRoundTrip(t *testing.T) {
-	now := time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), now)
-	ctx := context.Background()
-	rec := &commands.AuditRecord{
-		Time: now, Platform: "slack", UserID: "U1", UserName: "ann", Channel: "C1", Command: "protect",
-		Args: map[string]string{"_": "Main Page", "edit": "sysop"},
-	}
-	if err := db.Begin(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
-	pending, err := db.Audit(ctx, storage.AuditFilter{})
-	if err != nil || len(pending) != 1 || pending[0].Outcome != "pending" {
-		t.Fatalf("after Begin: %+v, %v", pending, err)
-	}
-	rec.Outcome, rec.Code = commands.OutcomeWikiError, "pastexpiry"
-	rec.Result = json.RawMessage(`{"x":1}`)
-	rec.Duration = 1500 * time.Microsecond
-	if err := db.Finish(ctx, rec); err != nil {
-		t.Fatal(err)
-	}
-	second := &commands.AuditRecord{Time: now.Add(time.Second), Platform: "discord", UserID: "D1", Command: "help", Outcome: "ok"}
-	if err := db.Begin(ctx, second); err != nil {
-		t.Fatal(err)
-	}
-	all, err := db.Audit(ctx, storage.AuditFilter{})
-	if err != nil || len(all) != 2 {
-		t.Fatalf("audit = %+v, %v", all, err)
-	}
-	if all[0].ID != second.ID {
-		t.Errorf("newest is not first: %+v", all)
-	}
-	got := all[1]
-	if got.Outcome != commands.OutcomeWikiError || got.Code != "pastexpiry" || got.Args["edit"] != "sysop" ||
-		string(got.Result) != `{"x":1}` || got.Duration != rec.Duration || !got.Time.Equal(now) || got.UserName != "ann" {
-		t.Errorf("round trip = %+v", got)
-	}
-	only, _ := db.Audit(ctx, storage.AuditFilter{Platform: "slack", Limit: 5})
-	if len(only) != 1 || only[0].UserID != "U1" {
-		t.Errorf("platform filter = %+v", only)
-	}
-	if err := db.Finish(ctx, &commands.AuditRecord{ID: 999}); err == nil {
-		t.Error("finishing a record that does not exist succeeded")
-	}
-}
-
-func TestConcurrentWriters(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), time.Now())
-	ctx := context.Background()
-	var wg sync.WaitGroup
-	errs := make(chan error, 200)
-	for i := range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range 25 {
-				rec := &commands.AuditRecord{Platform: "console", UserID: string(rune('a' + i)), Command: "help"}
-				if err := db.Begin(ctx, rec); err != nil {
-					errs <- err
-					return
-				}
-				rec.Outcome = "ok"
-				if err := db.Finish(ctx, rec); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	all, _ := db.Audit(ctx, storage.AuditFilter{Limit: 1000})
-	if len(all) != 200 {
-		t.Errorf("%d records, want 200", len(all))
 	}
 }
 

@@ -2,14 +2,12 @@ package storage_test
 
 import (
 	"context"
-	"errors"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
@@ -205,12 +203,13 @@ func TestMigrationToWikisKeepsEverything(t *testing.T) {
 	}
 }
 
-// TestAdoptWiki renames the default wiki's rows once an operator names the
-// one wiki: everything moves in one go, protections keep their ids and
-// reminders, a second call changes nothing, and records the default wiki
-// gets later (the operator went back to [wiki] for a while) move on the
-// next call.
-func TestAdoptWiki(t *testing.T) {
+// TestAdoptWikiAfterTheUpgrade follows the upgrade of a single-wiki
+// database to its end: once the operator names the one wiki, AdoptWiki
+// gives it every row the migration made the default wiki's, and the
+// protections keep their ids and reminders. What AdoptWiki does on any
+// database (a second call, later records, a collision) the contract in
+// storagetest checks.
+func TestAdoptWikiAfterTheUpgrade(t *testing.T) {
 	old := fillV6(t)
 	db := openClock(t, old.path, testenv.NewClock(t0))
 	ctx := context.Background()
@@ -246,184 +245,5 @@ func TestAdoptWiki(t *testing.T) {
 	}
 	if v, _ := db.ReminderState(ctx, "en", "protect-log-cursor"); v != old.cursor {
 		t.Errorf("en's cursor = %q, want %q", v, old.cursor)
-	}
-
-	// Again: nothing left to rename, nothing changes.
-	if err := db.AdoptWiki(ctx, "en"); err != nil {
-		t.Errorf("second AdoptWiki: %v", err)
-	}
-	if got, _ := db.Audit(ctx, storage.AuditFilter{Wiki: "en"}); len(got) != 2 {
-		t.Errorf("after a second AdoptWiki en has %d records", len(got))
-	}
-	// Commands for the default wiki after the adoption are adopted next time.
-	later := &commands.AuditRecord{Wiki: def, Platform: "console", UserID: "admin", Command: "help", Outcome: commands.OutcomeOK}
-	if err := db.Begin(ctx, later); err != nil {
-		t.Fatal(err)
-	}
-	other := &commands.AuditRecord{Wiki: "de", Platform: "console", UserID: "admin", Command: "help", Outcome: commands.OutcomeOK}
-	if err := db.Begin(ctx, other); err != nil {
-		t.Fatal(err)
-	}
-	if err := db.AdoptWiki(ctx, "en"); err != nil {
-		t.Fatal(err)
-	}
-	if got, _ := db.Audit(ctx, storage.AuditFilter{Wiki: "en"}); len(got) != 3 || got[0].ID != later.ID {
-		t.Errorf("en's records after adopting again = %+v, want the later one too", got)
-	}
-	if got, _ := db.Audit(ctx, storage.AuditFilter{Wiki: "de"}); len(got) != 1 {
-		t.Errorf("another wiki's record was renamed: %+v", got)
-	}
-	if err := db.AdoptWiki(ctx, def); err != nil {
-		t.Errorf("adopting the default wiki itself: %v", err)
-	}
-	if err := db.AdoptWiki(ctx, ""); err == nil {
-		t.Error("adopting a wiki with no name succeeded")
-	}
-}
-
-// TestAdoptWikiRefusesACollision: when the wiki to adopt already has rows
-// about the same things as the default wiki's, AdoptWiki names the tables
-// and renames nothing at all.
-func TestAdoptWikiRefusesACollision(t *testing.T) {
-	db := openClock(t, filepath.Join(t.TempDir(), "w.db"), testenv.NewClock(t0))
-	ctx := context.Background()
-	const def = commands.DefaultWiki
-	for _, l := range []commands.Link{
-		{Wiki: def, Platform: "slack", UserID: "U1", WikiUser: "Ann"},
-		{Wiki: def, Platform: "slack", UserID: "U2", WikiUser: "Bob"},
-		{Wiki: "en", Platform: "slack", UserID: "U1", WikiUser: "Ann2"},
-	} {
-		if err := db.SaveLink(ctx, l); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, wiki := range []string{def, "en"} {
-		if _, err := db.ReconcilePage(ctx, wiki, "Page", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, err := db.ReconcilePage(ctx, def, "Other", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0); err != nil {
-		t.Fatal(err)
-	}
-	err := db.AdoptWiki(ctx, "en")
-	if !errors.Is(err, storage.ErrWikiCollision) || !strings.Contains(err.Error(), "links (1)") ||
-		!strings.Contains(err.Error(), "protections (1)") || strings.Contains(err.Error(), "link_attempts") {
-		t.Fatalf("AdoptWiki = %v; want ErrWikiCollision naming links and protections", err)
-	}
-	if l, ok, _ := db.Link(ctx, def, "slack", "U2"); !ok || l.WikiUser != "Bob" {
-		t.Errorf("a refused adoption renamed U2's link: %+v, %v", l, ok)
-	}
-	if ps, _ := db.PageProtections(ctx, def, "Other"); len(ps) != 1 {
-		t.Errorf("a refused adoption renamed Other's protection")
-	}
-	// Another name does not collide.
-	if err := db.AdoptWiki(ctx, "fr"); err != nil {
-		t.Fatal(err)
-	}
-	if l, ok, _ := db.Link(ctx, "fr", "slack", "U1"); !ok || l.WikiUser != "Ann" {
-		t.Errorf("fr's link = %+v, %v", l, ok)
-	}
-}
-
-// TestSameTitleOnTwoWikis keeps "Page" on en and "Page" on de apart:
-// reconciling, listing, claiming, sending, retrying and dismissing one
-// leaves the other as it was, and a claimed group never mixes them.
-func TestSameTitleOnTwoWikis(t *testing.T) {
-	db := open(t, filepath.Join(t.TempDir(), "w.db"), t0)
-	ctx := context.Background()
-	exp := t0.Add(48 * time.Hour)
-	for _, wiki := range []string{"en", "de"} {
-		p := prot("edit", "sysop", exp)
-		p.Reason = "vandalism on " + wiki
-		if res, err := db.ReconcilePage(ctx, wiki, "Page", []reminders.TrackedProtection{p}, leads, t0); err != nil || res.Added != 1 {
-			t.Fatalf("%s: %+v, %v", wiki, res, err)
-		}
-	}
-	// en's is extended; de's stays.
-	if res, err := db.ReconcilePage(ctx, "en", "Page", []reminders.TrackedProtection{prot("edit", "sysop", exp.Add(time.Hour))}, leads, t0); err != nil || res.Changed != 1 {
-		t.Fatalf("en changed: %+v, %v", res, err)
-	}
-	en, _ := db.PageProtections(ctx, "en", "Page")
-	de, _ := db.PageProtections(ctx, "de", "Page")
-	if len(en) != 1 || len(de) != 1 || en[0].ID == de[0].ID || !en[0].Expiry.Equal(exp.Add(time.Hour)) || !de[0].Expiry.Equal(exp) ||
-		en[0].Wiki != "en" || de[0].Wiki != "de" || de[0].Reason != "vandalism on de" {
-		t.Fatalf("en = %+v\nde = %+v", en, de)
-	}
-	if rs, _ := db.PageReminders(ctx, "de", "Page"); len(rs) != 3 || rs[0].Status != reminders.StatusPending {
-		t.Errorf("de's reminders = %+v, want its three pending", rs)
-	}
-	if got, total, _ := db.ExpiringProtections(ctx, "de", t0, t0.Add(7*24*time.Hour), 10); total != 1 || got[0].Wiki != "de" {
-		t.Errorf("de's expiring = %+v (%d)", got, total)
-	}
-	if got, total, _ := db.ExpiringProtections(ctx, "", t0, t0.Add(7*24*time.Hour), 10); total != 2 || got[0].Wiki != "de" || got[1].Wiki != "en" {
-		t.Errorf("every wiki's expiring = %+v (%d)", got, total)
-	}
-
-	// Both 24-hour warnings fall due in one tick: two groups, one a wiki.
-	now := exp.Add(-23 * time.Hour)
-	if n, err := db.ClaimDue(ctx, now, 1); err != nil || n != 2 {
-		t.Fatalf("claimed %d, %v", n, err)
-	}
-	groups := claimedGroups(t, db, 1)
-	if len(groups) != 2 || groups[0].Wiki != "de" || groups[1].Wiki != "en" ||
-		len(groups[0].Reminders) != 1 || groups[0].Reminders[0].Protection.Wiki != "de" ||
-		len(groups[1].Reminders) != 1 || groups[1].Reminders[0].Protection.Wiki != "en" {
-		t.Fatalf("claimed groups = %+v", groups)
-	}
-	// de's went out; en's failed and is retried.
-	if err := db.MarkSent(ctx, 1, "de", nil, now); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.RetryLater(ctx, 1, "en", nil, now, reminders.Backoff{Base: time.Minute, Max: time.Hour, Attempts: 3}, "en's channel failed", nil); err != nil {
-		t.Fatal(err)
-	}
-	wantStatus := func(wiki string, want ...string) {
-		t.Helper()
-		rs, err := db.PageReminders(ctx, wiki, "Page")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, r := range rs {
-			if r.Status != reminders.StatusCancelled {
-				got = append(got, r.Lead.String()+":"+r.Status)
-			}
-		}
-		if strings.Join(got, " ") != strings.Join(want, " ") {
-			t.Errorf("%s's reminders: got %v, want %v", wiki, got, want)
-		}
-	}
-	wantStatus("de", "0s:pending", "24h0m0s:sent", "1h0m0s:pending")
-	wantStatus("en", "0s:pending", "24h0m0s:pending", "1h0m0s:pending")
-
-	// Dismissing de's page leaves en's page reminded.
-	rs, _ := db.PageReminders(ctx, "de", "Page")
-	if r, n, err := db.DismissReminders(ctx, rs[0].ID, "bob", now); err != nil || n != 2 || r.Protection.Wiki != "de" {
-		t.Fatalf("dismiss de = %+v, %d, %v", r, n, err)
-	}
-	wantStatus("de", "0s:dismissed", "24h0m0s:sent", "1h0m0s:dismissed")
-	wantStatus("en", "0s:pending", "24h0m0s:pending", "1h0m0s:pending")
-
-	// Lifting en's protection keeps de's.
-	if res, err := db.ReconcilePage(ctx, "en", "Page", nil, leads, now); err != nil || res.Removed != 1 {
-		t.Fatalf("lifting en: %+v, %v", res, err)
-	}
-	if ps, _ := db.PageProtections(ctx, "de", "Page"); len(ps) != 1 {
-		t.Errorf("lifting en's protection dropped de's")
-	}
-
-	// Each wiki has its own cursor.
-	for _, wiki := range []string{"en", "de"} {
-		if err := db.SetReminderState(ctx, wiki, "cursor", "at "+wiki); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, wiki := range []string{"en", "de"} {
-		if v, _ := db.ReminderState(ctx, wiki, "cursor"); v != "at "+wiki {
-			t.Errorf("%s's cursor = %q", wiki, v)
-		}
-	}
-	if _, err := db.ReconcilePage(ctx, "", "Page", nil, leads, now); err == nil {
-		t.Error("ReconcilePage without a wiki succeeded")
 	}
 }

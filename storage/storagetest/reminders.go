@@ -406,6 +406,7 @@ func testRemindersDismissExpiringPrune(t *testing.T, open Opener) {
 	}{
 		{wk, t0, week, 2, "en:B/edit en:A/edit", 3},
 		{"", t0, week, 10, "en:B/edit de:B/edit de:a/edit en:A/edit en:A/move", 5},
+		{"", t0, week, 2, "en:B/edit de:B/edit", 5},
 		{"de", t0, week, 10, "de:B/edit de:a/edit", 2},
 		{"fr", t0, week, 10, "", 0},
 		// After from, no later than until.
@@ -518,6 +519,15 @@ func testRemindersSameTitleOnTwoWikis(t *testing.T, open Opener) {
 		t.Fatalf("en = %+v\nde = %+v", en, de)
 	}
 	wantReminders(t, db, "de", "Page", "edit/0s:pending", "edit/24h0m0s:pending", "edit/1h0m0s:pending")
+	week := t0.Add(7 * 24 * time.Hour)
+	if got, total, err := db.ExpiringProtections(ctx, "de", t0, week, 10); err != nil || total != 1 || len(got) != 1 ||
+		got[0].Wiki != "de" || !got[0].Expiry.Equal(exp) {
+		t.Errorf("de's expiring = %+v (%d), %v; want de's Page alone", got, total, err)
+	}
+	if got, total, err := db.ExpiringProtections(ctx, "", t0, week, 10); err != nil || total != 2 || len(got) != 2 ||
+		got[0].Wiki != "de" || got[1].Wiki != "en" {
+		t.Errorf("every wiki's expiring = %+v (%d), %v; want de's Page, then en's (extended)", got, total, err)
+	}
 
 	// Both 24-hour warnings fall due in one tick: two groups, one a wiki.
 	now := exp.Add(-23 * time.Hour)
