@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -793,12 +794,20 @@ func TestRestartNeitherLosesNorRepeats(t *testing.T) {
 	}
 }
 
-func TestConfigIsChecked(t *testing.T) {
-	db, err := storage.Open(t.TempDir()+"/w.db", storage.Options{})
+// tempStore opens a SQLite store in the test's own directory, with the
+// real clock, closed when the test ends.
+func tempStore(t *testing.T) *storage.DB {
+	t.Helper()
+	db, err := storage.Open(filepath.Join(t.TempDir(), "w.db"), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestConfigIsChecked(t *testing.T) {
+	db := tempStore(t)
 	c, _ := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php"})
 	for _, cfg := range []reminders.Config{
 		{Wikis: oneWiki(c)},

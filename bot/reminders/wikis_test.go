@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/mw"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // farm is a wikimod serving two real wikis, en (the test wiki) and de (a
@@ -391,11 +389,7 @@ func (w *slowWiki) stats() (peak, requests int) {
 // once, in several ticks rather than all in one; when all fall due at once
 // (after a stall), no more than SyncConcurrency run at the same time.
 func TestSyncsAreSpreadAndBounded(t *testing.T) {
-	db, err := storage.Open(filepath.Join(t.TempDir(), "w.db"), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempStore(t)
 	slow := &slowWiki{}
 	var wikis []reminders.Wiki
 	for i := range 12 {
@@ -463,11 +457,7 @@ func TestSyncsAreSpreadAndBounded(t *testing.T) {
 // channels, naming en, while de's two reminders due in the same tick go
 // out singly to de's.
 func TestDigestsAreByWiki(t *testing.T) {
-	db, err := storage.Open(filepath.Join(t.TempDir(), "w.db"), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempStore(t)
 	ctx := context.Background()
 	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	exp := t0.Add(48 * time.Hour)
@@ -521,11 +511,7 @@ func TestDigestsAreByWiki(t *testing.T) {
 // its outcome names, within that wiki's own page list; one on a wiki the
 // reminders do not know is left alone.
 func TestOnProtectTracksUnderItsWiki(t *testing.T) {
-	db, err := storage.Open(filepath.Join(t.TempDir(), "w.db"), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := tempStore(t)
 	c, _ := mw.New(mw.Config{APIURL: "http://127.0.0.1:1/api.php"})
 	s, err := reminders.New(reminders.Config{Store: db, Notify: newInbox().Notify, Wikis: []reminders.Wiki{
 		{Name: "en", Client: c, Pages: []string{"Watched"}},
