@@ -271,16 +271,38 @@ func TestKilledMidBurstSettlesAtRestart(t *testing.T) {
 
 	db := openStorage(t, cfg.Storage.Path)
 	recs := auditFor(t, db, prefix)
-	byTitle := map[string][]auditRow{}
-	outcomes := map[string]int{}
 	for _, r := range recs {
-		byTitle[r.title] = append(byTitle[r.title], r)
-		outcomes[r.outcome+"/"+r.code]++
 		if r.outcome == "queued" || r.outcome == "pending" {
 			t.Errorf("row %d left %s after the restart", r.id, r.outcome)
 		}
 	}
-	applied := 0
+	applied, outcomes := checkEachOnce(t, prefix, n, acked, recs, func(title string) int {
+		if pageProtected(t, title) {
+			return 1
+		}
+		return 0
+	})
+	t.Logf("kill -9 mid-burst: %d sent, %d acknowledged, %d answered before the kill, %d audit rows, %d applied on the wiki; rows after restart: %v",
+		n, len(acked), answeredBefore, len(recs), applied, outcomes)
+	if outcomes["ok/"]+outcomes["ok/settled-from-log"] != applied {
+		t.Errorf("%d pages protected, but the audit log says %d", applied, outcomes["ok/"]+outcomes["ok/settled-from-log"])
+	}
+}
+
+// checkEachOnce checks the audit rows of a burst of n /protect commands on
+// the pages "PREFIX i" against the wiki, where applied(title) says how many
+// times the wiki protected the page: every acknowledged command has exactly
+// one row and none has two; no page was protected twice, none without a
+// row; and a row says ok exactly when the wiki protected its page. It
+// returns how many pages were protected, and the rows' outcomes counted.
+func checkEachOnce(t *testing.T, prefix string, n int, acked map[int]bool, recs []auditRow, applied func(title string) int) (protected int, outcomes map[string]int) {
+	t.Helper()
+	byTitle := map[string][]auditRow{}
+	outcomes = map[string]int{}
+	for _, r := range recs {
+		byTitle[r.title] = append(byTitle[r.title], r)
+		outcomes[r.outcome+"/"+r.code]++
+	}
 	for i := range n {
 		title := fmt.Sprintf("%s %d", prefix, i)
 		rows := byTitle[title]
@@ -290,27 +312,23 @@ func TestKilledMidBurstSettlesAtRestart(t *testing.T) {
 		if len(rows) > 1 {
 			t.Errorf("command %d has %d audit rows", i, len(rows))
 		}
-		protected := pageProtected(t, title)
-		if protected {
-			applied++
-		}
-		for _, r := range rows {
-			if (r.outcome == "ok") != protected {
-				t.Errorf("%q: audit says %s/%s but protected on the wiki = %v", title, r.outcome, r.code, protected)
+		times := applied(title)
+		switch {
+		case times > 1:
+			t.Errorf("%q was protected %d times on the wiki", title, times)
+		case times == 1:
+			protected++
+			if len(rows) == 0 {
+				t.Errorf("%q is protected but has no audit row", title)
 			}
 		}
-		if !protected && len(rows) == 0 {
-			continue
-		}
-		if protected && len(rows) == 0 {
-			t.Errorf("%q is protected but has no audit row", title)
+		for _, r := range rows {
+			if (r.outcome == "ok") != (times == 1) {
+				t.Errorf("%q: audit says %s/%s, the wiki protected it %d times", title, r.outcome, r.code, times)
+			}
 		}
 	}
-	t.Logf("kill -9 mid-burst: %d sent, %d acknowledged, %d answered before the kill, %d audit rows, %d applied on the wiki; rows after restart: %v",
-		n, len(acked), answeredBefore, len(recs), applied, outcomes)
-	if outcomes["ok/"]+outcomes["ok/settled-from-log"] != applied {
-		t.Errorf("%d pages protected, but the audit log says %d", applied, outcomes["ok/"]+outcomes["ok/settled-from-log"])
-	}
+	return protected, outcomes
 }
 
 type auditRow struct {

@@ -145,34 +145,7 @@ func TestReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 		q.Continue = page.Continue
 	}
 
-	byTitle := map[string][]auditRow{}
-	outcomes := map[string]int{}
-	for _, r := range recs {
-		byTitle[r.title] = append(byTitle[r.title], r)
-		outcomes[r.outcome+"/"+r.code]++
-	}
-	applied := 0
-	for i := range n {
-		title := fmt.Sprintf("%s %d", prefix, i)
-		rows := byTitle[title]
-		if acked[i] && len(rows) != 1 {
-			t.Errorf("acknowledged command %d has %d audit rows", i, len(rows))
-		}
-		if len(rows) > 1 {
-			t.Errorf("command %d has %d audit rows", i, len(rows))
-		}
-		if logged[title] > 1 {
-			t.Errorf("%q was protected %d times on the wiki", title, logged[title])
-		}
-		if logged[title] == 1 {
-			applied++
-		}
-		for _, r := range rows {
-			if (r.outcome == "ok") != (logged[title] == 1) {
-				t.Errorf("%q: audit says %s/%s, the wiki's log has it %d times", title, r.outcome, r.code, logged[title])
-			}
-		}
-	}
+	applied, outcomes := checkEachOnce(t, prefix, n, acked, recs, func(title string) int { return logged[title] })
 	t.Logf("3 replicas, one killed after %d acknowledgements: %d sent, %d acknowledged, %d audit rows, %d applied on the wiki, all settled %v after the start; rows: %v",
 		killAfter, n, len(acked), len(recs), applied, settledAfter.Round(time.Second), outcomes)
 	for _, p := range []*process{procs[0], procs[2]} {
