@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -31,24 +30,17 @@ func procCPU(tb testing.TB, pid int) time.Duration {
 	return time.Duration(utime+stime) * time.Second / ticks
 }
 
-// goMetric reads one unlabelled sample from /metrics.
-func goMetric(tb testing.TB, base, name string) float64 {
+// memStats reads the process's allocation counters, bytes and objects,
+// from /metrics.
+func memStats(tb testing.TB, base string) (bytes, objects float64) {
 	tb.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		tb.Fatal(err)
+	m := scrapeMetrics(tb, base)
+	bytes, okB := m["go_memstats_alloc_bytes_total"]
+	objects, okO := m["go_memstats_mallocs_total"]
+	if !okB || !okO {
+		tb.Fatalf("no allocation counters in %s/metrics", base)
 	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	tb.Fatalf("no %s in /metrics", name)
-	return 0
+	return bytes, objects
 }
 
 // BenchmarkCommandCost measures what one signed Slack /protect costs the
@@ -189,18 +181,16 @@ func commandCost(b *testing.B, which costCase) {
 		saveProfile(b, admin+"/debug/pprof/allocs", allocs+".before")
 	}
 	cpu0 := procCPU(b, pid)
-	bytes0 := goMetric(b, admin, "go_memstats_alloc_bytes_total")
-	objs0 := goMetric(b, admin, "go_memstats_mallocs_total")
+	bytes0, objs0 := memStats(b, admin)
 	b.ResetTimer()
 	run(b.N)
 	b.StopTimer()
 	// Each /metrics scrape allocates too: measure one and take it off.
-	scrape0 := goMetric(b, admin, "go_memstats_alloc_bytes_total")
-	scrape1 := goMetric(b, admin, "go_memstats_alloc_bytes_total")
-	perScrape := scrape1 - scrape0
+	bytes1, objs1 := memStats(b, admin)
+	bytes2, objs2 := memStats(b, admin)
 	cpu := procCPU(b, pid) - cpu0
-	allocated := scrape0 - bytes0 - perScrape
-	objs := goMetric(b, admin, "go_memstats_mallocs_total") - objs0
+	allocated := bytes1 - bytes0 - (bytes2 - bytes1)
+	objs := objs1 - objs0 - (objs2 - objs1)
 	<-profiled
 	if allocs != "" {
 		saveProfile(b, admin+"/debug/pprof/allocs", allocs)
