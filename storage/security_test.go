@@ -2,37 +2,16 @@ package storage_test
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/storage/storagetest"
 )
-
-func securityCounts(t *testing.T, db *storage.DB, since time.Time, limit int) []string {
-	t.Helper()
-	cs, err := db.SecurityCounts(context.Background(), since, limit)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, c := range cs {
-		out = append(out, fmt.Sprintf("%s %s %s %s %d %q", c.Minute.Format("15:04:05"), c.Platform, c.Kind, c.Source, c.Count, c.Detail))
-	}
-	return out
-}
-
-func wantCounts(t *testing.T, got []string, want ...string) {
-	t.Helper()
-	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("security counts:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
-	}
-}
 
 func dbSize(t *testing.T, path string) int64 {
 	t.Helper()
@@ -146,7 +125,7 @@ func TestMigrationFoldsSecurityEvents(t *testing.T) {
 	if v, err := db.SchemaVersion(context.Background()); err != nil || v < 5 {
 		t.Fatalf("schema version %d, %v", v, err)
 	}
-	wantCounts(t, securityCounts(t, db, time.Time{}, 0),
+	storagetest.WantCounts(t, storagetest.SecurityCounts(t, db, time.Time{}, 0),
 		`12:01:00 slack bad-signature 203.0.113.7 1 "next minute"`,
 		`12:00:00 slack bad-signature 203.0.113.7 3 "signature mismatch"`,
 		`12:00:00 discord bad-signature 2001:db8::1 2 "bad ed25519"`,

@@ -12,8 +12,9 @@ import (
 	"github.com/wikimod/wikimod/internal/testenv"
 )
 
-// securityCounts returns SecurityCounts(since, limit), one line a count.
-func securityCounts(t *testing.T, db Store, since time.Time, limit int) []string {
+// SecurityCounts returns db's SecurityCounts(since, limit), one line a
+// count, for WantCounts.
+func SecurityCounts(t *testing.T, db Store, since time.Time, limit int) []string {
 	t.Helper()
 	cs, err := db.SecurityCounts(context.Background(), since, limit)
 	if err != nil {
@@ -26,7 +27,8 @@ func securityCounts(t *testing.T, db Store, since time.Time, limit int) []string
 	return out
 }
 
-func wantCounts(t *testing.T, got []string, want ...string) {
+// WantCounts fails t unless the lines of SecurityCounts are want.
+func WantCounts(t *testing.T, got []string, want ...string) {
 	t.Helper()
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("security counts:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
@@ -83,14 +85,14 @@ func testSecurityCountsAddUp(t *testing.T, open Opener) {
 		len(stale.Detail) > 256 || len(stale.Detail) < 250 || strings.Trim(stale.Detail, "é") != "" {
 		t.Errorf("count of now = %s %d-byte detail %q", stale.Minute, len(stale.Detail), stale.Detail)
 	}
-	wantCounts(t, securityCounts(t, db, m0, 10)[1:],
+	WantCounts(t, SecurityCounts(t, db, m0, 10)[1:],
 		`12:01:00 discord replayed-request other 5 "seen"`,
 		`12:00:00 slack bad-signature 203.0.113.7 9 "first detail"`,
 		`12:00:00 slack bad-signature 203.0.113.8 1 "no header"`)
 	// since selects the minute holding it and later ones; limit bounds.
-	wantCounts(t, securityCounts(t, db, m1.Add(10*time.Second), 0)[1:],
+	WantCounts(t, SecurityCounts(t, db, m1.Add(10*time.Second), 0)[1:],
 		`12:01:00 discord replayed-request other 5 "seen"`)
-	if n := len(securityCounts(t, db, m0, 2)); n != 2 {
+	if n := len(SecurityCounts(t, db, m0, 2)); n != 2 {
 		t.Errorf("limit 2 returned %d", n)
 	}
 
@@ -98,7 +100,7 @@ func testSecurityCountsAddUp(t *testing.T, open Opener) {
 	if err != nil || n != 2 {
 		t.Errorf("PruneSecurityCounts = %d, %v; want 2", n, err)
 	}
-	if got := securityCounts(t, db, time.Time{}, 0); len(got) != 2 || !strings.Contains(got[1], "12:01:00") {
+	if got := SecurityCounts(t, db, time.Time{}, 0); len(got) != 2 || !strings.Contains(got[1], "12:01:00") {
 		t.Errorf("after pruning the first minute: %v", got)
 	}
 }
@@ -142,7 +144,7 @@ func testSecurityCountsAggregateBatches(t *testing.T, open Opener) {
 	}
 	// The newest minute first; in it the largest counts, then by kind
 	// (capitals sort first) and source.
-	wantCounts(t, securityCounts(t, db, t0.Add(3*time.Minute), 4),
+	WantCounts(t, SecurityCounts(t, db, t0.Add(3*time.Minute), 4),
 		`12:03:00 slack Stale-timestamp other 840 "signature mismatch"`,
 		`12:03:00 slack bad-signature other 840 "signature mismatch"`,
 		`12:03:00 slack Stale-timestamp 2001:db8::4 780 "signature mismatch"`,
