@@ -3,7 +3,6 @@ package storage_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,21 +12,14 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/storage/storagetest"
 )
-
-// attempt returns a link attempt for slack user uid whose code is code,
-// hashed as the service hashes it.
-func attempt(uid, wikiUser, code string, salt []byte, expires time.Time) commands.LinkAttempt {
-	sum := sha256.Sum256(append(append([]byte(nil), salt...), code...))
-	return commands.LinkAttempt{Wiki: commands.DefaultWiki, Platform: "slack", UserID: uid, WikiUser: wikiUser, Method: commands.LinkByMail,
-		Salt: salt, CodeHash: sum[:], Expires: expires}
-}
 
 func TestLinkAttemptStoresNoCode(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "w.db")
 	db := openClock(t, path, testenv.NewClock(t0))
 	const code = "QX7-K2M9-ZP4W"
-	a := attempt("U1", "Ann", code, []byte("0123456789abcdef"), t0.Add(time.Hour))
+	a := storagetest.LinkAttempt("U1", "Ann", code, []byte("0123456789abcdef"), t0.Add(time.Hour))
 	if err := db.SaveLinkAttempt(context.Background(), a); err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +90,7 @@ func TestMigrationAddsLinks(t *testing.T) {
 	if err := db.SaveLink(ctx, commands.Link{Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U1", WikiUser: "Ann", Method: commands.LinkByMail}); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SaveLinkAttempt(ctx, attempt("U2", "Bob", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
+	if err := db.SaveLinkAttempt(ctx, storagetest.LinkAttempt("U2", "Bob", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := db.AddWrongCode(ctx, commands.DefaultWiki, "slack", "U2"); err != nil || n != 1 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/storage/storagetest"
 )
 
 // wk is the wiki the benchmarks track protections on.
@@ -27,22 +28,6 @@ var (
 	t0    = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 	leads = []time.Duration{24 * time.Hour, time.Hour}
 )
-
-func prot(typ, level string, expiry time.Time) reminders.TrackedProtection {
-	return reminders.TrackedProtection{Type: typ, Level: level, Expiry: expiry, Length: expiry.Sub(t0), SetBy: "alice",
-		SetByID: "U1", Platform: "slack", Channel: "C1", Reason: "vandalism", URL: "http://wiki.test/x"}
-}
-
-// claimedGroups returns the messages the reminders of claim make, on every
-// wiki, as the scheduler groups them.
-func claimedGroups(t *testing.T, db *storage.DB, claim int64) []reminders.ReminderGroup {
-	t.Helper()
-	rs, err := db.ClaimedReminders(context.Background(), claim)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return reminders.GroupReminders(rs)
-}
 
 // The benchmarks below measure the reminders at scale: a database holding
 // benchReminders pending reminders (333,334 protections with three reminders
@@ -314,7 +299,7 @@ func BenchmarkReconcilePage(b *testing.B) {
 	defer db.Close()
 	ctx := context.Background()
 	page := func(exp time.Time) []reminders.TrackedProtection {
-		return []reminders.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}
+		return []reminders.TrackedProtection{storagetest.Protection("edit", "sysop", exp), storagetest.Protection("move", "sysop", exp)}
 	}
 	week := t0.Add(7 * 24 * time.Hour)
 	pages, changes := 0, 0 // across the runs of each sub-benchmark

@@ -11,6 +11,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/storage/storagetest"
 )
 
 // v6 is what a database an older wikimod left (schema version 6, one wiki)
@@ -51,7 +52,7 @@ func fillV6(t *testing.T) v6 {
 		VALUES (?, 'discord', 'D1', 'bob', 'D-CHAN', 'block', '{"_":"Vandal"}', 'denied', 'no-right')`, ms+1000)
 	exec(`INSERT INTO links (platform, user_id, wiki_user, method, linked_ms) VALUES ('slack', 'U1', 'Ann', 'mail', ?)`, ms)
 	exec(`INSERT INTO links (platform, user_id, wiki_user, method, linked_ms) VALUES ('discord', 'D1', 'Ann', 'page', ?)`, ms)
-	a := attempt("U2", "Cat", "123456", []byte("salt"), t0.Add(time.Hour))
+	a := storagetest.LinkAttempt("U2", "Cat", "123456", []byte("salt"), t0.Add(time.Hour))
 	exec(`INSERT INTO link_attempts (platform, user_id, wiki_user, method, salt, code_hash, expires_ms, tries)
 		VALUES (?, ?, ?, ?, ?, ?, ?, 1)`, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, a.Expires.UnixMilli())
 	exp := t0.Add(48 * time.Hour).UnixMilli()
@@ -185,7 +186,7 @@ func TestMigrationToWikisKeepsEverything(t *testing.T) {
 	if n, err := db.ClaimDue(ctx, t0.Add(47*time.Hour), 10); err != nil || n != 2 {
 		t.Errorf("ClaimDue at the 1-hour warnings = %d, %v; want 2", n, err)
 	}
-	if groups := claimedGroups(t, db, 10); len(groups) != 1 || groups[0].Wiki != def || len(groups[0].Reminders) != 2 || !groups[0].Reminders[1].Recovered {
+	if groups := storagetest.ClaimedGroups(t, db, 10); len(groups) != 1 || groups[0].Wiki != def || len(groups[0].Reminders) != 2 || !groups[0].Reminders[1].Recovered {
 		t.Errorf("claimed groups = %+v", groups)
 	}
 	if err := db.ReleaseClaim(ctx, 10); err != nil {

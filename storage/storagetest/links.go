@@ -12,9 +12,9 @@ import (
 	"github.com/wikimod/wikimod/internal/testenv"
 )
 
-// attempt returns a link attempt on the default wiki for slack user uid
-// whose code is code, hashed as the service hashes it.
-func attempt(uid, wikiUser, code string, salt []byte, expires time.Time) commands.LinkAttempt {
+// LinkAttempt is a /link by mail attempt on the default wiki for the Slack
+// user uid, whose code is code, salted with salt.
+func LinkAttempt(uid, wikiUser, code string, salt []byte, expires time.Time) commands.LinkAttempt {
 	sum := sha256.Sum256(append(append([]byte(nil), salt...), code...))
 	return commands.LinkAttempt{Wiki: commands.DefaultWiki, Platform: "slack", UserID: uid, WikiUser: wikiUser,
 		Method: commands.LinkByMail, Salt: salt, CodeHash: sum[:], Expires: expires}
@@ -118,7 +118,7 @@ func testLinkRejectsEmptyNames(t *testing.T, open Opener) {
 		"user":      func(a *commands.LinkAttempt) { a.UserID = "" },
 		"wiki user": func(a *commands.LinkAttempt) { a.WikiUser = "" },
 	} {
-		a := attempt("U1", "Ann", "123456", []byte("salt"), t0)
+		a := LinkAttempt("U1", "Ann", "123456", []byte("salt"), t0)
 		change(&a)
 		if err := db.SaveLinkAttempt(ctx, a); err == nil {
 			t.Errorf("SaveLinkAttempt without a %s succeeded", name)
@@ -141,7 +141,7 @@ func testLinkAttemptReplaceResetsTries(t *testing.T, open Opener) {
 	// Bytes that are not valid UTF-8 and hold a NUL: stored as text, they
 	// would not come back the same.
 	salt := []byte{0x00, 0xff, 0xfe, 0x80, 0x01, 0x00, 0x7f, 0xc3}
-	first := attempt("U1", "Ann", "111111", salt, t0.In(time.FixedZone("x", -7200)).Add(10*time.Minute))
+	first := LinkAttempt("U1", "Ann", "111111", salt, t0.In(time.FixedZone("x", -7200)).Add(10*time.Minute))
 	first.Tries = 2
 	if err := db.SaveLinkAttempt(ctx, first); err != nil {
 		t.Fatal(err)
@@ -158,7 +158,7 @@ func testLinkAttemptReplaceResetsTries(t *testing.T, open Opener) {
 		}
 	}
 
-	second := attempt("U1", "Bob", "222222", []byte("another salt"), t0.Add(20*time.Minute))
+	second := LinkAttempt("U1", "Bob", "222222", []byte("another salt"), t0.Add(20*time.Minute))
 	second.Method, second.Tries = commands.LinkByPage, 4
 	if err := db.SaveLinkAttempt(ctx, second); err != nil {
 		t.Fatal(err)
@@ -192,7 +192,7 @@ func testAddWrongCodeCounts(t *testing.T, open Opener) {
 	if _, ok := getAttempt(t, db, "U1"); ok {
 		t.Error("AddWrongCode with no attempt made one")
 	}
-	if err := db.SaveLinkAttempt(ctx, attempt("U1", "Ann", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
+	if err := db.SaveLinkAttempt(ctx, LinkAttempt("U1", "Ann", "123456", []byte("s"), t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	for want := 1; want <= 5; want++ {
@@ -247,7 +247,7 @@ func testPruneLinkAttempts(t *testing.T, open Opener) {
 		"now":   t0,
 		"later": t0.Add(time.Minute),
 	} {
-		if err := db.SaveLinkAttempt(ctx, attempt(uid, "Ann", "123456", []byte("s"), expires)); err != nil {
+		if err := db.SaveLinkAttempt(ctx, LinkAttempt(uid, "Ann", "123456", []byte("s"), expires)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -294,7 +294,7 @@ func testLinksPerWiki(t *testing.T, open Opener) {
 	}
 
 	for wiki, exp := range map[string]time.Time{"en": t0.Add(-time.Minute), "de": t0.Add(time.Hour)} {
-		a := attempt("U2", "Bob", "123456", []byte("s"), exp)
+		a := LinkAttempt("U2", "Bob", "123456", []byte("s"), exp)
 		a.Wiki = wiki
 		if err := db.SaveLinkAttempt(ctx, a); err != nil {
 			t.Fatal(err)

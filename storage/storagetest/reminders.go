@@ -23,8 +23,9 @@ const wk = "en"
 // leads are the reminders' default lead times.
 var leads = []time.Duration{24 * time.Hour, time.Hour}
 
-// prot is a protection of the given type, level and expiry, set at t0.
-func prot(typ, level string, expiry time.Time) reminders.TrackedProtection {
+// Protection is a tracked protection of type typ at level until expiry,
+// for as long as from t0 to expiry, as a Slack user set it.
+func Protection(typ, level string, expiry time.Time) reminders.TrackedProtection {
 	return reminders.TrackedProtection{Type: typ, Level: level, Expiry: expiry, Length: expiry.Sub(t0), SetBy: "alice",
 		SetByID: "U1", Platform: "slack", Channel: "C1", Reason: "vandalism", URL: "http://wiki.test/x"}
 }
@@ -62,9 +63,9 @@ func wantReminders(t *testing.T, db Store, wiki, title string, want ...string) {
 	}
 }
 
-// claimedGroups returns the messages the reminders of claim make, on every
+// ClaimedGroups returns the messages the reminders of claim make, on every
 // wiki, as the scheduler groups them.
-func claimedGroups(t *testing.T, db Store, claim int64) []reminders.ReminderGroup {
+func ClaimedGroups(t *testing.T, db Store, claim int64) []reminders.ReminderGroup {
 	t.Helper()
 	rs, err := db.ClaimedReminders(context.Background(), claim)
 	if err != nil {
@@ -88,8 +89,8 @@ func claimDue(t *testing.T, db Store, now time.Time, claim int64, want int) {
 func testRemindersReconcile(t *testing.T, open Opener) {
 	db := open(fixed(t0))
 	ctx := context.Background()
-	edit := prot("edit", "sysop", t0.Add(3*time.Hour))
-	move := prot("move", "sysop", t0.Add(48*time.Hour))
+	edit := Protection("edit", "sysop", t0.Add(3*time.Hour))
+	move := Protection("move", "sysop", t0.Add(48*time.Hour))
 	move.Cascade = true
 	if res := reconcile(t, db, wk, "Page", []reminders.TrackedProtection{move, edit}, leads, t0); res != (reminders.ReconcileResult{Added: 2}) {
 		t.Fatalf("first reconcile = %+v", res)
@@ -124,7 +125,7 @@ func testRemindersReconcile(t *testing.T, open Opener) {
 	}
 
 	// The edit protection is extended on the wiki and the move one lifted.
-	edit2 := prot("edit", "sysop", t0.Add(5*time.Hour))
+	edit2 := Protection("edit", "sysop", t0.Add(5*time.Hour))
 	edit2.SetBy, edit2.Platform = "WikiAdmin", "wiki"
 	res = reconcile(t, db, wk, "Page", []reminders.TrackedProtection{edit2}, leads, t0.Add(time.Hour))
 	if res != (reminders.ReconcileResult{Changed: 1, Removed: 1}) {
@@ -157,8 +158,8 @@ func testRemindersClaimSupersedes(t *testing.T, open Opener) {
 	db := open(fixed(t0))
 	ctx := context.Background()
 	exp := t0.Add(48 * time.Hour)
-	reconcile(t, db, wk, "A", []reminders.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0)
-	reconcile(t, db, wk, "B", []reminders.TrackedProtection{prot("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0)
+	reconcile(t, db, wk, "A", []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
+	reconcile(t, db, wk, "B", []reminders.TrackedProtection{Protection("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0)
 	claimDue(t, db, t0.Add(time.Hour), 1, 0)
 	if rs, err := db.ClaimedReminders(ctx, 1); err != nil || len(rs) != 0 {
 		t.Errorf("an empty claim holds %+v, %v", rs, err)
@@ -173,7 +174,7 @@ func testRemindersClaimSupersedes(t *testing.T, open Opener) {
 	if n, _ := db.DueReminders(ctx, now); n != 0 {
 		t.Errorf("DueReminders after the claim = %d, want 0", n)
 	}
-	groups := claimedGroups(t, db, 2)
+	groups := ClaimedGroups(t, db, 2)
 	if len(groups) != 2 {
 		t.Fatalf("groups = %+v", groups)
 	}
@@ -215,7 +216,7 @@ func testRemindersClaimSupersedes(t *testing.T, open Opener) {
 	// B's 24-hour warning was released, not sent: it is due again, and
 	// unchanged.
 	claimDue(t, db, now, 3, 1)
-	if g := claimedGroups(t, db, 3); len(g) != 1 || g[0].Title != "B" || g[0].Reminders[0].Recovered || g[0].Reminders[0].Attempts != 0 {
+	if g := ClaimedGroups(t, db, 3); len(g) != 1 || g[0].Title != "B" || g[0].Reminders[0].Recovered || g[0].Reminders[0].Attempts != 0 {
 		t.Errorf("released reminder claimed again: %+v", g)
 	}
 	if err := db.MarkSent(ctx, 3, "", nil, now); err != nil {
@@ -235,7 +236,7 @@ func testRemindersClaimSupersedes(t *testing.T, open Opener) {
 func testRemindersRetryBacksOffThenGivesUp(t *testing.T, open Opener) {
 	db := open(fixed(t0))
 	ctx := context.Background()
-	reconcile(t, db, wk, "P", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	reconcile(t, db, wk, "P", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
 	b := reminders.Backoff{Base: time.Minute, Max: 4 * time.Minute, Attempts: 4}
 	now := t0.Add(time.Hour)
 	var waits []time.Duration
@@ -292,7 +293,7 @@ func testRemindersRetryBacksOffThenGivesUp(t *testing.T, open Opener) {
 func testRemindersRecoverClaimed(t *testing.T, open Opener) {
 	ctx := context.Background()
 	db := open(fixed(t0))
-	reconcile(t, db, wk, "P", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	reconcile(t, db, wk, "P", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
 	claimDue(t, db, t0.Add(time.Hour), 7, 1)
 	if err := db.Close(); err != nil { // the process dies before marking it sent
 		t.Fatal(err)
@@ -309,7 +310,7 @@ func testRemindersRecoverClaimed(t *testing.T, open Opener) {
 		t.Errorf("recovered again: %d, %v", n, err)
 	}
 	claimDue(t, db, t0.Add(2*time.Hour), 8, 1)
-	if groups := claimedGroups(t, db, 8); len(groups) != 1 || !groups[0].Reminders[0].Recovered {
+	if groups := ClaimedGroups(t, db, 8); len(groups) != 1 || !groups[0].Reminders[0].Recovered {
 		t.Fatalf("groups = %+v; want the reminder, marked recovered", groups)
 	}
 	// The dead process's claim holds nothing.
@@ -325,8 +326,8 @@ func testRemindersRecoverClaimed(t *testing.T, open Opener) {
 func testRemindersRecoverStaleClaims(t *testing.T, open Opener) {
 	ctx := context.Background()
 	a, b := open(fixed(t0)), open(fixed(t0))
-	reconcile(t, a, wk, "P1", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
-	reconcile(t, b, wk, "P2", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(2*time.Hour))}, nil, t0)
+	reconcile(t, a, wk, "P1", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	reconcile(t, b, wk, "P2", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(2*time.Hour))}, nil, t0)
 	claimDue(t, a, t0.Add(time.Hour), 1, 1) // a hangs with it
 	claimDue(t, b, t0.Add(2*time.Hour), 2, 1)
 
@@ -354,7 +355,7 @@ func testRemindersRecoverStaleClaims(t *testing.T, open Opener) {
 	}
 	wantReminders(t, b, wk, "P1", "edit/0s:pending")
 	claimDue(t, b, now, 3, 1)
-	if g := claimedGroups(t, b, 3); len(g) != 1 || g[0].Title != "P1" || !g[0].Reminders[0].Recovered || g[0].Reminders[0].Attempts != 0 {
+	if g := ClaimedGroups(t, b, 3); len(g) != 1 || g[0].Title != "P1" || !g[0].Reminders[0].Recovered || g[0].Reminders[0].Attempts != 0 {
 		t.Fatalf("claim 3 = %+v; want P1's reminder, recovered", g)
 	}
 	for _, c := range []int64{2, 3} {
@@ -376,13 +377,13 @@ func testRemindersDismissExpiringPrune(t *testing.T, open Opener) {
 	db := open(fixed(t0))
 	ctx := context.Background()
 	exp := t0.Add(48 * time.Hour)
-	reconcile(t, db, wk, "A", []reminders.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0)
-	reconcile(t, db, wk, "B", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
-	reconcile(t, db, wk, "C", []reminders.TrackedProtection{prot("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
+	reconcile(t, db, wk, "A", []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
+	reconcile(t, db, wk, "B", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
+	reconcile(t, db, wk, "C", []reminders.TrackedProtection{Protection("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
 	// On de, two titles that sort apart byte by byte ("B" < "a") and
 	// alphabetically.
 	for _, title := range []string{"a", "B"} {
-		reconcile(t, db, "de", title, []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(5*time.Hour))}, leads, t0)
+		reconcile(t, db, "de", title, []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(5*time.Hour))}, leads, t0)
 	}
 	week := t0.Add(7 * 24 * time.Hour)
 	list := func(wiki string, from, until time.Time, limit int) (string, int) {
@@ -502,14 +503,14 @@ func testRemindersSameTitleOnTwoWikis(t *testing.T, open Opener) {
 	ctx := context.Background()
 	exp := t0.Add(48 * time.Hour)
 	for _, wiki := range []string{"en", "de"} {
-		p := prot("edit", "sysop", exp)
+		p := Protection("edit", "sysop", exp)
 		p.Reason = "vandalism on " + wiki
 		if res := reconcile(t, db, wiki, "Page", []reminders.TrackedProtection{p}, leads, t0); res.Added != 1 {
 			t.Fatalf("%s: %+v", wiki, res)
 		}
 	}
 	// en's is extended; de's stays.
-	if res := reconcile(t, db, "en", "Page", []reminders.TrackedProtection{prot("edit", "sysop", exp.Add(time.Hour))}, leads, t0); res.Changed != 1 {
+	if res := reconcile(t, db, "en", "Page", []reminders.TrackedProtection{Protection("edit", "sysop", exp.Add(time.Hour))}, leads, t0); res.Changed != 1 {
 		t.Fatalf("en changed: %+v", res)
 	}
 	en, _ := db.PageProtections(ctx, "en", "Page")
@@ -532,7 +533,7 @@ func testRemindersSameTitleOnTwoWikis(t *testing.T, open Opener) {
 	// Both 24-hour warnings fall due in one tick: two groups, one a wiki.
 	now := exp.Add(-23 * time.Hour)
 	claimDue(t, db, now, 1, 2)
-	groups := claimedGroups(t, db, 1)
+	groups := ClaimedGroups(t, db, 1)
 	if len(groups) != 2 || groups[0].Wiki != "de" || groups[1].Wiki != "en" ||
 		len(groups[0].Reminders) != 1 || groups[0].Reminders[0].Protection.Wiki != "de" ||
 		len(groups[1].Reminders) != 1 || groups[1].Reminders[0].Protection.Wiki != "en" {
@@ -582,9 +583,9 @@ func testRemindersAdoptWiki(t *testing.T, open Opener) {
 	ctx := context.Background()
 	const def = commands.DefaultWiki
 	exp := t0.Add(48 * time.Hour)
-	reconcile(t, db, def, "Page", []reminders.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}, leads, t0)
-	reconcile(t, db, def, "Other", []reminders.TrackedProtection{prot("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
-	reconcile(t, db, "de", "Page", []reminders.TrackedProtection{prot("edit", "sysop", exp)}, nil, t0)
+	reconcile(t, db, def, "Page", []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
+	reconcile(t, db, def, "Other", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	reconcile(t, db, "de", "Page", []reminders.TrackedProtection{Protection("edit", "sysop", exp)}, nil, t0)
 	for _, wiki := range []string{def, "de"} {
 		if err := db.SetReminderState(ctx, wiki, "cursor", "at "+wiki); err != nil {
 			t.Fatal(err)
@@ -625,7 +626,7 @@ func testRemindersAdoptWiki(t *testing.T, open Opener) {
 	if v, _ := db.ReminderState(ctx, def, "cursor"); v != "" {
 		t.Errorf("the default wiki kept its cursor: %q", v)
 	}
-	if g := claimedGroups(t, db, 1); len(g) != 1 || g[0].Wiki != "en" || g[0].Title != "Other" {
+	if g := ClaimedGroups(t, db, 1); len(g) != 1 || g[0].Wiki != "en" || g[0].Title != "Other" {
 		t.Errorf("the claim after the adoption = %+v; want Other's reminder, on en", g)
 	}
 	if ps, _ := db.PageProtections(ctx, "de", "Page"); len(ps) != 1 {
@@ -655,7 +656,7 @@ func testRemindersConcurrentClaimers(t *testing.T, open Opener) {
 				for i := g; i < pages; i += 10 {
 					var want []reminders.TrackedProtection
 					for _, typ := range types {
-						want = append(want, prot(typ, "sysop", expiry(i)))
+						want = append(want, Protection(typ, "sysop", expiry(i)))
 					}
 					wiki, title := title(i)
 					if _, err := handles[g%3].ReconcilePage(ctx, wiki, title, want, nil, t0); err != nil {
@@ -803,7 +804,7 @@ func testRemindersConcurrentReconcile(t *testing.T, open Opener) {
 	ctx := context.Background()
 	handles := []Store{open(fixed(t0)), open(fixed(t0)), open(fixed(t0))}
 	exp := t0.Add(48 * time.Hour)
-	want := []reminders.TrackedProtection{prot("edit", "sysop", exp), prot("move", "sysop", exp)}
+	want := []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex

@@ -38,7 +38,7 @@ func testAdoptWiki(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.SaveLinkAttempt(ctx, attempt("U2", "Cat", "123456", []byte("salt"), t0.Add(time.Hour))); err != nil {
+	if err := db.SaveLinkAttempt(ctx, LinkAttempt("U2", "Cat", "123456", []byte("salt"), t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.AddWrongCode(ctx, def, "slack", "U2"); err != nil {
@@ -117,7 +117,7 @@ func testAdoptWikiRefusesACollision(t *testing.T, open Opener) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.SaveLinkAttempt(ctx, attempt("U3", "Cat", "123456", []byte("salt"), t0.Add(time.Hour))); err != nil {
+	if err := db.SaveLinkAttempt(ctx, LinkAttempt("U3", "Cat", "123456", []byte("salt"), t0.Add(time.Hour))); err != nil {
 		t.Fatal(err)
 	}
 	rec := &commands.AuditRecord{Wiki: def, Platform: "slack", UserID: "U1", Command: "help", Outcome: commands.OutcomeOK}
