@@ -29,22 +29,6 @@ func (e notFound) Unwrap() []error { return []error{ErrNotFound, e.domain} }
 
 var errNoReminder error = notFound{reminders.ErrNotFound}
 
-// reminderStmts are the reminders' statements prepared at Open.
-// ReconcilePage's run in its transaction, from the writer connection's
-// statement cache (see openWriter).
-type reminderStmts struct {
-	pageRead *sql.Stmt // pageProtectionsSQL on the readers
-}
-
-// reminderStatements lists the reminders' prepared statements for
-// statements.
-func (db *DB) reminderStatements() []statement {
-	s := &db.rem
-	return []statement{
-		{&s.pageRead, db.read, pageProtectionsSQL},
-	}
-}
-
 const (
 	protectionCols = `p.id, p.wiki, p.title, p.type, p.level, p.expiry_ms, p.length_ms, p.cascading, p.set_by, p.set_by_id,
 	p.platform, p.channel, p.reason, p.url, p.set_ms, p.updated_ms`
@@ -218,7 +202,7 @@ func scanProtections(rows *sql.Rows, err error) ([]reminders.TrackedProtection, 
 
 // PageProtections returns the tracked protections of a page of a wiki.
 func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]reminders.TrackedProtection, error) {
-	ps, err := scanProtections(db.rem.pageRead.QueryContext(ctx, wiki, title))
+	ps, err := scanProtections(db.read.QueryContext(ctx, pageProtectionsSQL, wiki, title))
 	if err != nil {
 		return nil, fmt.Errorf("storage: protections of %q on %s: %w", title, wiki, err)
 	}

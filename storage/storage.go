@@ -57,8 +57,6 @@ type DB struct {
 	deleteAttemptStmt *sql.Stmt
 	pruneAttemptsStmt *sql.Stmt
 
-	rem reminderStmts // the reminders' (reminders.go)
-
 	// lastReplayPrune is when (Unix ms, by the injected clock) FirstSeen
 	// last deleted expired replay keys; zero before the first time.
 	lastReplayPrune atomic.Int64
@@ -166,7 +164,7 @@ type statement struct {
 // statements lists every statement prepare prepares and closeStatements
 // closes, so that the two cannot disagree.
 func (db *DB) statements() []statement {
-	return append([]statement{
+	return []statement{
 		{&db.beginStmt, db.write, beginSQL},
 		{&db.startStmt, db.write, startSQL},
 		{&db.finishStmt, db.write, finishSQL},
@@ -180,7 +178,7 @@ func (db *DB) statements() []statement {
 		{&db.wrongCodeStmt, db.write, addWrongCodeSQL},
 		{&db.deleteAttemptStmt, db.write, deleteLinkAttemptSQL},
 		{&db.pruneAttemptsStmt, db.write, pruneLinkAttemptsSQL},
-	}, db.reminderStatements()...)
+	}
 }
 
 // prepare prepares the hot statements, each on its connection. database/sql
