@@ -57,13 +57,36 @@ func (db *DB) Link(ctx context.Context, wiki, platform, userID string) (commands
 		Linked: time.UnixMilli(r.ms).UTC()}, true, nil
 }
 
+// CheckLink refuses a link that does not name its wiki, the chat identity
+// (platform and user) and the wiki account: the rule every backend applies.
+func CheckLink(l commands.Link) error {
+	if l.Wiki == "" || l.Platform == "" || l.UserID == "" || l.WikiUser == "" {
+		return fmt.Errorf("wiki %q, platform %q, user %q, wiki user %q: none may be empty", l.Wiki, l.Platform, l.UserID, l.WikiUser)
+	}
+	return nil
+}
+
+// CheckLinkAttempt refuses an attempt that does not name what a link
+// names, or that has no salt or no code hash: the rule every backend
+// applies.
+func CheckLinkAttempt(a commands.LinkAttempt) error {
+	if a.Wiki == "" || a.Platform == "" || a.UserID == "" || a.WikiUser == "" {
+		return fmt.Errorf("wiki %q, platform %q, user %q, wiki user %q: none may be empty", a.Wiki, a.Platform, a.UserID, a.WikiUser)
+	}
+	// An attempt without a hash could never be finished, and one without
+	// a salt would keep a bare hash of a short code, easy to reverse.
+	if len(a.Salt) == 0 || len(a.CodeHash) == 0 {
+		return fmt.Errorf("%s %s on %s: no salt or no code hash", a.Platform, a.UserID, a.Wiki)
+	}
+	return nil
+}
+
 // SaveLink links a chat identity to an account on l.Wiki, replacing any
 // link it had on that wiki; its links on other wikis stay. A zero l.Linked
 // means now. It implements commands.LinkStore.
 func (db *DB) SaveLink(ctx context.Context, l commands.Link) error {
-	if l.Wiki == "" || l.Platform == "" || l.UserID == "" || l.WikiUser == "" {
-		return fmt.Errorf("storage: save link: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
-			l.Wiki, l.Platform, l.UserID, l.WikiUser)
+	if err := CheckLink(l); err != nil {
+		return fmt.Errorf("storage: save link: %w", err)
 	}
 	t := l.Linked
 	if t.IsZero() {
@@ -111,14 +134,8 @@ func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (c
 // identity had there and so voiding its code. The new attempt has no wrong
 // codes: a.Tries is not stored. It implements commands.LinkStore.
 func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error {
-	if a.Wiki == "" || a.Platform == "" || a.UserID == "" || a.WikiUser == "" {
-		return fmt.Errorf("storage: save link attempt: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
-			a.Wiki, a.Platform, a.UserID, a.WikiUser)
-	}
-	// An attempt without a hash could never be finished, and one without
-	// a salt would keep a bare hash of a short code, easy to reverse.
-	if len(a.Salt) == 0 || len(a.CodeHash) == 0 {
-		return fmt.Errorf("storage: save link attempt %s %s on %s: no salt or no code hash", a.Platform, a.UserID, a.Wiki)
+	if err := CheckLinkAttempt(a); err != nil {
+		return fmt.Errorf("storage: save link attempt: %w", err)
 	}
 	if _, err := db.saveAttemptStmt.ExecContext(ctx,
 		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, a.Expires.UnixMilli()); err != nil {

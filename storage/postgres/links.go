@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/storage"
 )
 
 var _ commands.LinkStore = (*DB)(nil)
@@ -58,9 +59,8 @@ func (db *DB) Link(ctx context.Context, wiki, platform, userID string) (commands
 // link it had on that wiki; its links on other wikis stay. A zero l.Linked
 // means now. It implements commands.LinkStore.
 func (db *DB) SaveLink(ctx context.Context, l commands.Link) error {
-	if l.Wiki == "" || l.Platform == "" || l.UserID == "" || l.WikiUser == "" {
-		return fmt.Errorf("postgres: save link: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
-			l.Wiki, l.Platform, l.UserID, l.WikiUser)
+	if err := storage.CheckLink(l); err != nil {
+		return fmt.Errorf("postgres: save link: %w", err)
 	}
 	t := l.Linked
 	if t.IsZero() {
@@ -105,14 +105,8 @@ func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (c
 // identity had there and so voiding its code. The new attempt has no wrong
 // codes: a.Tries is not stored. It implements commands.LinkStore.
 func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error {
-	if a.Wiki == "" || a.Platform == "" || a.UserID == "" || a.WikiUser == "" {
-		return fmt.Errorf("postgres: save link attempt: wiki %q, platform %q, user %q, wiki user %q: none may be empty",
-			a.Wiki, a.Platform, a.UserID, a.WikiUser)
-	}
-	// An attempt without a hash could never be finished, and one without
-	// a salt would keep a bare hash of a short code, easy to reverse.
-	if len(a.Salt) == 0 || len(a.CodeHash) == 0 {
-		return fmt.Errorf("postgres: save link attempt %s %s on %s: no salt or no code hash", a.Platform, a.UserID, a.Wiki)
+	if err := storage.CheckLinkAttempt(a); err != nil {
+		return fmt.Errorf("postgres: save link attempt: %w", err)
 	}
 	if _, err := db.pool.Exec(ctx, saveLinkAttemptSQL,
 		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, msUTC(a.Expires)); err != nil {
