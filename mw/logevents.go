@@ -13,6 +13,9 @@ import (
 type LogEventsQuery struct {
 	// Type is the log type (letype), e.g. "protect". Empty means every log.
 	Type string
+	// Title limits the entries to one page's (letitle). Empty means every
+	// page's.
+	Title string
 	// Newer lists the oldest entries first (ledir=newer), so that a reader
 	// can continue from where it stopped; otherwise the newest come first.
 	Newer bool
@@ -79,6 +82,7 @@ func (c *Client) LogEvents(ctx context.Context, q LogEventsQuery) (*LogEventsPag
 		"leprop": {"ids|title|type|user|timestamp|comment|details"},
 	}
 	setIf(v, "letype", q.Type)
+	setIf(v, "letitle", q.Title)
 	if q.Newer {
 		v.Set("ledir", "newer")
 	}

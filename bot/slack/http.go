@@ -99,7 +99,7 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
 	}
 	now := a.cfg.Now()
 	mac := a.macs.Get().(hash.Hash)
-	verr := checkSignature(mac, now, r.Header, body)
+	signed, verr := checkSignature(mac, now, r.Header, body)
 	mac.Reset()
 	a.macs.Put(mac)
 	if verr != nil {
@@ -109,9 +109,12 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
 	}
 	// The signature covers the timestamp and the body, so it names this
 	// request: the same bytes sent again inside the window are a replay.
-	// The record outlives a restart and expires with the window.
+	// The key is the signature as verified (computed here, in one
+	// spelling), never the header's text: hex reads upper- and lower-case
+	// digits alike, so the header can spell one signature many ways. The
+	// record outlives a restart and expires with the window.
 	ts, _ := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
-	first, err := a.cfg.Replays.FirstSeen(r.Context(), commands.PlatformSlack, r.Header.Get("X-Slack-Signature"), time.Unix(ts, 0).Add(maxSkew+time.Minute))
+	first, err := a.cfg.Replays.FirstSeen(r.Context(), commands.PlatformSlack, signed, time.Unix(ts, 0).Add(maxSkew+time.Minute))
 	if err != nil {
 		a.log.Error("slack: cannot check for a replay; refusing the request", "err", err)
 		http.Error(w, "cannot take requests right now", http.StatusServiceUnavailable)

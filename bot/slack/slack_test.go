@@ -2,6 +2,8 @@ package slack_test
 
 import (
 	"context"
+	"fmt"
+	"net/url"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +21,7 @@ import (
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -796,5 +799,99 @@ func TestSlowSubmissionAnswersLater(t *testing.T) {
 	res := h.slack.waitWebhook(t, form.Get("response_url"))
 	if !strings.Contains(res.text(), "passwordincommonlist") || res.Msg["response_type"] != "ephemeral" {
 		t.Errorf("late result = %v", res.Msg)
+	}
+}
+
+// TestReplayInAnotherSpellingRunsNothing sends a signed request, then the
+// same timestamp and body again with the signature's hex spelled another
+// way (upper case, one letter's case changed): hex reads them alike, so
+// they verify, and each must be refused as the replay it is, on the
+// replica that took the first and on another sharing its database, on
+// /slack/commands and /slack/interactions alike. The wiki sees one write.
+func TestReplayInAnotherSpellingRunsNothing(t *testing.T) {
+	h := newHarness(t, testenv.Options{}, nil)
+	// A second replica (or the same bot after a restart): its own adapter
+	// and service, the first's replay guard.
+	other := newHarness(t, testenv.Options{}, func(c *wikislack.Config) { c.Replays = h.replays })
+	ctx := context.Background()
+	title := fmt.Sprintf("Replay Spelling %d", time.Now().UnixNano())
+
+	form := h.slashForm("U-ADMIN", "/protect", fmt.Sprintf("%q create=sysop reason=once", title))
+	body := form.Encode()
+	ts := h.clock.Now().Unix()
+	sig := wikislack.Sign(signingSecret, ts, []byte(body))
+	headers := func(sig string) map[string]string {
+		return map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(ts, 10), "X-Slack-Signature": sig}
+	}
+	if code, b := h.postRaw(t, "/slack/commands", body, headers(sig)); code != http.StatusOK {
+		t.Fatalf("first request: HTTP %d %s", code, b)
+	}
+	h.slack.waitWebhook(t, form.Get("response_url"))
+
+	hexSig := strings.TrimPrefix(sig, "v0=")
+	i := strings.IndexFunc(hexSig, func(r rune) bool { return r >= 'a' && r <= 'f' })
+	if i < 0 {
+		t.Fatalf("signature %s has no letter to change", sig)
+	}
+	spellings := []string{
+		"v0=" + strings.ToUpper(hexSig),
+		"v0=" + hexSig[:i] + strings.ToUpper(hexSig[i:i+1]) + hexSig[i+1:],
+	}
+	for _, sp := range spellings {
+		if kind := wikislack.VerifySignature(signingSecret, h.clock.Now(), http.Header{"X-Slack-Request-Timestamp": {strconv.FormatInt(ts, 10)}, "X-Slack-Signature": {sp}}, []byte(body)); kind != "" {
+			t.Fatalf("%s does not verify (%s): the test would prove nothing", sp, kind)
+		}
+		for _, replica := range []*harness{h, other} {
+			if code, _ := replica.postRaw(t, "/slack/commands", body, headers(sp)); code != http.StatusUnauthorized {
+				t.Errorf("replay spelled %s: HTTP %d, want 401", sp, code)
+			}
+		}
+	}
+
+	// The same on /slack/interactions: a signed button press, then its
+	// replays in other spellings.
+	payload, _ := json.Marshal(map[string]any{"type": "block_actions", "user": map[string]string{"id": "U-ADMIN"}, "actions": []any{}})
+	ibody := url.Values{"payload": {string(payload)}}.Encode()
+	isig := wikislack.Sign(signingSecret, ts, []byte(ibody))
+	ih := func(sig string) map[string]string {
+		return map[string]string{"X-Slack-Request-Timestamp": strconv.FormatInt(ts, 10), "X-Slack-Signature": sig}
+	}
+	if code, b := h.postRaw(t, "/slack/interactions", ibody, ih(isig)); code != http.StatusOK {
+		t.Fatalf("first interaction: HTTP %d %s", code, b)
+	}
+	for _, replica := range []*harness{h, other} {
+		if code, _ := replica.postRaw(t, "/slack/interactions", ibody, ih("v0="+strings.ToUpper(strings.TrimPrefix(isig, "v0=")))); code != http.StatusUnauthorized {
+			t.Errorf("interaction replayed in upper case: HTTP %d, want 401", code)
+		}
+	}
+
+	for _, replica := range []*harness{h, other} {
+		var replays int
+		for _, ev := range replica.securityEvents() {
+			if ev.Kind == wikislack.KindReplay {
+				replays++
+			}
+		}
+		if replays != len(spellings)+1 {
+			t.Errorf("replays refused on one replica = %d, want %d: %+v", replays, len(spellings)+1, replica.securityEvents())
+		}
+	}
+	var rows int
+	for _, env := range []*testenv.Env{h.env, other.env} {
+		recs, err := env.DB.Audit(ctx, storage.AuditFilter{Limit: 50})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows += len(recs)
+	}
+	if rows != 1 {
+		t.Errorf("audit rows = %d, want 1: the replays ran", rows)
+	}
+	log, err := h.env.Bot.LogEvents(ctx, mw.LogEventsQuery{Type: "protect", Title: title})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log.Events) != 1 {
+		t.Errorf("the wiki's protect log has %d entries for %s, want 1", len(log.Events), title)
 	}
 }

@@ -43,47 +43,52 @@ func (e *verifyError) Error() string { return e.Kind + ": " + e.Detail }
 // checks it against an injected clock so the five-minute window is exact and
 // testable.
 func verifySignature(secret string, now time.Time, header http.Header, body []byte) *verifyError {
-	return checkSignature(newMAC(secret), now, header, body)
+	_, err := checkSignature(newMAC(secret), now, header, body)
+	return err
 }
 
 // newMAC returns an HMAC-SHA256 keyed with secret.
 func newMAC(secret string) hash.Hash { return hmac.New(sha256.New, []byte(secret)) }
 
 // checkSignature is verifySignature computing with mac, an HMAC-SHA256
-// keyed with the signing secret and reset. The caller resets it after.
-func checkSignature(mac hash.Hash, now time.Time, header http.Header, body []byte) *verifyError {
+// keyed with the signing secret and reset. The caller resets it after. It
+// returns the signature it verified, as lower-case hex computed here: the
+// one name of what was signed (the timestamp and the body), however the
+// header spelled its hex digits, and so the key a replay guard keeps.
+func checkSignature(mac hash.Hash, now time.Time, header http.Header, body []byte) (string, *verifyError) {
 	sig := header.Get("X-Slack-Signature")
 	ts := header.Get("X-Slack-Request-Timestamp")
 	switch {
 	case sig == "" && ts == "":
-		return &verifyError{KindMissingSignature, "no X-Slack-Signature or X-Slack-Request-Timestamp header"}
+		return "", &verifyError{KindMissingSignature, "no X-Slack-Signature or X-Slack-Request-Timestamp header"}
 	case sig == "":
-		return &verifyError{KindMissingSignature, "no X-Slack-Signature header"}
+		return "", &verifyError{KindMissingSignature, "no X-Slack-Signature header"}
 	case ts == "":
-		return &verifyError{KindMissingSignature, "no X-Slack-Request-Timestamp header"}
+		return "", &verifyError{KindMissingSignature, "no X-Slack-Request-Timestamp header"}
 	}
 	secs, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		return &verifyError{KindBadSignature, "X-Slack-Request-Timestamp is not a number of seconds"}
+		return "", &verifyError{KindBadSignature, "X-Slack-Request-Timestamp is not a number of seconds"}
 	}
 	skew := now.Sub(time.Unix(secs, 0))
 	if skew > maxSkew || skew < -maxSkew {
-		return &verifyError{KindStaleTimestamp, fmt.Sprintf("timestamp %d is %s from the server clock; more than %s is refused", secs, skew.Round(time.Second), maxSkew)}
+		return "", &verifyError{KindStaleTimestamp, fmt.Sprintf("timestamp %d is %s from the server clock; more than %s is refused", secs, skew.Round(time.Second), maxSkew)}
 	}
 	hexSig, ok := strings.CutPrefix(sig, "v0=")
 	if !ok {
-		return &verifyError{KindBadSignature, "X-Slack-Signature is not a v0 signature"}
+		return "", &verifyError{KindBadSignature, "X-Slack-Signature is not a v0 signature"}
 	}
 	got, err := hex.DecodeString(hexSig)
 	if err != nil || len(got) != sha256.Size {
-		return &verifyError{KindBadSignature, "X-Slack-Signature is not a hex SHA-256 digest"}
+		return "", &verifyError{KindBadSignature, "X-Slack-Signature is not a hex SHA-256 digest"}
 	}
 	mac.Write([]byte("v0:" + ts + ":"))
 	mac.Write(body)
-	if !hmac.Equal(mac.Sum(nil), got) {
-		return &verifyError{KindBadSignature, "signature does not match the body and the signing secret"}
+	want := mac.Sum(nil)
+	if !hmac.Equal(want, got) {
+		return "", &verifyError{KindBadSignature, "signature does not match the body and the signing secret"}
 	}
-	return nil
+	return hex.EncodeToString(want), nil
 }
 
 // Sign returns the X-Slack-Signature value Slack would send for body at
