@@ -101,7 +101,7 @@ func (st standing) check(actor Actor, groupRights map[string][]string, need ...s
 	}
 	var missing []string
 	for _, r := range need {
-		if !st.holds(r, groupRights) {
+		if !st.holds(r, groupRights) && !slices.Contains(missing, r) {
 			missing = append(missing, r)
 		}
 	}

@@ -100,13 +100,7 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, usageErrorf("`cascade` needs a protection of %s at a level that allows cascading on this wiki: %s.",
 			page, "`"+strings.Join(req.Site.Restrictions.CascadingLevels, "`, `")+"`")
 	}
-	// Whoever changes a page's protection must be able to set every level
-	// it will have, the kept ones too: the wiki asks as much of a person.
-	var rights []string
-	for _, l := range plan.Levels() {
-		rights = append(rights, LevelRight(l))
-	}
-	if err := req.Check(rights...); err != nil {
+	if err := req.CheckProtect(page, before, plan); err != nil {
 		return Reply{}, err
 	}
 	p := mw.ProtectParams{Title: pr.title, PageID: pr.pageID, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade,
@@ -133,6 +127,50 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	req.Result = out
 	req.after = s.trackProtect(req.Actor, out)
 	return protectReply(out, before.Protections, plan, res.Warnings, s.now()), nil
+}
+
+// CheckProtect returns a denial unless the actor may change the protection
+// of page, which is now as before says, as plan would. It is MediaWiki's
+// own rule, applied to the person rather than to the bot: a level may be
+// set only by who holds its right (the API offers a person no other levels,
+// and the plan sends every level the page will have, kept ones included);
+// the page may be protected at all only by who may edit it, so its current
+// edit level and any it inherits from a cascading page need their rights
+// too; and what the page has now, of every type the command touches (a
+// level lowered, lifted with TYPE=all or by exact, or cascading ended),
+// may be changed only by who could have set it. Since the plan sends the
+// page's whole protection, every type is touched: the rights of every
+// level the page has now and of every level it will have are needed.
+func (r *Request) CheckProtect(page string, before mw.PageState, plan ProtectPlan) error {
+	var after []string
+	for _, l := range plan.Levels() {
+		after = append(after, LevelRight(l))
+	}
+	if err := r.Check(after...); err != nil {
+		return err
+	}
+	var now, has []string
+	for _, p := range before.Protections {
+		if !isLift(p.Level) {
+			now = append(now, LevelRight(p.Level))
+			has = append(has, p.Type+"="+p.Level)
+		}
+	}
+	for _, p := range before.Inherited {
+		if p.Type == "edit" && !isLift(p.Level) {
+			now = append(now, LevelRight(p.Level))
+			has = append(has, fmt.Sprintf("edit=%s from the cascading protection of %s", p.Level, p.Source))
+		}
+	}
+	err := r.Check(now...)
+	e, ok := AsError(err)
+	if !ok || e.Outcome != OutcomeDenied || !strings.HasPrefix(e.Code, "missing-right:") {
+		return err
+	}
+	denied := *e
+	denied.Message = fmt.Sprintf("%s is protected with %s now. On the wiki, only someone who could set those levels may change or lift them, and so it is here. %s",
+		page, strings.Join(has, ", "), e.Message)
+	return &denied
 }
 
 // trackProtect returns the work that hands a protection the wiki applied

@@ -172,7 +172,7 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 	if do == "extend" {
 		return s.extend(ctx, req, w, id)
 	}
-	return s.dismiss(ctx, req, id)
+	return s.dismiss(ctx, req, w, id)
 }
 
 // requestWiki returns the scheduler's wiki the request is for: the one the
@@ -196,8 +196,31 @@ func (s *Scheduler) requestWiki(req *commands.Request) (*wiki, error) {
 var errGone = &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-gone",
 	Message: "That reminder is gone: the protection it was about was lifted or changed since, or it was cleaned up long after it expired. `/expiring` lists what is tracked now."}
 
-func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, id int64) (commands.Reply, error) {
+func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, w *wiki, id int64) (commands.Reply, error) {
 	now := s.now()
+	// Silencing the reminders about a protection is for those who could
+	// set it: a person who may set only semi-protection does not dismiss
+	// the reminders about a sysop protection.
+	r, err := s.store.Reminder(ctx, id)
+	if errors.Is(err, ErrNotFound) {
+		return commands.Reply{}, errGone
+	}
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	tracked, err := s.store.PageProtections(ctx, w.Name, r.Protection.Title)
+	if err != nil {
+		return commands.Reply{}, err
+	}
+	rights := []string{commands.LevelRight(r.Protection.Level)}
+	for _, p := range tracked {
+		if p.Expiry.Equal(r.Expiry) {
+			rights = append(rights, commands.LevelRight(p.Level))
+		}
+	}
+	if err := req.Check(rights...); err != nil {
+		return commands.Reply{}, err
+	}
 	r, n, err := s.store.DismissReminders(ctx, id, req.Actor.String(), now)
 	if errors.Is(err, ErrNotFound) {
 		return commands.Reply{}, errGone
@@ -298,14 +321,13 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 		reason += ": " + r.Protection.Reason
 	}
 	p.Reason = commands.SignedReason(req.Actor, reason)
-	var rights, kept []string
-	for _, l := range plan.Levels() {
-		rights = append(rights, commands.LevelRight(l))
-	}
+	var kept []string
 	for _, k := range plan.Kept {
 		kept = append(kept, fmt.Sprintf("%s=%s %s", k.Type, k.Level, until(k.Expiry, now)))
 	}
-	if err := req.Check(rights...); err != nil {
+	// The presser needs what /protect would ask of them for the same
+	// change: the rights of every level the page has and will have.
+	if err := req.CheckProtect(title, st, plan); err != nil {
 		return commands.Reply{}, err
 	}
 	res, err := w.Client.Protect(ctx, p)

@@ -182,6 +182,9 @@ func newFixture(t *testing.T, mod func(*reminders.Config)) *fixture {
 			return f.s.OnProtect(ctx, a, r)
 		},
 		Extra: deferredCommands(&f.s),
+		// The default rules, and a Slack user in the devwiki's
+		// semiprotector group (protect and editsemiprotected only).
+		Rules: append([]commands.AccessRule{{WikiGroups: []string{"semiprotector"}, SlackUsers: []string{"U-SEMI"}}}, testenv.DefaultRules...),
 	})
 	f.cfg = reminders.Config{Store: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics}
 	if mod != nil {
@@ -585,6 +588,40 @@ func TestDismissStopsTheRemainingReminders(t *testing.T) {
 	}
 	if r := f.press(t, slackAdmin, commands.Action{Command: "reminder", Args: map[string]string{"do": "dismiss", "id": "999999"}}); r.Code != "reminder-gone" {
 		t.Errorf("dismissing a reminder that does not exist: %s", r.Plain())
+	}
+}
+
+// TestButtonsNeedTheRightsOfWhatTheyAct on: a person who may set only
+// semi-protection can neither extend nor dismiss the reminders of a sysop
+// protection (nothing changes, and the reminders still go out), and can
+// both for a semi-protection.
+func TestButtonsNeedTheRightsOfWhatTheyActOn(t *testing.T) {
+	f := newFixture(t, nil)
+	semi := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-SEMI", UserName: "sam", Channel: "C-MODS"}
+	exp := f.protect(t, `/protect "Buttons Sysop Page" create=sysop expiry="1 week"`)
+	m := wantOne(t, f.tick(t, exp.Add(-24*time.Hour)), "the 24-hour warning")
+	for _, a := range m.Actions {
+		r := f.press(t, semi, a)
+		if r.Outcome != commands.OutcomeDenied || r.Code != "missing-right:editprotected" {
+			t.Errorf("semiprotector pressed %q: %s/%s %s", a.Label, r.Outcome, r.Code, r.Plain())
+		}
+	}
+	if got := f.env.Protections(t, "Buttons Sysop Page")["create"]; got.Expiry != exp.Format(time.RFC3339) {
+		t.Errorf("a denied press changed the protection: %+v", got)
+	}
+	wantOne(t, f.tick(t, exp.Add(-time.Hour)), "the 1-hour warning after the denied dismissal")
+
+	// A fresh clock: the wiki reads "1 week" from its own.
+	f = newFixture(t, nil)
+	exp = f.protect(t, `/protect "Buttons Semi Page" create=autoconfirmed expiry="1 week"`)
+	exp2 := f.protect(t, `/protect "Buttons Semi Page 2" create=autoconfirmed expiry="8 days"`)
+	m = wantOne(t, f.tick(t, exp.Add(-24*time.Hour)), "the 24-hour warning of the semi-protection")
+	if r := f.press(t, semi, m.Actions[0]); !r.OK() {
+		t.Errorf("semiprotector extending a semi-protection: %s", r.Plain())
+	}
+	m = wantOne(t, f.tick(t, exp2.Add(-24*time.Hour)), "the 24-hour warning of the second semi-protection")
+	if r := f.press(t, semi, m.Actions[1]); !r.OK() {
+		t.Errorf("semiprotector dismissing a semi-protection's reminders: %s", r.Plain())
 	}
 }
 

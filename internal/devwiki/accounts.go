@@ -114,6 +114,26 @@ func (w *Wiki) EditAs(ctx context.Context, user, password, title, text string) e
 	return nil
 }
 
+// ProtectAs sends action=protect logged in as user with their main
+// password, as that person would on the wiki itself: protections is the
+// API's own "edit=sysop|move=all" list and expiry its "|"-separated
+// expiries. Tests compare what wikimod allows a person with what the wiki
+// allows them. An error carries the wiki's error code.
+func (w *Wiki) ProtectAs(ctx context.Context, user, password, title, protections, expiry string, cascade bool) error {
+	s, err := w.login(ctx, user, password)
+	if err != nil {
+		return err
+	}
+	p := url.Values{"action": {"protect"}, "title": {title}, "protections": {protections}, "expiry": {expiry}, "reason": {"devwiki test"}}
+	if cascade {
+		p.Set("cascade", "1")
+	}
+	if err := s.write(ctx, "csrf", p, nil); err != nil {
+		return fmt.Errorf("protect %q as %s: %w", title, user, err)
+	}
+	return nil
+}
+
 // apiSession is one login to the wiki's API, with cookies of its own.
 type apiSession struct {
 	api    string

@@ -182,6 +182,11 @@ $wgRateLimits['mailpassword'] = [];
 # 1.43 'sendemail'.
 $wgRateLimits['emailuser'] = [];
 $wgRateLimits['sendemail'] = [];
+# A group that may protect pages and edit semi-protected ones, but not
+# pages protected at the sysop level: what it may do to a page's protection
+# is what tests hold wikimod's own rule to.
+$wgGroupPermissions['semiprotector']['protect'] = true;
+$wgGroupPermissions['semiprotector']['editsemiprotected'] = true;
 # Tells this wiki's answers from another's on the same port (see Start).
 header( '` + idHeader + `: ` + w.id + `' );
 ` + opts.ExtraSettings + "\n"
