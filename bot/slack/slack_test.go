@@ -2,11 +2,11 @@ package slack_test
 
 import (
 	"context"
-	"fmt"
-	"net/url"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
