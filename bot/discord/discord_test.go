@@ -391,7 +391,15 @@ func TestReplayedInteractionIsRefused(t *testing.T) {
 	if status != http.StatusUnauthorized {
 		t.Fatalf("replay answered %d, want 401", status)
 	}
-	if evs := f.securityEvents(); len(evs) != 1 || evs[0].kind != "replayed-interaction" {
+	// The same captured request with the signature's hex in upper case:
+	// it verifies (hex reads both cases), and the guard, which keys on the
+	// interaction the signature covers, refuses it all the same.
+	req := f.signer.Request(url, body, f.clock.Now())
+	req.Header.Set("X-Signature-Ed25519", strings.ToUpper(req.Header.Get("X-Signature-Ed25519")))
+	if status, _ = f.do(t, req); status != http.StatusUnauthorized {
+		t.Fatalf("replay in upper-case hex answered %d, want 401", status)
+	}
+	if evs := f.securityEvents(); len(evs) != 2 || evs[0].kind != "replayed-interaction" || evs[1].kind != "replayed-interaction" {
 		t.Errorf("security events = %v", evs)
 	}
 	if n := f.auditCount(t); n != 1 {
