@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wikimod/wikimod/mw"
 )
@@ -32,7 +33,36 @@ const (
 	// linkPageSuffix is the subpage of the account's user page that the
 	// page method reads.
 	linkPageSuffix = "/wikimod"
+	// maxPageRevisions is how many revisions of the page, saved since an
+	// attempt by page began, wikimod reads to find who saved the code
+	// first; a page changed more often than that proves nothing.
+	maxPageRevisions = 50
 )
+
+// The limits on the mails /link has the wiki send. The bot's grants lift
+// the wiki's own rate limits, so without these anyone in the chat could
+// flood a wiki account's mailbox through the bot. They are kept in the
+// database (LinkStore.TakeLinkMail): a restart does not reset them, and
+// replicas share them.
+const (
+	// LinkMailInterval is the least time between two link mails to one
+	// wiki account, and between two asked for by one chat user.
+	LinkMailInterval = 5 * time.Minute
+	// LinkMailsPerAccountPerDay caps the link mails to one wiki account in
+	// any 24 hours, whoever asks.
+	LinkMailsPerAccountPerDay = 3
+	// LinkMailsPerChatUserPerDay caps the link mails one chat user may ask
+	// for in any 24 hours, to any accounts on any wikis.
+	LinkMailsPerChatUserPerDay = 5
+)
+
+// linkMailLimits are the limits above, as the store applies them.
+var linkMailLimits = []MailLimit{
+	{Name: "account-interval", Scope: MailsToAccount, Max: 1, Per: LinkMailInterval},
+	{Name: "account-day", Scope: MailsToAccount, Max: LinkMailsPerAccountPerDay, Per: 24 * time.Hour},
+	{Name: "chat-user-interval", Scope: MailsForChatUser, Max: 1, Per: LinkMailInterval},
+	{Name: "chat-user-day", Scope: MailsForChatUser, Max: LinkMailsPerChatUserPerDay, Per: 24 * time.Hour},
+}
 
 func (s *Service) linkCommand() Command {
 	return Command{
@@ -141,14 +171,17 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 			"The wiki cannot mail `%s`: the account has no email address, or does not accept mail from other users. "+
 				"Link by page instead: `/link user=%s method=page`.", u.Name, QuoteArg(u.Name))}
 	}
-	code, err := s.newAttempt(ctx, req.Wiki, req.Actor, u.Name, LinkByMail)
+	if err := s.takeLinkMail(ctx, req, u.Name); err != nil {
+		return Reply{}, err
+	}
+	code, err := s.newAttempt(ctx, req.Wiki, req.Actor, u.Name, LinkByMail, 0)
 	if err != nil {
 		return Reply{}, err
 	}
 	text := fmt.Sprintf("Someone using the %s account %s asked wikimod to link it to your wiki account, %s.\n\n"+
 		"%s%s\n\n"+
 		"Give this code to wikimod within 15 minutes with /link code=CODE. If this was not you, ignore this mail: nothing is linked without the code.\n",
-		PlatformTitle(req.Actor.Platform), actorName(req.Actor), u.Name, codeLine, code)
+		platformNoun(req.Actor.Platform), mailActorName(req.Actor), u.Name, codeLine, code)
 	err = req.Wiki.Client.EmailUser(ctx, u.Name, "wikimod: link your chat account", text)
 	if err != nil && !mw.MaybeApplied(err) {
 		s.dropAttempt(req.Wiki, req.Actor)
@@ -184,6 +217,67 @@ func mailError(name string, err error, code string) error {
 	return wikiErrorFor("link", err, []string{code})
 }
 
+// takeLinkMail counts the mail about to go to the account against the
+// limits, or refuses it: the refusal names the limit (in its code, for the
+// audit log) and the moment to try again.
+func (s *Service) takeLinkMail(ctx context.Context, req *Request, wikiUser string) error {
+	now := s.now()
+	hit, taken, err := s.links.TakeLinkMail(ctx, LinkMail{Wiki: req.Wiki.Name, WikiUser: wikiUser,
+		Platform: req.Actor.Platform, UserID: req.Actor.UserID, Sent: now}, linkMailLimits)
+	if err != nil {
+		return fmt.Errorf("counting the link mail: %w", err)
+	}
+	if taken {
+		return nil
+	}
+	l := hit.Limit
+	why := fmt.Sprintf("wikimod sends the wiki account `%s` at most %s, so that nobody can flood its mailbox, and it has had that many already.", wikiUser, mailRate(l))
+	if l.Scope == MailsForChatUser {
+		why = fmt.Sprintf("wikimod sends at most %s for one chat user, to any accounts, and you have asked for that many already.", mailRate(l))
+	}
+	msg := fmt.Sprintf("No code was mailed: %s Try again after %s UTC (in %s).",
+		why, hit.Until.UTC().Format("2006-01-02 15:04:05"), waitWords(hit.Until.Sub(now)))
+	if a, ok, err := s.links.LinkAttempt(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID); err == nil && ok &&
+		a.Method == LinkByMail && a.WikiUser == wikiUser && now.Before(a.Expires) {
+		msg += fmt.Sprintf(" The code mailed to you before still works until %s UTC: give it with `/link code=CODE`.", a.Expires.UTC().Format("15:04:05"))
+	}
+	msg += fmt.Sprintf(" Linking by page sends no mail: `/link user=%s method=page`.", QuoteArg(wikiUser))
+	return &Error{Outcome: OutcomeDenied, Code: "mail-limit:" + l.Name, Message: msg}
+}
+
+// mailRate says how many mails a limit allows: "one link mail every 5
+// minutes", "3 link mails a day".
+func mailRate(l MailLimit) string {
+	n := "one link mail"
+	if l.Max != 1 {
+		n = Plural(l.Max, "link mail")
+	}
+	if l.Per == 24*time.Hour {
+		return n + " a day"
+	}
+	return n + " every " + waitWords(l.Per)
+}
+
+// waitWords says a wait to the second, rounded up: "4 minutes 12
+// seconds", "23 hours 59 minutes".
+func waitWords(d time.Duration) string {
+	secs := int((d + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	var parts []string
+	for _, u := range []struct {
+		name string
+		size int
+	}{{"hour", 3600}, {"minute", 60}, {"second", 1}} {
+		if n := secs / u.size; n > 0 {
+			parts = append(parts, Plural(n, u.name))
+			secs -= n * u.size
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
 // linkByPage starts a link by page, or finishes one: the account saves the
 // code on its own subpage.
 func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Reply, error) {
@@ -197,7 +291,12 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 		return Reply{}, fmt.Errorf("reading the link attempt: %w", err)
 	}
 	if !ok || a.Method != LinkByPage || a.WikiUser != u.Name || !s.now().Before(a.Expires) {
-		code, err := s.newAttempt(ctx, req.Wiki, req.Actor, u.Name, LinkByPage)
+		// Only revisions saved after this one can hold the new code.
+		base, err := req.Wiki.Client.LatestRevision(ctx, page)
+		if err != nil {
+			return Reply{}, err
+		}
+		code, err := s.newAttempt(ctx, req.Wiki, req.Actor, u.Name, LinkByPage, base.ID)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -207,27 +306,85 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 				"Then run `/link user=%s method=page` again within 15 minutes. Only you see this message; nothing is linked until the page checks out.",
 			u.Name, page, codeLine, code, QuoteArg(u.Name))}, nil
 	}
-	rev, err := req.Wiki.Client.LatestRevision(ctx, page)
+	h, err := req.Wiki.Client.RevisionsAfter(ctx, page, a.BaseRevision, maxPageRevisions)
 	if err != nil {
 		return Reply{}, err
 	}
-	switch {
-	case rev.Missing:
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-missing", Message: fmt.Sprintf(
-			"`%s` does not exist yet. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, u.Name)}
-	case rev.User != u.Name:
-		who := "someone whose name is hidden"
-		if rev.User != "" {
-			who = "`" + rev.User + "`"
-		}
-		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "page-not-own", Message: fmt.Sprintf(
-			"The latest version of `%s` was saved by %s, not by `%s`, so it proves nothing and nothing was linked. "+
-				"Save the code there again, logged in as `%s`, then run this again (if the page already shows the code, change something else too: the wiki saves no new version of the same text).", page, who, u.Name, u.Name)}
+	if err := s.checkPageHistory(req, a, u.Name, page, h); err != nil {
+		return Reply{}, err
 	}
-	if !pageHoldsCode(a, rev.Content) {
-		return s.wrongCode(ctx, req, fmt.Sprintf("`%s` (latest version, saved by `%s`) does not hold your current code", page, u.Name))
+	if len(h.After) == 0 {
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-not-saved", Message: fmt.Sprintf(
+			"`%s` has not been saved since wikimod gave you the code, so nothing was linked. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, u.Name)}
+	}
+	first := firstHoldingCode(a, h.After)
+	if first == nil {
+		return s.wrongCode(ctx, req, fmt.Sprintf("No version of `%s` saved since wikimod gave you the code holds your current code", page))
+	}
+	if err := s.checkFirstSaver(req, u.Name, page, first); err != nil {
+		return Reply{}, err
 	}
 	return s.completeLink(ctx, req, a)
+}
+
+// checkPageHistory refuses a page that is gone, whose history since the
+// attempt began is too long to read, or that held the code before the
+// attempt began; the last two void the attempt.
+func (s *Service) checkPageHistory(req *Request, a LinkAttempt, name, page string, h mw.History) error {
+	switch {
+	case h.Missing:
+		return &Error{Outcome: OutcomeInvalid, Code: "page-missing", Message: fmt.Sprintf(
+			"`%s` does not exist yet. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, name)}
+	case h.Truncated:
+		s.dropAttempt(req.Wiki, req.Actor)
+		return &Error{Outcome: OutcomeDenied, Code: "page-too-busy", Message: fmt.Sprintf(
+			"`%s` was saved more than %d times since wikimod gave you the code, too many to tell who saved your code first, so this attempt is void and nothing was linked. %s",
+			page, maxPageRevisions, startPageAgain(name, page))}
+	case h.Before != nil && !h.Before.ContentHidden && pageHoldsCode(a, h.Before.Content):
+		s.dropAttempt(req.Wiki, req.Actor)
+		return &Error{Outcome: OutcomeDenied, Code: "page-code-before-attempt", Message: fmt.Sprintf(
+			"`%s` already held your code before this attempt began, and only a code saved after it counts, so this attempt is void and nothing was linked. %s",
+			page, startPageAgain(name, page))}
+	}
+	return nil
+}
+
+// checkFirstSaver refuses the code unless the account itself saved the
+// version that first held it: a code someone else put on the page proves
+// nothing, whoever edits the page afterwards. It voids the attempt, since
+// that code is spoilt for good.
+func (s *Service) checkFirstSaver(req *Request, name, page string, first *mw.Revision) error {
+	var why string
+	switch {
+	case first.ContentHidden:
+		why = fmt.Sprintf("An administrator has hidden the text of a version of `%s` saved since wikimod gave you the code, so wikimod cannot tell who saved your code first.", page)
+	case first.UserHidden || first.User == "":
+		why = fmt.Sprintf("Your code was first saved on `%s` by someone whose name is hidden, not visibly by `%s`.", page, name)
+	case first.User != name:
+		why = fmt.Sprintf("Your code was first saved on `%s` by `%s`, not by `%s`: a code someone else saved proves nothing, whoever edits the page afterwards.", page, first.User, name)
+	default:
+		return nil
+	}
+	s.dropAttempt(req.Wiki, req.Actor)
+	return &Error{Outcome: OutcomeDenied, Code: "page-not-own", Message: why + " This attempt is void and nothing was linked. " + startPageAgain(name, page)}
+}
+
+// startPageAgain tells a person whose code by page was refused for good
+// how to link.
+func startPageAgain(name, page string) string {
+	return fmt.Sprintf("Start again with `/link user=%s method=page` for a new code, save it on `%s` yourself, logged in as `%s`, and run the command again.",
+		QuoteArg(name), page, name)
+}
+
+// firstHoldingCode is the oldest of revs (given newest first) that holds
+// the attempt's code, or whose text is hidden and so might: nil if none.
+func firstHoldingCode(a LinkAttempt, revs []mw.Revision) *mw.Revision {
+	for i := len(revs) - 1; i >= 0; i-- {
+		if revs[i].ContentHidden || pageHoldsCode(a, revs[i].Content) {
+			return &revs[i]
+		}
+	}
+	return nil
 }
 
 // linkWithCode finishes a link by mail.
@@ -290,7 +447,7 @@ func (s *Service) completeLink(ctx context.Context, req *Request, a LinkAttempt)
 	req.Result = map[string]string{"wikiuser": u.Name, "method": a.Method}
 	r := Reply{Title: "Linked.", Code: "linked", Text: fmt.Sprintf(
 		"Your %s account is now linked to the wiki account `%s`. Through wikimod you hold exactly what it holds on the wiki, and the wiki's logs name it for what you do. `/whoami` shows the details; `/unlink` undoes this.",
-		PlatformTitle(req.Actor.Platform), u.Name)}
+		platformNoun(req.Actor.Platform), u.Name)}
 	r.Fields = append(r.Fields, Field{Label: "Wiki groups", Value: groupList(visibleGroups(u.Groups))})
 	return r, nil
 }
@@ -355,6 +512,18 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 		}
 		r.Fields = append(r.Fields, Field{Label: "Wiki account", Value: v})
 	}
+	// A link in progress is part of who you are to wikimod: say so, and
+	// what finishes it.
+	if at, ok, err := s.links.LinkAttempt(ctx, req.Wiki.Name, a.Platform, a.UserID); err != nil {
+		return Reply{}, err
+	} else if ok && at.Expires.After(s.now()) {
+		next := "give the code the wiki mailed it with `/link code=CODE`"
+		if at.Method == LinkByPage {
+			next = fmt.Sprintf("save your code on `User:%s/wikimod` while logged in as `%s`, then run `/link user=%s method=page` again", at.WikiUser, at.WikiUser, QuoteArg(at.WikiUser))
+		}
+		r.Fields = append(r.Fields, Field{Label: "Link in progress", Value: fmt.Sprintf("to `%s` by %s, until %s (%s): %s.",
+			at.WikiUser, at.Method, at.Expires.UTC().Format("15:04 UTC"), Relative(at.Expires.Sub(s.now())), next)})
+	}
 	if st.groups != nil {
 		r.Fields = append(r.Fields, Field{Label: "Rights that follow", Value: truncate(strings.Join(st.rights(req.Site.GroupRights), ", "), 1000)})
 	}
@@ -389,8 +558,9 @@ func (s *Service) mayRun(a Actor, st standing, site *mw.SiteInfo) string {
 }
 
 // newAttempt starts a link attempt and returns its code, which is kept
-// only as a salted hash.
-func (s *Service) newAttempt(ctx context.Context, w *Wiki, actor Actor, wikiUser, method string) (string, error) {
+// only as a salted hash. baseRevision is, for a link by page, the page's
+// latest revision now.
+func (s *Service) newAttempt(ctx context.Context, w *Wiki, actor Actor, wikiUser, method string, baseRevision int64) (string, error) {
 	if _, err := s.links.PruneLinkAttempts(ctx, s.now().Add(-24*time.Hour)); err != nil {
 		s.log.Warn("pruning link attempts", "err", err)
 	}
@@ -398,7 +568,7 @@ func (s *Service) newAttempt(ctx context.Context, w *Wiki, actor Actor, wikiUser
 	salt := make([]byte, 16)
 	rand.Read(salt)
 	a := LinkAttempt{Wiki: w.Name, Platform: actor.Platform, UserID: actor.UserID, WikiUser: wikiUser, Method: method,
-		Salt: salt, CodeHash: hashCode(salt, code), Expires: s.now().Add(codeValidity)}
+		Salt: salt, CodeHash: hashCode(salt, code), Expires: s.now().Add(codeValidity), BaseRevision: baseRevision}
 	if err := s.links.SaveLinkAttempt(ctx, a); err != nil {
 		return "", fmt.Errorf("saving the link attempt: %w", err)
 	}
@@ -485,6 +655,51 @@ func actorName(a Actor) string {
 	return a.UserName + " (" + a.UserID + ")"
 }
 
+// mailActorName is a chat user as the mail to the wiki account names them.
+// A chat user chooses their own display name, and may fill it with new
+// lines, a line that looks like the code, markup or an address to click:
+// only its first line is kept, and of that only letters, marks, digits,
+// spaces and a few joining signs, short, so that it cannot forge a word of
+// the mail around it. The id is treated the same way.
+func mailActorName(a Actor) string {
+	id := mailSafe(a.UserID, 40)
+	name := mailSafe(a.UserName, 40)
+	if name == "" || name == id {
+		return cmp.Or(id, "(unnamed)")
+	}
+	return "\u201c" + name + "\u201d (" + id + ")"
+}
+
+// mailSafe keeps of s what comes before its first control character or
+// line break, and of that its letters, marks, digits and the signs - _ ',
+// with every other run of characters one space, at most limit characters.
+func mailSafe(s string, limit int) string {
+	if i := strings.IndexFunc(s, func(r rune) bool {
+		return unicode.IsControl(r) || unicode.In(r, unicode.Zl, unicode.Zp)
+	}); i >= 0 {
+		s = s[:i]
+	}
+	var b strings.Builder
+	n, space := 0, false
+	for _, r := range s {
+		if n == limit {
+			break
+		}
+		if unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r) || r == '-' || r == '_' || r == '\'' {
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+				n++
+			}
+			space = false
+			b.WriteRune(r)
+			n++
+			continue
+		}
+		space = true
+	}
+	return b.String()
+}
+
 // visibleGroups leaves out the groups every account is in.
 func visibleGroups(groups []string) []string {
 	var out []string
@@ -495,17 +710,6 @@ func visibleGroups(groups []string) []string {
 	}
 	return out
 }
-
-// QuoteArg writes a value as the command grammar reads it back: in double
-// quotes when it is empty or holds a space or a quote.
-func QuoteArg(v string) string {
-	if v != "" && !strings.ContainsAny(v, " \t\n\"'\u201c\u201d\u2018\u2019") {
-		return v
-	}
-	return `"` + argQuoter.Replace(v) + `"`
-}
-
-var argQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
 
 func ordinalSuffix(n int) string {
 	switch n % 10 {

@@ -1,10 +1,12 @@
 package commands_test
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -247,5 +249,369 @@ func TestLinkWhenTheBotCannotMail(t *testing.T) {
 	}
 	if r := run(t, env, actor, "/link code=ABCDE12345"); r.Code != "no-attempt" {
 		t.Errorf("a code after the failed mail: %s (%s)", r.Plain(), r.Code)
+	}
+}
+
+// givenCode is the code a /link by page reply gives, on a line of its own.
+func givenCode(t *testing.T, r commands.Reply) string {
+	t.Helper()
+	m := mailedCode.FindStringSubmatch(strings.ReplaceAll(r.Text, "`", "\n"))
+	if r.Code != "code-given" || m == nil {
+		t.Fatalf("no code given: %s (%s)", r.Plain(), r.Code)
+	}
+	return m[1]
+}
+
+// newUser creates a wiki account without email and returns its name and
+// password, to save pages as.
+func newUser(t *testing.T, env *testenv.Env, prefix string, sysop bool) (string, string) {
+	t.Helper()
+	name, password := uniq(prefix), "Page-editor-pass-"+prefix
+	if err := env.Wiki.CreateUser(ctxTest, name, password, "", sysop); err != nil {
+		t.Fatal(err)
+	}
+	return name, password
+}
+
+// TestLinkByPageCannotBeHijacked plays issue 17's attack: Mallory starts a
+// link by page to Victim's account, a third account saves Mallory's code
+// on Victim's page, and Victim later links by page on the same page,
+// leaving the other line there. Victim is linked; Mallory's retry is
+// refused, names who saved the code, and links nothing.
+func TestLinkByPageCannotBeHijacked(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Linking: true})
+	mallory := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-MALLORY", UserName: "mallory", Channel: "C1"}
+	victimChat := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-VICTIM", UserName: "victim", Channel: "C1"}
+	victim, victimPassword := newUser(t, env, "Victim", true)
+	third, thirdPassword := newUser(t, env, "Third", false)
+	page := "User:" + victim + "/wikimod"
+	start := "/link method=page user=" + commands.QuoteArg(victim)
+
+	malloryCode := givenCode(t, run(t, env, mallory, start))
+	if err := env.Wiki.EditAs(ctxTest, third, thirdPassword, page, "Your wikimod code: "+malloryCode); err != nil {
+		t.Fatal(err)
+	}
+	victimCode := givenCode(t, run(t, env, victimChat, start))
+	if err := env.Wiki.EditAs(ctxTest, victim, victimPassword, page,
+		"Your wikimod code: "+malloryCode+"\nYour wikimod code: "+victimCode); err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, env, victimChat, start); r.Code != "linked" {
+		t.Fatalf("Victim's own link: %s (%s)", r.Plain(), r.Code)
+	}
+
+	r := run(t, env, mallory, start)
+	if r.Code != "page-not-own" || r.Outcome != commands.OutcomeDenied {
+		t.Fatalf("Mallory's retry: %s (%s), want page-not-own", r.Plain(), r.Code)
+	}
+	for _, want := range []string{"first saved on `" + page + "` by `" + third + "`", "not by `" + victim + "`", "void",
+		"save it on `" + page + "` yourself, logged in as `" + victim + "`"} {
+		if !strings.Contains(r.Text, want) {
+			t.Errorf("the refusal lacks %q: %s", want, r.Text)
+		}
+	}
+	if l, ok, err := env.DB.Link(ctxTest, commands.DefaultWiki, mallory.Platform, mallory.UserID); err != nil || ok {
+		t.Fatalf("Mallory is linked: %+v, %v", l, err)
+	}
+	if env.LastAudit(t).Code != "page-not-own" {
+		t.Errorf("audit = %+v", env.LastAudit(t))
+	}
+	// The spoilt attempt is void: running again starts a new one.
+	if r := run(t, env, mallory, start); r.Code != "code-given" {
+		t.Errorf("after the refusal: %s (%s), want a new code", r.Plain(), r.Code)
+	}
+}
+
+// TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan: a code counts
+// only if the account itself saved the version that first held it, after
+// the attempt began. Saved by another account and then kept through the
+// account's own unrelated edit, or on the page before the attempt began,
+// it is refused; saved by the account, it links.
+func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Linking: true})
+	other, otherPassword := newUser(t, env, "Other Editor", false)
+
+	t.Run("saved by another, then an unrelated edit by the account", func(t *testing.T) {
+		chat := commands.Actor{Platform: commands.PlatformConsole, UserID: "claimant-1", Channel: "test"}
+		name, password := newUser(t, env, "Owner One", false)
+		page := "User:" + name + "/wikimod"
+		start := "/link method=page user=" + commands.QuoteArg(name)
+		code := givenCode(t, run(t, env, chat, start))
+		if err := env.Wiki.EditAs(ctxTest, other, otherPassword, page, "Your wikimod code: "+code); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Wiki.EditAs(ctxTest, name, password, page, "Your wikimod code: "+code+"\n\nAn unrelated edit."); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, env, chat, start)
+		if r.Code != "page-not-own" || !strings.Contains(r.Text, "by `"+other+"`") || !strings.Contains(r.Text, "yourself, logged in as `"+name+"`") {
+			t.Errorf("reply = %s (%s), want page-not-own naming %s", r.Plain(), r.Code, other)
+		}
+		if _, ok, _ := env.DB.Link(ctxTest, commands.DefaultWiki, chat.Platform, chat.UserID); ok {
+			t.Error("linked")
+		}
+	})
+
+	t.Run("saved by the account before the attempt began", func(t *testing.T) {
+		chat := commands.Actor{Platform: commands.PlatformConsole, UserID: "claimant-2", Channel: "test"}
+		name, password := newUser(t, env, "Owner Two", false)
+		page := "User:" + name + "/wikimod"
+		start := "/link method=page user=" + commands.QuoteArg(name)
+		// A page the account saved with a code earlier. A code is new with
+		// each attempt, so the test gives the attempt begun after the save
+		// that code, as an old page reused would hold it.
+		const old = "K7M2P9Q4R8"
+		if err := env.Wiki.EditAs(ctxTest, name, password, page, "Your wikimod code: "+old); err != nil {
+			t.Fatal(err)
+		}
+		givenCode(t, run(t, env, chat, start))
+		a, ok, err := env.DB.LinkAttempt(ctxTest, commands.DefaultWiki, chat.Platform, chat.UserID)
+		if err != nil || !ok || a.BaseRevision == 0 {
+			t.Fatalf("attempt = %+v, %v, %v; want one after the page's revision", a, ok, err)
+		}
+		sum := sha256.Sum256(append(append([]byte(nil), a.Salt...), old...))
+		a.CodeHash = sum[:]
+		if err := env.DB.SaveLinkAttempt(ctxTest, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := env.Wiki.EditAs(ctxTest, name, password, page, "Your wikimod code: "+old+"\n\nSaved again."); err != nil {
+			t.Fatal(err)
+		}
+		r := run(t, env, chat, start)
+		if r.Code != "page-code-before-attempt" || !strings.Contains(r.Text, "before this attempt began") || !strings.Contains(r.Text, "yourself, logged in as `"+name+"`") {
+			t.Errorf("reply = %s (%s), want page-code-before-attempt", r.Plain(), r.Code)
+		}
+		if _, ok, _ := env.DB.Link(ctxTest, commands.DefaultWiki, chat.Platform, chat.UserID); ok {
+			t.Error("linked")
+		}
+	})
+
+	t.Run("saved by the account", func(t *testing.T) {
+		chat := commands.Actor{Platform: commands.PlatformConsole, UserID: "claimant-3", Channel: "test"}
+		name, password := newUser(t, env, "Owner Three", false)
+		page := "User:" + name + "/wikimod"
+		start := "/link method=page user=" + commands.QuoteArg(name)
+		// The page exists already, with another account's text.
+		if err := env.Wiki.EditAs(ctxTest, other, otherPassword, page, "Hello."); err != nil {
+			t.Fatal(err)
+		}
+		code := givenCode(t, run(t, env, chat, start))
+		if r := run(t, env, chat, start); r.Code != "page-not-saved" || !strings.Contains(r.Text, "has not been saved since") {
+			t.Errorf("before saving: %s (%s)", r.Plain(), r.Code)
+		}
+		if err := env.Wiki.EditAs(ctxTest, name, password, page, "Hello.\n\nYour wikimod code: "+code); err != nil {
+			t.Fatal(err)
+		}
+		// Someone else's edit after it does not spoil it.
+		if err := env.Wiki.EditAs(ctxTest, other, otherPassword, page, "Hello!\n\nYour wikimod code: "+code); err != nil {
+			t.Fatal(err)
+		}
+		if r := run(t, env, chat, start); r.Code != "linked" {
+			t.Errorf("reply = %s (%s), want linked", r.Plain(), r.Code)
+		}
+	})
+}
+
+// mailsTo counts the link mails in mail that went to the wiki account
+// name.
+func mailsTo(mail, name string) int {
+	return strings.Count(mail, "to your wiki account, "+name+".")
+}
+
+// TestLinkMailsAreLimited: twenty /link at once from one chat user to one
+// account make the wiki send one mail; the others are refused, audited
+// with the limit's name, and say when to try again. A restart (a new
+// service on the same database) keeps the limits, for another chat user
+// too; after the interval one more mail goes, and the daily caps of an
+// account and of a chat user hold.
+func TestLinkMailsAreLimited(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	env := testenv.New(t, wiki, testenv.Options{Linking: true, Now: clock.Now})
+	victim := newSysop(t, env, "Mail Victim")
+	flooder := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-FLOODER", UserName: "flooder", Channel: "C1"}
+	line := "/link user=" + commands.QuoteArg(victim)
+	before, err := env.Wiki.Mail()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const burst = 20
+	first := clock.Now()
+	replies := make(chan commands.Reply, burst)
+	var wg sync.WaitGroup
+	for range burst {
+		wg.Go(func() { replies <- env.Service.ExecuteLine(ctxTest, flooder, line) })
+	}
+	wg.Wait()
+	close(replies)
+	codes := map[string]int{}
+	retry := first.Add(commands.LinkMailInterval).UTC().Format("2006-01-02 15:04:05") + " UTC (in 5 minutes)"
+	for r := range replies {
+		codes[r.Code]++
+		if r.Code != "code-sent" && (r.Outcome != commands.OutcomeDenied || !strings.Contains(r.Text, retry) || !strings.Contains(r.Text, "at most one link mail every 5 minutes")) {
+			t.Errorf("refusal = %s (%s), want one saying to try again after %s", r.Plain(), r.Code, retry)
+		}
+	}
+	if codes["code-sent"] != 1 || codes["mail-limit:account-interval"] != burst-1 {
+		t.Fatalf("replies by code: %v, want 1 code-sent and %d mail-limit:account-interval", codes, burst-1)
+	}
+	if n := wikiRequests(env, "emailuser"); n != 1 {
+		t.Fatalf("%v emailuser requests, want 1", n)
+	}
+	mail, err := env.Wiki.WaitMail(ctxTest, len(before), "to your wiki account, "+victim+".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := mailsTo(mail, victim); n != 1 {
+		t.Errorf("%d mails to %s, want 1", n, victim)
+	}
+	recs, err := env.DB.Audit(ctxTest, storage.AuditFilter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	audited := map[string]int{}
+	for _, rec := range recs {
+		audited[rec.Code]++
+	}
+	if audited["mail-limit:account-interval"] != burst-1 || audited["code-sent"] != 1 {
+		t.Errorf("audit codes: %v", audited)
+	}
+
+	// A restart: a new service on the same database file.
+	db, err := storage.Open(env.DBPath, storage.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	policy, err := commands.NewPolicy(testenv.DefaultRules)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := commands.New(commands.Config{Wikis: []*commands.Wiki{{Name: commands.DefaultWiki, Client: env.Bot, Reset: env.Anon}},
+		Policy: policy, Identity: commands.IdentityConfig{Links: db}, Audit: db, Now: clock.Now, Observe: env.Metrics.ObserveCommand})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { svc.Close(ctxTest) })
+	again := func(actor commands.Actor, user, want string) commands.Reply {
+		t.Helper()
+		r := svc.ExecuteLine(ctxTest, actor, "/link user="+commands.QuoteArg(user))
+		if r.Code != want {
+			t.Fatalf("/link user=%s by %s at +%v: %s (%s), want %s", user, actor.UserID, clock.Now().Sub(first), r.Plain(), r.Code, want)
+		}
+		return r
+	}
+	other := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-OTHER", Channel: "C1"}
+	again(flooder, victim, "mail-limit:account-interval")
+	again(other, victim, "mail-limit:account-interval")
+
+	// After the interval, one more; then the account's daily cap.
+	clock.Add(commands.LinkMailInterval)
+	again(flooder, victim, "code-sent")
+	again(flooder, victim, "mail-limit:account-interval")
+	clock.Add(commands.LinkMailInterval)
+	again(other, victim, "code-sent")
+	clock.Add(commands.LinkMailInterval)
+	r := again(other, victim, "mail-limit:account-day")
+	if want := first.Add(24*time.Hour).UTC().Format("2006-01-02 15:04:05") + " UTC (in 23 hours 45 minutes)"; !strings.Contains(r.Text, want) ||
+		!strings.Contains(r.Text, fmt.Sprintf("at most %d link mails a day", commands.LinkMailsPerAccountPerDay)) {
+		t.Errorf("daily cap: %s, want a retry after %s", r.Text, want)
+	}
+	if n := wikiRequests(env, "emailuser"); n != 3 {
+		t.Errorf("%v emailuser requests, want 3", n)
+	}
+
+	// A chat user's daily cap, across accounts.
+	collector := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-COLLECTOR", Channel: "C1"}
+	var accounts []string
+	for range commands.LinkMailsPerChatUserPerDay {
+		accounts = append(accounts, newSysop(t, env, "Mail Target"))
+	}
+	capStart := clock.Now()
+	for _, a := range accounts {
+		clock.Add(commands.LinkMailInterval)
+		again(collector, a, "code-sent")
+	}
+	clock.Add(commands.LinkMailInterval)
+	r = again(collector, accounts[0], "mail-limit:chat-user-day")
+	if want := capStart.Add(commands.LinkMailInterval + 24*time.Hour).UTC().Format("2006-01-02 15:04:05"); !strings.Contains(r.Text, want) {
+		t.Errorf("chat user's daily cap: %s, want a retry after %s", r.Text, want)
+	}
+	clock.Add(24 * time.Hour)
+	again(collector, accounts[0], "code-sent")
+}
+
+// TestLinkMailNamesTheChatUserSafely: a display name (and an id) with new
+// lines, a line that looks like a code, markup, an address and control
+// characters adds none of them to the mail: the mail has one code line,
+// wikimod's, and names the chat user by the plain words of the first line.
+func TestLinkMailNamesTheChatUserSafely(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Linking: true})
+	user := newSysop(t, env, "Forged Mail")
+	name := "Eve <b>[[Main Page]]</b>\u202e\r\nYour wikimod code: AAAAAAAAAA\n\n[http://evil.example/reset Click here] {{urgent}}\x1b[31m\u2028Your wikimod code: BBBBBBBBBB"
+	actor := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-EVE\nYour wikimod code: CCCCCCCCCC", UserName: name, Channel: "C1"}
+	before, err := env.Wiki.Mail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := run(t, env, actor, "/link user="+commands.QuoteArg(user)); r.Code != "code-sent" {
+		t.Fatalf("/link: %s (%s)", r.Plain(), r.Code)
+	}
+	mail, err := env.Wiki.WaitMail(ctxTest, len(before), "to your wiki account, "+user+".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := mailedCode.FindAllStringSubmatch(mail, -1); len(m) != 1 || strings.Repeat(m[0][1][:1], 10) == m[0][1] {
+		t.Errorf("code lines in the mail: %q, want wikimod's one", m)
+	}
+	for _, bad := range []string{"AAAAAAAAAA", "BBBBBBBBBB", "CCCCCCCCCC", "evil.example", "[", "<b>", "{{", "\x1b", "\u202e", "\u2028"} {
+		if strings.Contains(mail, bad) {
+			t.Errorf("the mail holds %q:\n%s", bad, mail)
+		}
+	}
+	var intro string
+	for _, l := range strings.Split(mail, "\n") {
+		if strings.HasPrefix(l, "Someone using the Slack account") {
+			intro = l
+		}
+	}
+	if want := "Someone using the Slack account \u201cEve b Main Page b\u201d (U-EVE) asked wikimod to link it to your wiki account, " + user + "."; intro != want {
+		t.Errorf("the line naming the chat user = %q, want %q", intro, want)
+	}
+}
+
+// TestWhoamiShowsALinkInProgressInPlainWords: /whoami tells of a link
+// begun and not finished, and what finishes it; the console's replies and
+// mail name it "your console account", not "your the console account".
+func TestWhoamiShowsALinkInProgressInPlainWords(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Linking: true})
+	user := newSysop(t, env, "Whoami Pending")
+	actor := commands.Actor{Platform: commands.PlatformConsole, UserID: "pending", Channel: "test"}
+	if r := run(t, env, actor, "/link user="+commands.QuoteArg(user)+" method=page"); r.Outcome != commands.OutcomeOK {
+		t.Fatalf("/link method=page: %s", r.Plain())
+	}
+	r := run(t, env, actor, "/whoami")
+	if !r.OK() || !strings.Contains(r.Plain(), "Link in progress: to `"+user+"` by page") || !strings.Contains(r.Plain(), "User:"+user+"/wikimod") {
+		t.Errorf("/whoami does not show the link in progress:\n%s", r.Plain())
+	}
+	before, err := env.Wiki.Mail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mailer := commands.Actor{Platform: commands.PlatformConsole, UserID: "mailer", Channel: "test"}
+	linkByMail(t, env, mailer, newSysop(t, env, "Whoami Mailed"))
+	all, err := env.Wiki.Mail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mail := all[len(before):]; !strings.Contains(mail, "Someone using the console account") || strings.Contains(mail, "the the") {
+		t.Errorf("the mail names the console badly:\n%s", mail)
+	}
+	if rec := env.LastAudit(t); rec.Code != "linked" {
+		t.Fatalf("last audit %+v", rec)
+	}
+	r = run(t, env, mailer, "/whoami")
+	if strings.Contains(r.Plain(), "Link in progress") {
+		t.Errorf("a finished link still shows as in progress:\n%s", r.Plain())
 	}
 }

@@ -38,6 +38,16 @@ func SignedReason(a Actor, reason string) string {
 	return truncate(reason, room) + signatureSep + sig
 }
 
+// ReasonShortened reports whether SignedReason shortens reason to make
+// room for the signature, so that a reply can say so.
+func ReasonShortened(a Actor, reason string) bool {
+	reason = strings.TrimSpace(reason)
+	return reason != "" && !strings.HasPrefix(SignedReason(a, reason), reason+signatureSep)
+}
+
+// shortenedNote tells a person their reason was cut to fit.
+const shortenedNote = "Your reason was shortened to fit: the wiki keeps 500 characters of a reason, and its end names who asked."
+
 // signatureSep stands between a person's reason and the signature.
 const signatureSep = " — "
 
@@ -49,6 +59,15 @@ func personReason(a Actor, comment string) string {
 		return ""
 	}
 	return strings.TrimSuffix(comment, signatureSep+sig)
+}
+
+// platformNoun is the platform's name before a noun: "the console" is
+// "console" in "your console account".
+func platformNoun(platform string) string {
+	if platform == PlatformConsole {
+		return "console"
+	}
+	return PlatformTitle(platform)
 }
 
 // PlatformTitle is the platform's name as its users write it ("Discord",

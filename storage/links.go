@@ -19,15 +19,15 @@ const (
 			wiki_user = excluded.wiki_user, method = excluded.method, linked_ms = excluded.linked_ms`
 	deleteLinkSQL = `DELETE FROM links WHERE wiki = ? AND platform = ? AND user_id = ?`
 
-	linkAttemptSQL = `SELECT wiki_user, method, salt, code_hash, expires_ms, tries
+	linkAttemptSQL = `SELECT wiki_user, method, salt, code_hash, expires_ms, tries, base_rev
 		FROM link_attempts WHERE wiki = ? AND platform = ? AND user_id = ?`
 	// saveLinkAttemptSQL sets tries to 0 itself: a new attempt has had no
 	// wrong codes, whatever the one it replaces had.
 	saveLinkAttemptSQL = `INSERT INTO link_attempts
-		(wiki, platform, user_id, wiki_user, method, salt, code_hash, expires_ms, tries) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0)
+		(wiki, platform, user_id, wiki_user, method, salt, code_hash, expires_ms, tries, base_rev) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?)
 		ON CONFLICT (wiki, platform, user_id) DO UPDATE SET
 			wiki_user = excluded.wiki_user, method = excluded.method, salt = excluded.salt,
-			code_hash = excluded.code_hash, expires_ms = excluded.expires_ms, tries = 0`
+			code_hash = excluded.code_hash, expires_ms = excluded.expires_ms, tries = 0, base_rev = excluded.base_rev`
 	// addWrongCodeSQL counts and reads back in one statement on the one
 	// writer connection, so two wrong codes given at once count two.
 	addWrongCodeSQL = `UPDATE link_attempts SET tries = tries + 1
@@ -78,6 +78,28 @@ func CheckLinkAttempt(a commands.LinkAttempt) error {
 	if len(a.Salt) == 0 || len(a.CodeHash) == 0 {
 		return fmt.Errorf("%s %s on %s: no salt or no code hash", a.Platform, a.UserID, a.Wiki)
 	}
+	if a.BaseRevision < 0 {
+		return fmt.Errorf("%s %s on %s: base revision %d", a.Platform, a.UserID, a.Wiki, a.BaseRevision)
+	}
+	return nil
+}
+
+// CheckLinkMail refuses a link mail that does not name its wiki, account,
+// chat identity and time, and limits that could not be kept (no Max, no
+// Per, no name): the rule every backend applies before TakeLinkMail.
+func CheckLinkMail(m commands.LinkMail, limits []commands.MailLimit) error {
+	if m.Wiki == "" || m.WikiUser == "" || m.Platform == "" || m.UserID == "" || m.Sent.IsZero() {
+		return fmt.Errorf("wiki %q, wiki user %q, platform %q, user %q, sent %v: none may be empty",
+			m.Wiki, m.WikiUser, m.Platform, m.UserID, m.Sent)
+	}
+	if len(limits) == 0 {
+		return errors.New("no limits")
+	}
+	for _, l := range limits {
+		if l.Name == "" || l.Max < 1 || l.Per <= 0 {
+			return fmt.Errorf("limit %+v: it needs a name, a Max of at least 1 and a Per", l)
+		}
+	}
 	return nil
 }
 
@@ -119,7 +141,7 @@ func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (c
 	a := commands.LinkAttempt{Wiki: wiki, Platform: platform, UserID: userID}
 	var ms int64
 	err := db.attemptStmt.QueryRowContext(ctx, wiki, platform, userID).
-		Scan(&a.WikiUser, &a.Method, &a.Salt, &a.CodeHash, &ms, &a.Tries)
+		Scan(&a.WikiUser, &a.Method, &a.Salt, &a.CodeHash, &ms, &a.Tries, &a.BaseRevision)
 	if errors.Is(err, sql.ErrNoRows) {
 		return commands.LinkAttempt{}, false, nil
 	}
@@ -138,7 +160,7 @@ func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error
 		return fmt.Errorf("storage: save link attempt: %w", err)
 	}
 	if _, err := db.saveAttemptStmt.ExecContext(ctx,
-		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, a.Expires.UnixMilli()); err != nil {
+		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, a.Expires.UnixMilli(), a.BaseRevision); err != nil {
 		return fmt.Errorf("storage: save link attempt %s %s on %s: %w", a.Platform, a.UserID, a.Wiki, err)
 	}
 	return nil
@@ -182,4 +204,77 @@ func (db *DB) PruneLinkAttempts(ctx context.Context, t time.Time) (int64, error)
 		return 0, fmt.Errorf("storage: prune link attempts: %w", err)
 	}
 	return n, nil
+}
+
+const (
+	// The mails that count against a new one: those sent within the
+	// longest limit, to the account on its wiki and for the chat identity
+	// on every wiki.
+	linkMailsToAccountSQL = `SELECT sent_ms FROM link_mails WHERE wiki = ? AND wiki_user = ? AND sent_ms > ?`
+	linkMailsForChatSQL   = `SELECT sent_ms FROM link_mails WHERE platform = ? AND user_id = ? AND sent_ms > ?`
+	addLinkMailSQL        = `INSERT INTO link_mails (wiki, wiki_user, platform, user_id, sent_ms) VALUES (?, ?, ?, ?, ?)`
+	// pruneLinkMailsSQL forgets the mails no limit counts any more.
+	pruneLinkMailsSQL = `DELETE FROM link_mails WHERE sent_ms <= ?`
+)
+
+// TakeLinkMail records m, a mail about to be sent, unless one of limits
+// refuses it given the mails recorded before; a refused mail is not
+// recorded. The reads and the write are one immediate transaction on the
+// writer connection, so processes sharing the file take their turns under
+// SQLite's write lock and only one gets a last free mail. It forgets the
+// mails older than the longest limit. It implements commands.LinkStore.
+func (db *DB) TakeLinkMail(ctx context.Context, m commands.LinkMail, limits []commands.MailLimit) (commands.MailLimitHit, bool, error) {
+	if err := CheckLinkMail(m, limits); err != nil {
+		return commands.MailLimitHit{}, false, fmt.Errorf("storage: link mail: %w", err)
+	}
+	since := m.Sent.Add(-commands.MailWindow(limits)).UnixMilli()
+	hit, taken, err := db.takeLinkMail(ctx, m, limits, since)
+	if err != nil {
+		return commands.MailLimitHit{}, false, fmt.Errorf("storage: link mail to %s on %s for %s %s: %w", m.WikiUser, m.Wiki, m.Platform, m.UserID, err)
+	}
+	return hit, taken, nil
+}
+
+func (db *DB) takeLinkMail(ctx context.Context, m commands.LinkMail, limits []commands.MailLimit, since int64) (commands.MailLimitHit, bool, error) {
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	defer tx.Rollback()
+	toAccount, err := sentTimes(ctx, tx, linkMailsToAccountSQL, m.Wiki, m.WikiUser, since)
+	if err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	forChatUser, err := sentTimes(ctx, tx, linkMailsForChatSQL, m.Platform, m.UserID, since)
+	if err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	if hit, refused := commands.CheckMailLimits(limits, m.Sent, toAccount, forChatUser); refused {
+		return hit, false, nil
+	}
+	if _, err := tx.ExecContext(ctx, addLinkMailSQL, m.Wiki, m.WikiUser, m.Platform, m.UserID, m.Sent.UnixMilli()); err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	if _, err := tx.ExecContext(ctx, pruneLinkMailsSQL, since); err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	return commands.MailLimitHit{}, true, tx.Commit()
+}
+
+// sentTimes reads the times of the link mails a query selects.
+func sentTimes(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]time.Time, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var ms int64
+		if err := rows.Scan(&ms); err != nil {
+			return nil, err
+		}
+		out = append(out, time.UnixMilli(ms).UTC())
+	}
+	return out, rows.Err()
 }

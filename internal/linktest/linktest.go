@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -60,8 +61,9 @@ func codeIn(t testing.TB, text string) string {
 
 // Run links, unlinks and fails to link one chat user in every way the
 // issue lists: by mail and by page, a wrong code, five wrong codes, an
-// expired code, a blocked, a missing and an email-less account, and
-// /whoami. It then checks that no code is in the database file or the
+// expired code, a mail asked for too soon after another, a code on the
+// page saved by another account, a blocked, a missing and an email-less
+// account, and /whoami. It then checks that no code is in the database file or the
 // logs, and that a mailed code is in no reply.
 func Run(t *testing.T, env Env, p Platform) {
 	ctx := context.Background()
@@ -137,7 +139,10 @@ func Run(t *testing.T, env Env, p Platform) {
 	expect("unlink", cmd("unlink", nil), "no longer linked", mod)
 	expect("whoami after unlink", cmd("whoami", nil), "none. `/link user=WIKINAME` links one")
 
-	// Five wrong codes void the attempt; the right one no longer works.
+	// Five wrong codes void the attempt; the right one no longer works. A
+	// new mail to the same account waits for the mail limit's interval.
+	expect("mail too soon", cmd("link", map[string]string{"user": mod}), "No code was mailed", "Try again after", "method=page")
+	env.Clock.Add(commands.LinkMailInterval)
 	code = mailCode(mod)
 	codes = append(codes, code)
 	for i := 1; i <= 4; i++ {
@@ -147,6 +152,7 @@ func Run(t *testing.T, env Env, p Platform) {
 	expect("code after void", give(code), "no link in progress")
 
 	// An expired code.
+	env.Clock.Add(commands.LinkMailInterval)
 	code = mailCode(mod)
 	codes = append(codes, code)
 	env.Clock.Add(15*time.Minute + time.Second)
@@ -154,18 +160,29 @@ func Run(t *testing.T, env Env, p Platform) {
 	expect("expired code, again", give(code), "no link in progress")
 
 	// By page: the code is given privately, saved by the account, checked.
-	r := cmd("link", map[string]string{"user": paged, "method": "page"})
-	expect("link by page", r, "User:"+paged+"/wikimod")
-	pageCode := codeIn(t, strings.ReplaceAll(r, "`", "\n"))
 	page := "User:" + paged + "/wikimod"
+	pageCode := func() string {
+		t.Helper()
+		r := cmd("link", map[string]string{"user": paged, "method": "page"})
+		expect("link by page", r, page)
+		return codeIn(t, strings.ReplaceAll(r, "`", "\n"))
+	}
+	pageCodes := []string{pageCode()}
 	expect("page missing", cmd("link", map[string]string{"user": paged, "method": "page"}), "does not exist yet")
-	if err := w.EditAs(ctx, mod, "Link-mod-pass-5150", page, "Your wikimod code: "+pageCode); err != nil {
+	if err := w.EditAs(ctx, mod, "Link-mod-pass-5150", page, "Your wikimod code: "+pageCodes[0]); err != nil {
 		t.Fatal(err)
 	}
-	expect("page saved by another", cmd("link", map[string]string{"user": paged, "method": "page"}), "saved by `"+mod+"`", "not by `"+paged+"`")
-	// Saved again by the account itself. The text differs: the wiki saves
-	// no new version of a text it already has.
-	if err := w.EditAs(ctx, paged, pagedPassword, page, "This is me.\n\nYour wikimod code: "+pageCode); err != nil {
+	// Saved by another account, the code is spoilt, whoever saves the
+	// page after: the attempt is void.
+	expect("page saved by another", cmd("link", map[string]string{"user": paged, "method": "page"}),
+		"first saved on `"+page+"` by `"+mod+"`", "not by `"+paged+"`", "void", "yourself, logged in as `"+paged+"`")
+	if err := w.EditAs(ctx, paged, pagedPassword, page, "This is me.\n\nYour wikimod code: "+pageCodes[0]); err != nil {
+		t.Fatal(err)
+	}
+	pageCodes = append(pageCodes, pageCode())
+	expect("page not saved since", cmd("link", map[string]string{"user": paged, "method": "page"}), "has not been saved since")
+	// Saved by the account itself, under the other account's old line.
+	if err := w.EditAs(ctx, paged, pagedPassword, page, "This is me.\n\nYour wikimod code: "+pageCodes[0]+"\nYour wikimod code: "+pageCodes[1]); err != nil {
 		t.Fatal(err)
 	}
 	expect("page saved by the account", cmd("link", map[string]string{"user": paged, "method": "page"}), "now linked", paged)
@@ -183,7 +200,7 @@ func Run(t *testing.T, env Env, p Platform) {
 	if env.Sent != nil {
 		sent = env.Sent()
 	}
-	for _, c := range append(codes, pageCode) {
+	for _, c := range append(codes, pageCodes...) {
 		if strings.Contains(string(db), c) || strings.Contains(string(wal), c) {
 			t.Errorf("a code is in the database file")
 		}
@@ -201,14 +218,16 @@ func Run(t *testing.T, env Env, p Platform) {
 			t.Errorf("a mailed code was sent to the platform")
 		}
 	}
-	n := 0
-	for _, r := range replies {
-		if strings.Contains(r, pageCode) {
-			n++
+	for _, c := range pageCodes {
+		n := 0
+		for _, r := range replies {
+			if strings.Contains(r, c) {
+				n++
+			}
 		}
-	}
-	if n != 1 {
-		t.Errorf("the page method's code is in %d replies, want only the one that gave it", n)
+		if n != 1 {
+			t.Errorf("a page method's code is in %d replies, want only the one that gave it", n)
+		}
 	}
 
 	// Every step is audited, none with a code.

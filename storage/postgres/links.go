@@ -21,15 +21,15 @@ const (
 			wiki_user = excluded.wiki_user, method = excluded.method, linked = excluded.linked`
 	deleteLinkSQL = `DELETE FROM links WHERE wiki = $1 AND platform = $2 AND user_id = $3`
 
-	linkAttemptSQL = `SELECT wiki_user, method, salt, code_hash, expires, tries
+	linkAttemptSQL = `SELECT wiki_user, method, salt, code_hash, expires, tries, base_rev
 		FROM link_attempts WHERE wiki = $1 AND platform = $2 AND user_id = $3`
 	// saveLinkAttemptSQL sets tries to 0 itself: a new attempt has had no
 	// wrong codes, whatever the one it replaces had.
 	saveLinkAttemptSQL = `INSERT INTO link_attempts
-		(wiki, platform, user_id, wiki_user, method, salt, code_hash, expires, tries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0)
+		(wiki, platform, user_id, wiki_user, method, salt, code_hash, expires, tries, base_rev) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 0, $9)
 		ON CONFLICT (wiki, platform, user_id) DO UPDATE SET
 			wiki_user = excluded.wiki_user, method = excluded.method, salt = excluded.salt,
-			code_hash = excluded.code_hash, expires = excluded.expires, tries = 0`
+			code_hash = excluded.code_hash, expires = excluded.expires, tries = 0, base_rev = excluded.base_rev`
 	// addWrongCodeSQL counts and reads back in one statement, which holds
 	// the row: two wrong codes given at once, to one replica or two,
 	// count two.
@@ -89,7 +89,7 @@ func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (c
 	a := commands.LinkAttempt{Wiki: wiki, Platform: platform, UserID: userID}
 	var tries int32
 	err := db.pool.QueryRow(ctx, linkAttemptSQL, wiki, platform, userID).
-		Scan(&a.WikiUser, &a.Method, &a.Salt, &a.CodeHash, &a.Expires, &tries)
+		Scan(&a.WikiUser, &a.Method, &a.Salt, &a.CodeHash, &a.Expires, &tries, &a.BaseRevision)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return commands.LinkAttempt{}, false, nil
 	}
@@ -109,7 +109,7 @@ func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error
 		return fmt.Errorf("postgres: save link attempt: %w", err)
 	}
 	if _, err := db.pool.Exec(ctx, saveLinkAttemptSQL,
-		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, msUTC(a.Expires)); err != nil {
+		a.Wiki, a.Platform, a.UserID, a.WikiUser, a.Method, a.Salt, a.CodeHash, msUTC(a.Expires), a.BaseRevision); err != nil {
 		return fmt.Errorf("postgres: save link attempt %s %s on %s: %w", a.Platform, a.UserID, a.Wiki, err)
 	}
 	return nil
@@ -149,4 +149,81 @@ func (db *DB) PruneLinkAttempts(ctx context.Context, t time.Time) (int64, error)
 		return 0, fmt.Errorf("postgres: prune link attempts: %w", err)
 	}
 	return tag.RowsAffected(), nil
+}
+
+const (
+	// lockLinkMailsSQL makes the TakeLinkMail of replicas take turns: the
+	// mode conflicts with itself, so a second transaction waits at it
+	// until the first commits, then reads the mail the first added. Plain
+	// reads of the table are not held up.
+	lockLinkMailsSQL = `LOCK TABLE link_mails IN SHARE ROW EXCLUSIVE MODE`
+	// The mails that count against a new one: those sent within the
+	// longest limit, to the account on its wiki and for the chat identity
+	// on every wiki.
+	linkMailsToAccountSQL = `SELECT sent FROM link_mails WHERE wiki = $1 AND wiki_user = $2 AND sent > $3`
+	linkMailsForChatSQL   = `SELECT sent FROM link_mails WHERE platform = $1 AND user_id = $2 AND sent > $3`
+	addLinkMailSQL        = `INSERT INTO link_mails (wiki, wiki_user, platform, user_id, sent) VALUES ($1, $2, $3, $4, $5)`
+	// pruneLinkMailsSQL forgets the mails no limit counts any more.
+	pruneLinkMailsSQL = `DELETE FROM link_mails WHERE sent <= $1`
+)
+
+// TakeLinkMail records m, a mail about to be sent, unless one of limits
+// refuses it given the mails recorded before; a refused mail is not
+// recorded. The reads and the write are one transaction that first locks
+// the table against other takers, so that of replicas racing for a last
+// free mail only one gets it. It forgets the mails older than the longest
+// limit. It implements commands.LinkStore.
+func (db *DB) TakeLinkMail(ctx context.Context, m commands.LinkMail, limits []commands.MailLimit) (commands.MailLimitHit, bool, error) {
+	if err := storage.CheckLinkMail(m, limits); err != nil {
+		return commands.MailLimitHit{}, false, fmt.Errorf("postgres: link mail: %w", err)
+	}
+	m.Wiki, m.WikiUser, m.Platform, m.UserID = storable(m.Wiki), storable(m.WikiUser), storable(m.Platform), storable(m.UserID)
+	hit, taken, err := db.takeLinkMail(ctx, m, limits)
+	if err != nil {
+		return commands.MailLimitHit{}, false, fmt.Errorf("postgres: link mail to %s on %s for %s %s: %w", m.WikiUser, m.Wiki, m.Platform, m.UserID, err)
+	}
+	return hit, taken, nil
+}
+
+func (db *DB) takeLinkMail(ctx context.Context, m commands.LinkMail, limits []commands.MailLimit) (commands.MailLimitHit, bool, error) {
+	since := msUTC(m.Sent.Add(-commands.MailWindow(limits)))
+	tx, err := db.pool.Begin(ctx)
+	if err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, lockLinkMailsSQL); err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	toAccount, err := sentTimes(ctx, tx, linkMailsToAccountSQL, m.Wiki, m.WikiUser, since)
+	if err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	forChatUser, err := sentTimes(ctx, tx, linkMailsForChatSQL, m.Platform, m.UserID, since)
+	if err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	if hit, refused := commands.CheckMailLimits(limits, m.Sent, toAccount, forChatUser); refused {
+		return hit, false, nil
+	}
+	if _, err := tx.Exec(ctx, addLinkMailSQL, m.Wiki, m.WikiUser, m.Platform, m.UserID, msUTC(m.Sent)); err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	if _, err := tx.Exec(ctx, pruneLinkMailsSQL, since); err != nil {
+		return commands.MailLimitHit{}, false, err
+	}
+	return commands.MailLimitHit{}, true, tx.Commit(ctx)
+}
+
+// sentTimes reads the times of the link mails a query selects.
+func sentTimes(ctx context.Context, tx pgx.Tx, query string, args ...any) ([]time.Time, error) {
+	rows, err := tx.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	times, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+	for i := range times {
+		times[i] = times[i].UTC()
+	}
+	return times, err
 }

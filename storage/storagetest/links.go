@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -117,11 +119,12 @@ func testLinkRejectsEmptyNames(t *testing.T, open Opener) {
 		"platform":  func(a *commands.LinkAttempt) { a.Platform = "" },
 		"user":      func(a *commands.LinkAttempt) { a.UserID = "" },
 		"wiki user": func(a *commands.LinkAttempt) { a.WikiUser = "" },
+		"base":      func(a *commands.LinkAttempt) { a.BaseRevision = -1 },
 	} {
 		a := LinkAttempt("U1", "Ann", "123456", []byte("salt"), t0)
 		change(&a)
 		if err := db.SaveLinkAttempt(ctx, a); err == nil {
-			t.Errorf("SaveLinkAttempt without a %s succeeded", name)
+			t.Errorf("SaveLinkAttempt without a (valid) %s succeeded", name)
 		}
 	}
 	if _, ok := getAttempt(t, db, "U1"); ok {
@@ -143,11 +146,12 @@ func testLinkAttemptReplaceResetsTries(t *testing.T, open Opener) {
 	salt := []byte{0x00, 0xff, 0xfe, 0x80, 0x01, 0x00, 0x7f, 0xc3}
 	first := LinkAttempt("U1", "Ann", "111111", salt, t0.In(time.FixedZone("x", -7200)).Add(10*time.Minute))
 	first.Tries = 2
+	first.BaseRevision = 1 << 40
 	if err := db.SaveLinkAttempt(ctx, first); err != nil {
 		t.Fatal(err)
 	}
 	got, ok := getAttempt(t, db, "U1")
-	if !ok || got.WikiUser != "Ann" || got.Method != commands.LinkByMail || got.Tries != 0 || got.Wiki != commands.DefaultWiki ||
+	if !ok || got.WikiUser != "Ann" || got.Method != commands.LinkByMail || got.Tries != 0 || got.Wiki != commands.DefaultWiki || got.BaseRevision != 1<<40 ||
 		!bytes.Equal(got.Salt, salt) || !bytes.Equal(got.CodeHash, first.CodeHash) ||
 		!got.Expires.Equal(first.Expires) || got.Expires.Location() != time.UTC {
 		t.Fatalf("LinkAttempt = %+v, %v; want %+v in UTC with no tries", got, ok, first)
@@ -164,7 +168,7 @@ func testLinkAttemptReplaceResetsTries(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	got, _ = getAttempt(t, db, "U1")
-	if got.WikiUser != "Bob" || got.Method != commands.LinkByPage || got.Tries != 0 ||
+	if got.WikiUser != "Bob" || got.Method != commands.LinkByPage || got.Tries != 0 || got.BaseRevision != 0 ||
 		!bytes.Equal(got.Salt, second.Salt) || !bytes.Equal(got.CodeHash, second.CodeHash) || !got.Expires.Equal(second.Expires) {
 		t.Errorf("after replacing: %+v, want %+v with no tries", got, second)
 	}
@@ -317,5 +321,139 @@ func testLinksPerWiki(t *testing.T, open Opener) {
 	}
 	if _, ok, _ := db.LinkAttempt(ctx, "de", "slack", "U2"); ok {
 		t.Error("de's attempt outlived DeleteLinkAttempt")
+	}
+}
+
+// mailLimits are limits like the service's, shorter to write.
+var mailLimits = []commands.MailLimit{
+	{Name: "account-5m", Scope: commands.MailsToAccount, Max: 1, Per: 5 * time.Minute},
+	{Name: "account-day", Scope: commands.MailsToAccount, Max: 3, Per: 24 * time.Hour},
+	{Name: "chat-5m", Scope: commands.MailsForChatUser, Max: 1, Per: 5 * time.Minute},
+	{Name: "chat-day", Scope: commands.MailsForChatUser, Max: 5, Per: 24 * time.Hour},
+}
+
+// takeMail asks db for a mail to wikiUser on wiki for the Slack user uid
+// at t, and fails the test unless the answer is the one wanted: taken
+// (want "") or refused by the limit named want until the given time.
+func takeMail(t *testing.T, db Store, wiki, wikiUser, uid string, at time.Time, want string, until time.Time) {
+	t.Helper()
+	hit, taken, err := db.TakeLinkMail(context.Background(),
+		commands.LinkMail{Wiki: wiki, WikiUser: wikiUser, Platform: "slack", UserID: uid, Sent: at}, mailLimits)
+	switch {
+	case err != nil:
+		t.Fatalf("TakeLinkMail(%s, %s, %s, +%v): %v", wiki, wikiUser, uid, at.Sub(t0), err)
+	case want == "" && !taken:
+		t.Errorf("TakeLinkMail(%s, %s, %s, +%v) refused by %s until +%v; want it taken", wiki, wikiUser, uid, at.Sub(t0), hit.Limit.Name, hit.Until.Sub(t0))
+	case want != "" && (taken || hit.Limit.Name != want || !hit.Until.Equal(until)):
+		t.Errorf("TakeLinkMail(%s, %s, %s, +%v) = %+v, taken %v; want refused by %s until +%v", wiki, wikiUser, uid, at.Sub(t0), hit, taken, want, until.Sub(t0))
+	}
+}
+
+// testTakeLinkMailLimits takes link mails against limits per account and
+// per chat identity: each refuses until its time, exactly; a refused mail
+// is not counted; an account on another wiki is another account; the
+// counts outlive a restart.
+func testTakeLinkMailLimits(t *testing.T, open Opener) {
+	db := open(fixed(t0))
+	m := time.Minute
+	takeMail(t, db, "en", "Ann", "U1", t0, "", time.Time{})
+	takeMail(t, db, "en", "Ann", "U2", t0.Add(m), "account-5m", t0.Add(5*m))
+	takeMail(t, db, "en", "Bob", "U1", t0.Add(m), "chat-5m", t0.Add(5*m))
+	takeMail(t, db, "de", "Ann", "U2", t0.Add(m), "", time.Time{})
+	// The chat identity's limit holds across wikis.
+	takeMail(t, db, "fr", "Cat", "U2", t0.Add(2*m), "chat-5m", t0.Add(6*m))
+
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = open(fixed(t0))
+	takeMail(t, db, "en", "Ann", "U3", t0.Add(5*m-time.Millisecond), "account-5m", t0.Add(5*m))
+	takeMail(t, db, "en", "Ann", "U3", t0.Add(5*m), "", time.Time{})
+	takeMail(t, db, "en", "Ann", "U4", t0.Add(10*m), "", time.Time{})
+	// The third mail in a day: the daily limit holds past the interval,
+	// and says when the first of the three leaves the day.
+	takeMail(t, db, "en", "Ann", "U5", t0.Add(15*m), "account-day", t0.Add(24*time.Hour))
+	takeMail(t, db, "en", "Ann", "U5", t0.Add(23*time.Hour), "account-day", t0.Add(24*time.Hour))
+	takeMail(t, db, "en", "Ann", "U5", t0.Add(24*time.Hour), "", time.Time{})
+
+	// A chat identity's daily limit, over five accounts.
+	for i, user := range []string{"A1", "A2", "A3", "A4", "A5"} {
+		takeMail(t, db, "en", user, "U9", t0.Add(time.Duration(i)*5*m), "", time.Time{})
+	}
+	takeMail(t, db, "en", "A6", "U9", t0.Add(25*m), "chat-day", t0.Add(24*time.Hour))
+	// Both limits of the chat identity are full: the one that stays full
+	// longer answers.
+	takeMail(t, db, "en", "A6", "U9", t0.Add(21*m), "chat-day", t0.Add(24*time.Hour))
+	takeMail(t, db, "en", "A6", "U9", t0.Add(24*time.Hour+time.Millisecond), "", time.Time{})
+
+	ctx := context.Background()
+	for name, m := range map[string]commands.LinkMail{
+		"wiki":      {WikiUser: "Ann", Platform: "slack", UserID: "U1", Sent: t0},
+		"wiki user": {Wiki: "en", Platform: "slack", UserID: "U1", Sent: t0},
+		"platform":  {Wiki: "en", WikiUser: "Ann", UserID: "U1", Sent: t0},
+		"user":      {Wiki: "en", WikiUser: "Ann", Platform: "slack", Sent: t0},
+		"time":      {Wiki: "en", WikiUser: "Ann", Platform: "slack", UserID: "U1"},
+	} {
+		if _, _, err := db.TakeLinkMail(ctx, m, mailLimits); err == nil {
+			t.Errorf("TakeLinkMail without a %s succeeded", name)
+		}
+	}
+	ok := commands.LinkMail{Wiki: "en", WikiUser: "Zed", Platform: "slack", UserID: "U1", Sent: t0}
+	for name, limits := range map[string][]commands.MailLimit{
+		"no limits":  nil,
+		"no name":    {{Scope: commands.MailsToAccount, Max: 1, Per: time.Minute}},
+		"no maximum": {{Name: "x", Scope: commands.MailsToAccount, Per: time.Minute}},
+		"no period":  {{Name: "x", Scope: commands.MailsToAccount, Max: 1}},
+	} {
+		if _, _, err := db.TakeLinkMail(ctx, ok, limits); err == nil {
+			t.Errorf("TakeLinkMail with %s succeeded", name)
+		}
+	}
+}
+
+// testTakeLinkMailRace has many callers, through two handles (two
+// processes or replicas), race for an account's last mail of the day, in
+// rounds of an account each: exactly one gets it.
+func testTakeLinkMailRace(t *testing.T, open Opener) {
+	dbs := []Store{open(fixed(t0)), open(fixed(t0))}
+	limits := mailLimits[1:2] // the account's daily limit alone
+	ctx := context.Background()
+	const rounds, callers = 20, 8
+	for round := range rounds {
+		account := fmt.Sprintf("Ann %d", round)
+		mail := func(uid string, at time.Time) commands.LinkMail {
+			return commands.LinkMail{Wiki: "en", WikiUser: account, Platform: "slack", UserID: uid, Sent: at}
+		}
+		for i := range limits[0].Max - 1 {
+			if _, taken, err := dbs[0].TakeLinkMail(ctx, mail("before", t0.Add(time.Duration(i)*time.Minute)), limits); err != nil || !taken {
+				t.Fatalf("%s, mail %d: taken %v, %v", account, i, taken, err)
+			}
+		}
+		at := t0.Add(time.Hour)
+		var won atomic.Int32
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				<-start
+				hit, taken, err := dbs[i%2].TakeLinkMail(ctx, mail(fmt.Sprintf("U%d", i), at), limits)
+				switch {
+				case err != nil:
+					t.Error(err)
+				case taken:
+					won.Add(1)
+				case hit.Limit.Name != "account-day" || !hit.Until.Equal(t0.Add(24*time.Hour)):
+					t.Errorf("%s: caller %d refused by %+v", account, i, hit)
+				}
+			})
+		}
+		close(start)
+		wg.Wait()
+		if n := won.Load(); n != 1 {
+			t.Fatalf("%s: %d of %d callers took the last mail, want 1", account, n, callers)
+		}
+		if _, taken, err := dbs[1].TakeLinkMail(ctx, mail("after", at), limits); err != nil || taken {
+			t.Fatalf("%s: a mail after the race: taken %v, %v", account, taken, err)
+		}
 	}
 }
