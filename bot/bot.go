@@ -226,13 +226,17 @@ func (s *Server) health(w http.ResponseWriter, r *http.Request) {
 	failing := false
 	for _, c := range s.checks {
 		if err := c.Func(ctx); err != nil {
+			// The log says what /healthz says of the check: a soft one
+			// degrades the service, any other fails it.
+			msg := "health check failing"
 			if c.Soft {
 				rep.Status = "degraded"
+				msg = "health check degraded"
 			} else {
 				failing = true
 			}
 			rep.Checks[c.Name] = err.Error()
-			s.log.Warn("health check failing", "check", c.Name, "err", err)
+			s.log.Warn(msg, "check", c.Name, "err", err)
 		} else {
 			rep.Checks[c.Name] = "ok"
 		}

@@ -11,12 +11,14 @@ package storage
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
 	"io/fs"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -222,18 +224,88 @@ func (db *DB) Close() error {
 // Path returns the database file's path.
 func (db *DB) Path() string { return db.path }
 
-// Writable checks that the database can take a write now: it takes the write
-// lock and lets it go. The health endpoint uses it.
+const (
+	// heartbeatSQL rewrites the heartbeat row.
+	heartbeatSQL = `INSERT INTO heartbeat (id, beat_ms, beats) VALUES (1, ?, 1)
+		ON CONFLICT (id) DO UPDATE SET beat_ms = excluded.beat_ms, beats = heartbeat.beats + 1`
+	// minFree is the free space on the database's disk below which it is
+	// taken as full: an audit record takes four to a dozen pages of the
+	// write-ahead log.
+	minFree = 256 << 10
+)
+
+// Writable checks that the database takes writes now, as the audit log
+// needs. The health endpoint uses it. It rewrites the heartbeat row and
+// commits, a page written to the write-ahead log, which a disk gone
+// read-only or a file wikimod may not write refuses. And it checks that
+// the disk holding the database has room: on a full disk a write still
+// succeeds while it fits in the room the log file already has, which an
+// audit record that failed there leaves behind, so a one-page heartbeat
+// alone would pass where every audit record fails. (Taking the write lock
+// and letting it go, as it once did, wrote nothing and passed on a full
+// disk that refused every command.)
+//
+// SQLite waits for another process's write lock for the busy timeout,
+// deaf to ctx; the check waits no longer than ctx's deadline allows, so
+// that the health endpoint answers in time.
 func (db *DB) Writable(ctx context.Context) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("storage: begin: %w", err)
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `UPDATE schema_migrations SET version = version WHERE 0`); err != nil {
+	if err := db.heartbeat(ctx); err != nil {
 		return fmt.Errorf("storage: write check: %w", err)
 	}
+	dir := filepath.Dir(db.path)
+	if free, ok := freeSpace(dir); ok && free < minFree {
+		return fmt.Errorf("storage: write check: the disk holding %s is full (%d KiB free)", dir, free>>10)
+	}
 	return nil
+}
+
+// heartbeat rewrites the heartbeat row and commits.
+func (db *DB) heartbeat(ctx context.Context) error {
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if deadline, ok := ctx.Deadline(); ok {
+		restore, err := shortenBusyTimeout(ctx, conn, time.Until(deadline))
+		if err != nil {
+			return err
+		}
+		defer restore()
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, heartbeatSQL, db.now().UnixMilli()); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// shortenBusyTimeout makes conn wait at most wait for another process's
+// lock, if that is shorter than its busy timeout, and returns what puts
+// the busy timeout back. Should that fail, the connection is dropped, and
+// the pool opens another with the usual busy timeout.
+func shortenBusyTimeout(ctx context.Context, conn *sql.Conn, wait time.Duration) (restore func(), err error) {
+	var was int64
+	if err := conn.QueryRowContext(ctx, `PRAGMA busy_timeout`).Scan(&was); err != nil {
+		return nil, err
+	}
+	ms := max(wait.Milliseconds(), 0)
+	if ms >= was {
+		return func() {}, nil
+	}
+	// PRAGMA takes no parameters; both values are numbers.
+	if _, err := conn.ExecContext(ctx, fmt.Sprintf(`PRAGMA busy_timeout = %d`, ms)); err != nil {
+		return nil, err
+	}
+	return func() {
+		if _, err := conn.ExecContext(context.WithoutCancel(ctx), fmt.Sprintf(`PRAGMA busy_timeout = %d`, was)); err != nil {
+			conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+	}, nil
 }
 
 // migrate applies, each in its own transaction, every embedded migration not

@@ -14,10 +14,15 @@ import (
 )
 
 // The wikis' health is asked at most every healthEvery, each ping waiting
-// at most healthTimeout.
+// at most healthTimeout; the database's at most every healthEvery too,
+// waiting at most dbHealthTimeout.
 const (
 	healthEvery   = 5 * time.Second
 	healthTimeout = 3 * time.Second
+	// dbHealthTimeout is short: a write that can be made takes
+	// milliseconds, and a database that waits seconds for its lock is no
+	// healthier than one that refuses.
+	dbHealthTimeout = 2 * time.Second
 	// pingAllUpTo: with at most this many wikis, each is pinged for every
 	// health check. A farm's wikis are instead judged by how their last
 	// requests went, and only those that failed are pinged again, so that
@@ -26,6 +31,20 @@ const (
 	// healthPings bounds the pings in flight at once.
 	healthPings = 8
 )
+
+// healthChecks are what /healthz reports: whether the wikis answer (cheap
+// requests that never log in, at most every few seconds) and whether the
+// database takes writes (a real write, made at most every few seconds
+// however often /healthz is asked).
+func (a *App) healthChecks() []bot.Check {
+	where := a.cfg.Storage.describe()
+	return append(a.health.checks(), bot.CachedCheck("database", healthEvery, dbHealthTimeout, a.now, func(ctx context.Context) error {
+		if err := a.db.Writable(ctx); err != nil {
+			return fmt.Errorf("%s: %w", where, err)
+		}
+		return nil
+	}))
+}
 
 // wikiHealth knows which wikis answer: from every request wikimod makes to
 // them (their outcome, as the wiki clients observe it), and from pings.

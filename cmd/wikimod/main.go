@@ -11,9 +11,7 @@
 package main
 
 import (
-	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -24,6 +22,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -189,11 +188,10 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	if a.shared() {
 		// Replicas: this one's lease tells the others it lives; it settles
-		// what the dead ones leave, from time to time.
+		// what the dead ones leave, from time to time (settleLoop).
 		if err := a.holdInstance(ctx); err != nil {
 			return err
 		}
-		go a.settleDead(ctx)
 	}
 	settleCtx, cancelSettle := context.WithTimeout(ctx, startupWikiTimeout)
 	defer cancelSettle()
@@ -222,6 +220,14 @@ func (a *App) Run(ctx context.Context) error {
 	if err := a.startReminders(ctx); err != nil {
 		return err
 	}
+	// The requesters of what start-up settled are told once the adapters
+	// are up; the loop stops before Run returns, and so before the
+	// database closes.
+	loopCtx, stopLoop := context.WithCancel(ctx)
+	var loop sync.WaitGroup
+	loop.Go(func() { a.settleLoop(loopCtx) })
+	defer loop.Wait()
+	defer stopLoop()
 	a.log.Info("wikimod running", "version", version, "http", a.server.Addr(), "adapters", len(a.adapters))
 
 	// The adapters run joined: the first to fail stops the others, and Run
@@ -366,8 +372,21 @@ func (a *App) checkWiki(ctx context.Context, wk *commands.Wiki, w io.Writer) err
 			fmt.Fprintf(w, "  note: the bot lacks %s; grant %s\n", extra, grantFor(extra))
 		}
 	}
-	if a.cfg.Identity.Linking && !have["sendemail"] {
-		fmt.Fprintf(w, "  note: /link by mail needs the right sendemail; grant %s, and give the bot's account an email address. /link by page works without it.\n", grantFor("sendemail"))
+	if a.cfg.Identity.Linking {
+		// /link by mail sends from the bot's account: it needs the right,
+		// and an address of its own (which the wiki shows as "emailable").
+		account, _, _ := strings.Cut(me.Name, "@")
+		self, err := wk.Client.User(ctx, account)
+		switch {
+		case err != nil:
+			fmt.Fprintf(w, "mail:    cannot tell whether the bot can send /link codes: %v\n", err)
+		case !have["sendemail"]:
+			fmt.Fprintf(w, "mail:    /link by mail cannot work: the bot lacks the right sendemail; grant %s. /link by page works without it.\n", grantFor("sendemail"))
+		case !self.Emailable:
+			fmt.Fprintf(w, "mail:    /link by mail cannot work: the bot's account %s has no email address (or takes no mail); set one in its preferences. /link by page works without it.\n", account)
+		default:
+			fmt.Fprintf(w, "mail:    ok: the bot holds sendemail and its account %s has an email address, so /link can mail codes\n", account)
+		}
 	}
 	if missing > 0 {
 		return fmt.Errorf("the bot lacks %d right(s) the commands need", missing)
@@ -398,56 +417,6 @@ func cmdAudit(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	return printAudit(stdout, recs, *asJSON)
-}
-
-type auditJSON struct {
-	ID         int64             `json:"id"`
-	Time       time.Time         `json:"time"`
-	Platform   string            `json:"platform"`
-	User       string            `json:"user"`
-	UserName   string            `json:"user_name,omitempty"`
-	Wiki       string            `json:"wiki"`
-	WikiUser   string            `json:"wiki_user,omitempty"`
-	Channel    string            `json:"channel,omitempty"`
-	Command    string            `json:"command"`
-	Args       map[string]string `json:"args"`
-	Outcome    string            `json:"outcome"`
-	Code       string            `json:"code,omitempty"`
-	Result     json.RawMessage   `json:"result,omitempty"`
-	DurationMS float64           `json:"duration_ms"`
-}
-
-func printAudit(w io.Writer, recs []commands.AuditRecord, asJSON bool) error {
-	enc := json.NewEncoder(w)
-	for _, r := range recs {
-		if asJSON {
-			if err := enc.Encode(auditJSON{ID: r.ID, Time: r.Time, Platform: r.Platform, User: r.UserID, UserName: r.UserName,
-				Wiki: r.Wiki, WikiUser: r.WikiUser, Channel: r.Channel, Command: r.Command, Args: r.Args, Outcome: string(r.Outcome), Code: r.Code, Result: r.Result,
-				DurationMS: float64(r.Duration.Microseconds()) / 1000}); err != nil {
-				return err
-			}
-			continue
-		}
-		var args []string
-		for _, k := range sortedKeys(r.Args) {
-			if k == "_" {
-				args = append(args, commands.QuoteArg(r.Args[k]))
-				continue
-			}
-			args = append(args, k+"="+commands.QuoteArg(r.Args[k]))
-		}
-		code := ""
-		if r.Code != "" {
-			code = " (" + r.Code + ")"
-		}
-		who := r.UserID
-		if r.WikiUser != "" {
-			who += " (wiki: " + r.WikiUser + ")"
-		}
-		fmt.Fprintf(w, "%s  %-8s %-7s %-12s /%s %s -> %s%s\n", r.Time.Format(time.RFC3339), cmp.Or(r.Wiki, "-"), r.Platform, who, r.Command,
-			strings.Join(args, " "), r.Outcome, code)
-	}
-	return nil
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -107,17 +107,23 @@ func (db *DB) Close() error {
 	return nil
 }
 
-// Writable checks that the database can take a write now: a primary, not
-// a read-only standby, and reachable. The health endpoint uses it.
+// Writable checks that the database takes a write now, as an audit record
+// is written: reachable, a primary rather than a read-only standby, and
+// able to commit. It rewrites the heartbeat row with the time and commits,
+// which writes and flushes the write-ahead log; an UPDATE that matched no
+// row, as it once ran, writes nothing and passed where a commit failed.
+// It waits no longer than ctx allows. The health endpoint uses it.
 func (db *DB) Writable(ctx context.Context) error {
 	tx, err := db.pool.Begin(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return fmt.Errorf("postgres: write check: %w", err)
 	}
-	defer tx.Rollback(ctx)
-	// PostgreSQL refuses an UPDATE in a read-only transaction before
-	// looking for rows, so this touches nothing and still tells.
-	if _, err := tx.Exec(ctx, `UPDATE schema_migrations SET version = version WHERE false`); err != nil {
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, `INSERT INTO heartbeat (id, beat) VALUES (1, $1)
+		ON CONFLICT (id) DO UPDATE SET beat = excluded.beat`, msUTC(db.now())); err != nil {
+		return fmt.Errorf("postgres: write check: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("postgres: write check: %w", err)
 	}
 	return nil
