@@ -13,9 +13,15 @@ import (
 )
 
 // UnsettledLister lists the audit records a stop left unfinished (queued or
-// pending), oldest first; storage.DB is one.
+// pending), oldest first, and settles them; storage.DB is one.
 type UnsettledLister interface {
 	Unsettled(ctx context.Context, limit int) ([]AuditRecord, error)
+	// Settle finishes a record that is still queued or pending, as Finish
+	// does, and when tell is set marks its requester as one to tell how it
+	// ended (NoticeStore). It reports false, changing nothing, for a
+	// record that has ended meanwhile: another process settled it, or its
+	// own finished it.
+	Settle(ctx context.Context, rec *AuditRecord, tell bool) (bool, error)
 }
 
 // SettleReport says how the records a stop left unfinished were settled.
@@ -35,10 +41,18 @@ const settleScanLimit = 10000
 // leaves no trace on the wiki (a reset mail) is marked interrupted with the
 // code may-have-run. Only the records whose owner is gone are settled:
 // gone reports that of an owner (Config.Instance of the process that took
-// the command); nil means every owner but this process. Call it at
-// start-up, before taking commands, and, where replicas share the
-// database, from time to time: a replica that dies leaves its records to
-// the others.
+// the command); nil means every owner but this process. Their requesters
+// never had an answer: each is marked to be told (TellSettled).
+//
+// This process's own records are settled too where one is unfinished long
+// after any command of it could still be running, and no write of it
+// waits for the database to come back (see Service.FlushAudit): a record
+// whose Begin reached the database though the database's answer did not.
+// Its requester was answered then (the command was refused), so it is not
+// told again.
+//
+// Call it at start-up, before taking commands, and from time to time: a
+// replica that dies leaves its records to the others.
 func (s *Service) Settle(ctx context.Context, store UnsettledLister, gone func(owner string) bool) (SettleReport, error) {
 	var rep SettleReport
 	all, err := store.Unsettled(ctx, settleScanLimit)
@@ -48,20 +62,27 @@ func (s *Service) Settle(ctx context.Context, store UnsettledLister, gone func(o
 	if gone == nil {
 		gone = func(owner string) bool { return owner != s.instance || owner == "" }
 	}
-	recs := all[:0]
-	for _, r := range all {
-		if gone(r.Owner) {
-			recs = append(recs, r)
-		}
+	now := s.now()
+	type settling struct {
+		rec  AuditRecord
+		tell bool
 	}
-	if len(recs) == 0 {
-		return rep, nil
+	var recs []settling
+	for _, r := range all {
+		switch {
+		case s.instance != "" && r.Owner == s.instance:
+			if s.orphaned(r, now) {
+				recs = append(recs, settling{r, false})
+			}
+		case gone(r.Owner):
+			recs = append(recs, settling{r, true})
+		}
 	}
 	// Each wiki's logs are read once, from its oldest unfinished record,
 	// and only for the wikis that have one.
 	logs := map[string]*wikiLogs{}
 	for i := range recs {
-		rec := &recs[i]
+		rec := &recs[i].rec
 		l := logs[rec.Wiki]
 		if w, ok := s.wikis[rec.Wiki]; ok && l == nil {
 			l = &wikiLogs{wiki: w.Client, since: rec.Time.Add(-2 * time.Second)}
@@ -74,17 +95,37 @@ func (s *Service) Settle(ctx context.Context, store UnsettledLister, gone func(o
 				rec.Result = b
 			}
 		}
-		if err := s.audit.Finish(ctx, rec); err != nil {
+		settled, err := store.Settle(ctx, rec, recs[i].tell)
+		if err != nil {
 			return rep, fmt.Errorf("settle audit record %d: %w", rec.ID, err)
+		}
+		if !settled {
+			continue
 		}
 		if outcome == OutcomeOK {
 			rep.Applied++
 		} else {
 			rep.Interrupted++
 		}
-		s.log.Info("settled an unfinished command", "id", rec.ID, "command", rec.Command, "outcome", outcome, "code", code)
+		s.log.Info("settled an unfinished command", "id", rec.ID, "command", rec.Command, "outcome", outcome, "code", code,
+			"owner", rec.Owner, "requester_told", recs[i].tell)
 	}
 	return rep, nil
+}
+
+// orphaned reports whether rec, an unfinished record of this process's,
+// belongs to no command of it at now: none that it took can still be
+// waiting, running or answering (the queue's wait limit, the longest
+// command and its read-back, and the audit write are all past), and no
+// failed write of rec waits to be tried again.
+func (s *Service) orphaned(rec AuditRecord, now time.Time) bool {
+	longest := s.timeout
+	for _, w := range s.wikis {
+		longest = max(longest, w.Timeout)
+	}
+	q := s.queue
+	settledBy := q.cfg.MaxWait + prepareTimeout + longest + settleTimeout + auditWriteTimeout + q.cfg.DeliverTimeout + time.Minute
+	return now.Sub(rec.Time) > settledBy && !q.unwritten.holds(rec.ID)
 }
 
 func (s *Service) settleOne(ctx context.Context, logs *wikiLogs, rec *AuditRecord) (Outcome, string, any) {
@@ -130,7 +171,7 @@ func settledBy(ev *mw.LogEvent, err error) (Outcome, string, any) {
 	case err != nil:
 		return OutcomeInterrupted, "wiki-unreachable", nil
 	case ev != nil:
-		return OutcomeOK, "settled-from-log", map[string]any{"logid": ev.LogID, "action": ev.Action, "timestamp": ev.Timestamp}
+		return OutcomeOK, "settled-from-log", map[string]any{"logid": ev.LogID, "type": ev.Type, "action": ev.Action, "timestamp": ev.Timestamp}
 	}
 	return OutcomeInterrupted, "not-in-log", nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
@@ -15,6 +16,11 @@ import (
 // command has started already, or has ended. Starting it again would run it
 // twice.
 var ErrNotQueued = errors.New("storage: audit record is not queued")
+
+// errNoAudit is ErrNotFound for an audit record: it matches
+// commands.ErrNoAuditRecord too, so that the service knows not to try
+// again.
+var errNoAudit error = notFound{commands.ErrNoAuditRecord}
 
 const (
 	beginSQL = `INSERT INTO audit
@@ -33,6 +39,18 @@ const (
 	// SQLite to see that the partial index holds every row it wants.
 	unsettledSQL = `SELECT ` + auditCols + ` FROM audit
 		WHERE outcome IN ('queued', 'pending') ORDER BY id LIMIT ?`
+
+	// settleSQL finishes a record only while it is unfinished, so that of
+	// two processes settling it, or one settling it as its own owner
+	// finishes it, one alone writes its end.
+	settleSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ?, notice = ?, notice_at_ms = 0
+		WHERE id = ? AND outcome IN ('queued', 'pending')`
+	// claimNoticesSQL's inner WHERE starts with audit_notice_due's, for
+	// SQLite to read the partial index.
+	claimNoticesSQL = `UPDATE audit SET notice_tries = notice_tries + 1, notice_at_ms = ?, notice_holder = ?
+		WHERE id IN (SELECT id FROM audit WHERE notice = 'due' AND notice_at_ms <= ? ORDER BY id LIMIT ?)
+		RETURNING ` + auditCols + `, notice_tries`
+	endNoticeSQL = `UPDATE audit SET notice = ?, notice_at_ms = ? WHERE id = ? AND notice = 'due' AND notice_holder = ?`
 )
 
 // Begin records a command attempt and sets rec.ID. It stores rec.Outcome:
@@ -92,8 +110,9 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 // account the command ran as, and rec.Wiki, which the service may learn
 // only after Begin; an empty WikiUser or Wiki leaves the one stored as it
 // was. It accepts a record in any state, queued ones included (a command
-// refused while it waited, or settled at start-up), and fails only for a
-// record that does not exist. It implements commands.Auditor.
+// refused while it waited), and fails, wrapping ErrNotFound and
+// commands.ErrNoAuditRecord, only for a record that does not exist. It
+// implements commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	var result any
 	if len(rec.Result) > 0 {
@@ -105,7 +124,65 @@ func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("storage: audit finish: no record %d", rec.ID)
+		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, errNoAudit)
+	}
+	return nil
+}
+
+// Settle finishes a record that a stop left queued or pending, as Finish
+// does, and when tell is set marks its requester as one to tell how it
+// ended (ClaimNotices). It reports false, changing nothing, for a record
+// that has ended (or does not exist). It implements
+// commands.UnsettledLister.
+func (db *DB) Settle(ctx context.Context, rec *commands.AuditRecord, tell bool) (bool, error) {
+	var result any
+	if len(rec.Result) > 0 {
+		result = string(rec.Result)
+	}
+	notice := ""
+	if tell {
+		notice = string(commands.NoticeDue)
+	}
+	res, err := db.write.ExecContext(ctx, settleSQL, string(rec.Outcome), rec.Code, result, rec.Duration.Microseconds(), notice, rec.ID)
+	if err != nil {
+		return false, fmt.Errorf("storage: audit settle %d: %w", rec.ID, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("storage: audit settle %d: %w", rec.ID, err)
+	}
+	return n == 1, nil
+}
+
+// ClaimNotices takes for holder, until the given time, up to limit of the
+// settled records whose requester is due to be told by now, oldest first,
+// and counts the try. It implements commands.NoticeStore.
+func (db *DB) ClaimNotices(ctx context.Context, holder string, now, until time.Time, limit int) ([]commands.Notice, error) {
+	rows, err := db.write.QueryContext(ctx, claimNoticesSQL, until.UnixMilli(), holder, now.UnixMilli(), limit)
+	if err != nil {
+		return nil, fmt.Errorf("storage: claim notices: %w", err)
+	}
+	defer rows.Close()
+	var out []commands.Notice
+	for rows.Next() {
+		var n commands.Notice
+		if n.Record, err = scanRecord(rows, &n.Attempt); err != nil {
+			return nil, fmt.Errorf("storage: claim notices: %w", err)
+		}
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("storage: claim notices: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Record.ID < out[j].Record.ID })
+	return out, nil
+}
+
+// EndNotice records how telling the requester of a settled record went,
+// if holder holds its claim; see commands.NoticeStore.
+func (db *DB) EndNotice(ctx context.Context, id int64, holder string, state commands.NoticeState, at time.Time) error {
+	if _, err := db.write.ExecContext(ctx, endNoticeSQL, string(state), at.UnixMilli(), id, holder); err != nil {
+		return fmt.Errorf("storage: end notice %d: %w", id, err)
 	}
 	return nil
 }
@@ -170,26 +247,38 @@ func scanAudit(rows *sql.Rows) ([]commands.AuditRecord, error) {
 	defer rows.Close()
 	var out []commands.AuditRecord
 	for rows.Next() {
-		var (
-			r       commands.AuditRecord
-			ms, dur int64
-			args    string
-			outcome string
-			result  sql.NullString
-		)
-		if err := rows.Scan(&r.ID, &ms, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command, &args, &outcome, &r.Code, &result, &dur, &r.Owner); err != nil {
+		r, err := scanRecord(rows)
+		if err != nil {
 			return nil, err
-		}
-		r.Time = time.UnixMilli(ms).UTC()
-		r.Outcome = commands.Outcome(outcome)
-		r.Duration = time.Duration(dur) * time.Microsecond
-		if err := json.Unmarshal([]byte(args), &r.Args); err != nil {
-			return nil, fmt.Errorf("record %d args: %w", r.ID, err)
-		}
-		if result.Valid {
-			r.Result = json.RawMessage(result.String)
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// scanRecord reads one row of auditCols, followed by the columns extra
+// points at.
+func scanRecord(rows *sql.Rows, extra ...any) (commands.AuditRecord, error) {
+	var (
+		r       commands.AuditRecord
+		ms, dur int64
+		args    string
+		outcome string
+		result  sql.NullString
+	)
+	dest := append([]any{&r.ID, &ms, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command,
+		&args, &outcome, &r.Code, &result, &dur, &r.Owner}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return r, err
+	}
+	r.Time = time.UnixMilli(ms).UTC()
+	r.Outcome = commands.Outcome(outcome)
+	r.Duration = time.Duration(dur) * time.Microsecond
+	if err := json.Unmarshal([]byte(args), &r.Args); err != nil {
+		return r, fmt.Errorf("record %d args: %w", r.ID, err)
+	}
+	if result.Valid {
+		r.Result = json.RawMessage(result.String)
+	}
+	return r, nil
 }

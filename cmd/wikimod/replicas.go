@@ -6,19 +6,40 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"time"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
 // A process that shares its database with replicas holds the lease
 // "instance:ID" while it lives, renewing it every instanceRenew. When a
 // replica dies, its lease runs out within instanceLease, and another
 // replica settles the commands it left unfinished, at its next sweep
-// (every settleEvery).
+// (every settleEvery), and tells their requesters.
 const (
 	instanceLease = 15 * time.Second
 	instanceRenew = 5 * time.Second
 	settleEvery   = 10 * time.Second
 )
+
+// leaseWatch remembers when this process last failed to renew its
+// instance lease. After an outage of the database every replica's lease
+// has run out, the live ones' too: until its own lease has been renewed
+// without a miss for a whole lease again, a replica does not take the
+// others' missing renewals for deaths.
+type leaseWatch struct {
+	lastMiss atomic.Int64 // Unix ms by the App's clock; 0: never
+}
+
+func (w *leaseWatch) missed(now time.Time) { w.lastMiss.Store(now.UnixMilli()) }
+
+// steady reports whether the lease has been renewed without a miss for
+// long enough that the others' leases tell who is alive.
+func (w *leaseWatch) steady(now time.Time) bool {
+	last := w.lastMiss.Load()
+	return last == 0 || now.Sub(time.UnixMilli(last)) > instanceLease+instanceRenew
+}
 
 // newInstanceID names this process among replicas: its host, its process
 // id and a random part, so that a restarted process is a new instance.
@@ -63,6 +84,7 @@ func (a *App) holdInstance(ctx context.Context) error {
 				return
 			case <-t.C:
 				if err := renew(); err != nil && ctx.Err() == nil {
+					a.lease.missed(a.now())
 					a.log.Error("cannot renew this replica's lease; others may settle its commands", "err", err)
 				}
 			}
@@ -94,9 +116,16 @@ func (a *App) ownerGone(ctx context.Context) func(owner string) bool {
 	}
 }
 
-// settleDead settles, every settleEvery until ctx ends, the commands that
-// replicas which died left unfinished.
-func (a *App) settleDead(ctx context.Context) {
+// settleLoop tells the requesters of the commands start-up settled, then
+// every settleEvery until ctx ends settles what is left unfinished and
+// tells again (the sends that failed are tried again then). With a shared
+// database, what replicas which died left is settled, once this one's own
+// lease is steady; always, this process's own orphaned records (see
+// commands.Service.Settle). With SQLite, no other process's records are
+// settled after start-up: only a console may be running beside this one,
+// and its commands are its own.
+func (a *App) settleLoop(ctx context.Context) {
+	a.tellSettled(ctx, true)
 	t := time.NewTicker(settleEvery)
 	defer t.Stop()
 	for {
@@ -105,9 +134,39 @@ func (a *App) settleDead(ctx context.Context) {
 			return
 		case <-t.C:
 			sctx, cancel := context.WithTimeout(ctx, startupWikiTimeout)
-			a.settleWith(sctx, a.ownerGone(sctx))
+			gone := func(string) bool { return false }
+			if a.shared() && a.lease.steady(a.now()) {
+				gone = a.ownerGone(sctx)
+			}
+			if err := a.settleWith(sctx, gone); err != nil && ctx.Err() == nil {
+				a.log.Warn("could not settle unfinished commands; will try again", "err", err)
+			}
 			cancel()
+			a.tellSettled(ctx, false)
 		}
+	}
+}
+
+// tellSettled tells the requesters of settled commands what became of
+// them, through the adapters that can (commands.Teller). The pass at
+// start-up is logged even when it had nothing to do.
+func (a *App) tellSettled(ctx context.Context, atStart bool) {
+	tellers := map[string]commands.Teller{}
+	for _, ad := range a.adapters {
+		if t, ok := ad.(commands.Teller); ok {
+			tellers[ad.Name()] = t
+		}
+	}
+	rep, err := a.service.TellSettled(ctx, a.db, a.instance, tellers)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("could not tell the requesters of settled commands; will try again", "err", err)
+		}
+		return
+	}
+	if atStart || rep != (commands.TellReport{}) {
+		a.log.Info("told the requesters of settled commands", "sent", rep.Sent, "undeliverable", rep.Undeliverable,
+			"retrying", rep.Retrying, "gave_up", rep.GaveUp)
 	}
 }
 

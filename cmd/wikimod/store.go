@@ -19,6 +19,7 @@ import (
 type Store interface {
 	commands.Auditor
 	commands.UnsettledLister
+	commands.NoticeStore
 	commands.LinkStore
 	reminders.Store
 	discord.FormStore

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,16 @@ import (
 	"github.com/wikimod/wikimod/storage"
 )
 
-var _ commands.Auditor = (*DB)(nil)
+var (
+	_ commands.Auditor         = (*DB)(nil)
+	_ commands.UnsettledLister = (*DB)(nil)
+	_ commands.NoticeStore     = (*DB)(nil)
+)
+
+// errNoAudit is storage.ErrNotFound for an audit record: it matches
+// commands.ErrNoAuditRecord too, so that the service knows not to try
+// again.
+var errNoAudit error = notFound{commands.ErrNoAuditRecord}
 
 const (
 	beginSQL = `INSERT INTO audit
@@ -38,6 +48,20 @@ const (
 	// partial index answers it.
 	unsettledSQL = `SELECT ` + auditCols + ` FROM audit
 		WHERE outcome IN ('queued', 'pending') ORDER BY id LIMIT $1`
+
+	// settleSQL finishes a record only while it is unfinished, so that of
+	// two replicas settling it, or one settling it as its own owner
+	// finishes it, one alone writes its end: the UPDATE takes the row.
+	settleSQL = `UPDATE audit SET outcome = $1, code = $2, result = $3, duration_us = $4, notice = $5, notice_at = NULL
+		WHERE id = $6 AND outcome IN ('queued', 'pending')`
+	// claimNoticesSQL takes the rows it claims with FOR UPDATE SKIP
+	// LOCKED: two replicas claiming at once take different rows, and a row
+	// another claim has just taken is read again, found claimed, and left.
+	claimNoticesSQL = `UPDATE audit SET notice_tries = notice_tries + 1, notice_at = $1, notice_holder = $2
+		WHERE id IN (SELECT id FROM audit WHERE notice = 'due' AND (notice_at IS NULL OR notice_at <= $3)
+			ORDER BY id LIMIT $4 FOR UPDATE SKIP LOCKED)
+		RETURNING ` + auditCols + `, notice_tries`
+	endNoticeSQL = `UPDATE audit SET notice = $1, notice_at = $2 WHERE id = $3 AND notice = 'due' AND notice_holder = $4`
 )
 
 // Begin records a command attempt and sets rec.ID. It stores rec.Outcome:
@@ -97,8 +121,9 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 // account the command ran as, and rec.Wiki, which the service may learn
 // only after Begin; an empty WikiUser or Wiki leaves the one stored as it
 // was. It accepts a record in any state, queued ones included (a command
-// refused while it waited, or settled at start-up), and fails only for a
-// record that does not exist. It implements commands.Auditor.
+// refused while it waited), and fails, wrapping storage.ErrNotFound and
+// commands.ErrNoAuditRecord, only for a record that does not exist. It
+// implements commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	var result *string
 	if len(rec.Result) > 0 {
@@ -111,7 +136,65 @@ func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 		return fmt.Errorf("postgres: audit finish %d: %w", rec.ID, err)
 	}
 	if tag.RowsAffected() != 1 {
-		return fmt.Errorf("postgres: audit finish: no record %d", rec.ID)
+		return fmt.Errorf("postgres: audit finish %d: %w", rec.ID, errNoAudit)
+	}
+	return nil
+}
+
+// Settle finishes a record that a stop left queued or pending, as Finish
+// does, and when tell is set marks its requester as one to tell how it
+// ended (ClaimNotices). It reports false, changing nothing, for a record
+// that has ended (or does not exist). It implements
+// commands.UnsettledLister.
+func (db *DB) Settle(ctx context.Context, rec *commands.AuditRecord, tell bool) (bool, error) {
+	var result *string
+	if len(rec.Result) > 0 {
+		s := storable(string(rec.Result))
+		result = &s
+	}
+	notice := ""
+	if tell {
+		notice = string(commands.NoticeDue)
+	}
+	tag, err := db.pool.Exec(ctx, settleSQL, storable(string(rec.Outcome)), storable(rec.Code), result,
+		rec.Duration.Microseconds(), notice, rec.ID)
+	if err != nil {
+		return false, fmt.Errorf("postgres: audit settle %d: %w", rec.ID, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// ClaimNotices takes for holder, until the given time, up to limit of the
+// settled records whose requester is due to be told by now, oldest first,
+// and counts the try. It implements commands.NoticeStore.
+func (db *DB) ClaimNotices(ctx context.Context, holder string, now, until time.Time, limit int) ([]commands.Notice, error) {
+	rows, err := db.pool.Query(ctx, claimNoticesSQL, msUTC(until), storable(holder), msUTC(now), limit)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: claim notices: %w", err)
+	}
+	defer rows.Close()
+	var out []commands.Notice
+	for rows.Next() {
+		var n commands.Notice
+		var tries int32
+		if n.Record, err = scanRecord(rows, &tries); err != nil {
+			return nil, fmt.Errorf("postgres: claim notices: %w", err)
+		}
+		n.Attempt = int(tries)
+		out = append(out, n)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: claim notices: %w", err)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Record.ID < out[j].Record.ID })
+	return out, nil
+}
+
+// EndNotice records how telling the requester of a settled record went,
+// if holder holds its claim; see commands.NoticeStore.
+func (db *DB) EndNotice(ctx context.Context, id int64, holder string, state commands.NoticeState, at time.Time) error {
+	if _, err := db.pool.Exec(ctx, endNoticeSQL, string(state), msUTC(at), id, storable(holder)); err != nil {
+		return fmt.Errorf("postgres: end notice %d: %w", id, err)
 	}
 	return nil
 }
@@ -163,28 +246,39 @@ func scanAudit(rows pgx.Rows) ([]commands.AuditRecord, error) {
 	defer rows.Close()
 	var out []commands.AuditRecord
 	for rows.Next() {
-		var (
-			r       commands.AuditRecord
-			at      time.Time
-			dur     int64
-			args    string
-			outcome string
-			result  *string
-		)
-		if err := rows.Scan(&r.ID, &at, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel,
-			&r.Command, &args, &outcome, &r.Code, &result, &dur, &r.Owner); err != nil {
+		r, err := scanRecord(rows)
+		if err != nil {
 			return nil, err
-		}
-		r.Time = at.UTC()
-		r.Outcome = commands.Outcome(outcome)
-		r.Duration = time.Duration(dur) * time.Microsecond
-		if err := json.Unmarshal([]byte(args), &r.Args); err != nil {
-			return nil, fmt.Errorf("record %d args: %w", r.ID, err)
-		}
-		if result != nil {
-			r.Result = json.RawMessage(*result)
 		}
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// scanRecord reads one row of auditCols, followed by the columns extra
+// points at.
+func scanRecord(rows pgx.Rows, extra ...any) (commands.AuditRecord, error) {
+	var (
+		r       commands.AuditRecord
+		at      time.Time
+		dur     int64
+		args    string
+		outcome string
+		result  *string
+	)
+	dest := append([]any{&r.ID, &at, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel,
+		&r.Command, &args, &outcome, &r.Code, &result, &dur, &r.Owner}, extra...)
+	if err := rows.Scan(dest...); err != nil {
+		return r, err
+	}
+	r.Time = at.UTC()
+	r.Outcome = commands.Outcome(outcome)
+	r.Duration = time.Duration(dur) * time.Microsecond
+	if err := json.Unmarshal([]byte(args), &r.Args); err != nil {
+		return r, fmt.Errorf("record %d args: %w", r.ID, err)
+	}
+	if result != nil {
+		r.Result = json.RawMessage(*result)
+	}
+	return r, nil
 }

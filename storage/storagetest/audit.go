@@ -503,3 +503,247 @@ func testAuditOwner(t *testing.T, open Opener) {
 		}
 	}
 }
+
+// settled begins a record of a Slack /protect of title, queued, and
+// settles it as not run, marking its requester to be told when tell is
+// set; it returns the record's ID.
+func settled(t *testing.T, db Store, title string, tell bool) int64 {
+	t.Helper()
+	ctx := context.Background()
+	rec := &commands.AuditRecord{Time: t0, Wiki: "en", Platform: "slack", UserID: "U1", UserName: "ann", Channel: "C1",
+		Command: "protect", Args: map[string]string{"_": title, "edit": "sysop"}, Outcome: commands.OutcomeQueued, Owner: "dead"}
+	if err := db.Begin(ctx, rec); err != nil {
+		t.Fatal(err)
+	}
+	rec.Outcome, rec.Code = commands.OutcomeInterrupted, "not-run"
+	if ok, err := db.Settle(ctx, rec, tell); err != nil || !ok {
+		t.Fatalf("Settle = %v, %v", ok, err)
+	}
+	return rec.ID
+}
+
+// claimIDs claims notices for holder and returns their records' ids and
+// attempts.
+func claimIDs(t *testing.T, db Store, holder string, now time.Time, limit int) (ids []int64, attempts []int) {
+	t.Helper()
+	got, err := db.ClaimNotices(context.Background(), holder, now, now.Add(5*time.Minute), limit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range got {
+		ids = append(ids, n.Record.ID)
+		attempts = append(attempts, n.Attempt)
+	}
+	return ids, attempts
+}
+
+// testAuditSettleOnce: Settle finishes a record only while it is queued or
+// pending, once however many try at once, never one that has ended, and
+// marks for telling only what it is told to.
+func testAuditSettleOnce(t *testing.T, open Opener) {
+	db := open(fixed(t0))
+	ctx := context.Background()
+	begin := func(outcome commands.Outcome) *commands.AuditRecord {
+		t.Helper()
+		rec := &commands.AuditRecord{Time: t0, Wiki: "en", Platform: "slack", UserID: "U1", Channel: "C1", Command: "protect",
+			Args: map[string]string{"_": "Main Page", "edit": "sysop"}, Outcome: outcome, Owner: "dead"}
+		if err := db.Begin(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
+		return rec
+	}
+	queued, pending, ended := begin(commands.OutcomeQueued), begin(commands.OutcomePending), begin("")
+	ended.Outcome = commands.OutcomeOK
+	if err := db.Finish(ctx, ended); err != nil {
+		t.Fatal(err)
+	}
+
+	queued.Outcome, queued.Code = commands.OutcomeInterrupted, "not-run"
+	if ok, err := db.Settle(ctx, queued, true); err != nil || !ok {
+		t.Fatalf("Settle of a queued record = %v, %v", ok, err)
+	}
+	again := *queued
+	again.Outcome, again.Code = commands.OutcomeOK, "settled-from-log"
+	if ok, err := db.Settle(ctx, &again, true); err != nil || ok {
+		t.Errorf("Settle of a settled record = %v, %v; want false", ok, err)
+	}
+	if r := record(t, db, queued.ID); r.Outcome != commands.OutcomeInterrupted || r.Code != "not-run" || r.Wiki != "en" {
+		t.Errorf("a second Settle changed the record: %+v", r)
+	}
+	pending.Outcome, pending.Code = commands.OutcomeOK, "settled-from-log"
+	pending.Result = json.RawMessage(`{"logid":7}`)
+	if ok, err := db.Settle(ctx, pending, false); err != nil || !ok {
+		t.Fatalf("Settle of a pending record = %v, %v", ok, err)
+	}
+	if r := record(t, db, pending.ID); r.Outcome != commands.OutcomeOK || string(r.Result) != `{"logid":7}` {
+		t.Errorf("settled pending record = %+v", r)
+	}
+	interrupted := *ended
+	interrupted.Outcome = commands.OutcomeInterrupted
+	if ok, err := db.Settle(ctx, &interrupted, true); err != nil || ok {
+		t.Errorf("Settle of an ended record = %v, %v; want false", ok, err)
+	}
+	if r := record(t, db, ended.ID); r.Outcome != commands.OutcomeOK {
+		t.Errorf("Settle changed an ended record to %s", r.Outcome)
+	}
+	if ok, err := db.Settle(ctx, &commands.AuditRecord{ID: ended.ID + 1000, Outcome: commands.OutcomeInterrupted}, true); err != nil || ok {
+		t.Errorf("Settle of a missing record = %v, %v", ok, err)
+	}
+	if err := db.Finish(ctx, &commands.AuditRecord{ID: ended.ID + 1000}); !errors.Is(err, storage.ErrNotFound) || !errors.Is(err, commands.ErrNoAuditRecord) {
+		t.Errorf("Finish of a missing record = %v, want ErrNotFound and commands.ErrNoAuditRecord", err)
+	}
+	if left, err := db.Unsettled(ctx, 0); err != nil || len(left) != 0 {
+		t.Errorf("Unsettled = %+v, %v", left, err)
+	}
+
+	// Only the record settled with tell is a notice, with all its record.
+	got, err := db.ClaimNotices(ctx, "r1", t0, t0.Add(time.Minute), 10)
+	if err != nil || len(got) != 1 {
+		t.Fatalf("ClaimNotices = %+v, %v; want the queued record's", got, err)
+	}
+	if n := got[0]; n.Attempt != 1 || n.Record.ID != queued.ID || n.Record.Platform != "slack" || n.Record.UserID != "U1" ||
+		n.Record.Channel != "C1" || n.Record.Command != "protect" || n.Record.Args["_"] != "Main Page" ||
+		n.Record.Args["edit"] != "sysop" || !n.Record.Time.Equal(t0) || n.Record.Outcome != commands.OutcomeInterrupted ||
+		n.Record.Code != "not-run" || n.Record.Wiki != "en" {
+		t.Errorf("notice = %+v", n)
+	}
+
+	// Two processes settling the same records at once: each record is
+	// settled by one of them.
+	other := open(fixed(t0))
+	var recs []*commands.AuditRecord
+	for range 20 {
+		recs = append(recs, begin(commands.OutcomePending))
+	}
+	var (
+		mu   sync.Mutex
+		wins = map[int64]int{}
+		wg   sync.WaitGroup
+	)
+	for _, h := range []Store{db, other} {
+		wg.Go(func() {
+			for _, r := range recs {
+				c := *r
+				c.Outcome, c.Code = commands.OutcomeInterrupted, "not-in-log"
+				ok, err := h.Settle(ctx, &c, true)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if ok {
+					mu.Lock()
+					wins[r.ID]++
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, r := range recs {
+		if wins[r.ID] != 1 {
+			t.Errorf("record %d settled %d times", r.ID, wins[r.ID])
+		}
+	}
+}
+
+// testNoticeClaimRetryEnd follows notices through claims, an ended
+// claim, a try to come later, a claim whose holder died, and the ends
+// only the holder may write, across a restart.
+func testNoticeClaimRetryEnd(t *testing.T, open Opener) {
+	db := open(fixed(t0))
+	ctx := context.Background()
+	a, b, c := settled(t, db, "A", true), settled(t, db, "B", true), settled(t, db, "C", true)
+	settled(t, db, "Not told", false)
+
+	if ids, att := claimIDs(t, db, "r1", t0, 2); !slices.Equal(ids, []int64{a, b}) || !slices.Equal(att, []int{1, 1}) {
+		t.Fatalf("r1 claimed %v (attempts %v), want %d, %d", ids, att, a, b)
+	}
+	if ids, _ := claimIDs(t, db, "r2", t0, 10); !slices.Equal(ids, []int64{c}) {
+		t.Fatalf("r2 claimed %v, want %d alone", ids, c)
+	}
+	if ids, _ := claimIDs(t, db, "r2", t0.Add(time.Minute), 10); len(ids) != 0 {
+		t.Fatalf("claimed notices were claimed again: %v", ids)
+	}
+	end := func(id int64, holder string, state commands.NoticeState, at time.Time) {
+		t.Helper()
+		if err := db.EndNotice(ctx, id, holder, state, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	end(a, "r2", commands.NoticeUndeliverable, t0) // not r2's: changes nothing
+	end(a, "r1", commands.NoticeSent, t0.Add(time.Second))
+	end(b, "r1", commands.NoticeDue, t0.Add(10*time.Minute)) // to try again then
+	end(c, "r1", commands.NoticeSent, t0)                    // r2 holds it, and dies
+
+	// r2's claim runs out: c is claimed again; b waits for its time.
+	if ids, att := claimIDs(t, db, "r3", t0.Add(5*time.Minute), 10); !slices.Equal(ids, []int64{c}) || !slices.Equal(att, []int{2}) {
+		t.Fatalf("after r2's claim ran out, r3 claimed %v (attempts %v), want %d on its 2nd attempt", ids, att, c)
+	}
+	end(c, "r3", commands.NoticeUndeliverable, t0.Add(5*time.Minute))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = open(fixed(t0))
+	if ids, att := claimIDs(t, db, "r1", t0.Add(10*time.Minute), 10); !slices.Equal(ids, []int64{b}) || !slices.Equal(att, []int{2}) {
+		t.Fatalf("at its retry time, claimed %v (attempts %v), want %d on its 2nd attempt", ids, att, b)
+	}
+	if err := db.EndNotice(ctx, b, "r1", commands.NoticeFailed, t0.Add(10*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if ids, _ := claimIDs(t, db, "r1", t0.Add(24*time.Hour), 10); len(ids) != 0 {
+		t.Errorf("ended notices were claimed again: %v", ids)
+	}
+	if r := record(t, db, a); r.Outcome != commands.OutcomeInterrupted || r.Code != "not-run" {
+		t.Errorf("telling changed the record: %+v", r)
+	}
+}
+
+// testNoticeClaimedOnceByConcurrentReplicas: replicas claiming at once
+// take every due notice, each exactly once.
+func testNoticeClaimedOnceByConcurrentReplicas(t *testing.T, open Opener) {
+	dbs := []Store{open(fixed(t0)), open(fixed(t0))}
+	const n = 60
+	want := map[int64]bool{}
+	for i := range n {
+		want[settled(t, dbs[0], "Page "+string(rune('A'+i%26))+string(rune('a'+i/26)), true)] = true
+	}
+	var (
+		mu     sync.Mutex
+		claims = map[int64]int{}
+		wg     sync.WaitGroup
+	)
+	for i := range 6 {
+		wg.Go(func() {
+			db := dbs[i%2]
+			holder := "replica-" + string(rune('a'+i))
+			for {
+				got, err := db.ClaimNotices(context.Background(), holder, t0, t0.Add(5*time.Minute), 4)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if len(got) == 0 {
+					return
+				}
+				for _, nt := range got {
+					mu.Lock()
+					claims[nt.Record.ID]++
+					mu.Unlock()
+					if err := db.EndNotice(context.Background(), nt.Record.ID, holder, commands.NoticeSent, t0); err != nil {
+						t.Error(err)
+					}
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if len(claims) != n {
+		t.Errorf("%d of %d notices claimed", len(claims), n)
+	}
+	for id, c := range claims {
+		if c != 1 || !want[id] {
+			t.Errorf("notice %d claimed %d times (one of ours: %v)", id, c, want[id])
+		}
+	}
+}

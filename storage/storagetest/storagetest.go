@@ -25,6 +25,8 @@ type Store interface {
 	commands.Auditor
 	Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error)
 	Unsettled(ctx context.Context, limit int) ([]commands.AuditRecord, error)
+	Settle(ctx context.Context, rec *commands.AuditRecord, tell bool) (bool, error)
+	commands.NoticeStore
 
 	FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error)
 	PruneReplays(ctx context.Context, now time.Time) (int64, error)
@@ -76,6 +78,9 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"AuditConcurrentWriters", testAuditConcurrentWriters},
 		{"AuditAnyBytes", testAuditAnyBytes},
 		{"AuditOwner", testAuditOwner},
+		{"AuditSettleOnce", testAuditSettleOnce},
+		{"NoticeClaimRetryEnd", testNoticeClaimRetryEnd},
+		{"NoticeClaimedOnceByConcurrentReplicas", testNoticeClaimedOnceByConcurrentReplicas},
 		{"FirstSeenOnceUntilExpiry", testFirstSeenOnceUntilExpiry},
 		{"FirstSeenSurvivesRestart", testFirstSeenSurvivesRestart},
 		{"FirstSeenConcurrentSameKey", testFirstSeenConcurrentSameKey},
@@ -89,9 +94,12 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"AddWrongCodeCounts", testAddWrongCodeCounts},
 		{"PruneLinkAttempts", testPruneLinkAttempts},
 		{"LinksPerWiki", testLinksPerWiki},
+		{"TakeLinkMailLimits", testTakeLinkMailLimits},
+		{"TakeLinkMailRace", testTakeLinkMailRace},
 		{"AdoptWiki", testAdoptWiki},
 		{"AdoptWikiRefusesACollision", testAdoptWikiRefusesACollision},
 		{"SchemaAndWritable", testSchemaAndWritable},
+		{"WritableFromReplicasAtOnce", testWritableFromReplicasAtOnce},
 		{"UseAfterCloseIsAnError", testUseAfterCloseIsAnError},
 		{"FormTakenOnceByItsOwner", testFormTakenOnceByItsOwner},
 		{"FormExpires", testFormExpires},
