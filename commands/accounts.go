@@ -176,6 +176,7 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 	p.Email, _ = args.Get("email")
 	p.RealName, _ = args.Get("realname")
 	p.Reason, _ = args.Get("reason")
+	shortened := ReasonShortened(req.Actor, p.Reason)
 	p.Reason = SignedReason(req.Actor, p.Reason)
 	p.Password, _ = args.Get("password")
 	if p.Username == "" {
@@ -228,6 +229,9 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 			r.Text = "The wiki has mailed a temporary password to " + p.Email + "."
 		} else {
 			r.Text = "It can log in with the password given."
+		}
+		if shortened {
+			r.Text += "\n" + shortenedNote
 		}
 		return r, nil
 	case "FAIL":

@@ -100,7 +100,7 @@ func TestProtectRejectsBadInputAndChangesNothing(t *testing.T) {
 	}{
 		{`/protect "Svc Bad Input" create=bogus`, "invalid", "protect-invalidlevel", "autoconfirmed`, `sysop", false},
 		{`/protect "Svc Bad Input" delete=sysop`, "invalid", "usage", "`edit=LEVEL`", false},
-		{`/protect "Svc Bad Input"`, "invalid", "usage", "Say which protection", false},
+		{`/protect "Svc Bad Input" expiry="1 week"`, "invalid", "usage", "Say which protection", false},
 		{`/protect edit=sysop`, "invalid", "usage", "Which page?", false},
 		{`/protect "Svc Bad Input" create=sysop expiry=`, "invalid", "usage", "expiry=", false},
 		{`/protect "Svc Bad Input" create=sysop cascade=perhaps`, "invalid", "usage", "yes or no", false},

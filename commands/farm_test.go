@@ -215,3 +215,26 @@ func TestLinksArePerWiki(t *testing.T) {
 		t.Errorf("whoami on de: %s", r.Plain())
 	}
 }
+
+// TestHelpNeedsNoWiki: in a farm, /help with no wiki named and no default
+// explains the commands (through the queue too), instead of asking which
+// wiki; a wiki named is still checked.
+func TestHelpNeedsNoWiki(t *testing.T) {
+	env := newFarm(t, testenv.Options{})
+	for _, line := range []string{`/help`, `/help protect`} {
+		r := run(t, env, nobody, line)
+		if !r.OK() || strings.Contains(r.Text, "wiki=NAME") {
+			t.Errorf("%s: %s", line, r.Plain())
+		}
+		done := make(chan commands.Reply, 1)
+		if _, ok := env.Service.Submit(ctxTest, commands.Job{Actor: nobody, Line: line, Deliver: func(_ context.Context, r commands.Reply) { done <- r }}); !ok {
+			t.Fatalf("%s was refused", line)
+		}
+		if r := <-done; !r.OK() || len(r.Fields) == 0 {
+			t.Errorf("%s through the queue: %s", line, r.Plain())
+		}
+	}
+	if r := run(t, env, admin, `/help wiki=xx`); r.Code != "unknown-wiki" {
+		t.Errorf("/help wiki=xx: %s", r.Plain())
+	}
+}

@@ -26,6 +26,10 @@ func Relative(d time.Duration) string {
 		s = "1 hour"
 	case d >= 90*time.Second:
 		s = Plural(int(d.Minutes()+0.5), "minute")
+	case d >= time.Second:
+		// A minute ahead is not "now": a reminder 51 seconds before an
+		// expiry says so.
+		s = Plural(int(d.Seconds()+0.5), "second")
 	default:
 		return "now"
 	}

@@ -13,7 +13,11 @@ func TestRelative(t *testing.T) {
 		want string
 	}{
 		{0, "now"},
-		{80 * time.Second, "now"},
+		{80 * time.Second, "in 80 seconds"},
+		{51 * time.Second, "in 51 seconds"},
+		{-51 * time.Second, "51 seconds ago"},
+		{time.Second, "in 1 second"},
+		{500 * time.Millisecond, "now"},
 		{2 * time.Minute, "in 2 minutes"},
 		{-10 * time.Minute, "10 minutes ago"},
 		{59*time.Minute + 30*time.Second, "in 1 hour"},

@@ -14,6 +14,7 @@ func (s *Service) helpCommand() Command {
 			Positional: "command",
 			Usage:      "/help [COMMAND]",
 			Params:     []Param{{Name: "command", Description: "The command to explain"}},
+			NoWiki:     true,
 		},
 		Run: s.runHelp,
 	}

@@ -95,6 +95,9 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	if before.Title != "" {
 		page = before.Title
 	}
+	if pr.view {
+		return s.showProtection(ctx, req, page, before)
+	}
 	plan := PlanProtect(before.Protections, pr.changes, pr.exact, pr.cascade, req.Site.Restrictions.CascadingLevels)
 	if pr.cascade != nil && *pr.cascade && !plan.Cascade {
 		return Reply{}, usageErrorf("`cascade` needs a protection of %s at a level that allows cascading on this wiki: %s.",
@@ -108,9 +111,12 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	if p.PageID == 0 {
 		p.Title = page
 	}
+	// The wall clock, not the service's: it is compared with the stamps
+	// of the wiki's log should the answer be lost.
+	sentAt := time.Now()
 	res, err := req.Wiki.Client.Protect(ctx, p)
 	if mw.MaybeApplied(err) {
-		return s.protectReadBack(ctx, req, p, err)
+		return s.protectReadBack(ctx, req, p, before.Protections, err, sentAt)
 	}
 	if err != nil {
 		return Reply{}, aboutPage(page, err)
@@ -126,7 +132,11 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	}
 	req.Result = out
 	req.after = s.trackProtect(req.Actor, out)
-	return protectReply(out, before.Protections, plan, res.Warnings, s.now()), nil
+	reply := protectReply(out, before.Protections, plan, res.Warnings, s.now())
+	if ReasonShortened(req.Actor, pr.reason) {
+		reply.Text = strings.TrimSpace(reply.Text + "\n" + shortenedNote)
+	}
+	return reply, nil
 }
 
 // CheckProtect returns a denial unless the actor may change the protection
@@ -255,7 +265,9 @@ func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectP
 	case wasCascading:
 		notes = append(notes, "Cascading has ended.")
 	}
-	if out.LogComment != "" {
+	// A request that changes nothing writes no log entry: there is no
+	// comment to quote then.
+	if out.LogComment != "" && changed {
 		notes = append(notes, "The wiki's log says: "+out.LogComment)
 	}
 	for _, w := range warnings {
@@ -295,10 +307,19 @@ func truncate(s string, limit int) string {
 // lost.
 const settleTimeout = 10 * time.Second
 
+// logSkew is how far before the moment a write was sent the wiki's log
+// entry for it may be stamped, for clocks that disagree a little.
+const logSkew = 30 * time.Second
+
 // protectReadBack answers a /protect whose request may have reached the wiki
-// but whose answer was lost: it reads the page's protections back and says
-// what is true now, or that it cannot be known.
-func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.ProtectParams, sendErr error) (Reply, error) {
+// but whose answer was lost, sent at sentAt (the wall clock, compared with
+// the wiki's). It reads the page's protections and its protect log back
+// and says what is true now: "as you asked" only when the log has the
+// entry the request would have written and the page is as that entry set
+// it (levels, expiries and cascading), or, with no entry, when the page
+// already held exactly what was asked; otherwise what the page has, or
+// that it cannot be known.
+func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.ProtectParams, before []mw.PageProtection, sendErr error, sentAt time.Time) (Reply, error) {
 	s.log.Warn("protect: the wiki's answer was lost; reading the page back", "title", p.Title, "pageid", p.PageID, "err", sendErr)
 	page := p.Title
 	if page == "" {
@@ -316,66 +337,209 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	now, err := req.Wiki.Client.PageProtections(rctx, p.Title)
+	all, err := req.Wiki.Client.PageProtections(rctx, p.Title)
 	if err != nil {
 		s.log.Warn("protect: cannot read the page back", "title", p.Title, "err", err)
 		return Reply{}, unknown
 	}
+	var now []mw.PageProtection
+	for _, pr := range all {
+		if pr.Source == "" { // inherited ones are another page's
+			now = append(now, pr)
+		}
+	}
+	entry, logErr := appliedEntry(rctx, req.Wiki.Client, p, before, sentAt)
+	if logErr != nil {
+		s.log.Warn("protect: cannot read the protect log back", "title", p.Title, "err", logErr)
+	}
 	req.Result = map[string]any{"read_back": now}
 	fields := make([]Field, 0, len(now))
 	for _, pr := range now {
-		fields = append(fields, Field{Label: pr.Type, Value: pr.Level + ", " + describeExpiry(pr.Expiry, s.now())})
-	}
-	if !protectionsAsAsked(p, now) {
-		state := "It has no protection now."
-		if len(now) > 0 {
-			state = "Its protection now is as listed."
+		value := pr.Level + ", " + describeExpiry(pr.Expiry, s.now())
+		if pr.Cascade {
+			value += ", cascading"
 		}
-		return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: "Not known whether " + p.Title + " was protected.", Fields: fields,
-			URL: req.Site.PageURL(p.Title),
-			Text: "The request was sent, but the wiki's answer was lost, so wikimod read the page back: its protection is not as you asked. " + state +
-				" If the wiki was only slow, it may still apply the request; check again before trying again."}, nil
+		fields = append(fields, Field{Label: pr.Type, Value: value})
 	}
-	out := &ProtectOutcome{Wiki: req.Wiki.Name, Title: p.Title, Cascade: p.Cascade, URL: req.Site.PageURL(p.Title)}
+	url := req.Site.PageURL(p.Title)
+	state := "It has no protection now."
+	if len(now) > 0 {
+		state = "Its protection now is as listed."
+	}
+	var asked bool
+	switch {
+	case entry != nil:
+		asked = sameAsEntry(now, entry)
+		if !asked {
+			// The wiki did it, and the page has changed again since.
+			return Reply{Outcome: OutcomeOK, Code: "read-back-changed", Title: "Protection of " + p.Title + " was changed, and has changed again since.", Fields: fields, URL: url,
+				Text: "The wiki's answer was lost, so wikimod read the page back: the wiki's log shows your request applied (" + describeEntry(entry) + "), but the page's protection is no longer what it set. " + state}, nil
+		}
+	case logErr == nil:
+		asked = protectionsAsAsked(p, now)
+	}
+	if !asked {
+		text := "The request was sent, but the wiki's answer was lost, so wikimod read the page back: the wiki's log has no entry for your request, and its protection is not exactly what you asked for. " + state +
+			" If the wiki was only slow, it may still apply the request; check again before trying again."
+		if logErr != nil {
+			text = "The request was sent, but the wiki's answer was lost, and wikimod could read the page back but not the wiki's log, so it cannot tell whether your request applied. " + state +
+				" Check the page's protection log on the wiki before trying again."
+		}
+		return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: "Not known whether " + p.Title + " was protected.", Fields: fields, URL: url, Text: text}, nil
+	}
+	out := &ProtectOutcome{Wiki: req.Wiki.Name, Title: p.Title, URL: url}
 	for _, pr := range now {
-		expiry := pr.Expiry
-		if expiry == "infinity" {
-			expiry = "infinite"
-		}
-		out.Protections = append(out.Protections, mw.ProtectionResult{Action: pr.Type, Level: pr.Level, Expiry: expiry})
+		out.Cascade = out.Cascade || pr.Cascade
+		out.Protections = append(out.Protections, mw.ProtectionResult{Action: pr.Type, Level: pr.Level, Expiry: apiExpiry(pr.Expiry)})
 	}
 	req.Result = out
 	req.after = s.trackProtect(req.Actor, out)
-	return Reply{Title: "Protection of " + p.Title + " is as you asked.", Fields: fields, URL: out.URL, Announce: true, Protect: out, Code: "read-back",
-		Text: "The wiki's answer was lost, so wikimod read the page's protection back: it is now as you asked."}, nil
+	if entry == nil {
+		return Reply{Title: "Protection of " + p.Title + " unchanged: it already was as asked.", Fields: fields, URL: url, Protect: out, Code: "unchanged",
+			Text: "The wiki's answer was lost, so wikimod read the page back: its protection is exactly what you asked for, and the wiki's log has no entry for your request, as for a request that changes nothing."}, nil
+	}
+	out.LogComment = entry.Comment
+	out.Reason = personReason(req.Actor, entry.Comment)
+	return Reply{Title: "Protection of " + p.Title + " is as you asked.", Fields: fields, URL: url, Announce: true, Protect: out, Code: "read-back",
+		Text: "The wiki's answer was lost, so wikimod read the page back: the wiki's log has your request (" + describeEntry(entry) + ") and the page's protection is what it set.\nThe wiki's log says: " + entry.Comment}, nil
 }
 
-// protectionsAsAsked reports whether a page's protections are what p asks
-// for: each type named at its level, each type lifted absent.
-func protectionsAsAsked(p mw.ProtectParams, now []mw.PageProtection) bool {
+// appliedEntry finds the protect log entry a lost request p would have
+// written: the newest for the page, stamped no earlier than sentAt (less
+// logSkew), with the request's signed reason as its comment and its
+// levels and cascading. An entry that set what the page had before the
+// request was sent is an earlier one (the same command given twice): a
+// request that changes the page leaves it otherwise, and one that does not
+// writes no entry. Nil when there is none.
+func appliedEntry(ctx context.Context, wiki *mw.Client, p mw.ProtectParams, before []mw.PageProtection, sentAt time.Time) (*mw.LogEvent, error) {
+	res, err := wiki.LogEvents(ctx, mw.LogEventsQuery{Type: "protect", Title: p.Title, Limit: 10})
+	if err != nil {
+		return nil, err
+	}
+	comment := keptComment(p.Reason)
+	for i := range res.Events {
+		e := &res.Events[i]
+		if e.Timestamp.Before(sentAt.Add(-logSkew)) {
+			break // newest first: the rest are older still
+		}
+		if e.ActionHidden || e.Comment != comment || (e.Action != "protect" && e.Action != "modify") || !entryHasLevels(e, p) {
+			continue
+		}
+		if sameAsEntry(before, e) {
+			return nil, nil
+		}
+		return e, nil
+	}
+	return nil, nil
+}
+
+// entryHasLevels reports whether a log entry set what p asked: each type
+// at its level, lifted types absent, and cascading as asked.
+func entryHasLevels(e *mw.LogEvent, p mw.ProtectParams) bool {
+	levels := map[string]string{}
+	cascade := e.Params.Cascade
+	for _, d := range e.Params.Details {
+		levels[d.Type] = d.Level
+		cascade = cascade || d.Cascade
+	}
+	if cascade != p.Cascade {
+		return false
+	}
 	for _, want := range p.Protections {
+		if isLift(want.Level) {
+			if _, has := levels[want.Action]; has {
+				return false
+			}
+		} else if levels[want.Action] != want.Level {
+			return false
+		}
+	}
+	return true
+}
+
+// sameAsEntry reports whether a page's protections are what a log entry
+// set: the same types, levels, expiries and cascading.
+func sameAsEntry(now []mw.PageProtection, e *mw.LogEvent) bool {
+	if len(now) != len(e.Params.Details) {
+		return false
+	}
+	for _, d := range e.Params.Details {
 		found := false
 		for _, pr := range now {
-			if pr.Type == want.Action {
-				found = pr.Level == want.Level
-				if p.Cascade && !pr.Cascade {
-					found = false
-				}
+			if pr.Type == d.Type {
+				found = pr.Level == d.Level && sameExpiry(pr.Expiry, d.Expiry) && pr.Cascade == (d.Cascade || e.Params.Cascade)
 			}
-		}
-		if lifted := want.Level == "all" || want.Level == ""; lifted {
-			for _, pr := range now {
-				if pr.Type == want.Action {
-					return false
-				}
-			}
-			continue
 		}
 		if !found {
 			return false
 		}
 	}
 	return true
+}
+
+// describeEntry names a log entry for a reply: when, and by whom.
+func describeEntry(e *mw.LogEvent) string {
+	return fmt.Sprintf("entry %d, %s by %s", e.LogID, e.Timestamp.UTC().Format(time.RFC3339), e.User)
+}
+
+// protectionsAsAsked reports whether a page's protections already are
+// exactly what p asks for: each type named at its level with its expiry,
+// each type lifted absent, and cascading as asked. A relative expiry
+// ("1 week") is never "already" so: the wiki reads it from the moment it
+// takes the request, so a request with one always changes the page and
+// writes a log entry.
+func protectionsAsAsked(p mw.ProtectParams, now []mw.PageProtection) bool {
+	cascading := false
+	for _, pr := range now {
+		cascading = cascading || pr.Cascade
+	}
+	if cascading != p.Cascade {
+		return false
+	}
+	for i, want := range p.Protections {
+		var cur *mw.PageProtection
+		for j := range now {
+			if now[j].Type == want.Action {
+				cur = &now[j]
+			}
+		}
+		if isLift(want.Level) {
+			if cur != nil {
+				return false
+			}
+			continue
+		}
+		if cur == nil || cur.Level != want.Level {
+			return false
+		}
+		expiry := "infinite"
+		switch {
+		case len(p.Expiry) == len(p.Protections):
+			expiry = p.Expiry[i]
+		case len(p.Expiry) == 1:
+			expiry = p.Expiry[0]
+		}
+		if !expiryIs(cur.Expiry, expiry) {
+			return false
+		}
+	}
+	return true
+}
+
+// expiryIs reports whether an expiry as the wiki gives it (absolute, or
+// "infinity") is the one asked for, when the asked one says an exact time
+// or none; a relative one cannot be compared, and is not.
+func expiryIs(have, asked string) bool {
+	switch strings.ToLower(strings.TrimSpace(asked)) {
+	case "infinite", "indefinite", "infinity", "never", "":
+		return apiExpiry(have) == "infinite"
+	}
+	want, err := time.Parse(time.RFC3339, strings.TrimSpace(asked))
+	if err != nil {
+		return false
+	}
+	got, err := time.Parse(time.RFC3339, have)
+	return err == nil && got.Equal(want)
 }
 
 // describeExpiry renders an expiry as the wiki returned it, with how far off
@@ -391,6 +555,10 @@ func describeExpiry(expiry string, now time.Time) string {
 	return fmt.Sprintf("until %s (%s)", t.UTC().Format(time.RFC3339), Relative(t.Sub(now)))
 }
 
+// maxTitleBytes bounds a title wikimod sends: 255 bytes of the title itself
+// (MediaWiki's page_title column) and room for a namespace's name.
+const maxTitleBytes = 255 + 64
+
 // protectRequest is a parsed /protect.
 type protectRequest struct {
 	title           string
@@ -402,6 +570,9 @@ type protectRequest struct {
 	tags            []string
 	watchlist       string
 	watchlistExpiry string
+	// view is set for a page named alone: show its protection, change
+	// nothing.
+	view bool
 }
 
 // page names the page for replies.
@@ -439,18 +610,9 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 			k, keyList(types, "=LEVEL"))
 	}
 
-	var words []string
-	for _, w := range args.Positional {
-		switch {
-		case strings.EqualFold(w, "cascade"):
-			p.cascade = ptr(true)
-			continue
-		case strings.EqualFold(w, "exact"):
-			p.exact = true
-			continue
-		}
-		words = append(words, w)
-	}
+	// Bare flag words (`cascade`, `exact`) were made named arguments when
+	// the line was read (foldFlags); every word left is the title.
+	words := args.Positional
 	title, hasTitle := args.Get("title")
 	switch {
 	case hasTitle && len(words) > 0:
@@ -459,6 +621,12 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 		title = strings.Join(words, " ")
 	}
 	title = strings.TrimSpace(title)
+	if len(title) > maxTitleBytes {
+		// Not the wiki's fault, and not worth a request: no wiki takes it.
+		return p, &Error{Outcome: OutcomeInvalid, Code: "title-too-long", Message: fmt.Sprintf(
+			"That title is %d characters long. Page titles on MediaWiki are at most 255 bytes (in UTF-8), besides the namespace, so no page has it and nothing was sent to the wiki. Check the title.",
+			len([]rune(title)))}
+	}
 	if id, ok := args.Get("pageid"); ok {
 		n, err := strconv.Atoi(id)
 		if err != nil || n <= 0 {
@@ -527,6 +695,15 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 		p.changes = append(p.changes, ProtectChange{Type: t, Level: level, Expiry: e})
 	}
 	if len(p.changes) == 0 {
+		// The page alone: show its protection and its past, change nothing.
+		view := true
+		for _, k := range args.Keys() {
+			view = view && (k == "title" || k == "pageid")
+		}
+		if view {
+			p.view = true
+			return p, nil
+		}
 		if len(levels) == 0 || len(types) == 0 {
 			return p, noLevels
 		}

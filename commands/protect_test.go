@@ -136,6 +136,14 @@ func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
 	if !strings.HasPrefix(reason, strings.TrimSuffix(r.Protect.Reason, "...")) {
 		t.Errorf("person's reason %q", r.Protect.Reason)
 	}
+	// The reply says it was shortened; a reason that fits is not said to be.
+	if !strings.Contains(r.Text, "Your reason was shortened to fit") {
+		t.Errorf("the reply does not say the reason was shortened:\n%s", r.Text)
+	}
+	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop expiry="1 week" reason="short"`, title))
+	if !r.OK() || strings.Contains(r.Text, "shortened") {
+		t.Errorf("a short reason:\n%s", r.Plain())
+	}
 }
 
 // TestWritesAreSignedOnTheWiki: the wiki's own log names the chat user
@@ -224,5 +232,100 @@ func TestPlanProtect(t *testing.T) {
 	p = commands.PlanProtect(cur, []commands.ProtectChange{{Type: "edit", Level: "autoconfirmed", Expiry: "1 day"}, {Type: "move", Level: "autoconfirmed", Expiry: "1 day"}}, false, nil, cascading)
 	if p.Cascade || !p.CascadeEnds {
 		t.Errorf("nothing left that cascades: %+v", p)
+	}
+}
+
+// TestQuotedWordsAreTitlesAndBareFlagsAreFlags: a quoted "Exact" or
+// "Cascade" is the page's title, not the flag; a bare cascade after the
+// title is the flag, and the audit log keeps the title without it.
+func TestQuotedWordsAreTitlesAndBareFlagsAreFlags(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	for _, title := range []string{"Exact", "Cascade"} {
+		r := run(t, env, admin, fmt.Sprintf(`/protect %q create=sysop expiry=infinite`, title))
+		if !r.OK() || !strings.Contains(r.Title, "of "+title+" ") {
+			t.Errorf("/protect %q: %s", title, r.Plain())
+		}
+		if got := env.Protections(t, title)["create"].Level; got != "sysop" {
+			t.Errorf("%s: create=%q on the wiki", title, got)
+		}
+		if rec := env.LastAudit(t); rec.Args["_"] != title || len(rec.Args) != 3 {
+			t.Errorf("audited as %v", rec.Args)
+		}
+	}
+	title := uniq("Flag After Title")
+	createPage(t, env, title)
+	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop cascade`, title))
+	if !r.OK() || !env.Protections(t, title)["edit"].Cascade {
+		t.Fatalf("%s", r.Plain())
+	}
+	if rec := env.LastAudit(t); rec.Args["_"] != title || rec.Args["cascade"] != "" {
+		t.Errorf("audited as %v, want the title %q and the flag apart", rec.Args, title)
+	}
+	if _, has := env.LastAudit(t).Args["cascade"]; !has {
+		t.Error("the audit log lost the cascade flag")
+	}
+	if r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop cascade cascade=no`, title)); r.Code != "usage" {
+		t.Errorf("cascade given twice: %s/%s", r.Outcome, r.Code)
+	}
+}
+
+// TestOverlongTitleIsRefusedHere: a 200,000-character title is no page on
+// any wiki; it is refused before anything is sent, and not blamed on the
+// wiki.
+func TestOverlongTitleIsRefusedHere(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	line := `/protect "` + strings.Repeat("x", 200000) + `" edit=sysop`
+	run(t, env, admin, line) // logs in and reads the site's information
+	before := wikiRequests(env, "query")
+	r := run(t, env, admin, line)
+	if r.Outcome != commands.OutcomeInvalid || r.Code != "title-too-long" || !strings.Contains(r.Text, "200000 characters") || strings.Contains(r.Title, "wiki refused") {
+		t.Errorf("reply %s/%s: %s", r.Outcome, r.Code, r.Plain()[:min(300, len(r.Plain()))])
+	}
+	if n := wikiRequests(env, "protect") + wikiRequests(env, "query") - before; n != 0 {
+		t.Errorf("%v requests reached the wiki", n)
+	}
+}
+
+// TestProtectTitleAloneShowsAndChangesNothing: /protect TITLE alone shows
+// what the page has now, who set it and why, and its history from the
+// wiki's protect log; it sends no write.
+func TestProtectTitleAloneShowsAndChangesNothing(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{})
+	title := uniq("Show Only")
+	createPage(t, env, title)
+	if r := run(t, env, admin, fmt.Sprintf(`/protect %q edit=autoconfirmed expiry="1 day" reason="first wave"`, title)); !r.OK() {
+		t.Fatal(r.Plain())
+	}
+	if r := run(t, env, admin, fmt.Sprintf(`/protect %q edit=sysop move=sysop expiry="1 week" reason="edit war"`, title)); !r.OK() {
+		t.Fatal(r.Plain())
+	}
+	before := env.Protections(t, title)
+	writes := wikiRequests(env, "protect")
+	r := run(t, env, admin, fmt.Sprintf(`/protect %q`, title))
+	plain := r.Plain()
+	if !r.OK() || r.Code != "protection-shown" || r.Announce {
+		t.Fatalf("reply %s/%s:\n%s", r.Outcome, r.Code, plain)
+	}
+	for _, want := range []string{
+		"edit: sysop, until " + before["edit"].Expiry,
+		"move: sysop",
+		"Set by Admin",
+		"edit war — requested by console user admin via wikimod",
+		"2 protections in the last 90 days; the last: edit=sysop for 1 week, move=sysop for 1 week, by Admin",
+		"edit=autoconfirmed for 1 day",
+		"Nothing was changed.",
+	} {
+		if !strings.Contains(plain, want) {
+			t.Errorf("the reply lacks %q:\n%s", want, plain)
+		}
+	}
+	if wikiRequests(env, "protect") != writes || fmt.Sprint(env.Protections(t, title)) != fmt.Sprint(before) {
+		t.Error("showing the protection changed the page")
+	}
+
+	bare := uniq("Never Protected")
+	r = run(t, env, admin, fmt.Sprintf(`/protect %q`, bare))
+	if !r.OK() || !strings.Contains(r.Title, "is not protected") || !strings.Contains(r.Text, "no entry") {
+		t.Errorf("an unprotected page:\n%s", r.Plain())
 	}
 }

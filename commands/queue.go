@@ -61,6 +61,10 @@ type QueueConfig struct {
 	// SweepEvery is how often waiting commands are checked against their
 	// limits. Zero means one second.
 	SweepEvery time.Duration
+	// AuditRetry is the longest wait between tries at writing the ends of
+	// commands that the audit log could not take (see
+	// Service.FlushAudit). Zero means 5 seconds.
+	AuditRetry time.Duration
 }
 
 // prepareTimeout bounds Job.Prepare.
@@ -101,9 +105,13 @@ type queue struct {
 	refusals chan refusal // refused jobs, answered by the deliverers
 	ctx      context.Context
 	cancel   context.CancelFunc // cancels the commands still running at a hard stop
-	wg       sync.WaitGroup     // the workers and the sweeper
+	wg       sync.WaitGroup     // the workers, the sweeper and the audit retrier
 	dwg      sync.WaitGroup     // the deliverers
-	stopped  chan struct{}      // closed when the sweeper should stop
+	stopped  chan struct{}      // closed when the sweeper and the audit retrier should stop
+
+	// unwritten holds the ends of commands the audit log could not take,
+	// until they are written.
+	unwritten *unwritten
 }
 
 type refusal struct {
@@ -249,20 +257,26 @@ func newQueue(cfg QueueConfig) *queue {
 	if cfg.SweepEvery <= 0 {
 		cfg.SweepEvery = time.Second
 	}
-	q := &queue{cfg: cfg, lanes: map[string]*lanes{}, refusals: make(chan refusal, 64), stopped: make(chan struct{})}
+	if cfg.AuditRetry <= 0 {
+		cfg.AuditRetry = auditRetryMax
+	}
+	q := &queue{cfg: cfg, lanes: map[string]*lanes{}, refusals: make(chan refusal, 64), stopped: make(chan struct{}),
+		unwritten: newUnwritten()}
 	q.cond = sync.NewCond(&q.mu)
 	q.ctx, q.cancel = context.WithCancel(context.Background())
 	return q
 }
 
-// startQueue starts the workers, the sweeper and the deliverers.
+// startQueue starts the workers, the sweeper, the audit retrier and the
+// deliverers.
 func (s *Service) startQueue() {
 	q := s.queue
-	q.wg.Add(q.cfg.Workers + 1)
+	q.wg.Add(q.cfg.Workers + 2)
 	for range q.cfg.Workers {
 		go s.worker()
 	}
 	go s.sweeper()
+	go s.retryAudit()
 	const deliverers = 4
 	q.dwg.Add(deliverers)
 	for range deliverers {
@@ -279,8 +293,10 @@ func (s *Service) startQueue() {
 // true; the job's Deliver is then called exactly once with the final reply.
 // It reports false, with the reply to give at once instead of an
 // acknowledgement, when the job cannot be accepted: the queue is full,
-// wikimod is stopping, or the audit log cannot take it. Such an attempt is
-// audited too where the audit log works, and Deliver is not called.
+// wikimod is stopping, or the audit log cannot take it (it fails, or the
+// ends of as many commands as the queue holds wait for it to come back).
+// Such an attempt is audited too where the audit log works, and Deliver is
+// not called.
 func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 	it := &item{job: job, name: job.Name, args: job.Args}
 	if job.Line != "" {
@@ -290,11 +306,23 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 		}
 	}
 	it.name = normalizeName(it.name)
+	// A person past their limit is refused before anything is done for
+	// them: no permission check, no wiki, no queue.
+	if reply, over := s.overLimit(ctx, job.Actor, it.name, it.args); over {
+		return reply, false
+	}
 	cmd, known := s.commands[it.name]
+	if it.parseErr == nil {
+		it.args, it.parseErr = foldFlags(cmd.Spec, it.args)
+	}
 	if it.parseErr == nil {
 		// The wiki is chosen now: it decides the lane, and the audit row
 		// names it from the start.
+		_, named := it.args.Get("wiki")
 		it.wiki, it.wikiErr = s.chooseWiki(ctx, job.Actor, &it.args)
+		if it.wikiErr != nil && cmd.Spec.NoWiki && !named {
+			it.wikiErr = nil // it runs without one
+		}
 	}
 	it.rec = s.newRecord(job.Actor, it.name, it.args, cmd.Spec)
 	if it.wiki != nil {
@@ -316,6 +344,13 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 		}
 	}
 	it.rec.Outcome = OutcomeQueued
+	if n := q.unwritten.len(); n >= q.cfg.Capacity {
+		s.log.Error("audit log unavailable; refusing the command", "command", it.name, "actor", job.Actor.String(),
+			"unwritten", n)
+		reply := auditUnavailable(it.name)
+		s.observeDone(it.wiki, it.name, reply.Outcome, now)
+		return reply, false
+	}
 	if err := s.audit.Begin(ctx, it.rec); err != nil {
 		s.log.Error("audit log unavailable; refusing the command", "command", it.name, "actor", job.Actor.String(), "err", err)
 		reply := auditUnavailable(it.name)
@@ -507,7 +542,8 @@ func (s *Service) QueueLen() (waiting, running int) {
 // Close stops taking commands, answers every waiting one that it was not
 // run ("wikimod is stopping"), and waits for the running ones until ctx is
 // done; those still running then are cancelled, and each still gets its
-// reply and audit row. It is safe to call twice.
+// reply and audit row. The ends of commands the audit log could not take
+// are tried once more. It is safe to call twice.
 func (s *Service) Close(ctx context.Context) error {
 	qu := s.queue
 	qu.mu.Lock()
@@ -536,5 +572,6 @@ func (s *Service) Close(ctx context.Context) error {
 	close(qu.refusals)
 	qu.dwg.Wait()
 	qu.cancel()
+	s.flushAtClose()
 	return err
 }

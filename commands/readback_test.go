@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -124,7 +125,7 @@ func TestProtectOnWikiWithoutLevels(t *testing.T) {
 	}
 	t.Cleanup(func() { w.Close() })
 	env := testenv.New(t, w, testenv.Options{})
-	for _, line := range []string{`/protect "X"`, `/protect "X" edit=sysop`} {
+	for _, line := range []string{`/protect "X" reason=why`, `/protect "X" edit=sysop`} {
 		r := run(t, env, admin, line)
 		if r.Code != "protect-nolevels" || !strings.Contains(r.Text, "no protection levels") {
 			t.Errorf("%s: reply = %+v", line, r)
@@ -200,5 +201,87 @@ func TestNamesTheWikiRefuses(t *testing.T) {
 		case !r.OK():
 			t.Errorf("%s on %s: %s", name, wiki.Version(), r.Plain())
 		}
+	}
+}
+
+// gateway502 stands for a proxy in front of the wiki that answers 502 to
+// write requests of one action while on: forward says whether the request
+// reaches the wiki first (the answer is lost) or not at all.
+type gateway502 struct {
+	action  string
+	on      atomic.Bool
+	forward bool
+}
+
+func (g *gateway502) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(strings.NewReader(string(body)))
+	}
+	form, _ := url.ParseQuery(string(body))
+	if !g.on.Load() || r.Method != http.MethodPost || form.Get("action") != g.action {
+		return http.DefaultTransport.RoundTrip(r)
+	}
+	if g.forward {
+		resp, err := http.DefaultTransport.RoundTrip(r)
+		if err != nil {
+			return nil, err
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	return &http.Response{StatusCode: http.StatusBadGateway, Status: "502 Bad Gateway", Header: http.Header{}, Body: io.NopCloser(strings.NewReader("bad gateway")), Request: r}, nil
+}
+
+// TestReadBackComparesExpiriesAndCascading: after a lost answer, "as you
+// asked" needs the levels, the expiries and the cascading the request
+// asked for, and the wiki's log entry for it; otherwise the reply says what
+// the page has. Each case starts from a page protected for real, then
+// sends a /protect through a gateway that answers 502.
+func TestReadBackComparesExpiriesAndCascading(t *testing.T) {
+	cases := []struct {
+		name    string
+		setup   string // the page's protection before
+		line    string
+		forward bool
+		outcome commands.Outcome
+		code    string
+		says    string
+	}{
+		// The issue's case: the wiki still expires in an hour.
+		{"expiry differs, not sent", `edit=sysop expiry="1 hour"`, `edit=sysop expiry=infinite`, false, commands.OutcomeUnknown, "outcome-unknown", "no entry for your request"},
+		{"expiry changed, answer lost", `edit=sysop expiry="1 hour"`, `edit=sysop expiry=infinite`, true, commands.OutcomeOK, "read-back", "as you asked"},
+		{"relative expiry, not sent", `edit=sysop expiry="1 week"`, `edit=sysop expiry="1 week"`, false, commands.OutcomeUnknown, "outcome-unknown", "no entry for your request"},
+		{"relative expiry, answer lost", `edit=sysop expiry="1 day"`, `edit=sysop expiry="1 week"`, true, commands.OutcomeOK, "read-back", "as you asked"},
+		{"cascading differs, not sent", `edit=sysop cascade`, `edit=sysop cascade=no`, false, commands.OutcomeUnknown, "outcome-unknown", "no entry for your request"},
+		{"cascading ended, answer lost", `edit=sysop cascade`, `edit=sysop cascade=no`, true, commands.OutcomeOK, "read-back", "as you asked"},
+		{"already so, not sent", `edit=sysop expiry=infinite`, `edit=sysop expiry=infinite`, false, commands.OutcomeOK, "unchanged", "already was as asked"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			gw := &gateway502{action: "protect", forward: tc.forward}
+			env := testenv.New(t, wiki, testenv.Options{Transport: gw})
+			title := uniq("Read back")
+			createPage(t, env, title)
+			if r := run(t, env, admin, fmt.Sprintf(`/protect %q %s`, title, tc.setup)); !r.OK() {
+				t.Fatal(r.Plain())
+			}
+			before := env.Protections(t, title)
+			gw.on.Store(true)
+			r := run(t, env, admin, fmt.Sprintf(`/protect %q %s`, title, tc.line))
+			gw.on.Store(false)
+			after := env.Protections(t, title)
+			if r.Outcome != tc.outcome || r.Code != tc.code || !strings.Contains(r.Plain(), tc.says) {
+				t.Fatalf("reply %s/%s, want %s/%s saying %q:\n%s\nwiki before %+v after %+v", r.Outcome, r.Code, tc.outcome, tc.code, tc.says, r.Plain(), before, after)
+			}
+			// The reply shows each protection as the wiki has it now.
+			if e := after["edit"].Expiry; e != "infinity" && !strings.Contains(r.Plain(), e) {
+				t.Errorf("the reply does not show the wiki's expiry %s:\n%s", e, r.Plain())
+			}
+			if rec := env.LastAudit(t); rec.Outcome != tc.outcome || rec.Code != tc.code {
+				t.Errorf("audit = %s/%s", rec.Outcome, rec.Code)
+			}
+		})
 	}
 }

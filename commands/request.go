@@ -8,6 +8,7 @@ package commands
 
 import (
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"unicode"
@@ -51,6 +52,9 @@ func (a Actor) String() string {
 type Args struct {
 	Positional []string
 	Named      map[string]string
+	// quoted marks the Positional words that were typed in quotes: a
+	// quoted word is always text ("Exact" is a title), never a flag.
+	quoted []bool
 }
 
 // Set returns a with key set to value.
@@ -70,7 +74,40 @@ func (a Args) Without(key string) Args {
 			named[k] = v
 		}
 	}
-	return Args{Positional: a.Positional, Named: named}
+	return Args{Positional: a.Positional, Named: named, quoted: a.quoted}
+}
+
+// foldFlags turns the bare, unquoted words that name one of spec's flags
+// (`cascade`, `exact`) into named arguments, as if typed `cascade=`, so
+// that every later step (the audit log, the command) sees them as flags
+// and the rest of the words as text. A quoted word stays text.
+func foldFlags(spec Spec, a Args) (Args, error) {
+	var words []string
+	var quoted []bool
+	folded := false
+	for i, w := range a.Positional {
+		q := i < len(a.quoted) && a.quoted[i]
+		if p, ok := spec.Param(strings.ToLower(w)); ok && p.Flag && !q {
+			if _, dup := a.Named[p.Name]; dup {
+				return a, usageErrorf("`%s` is given twice; give it once.", p.Name)
+			}
+			if !folded {
+				a.Named = maps.Clone(a.Named)
+				if a.Named == nil {
+					a.Named = map[string]string{}
+				}
+				folded = true
+			}
+			a.Named[p.Name] = ""
+			continue
+		}
+		words = append(words, w)
+		quoted = append(quoted, q)
+	}
+	if !folded {
+		return a, nil
+	}
+	return Args{Positional: words, Named: a.Named, quoted: quoted}, nil
 }
 
 // Get returns the named value for key.
@@ -110,6 +147,7 @@ func ParseLine(line string) (name string, args Args, err error) {
 		key, value, ok := w.named()
 		if !ok {
 			args.Positional = append(args.Positional, w.text)
+			args.quoted = append(args.quoted, w.quoted)
 			continue
 		}
 		if _, dup := args.Named[key]; dup {

@@ -67,6 +67,10 @@ type Spec struct {
 	// Write marks a command that may change the wiki. The queue runs such
 	// commands one at a time, in the order they arrived.
 	Write bool
+	// NoWiki marks a command that needs no wiki (/help): where none can be
+	// chosen for it, it runs without one (Request.Wiki and Site nil). It
+	// must need no right.
+	NoWiki bool
 }
 
 // Param returns the named parameter.
@@ -227,6 +231,13 @@ type Config struct {
 	// Instance names this process among the replicas sharing one
 	// database; it is each audit record's Owner.
 	Instance string
+	// UserLimit bounds the commands one chat user gives on one wiki.
+	UserLimit UserLimit
+	// OnRefusal counts a command refused before it became one (a person
+	// past their UserLimit), as the adapters count refused requests:
+	// platform, kind (KindRateLimited), source and a detail without
+	// secrets. Nil counts nothing.
+	OnRefusal func(platform, kind, source, detail string)
 	// Now is the clock. Nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -251,6 +262,8 @@ type Service struct {
 	commands    map[string]Command
 	order       []string
 	queue       *queue
+	limiter     *userLimiter
+	onRefusal   func(platform, kind, source, detail string)
 }
 
 // New checks cfg and returns a service.
@@ -282,6 +295,8 @@ func New(cfg Config) (*Service, error) {
 		now:         cfg.Now,
 		log:         cfg.Logger,
 		commands:    map[string]Command{},
+		limiter:     newUserLimiter(cfg.UserLimit),
+		onRefusal:   cfg.OnRefusal,
 	}
 	if s.timeout == 0 {
 		s.timeout = 30 * time.Second
@@ -420,6 +435,9 @@ func (s *Service) Wiki(name string) (*Wiki, bool) {
 // left for Execute to explain.
 func (s *Service) Authorize(ctx context.Context, actor Actor, name string, args Args) (Reply, bool) {
 	name = normalizeName(name)
+	if reply, over := s.overLimit(ctx, actor, name, args); over {
+		return reply, false
+	}
 	cmd, known := s.commands[name]
 	w, err := s.chooseWiki(ctx, actor, &args)
 	if !known || err != nil {
@@ -535,7 +553,15 @@ func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Ar
 	start := s.now()
 	name = normalizeName(name)
 	cmd := s.commands[name]
+	args, foldErr := foldFlags(cmd.Spec, args)
+	_, named := args.Get("wiki")
 	w, wikiErr := s.chooseWiki(ctx, actor, &args)
+	if wikiErr != nil && cmd.Spec.NoWiki && !named {
+		wikiErr = nil // it runs without one
+	}
+	if foldErr != nil {
+		wikiErr = foldErr
+	}
 	rec := s.newRecord(actor, name, args, cmd.Spec)
 	if w != nil {
 		rec.Wiki = w.Name
@@ -625,6 +651,18 @@ func (s *Service) finishRecord(w *Wiki, rec *AuditRecord, reply Reply, start tim
 }
 
 func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
+	if req.Wiki == nil {
+		// A command that needs no wiki (Spec.NoWiki), with none chosen.
+		ctx, cancel := context.WithTimeout(ctx, s.timeout)
+		defer cancel()
+		reply, err := cmd.Run(ctx, req)
+		if err != nil {
+			return s.errorReply(cmd.Spec.Name, err, nil)
+		}
+		reply.Command = cmd.Spec.Name
+		reply.Outcome = cmp.Or(reply.Outcome, OutcomeOK)
+		return reply
+	}
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(req.Wiki.Timeout, s.timeout))
 	defer cancel()
 	secrets := secretValues(cmd.Spec, req.Args)
@@ -706,18 +744,28 @@ func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *Aud
 
 // record finishes an audit record (or writes it whole when begun is false).
 // The caller's context may be cancelled already; the record is written anyway.
+// An end the audit log does not take is kept and written once it is back
+// (FlushAudit): the record must not stay queued or pending while this
+// process lives, for no other settles it.
 func (s *Service) record(ctx context.Context, rec *AuditRecord, begun bool) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
 	defer cancel()
-	var err error
 	if !begun {
-		if err = s.audit.Begin(ctx, rec); err != nil {
+		if err := s.audit.Begin(ctx, rec); err != nil {
 			s.log.Error("audit log write failed", "command", rec.Command, "err", err)
 			return
 		}
 	}
-	if err = s.audit.Finish(ctx, rec); err != nil {
-		s.log.Error("audit log write failed", "command", rec.Command, "err", err)
+	err := s.audit.Finish(ctx, rec)
+	switch {
+	case err == nil:
+		s.queue.unwritten.written(rec.ID, nil)
+	case errors.Is(err, ErrNoAuditRecord):
+		s.log.Error("audit log write failed", "command", rec.Command, "id", rec.ID, "err", err)
+	default:
+		s.queue.unwritten.add(rec)
+		s.log.Error("audit log write failed; it is tried again until the audit log takes it", "command", rec.Command,
+			"id", rec.ID, "outcome", rec.Outcome, "err", err)
 	}
 }
 

@@ -461,9 +461,13 @@ func (c *Client) Page(ctx context.Context, title string, pageID int) (PageState,
 	p := res.Query.Pages[0]
 	st := PageState{Title: p.Title, NS: p.NS}
 	for _, pr := range p.Protection {
-		if pr.Source == "" {
-			st.Protections = append(st.Protections, pr)
+		if pr.Source != "" {
+			// Another page's cascading protection: the page inherits it,
+			// and who may edit the page depends on it.
+			st.Inherited = append(st.Inherited, InheritedProtection{Type: pr.Type, Level: pr.Level, Expiry: pr.Expiry, Source: pr.Source})
+			continue
 		}
+		st.Protections = append(st.Protections, pr)
 	}
 	return st, nil
 }

@@ -47,6 +47,8 @@ type App struct {
 	now       func() time.Time
 	// instance names this process among replicas sharing the database.
 	instance string
+	// lease watches this process's instance lease (replicas.go).
+	lease leaseWatch
 }
 
 // AppOptions adjust how an App is built.
@@ -140,6 +142,8 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 		OnProtect: hooks.OnProtect,
 		Observe:   a.metrics.ObserveCommand,
 		Timeout:   cfg.Commands.Timeout.Duration,
+		UserLimit: commands.UserLimit{Rate: cfg.Commands.UserRate, Burst: cfg.Commands.UserBurst},
+		OnRefusal: a.security.Record,
 		Queue: commands.QueueConfig{
 			Workers:  workers,
 			Capacity: cfg.Commands.QueueSize,
@@ -158,6 +162,10 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 		names = append(names, sp.Name)
 	}
 	a.metrics.InitCommands(a.wikiNames(), names...)
+	a.metrics.InitWikis(a.wikiNames())
+	for _, platform := range []string{commands.PlatformConsole, commands.PlatformDiscord, commands.PlatformSlack} {
+		a.metrics.InitSecurity(platform, commands.KindRateLimited)
+	}
 	a.metrics.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 {
 		waiting, _ := a.service.QueueLen()
 		return float64(waiting)
@@ -258,19 +266,6 @@ func (a *App) settle(ctx context.Context) error {
 		return a.settleWith(ctx, a.ownerGone(ctx))
 	}
 	return a.settleWith(ctx, nil)
-}
-
-// healthChecks are what /healthz reports: whether the wikis answer (cheap
-// requests that never log in, at most every few seconds) and whether the
-// database takes writes.
-func (a *App) healthChecks() []bot.Check {
-	where := a.cfg.Storage.describe()
-	return append(a.health.checks(), bot.Check{Name: "database", Func: func(ctx context.Context) error {
-		if err := a.db.Writable(ctx); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		return nil
-	}})
 }
 
 // Notify posts a reply to every adapter's notice channel.

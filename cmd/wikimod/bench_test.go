@@ -72,7 +72,8 @@ func BenchmarkQueueBehindSlowWiki(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		rewriteConfig(b, config, cfg.Wiki.APIURL, slow.srv.URL+"/api.php", "[commands]\nmax_wait = \"20s\"\n")
+		rewriteConfig(b, config, cfg.Wiki.APIURL, slow.srv.URL+"/api.php", "")
+		rewriteConfig(b, config, "[commands]\n", "[commands]\nmax_wait = \"20s\"\n", "")
 		p := startProcess(b, config)
 		pid := p.cmd.Process.Pid
 

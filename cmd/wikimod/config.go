@@ -111,6 +111,11 @@ type CommandsConfig struct {
 	// Workers bounds the commands running at once over every wiki. Zero
 	// means the wiki's max_concurrent with one wiki, 32 with several.
 	Workers int `toml:"workers"`
+	// UserRate bounds the commands one chat user gives on one wiki, a
+	// minute on average (zero: 30; negative: no limit), and UserBurst how
+	// many at once (zero: 10).
+	UserRate  int `toml:"user_rate"`
+	UserBurst int `toml:"user_burst"`
 }
 
 // AccessConfig is one [[access]] rule.

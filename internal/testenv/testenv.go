@@ -41,6 +41,9 @@ type Options struct {
 	Now       func() time.Time
 	// Queue bounds the commands platforms submit.
 	Queue commands.QueueConfig
+	// UserLimit bounds one person's commands. The zero value turns the
+	// limit off: most tests give many commands as one person.
+	UserLimit commands.UserLimit
 	// Timeout bounds one command; zero means the service's default.
 	Timeout time.Duration
 	// Transport, if set, carries the bot session's requests to the wiki
@@ -164,10 +167,15 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	if opts.Linking {
 		identity.Links = env.DB
 	}
+	userLimit := opts.UserLimit
+	if userLimit == (commands.UserLimit{}) {
+		userLimit.Rate = -1
+	}
 	env.Service, err = commands.New(commands.Config{
 		Wikis: wikis, Routes: opts.Routes, Policy: policy, Identity: identity, Rights: opts.Rights, Audit: env.DB,
 		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
-		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger,
+		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger, UserLimit: userLimit,
+		OnRefusal: func(platform, kind, source, detail string) { env.Metrics.SecurityEvent(platform, kind) },
 	})
 	if err != nil {
 		tb.Fatal(err)
