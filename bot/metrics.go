@@ -247,6 +247,28 @@ func (m *Metrics) InitCommands(wikis []string, names ...string) {
 	}
 }
 
+// wikiErrorCodes are the errors a wiki answers a busy or unsettled bot
+// with; InitWikis creates their series at zero.
+var wikiErrorCodes = []string{"maxlag", "ratelimited", "badtoken", "assertuserfailed", "readonly"}
+
+// InitWikis creates, for up to maxInitWikis wikis, wikimod_wiki_errors_total
+// at zero for the errors worth an alert (wikiErrorCodes).
+func (m *Metrics) InitWikis(wikis []string) {
+	for _, wiki := range wikis[:min(len(wikis), maxInitWikis)] {
+		for _, code := range wikiErrorCodes {
+			m.wikiErrors.WithLabelValues(labelValue(wiki), code)
+		}
+	}
+}
+
+// InitSecurity creates wikimod_security_events_total at zero for each kind
+// of refusal a platform counts.
+func (m *Metrics) InitSecurity(platform string, kinds ...string) {
+	for _, kind := range kinds {
+		m.securityEvents.WithLabelValues(labelValue(platform), labelValue(kind))
+	}
+}
+
 // ObserveCommand is a commands.Config.Observe function.
 func (m *Metrics) ObserveCommand(wiki, command string, outcome commands.Outcome, d time.Duration) {
 	wiki, command = labelValue(wiki), labelValue(command)

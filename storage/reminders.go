@@ -225,7 +225,8 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 	}
 	rows, err := db.read.QueryContext(ctx, `SELECT `+protectionCols+`,
 		EXISTS (SELECT 1 FROM reminders r WHERE r.protection_id = p.id AND r.status = 'dismissed' AND r.expiry_ms = p.expiry_ms),
-		(SELECT MIN(r.next_ms) FROM reminders r WHERE r.protection_id = p.id AND r.status = 'pending')
+		(SELECT MIN(r.next_ms) FROM reminders r WHERE r.protection_id = p.id AND r.status = 'pending'),
+		(SELECT MAX(r.id) FROM reminders r WHERE r.protection_id = p.id AND r.expiry_ms = p.expiry_ms)
 		FROM protections p WHERE `+where+`
 		ORDER BY p.expiry_ms, p.wiki, p.title, p.type LIMIT ?`, append(args, limit)...)
 	if err != nil {
@@ -235,12 +236,13 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 	var out []reminders.TrackedProtection
 	for rows.Next() {
 		var p reminders.TrackedProtection
-		var next sql.NullInt64
+		var next, id sql.NullInt64
 		dest, done := protectionDest(&p)
-		if err := rows.Scan(append(dest, &p.Dismissed, &next)...); err != nil {
+		if err := rows.Scan(append(dest, &p.Dismissed, &next, &id)...); err != nil {
 			return nil, 0, fmt.Errorf("storage: expiring protections: %w", err)
 		}
 		done()
+		p.ReminderID = id.Int64
 		if next.Valid {
 			p.NextReminder = time.UnixMilli(next.Int64).UTC()
 		}

@@ -241,6 +241,16 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Metrics != nil {
 		cfg.Metrics.Describe("wikimod_discord_ack_seconds", "histogram", "Time from receiving a Discord interaction to sending its first response, by interaction type.")
 		cfg.Metrics.Describe("wikimod_discord_posts_failed_total", "counter", "Results and notices that could not be posted to Discord, by kind.")
+		// At zero from the start, so that alerts see 0 before the first.
+		cfg.Metrics.Init("wikimod_discord_ack_seconds",
+			[]string{"type", discordgo.InteractionApplicationCommand.String()},
+			[]string{"type", discordgo.InteractionMessageComponent.String()},
+			[]string{"type", discordgo.InteractionModalSubmit.String()},
+			[]string{"type", discordgo.InteractionApplicationCommandAutocomplete.String()})
+		cfg.Metrics.Init("wikimod_discord_posts_failed_total",
+			[]string{"kind", "response"}, []string{"kind", "result"}, []string{"kind", "announcement"},
+			[]string{"kind", "notice"}, []string{"kind", "requester"})
+		cfg.Metrics.InitSecurity(commands.PlatformDiscord, "bad-signature", "missing-signature", "stale-timestamp", "replayed-interaction", "unserved-guild", "dm-command", "no-member")
 	}
 	return a, nil
 }

@@ -540,12 +540,16 @@ func TestDirectMessagesAndOtherServersAreRefused(t *testing.T) {
 		"options": []ix{opt("title", "Discord DM Page"), opt("edit", "sysop")}})
 	_, _, elsewhere := interaction(discordgo.InteractionApplicationCommand, "G-OTHER", member("D-ADMIN"), ix{"name": "protect", "type": 1,
 		"options": []ix{opt("title", "Discord DM Page"), opt("edit", "sysop")}})
+	// A served server, but no member: not "not served".
+	_, _, memberless := interaction(discordgo.InteractionApplicationCommand, guildID, nil, ix{"name": "protect", "type": 1,
+		"options": []ix{opt("title", "Discord DM Page"), opt("edit", "sysop")}})
 	for _, tc := range []struct {
 		body       []byte
 		want, kind string
 	}{
 		{dm, "not in direct messages", "dm-command"},
 		{elsewhere, "does not serve this server (id G-OTHER)", "unserved-guild"},
+		{memberless, "without saying who gave it", "no-member"},
 	} {
 		status, resp := f.post(t, tc.body)
 		data, _ := resp["data"].(map[string]any)

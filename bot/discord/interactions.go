@@ -178,6 +178,13 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discor
 			a.security(ctx, "dm-command", "", fmt.Sprintf("%s by user %s in a direct message", what, actor.UserID))
 			return message("wikimod's commands work only in the servers it serves, not in direct messages. Use them in a channel of your wiki's Discord server."), nil
 		}
+		if a.serves(i.GuildID) {
+			// A served guild, but no member (or no user) came with it:
+			// Discord always sends both for a guild interaction, so the
+			// interaction is malformed, not the server unserved.
+			a.security(ctx, "no-member", "", fmt.Sprintf("%s in guild %s without a member", what, i.GuildID))
+			return message("Discord sent this command without saying who gave it, so wikimod cannot check what you may do and ran nothing. Try again; if it keeps happening, tell the bot's operators."), nil
+		}
 		a.security(ctx, "unserved-guild", "", fmt.Sprintf("%s by user %s in guild %s", what, actor.UserID, i.GuildID))
 		return message(fmt.Sprintf("wikimod does not serve this server (id %s), so it runs no commands here. "+
 			"If it should, its operators can add the id to `guild_ids` in wikimod's `[discord]` settings.", i.GuildID)), nil

@@ -126,11 +126,22 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 		case !p.NextReminder.IsZero():
 			value += "; next reminder " + commands.Relative(p.NextReminder.Sub(now))
 		}
+		if p.ReminderID != 0 {
+			value += fmt.Sprintf("; reminder %d", p.ReminderID)
+		}
 		reply.Fields = append(reply.Fields, commands.Field{Label: p.Title + " (" + p.Type + ")", Value: value})
 	}
+	var notes []string
 	if total > len(ps) {
-		reply.Text = fmt.Sprintf("Showing the %d that expire first of %d; look less far ahead with `within=` to see fewer.", len(ps), total)
+		notes = append(notes, fmt.Sprintf("Showing the %d that expire first of %d; look less far ahead with `within=` to see fewer.", len(ps), total))
 	}
+	for _, p := range ps {
+		if p.ReminderID != 0 {
+			notes = append(notes, fmt.Sprintf("To extend one by the length it was set for, or to stop its reminders, type what a reminder's buttons send: `/reminder do=extend id=%d` or `/reminder do=dismiss id=%d`.", p.ReminderID, p.ReminderID))
+			break
+		}
+	}
+	reply.Text = strings.Join(notes, "\n")
 	return reply, nil
 }
 

@@ -316,6 +316,13 @@ func New(cfg Config) (*Scheduler, error) {
 		m.Describe("wikimod_reminder_send_failures_total", "counter", "Reminder messages that could not be posted, by outcome (retry or gave-up).")
 		m.Describe("wikimod_reminder_syncs_total", "counter", "Protect log syncs, by wiki and outcome.", "wiki", "outcome")
 		m.Describe("wikimod_reminder_tick_duration_seconds", "histogram", "Time for one reminder tick, sends included.")
+		// At zero from the start, so that alerts see 0 before the first.
+		m.Init("wikimod_reminder_messages_total", []string{"kind", "single"}, []string{"kind", "digest"})
+		m.Init("wikimod_reminder_send_failures_total", []string{"outcome", "retry"}, []string{"outcome", "gave-up"})
+		m.Init("wikimod_reminder_tick_duration_seconds")
+		for _, w := range s.wikis[:min(len(s.wikis), 20)] {
+			m.Init("wikimod_reminder_syncs_total", []string{"wiki", w.Name, "outcome", "ok"}, []string{"wiki", w.Name, "outcome", "failed"})
+		}
 	}
 	return s, nil
 }

@@ -578,7 +578,7 @@ func TestDismissStopsTheRemainingReminders(t *testing.T) {
 		t.Fatalf("dismiss: %s", r.Plain())
 	}
 	list := f.env.Service.ExecuteLine(context.Background(), slackAdmin, "/expiring 2d")
-	if v := field(list, "Dismiss Page (create)"); !strings.HasSuffix(v, "; reminders dismissed") {
+	if v := field(list, "Dismiss Page (create)"); !strings.Contains(v, "; reminders dismissed") {
 		t.Errorf("/expiring shows %q", v)
 	}
 	wantNone(t, f.tick(t, exp.Add(-time.Hour)), "the 1-hour warning after dismissal")
@@ -636,8 +636,17 @@ func TestExpiringListsWhatExpiresSoon(t *testing.T) {
 		t.Fatalf("/expiring: %s (announce %v)", r.Plain(), r.Announce)
 	}
 	v := field(r, "Expiring Soon (create)")
-	if !strings.HasPrefix(v, "sysop, until ") || !strings.Contains(v, "(in 3 hours); set by alice on Slack") || !strings.HasSuffix(v, "; next reminder in 2 hours") {
+	if !strings.HasPrefix(v, "sysop, until ") || !strings.Contains(v, "(in 3 hours); set by alice on Slack") || !strings.Contains(v, "; next reminder in 2 hours; reminder ") {
 		t.Errorf("line = %q", v)
+	}
+	// The reminder's number, as the docs say, works as the buttons do.
+	var id string
+	fmt.Sscanf(v[strings.LastIndex(v, "; reminder ")+len("; reminder "):], "%s", &id)
+	if !strings.Contains(r.Text, "`/reminder do=extend id="+id+"`") {
+		t.Errorf("/expiring does not say how to use reminder %s:\n%s", id, r.Text)
+	}
+	if d := f.env.Service.ExecuteLine(ctx, slackAdmin, "/reminder do=dismiss id="+id); !d.OK() || !strings.Contains(d.Title, "Expiring Soon") {
+		t.Errorf("/reminder do=dismiss id=%s: %s", id, d.Plain())
 	}
 	r = f.env.Service.Execute(ctx, discordMod, "expiring", commands.Args{Named: map[string]string{"within": "2 weeks"}})
 	if r.Title != "2 protections expire within 2 weeks." || r.Fields[0].Label != "Expiring Soon (create)" || r.Fields[1].Label != "Expiring Later (create)" {

@@ -132,6 +132,9 @@ type TrackedProtection struct {
 	// Filled in by ExpiringProtections only.
 	Dismissed    bool      // a moderator dismissed its reminders
 	NextReminder time.Time // zero when none is pending
+	// ReminderID names one of its reminders for its current expiry, for
+	// `/reminder do=extend id=N` where there are no buttons; zero if none.
+	ReminderID int64
 }
 
 // Reminder is one message to send about a protection's expiry. Its wiki

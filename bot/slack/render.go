@@ -44,6 +44,7 @@ func replyBlocks(r commands.Reply) []slack.Block {
 // headBlocks renders the part of a reply that is the same in every copy of
 // it: the title and explanation, and the fields.
 func headBlocks(r commands.Reply) []slack.Block {
+	r = slackNames(r)
 	icon, space := "", ""
 	if i := outcomeIcons[r.Outcome]; i != "" && r.Title != "" {
 		icon, space = i, " "
@@ -119,7 +120,34 @@ func withFooter(head []slack.Block, r commands.Reply, by string) []slack.Block {
 // fallbackText is the plain text Slack shows where blocks are not shown:
 // notifications, and clients without Block Kit.
 func fallbackText(r commands.Reply) string {
-	return truncate(escape(r.Plain()), maxSectionText)
+	return truncate(escape(slackNames(r).Plain()), maxSectionText)
+}
+
+// slackNames gives a reply the command names a Slack user types: Slack keeps
+// /help for itself, so wikimod's is helpCommand, and a reply that says
+// "`/help`" would send the person to Slack's own.
+func slackNames(r commands.Reply) commands.Reply {
+	const from, to = "`/help", "`" + helpCommand
+	r.Title = strings.ReplaceAll(r.Title, from, to)
+	r.Text = strings.ReplaceAll(r.Text, from, to)
+	var fields []commands.Field
+	for i, f := range r.Fields {
+		label := f.Label
+		if label == "/help" {
+			label = helpCommand
+		}
+		value := strings.ReplaceAll(f.Value, from, to)
+		if label != f.Label || value != f.Value {
+			if fields == nil {
+				fields = append([]commands.Field(nil), r.Fields...)
+			}
+			fields[i] = commands.Field{Label: label, Value: value}
+		}
+	}
+	if fields != nil {
+		r.Fields = fields
+	}
+	return r
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {

@@ -201,6 +201,9 @@ func New(cfg Config) (*Adapter, error) {
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	if cfg.Metrics != nil {
 		cfg.Metrics.Describe("wikimod_slack_ack_seconds", "histogram", "Time from receiving a Slack request to acknowledging it, by kind.")
+		// At zero from the start, so that alerts see 0 before the first.
+		cfg.Metrics.Init("wikimod_slack_ack_seconds", []string{"kind", "command"}, []string{"kind", "interaction"})
+		cfg.Metrics.InitSecurity(commands.PlatformSlack, KindMissingSignature, KindBadSignature, KindStaleTimestamp, KindOversized, KindReplay)
 	}
 	return a, nil
 }

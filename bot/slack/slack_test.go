@@ -706,6 +706,12 @@ func TestSlackTextConventions(t *testing.T) {
 	if !strings.Contains(res.text(), "/protect TITLE") {
 		t.Errorf("/wikimod protect = %q", res.text())
 	}
+	// Slack keeps /help for itself: wikimod's replies send people to
+	// /wikimod instead.
+	res = h.run(t, "U-STRANGER", "/wikimod", "")
+	if all := res.text() + res.blocks(); strings.Contains(all, "/help") || !strings.Contains(all, "`/wikimod COMMAND` explains one") || !strings.Contains(res.blocks(), "*/wikimod*") {
+		t.Errorf("/wikimod = %q %s", res.text(), res.blocks())
+	}
 }
 
 // TestManifestMatchesCommands: the app manifest in docs/ declares every

@@ -278,7 +278,8 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 	}
 	rows, _ := db.pool.Query(ctx, `SELECT `+protectionCols+`,
 		EXISTS (SELECT 1 FROM reminders r WHERE r.protection_id = p.id AND r.status = 'dismissed' AND r.expiry = p.expiry),
-		(SELECT min(r.next_at) FROM reminders r WHERE r.protection_id = p.id AND r.status = 'pending')
+		(SELECT min(r.next_at) FROM reminders r WHERE r.protection_id = p.id AND r.status = 'pending'),
+		(SELECT max(r.id) FROM reminders r WHERE r.protection_id = p.id AND r.expiry = p.expiry)
 		FROM protections p WHERE `+where+`
 		ORDER BY p.expiry, p.wiki COLLATE "C", p.title COLLATE "C", p.type COLLATE "C" LIMIT $`+fmt.Sprint(len(args)+1),
 		append(args, lim)...)
@@ -286,12 +287,16 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 		var (
 			p    reminders.TrackedProtection
 			next *time.Time
+			id   *int64
 		)
 		dest, done := protectionDest(&p)
-		if err := row.Scan(append(dest, &p.Dismissed, &next)...); err != nil {
+		if err := row.Scan(append(dest, &p.Dismissed, &next, &id)...); err != nil {
 			return p, err
 		}
 		done()
+		if id != nil {
+			p.ReminderID = *id
+		}
 		if next != nil {
 			p.NextReminder = next.UTC()
 		}
