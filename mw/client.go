@@ -7,7 +7,6 @@
 package mw
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,7 +23,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Config configures a Client. The zero value of every optional field is safe.
@@ -461,15 +459,8 @@ func (c *Client) send(ctx context.Context, req *request, params url.Values) (war
 	// Read exactly one JSON value and stop: MediaWiki sends its answer and
 	// then runs deferred updates before it ends the response, and waiting
 	// for the end of the stream would add that time to every command.
-	bp := answerBuffers.Get().(*[]byte)
-	body, buf, err := readJSON((*bp)[:0], resp.Body)
-	if cap(buf) <= maxPooledAnswer {
-		// Decoding copies what it keeps: the buffer is free again once
-		// send returns.
-		*bp = buf[:0]
-		defer answerBuffers.Put(bp)
-	}
-	if err != nil {
+	var body json.RawMessage
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxAnswer)).Decode(&body); err != nil {
 		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
 	}
 	if !resp.Close {
@@ -479,25 +470,21 @@ func (c *Client) send(ctx context.Context, req *request, params url.Values) (war
 		// connection can serve the next request.
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10))
 	}
-	// Most answers carry neither errors nor warnings, and need no pass of
-	// their own to say so.
-	if mayCarryEnvelope(body) || !json.Valid(body) {
-		env := new(envelope)
-		if err := json.Unmarshal(body, env); err != nil {
-			return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
-		}
-		if len(env.Errors) > 0 {
-			e := env.Errors[0]
-			apiErr := &APIError{Code: e.Code, Text: e.Text, Module: e.Module}
-			if s := resp.Header.Get("Retry-After"); s != "" {
-				if n, err := strconv.Atoi(s); err == nil {
-					apiErr.RetryAfter = time.Duration(n) * time.Second
-				}
-			}
-			return env.Warnings, apiErr
-		}
-		warnings = env.Warnings
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
 	}
+	if len(env.Errors) > 0 {
+		e := env.Errors[0]
+		apiErr := &APIError{Code: e.Code, Text: e.Text, Module: e.Module}
+		if s := resp.Header.Get("Retry-After"); s != "" {
+			if n, err := strconv.Atoi(s); err == nil {
+				apiErr.RetryAfter = time.Duration(n) * time.Second
+			}
+		}
+		return env.Warnings, apiErr
+	}
+	warnings = env.Warnings
 	if req.out != nil {
 		if err := json.Unmarshal(body, req.out); err != nil {
 			return warnings, fmt.Errorf("mw: decode %s response: %w", params.Get("action"), err)
@@ -526,7 +513,10 @@ var alwaysSent = [...]param{{"format", "json"}, {"formatversion", "2"}, {"errorf
 
 // appendQuery appends to b the request's parameters with those the client
 // adds, form-encoded. It writes what url.Values.Encode would write for a
-// copy of params with the added ones Set on it, without the copy.
+// copy of params with the added ones Set on it, without the copy. It is
+// written out by hand because the copy and Encode cost a whole /protect
+// command nearly 10 % more allocated bytes (docs/benchmarks.md, issue 18),
+// which would take the bot past 1.3 times what the I/O alone costs.
 func (c *Client) appendQuery(b []byte, req *request, params url.Values) []byte {
 	var added [len(alwaysSent) + 3]param
 	n := copy(added[:], alwaysSent[:])
@@ -608,150 +598,6 @@ func appendQueryEscape(b []byte, s string) []byte {
 
 // maxAnswer caps how much of an answer is read.
 const maxAnswer = 32 << 20
-
-// answerBuffers holds the buffers answers are read into. One that grew
-// beyond maxPooledAnswer, for a large answer, is left to the collector.
-var answerBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
-
-const maxPooledAnswer = 64 << 10
-
-// readJSON reads the first JSON value of r into buf, and no more of r than
-// the reads that bring it in: the rest may be long in coming. It returns
-// the value and the buffer, grown if it had to. An answer that does not
-// start as an object or array, or breaks off before its value ends, goes
-// to a json.Decoder from its first byte on, so that it fails as it did
-// when a json.Decoder read every answer.
-func readJSON(buf []byte, r io.Reader) (value, grown []byte, err error) {
-	left := maxAnswer
-	var rerr error
-	rest := func() io.Reader {
-		if rerr != nil {
-			return errReader{rerr}
-		}
-		return io.LimitReader(r, int64(left))
-	}
-	start, depth := -1, 0
-	inString, escaped := false, false
-	for scanned := 0; ; {
-		for ; scanned < len(buf); scanned++ {
-			ch := buf[scanned]
-			switch {
-			case start < 0:
-				switch ch {
-				case ' ', '\t', '\r', '\n':
-					continue
-				case '{', '[':
-					start, depth = scanned, 1
-					continue
-				}
-				value, err := decodeRest(buf, rest())
-				return value, buf, err
-			case inString:
-				switch {
-				case escaped:
-					escaped = false
-				case ch == '\\':
-					escaped = true
-				case ch == '"':
-					inString = false
-				}
-			case ch == '"':
-				inString = true
-			case ch == '{' || ch == '[':
-				depth++
-			case ch == '}' || ch == ']':
-				if depth--; depth == 0 {
-					return buf[start : scanned+1], buf, nil
-				}
-			}
-		}
-		if rerr != nil {
-			value, err := decodeRest(buf, rest())
-			return value, buf, err
-		}
-		if left == 0 {
-			rerr = io.EOF
-			continue
-		}
-		if len(buf) == cap(buf) {
-			buf = slices.Grow(buf, max(len(buf), 4<<10))
-		}
-		var n int
-		n, rerr = r.Read(buf[len(buf):min(cap(buf), len(buf)+left)])
-		buf = buf[:len(buf)+n]
-		left -= n
-	}
-}
-
-// mayCarryEnvelope reports whether the JSON value v may decode into an
-// envelope that is not empty, or fail to: v is not an object, or has a key
-// that reads errors or warnings in any case, or a key with escapes or bytes
-// beyond ASCII, which only the decoder can read. v must be valid JSON for a
-// false to mean anything.
-func mayCarryEnvelope(v []byte) bool {
-	if v = bytes.TrimLeft(v, " \t\r\n"); len(v) == 0 || v[0] != '{' {
-		return true
-	}
-	depth, key := 0, -1 // key is where the key being read starts, else -1
-	expectKey, inString, escaped := false, false, false
-	for i, ch := range v {
-		if inString {
-			switch {
-			case escaped:
-				escaped = false
-			case ch == '\\':
-				escaped = true
-				if key >= 0 {
-					return true
-				}
-			case ch == '"':
-				inString = false
-				if key >= 0 && (bytes.EqualFold(v[key:i], []byte("errors")) || bytes.EqualFold(v[key:i], []byte("warnings"))) {
-					return true
-				}
-				key = -1
-			case ch >= utf8.RuneSelf && key >= 0:
-				return true
-			}
-			continue
-		}
-		switch ch {
-		case '"':
-			inString = true
-			if depth == 1 && expectKey {
-				key = i + 1
-			}
-		case '{', '[':
-			if depth++; depth == 1 {
-				expectKey = true
-			}
-		case '}', ']':
-			depth--
-		case ':':
-			if depth == 1 {
-				expectKey = false
-			}
-		case ',':
-			if depth == 1 {
-				expectKey = true
-			}
-		}
-	}
-	return false
-}
-
-// decodeRest decodes the JSON value that starts in read and goes on in
-// rest, as json.Decoder reads it.
-func decodeRest(read []byte, rest io.Reader) (json.RawMessage, error) {
-	var v json.RawMessage
-	err := json.NewDecoder(io.MultiReader(bytes.NewReader(read), rest)).Decode(&v)
-	return v, err
-}
-
-// errReader fails every read with err.
-type errReader struct{ err error }
-
-func (r errReader) Read([]byte) (int, error) { return 0, r.err }
 
 // isDialError reports whether err is a failure to connect, which sends
 // nothing.
