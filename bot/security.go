@@ -6,29 +6,18 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
 // SecurityCount is an aggregate of requests refused before they became
-// commands (bad or missing signatures, stale timestamps, replays): how many
-// of one kind came from one source on one platform in one minute. Refusals
-// are kept as counts, not one row each, so that a flood of bad requests
-// costs storage that does not grow with the flood.
-type SecurityCount struct {
-	Minute   time.Time // the start of the minute, UTC
-	Platform string    // "slack", "discord"
-	Kind     string    // e.g. "bad-signature", "replayed-request"
-	Source   string    // the client address without its port, or "other"
-	Count    int64
-	// Detail is one example of what was wrong, never a request body or a
-	// secret.
-	Detail string
-}
+// commands: how many of one kind came from one source on one platform in
+// one minute. It is the domain's row (commands.SecurityCount), which the
+// storage backends keep.
+type SecurityCount = commands.SecurityCount
 
-// SecuritySink stores aggregated refusals; storage.DB is one.
-type SecuritySink interface {
-	AddSecurityCounts(ctx context.Context, counts []SecurityCount) error
-	PruneSecurityCounts(ctx context.Context, before time.Time) (int64, error)
-}
+// SecuritySink stores aggregated refusals; every commands.Store is one.
+type SecuritySink = commands.SecuritySink
 
 // SecurityConfig configures a SecurityLog. The zero value of every optional
 // field is safe.

@@ -12,15 +12,11 @@ import (
 	"github.com/wikimod/wikimod/commands"
 )
 
-// ErrNotQueued is returned by Start for a record that is not queued: its
-// command has started already, or has ended. Starting it again would run it
-// twice.
-var ErrNotQueued = errors.New("storage: audit record is not queued")
-
-// errNoAudit is ErrNotFound for an audit record: it matches
+// errNoAudit is what Finish returns (wrapped) for an audit record that
+// does not exist: it matches commands.ErrNotFound and
 // commands.ErrNoAuditRecord too, so that the service knows not to try
 // again.
-var errNoAudit error = notFound{commands.ErrNoAuditRecord}
+var errNoAudit = commands.NotFound(commands.ErrNoAuditRecord)
 
 const (
 	beginSQL = `INSERT INTO audit
@@ -82,9 +78,10 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 
 // Start moves a queued record to "pending" just before its command talks to
 // the wiki, so that a crash from then on leaves it marked as one that may
-// have taken effect. It fails, wrapping ErrNotQueued, for a record that is
-// not queued (so a command cannot be started twice), and wrapping
-// ErrNotFound for one that does not exist. It implements commands.Auditor.
+// have taken effect. It fails, wrapping commands.ErrNotQueued, for a record
+// that is not queued (so a command cannot be started twice), and wrapping
+// commands.ErrNotFound for one that does not exist. It implements
+// commands.Auditor.
 func (db *DB) Start(ctx context.Context, id int64) error {
 	res, err := db.startStmt.ExecContext(ctx, id)
 	if err != nil {
@@ -98,19 +95,19 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 	var outcome string
 	err = db.read.QueryRowContext(ctx, `SELECT outcome FROM audit WHERE id = ?`, id).Scan(&outcome)
 	if errors.Is(err, sql.ErrNoRows) {
-		return fmt.Errorf("storage: audit start %d: %w", id, ErrNotFound)
+		return fmt.Errorf("storage: audit start %d: %w", id, commands.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("storage: audit start %d: %w", id, err)
 	}
-	return fmt.Errorf("storage: audit start %d: outcome is %q: %w", id, outcome, ErrNotQueued)
+	return fmt.Errorf("storage: audit start %d: outcome is %q: %w", id, outcome, commands.ErrNotQueued)
 }
 
 // Finish records how a command attempt ended, and rec.WikiUser, the wiki
 // account the command ran as, and rec.Wiki, which the service may learn
 // only after Begin; an empty WikiUser or Wiki leaves the one stored as it
 // was. It accepts a record in any state, queued ones included (a command
-// refused while it waited), and fails, wrapping ErrNotFound and
+// refused while it waited), and fails, wrapping commands.ErrNotFound and
 // commands.ErrNoAuditRecord, only for a record that does not exist. It
 // implements commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
@@ -187,18 +184,9 @@ func (db *DB) EndNotice(ctx context.Context, id int64, holder string, state comm
 	return nil
 }
 
-// AuditFilter selects audit records. The zero value selects the newest 50.
-type AuditFilter struct {
-	Limit    int    // at most this many; 0 means 50
-	Platform string // only this platform
-	UserID   string // only this user
-	Command  string // only this command
-	WikiUser string // only this linked wiki account
-	// Wiki keeps only the commands for this wiki. The log has no index by
-	// wiki (it would cost every command a page write), so a filter on a
-	// wiki with few commands reads far back.
-	Wiki string
-}
+// AuditFilter selects audit records; see commands.AuditFilter. The name
+// stays for the callers that read the log of a SQLite database.
+type AuditFilter = commands.AuditFilter
 
 // Audit returns audit records, newest first.
 func (db *DB) Audit(ctx context.Context, f AuditFilter) ([]commands.AuditRecord, error) {

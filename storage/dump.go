@@ -3,158 +3,34 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
-// What moves from one database to another (wikimod storage copy) is what
-// lasts: the audit log, the identity links, the tracked protections with
-// their reminders, the reminders' named values, the counts of refused
-// requests, and storage_state's marks. The rows below carry them in a shape
-// neither backend owns, so that SQLite and PostgreSQL each dump and restore
-// their own and either can be the source or the target. What is
-// short-lived (replay keys, link attempts, Discord's pending forms, leases)
-// has no row type: it is not copied.
+// The rows a copy moves (wikimod storage copy) are the domain's
+// (commands.DumpBatch and its rows), which both backends dump and
+// restore. The names below stay for the callers that build a SQLite
+// database's rows.
+type (
+	// Batch is some rows, as Dump hands them over and Restore writes
+	// them; see commands.DumpBatch.
+	Batch = commands.DumpBatch
+	// AuditRow is one record of the audit log, as stored.
+	AuditRow = commands.AuditRow
+)
 
-// AuditRow is one record of the audit log, as stored.
-type AuditRow struct {
-	ID       int64
-	Time     time.Time
-	Wiki     string
-	Platform string
-	UserID   string
-	UserName string
-	WikiUser string
-	Channel  string
-	Command  string
-	// Args is the arguments' JSON, byte for byte as Begin stored it.
-	Args    string
-	Outcome string
-	Code    string
-	// Result is the wiki's answer, JSON as stored; nil when there was none
-	// (NULL), which is not the same as an empty string.
-	Result   *string
-	Duration time.Duration // microseconds are kept
-	Owner    string
-}
+// DumpBatchRows bounds the rows of a Batch; see commands.DumpBatchRows.
+const DumpBatchRows = commands.DumpBatchRows
 
-// LinkRow is one identity link.
-type LinkRow struct {
-	Wiki     string
-	Platform string
-	UserID   string
-	WikiUser string
-	Method   string
-	Linked   time.Time
-}
+var _ commands.DumpFunc = (*DB)(nil).Dump
 
-// ProtectionRow is one tracked protection.
-type ProtectionRow struct {
-	ID       int64
-	Wiki     string
-	Title    string
-	Type     string
-	Level    string
-	Expiry   time.Time
-	Length   time.Duration // milliseconds are kept
-	Cascade  bool
-	SetBy    string
-	SetByID  string
-	Platform string
-	Channel  string
-	Reason   string
-	URL      string
-	SetAt    time.Time
-	Updated  time.Time
-}
-
-// ReminderRow is one reminder, every column of it, so that a reminder
-// claimed, retried or done when it was copied is so in the copy.
-type ReminderRow struct {
-	ID           int64
-	ProtectionID int64
-	Expiry       time.Time
-	Lead         time.Duration // milliseconds are kept
-	RemindAt     time.Time
-	Next         time.Time
-	Status       string
-	Attempts     int
-	Claim        int64     // the tick holding it while claimed; 0 for none (no tick is 0)
-	ClaimedAt    time.Time // zero for none
-	Recovered    bool
-	LastError    string
-	Delivered    []string
-	DoneAt       time.Time // zero for none
-	DoneBy       string
-}
-
-// StateRow is one of the reminders' named values about a wiki, such as
-// its protect log sync's cursor.
-type StateRow struct {
-	Wiki  string
-	Key   string
-	Value string
-}
-
-// SecurityRow is the count of one minute's refused requests of a kind
-// from a source.
-type SecurityRow struct {
-	Minute   time.Time
-	Platform string
-	Kind     string
-	Source   string
-	Count    int64
-	Detail   string
-}
-
-// StorageStateRow is one number the storage keeps about itself, such as
-// how far AdoptWiki has read the audit log. Audit ids are copied as they
-// are, so the number stays true in the copy.
-type StorageStateRow struct {
-	Key   string
-	Value int64
-}
-
-// Batch is some rows, as Dump hands them over and Restore writes them.
-// Dump fills one of its slices at a time, at most DumpBatchRows rows, and
-// hands the tables over in the order of the fields, protections before
-// the reminders that refer to them. Restore writes every slice of a batch,
-// in the same order.
-type Batch struct {
-	Audit          []AuditRow
-	Links          []LinkRow
-	Protections    []ProtectionRow
-	Reminders      []ReminderRow
-	ReminderState  []StateRow
-	SecurityCounts []SecurityRow
-	StorageState   []StorageStateRow
-}
-
-// DumpBatchRows bounds the rows of a Batch: a log of millions of records is
-// streamed a batch at a time, never held whole.
-const DumpBatchRows = 2000
-
-// DumpFunc is a backend's Dump: it reads every durable row in one snapshot
-// and hands them to yield, batch after batch, stopping at yield's first
-// error. A target's Restore takes the source's Dump.
-type DumpFunc func(ctx context.Context, yield func(Batch) error) error
-
-// ErrNotEmpty is returned (wrapped, naming the tables) by Restore when the
-// target already holds rows in a table it would write: a copy never merges.
-var ErrNotEmpty = errors.New("the target database is not empty")
-
-// DumpedTables names the tables Dump reads and Restore writes, in Batch's
-// order. The same names are used by both backends.
-var DumpedTables = []string{"audit", "links", "protections", "reminders", "reminder_state", "security_counts", "storage_state"}
-
-var _ DumpFunc = (*DB)(nil).Dump
-
-// Dump reads every durable row (see Batch) in one read transaction, a
-// consistent snapshot even while wikimod writes, and hands them to yield
-// a batch at a time. It is a DumpFunc.
-func (db *DB) Dump(ctx context.Context, yield func(Batch) error) error {
+// Dump reads every durable row (see commands.DumpBatch) in one read
+// transaction, a consistent snapshot even while wikimod writes, and hands
+// them to yield a batch at a time. It is a commands.DumpFunc.
+func (db *DB) Dump(ctx context.Context, yield func(commands.DumpBatch) error) error {
 	tx, err := db.read.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("storage: dump: %w", err)
@@ -162,7 +38,7 @@ func (db *DB) Dump(ctx context.Context, yield func(Batch) error) error {
 	defer tx.Rollback()
 	tables := []struct {
 		name string
-		dump func(context.Context, *sql.Tx, func(Batch) error) error
+		dump func(context.Context, *sql.Tx, func(commands.DumpBatch) error) error
 	}{
 		{"audit", dumpAudit},
 		{"links", dumpLinks},
@@ -180,27 +56,27 @@ func (db *DB) Dump(ctx context.Context, yield func(Batch) error) error {
 	return nil
 }
 
-// dumpQuery runs query in tx and hands its rows over in batches: scan
-// reads one row, wrap makes a Batch of a slice of them. Each batch is a
-// new slice, so that yield may keep it.
-func dumpQuery[T any](ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) (T, error), wrap func([]T) Batch, yield func(Batch) error) error {
+// dumpQuery runs query in tx and hands its rows over in batches: scan reads
+// one row, wrap makes a commands.DumpBatch of a slice of them. Each batch is
+// a new slice, so that yield may keep it.
+func dumpQuery[T any](ctx context.Context, tx *sql.Tx, query string, scan func(*sql.Rows) (T, error), wrap func([]T) commands.DumpBatch, yield func(commands.DumpBatch) error) error {
 	rows, err := tx.QueryContext(ctx, query)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	batch := make([]T, 0, DumpBatchRows)
+	batch := make([]T, 0, commands.DumpBatchRows)
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {
 			return err
 		}
 		batch = append(batch, r)
-		if len(batch) == DumpBatchRows {
+		if len(batch) == commands.DumpBatchRows {
 			if err := yield(wrap(batch)); err != nil {
 				return err
 			}
-			batch = make([]T, 0, DumpBatchRows)
+			batch = make([]T, 0, commands.DumpBatchRows)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -231,12 +107,12 @@ func msOrNull(t time.Time) any {
 	return t.UnixMilli()
 }
 
-func dumpAudit(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+func dumpAudit(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT id, time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args,
 		outcome, code, result, duration_us, owner FROM audit ORDER BY id`,
-		func(rows *sql.Rows) (AuditRow, error) {
+		func(rows *sql.Rows) (commands.AuditRow, error) {
 			var (
-				r       AuditRow
+				r       commands.AuditRow
 				at, dur int64
 				result  sql.NullString
 			)
@@ -247,43 +123,43 @@ func dumpAudit(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
 				r.Result = &result.String
 			}
 			return r, err
-		}, func(b []AuditRow) Batch { return Batch{Audit: b} }, yield)
+		}, func(b []commands.AuditRow) commands.DumpBatch { return commands.DumpBatch{Audit: b} }, yield)
 }
 
-func dumpLinks(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+func dumpLinks(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT wiki, platform, user_id, wiki_user, method, linked_ms FROM links ORDER BY wiki, platform, user_id`,
-		func(rows *sql.Rows) (LinkRow, error) {
+		func(rows *sql.Rows) (commands.LinkRow, error) {
 			var (
-				r      LinkRow
+				r      commands.LinkRow
 				linked int64
 			)
 			err := rows.Scan(&r.Wiki, &r.Platform, &r.UserID, &r.WikiUser, &r.Method, &linked)
 			r.Linked = ms(linked)
 			return r, err
-		}, func(b []LinkRow) Batch { return Batch{Links: b} }, yield)
+		}, func(b []commands.LinkRow) commands.DumpBatch { return commands.DumpBatch{Links: b} }, yield)
 }
 
-func dumpProtections(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+func dumpProtections(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT id, wiki, title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id,
 		platform, channel, reason, url, set_ms, updated_ms FROM protections ORDER BY id`,
-		func(rows *sql.Rows) (ProtectionRow, error) {
+		func(rows *sql.Rows) (commands.ProtectionRow, error) {
 			var (
-				r                            ProtectionRow
+				r                            commands.ProtectionRow
 				expiry, length, set, updated int64
 			)
 			err := rows.Scan(&r.ID, &r.Wiki, &r.Title, &r.Type, &r.Level, &expiry, &length, &r.Cascade, &r.SetBy, &r.SetByID,
 				&r.Platform, &r.Channel, &r.Reason, &r.URL, &set, &updated)
 			r.Expiry, r.Length, r.SetAt, r.Updated = ms(expiry), time.Duration(length)*time.Millisecond, ms(set), ms(updated)
 			return r, err
-		}, func(b []ProtectionRow) Batch { return Batch{Protections: b} }, yield)
+		}, func(b []commands.ProtectionRow) commands.DumpBatch { return commands.DumpBatch{Protections: b} }, yield)
 }
 
-func dumpReminders(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+func dumpReminders(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT id, protection_id, expiry_ms, lead_ms, remind_ms, next_ms, status, attempts, claim,
 		claimed_ms, recovered, last_error, delivered, done_ms, done_by FROM reminders ORDER BY id`,
-		func(rows *sql.Rows) (ReminderRow, error) {
+		func(rows *sql.Rows) (commands.ReminderRow, error) {
 			var (
-				r                          ReminderRow
+				r                          commands.ReminderRow
 				expiry, lead, remind, next int64
 				claim, claimedAt, doneAt   sql.NullInt64
 				delivered                  string
@@ -296,46 +172,47 @@ func dumpReminders(ctx context.Context, tx *sql.Tx, yield func(Batch) error) err
 				r.Delivered = strings.Split(delivered, ",")
 			}
 			return r, err
-		}, func(b []ReminderRow) Batch { return Batch{Reminders: b} }, yield)
+		}, func(b []commands.ReminderRow) commands.DumpBatch { return commands.DumpBatch{Reminders: b} }, yield)
 }
 
-func dumpReminderState(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+func dumpReminderState(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT wiki, key, value FROM reminder_state ORDER BY wiki, key`,
-		func(rows *sql.Rows) (StateRow, error) {
-			var r StateRow
+		func(rows *sql.Rows) (commands.ReminderStateRow, error) {
+			var r commands.ReminderStateRow
 			return r, rows.Scan(&r.Wiki, &r.Key, &r.Value)
-		}, func(b []StateRow) Batch { return Batch{ReminderState: b} }, yield)
+		}, func(b []commands.ReminderStateRow) commands.DumpBatch { return commands.DumpBatch{ReminderState: b} }, yield)
 }
 
-func dumpSecurityCounts(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+func dumpSecurityCounts(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT minute_ms, platform, kind, source, count, detail FROM security_counts
 		ORDER BY minute_ms, platform, kind, source`,
-		func(rows *sql.Rows) (SecurityRow, error) {
+		func(rows *sql.Rows) (commands.SecurityRow, error) {
 			var (
-				r      SecurityRow
+				r      commands.SecurityRow
 				minute int64
 			)
 			err := rows.Scan(&minute, &r.Platform, &r.Kind, &r.Source, &r.Count, &r.Detail)
 			r.Minute = ms(minute)
 			return r, err
-		}, func(b []SecurityRow) Batch { return Batch{SecurityCounts: b} }, yield)
+		}, func(b []commands.SecurityRow) commands.DumpBatch { return commands.DumpBatch{SecurityCounts: b} }, yield)
 }
 
-func dumpStorageState(ctx context.Context, tx *sql.Tx, yield func(Batch) error) error {
+func dumpStorageState(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT key, value FROM storage_state ORDER BY key`,
-		func(rows *sql.Rows) (StorageStateRow, error) {
-			var r StorageStateRow
+		func(rows *sql.Rows) (commands.StorageStateRow, error) {
+			var r commands.StorageStateRow
 			return r, rows.Scan(&r.Key, &r.Value)
-		}, func(b []StorageStateRow) Batch { return Batch{StorageState: b} }, yield)
+		}, func(b []commands.StorageStateRow) commands.DumpBatch { return commands.DumpBatch{StorageState: b} }, yield)
 }
 
-// Restore writes what dump hands over into this database, which must hold
-// no row in any table it writes (DumpedTables): otherwise it returns an
-// error wrapping ErrNotEmpty, naming the tables, and writes nothing. It
-// writes in one transaction, holding the database's write lock: a failure
-// anywhere leaves the database as it was. Ids are kept; SQLite numbers
-// new rows after the highest id, so they do not collide with copied ones.
-func (db *DB) Restore(ctx context.Context, dump DumpFunc) error {
+// Restore writes what dump hands over into this database, which must hold no
+// row in any table it writes (commands.DumpedTables): otherwise it returns
+// an error wrapping commands.ErrNotEmpty, naming the tables, and writes
+// nothing. It writes in one transaction, holding the database's write lock:
+// a failure anywhere leaves the database as it was. Ids are kept; SQLite
+// numbers new rows after the highest id, so they do not collide with copied
+// ones.
+func (db *DB) Restore(ctx context.Context, dump commands.DumpFunc) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("storage: restore: %w", err)
@@ -349,7 +226,7 @@ func (db *DB) Restore(ctx context.Context, dump DumpFunc) error {
 		return fmt.Errorf("storage: restore: %w", err)
 	}
 	defer w.close()
-	if err := dump(ctx, func(b Batch) error { return w.write(ctx, b) }); err != nil {
+	if err := dump(ctx, func(b commands.DumpBatch) error { return w.write(ctx, b) }); err != nil {
 		return fmt.Errorf("storage: restore: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -358,11 +235,11 @@ func (db *DB) Restore(ctx context.Context, dump DumpFunc) error {
 	return nil
 }
 
-// checkEmpty returns an error wrapping ErrNotEmpty that names the tables
-// of DumpedTables holding rows, and how many, if any does.
+// checkEmpty returns an error wrapping commands.ErrNotEmpty that names the
+// tables of commands.DumpedTables holding rows, and how many, if any does.
 func checkEmpty(ctx context.Context, tx *sql.Tx) error {
 	var full []string
-	for _, t := range DumpedTables {
+	for _, t := range commands.DumpedTables {
 		var n int64
 		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+t).Scan(&n); err != nil {
 			return fmt.Errorf("count %s: %w", t, err)
@@ -372,7 +249,7 @@ func checkEmpty(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	if len(full) > 0 {
-		return fmt.Errorf("%w: it holds rows in %s", ErrNotEmpty, strings.Join(full, ", "))
+		return fmt.Errorf("%w: it holds rows in %s", commands.ErrNotEmpty, strings.Join(full, ", "))
 	}
 	return nil
 }
@@ -418,8 +295,8 @@ func (w *restoreWriter) close() {
 	}
 }
 
-// write inserts the rows of b, table by table in Batch's order.
-func (w *restoreWriter) write(ctx context.Context, b Batch) error {
+// write inserts the rows of b, table by table in commands.DumpBatch's order.
+func (w *restoreWriter) write(ctx context.Context, b commands.DumpBatch) error {
 	for _, r := range b.Audit {
 		var result any
 		if r.Result != nil {

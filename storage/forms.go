@@ -3,43 +3,17 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
-	"github.com/wikimod/wikimod/bot/discord"
 	"github.com/wikimod/wikimod/commands"
 )
 
-var _ discord.FormStore = (*DB)(nil)
-
-// formArgs is how a form's options are kept: the command's arguments.
-type formArgs struct {
-	Named      map[string]string `json:"named,omitempty"`
-	Positional []string          `json:"positional,omitempty"`
-}
-
-// EncodeFormArgs and DecodeFormArgs keep a form's options as JSON, the
-// same in every backend.
-func EncodeFormArgs(a commands.Args) (string, error) {
-	b, err := json.Marshal(formArgs{Named: a.Named, Positional: a.Positional})
-	return string(b), err
-}
-
-// DecodeFormArgs reads what EncodeFormArgs wrote.
-func DecodeFormArgs(s string) (commands.Args, error) {
-	var fa formArgs
-	if err := json.Unmarshal([]byte(s), &fa); err != nil {
-		return commands.Args{}, err
-	}
-	return commands.Args{Named: fa.Named, Positional: fa.Positional}, nil
-}
-
 // PutForm keeps a pending form until expires, and forgets the forms that
-// have expired. It implements discord.FormStore.
-func (db *DB) PutForm(ctx context.Context, id string, f discord.PendingForm, expires time.Time) error {
-	args, err := EncodeFormArgs(f.Args)
+// have expired. It implements commands.FormStore.
+func (db *DB) PutForm(ctx context.Context, id string, f commands.PendingForm, expires time.Time) error {
+	args, err := commands.EncodeFormArgs(f.Args)
 	if err != nil {
 		return fmt.Errorf("storage: form: %w", err)
 	}
@@ -55,24 +29,24 @@ func (db *DB) PutForm(ctx context.Context, id string, f discord.PendingForm, exp
 
 // TakeForm returns and forgets the form with id, if it has not expired at
 // now and userID opened it. Someone else's submission leaves it for its
-// owner. It implements discord.FormStore.
-func (db *DB) TakeForm(ctx context.Context, id, userID string, now time.Time) (discord.PendingForm, bool, bool, error) {
-	f := discord.PendingForm{UserID: userID}
+// owner. It implements commands.FormStore.
+func (db *DB) TakeForm(ctx context.Context, id, userID string, now time.Time) (commands.PendingForm, bool, bool, error) {
+	f := commands.PendingForm{UserID: userID}
 	var args string
 	err := db.write.QueryRowContext(ctx, `DELETE FROM forms WHERE id = ? AND user_id = ? AND expires_ms > ?
 		RETURNING command, secret, args`, id, userID, now.UnixMilli()).Scan(&f.Command, &f.Secret, &args)
 	switch {
 	case err == nil:
-		if f.Args, err = DecodeFormArgs(args); err != nil {
-			return discord.PendingForm{}, false, false, fmt.Errorf("storage: form %s: %w", id, err)
+		if f.Args, err = commands.DecodeFormArgs(args); err != nil {
+			return commands.PendingForm{}, false, false, fmt.Errorf("storage: form %s: %w", id, err)
 		}
 		return f, true, true, nil
 	case !errors.Is(err, sql.ErrNoRows):
-		return discord.PendingForm{}, false, false, fmt.Errorf("storage: take form: %w", err)
+		return commands.PendingForm{}, false, false, fmt.Errorf("storage: take form: %w", err)
 	}
 	var n int
 	if err := db.read.QueryRowContext(ctx, `SELECT count(*) FROM forms WHERE id = ? AND expires_ms > ?`, id, now.UnixMilli()).Scan(&n); err != nil {
-		return discord.PendingForm{}, false, false, fmt.Errorf("storage: take form: %w", err)
+		return commands.PendingForm{}, false, false, fmt.Errorf("storage: take form: %w", err)
 	}
-	return discord.PendingForm{}, n > 0, false, nil
+	return commands.PendingForm{}, n > 0, false, nil
 }

@@ -2,9 +2,10 @@ package storage
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
 // tryLeaseSQL takes the lease if it is new, expired or the holder's own,
@@ -19,9 +20,10 @@ const tryLeaseSQL = `INSERT INTO leases (name, holder, until_ms) VALUES (?, ?, ?
 // holder's time ran out (a lease is held through its until, free at any
 // later instant), or when holder holds it already, which renews it: until
 // then replaces the one it had, shorter or longer. Held by another, it is
-// left alone and TryLease reports false. until must be after now.
+// left alone and TryLease reports false. It refuses what
+// commands.ValidateLease refuses.
 func (db *DB) TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error) {
-	if err := CheckLease(name, holder, until, now); err != nil {
+	if err := commands.ValidateLease(name, holder, until, now); err != nil {
 		return false, fmt.Errorf("storage: lease %q: %w", name, err)
 	}
 	res, err := db.write.ExecContext(ctx, tryLeaseSQL, name, holder, until.UnixMilli(), now.UnixMilli())
@@ -41,20 +43,6 @@ func (db *DB) TryLease(ctx context.Context, name, holder string, until, now time
 func (db *DB) ReleaseLease(ctx context.Context, name, holder string) error {
 	if _, err := db.write.ExecContext(ctx, `DELETE FROM leases WHERE name = ? AND holder = ?`, name, holder); err != nil {
 		return fmt.Errorf("storage: release lease %q: %w", name, err)
-	}
-	return nil
-}
-
-// CheckLease refuses a lease without a name or a holder, and one that
-// would be over before it began: the rule every backend applies.
-func CheckLease(name, holder string, until, now time.Time) error {
-	switch {
-	case name == "":
-		return errors.New("no name")
-	case holder == "":
-		return errors.New("no holder")
-	case !until.After(now):
-		return fmt.Errorf("until %s is not after now %s", until.Format(time.RFC3339Nano), now.Format(time.RFC3339Nano))
 	}
 	return nil
 }

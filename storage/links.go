@@ -10,8 +10,6 @@ import (
 	"github.com/wikimod/wikimod/commands"
 )
 
-var _ commands.LinkStore = (*DB)(nil)
-
 const (
 	linkSQL     = `SELECT wiki_user, method, linked_ms FROM links WHERE wiki = ? AND platform = ? AND user_id = ?`
 	saveLinkSQL = `INSERT INTO links (wiki, platform, user_id, wiki_user, method, linked_ms) VALUES (?, ?, ?, ?, ?, ?)
@@ -57,57 +55,11 @@ func (db *DB) Link(ctx context.Context, wiki, platform, userID string) (commands
 		Linked: time.UnixMilli(r.ms).UTC()}, true, nil
 }
 
-// CheckLink refuses a link that does not name its wiki, the chat identity
-// (platform and user) and the wiki account: the rule every backend applies.
-func CheckLink(l commands.Link) error {
-	if l.Wiki == "" || l.Platform == "" || l.UserID == "" || l.WikiUser == "" {
-		return fmt.Errorf("wiki %q, platform %q, user %q, wiki user %q: none may be empty", l.Wiki, l.Platform, l.UserID, l.WikiUser)
-	}
-	return nil
-}
-
-// CheckLinkAttempt refuses an attempt that does not name what a link
-// names, or that has no salt or no code hash: the rule every backend
-// applies.
-func CheckLinkAttempt(a commands.LinkAttempt) error {
-	if a.Wiki == "" || a.Platform == "" || a.UserID == "" || a.WikiUser == "" {
-		return fmt.Errorf("wiki %q, platform %q, user %q, wiki user %q: none may be empty", a.Wiki, a.Platform, a.UserID, a.WikiUser)
-	}
-	// An attempt without a hash could never be finished, and one without
-	// a salt would keep a bare hash of a short code, easy to reverse.
-	if len(a.Salt) == 0 || len(a.CodeHash) == 0 {
-		return fmt.Errorf("%s %s on %s: no salt or no code hash", a.Platform, a.UserID, a.Wiki)
-	}
-	if a.BaseRevision < 0 {
-		return fmt.Errorf("%s %s on %s: base revision %d", a.Platform, a.UserID, a.Wiki, a.BaseRevision)
-	}
-	return nil
-}
-
-// CheckLinkMail refuses a link mail that does not name its wiki, account,
-// chat identity and time, and limits that could not be kept (no Max, no
-// Per, no name): the rule every backend applies before TakeLinkMail.
-func CheckLinkMail(m commands.LinkMail, limits []commands.MailLimit) error {
-	if m.Wiki == "" || m.WikiUser == "" || m.Platform == "" || m.UserID == "" || m.Sent.IsZero() {
-		return fmt.Errorf("wiki %q, wiki user %q, platform %q, user %q, sent %v: none may be empty",
-			m.Wiki, m.WikiUser, m.Platform, m.UserID, m.Sent)
-	}
-	if len(limits) == 0 {
-		return errors.New("no limits")
-	}
-	for _, l := range limits {
-		if l.Name == "" || l.Max < 1 || l.Per <= 0 {
-			return fmt.Errorf("limit %+v: it needs a name, a Max of at least 1 and a Per", l)
-		}
-	}
-	return nil
-}
-
 // SaveLink links a chat identity to an account on l.Wiki, replacing any
 // link it had on that wiki; its links on other wikis stay. A zero l.Linked
 // means now. It implements commands.LinkStore.
 func (db *DB) SaveLink(ctx context.Context, l commands.Link) error {
-	if err := CheckLink(l); err != nil {
+	if err := l.Validate(); err != nil {
 		return fmt.Errorf("storage: save link: %w", err)
 	}
 	t := l.Linked
@@ -156,7 +108,7 @@ func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (c
 // identity had there and so voiding its code. The new attempt has no wrong
 // codes: a.Tries is not stored. It implements commands.LinkStore.
 func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error {
-	if err := CheckLinkAttempt(a); err != nil {
+	if err := a.Validate(); err != nil {
 		return fmt.Errorf("storage: save link attempt: %w", err)
 	}
 	if _, err := db.saveAttemptStmt.ExecContext(ctx,
@@ -224,7 +176,7 @@ const (
 // SQLite's write lock and only one gets a last free mail. It forgets the
 // mails older than the longest limit. It implements commands.LinkStore.
 func (db *DB) TakeLinkMail(ctx context.Context, m commands.LinkMail, limits []commands.MailLimit) (commands.MailLimitHit, bool, error) {
-	if err := CheckLinkMail(m, limits); err != nil {
+	if err := m.Validate(limits); err != nil {
 		return commands.MailLimitHit{}, false, fmt.Errorf("storage: link mail: %w", err)
 	}
 	since := m.Sent.Add(-commands.MailWindow(limits)).UnixMilli()

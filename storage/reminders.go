@@ -9,25 +9,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wikimod/wikimod/bot/reminders"
+	"github.com/wikimod/wikimod/commands"
 )
 
-// DB keeps the reminders' protections, reminders and state.
-var _ reminders.Store = (*DB)(nil)
-
-// ErrNotFound is returned for a row that does not exist (any more). The
-// reminder methods return an error that also matches reminders.ErrNotFound.
-var ErrNotFound = errors.New("storage: not found")
-
-// notFound is ErrNotFound for a domain with its own sentinel, such as
-// reminders.ErrNotFound: errors.Is matches either, so that the domain's
-// code need not know which store it talks to.
-type notFound struct{ domain error }
-
-func (e notFound) Error() string   { return ErrNotFound.Error() }
-func (e notFound) Unwrap() []error { return []error{ErrNotFound, e.domain} }
-
-var errNoReminder error = notFound{reminders.ErrNotFound}
+// errNoReminder is what the reminder methods return (wrapped) for a
+// reminder that does not exist: it matches commands.ErrNotFound and
+// commands.ErrNoReminder.
+var errNoReminder = commands.NotFound(commands.ErrNoReminder)
 
 const (
 	protectionCols = `p.id, p.wiki, p.title, p.type, p.level, p.expiry_ms, p.length_ms, p.cascading, p.set_by, p.set_by_id,
@@ -56,42 +44,42 @@ const (
 )
 
 // ReconcilePage makes the tracked protections of one page of a wiki match
-// want, as reminders.PlanPage plans it from those tracked now, and writes
+// want, as commands.PlanPage plans it from those tracked now, and writes
 // the plan in the transaction it read them in.
-func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []reminders.TrackedProtection, leads []time.Duration, now time.Time) (reminders.ReconcileResult, error) {
+func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []commands.TrackedProtection, leads []time.Duration, now time.Time) (commands.ReconcileResult, error) {
 	if wiki == "" {
-		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: no wiki", title)
+		return commands.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: no wiki", title)
 	}
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
+		return commands.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
 	defer tx.Rollback()
 	tracked, err := scanTracked(tx.QueryContext(ctx, trackedSQL, wiki, title))
 	if err != nil {
-		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
+		return commands.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
-	plan := reminders.PlanPage(wiki, title, tracked, want, leads, now)
+	plan := commands.PlanPage(wiki, title, tracked, want, leads, now)
 	if plan.Empty() {
 		return plan.Result, nil
 	}
 	if err := writePlan(ctx, tx, plan, now); err != nil {
-		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
+		return commands.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
 	if err := tx.Commit(); err != nil {
-		return reminders.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
+		return commands.ReconcileResult{}, fmt.Errorf("storage: reconcile %q: %w", title, err)
 	}
 	return plan.Result, nil
 }
 
 // scanTracked reads the rows of trackedSQL and closes them.
-func scanTracked(rows *sql.Rows, err error) ([]reminders.TrackedProtection, error) {
+func scanTracked(rows *sql.Rows, err error) ([]commands.TrackedProtection, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var (
-		out []reminders.TrackedProtection
+		out []commands.TrackedProtection
 		r   struct {
 			id, expiry int64
 			typ, level string
@@ -102,14 +90,14 @@ func scanTracked(rows *sql.Rows, err error) ([]reminders.TrackedProtection, erro
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
-		out = append(out, reminders.TrackedProtection{ID: r.id, Type: r.typ, Level: r.level, Expiry: time.UnixMilli(r.expiry).UTC()})
+		out = append(out, commands.TrackedProtection{ID: r.id, Type: r.typ, Level: r.level, Expiry: time.UnixMilli(r.expiry).UTC()})
 	}
 	return out, rows.Err()
 }
 
 // writePlan writes a page's plan in tx: each protection, then the
 // reminders of them all in one statement, then the drops.
-func writePlan(ctx context.Context, tx *sql.Tx, plan reminders.PagePlan, now time.Time) error {
+func writePlan(ctx context.Context, tx *sql.Tx, plan commands.PagePlan, now time.Time) error {
 	var buf [512]byte // the reminders of a few protections, on the stack
 	schedule := append(buf[:0], '[')
 	for _, t := range plan.Track {
@@ -149,7 +137,7 @@ func writePlan(ctx context.Context, tx *sql.Tx, plan reminders.PagePlan, now tim
 
 // appendSchedule appends to b, an open JSON array, the reminders of p for
 // scheduleRemindersSQL, each [protection id, expiry, lead, time].
-func appendSchedule(b []byte, p reminders.TrackedProtection, slots []reminders.Slot) []byte {
+func appendSchedule(b []byte, p commands.TrackedProtection, slots []commands.ReminderSlot) []byte {
 	for _, s := range slots {
 		if len(b) > 1 {
 			b = append(b, ',')
@@ -169,7 +157,7 @@ func appendSchedule(b []byte, p reminders.TrackedProtection, slots []reminders.S
 
 // protectionDest returns scan destinations for protectionCols and a
 // function that converts what was scanned into p.
-func protectionDest(p *reminders.TrackedProtection) ([]any, func()) {
+func protectionDest(p *commands.TrackedProtection) ([]any, func()) {
 	var expiry, length, set, updated int64
 	dest := []any{&p.ID, &p.Wiki, &p.Title, &p.Type, &p.Level, &expiry, &length, &p.Cascade, &p.SetBy, &p.SetByID,
 		&p.Platform, &p.Channel, &p.Reason, &p.URL, &set, &updated}
@@ -182,14 +170,14 @@ func protectionDest(p *reminders.TrackedProtection) ([]any, func()) {
 }
 
 // scanProtections reads the rows of a query for protectionCols.
-func scanProtections(rows *sql.Rows, err error) ([]reminders.TrackedProtection, error) {
+func scanProtections(rows *sql.Rows, err error) ([]commands.TrackedProtection, error) {
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []reminders.TrackedProtection
+	var out []commands.TrackedProtection
 	for rows.Next() {
-		var p reminders.TrackedProtection
+		var p commands.TrackedProtection
 		dest, done := protectionDest(&p)
 		if err := rows.Scan(dest...); err != nil {
 			return nil, err
@@ -201,7 +189,7 @@ func scanProtections(rows *sql.Rows, err error) ([]reminders.TrackedProtection, 
 }
 
 // PageProtections returns the tracked protections of a page of a wiki.
-func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]reminders.TrackedProtection, error) {
+func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]commands.TrackedProtection, error) {
 	ps, err := scanProtections(db.read.QueryContext(ctx, pageProtectionsSQL, wiki, title))
 	if err != nil {
 		return nil, fmt.Errorf("storage: protections of %q on %s: %w", title, wiki, err)
@@ -212,7 +200,7 @@ func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]remind
 // ExpiringProtections returns the tracked protections of a wiki (of every
 // wiki when wiki is "") that expire after from and no later than until,
 // soonest first, at most limit of them, and how many there are in all.
-func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until time.Time, limit int) ([]reminders.TrackedProtection, int, error) {
+func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until time.Time, limit int) ([]commands.TrackedProtection, int, error) {
 	// Two spellings rather than (? = '' OR p.wiki = ?), which would keep
 	// SQLite from reading protections_wiki_expiry for one wiki.
 	where, args := `p.expiry_ms > ? AND p.expiry_ms <= ?`, []any{from.UnixMilli(), until.UnixMilli()}
@@ -233,9 +221,9 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 		return nil, 0, fmt.Errorf("storage: expiring protections: %w", err)
 	}
 	defer rows.Close()
-	var out []reminders.TrackedProtection
+	var out []commands.TrackedProtection
 	for rows.Next() {
-		var p reminders.TrackedProtection
+		var p commands.TrackedProtection
 		var next, id sql.NullInt64
 		dest, done := protectionDest(&p)
 		if err := rows.Scan(append(dest, &p.Dismissed, &next, &id)...); err != nil {
@@ -253,9 +241,9 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 
 const reminderCols = `r.id, r.expiry_ms, r.lead_ms, r.remind_ms, r.status, r.attempts, r.recovered, r.delivered, ` + protectionCols
 
-func scanReminder(rows interface{ Scan(...any) error }) (reminders.Reminder, error) {
+func scanReminder(rows interface{ Scan(...any) error }) (commands.Reminder, error) {
 	var (
-		r                      reminders.Reminder
+		r                      commands.Reminder
 		expiry, lead, remindAt int64
 		delivered              string
 	)
@@ -274,8 +262,8 @@ func scanReminder(rows interface{ Scan(...any) error }) (reminders.Reminder, err
 }
 
 // Reminder returns one reminder with its protection, or an error matching
-// ErrNotFound and reminders.ErrNotFound.
-func (db *DB) Reminder(ctx context.Context, id int64) (reminders.Reminder, error) {
+// commands.ErrNotFound and commands.ErrNoReminder.
+func (db *DB) Reminder(ctx context.Context, id int64) (commands.Reminder, error) {
 	row := db.read.QueryRowContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id WHERE r.id = ?`, id)
 	r, err := scanReminder(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -289,14 +277,14 @@ func (db *DB) Reminder(ctx context.Context, id int64) (reminders.Reminder, error
 
 // PageReminders returns every reminder of the tracked protections of a
 // page of a wiki, oldest first, for tests and diagnostics.
-func (db *DB) PageReminders(ctx context.Context, wiki, title string) ([]reminders.Reminder, error) {
+func (db *DB) PageReminders(ctx context.Context, wiki, title string) ([]commands.Reminder, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
 		WHERE p.wiki = ? AND p.title = ? ORDER BY r.id`, wiki, title)
 	if err != nil {
 		return nil, fmt.Errorf("storage: reminders of %q on %s: %w", title, wiki, err)
 	}
 	defer rows.Close()
-	var out []reminders.Reminder
+	var out []commands.Reminder
 	for rows.Next() {
 		r, err := scanReminder(rows)
 		if err != nil {
@@ -346,14 +334,14 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, claim int64) (int, er
 
 // ClaimedReminders returns the reminders claim holds, on every wiki, with
 // their protections, in the order they were scheduled.
-func (db *DB) ClaimedReminders(ctx context.Context, claim int64) ([]reminders.Reminder, error) {
+func (db *DB) ClaimedReminders(ctx context.Context, claim int64) ([]commands.Reminder, error) {
 	rows, err := db.read.QueryContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
 		WHERE r.claim = ? ORDER BY r.id`, claim)
 	if err != nil {
 		return nil, fmt.Errorf("storage: claimed reminders: %w", err)
 	}
 	defer rows.Close()
-	var out []reminders.Reminder
+	var out []commands.Reminder
 	for rows.Next() {
 		r, err := scanReminder(rows)
 		if err != nil {
@@ -420,7 +408,7 @@ func (db *DB) MarkSent(ctx context.Context, claim int64, wiki string, ids []int6
 // send, to be tried again when b.Retry says, and records the error and the
 // channels it did reach. Those b.Retry gives up on are marked failed
 // instead; RetryLater returns how many.
-func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time, b reminders.Backoff, sendErr string, delivered []string) (int, error) {
+func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time, b commands.ReminderBackoff, sendErr string, delivered []string) (int, error) {
 	if ids != nil && len(ids) == 0 {
 		return 0, nil
 	}
@@ -453,9 +441,9 @@ func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []in
 	var gaveUp int
 	for _, n := range failures {
 		next, last := b.Retry(n, now)
-		status, done := reminders.StatusPending, sql.NullInt64{}
+		status, done := commands.ReminderPending, sql.NullInt64{}
 		if last {
-			status, done = reminders.StatusFailed, sql.NullInt64{Int64: now.UnixMilli(), Valid: true}
+			status, done = commands.ReminderFailed, sql.NullInt64{Int64: now.UnixMilli(), Valid: true}
 		}
 		// Released, a row no longer matches claim: the next update does
 		// not take it for one that had failed once more.
@@ -526,10 +514,10 @@ func (db *DB) DueReminders(ctx context.Context, now time.Time) (int, error) {
 // DismissReminders dismisses the pending reminders about the expiry that
 // reminder id is about: those of every protection of its page, on its
 // wiki, expiring at that time. It returns the reminder and how many were dismissed.
-func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now time.Time) (reminders.Reminder, int, error) {
+func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now time.Time) (commands.Reminder, int, error) {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
-		return reminders.Reminder{}, 0, fmt.Errorf("storage: dismiss: %w", err)
+		return commands.Reminder{}, 0, fmt.Errorf("storage: dismiss: %w", err)
 	}
 	defer tx.Rollback()
 	r, err := scanReminder(tx.QueryRowContext(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id WHERE r.id = ?`, id))

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/bot/reminders"
+	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/storage"
 	"github.com/wikimod/wikimod/storage/storagetest"
 )
@@ -298,8 +298,8 @@ func BenchmarkReconcilePage(b *testing.B) {
 	}
 	defer db.Close()
 	ctx := context.Background()
-	page := func(exp time.Time) []reminders.TrackedProtection {
-		return []reminders.TrackedProtection{storagetest.Protection("edit", "sysop", exp), storagetest.Protection("move", "sysop", exp)}
+	page := func(exp time.Time) []commands.TrackedProtection {
+		return []commands.TrackedProtection{storagetest.Protection("edit", "sysop", exp), storagetest.Protection("move", "sysop", exp)}
 	}
 	week := t0.Add(7 * 24 * time.Hour)
 	pages, changes := 0, 0 // across the runs of each sub-benchmark

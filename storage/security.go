@@ -5,15 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"time"
-	"unicode/utf8"
 
-	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/commands"
 )
-
-// maxSecurityDetail bounds the example detail kept per count, in bytes:
-// the detail may quote what a client sent, and a flood must not be able to
-// grow the file through it.
-const maxSecurityDetail = 256
 
 // AddSecurityCounts adds counts of refused requests, as a flusher gathers
 // them, in one transaction: the counts of a (minute, platform, kind,
@@ -21,7 +15,7 @@ const maxSecurityDetail = 256
 // detail. Minute is truncated to the minute; a zero Minute means now. A
 // count of zero adds nothing; a negative one is an error, and then nothing
 // is added.
-func (db *DB) AddSecurityCounts(ctx context.Context, counts []bot.SecurityCount) error {
+func (db *DB) AddSecurityCounts(ctx context.Context, counts []commands.SecurityCount) error {
 	if len(counts) == 0 {
 		return nil
 	}
@@ -39,7 +33,7 @@ func (db *DB) AddSecurityCounts(ctx context.Context, counts []bot.SecurityCount)
 	return nil
 }
 
-func addSecurityCounts(ctx context.Context, tx *sql.Tx, counts []bot.SecurityCount, now time.Time) error {
+func addSecurityCounts(ctx context.Context, tx *sql.Tx, counts []commands.SecurityCount, now time.Time) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO security_counts (minute_ms, platform, kind, source, count, detail)
 		VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (minute_ms, platform, kind, source) DO UPDATE SET
@@ -62,33 +56,18 @@ func addSecurityCounts(ctx context.Context, tx *sql.Tx, counts []bot.SecurityCou
 		}
 		minute = minute.Truncate(time.Minute)
 		if _, err := stmt.ExecContext(ctx, minute.UnixMilli(), c.Platform, c.Kind, c.Source, c.Count,
-			SecurityDetail(c.Detail)); err != nil {
+			commands.SecurityDetail(c.Detail)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// SecurityDetail is a count's example detail as every backend keeps it: at
-// most maxSecurityDetail bytes, cut between characters.
-func SecurityDetail(s string) string { return truncateUTF8(s, maxSecurityDetail) }
-
-// truncateUTF8 shortens s to at most n bytes without splitting a character.
-func truncateUTF8(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
-}
-
 // SecurityCounts returns the counts of the minute holding since and of
 // later minutes, newest minute first and the largest counts of a minute
 // first, at most limit of them (0 means 50): what an operator looks at
 // after an alert.
-func (db *DB) SecurityCounts(ctx context.Context, since time.Time, limit int) ([]bot.SecurityCount, error) {
+func (db *DB) SecurityCounts(ctx context.Context, since time.Time, limit int) ([]commands.SecurityCount, error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -99,9 +78,9 @@ func (db *DB) SecurityCounts(ctx context.Context, since time.Time, limit int) ([
 		return nil, fmt.Errorf("storage: security counts: %w", err)
 	}
 	defer rows.Close()
-	var out []bot.SecurityCount
+	var out []commands.SecurityCount
 	for rows.Next() {
-		var c bot.SecurityCount
+		var c commands.SecurityCount
 		var ms int64
 		if err := rows.Scan(&ms, &c.Platform, &c.Kind, &c.Source, &c.Count, &c.Detail); err != nil {
 			return nil, fmt.Errorf("storage: security counts: %w", err)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/storage"
 	"github.com/wikimod/wikimod/storage/storagetest"
@@ -44,10 +44,10 @@ func TestSecurityCountsFloodStaysSmall(t *testing.T) {
 	sources := []string{"203.0.113.1", "203.0.113.2", "198.51.100.3", "2001:db8::4", "other"}
 	kinds := []string{"bad-signature", "stale-timestamp"}
 	for range batches {
-		var batch []bot.SecurityCount
+		var batch []commands.SecurityCount
 		for _, src := range sources {
 			for _, kind := range kinds {
-				batch = append(batch, bot.SecurityCount{Minute: clock.Now().Truncate(time.Minute), Platform: "slack",
+				batch = append(batch, commands.SecurityCount{Minute: clock.Now().Truncate(time.Minute), Platform: "slack",
 					Kind: kind, Source: src, Count: perBatch / int64(len(sources)*len(kinds)), Detail: "signature mismatch"})
 			}
 		}

@@ -26,12 +26,16 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the database/sql driver "sqlite3"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// DB is an open wikimod database.
+var _ commands.Store = (*DB)(nil)
+
+// DB is an open wikimod database: a commands.Store.
 type DB struct {
 	path  string
 	write *sql.DB // one connection: SQLite has one writer

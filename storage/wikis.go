@@ -10,32 +10,6 @@ import (
 	"github.com/wikimod/wikimod/commands"
 )
 
-// ErrWikiCollision is returned by AdoptWiki when rows of the default wiki
-// and of the wiki it was to be renamed to are about the same thing.
-var ErrWikiCollision = errors.New("storage: the wiki's rows collide with the default wiki's")
-
-// AdoptedAuditKey names, in storage_state, the highest audit id below which
-// no record is the default wiki's any more.
-const AdoptedAuditKey = "adopted-audit-id"
-
-// WikiTables are the tables whose rows belong to a wiki, besides the audit
-// log (adopted on its own, from AdoptedAuditKey on), with the columns
-// that, besides the wiki, make a row unique. A reminder's wiki is its
-// protection's: protections keep their ids, so their reminders follow
-// them. Every backend has these tables.
-var WikiTables = []WikiTable{
-	{"links", []string{"platform", "user_id"}},
-	{"link_attempts", []string{"platform", "user_id"}},
-	{"protections", []string{"title", "type"}},
-	{"reminder_state", []string{"key"}},
-}
-
-// WikiTable is a table whose rows belong to a wiki.
-type WikiTable struct {
-	Name string
-	Key  []string
-}
-
 // AdoptWiki gives the default wiki's rows (commands.DefaultWiki: those kept
 // while wikimod served one wiki from a [wiki] section) to the wiki called
 // name, in every table and in one transaction, for an operator whose
@@ -43,10 +17,10 @@ type WikiTable struct {
 // their reminders stay theirs. It is idempotent: with no default rows left
 // it changes nothing, and it reads only the audit records added since it
 // last ran rather than the whole log. It refuses, wrapping
-// ErrWikiCollision and naming the tables, when name already has rows that
-// the default wiki's would collide with (the same chat identity linked on
-// both, the same page's protection tracked on both); it then renames
-// nothing.
+// commands.ErrWikiCollision and naming the tables, when name already has
+// rows that the default wiki's would collide with (the same chat identity
+// linked on both, the same page's protection tracked on both); it then
+// renames nothing.
 func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 	if name == "" {
 		return errors.New("storage: adopt wiki: no name")
@@ -60,7 +34,7 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 	}
 	defer tx.Rollback()
 	var collisions []string
-	for _, t := range WikiTables {
+	for _, t := range commands.WikiTables {
 		var on []string
 		for _, c := range t.Key {
 			on = append(on, "n."+c+" = d."+c)
@@ -76,9 +50,9 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 	}
 	if len(collisions) > 0 {
 		return fmt.Errorf("storage: adopt wiki %q: %w %q in %s; nothing was renamed",
-			name, ErrWikiCollision, commands.DefaultWiki, strings.Join(collisions, ", "))
+			name, commands.ErrWikiCollision, commands.DefaultWiki, strings.Join(collisions, ", "))
 	}
-	for _, t := range WikiTables {
+	for _, t := range commands.WikiTables {
 		if _, err := tx.ExecContext(ctx, `UPDATE `+t.Name+` SET wiki = ? WHERE wiki = ?`, name, commands.DefaultWiki); err != nil {
 			return fmt.Errorf("storage: adopt wiki %q: %s: %w", name, t.Name, err)
 		}
@@ -95,7 +69,7 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 // deleted, so a new one always has a higher id than the mark.
 func adoptAudit(ctx context.Context, tx *sql.Tx, name string) error {
 	var after int64
-	err := tx.QueryRowContext(ctx, `SELECT value FROM storage_state WHERE key = ?`, AdoptedAuditKey).Scan(&after)
+	err := tx.QueryRowContext(ctx, `SELECT value FROM storage_state WHERE key = ?`, commands.AdoptedAuditKey).Scan(&after)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -111,6 +85,6 @@ func adoptAudit(ctx context.Context, tx *sql.Tx, name string) error {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO storage_state (key, value) VALUES (?, ?)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, AdoptedAuditKey, last.Int64)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, commands.AdoptedAuditKey, last.Int64)
 	return err
 }

@@ -10,28 +10,13 @@ import (
 	"github.com/wikimod/wikimod/commands"
 )
 
-// PendingForm is a command waiting for its modal to be submitted. It holds
-// the options given with the command, never the secret the modal asks for.
-type PendingForm struct {
-	UserID  string
-	Command string
-	Args    commands.Args
-	Secret  string // the parameter the modal asks for
-}
+// PendingForm is a command waiting for its modal to be submitted: the
+// domain's row (commands.PendingForm), which the storage backends keep.
+type PendingForm = commands.PendingForm
 
 // FormStore keeps pending forms by a random id, which travels in the
-// modal's custom_id: the options would not fit in the 100 characters a
-// custom_id allows. Kept in the database, a form opened through one
-// replica can be submitted through any other.
-type FormStore interface {
-	// PutForm keeps f under id until expires.
-	PutForm(ctx context.Context, id string, f PendingForm, expires time.Time) error
-	// TakeForm returns the form with id if it has not expired at now and
-	// userID opened it, and forgets it: a form is used once. A submission
-	// by anyone else leaves the form for its owner: found is true and owner
-	// false.
-	TakeForm(ctx context.Context, id, userID string, now time.Time) (f PendingForm, found, owner bool, err error)
-}
+// modal's custom_id; see commands.FormStore. Every commands.Store is one.
+type FormStore = commands.FormStore
 
 // newFormID returns a random form id.
 func newFormID() string {

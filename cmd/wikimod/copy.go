@@ -11,21 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/wikimod/wikimod/storage"
-	"github.com/wikimod/wikimod/storage/postgres"
-)
-
-// copier is what wikimod storage copy needs of a store: to dump its
-// durable rows, and to restore another's into itself.
-type copier interface {
-	Dump(ctx context.Context, yield func(storage.Batch) error) error
-	Restore(ctx context.Context, dump storage.DumpFunc) error
-	Close() error
-}
-
-var (
-	_ copier = (*storage.DB)(nil)
-	_ copier = (*postgres.DB)(nil)
+	"github.com/wikimod/wikimod/commands"
 )
 
 // notCopied lists what a copy leaves behind, and what that means for the
@@ -71,7 +57,7 @@ func cmdStorageCopy(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("storage copy: %w", err)
 	}
 	counts, took, err := copyData(ctx, from.Storage, to.Storage)
-	if errors.Is(err, storage.ErrNotEmpty) {
+	if errors.Is(err, commands.ErrNotEmpty) {
 		fresh := "a new one (createdb -O USER NAME, then dsn = \"postgres://USER@HOST/NAME\")"
 		if to.Storage.Driver != driverPostgres {
 			fresh = "a path where no file exists yet"
@@ -137,26 +123,27 @@ type tableCount struct {
 
 // copyData copies the durable rows of the store from names into the
 // store to names, streaming them a batch at a time, in one transaction
-// of the target. It returns the rows copied per table, in
-// storage.DumpedTables' order, and how long it took.
+// of the target. Each end is opened as wikimod run opens it, which
+// brings its schema up to date. It returns the rows copied per table, in
+// commands.DumpedTables' order, and how long it took.
 func copyData(ctx context.Context, from, to StorageConfig) ([]tableCount, time.Duration, error) {
-	src, err := openCopier(ctx, from)
+	src, err := openStore(ctx, from, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open the database to copy from: %w", err)
 	}
 	defer src.Close()
-	dst, err := openCopier(ctx, to)
+	dst, err := openStore(ctx, to, nil)
 	if err != nil {
 		return nil, 0, fmt.Errorf("open the database to copy into: %w", err)
 	}
 	defer dst.Close()
 
-	counts := make([]tableCount, len(storage.DumpedTables))
-	for i, t := range storage.DumpedTables {
+	counts := make([]tableCount, len(commands.DumpedTables))
+	for i, t := range commands.DumpedTables {
 		counts[i].table = t
 	}
-	counted := func(ctx context.Context, yield func(storage.Batch) error) error {
-		return src.Dump(ctx, func(b storage.Batch) error {
+	counted := func(ctx context.Context, yield func(commands.DumpBatch) error) error {
+		return src.Dump(ctx, func(b commands.DumpBatch) error {
 			for i, n := range []int{len(b.Audit), len(b.Links), len(b.Protections), len(b.Reminders),
 				len(b.ReminderState), len(b.SecurityCounts), len(b.StorageState)} {
 				counts[i].rows += n
@@ -169,19 +156,4 @@ func copyData(ctx context.Context, from, to StorageConfig) ([]tableCount, time.D
 		return nil, 0, err
 	}
 	return counts, time.Since(start), nil
-}
-
-// openCopier opens the store cfg names, as wikimod run would (bringing its
-// schema up to date), for a copy.
-func openCopier(ctx context.Context, cfg StorageConfig) (copier, error) {
-	db, err := openStore(ctx, cfg, nil)
-	if err != nil {
-		return nil, err
-	}
-	c, ok := db.(copier)
-	if !ok {
-		db.Close()
-		return nil, fmt.Errorf("%s cannot be copied", cfg.describe())
-	}
-	return c, nil
 }

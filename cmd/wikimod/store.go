@@ -5,39 +5,16 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/wikimod/wikimod/bot"
-	"github.com/wikimod/wikimod/bot/discord"
-	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/storage"
 	"github.com/wikimod/wikimod/storage/postgres"
 )
 
 // Store is everything wikimod keeps, in SQLite on one machine
-// (storage.DB) or in PostgreSQL, which replicas share (postgres.DB). The
-// rest of wikimod sees only the domain's interfaces this gathers.
-type Store interface {
-	commands.Auditor
-	commands.UnsettledLister
-	commands.NoticeStore
-	commands.LinkStore
-	reminders.Store
-	discord.FormStore
-	bot.SecuritySink
-	// FirstSeen is the replay guard of Slack and Discord.
-	FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error)
-	Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error)
-	SecurityCounts(ctx context.Context, since time.Time, limit int) ([]bot.SecurityCount, error)
-	reminders.ReplicaStore
-	AdoptWiki(ctx context.Context, name string) error
-	Writable(ctx context.Context) error
-	Close() error
-}
-
-var (
-	_ Store = (*storage.DB)(nil)
-	_ Store = (*postgres.DB)(nil)
-)
+// (storage.DB) or in PostgreSQL, which replicas share (postgres.DB): the
+// domain's one store contract, commands.Store. The rest of wikimod sees
+// only the smaller interfaces it gathers.
+type Store = commands.Store
 
 // openStore opens the [storage] the config names.
 func openStore(ctx context.Context, cfg StorageConfig, now func() time.Time) (Store, error) {

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
 
 var (
@@ -20,10 +19,11 @@ var (
 	_ commands.NoticeStore     = (*DB)(nil)
 )
 
-// errNoAudit is storage.ErrNotFound for an audit record: it matches
+// errNoAudit is what Finish returns (wrapped) for an audit record that
+// does not exist: it matches commands.ErrNotFound and
 // commands.ErrNoAuditRecord too, so that the service knows not to try
 // again.
-var errNoAudit error = notFound{commands.ErrNoAuditRecord}
+var errNoAudit = commands.NotFound(commands.ErrNoAuditRecord)
 
 const (
 	beginSQL = `INSERT INTO audit
@@ -94,9 +94,9 @@ func (db *DB) Begin(ctx context.Context, rec *commands.AuditRecord) error {
 
 // Start moves a queued record to "pending" just before its command talks to
 // the wiki, so that a crash from then on leaves it marked as one that may
-// have taken effect. It fails, wrapping storage.ErrNotQueued, for a record
+// have taken effect. It fails, wrapping commands.ErrNotQueued, for a record
 // that is not queued (so a command cannot be started twice, even by two
-// replicas: the UPDATE takes the row), and wrapping storage.ErrNotFound
+// replicas: the UPDATE takes the row), and wrapping commands.ErrNotFound
 // for one that does not exist. It implements commands.Auditor.
 func (db *DB) Start(ctx context.Context, id int64) error {
 	tag, err := db.pool.Exec(ctx, startSQL, id)
@@ -109,19 +109,19 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 	var outcome string
 	err = db.pool.QueryRow(ctx, `SELECT outcome FROM audit WHERE id = $1`, id).Scan(&outcome)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return fmt.Errorf("postgres: audit start %d: %w", id, storage.ErrNotFound)
+		return fmt.Errorf("postgres: audit start %d: %w", id, commands.ErrNotFound)
 	}
 	if err != nil {
 		return fmt.Errorf("postgres: audit start %d: %w", id, err)
 	}
-	return fmt.Errorf("postgres: audit start %d: outcome is %q: %w", id, outcome, storage.ErrNotQueued)
+	return fmt.Errorf("postgres: audit start %d: outcome is %q: %w", id, outcome, commands.ErrNotQueued)
 }
 
 // Finish records how a command attempt ended, and rec.WikiUser, the wiki
 // account the command ran as, and rec.Wiki, which the service may learn
 // only after Begin; an empty WikiUser or Wiki leaves the one stored as it
 // was. It accepts a record in any state, queued ones included (a command
-// refused while it waited), and fails, wrapping storage.ErrNotFound and
+// refused while it waited), and fails, wrapping commands.ErrNotFound and
 // commands.ErrNoAuditRecord, only for a record that does not exist. It
 // implements commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
@@ -201,7 +201,7 @@ func (db *DB) EndNotice(ctx context.Context, id int64, holder string, state comm
 
 // Audit returns audit records, newest first, selected by f as
 // storage.DB.Audit selects them.
-func (db *DB) Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error) {
+func (db *DB) Audit(ctx context.Context, f commands.AuditFilter) ([]commands.AuditRecord, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}

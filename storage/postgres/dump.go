@@ -8,16 +8,16 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/commands"
 )
 
-var _ storage.DumpFunc = (*DB)(nil).Dump
+var _ commands.DumpFunc = (*DB)(nil).Dump
 
-// Dump reads every durable row (see storage.Batch) in one read-only,
+// Dump reads every durable row (see commands.DumpBatch) in one read-only,
 // repeatable-read transaction, a consistent snapshot even while replicas
 // write, and hands them to yield a batch at a time. It is a
-// storage.DumpFunc.
-func (db *DB) Dump(ctx context.Context, yield func(storage.Batch) error) error {
+// commands.DumpFunc.
+func (db *DB) Dump(ctx context.Context, yield func(commands.DumpBatch) error) error {
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
 		return fmt.Errorf("postgres: dump: %w", err)
@@ -25,7 +25,7 @@ func (db *DB) Dump(ctx context.Context, yield func(storage.Batch) error) error {
 	defer tx.Rollback(ctx)
 	tables := []struct {
 		name string
-		dump func(context.Context, pgx.Tx, func(storage.Batch) error) error
+		dump func(context.Context, pgx.Tx, func(commands.DumpBatch) error) error
 	}{
 		{"audit", dumpAudit},
 		{"links", dumpLinks},
@@ -44,26 +44,26 @@ func (db *DB) Dump(ctx context.Context, yield func(storage.Batch) error) error {
 }
 
 // dumpQuery runs query in tx and hands its rows over in batches of
-// storage.DumpBatchRows: scan reads one row, wrap makes a Batch of a slice
-// of them. Each batch is a new slice, so that yield may keep it.
-func dumpQuery[T any](ctx context.Context, tx pgx.Tx, query string, scan func(pgx.Rows) (T, error), wrap func([]T) storage.Batch, yield func(storage.Batch) error) error {
+// commands.DumpBatchRows: scan reads one row, wrap makes a DumpBatch of a
+// slice of them. Each batch is a new slice, so that yield may keep it.
+func dumpQuery[T any](ctx context.Context, tx pgx.Tx, query string, scan func(pgx.Rows) (T, error), wrap func([]T) commands.DumpBatch, yield func(commands.DumpBatch) error) error {
 	rows, err := tx.Query(ctx, query)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
-	batch := make([]T, 0, storage.DumpBatchRows)
+	batch := make([]T, 0, commands.DumpBatchRows)
 	for rows.Next() {
 		r, err := scan(rows)
 		if err != nil {
 			return err
 		}
 		batch = append(batch, r)
-		if len(batch) == storage.DumpBatchRows {
+		if len(batch) == commands.DumpBatchRows {
 			if err := yield(wrap(batch)); err != nil {
 				return err
 			}
-			batch = make([]T, 0, storage.DumpBatchRows)
+			batch = make([]T, 0, commands.DumpBatchRows)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -91,37 +91,37 @@ func timeOrNull(t time.Time) any {
 	return msUTC(t)
 }
 
-func dumpAudit(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) error) error {
+func dumpAudit(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT `+auditCols+` FROM audit ORDER BY id`,
-		func(rows pgx.Rows) (storage.AuditRow, error) {
+		func(rows pgx.Rows) (commands.AuditRow, error) {
 			var (
-				r   storage.AuditRow
+				r   commands.AuditRow
 				dur int64
 			)
 			err := rows.Scan(&r.ID, &r.Time, &r.Wiki, &r.Platform, &r.UserID, &r.UserName, &r.WikiUser, &r.Channel, &r.Command,
 				&r.Args, &r.Outcome, &r.Code, &r.Result, &dur, &r.Owner)
 			r.Time, r.Duration = r.Time.UTC(), time.Duration(dur)*time.Microsecond
 			return r, err
-		}, func(b []storage.AuditRow) storage.Batch { return storage.Batch{Audit: b} }, yield)
+		}, func(b []commands.AuditRow) commands.DumpBatch { return commands.DumpBatch{Audit: b} }, yield)
 }
 
-func dumpLinks(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) error) error {
+func dumpLinks(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT wiki, platform, user_id, wiki_user, method, linked FROM links
 		ORDER BY wiki COLLATE "C", platform COLLATE "C", user_id COLLATE "C"`,
-		func(rows pgx.Rows) (storage.LinkRow, error) {
-			var r storage.LinkRow
+		func(rows pgx.Rows) (commands.LinkRow, error) {
+			var r commands.LinkRow
 			err := rows.Scan(&r.Wiki, &r.Platform, &r.UserID, &r.WikiUser, &r.Method, &r.Linked)
 			r.Linked = r.Linked.UTC()
 			return r, err
-		}, func(b []storage.LinkRow) storage.Batch { return storage.Batch{Links: b} }, yield)
+		}, func(b []commands.LinkRow) commands.DumpBatch { return commands.DumpBatch{Links: b} }, yield)
 }
 
-func dumpProtections(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) error) error {
+func dumpProtections(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT id, wiki, title, type, level, expiry, length_ms, cascading, set_by, set_by_id,
 		platform, channel, reason, url, set_at, updated FROM protections ORDER BY id`,
-		func(rows pgx.Rows) (storage.ProtectionRow, error) {
+		func(rows pgx.Rows) (commands.ProtectionRow, error) {
 			var (
-				r      storage.ProtectionRow
+				r      commands.ProtectionRow
 				length int64
 			)
 			err := rows.Scan(&r.ID, &r.Wiki, &r.Title, &r.Type, &r.Level, &r.Expiry, &length, &r.Cascade, &r.SetBy, &r.SetByID,
@@ -129,15 +129,15 @@ func dumpProtections(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) e
 			r.Expiry, r.SetAt, r.Updated = r.Expiry.UTC(), r.SetAt.UTC(), r.Updated.UTC()
 			r.Length = time.Duration(length) * time.Millisecond
 			return r, err
-		}, func(b []storage.ProtectionRow) storage.Batch { return storage.Batch{Protections: b} }, yield)
+		}, func(b []commands.ProtectionRow) commands.DumpBatch { return commands.DumpBatch{Protections: b} }, yield)
 }
 
-func dumpReminders(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) error) error {
+func dumpReminders(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT id, protection_id, expiry, lead_ms, remind_at, next_at, status, attempts, claim,
 		claimed_at, recovered, last_error, delivered, done_at, done_by FROM reminders ORDER BY id`,
-		func(rows pgx.Rows) (storage.ReminderRow, error) {
+		func(rows pgx.Rows) (commands.ReminderRow, error) {
 			var (
-				r                 storage.ReminderRow
+				r                 commands.ReminderRow
 				lead              int64
 				attempts          int32
 				claim             *int64
@@ -155,34 +155,34 @@ func dumpReminders(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) err
 				r.Delivered = nil
 			}
 			return r, err
-		}, func(b []storage.ReminderRow) storage.Batch { return storage.Batch{Reminders: b} }, yield)
+		}, func(b []commands.ReminderRow) commands.DumpBatch { return commands.DumpBatch{Reminders: b} }, yield)
 }
 
-func dumpReminderState(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) error) error {
+func dumpReminderState(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT wiki, key, value FROM reminder_state ORDER BY wiki COLLATE "C", key COLLATE "C"`,
-		func(rows pgx.Rows) (storage.StateRow, error) {
-			var r storage.StateRow
+		func(rows pgx.Rows) (commands.ReminderStateRow, error) {
+			var r commands.ReminderStateRow
 			return r, rows.Scan(&r.Wiki, &r.Key, &r.Value)
-		}, func(b []storage.StateRow) storage.Batch { return storage.Batch{ReminderState: b} }, yield)
+		}, func(b []commands.ReminderStateRow) commands.DumpBatch { return commands.DumpBatch{ReminderState: b} }, yield)
 }
 
-func dumpSecurityCounts(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) error) error {
+func dumpSecurityCounts(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT minute, platform, kind, source, count, detail FROM security_counts
 		ORDER BY minute, platform COLLATE "C", kind COLLATE "C", source COLLATE "C"`,
-		func(rows pgx.Rows) (storage.SecurityRow, error) {
-			var r storage.SecurityRow
+		func(rows pgx.Rows) (commands.SecurityRow, error) {
+			var r commands.SecurityRow
 			err := rows.Scan(&r.Minute, &r.Platform, &r.Kind, &r.Source, &r.Count, &r.Detail)
 			r.Minute = r.Minute.UTC()
 			return r, err
-		}, func(b []storage.SecurityRow) storage.Batch { return storage.Batch{SecurityCounts: b} }, yield)
+		}, func(b []commands.SecurityRow) commands.DumpBatch { return commands.DumpBatch{SecurityCounts: b} }, yield)
 }
 
-func dumpStorageState(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) error) error {
+func dumpStorageState(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
 	return dumpQuery(ctx, tx, `SELECT key, value FROM storage_state ORDER BY key COLLATE "C"`,
-		func(rows pgx.Rows) (storage.StorageStateRow, error) {
-			var r storage.StorageStateRow
+		func(rows pgx.Rows) (commands.StorageStateRow, error) {
+			var r commands.StorageStateRow
 			return r, rows.Scan(&r.Key, &r.Value)
-		}, func(b []storage.StorageStateRow) storage.Batch { return storage.Batch{StorageState: b} }, yield)
+		}, func(b []commands.StorageStateRow) commands.DumpBatch { return commands.DumpBatch{StorageState: b} }, yield)
 }
 
 // identityTables are the tables whose ids PostgreSQL numbers: after a
@@ -191,23 +191,23 @@ func dumpStorageState(ctx context.Context, tx pgx.Tx, yield func(storage.Batch) 
 var identityTables = []string{"audit", "protections", "reminders"}
 
 // Restore writes what dump hands over into this database, which must hold
-// no row in any table it writes (storage.DumpedTables): otherwise it
-// returns an error wrapping storage.ErrNotEmpty, naming the tables, and
+// no row in any table it writes (commands.DumpedTables): otherwise it
+// returns an error wrapping commands.ErrNotEmpty, naming the tables, and
 // writes nothing. It writes in one transaction, with COPY, and sets the
 // sequences of the audit log, the protections and the reminders past the
 // ids copied; a failure anywhere leaves the database as it was. The
 // tables are locked against writes (not reads) from the check to the
 // commit, so that no wikimod started against the target meanwhile can
 // slip a row in between.
-func (db *DB) Restore(ctx context.Context, dump storage.DumpFunc) error {
+func (db *DB) Restore(ctx context.Context, dump commands.DumpFunc) error {
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `LOCK TABLE `+strings.Join(storage.DumpedTables, ", ")+` IN EXCLUSIVE MODE`); err != nil {
+		if _, err := tx.Exec(ctx, `LOCK TABLE `+strings.Join(commands.DumpedTables, ", ")+` IN EXCLUSIVE MODE`); err != nil {
 			return fmt.Errorf("lock: %w", err)
 		}
 		if err := checkEmpty(ctx, tx); err != nil {
 			return err
 		}
-		if err := dump(ctx, func(b storage.Batch) error { return restoreBatch(ctx, tx, b) }); err != nil {
+		if err := dump(ctx, func(b commands.DumpBatch) error { return restoreBatch(ctx, tx, b) }); err != nil {
 			return err
 		}
 		for _, t := range identityTables {
@@ -226,11 +226,11 @@ func (db *DB) Restore(ctx context.Context, dump storage.DumpFunc) error {
 	return nil
 }
 
-// checkEmpty returns an error wrapping storage.ErrNotEmpty that names the
-// tables of storage.DumpedTables holding rows, and how many, if any does.
+// checkEmpty returns an error wrapping commands.ErrNotEmpty that names the
+// tables of commands.DumpedTables holding rows, and how many, if any does.
 func checkEmpty(ctx context.Context, tx pgx.Tx) error {
 	var full []string
-	for _, t := range storage.DumpedTables {
+	for _, t := range commands.DumpedTables {
 		var n int64
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
 			return fmt.Errorf("count %s: %w", t, err)
@@ -240,7 +240,7 @@ func checkEmpty(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	if len(full) > 0 {
-		return fmt.Errorf("%w: it holds rows in %s", storage.ErrNotEmpty, strings.Join(full, ", "))
+		return fmt.Errorf("%w: it holds rows in %s", commands.ErrNotEmpty, strings.Join(full, ", "))
 	}
 	return nil
 }
@@ -261,7 +261,7 @@ func copyRows(ctx context.Context, tx pgx.Tx, table string, columns []string, n 
 // restoreBatch writes the rows of b, table by table in Batch's order. Text
 // is made storable, as every write here makes it: SQLite keeps bytes that
 // PostgreSQL's text refuses, and one such byte must not fail the copy.
-func restoreBatch(ctx context.Context, tx pgx.Tx, b storage.Batch) error {
+func restoreBatch(ctx context.Context, tx pgx.Tx, b commands.DumpBatch) error {
 	if err := copyRows(ctx, tx, "audit", []string{"id", "at", "wiki", "platform", "user_id", "user_name", "wiki_user", "channel",
 		"command", "args", "outcome", "code", "result", "duration_us", "owner"}, len(b.Audit), func(i int) []any {
 		r := b.Audit[i]

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/commands"
 )
 
 // tryLeaseSQL takes the lease if it is new, expired or the holder's own,
@@ -29,7 +29,7 @@ const tryLeaseSQL = `INSERT INTO leases (name, holder, until) VALUES ($1, $2, $3
 // times are the replicas' own clocks: they must agree to well within a
 // lease.
 func (db *DB) TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error) {
-	if err := storage.CheckLease(name, holder, until, now); err != nil {
+	if err := commands.ValidateLease(name, holder, until, now); err != nil {
 		return false, fmt.Errorf("postgres: lease %q: %w", name, err)
 	}
 	var took bool

@@ -9,10 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
-
-var _ commands.LinkStore = (*DB)(nil)
 
 const (
 	linkSQL     = `SELECT wiki_user, method, linked FROM links WHERE wiki = $1 AND platform = $2 AND user_id = $3`
@@ -59,7 +56,7 @@ func (db *DB) Link(ctx context.Context, wiki, platform, userID string) (commands
 // link it had on that wiki; its links on other wikis stay. A zero l.Linked
 // means now. It implements commands.LinkStore.
 func (db *DB) SaveLink(ctx context.Context, l commands.Link) error {
-	if err := storage.CheckLink(l); err != nil {
+	if err := l.Validate(); err != nil {
 		return fmt.Errorf("postgres: save link: %w", err)
 	}
 	t := l.Linked
@@ -105,7 +102,7 @@ func (db *DB) LinkAttempt(ctx context.Context, wiki, platform, userID string) (c
 // identity had there and so voiding its code. The new attempt has no wrong
 // codes: a.Tries is not stored. It implements commands.LinkStore.
 func (db *DB) SaveLinkAttempt(ctx context.Context, a commands.LinkAttempt) error {
-	if err := storage.CheckLinkAttempt(a); err != nil {
+	if err := a.Validate(); err != nil {
 		return fmt.Errorf("postgres: save link attempt: %w", err)
 	}
 	if _, err := db.pool.Exec(ctx, saveLinkAttemptSQL,
@@ -174,7 +171,7 @@ const (
 // free mail only one gets it. It forgets the mails older than the longest
 // limit. It implements commands.LinkStore.
 func (db *DB) TakeLinkMail(ctx context.Context, m commands.LinkMail, limits []commands.MailLimit) (commands.MailLimitHit, bool, error) {
-	if err := storage.CheckLinkMail(m, limits); err != nil {
+	if err := m.Validate(limits); err != nil {
 		return commands.MailLimitHit{}, false, fmt.Errorf("postgres: link mail: %w", err)
 	}
 	m.Wiki, m.WikiUser, m.Platform, m.UserID = storable(m.Wiki), storable(m.WikiUser), storable(m.Platform), storable(m.UserID)

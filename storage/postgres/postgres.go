@@ -5,8 +5,10 @@
 // Discord's pending forms, the reminders, and named leases that let one
 // replica at a time do a job.
 //
-// Its methods have the signatures and the meaning of storage.DB's, and one
-// set of contract tests (storage/storagetest) runs against both. What is
+// It is a commands.Store, as the SQLite backend (storage.DB) is, and one
+// set of contract tests (storage/storagetest) runs against both. It
+// imports no other package of wikimod's than the domain (commands), so a
+// PostgreSQL build needs neither cgo nor a chat SDK. What is
 // policy (defaults, validation, truncation, when to prune) is decided in Go
 // here, as there, so that the SQL of each backend only keeps rows.
 //
@@ -36,6 +38,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/wikimod/wikimod/commands"
 )
 
 //go:embed migrations/*.sql
@@ -46,7 +50,9 @@ var migrationFS embed.FS
 // wikimods sharing a server but not a database do not wait for each other.
 const migrateLock int64 = 0x77696b696d6f64
 
-// DB is an open wikimod database in PostgreSQL.
+var _ commands.Store = (*DB)(nil)
+
+// DB is an open wikimod database in PostgreSQL: a commands.Store.
 type DB struct {
 	pool *pgxpool.Pool
 	now  func() time.Time

@@ -11,7 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wikimod/wikimod/bot/reminders"
+	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/pgtest"
 	"github.com/wikimod/wikimod/storage/postgres"
 	"github.com/wikimod/wikimod/storage/storagetest"
@@ -196,7 +196,7 @@ func TestClaimDueSkipsLockedRows(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for i := range 10 {
-		want := []reminders.TrackedProtection{{Type: "edit", Level: "sysop", Expiry: t0.Add(time.Hour)}}
+		want := []commands.TrackedProtection{{Type: "edit", Level: "sysop", Expiry: t0.Add(time.Hour)}}
 		if _, err := db.ReconcilePage(ctx, "en", fmt.Sprintf("P%d", i), want, nil, t0); err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +225,7 @@ func TestClaimDueSupersedesAcrossReplicas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	exp := t0.Add(48 * time.Hour)
-	want := []reminders.TrackedProtection{{Type: "edit", Level: "sysop", Expiry: exp}}
+	want := []commands.TrackedProtection{{Type: "edit", Level: "sysop", Expiry: exp}}
 	if _, err := a.ReconcilePage(ctx, "en", "P", want, []time.Duration{24 * time.Hour, time.Hour}, t0); err != nil {
 		t.Fatal(err)
 	}

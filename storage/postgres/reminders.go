@@ -10,24 +10,17 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/wikimod/wikimod/bot/reminders"
-	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/commands"
 )
 
-// DB keeps the reminders' protections, reminders and state, which the
-// replicas sharing the database share: any of them may reconcile a page,
-// and each tick claims what is due without waiting for the others.
-var _ reminders.Store = (*DB)(nil)
+// The reminders' protections, reminders and state are shared by the
+// replicas sharing the database: any of them may reconcile a page, and
+// each tick claims what is due without waiting for the others.
 
-// notFound is storage.ErrNotFound for a domain with its own sentinel, such
-// as reminders.ErrNotFound: errors.Is matches either, as it does for the
-// SQLite backend's errors.
-type notFound struct{ domain error }
-
-func (e notFound) Error() string   { return storage.ErrNotFound.Error() }
-func (e notFound) Unwrap() []error { return []error{storage.ErrNotFound, e.domain} }
-
-var errNoReminder error = notFound{reminders.ErrNotFound}
+// errNoReminder is what the reminder methods return (wrapped) for a
+// reminder that does not exist: it matches commands.ErrNotFound and
+// commands.ErrNoReminder, as the SQLite backend's does.
+var errNoReminder = commands.NotFound(commands.ErrNoReminder)
 
 // pageLock is the first key of the advisory locks ReconcilePage takes, one
 // a page: "remi" in ASCII. The two-key locks are apart from the one-key
@@ -132,18 +125,18 @@ const (
 )
 
 // ReconcilePage makes the tracked protections of one page of a wiki match
-// want, as reminders.PlanPage plans it from those tracked now, and writes
+// want, as commands.PlanPage plans it from those tracked now, and writes
 // the plan in the transaction it read them in. The transaction holds an
 // advisory lock on the page, so that replicas reconciling one page at once
 // (a /protect on one, the protect log's sync on another) take turns: each
 // plans from what the one before wrote.
-func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []reminders.TrackedProtection, leads []time.Duration, now time.Time) (reminders.ReconcileResult, error) {
+func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []commands.TrackedProtection, leads []time.Duration, now time.Time) (commands.ReconcileResult, error) {
 	if wiki == "" {
-		return reminders.ReconcileResult{}, fmt.Errorf("postgres: reconcile %q: no wiki", title)
+		return commands.ReconcileResult{}, fmt.Errorf("postgres: reconcile %q: no wiki", title)
 	}
 	wiki, title = storable(wiki), storable(title)
 	want = storableProtections(want)
-	var result reminders.ReconcileResult
+	var result commands.ReconcileResult
 	err := db.retry(ctx, func() error {
 		return pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, pageLock, pageKey(wiki, title)); err != nil {
@@ -154,7 +147,7 @@ func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []remi
 			if err != nil {
 				return err
 			}
-			plan := reminders.PlanPage(wiki, title, tracked, want, leads, now)
+			plan := commands.PlanPage(wiki, title, tracked, want, leads, now)
 			result = plan.Result
 			if plan.Empty() {
 				return nil
@@ -163,7 +156,7 @@ func (db *DB) ReconcilePage(ctx context.Context, wiki, title string, want []remi
 		})
 	})
 	if err != nil {
-		return reminders.ReconcileResult{}, fmt.Errorf("postgres: reconcile %q: %w", title, err)
+		return commands.ReconcileResult{}, fmt.Errorf("postgres: reconcile %q: %w", title, err)
 	}
 	return result, nil
 }
@@ -180,8 +173,8 @@ func pageKey(wiki, title string) int32 {
 
 // storableProtections returns ps with their text made storable, so that
 // what PlanPage compares with what was read is what was written.
-func storableProtections(ps []reminders.TrackedProtection) []reminders.TrackedProtection {
-	out := make([]reminders.TrackedProtection, len(ps))
+func storableProtections(ps []commands.TrackedProtection) []commands.TrackedProtection {
+	out := make([]commands.TrackedProtection, len(ps))
 	for i, p := range ps {
 		for _, s := range []*string{&p.Wiki, &p.Title, &p.Type, &p.Level, &p.SetBy, &p.SetByID, &p.Platform, &p.Channel, &p.Reason, &p.URL} {
 			*s = storable(*s)
@@ -194,7 +187,7 @@ func storableProtections(ps []reminders.TrackedProtection) []reminders.TrackedPr
 // writePlan writes a page's plan in tx, in one round trip: one statement
 // for each protection to track, with its reminders, and one for those to
 // drop.
-func writePlan(ctx context.Context, tx pgx.Tx, plan reminders.PagePlan, now time.Time) error {
+func writePlan(ctx context.Context, tx pgx.Tx, plan commands.PagePlan, now time.Time) error {
 	b := &pgx.Batch{}
 	for _, t := range plan.Track {
 		p := t.Protection
@@ -222,7 +215,7 @@ func writePlan(ctx context.Context, tx pgx.Tx, plan reminders.PagePlan, now time
 
 // protectionDest returns scan destinations for protectionCols and a
 // function that converts what was scanned into p.
-func protectionDest(p *reminders.TrackedProtection) ([]any, func()) {
+func protectionDest(p *commands.TrackedProtection) ([]any, func()) {
 	var length int64
 	dest := []any{&p.ID, &p.Wiki, &p.Title, &p.Type, &p.Level, &p.Expiry, &length, &p.Cascade, &p.SetBy, &p.SetByID,
 		&p.Platform, &p.Channel, &p.Reason, &p.URL, &p.SetAt, &p.Updated}
@@ -233,9 +226,9 @@ func protectionDest(p *reminders.TrackedProtection) ([]any, func()) {
 }
 
 // collectProtections reads rows of protectionCols and closes them.
-func collectProtections(rows pgx.Rows) ([]reminders.TrackedProtection, error) {
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (reminders.TrackedProtection, error) {
-		var p reminders.TrackedProtection
+func collectProtections(rows pgx.Rows) ([]commands.TrackedProtection, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (commands.TrackedProtection, error) {
+		var p commands.TrackedProtection
 		dest, done := protectionDest(&p)
 		err := row.Scan(dest...)
 		done()
@@ -245,7 +238,7 @@ func collectProtections(rows pgx.Rows) ([]reminders.TrackedProtection, error) {
 
 // PageProtections returns the tracked protections of a page of a wiki, in
 // the order of their types.
-func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]reminders.TrackedProtection, error) {
+func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]commands.TrackedProtection, error) {
 	rows, _ := db.pool.Query(ctx, pageProtectionsSQL, storable(wiki), storable(title))
 	ps, err := collectProtections(rows)
 	if err != nil {
@@ -260,7 +253,7 @@ func (db *DB) PageProtections(ctx context.Context, wiki, title string) ([]remind
 // SQLite compares them), at most limit of them (no limit when it is
 // negative, as in SQLite), with Dismissed and NextReminder filled in, and
 // how many there are in all.
-func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until time.Time, limit int) ([]reminders.TrackedProtection, int, error) {
+func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until time.Time, limit int) ([]commands.TrackedProtection, int, error) {
 	// Two spellings rather than ($4 = '' OR p.wiki = $4), which a generic
 	// plan could not read protections_wiki_expiry for.
 	where, args := `p.expiry > $1 AND p.expiry <= $2`, []any{msUTC(from), msUTC(until)}
@@ -283,9 +276,9 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 		FROM protections p WHERE `+where+`
 		ORDER BY p.expiry, p.wiki COLLATE "C", p.title COLLATE "C", p.type COLLATE "C" LIMIT $`+fmt.Sprint(len(args)+1),
 		append(args, lim)...)
-	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (reminders.TrackedProtection, error) {
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (commands.TrackedProtection, error) {
 		var (
-			p    reminders.TrackedProtection
+			p    commands.TrackedProtection
 			next *time.Time
 			id   *int64
 		)
@@ -309,9 +302,9 @@ func (db *DB) ExpiringProtections(ctx context.Context, wiki string, from, until 
 }
 
 // scanReminder reads a row of reminderCols.
-func scanReminder(row pgx.Row) (reminders.Reminder, error) {
+func scanReminder(row pgx.Row) (commands.Reminder, error) {
 	var (
-		r         reminders.Reminder
+		r         commands.Reminder
 		lead      int64
 		delivered []string
 	)
@@ -329,13 +322,13 @@ func scanReminder(row pgx.Row) (reminders.Reminder, error) {
 }
 
 // collectReminders reads rows of reminderCols and closes them.
-func collectReminders(rows pgx.Rows) ([]reminders.Reminder, error) {
-	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (reminders.Reminder, error) { return scanReminder(row) })
+func collectReminders(rows pgx.Rows) ([]commands.Reminder, error) {
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (commands.Reminder, error) { return scanReminder(row) })
 }
 
 // Reminder returns one reminder with its protection, or an error matching
-// storage.ErrNotFound and reminders.ErrNotFound.
-func (db *DB) Reminder(ctx context.Context, id int64) (reminders.Reminder, error) {
+// commands.ErrNotFound and commands.ErrNoReminder.
+func (db *DB) Reminder(ctx context.Context, id int64) (commands.Reminder, error) {
 	r, err := scanReminder(db.pool.QueryRow(ctx, reminderSQL, id))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("postgres: reminder %d: %w", id, errNoReminder)
@@ -348,7 +341,7 @@ func (db *DB) Reminder(ctx context.Context, id int64) (reminders.Reminder, error
 
 // PageReminders returns every reminder of the tracked protections of a
 // page of a wiki, oldest first, for tests and diagnostics.
-func (db *DB) PageReminders(ctx context.Context, wiki, title string) ([]reminders.Reminder, error) {
+func (db *DB) PageReminders(ctx context.Context, wiki, title string) ([]commands.Reminder, error) {
 	rows, _ := db.pool.Query(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
 		WHERE p.wiki = $1 AND p.title = $2 ORDER BY r.id`, storable(wiki), storable(title))
 	out, err := collectReminders(rows)
@@ -382,7 +375,7 @@ func (db *DB) ClaimDue(ctx context.Context, now time.Time, claim int64) (int, er
 
 // ClaimedReminders returns the reminders claim holds, on every wiki, with
 // their protections, in the order they were scheduled.
-func (db *DB) ClaimedReminders(ctx context.Context, claim int64) ([]reminders.Reminder, error) {
+func (db *DB) ClaimedReminders(ctx context.Context, claim int64) ([]commands.Reminder, error) {
 	rows, _ := db.pool.Query(ctx, `SELECT `+reminderCols+` FROM reminders r JOIN protections p ON p.id = r.protection_id
 		WHERE r.claim = $1 ORDER BY r.id`, claim)
 	out, err := collectReminders(rows)
@@ -425,7 +418,7 @@ func (db *DB) MarkSent(ctx context.Context, claim int64, wiki string, ids []int6
 // send, to be tried again when b.Retry says, and records the error and the
 // channels it did reach. Those b.Retry gives up on are marked failed
 // instead; RetryLater returns how many.
-func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time, b reminders.Backoff, sendErr string, delivered []string) (int, error) {
+func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []int64, now time.Time, b commands.ReminderBackoff, sendErr string, delivered []string) (int, error) {
 	if ids != nil && len(ids) == 0 {
 		return 0, nil
 	}
@@ -449,10 +442,10 @@ func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []in
 	)
 	for i, n := range failures {
 		at, last := b.Retry(int(n), now)
-		statuses[i], next[i] = reminders.StatusPending, msUTC(at)
+		statuses[i], next[i] = commands.ReminderPending, msUTC(at)
 		if last {
 			end := msUTC(now)
-			statuses[i], done[i] = reminders.StatusFailed, &end
+			statuses[i], done[i] = commands.ReminderFailed, &end
 		}
 	}
 	reached := make([]string, len(delivered))
@@ -466,7 +459,7 @@ func (db *DB) RetryLater(ctx context.Context, claim int64, wiki string, ids []in
 		got, err := pgx.CollectRows(rows, pgx.RowTo[string])
 		gaveUp = 0
 		for _, s := range got {
-			if s == reminders.StatusFailed {
+			if s == commands.ReminderFailed {
 				gaveUp++
 			}
 		}
@@ -542,11 +535,11 @@ func (db *DB) DueReminders(ctx context.Context, now time.Time) (int, error) {
 // DismissReminders dismisses the pending reminders about the expiry that
 // reminder id is about: those of every protection of its page, on its
 // wiki, expiring at that time. It returns the reminder and how many were
-// dismissed, or an error matching storage.ErrNotFound and
-// reminders.ErrNotFound.
-func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now time.Time) (reminders.Reminder, int, error) {
+// dismissed, or an error matching commands.ErrNotFound and
+// commands.ErrNoReminder.
+func (db *DB) DismissReminders(ctx context.Context, id int64, by string, now time.Time) (commands.Reminder, int, error) {
 	var (
-		r reminders.Reminder
+		r commands.Reminder
 		n int64
 	)
 	err := db.retry(ctx, func() error {

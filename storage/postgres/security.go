@@ -8,11 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/wikimod/wikimod/bot"
-	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/commands"
 )
-
-var _ bot.SecuritySink = (*DB)(nil)
 
 // addSecurityCountSQL adds to a stored count and keeps its first
 // non-empty detail.
@@ -38,12 +35,12 @@ type securityKey struct {
 // The batch is summed by key and written in key order, so that replicas
 // flushing at once lock the rows they share in the same order and never
 // deadlock; it goes to the server in one round trip.
-func (db *DB) AddSecurityCounts(ctx context.Context, counts []bot.SecurityCount) error {
+func (db *DB) AddSecurityCounts(ctx context.Context, counts []commands.SecurityCount) error {
 	if len(counts) == 0 {
 		return nil
 	}
 	now := db.now()
-	sums := map[securityKey]*bot.SecurityCount{}
+	sums := map[securityKey]*commands.SecurityCount{}
 	for _, c := range counts {
 		if c.Count < 0 {
 			return fmt.Errorf("postgres: security counts: %s %s from %s: negative count %d", c.Platform, c.Kind, c.Source, c.Count)
@@ -58,12 +55,12 @@ func (db *DB) AddSecurityCounts(ctx context.Context, counts []bot.SecurityCount)
 		k := securityKey{minute.Truncate(time.Minute).UTC(), storable(c.Platform), storable(c.Kind), storable(c.Source)}
 		sum, ok := sums[k]
 		if !ok {
-			sum = &bot.SecurityCount{Minute: k.minute, Platform: k.platform, Kind: k.kind, Source: k.source}
+			sum = &commands.SecurityCount{Minute: k.minute, Platform: k.platform, Kind: k.kind, Source: k.source}
 			sums[k] = sum
 		}
 		sum.Count += c.Count
 		if sum.Detail == "" {
-			sum.Detail = storage.SecurityDetail(storable(c.Detail))
+			sum.Detail = commands.SecurityDetail(storable(c.Detail))
 		}
 	}
 	if len(sums) == 0 {
@@ -105,7 +102,7 @@ func (db *DB) AddSecurityCounts(ctx context.Context, counts []bot.SecurityCount)
 // first, at most limit of them (0 means 50): what an operator looks at
 // after an alert. Ties are ordered by bytes (COLLATE "C"), as SQLite
 // orders them, whatever the database's locale.
-func (db *DB) SecurityCounts(ctx context.Context, since time.Time, limit int) ([]bot.SecurityCount, error) {
+func (db *DB) SecurityCounts(ctx context.Context, since time.Time, limit int) ([]commands.SecurityCount, error) {
 	if limit <= 0 {
 		limit = 50
 	}
@@ -117,9 +114,9 @@ func (db *DB) SecurityCounts(ctx context.Context, since time.Time, limit int) ([
 		return nil, fmt.Errorf("postgres: security counts: %w", err)
 	}
 	defer rows.Close()
-	var out []bot.SecurityCount
+	var out []commands.SecurityCount
 	for rows.Next() {
-		var c bot.SecurityCount
+		var c commands.SecurityCount
 		if err := rows.Scan(&c.Minute, &c.Platform, &c.Kind, &c.Source, &c.Count, &c.Detail); err != nil {
 			return nil, fmt.Errorf("postgres: security counts: %w", err)
 		}

@@ -9,7 +9,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // AdoptWiki gives the default wiki's rows (commands.DefaultWiki: those kept
@@ -19,7 +18,7 @@ import (
 // their reminders stay theirs. It is idempotent: with no default rows left
 // it changes nothing, and it reads only the audit records added since it
 // last ran rather than the whole log. It refuses, wrapping
-// storage.ErrWikiCollision and naming the tables, when name already has
+// commands.ErrWikiCollision and naming the tables, when name already has
 // rows that the default wiki's would collide with (the same chat identity
 // linked on both, the same page's protection tracked on both); it then
 // renames nothing.
@@ -45,7 +44,7 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 		return fmt.Errorf("postgres: adopt wiki %q: %w", name, err)
 	}
 	var collisions []string
-	for _, t := range storage.WikiTables {
+	for _, t := range commands.WikiTables {
 		var on []string
 		for _, c := range t.Key {
 			on = append(on, "n."+c+" = d."+c)
@@ -61,9 +60,9 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 	}
 	if len(collisions) > 0 {
 		return fmt.Errorf("postgres: adopt wiki %q: %w %q in %s; nothing was renamed",
-			name, storage.ErrWikiCollision, commands.DefaultWiki, strings.Join(collisions, ", "))
+			name, commands.ErrWikiCollision, commands.DefaultWiki, strings.Join(collisions, ", "))
 	}
-	for _, t := range storage.WikiTables {
+	for _, t := range commands.WikiTables {
 		if _, err := tx.Exec(ctx, `UPDATE `+t.Name+` SET wiki = $1 WHERE wiki = $2`, name, commands.DefaultWiki); err != nil {
 			return fmt.Errorf("postgres: adopt wiki %q: %s: %w", name, t.Name, err)
 		}
@@ -82,7 +81,7 @@ func (db *DB) AdoptWiki(ctx context.Context, name string) error {
 // so without the mark every start would read all of it.
 func adoptAudit(ctx context.Context, tx pgx.Tx, name string) error {
 	var after int64
-	err := tx.QueryRow(ctx, `SELECT value FROM storage_state WHERE key = $1`, storage.AdoptedAuditKey).Scan(&after)
+	err := tx.QueryRow(ctx, `SELECT value FROM storage_state WHERE key = $1`, commands.AdoptedAuditKey).Scan(&after)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return err
 	}
@@ -98,6 +97,6 @@ func adoptAudit(ctx context.Context, tx pgx.Tx, name string) error {
 		return err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO storage_state (key, value) VALUES ($1, $2)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, storage.AdoptedAuditKey, *last)
+		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, commands.AdoptedAuditKey, *last)
 	return err
 }

@@ -11,11 +11,10 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // auditIDs runs Audit and returns the ids of the records, in its order.
-func auditIDs(t *testing.T, db Store, f storage.AuditFilter) []int64 {
+func auditIDs(t *testing.T, db Store, f commands.AuditFilter) []int64 {
 	t.Helper()
 	got, err := db.Audit(context.Background(), f)
 	if err != nil {
@@ -31,7 +30,7 @@ func auditIDs(t *testing.T, db Store, f storage.AuditFilter) []int64 {
 // record returns the audit record id, failing the test without it.
 func record(t *testing.T, db Store, id int64) commands.AuditRecord {
 	t.Helper()
-	all, err := db.Audit(context.Background(), storage.AuditFilter{Limit: 1000})
+	all, err := db.Audit(context.Background(), commands.AuditFilter{Limit: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +59,7 @@ func testAuditRoundTrip(t *testing.T, open Opener) {
 	if rec.ID == 0 {
 		t.Fatal("Begin set no ID")
 	}
-	pending, err := db.Audit(ctx, storage.AuditFilter{})
+	pending, err := db.Audit(ctx, commands.AuditFilter{})
 	if err != nil || len(pending) != 1 || pending[0].Outcome != commands.OutcomePending || pending[0].Result != nil {
 		t.Fatalf("after Begin: %+v, %v", pending, err)
 	}
@@ -75,7 +74,7 @@ func testAuditRoundTrip(t *testing.T, open Opener) {
 	if err := db.Begin(ctx, second); err != nil {
 		t.Fatal(err)
 	}
-	all, err := db.Audit(ctx, storage.AuditFilter{})
+	all, err := db.Audit(ctx, commands.AuditFilter{})
 	if err != nil || len(all) != 2 {
 		t.Fatalf("audit = %+v, %v", all, err)
 	}
@@ -97,13 +96,13 @@ func testAuditRoundTrip(t *testing.T, open Opener) {
 		t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
 	}
 	for _, c := range []struct {
-		f    storage.AuditFilter
+		f    commands.AuditFilter
 		want []int64
 	}{
-		{storage.AuditFilter{Platform: "slack", Limit: 5}, []int64{rec.ID}},
-		{storage.AuditFilter{UserID: "D1"}, []int64{second.ID}},
-		{storage.AuditFilter{Command: "protect"}, []int64{rec.ID}},
-		{storage.AuditFilter{Command: "protect", Platform: "discord"}, nil},
+		{commands.AuditFilter{Platform: "slack", Limit: 5}, []int64{rec.ID}},
+		{commands.AuditFilter{UserID: "D1"}, []int64{second.ID}},
+		{commands.AuditFilter{Command: "protect"}, []int64{rec.ID}},
+		{commands.AuditFilter{Command: "protect", Platform: "discord"}, nil},
 	} {
 		if ids := auditIDs(t, db, c.f); !slices.Equal(ids, c.want) {
 			t.Errorf("Audit(%+v) = %v, want %v", c.f, ids, c.want)
@@ -131,17 +130,17 @@ func testAuditQueuedStartFinish(t *testing.T, open Opener) {
 	if got := record(t, db, queued.ID).Outcome; got != commands.OutcomePending {
 		t.Fatalf("after Start: outcome %q, want pending", got)
 	}
-	if err := db.Start(ctx, queued.ID); !errors.Is(err, storage.ErrNotQueued) {
+	if err := db.Start(ctx, queued.ID); !errors.Is(err, commands.ErrNotQueued) {
 		t.Errorf("second Start = %v, want ErrNotQueued", err)
 	}
-	if err := db.Start(ctx, queued.ID+1000); !errors.Is(err, storage.ErrNotFound) {
+	if err := db.Start(ctx, queued.ID+1000); !errors.Is(err, commands.ErrNotFound) {
 		t.Errorf("Start of a missing record = %v, want ErrNotFound", err)
 	}
 	queued.Outcome = commands.OutcomeOK
 	if err := db.Finish(ctx, queued); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Start(ctx, queued.ID); !errors.Is(err, storage.ErrNotQueued) || !strings.Contains(err.Error(), `"ok"`) {
+	if err := db.Start(ctx, queued.ID); !errors.Is(err, commands.ErrNotQueued) || !strings.Contains(err.Error(), `"ok"`) {
 		t.Errorf("Start of a finished record = %v, want ErrNotQueued naming its outcome", err)
 	}
 
@@ -154,7 +153,7 @@ func testAuditQueuedStartFinish(t *testing.T, open Opener) {
 	if got := record(t, db, plain.ID).Outcome; got != commands.OutcomePending {
 		t.Errorf("Begin without outcome wrote %q, want pending", got)
 	}
-	if err := db.Start(ctx, plain.ID); !errors.Is(err, storage.ErrNotQueued) {
+	if err := db.Start(ctx, plain.ID); !errors.Is(err, commands.ErrNotQueued) {
 		t.Errorf("Start of a pending record = %v, want ErrNotQueued", err)
 	}
 	waiting := &commands.AuditRecord{Platform: "slack", UserID: "U1", Command: "block", Outcome: commands.OutcomeQueued}
@@ -186,7 +185,7 @@ func testAuditQueuedStartFinish(t *testing.T, open Opener) {
 		switch {
 		case err == nil:
 			started++
-		case !errors.Is(err, storage.ErrNotQueued):
+		case !errors.Is(err, commands.ErrNotQueued):
 			t.Errorf("concurrent Start: %v", err)
 		}
 	}
@@ -322,14 +321,14 @@ func testAuditWikiUser(t *testing.T, open Opener) {
 	}
 
 	for _, c := range []struct {
-		f    storage.AuditFilter
+		f    commands.AuditFilter
 		want []int64
 	}{
-		{storage.AuditFilter{WikiUser: "Ann"}, []int64{pending.ID, atBegin.ID}},
-		{storage.AuditFilter{WikiUser: "Bob"}, []int64{atFinish.ID}},
-		{storage.AuditFilter{WikiUser: "Ann", UserID: "U4"}, []int64{pending.ID}},
-		{storage.AuditFilter{WikiUser: "ann"}, nil},
-		{storage.AuditFilter{}, []int64{pending.ID, unlinked.ID, atFinish.ID, atBegin.ID}},
+		{commands.AuditFilter{WikiUser: "Ann"}, []int64{pending.ID, atBegin.ID}},
+		{commands.AuditFilter{WikiUser: "Bob"}, []int64{atFinish.ID}},
+		{commands.AuditFilter{WikiUser: "Ann", UserID: "U4"}, []int64{pending.ID}},
+		{commands.AuditFilter{WikiUser: "ann"}, nil},
+		{commands.AuditFilter{}, []int64{pending.ID, unlinked.ID, atFinish.ID, atBegin.ID}},
 	} {
 		if ids := auditIDs(t, db, c.f); !slices.Equal(ids, c.want) {
 			t.Errorf("Audit(%+v) = %v, want %v", c.f, ids, c.want)
@@ -375,7 +374,7 @@ func testAuditWiki(t *testing.T, open Opener) {
 		{"fr", nil},
 		{"", []int64{none.ID, de.ID, en.ID}},
 	} {
-		got, err := db.Audit(ctx, storage.AuditFilter{Wiki: c.wiki})
+		got, err := db.Audit(ctx, commands.AuditFilter{Wiki: c.wiki})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -406,13 +405,13 @@ func testAuditLimits(t *testing.T, open Opener) {
 		}
 		ids = append(ids, rec.ID)
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{}); len(got) != 50 || got[0] != ids[54] || got[49] != ids[5] {
+	if got := auditIDs(t, db, commands.AuditFilter{}); len(got) != 50 || got[0] != ids[54] || got[49] != ids[5] {
 		t.Errorf("Audit() = %d records from %v, want the newest 50", len(got), got[:1])
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{Limit: 3}); !slices.Equal(got, []int64{ids[54], ids[53], ids[52]}) {
+	if got := auditIDs(t, db, commands.AuditFilter{Limit: 3}); !slices.Equal(got, []int64{ids[54], ids[53], ids[52]}) {
 		t.Errorf("Audit(Limit: 3) = %v", got)
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{Limit: 100}); len(got) != 55 {
+	if got := auditIDs(t, db, commands.AuditFilter{Limit: 100}); len(got) != 55 {
 		t.Errorf("Audit(Limit: 100) = %d records, want 55", len(got))
 	}
 	if got, err := db.Unsettled(ctx, 0); err != nil || len(got) != 50 || got[0].ID != ids[0] {
@@ -447,7 +446,7 @@ func testAuditConcurrentWriters(t *testing.T, open Opener) {
 	for err := range errs {
 		t.Error(err)
 	}
-	all, err := dbs[0].Audit(ctx, storage.AuditFilter{Limit: 1000})
+	all, err := dbs[0].Audit(ctx, commands.AuditFilter{Limit: 1000})
 	if err != nil || len(all) != 200 {
 		t.Errorf("%d records, %v; want 200", len(all), err)
 	}
@@ -589,7 +588,7 @@ func testAuditSettleOnce(t *testing.T, open Opener) {
 	if ok, err := db.Settle(ctx, &commands.AuditRecord{ID: ended.ID + 1000, Outcome: commands.OutcomeInterrupted}, true); err != nil || ok {
 		t.Errorf("Settle of a missing record = %v, %v", ok, err)
 	}
-	if err := db.Finish(ctx, &commands.AuditRecord{ID: ended.ID + 1000}); !errors.Is(err, storage.ErrNotFound) || !errors.Is(err, commands.ErrNoAuditRecord) {
+	if err := db.Finish(ctx, &commands.AuditRecord{ID: ended.ID + 1000}); !errors.Is(err, commands.ErrNotFound) || !errors.Is(err, commands.ErrNoAuditRecord) {
 		t.Errorf("Finish of a missing record = %v, want ErrNotFound and commands.ErrNoAuditRecord", err)
 	}
 	if left, err := db.Unsettled(ctx, 0); err != nil || len(left) != 0 {

@@ -7,16 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/bot/discord"
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/internal/testenv"
 )
 
 func testFormTakenOnceByItsOwner(t *testing.T, open Opener) {
 	ctx := context.Background()
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	db := open(clock.Now)
-	f := discord.PendingForm{UserID: "D1", Command: "createaccount", Secret: "password",
+	f := commands.PendingForm{UserID: "D1", Command: "createaccount", Secret: "password",
 		Args: commands.Args{Named: map[string]string{"username": "Ann", "reason": "asked \"nicely\""}, Positional: []string{"x y"}}}
 	if err := db.PutForm(ctx, "form-1", f, t0.Add(15*time.Minute)); err != nil {
 		t.Fatal(err)
@@ -38,9 +36,9 @@ func testFormTakenOnceByItsOwner(t *testing.T, open Opener) {
 
 func testFormExpires(t *testing.T, open Opener) {
 	ctx := context.Background()
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	db := open(clock.Now)
-	f := discord.PendingForm{UserID: "D1", Command: "validatepassword", Secret: "password"}
+	f := commands.PendingForm{UserID: "D1", Command: "validatepassword", Secret: "password"}
 	if err := db.PutForm(ctx, "form-old", f, t0.Add(15*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +60,9 @@ func testFormExpires(t *testing.T, open Opener) {
 
 func testFormTakenByOneOfManyReplicas(t *testing.T, open Opener) {
 	ctx := context.Background()
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	handles := []Store{open(clock.Now), open(clock.Now), open(clock.Now)}
-	if err := handles[0].PutForm(ctx, "form-race", discord.PendingForm{UserID: "D1", Command: "link", Secret: "code"}, t0.Add(time.Hour)); err != nil {
+	if err := handles[0].PutForm(ctx, "form-race", commands.PendingForm{UserID: "D1", Command: "link", Secret: "code"}, t0.Add(time.Hour)); err != nil {
 		t.Fatal(err)
 	}
 	var (

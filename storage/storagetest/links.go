@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/internal/testenv"
 )
 
 // LinkAttempt is a /link by mail attempt on the default wiki for the Slack
@@ -44,7 +43,7 @@ func getAttempt(t *testing.T, db Store, uid string) (commands.LinkAttempt, bool)
 // account, and unlinks it; one account may be linked from two identities,
 // and a link outlives a restart.
 func testLinkSaveReplaceDelete(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	db := open(clock.Now)
 	ctx := context.Background()
 

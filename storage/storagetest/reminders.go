@@ -11,9 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // wk is the wiki the reminders' tests track protections on, unless they
@@ -25,13 +23,13 @@ var leads = []time.Duration{24 * time.Hour, time.Hour}
 
 // Protection is a tracked protection of type typ at level until expiry,
 // for as long as from t0 to expiry, as a Slack user set it.
-func Protection(typ, level string, expiry time.Time) reminders.TrackedProtection {
-	return reminders.TrackedProtection{Type: typ, Level: level, Expiry: expiry, Length: expiry.Sub(t0), SetBy: "alice",
+func Protection(typ, level string, expiry time.Time) commands.TrackedProtection {
+	return commands.TrackedProtection{Type: typ, Level: level, Expiry: expiry, Length: expiry.Sub(t0), SetBy: "alice",
 		SetByID: "U1", Platform: "slack", Channel: "C1", Reason: "vandalism", URL: "http://wiki.test/x"}
 }
 
 // reconcile reconciles a page and fails the test if that fails.
-func reconcile(t *testing.T, db Store, wiki, title string, want []reminders.TrackedProtection, leads []time.Duration, now time.Time) reminders.ReconcileResult {
+func reconcile(t *testing.T, db Store, wiki, title string, want []commands.TrackedProtection, leads []time.Duration, now time.Time) commands.ReconcileResult {
 	t.Helper()
 	res, err := db.ReconcilePage(context.Background(), wiki, title, want, leads, now)
 	if err != nil {
@@ -41,7 +39,7 @@ func reconcile(t *testing.T, db Store, wiki, title string, want []reminders.Trac
 }
 
 // pageReminders returns the reminders of a page, oldest first.
-func pageReminders(t *testing.T, db Store, wiki, title string) []reminders.Reminder {
+func pageReminders(t *testing.T, db Store, wiki, title string) []commands.Reminder {
 	t.Helper()
 	rs, err := db.PageReminders(context.Background(), wiki, title)
 	if err != nil {
@@ -65,13 +63,13 @@ func wantReminders(t *testing.T, db Store, wiki, title string, want ...string) {
 
 // ClaimedGroups returns the messages the reminders of claim make, on every
 // wiki, as the scheduler groups them.
-func ClaimedGroups(t *testing.T, db Store, claim int64) []reminders.ReminderGroup {
+func ClaimedGroups(t *testing.T, db Store, claim int64) []commands.ReminderGroup {
 	t.Helper()
 	rs, err := db.ClaimedReminders(context.Background(), claim)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return reminders.GroupReminders(rs)
+	return commands.GroupReminders(rs)
 }
 
 // claimDue claims what is due and fails the test unless want were.
@@ -92,7 +90,7 @@ func testRemindersReconcile(t *testing.T, open Opener) {
 	edit := Protection("edit", "sysop", t0.Add(3*time.Hour))
 	move := Protection("move", "sysop", t0.Add(48*time.Hour))
 	move.Cascade = true
-	if res := reconcile(t, db, wk, "Page", []reminders.TrackedProtection{move, edit}, leads, t0); res != (reminders.ReconcileResult{Added: 2}) {
+	if res := reconcile(t, db, wk, "Page", []commands.TrackedProtection{move, edit}, leads, t0); res != (commands.ReconcileResult{Added: 2}) {
 		t.Fatalf("first reconcile = %+v", res)
 	}
 	// Set for 3 hours: the 24-hour warning is moot and not scheduled.
@@ -105,7 +103,7 @@ func testRemindersReconcile(t *testing.T, open Opener) {
 		if err != nil || len(ps) != 2 {
 			t.Fatalf("PageProtections = %+v, %v", ps, err)
 		}
-		for i, want := range []reminders.TrackedProtection{edit, move} { // in the order of their types
+		for i, want := range []commands.TrackedProtection{edit, move} { // in the order of their types
 			want.ID, want.Wiki, want.Title, want.SetAt, want.Updated = ps[i].ID, wk, "Page", t0, t0
 			if ps[i].ID == 0 || fmt.Sprintf("%+v", ps[i]) != fmt.Sprintf("%+v", want) {
 				t.Errorf("protection read back:\n got %+v\nwant %+v", ps[i], want)
@@ -116,8 +114,8 @@ func testRemindersReconcile(t *testing.T, open Opener) {
 		t.Errorf("an untracked page's protections = %+v, %v", ps, err)
 	}
 
-	res := reconcile(t, db, wk, "Page", []reminders.TrackedProtection{edit, move}, leads, t0.Add(time.Minute))
-	if res != (reminders.ReconcileResult{Unchanged: 2}) {
+	res := reconcile(t, db, wk, "Page", []commands.TrackedProtection{edit, move}, leads, t0.Add(time.Minute))
+	if res != (commands.ReconcileResult{Unchanged: 2}) {
 		t.Fatalf("same again = %+v", res)
 	}
 	if n := len(pageReminders(t, db, wk, "Page")); n != 5 {
@@ -127,8 +125,8 @@ func testRemindersReconcile(t *testing.T, open Opener) {
 	// The edit protection is extended on the wiki and the move one lifted.
 	edit2 := Protection("edit", "sysop", t0.Add(5*time.Hour))
 	edit2.SetBy, edit2.Platform = "WikiAdmin", "wiki"
-	res = reconcile(t, db, wk, "Page", []reminders.TrackedProtection{edit2}, leads, t0.Add(time.Hour))
-	if res != (reminders.ReconcileResult{Changed: 1, Removed: 1}) {
+	res = reconcile(t, db, wk, "Page", []commands.TrackedProtection{edit2}, leads, t0.Add(time.Hour))
+	if res != (commands.ReconcileResult{Changed: 1, Removed: 1}) {
 		t.Fatalf("changed reconcile = %+v", res)
 	}
 	wantReminders(t, db, wk, "Page", "edit/0s:cancelled", "edit/1h0m0s:cancelled", "edit/0s:pending", "edit/1h0m0s:pending")
@@ -158,8 +156,8 @@ func testRemindersClaimSupersedes(t *testing.T, open Opener) {
 	db := open(fixed(t0))
 	ctx := context.Background()
 	exp := t0.Add(48 * time.Hour)
-	reconcile(t, db, wk, "A", []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
-	reconcile(t, db, wk, "B", []reminders.TrackedProtection{Protection("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0)
+	reconcile(t, db, wk, "A", []commands.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
+	reconcile(t, db, wk, "B", []commands.TrackedProtection{Protection("edit", "autoconfirmed", t0.Add(70*time.Hour))}, leads, t0)
 	claimDue(t, db, t0.Add(time.Hour), 1, 0)
 	if rs, err := db.ClaimedReminders(ctx, 1); err != nil || len(rs) != 0 {
 		t.Errorf("an empty claim holds %+v, %v", rs, err)
@@ -186,10 +184,10 @@ func testRemindersClaimSupersedes(t *testing.T, open Opener) {
 		g.Reminders[0].Protection.Type != "edit" || g.Reminders[1].Protection.Type != "move" || g.Reminders[0].Protection.Reason != "vandalism" {
 		t.Fatalf("first group = %+v, want A's edit and move at 1h", g)
 	}
-	if r := g.Reminders[0]; r.Status != reminders.StatusClaimed || !r.RemindAt.Equal(exp.Add(-time.Hour)) || r.Attempts != 0 || r.Recovered || r.Delivered != nil {
+	if r := g.Reminders[0]; r.Status != commands.ReminderClaimed || !r.RemindAt.Equal(exp.Add(-time.Hour)) || r.Attempts != 0 || r.Recovered || r.Delivered != nil {
 		t.Errorf("claimed reminder = %+v", r)
 	}
-	if r, err := db.Reminder(ctx, g.Reminders[1].ID); err != nil || r.ID != g.Reminders[1].ID || r.Status != reminders.StatusClaimed ||
+	if r, err := db.Reminder(ctx, g.Reminders[1].ID); err != nil || r.ID != g.Reminders[1].ID || r.Status != commands.ReminderClaimed ||
 		r.Protection.Title != "A" || r.Protection.Type != "move" {
 		t.Errorf("Reminder(%d) = %+v, %v", g.Reminders[1].ID, r, err)
 	}
@@ -236,8 +234,8 @@ func testRemindersClaimSupersedes(t *testing.T, open Opener) {
 func testRemindersRetryBacksOffThenGivesUp(t *testing.T, open Opener) {
 	db := open(fixed(t0))
 	ctx := context.Background()
-	reconcile(t, db, wk, "P", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
-	b := reminders.Backoff{Base: time.Minute, Max: 4 * time.Minute, Attempts: 4}
+	reconcile(t, db, wk, "P", []commands.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	b := commands.ReminderBackoff{Base: time.Minute, Max: 4 * time.Minute, Attempts: 4}
 	now := t0.Add(time.Hour)
 	var waits []time.Duration
 	for claim := int64(1); ; claim++ {
@@ -259,12 +257,12 @@ func testRemindersRetryBacksOffThenGivesUp(t *testing.T, open Opener) {
 		}
 		rs := pageReminders(t, db, wk, "P")
 		if gaveUp == 1 {
-			if rs[0].Status != reminders.StatusFailed || rs[0].Attempts != 4 || strings.Join(rs[0].Delivered, " ") != "discord:D1 slack:C1" {
+			if rs[0].Status != commands.ReminderFailed || rs[0].Attempts != 4 || strings.Join(rs[0].Delivered, " ") != "discord:D1 slack:C1" {
 				t.Errorf("after the last attempt: %+v", rs[0])
 			}
 			break
 		}
-		if rs[0].Status != reminders.StatusPending || rs[0].Attempts != int(claim) {
+		if rs[0].Status != commands.ReminderPending || rs[0].Attempts != int(claim) {
 			t.Fatalf("after failure %d: %+v", claim, rs[0])
 		}
 		// Find when it is due next.
@@ -293,7 +291,7 @@ func testRemindersRetryBacksOffThenGivesUp(t *testing.T, open Opener) {
 func testRemindersRecoverClaimed(t *testing.T, open Opener) {
 	ctx := context.Background()
 	db := open(fixed(t0))
-	reconcile(t, db, wk, "P", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	reconcile(t, db, wk, "P", []commands.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
 	claimDue(t, db, t0.Add(time.Hour), 7, 1)
 	if err := db.Close(); err != nil { // the process dies before marking it sent
 		t.Fatal(err)
@@ -326,8 +324,8 @@ func testRemindersRecoverClaimed(t *testing.T, open Opener) {
 func testRemindersRecoverStaleClaims(t *testing.T, open Opener) {
 	ctx := context.Background()
 	a, b := open(fixed(t0)), open(fixed(t0))
-	reconcile(t, a, wk, "P1", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
-	reconcile(t, b, wk, "P2", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(2*time.Hour))}, nil, t0)
+	reconcile(t, a, wk, "P1", []commands.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	reconcile(t, b, wk, "P2", []commands.TrackedProtection{Protection("edit", "sysop", t0.Add(2*time.Hour))}, nil, t0)
 	claimDue(t, a, t0.Add(time.Hour), 1, 1) // a hangs with it
 	claimDue(t, b, t0.Add(2*time.Hour), 2, 1)
 
@@ -350,7 +348,7 @@ func testRemindersRecoverStaleClaims(t *testing.T, open Opener) {
 	if err := a.MarkSent(ctx, 1, "", nil, now); err != nil {
 		t.Fatal(err)
 	}
-	if gaveUp, err := a.RetryLater(ctx, 1, "", nil, now, reminders.Backoff{Base: time.Minute, Max: time.Hour, Attempts: 1}, "x", nil); err != nil || gaveUp != 0 {
+	if gaveUp, err := a.RetryLater(ctx, 1, "", nil, now, commands.ReminderBackoff{Base: time.Minute, Max: time.Hour, Attempts: 1}, "x", nil); err != nil || gaveUp != 0 {
 		t.Errorf("RetryLater of a taken-over claim = %d, %v", gaveUp, err)
 	}
 	wantReminders(t, b, wk, "P1", "edit/0s:pending")
@@ -377,13 +375,13 @@ func testRemindersDismissExpiringPrune(t *testing.T, open Opener) {
 	db := open(fixed(t0))
 	ctx := context.Background()
 	exp := t0.Add(48 * time.Hour)
-	reconcile(t, db, wk, "A", []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
-	reconcile(t, db, wk, "B", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
-	reconcile(t, db, wk, "C", []reminders.TrackedProtection{Protection("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
+	reconcile(t, db, wk, "A", []commands.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
+	reconcile(t, db, wk, "B", []commands.TrackedProtection{Protection("edit", "sysop", t0.Add(2*time.Hour))}, leads, t0)
+	reconcile(t, db, wk, "C", []commands.TrackedProtection{Protection("create", "sysop", t0.Add(30*24*time.Hour))}, leads, t0)
 	// On de, two titles that sort apart byte by byte ("B" < "a") and
 	// alphabetically.
 	for _, title := range []string{"a", "B"} {
-		reconcile(t, db, "de", title, []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(5*time.Hour))}, leads, t0)
+		reconcile(t, db, "de", title, []commands.TrackedProtection{Protection("edit", "sysop", t0.Add(5*time.Hour))}, leads, t0)
 	}
 	week := t0.Add(7 * 24 * time.Hour)
 	list := func(wiki string, from, until time.Time, limit int) (string, int) {
@@ -441,10 +439,10 @@ func testRemindersDismissExpiringPrune(t *testing.T, open Opener) {
 			t.Errorf("A's next reminder is %v after the dismissal", p.NextReminder)
 		}
 	}
-	if _, _, err := db.DismissReminders(ctx, 99999, "bob", t0); !errors.Is(err, storage.ErrNotFound) || !errors.Is(err, reminders.ErrNotFound) {
+	if _, _, err := db.DismissReminders(ctx, 99999, "bob", t0); !errors.Is(err, commands.ErrNotFound) || !errors.Is(err, commands.ErrNoReminder) {
 		t.Errorf("dismissing a missing reminder: %v, want ErrNotFound", err)
 	}
-	if _, err := db.Reminder(ctx, 99999); !errors.Is(err, storage.ErrNotFound) || !errors.Is(err, reminders.ErrNotFound) {
+	if _, err := db.Reminder(ctx, 99999); !errors.Is(err, commands.ErrNotFound) || !errors.Is(err, commands.ErrNoReminder) {
 		t.Errorf("missing reminder: %v, want ErrNotFound", err)
 	}
 
@@ -505,12 +503,12 @@ func testRemindersSameTitleOnTwoWikis(t *testing.T, open Opener) {
 	for _, wiki := range []string{"en", "de"} {
 		p := Protection("edit", "sysop", exp)
 		p.Reason = "vandalism on " + wiki
-		if res := reconcile(t, db, wiki, "Page", []reminders.TrackedProtection{p}, leads, t0); res.Added != 1 {
+		if res := reconcile(t, db, wiki, "Page", []commands.TrackedProtection{p}, leads, t0); res.Added != 1 {
 			t.Fatalf("%s: %+v", wiki, res)
 		}
 	}
 	// en's is extended; de's stays.
-	if res := reconcile(t, db, "en", "Page", []reminders.TrackedProtection{Protection("edit", "sysop", exp.Add(time.Hour))}, leads, t0); res.Changed != 1 {
+	if res := reconcile(t, db, "en", "Page", []commands.TrackedProtection{Protection("edit", "sysop", exp.Add(time.Hour))}, leads, t0); res.Changed != 1 {
 		t.Fatalf("en changed: %+v", res)
 	}
 	en, _ := db.PageProtections(ctx, "en", "Page")
@@ -543,7 +541,7 @@ func testRemindersSameTitleOnTwoWikis(t *testing.T, open Opener) {
 	if err := db.MarkSent(ctx, 1, "de", nil, now); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.RetryLater(ctx, 1, "en", nil, now, reminders.Backoff{Base: time.Minute, Max: time.Hour, Attempts: 3}, "en's channel failed", nil); err != nil {
+	if _, err := db.RetryLater(ctx, 1, "en", nil, now, commands.ReminderBackoff{Base: time.Minute, Max: time.Hour, Attempts: 3}, "en's channel failed", nil); err != nil {
 		t.Fatal(err)
 	}
 	wantReminders(t, db, "de", "Page", "edit/0s:pending", "edit/24h0m0s:sent", "edit/1h0m0s:pending")
@@ -583,9 +581,9 @@ func testRemindersAdoptWiki(t *testing.T, open Opener) {
 	ctx := context.Background()
 	const def = commands.DefaultWiki
 	exp := t0.Add(48 * time.Hour)
-	reconcile(t, db, def, "Page", []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
-	reconcile(t, db, def, "Other", []reminders.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
-	reconcile(t, db, "de", "Page", []reminders.TrackedProtection{Protection("edit", "sysop", exp)}, nil, t0)
+	reconcile(t, db, def, "Page", []commands.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}, leads, t0)
+	reconcile(t, db, def, "Other", []commands.TrackedProtection{Protection("edit", "sysop", t0.Add(time.Hour))}, nil, t0)
+	reconcile(t, db, "de", "Page", []commands.TrackedProtection{Protection("edit", "sysop", exp)}, nil, t0)
 	for _, wiki := range []string{def, "de"} {
 		if err := db.SetReminderState(ctx, wiki, "cursor", "at "+wiki); err != nil {
 			t.Fatal(err)
@@ -596,7 +594,7 @@ func testRemindersAdoptWiki(t *testing.T, open Opener) {
 	beforeReminders := pageReminders(t, db, def, "Page")
 
 	err := db.AdoptWiki(ctx, "de")
-	if !errors.Is(err, storage.ErrWikiCollision) || !strings.Contains(err.Error(), "protections (1)") ||
+	if !errors.Is(err, commands.ErrWikiCollision) || !strings.Contains(err.Error(), "protections (1)") ||
 		!strings.Contains(err.Error(), "reminder_state (1)") {
 		t.Fatalf("AdoptWiki(de) = %v; want ErrWikiCollision naming protections and reminder_state", err)
 	}
@@ -654,7 +652,7 @@ func testRemindersConcurrentClaimers(t *testing.T, open Opener) {
 		for g := range 10 {
 			wg.Go(func() {
 				for i := g; i < pages; i += 10 {
-					var want []reminders.TrackedProtection
+					var want []commands.TrackedProtection
 					for _, typ := range types {
 						want = append(want, Protection(typ, "sysop", expiry(i)))
 					}
@@ -728,7 +726,7 @@ func testRemindersConcurrentClaimers(t *testing.T, open Opener) {
 						mu.Unlock()
 						// As the scheduler sends them: a message a group,
 						// marked by wiki and ids.
-						for _, g := range reminders.GroupReminders(rs) {
+						for _, g := range commands.GroupReminders(rs) {
 							var ids []int64
 							for _, r := range g.Reminders {
 								ids = append(ids, r.ID)
@@ -761,7 +759,7 @@ func testRemindersConcurrentClaimers(t *testing.T, open Opener) {
 		for i := range pages {
 			wiki, title := title(i)
 			for _, r := range pageReminders(t, handles[i%3], wiki, title) {
-				if r.Status != reminders.StatusSent || r.Attempts != 0 || r.Recovered {
+				if r.Status != commands.ReminderSent || r.Attempts != 0 || r.Recovered {
 					t.Errorf("%s on %s: %+v", title, wiki, r)
 				}
 				if _, ok := by[r.ID]; !ok {
@@ -804,11 +802,11 @@ func testRemindersConcurrentReconcile(t *testing.T, open Opener) {
 	ctx := context.Background()
 	handles := []Store{open(fixed(t0)), open(fixed(t0)), open(fixed(t0))}
 	exp := t0.Add(48 * time.Hour)
-	want := []reminders.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}
+	want := []commands.TrackedProtection{Protection("edit", "sysop", exp), Protection("move", "sysop", exp)}
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
-		total reminders.ReconcileResult
+		total commands.ReconcileResult
 	)
 	start := make(chan struct{})
 	for i := range 10 {
@@ -829,7 +827,7 @@ func testRemindersConcurrentReconcile(t *testing.T, open Opener) {
 	}
 	close(start)
 	wg.Wait()
-	if total != (reminders.ReconcileResult{Added: 2, Unchanged: 18}) {
+	if total != (commands.ReconcileResult{Added: 2, Unchanged: 18}) {
 		t.Errorf("results add up to %+v; want 2 added once, then unchanged", total)
 	}
 	wantReminders(t, handles[0], wk, "Page", "edit/0s:pending", "edit/24h0m0s:pending", "edit/1h0m0s:pending",

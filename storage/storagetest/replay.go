@@ -6,8 +6,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/wikimod/wikimod/internal/testenv"
 )
 
 // replayWindow is how long a signed request stays acceptable in these
@@ -24,7 +22,7 @@ func firstSeen(t *testing.T, db Store, platform, key string, expires time.Time) 
 }
 
 func testFirstSeenOnceUntilExpiry(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	db := open(clock.Now)
 	expires := t0.Add(replayWindow)
 
@@ -55,7 +53,7 @@ func testFirstSeenOnceUntilExpiry(t *testing.T, open Opener) {
 }
 
 func testFirstSeenSurvivesRestart(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	db := open(clock.Now)
 	if !firstSeen(t, db, "discord", "1234567890", t0.Add(replayWindow)) {
 		t.Fatal("a new key was not first")
@@ -74,7 +72,7 @@ func testFirstSeenSurvivesRestart(t *testing.T, open Opener) {
 // through two handles on the database as two processes would: exactly one
 // sees it first.
 func testFirstSeenConcurrentSameKey(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	dbs := []Store{open(clock.Now), open(clock.Now)}
 	ctx := context.Background()
 	for round := range 5 {
@@ -112,7 +110,7 @@ func testFirstSeenConcurrentSameKey(t *testing.T, open Opener) {
 // has passed: by FirstSeen's own pruning, at most a minute late, and by
 // PruneReplays.
 func testReplaysPrunedAfterWindow(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	db := open(clock.Now)
 	ctx := context.Background()
 	const flood = 1000

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/bot"
-	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/commands"
 )
 
 // SecurityCounts returns db's SecurityCounts(since, limit), one line a
@@ -36,39 +35,39 @@ func WantCounts(t *testing.T, got []string, want ...string) {
 }
 
 func testSecurityCountsAddUp(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0.Add(2*time.Minute + 10*time.Second))
+	clock := newClock(t0.Add(2*time.Minute + 10*time.Second))
 	db := open(clock.Now)
 	ctx := context.Background()
-	add := func(cs ...bot.SecurityCount) error { return db.AddSecurityCounts(ctx, cs) }
+	add := func(cs ...commands.SecurityCount) error { return db.AddSecurityCounts(ctx, cs) }
 	m0, m1 := t0, t0.Add(time.Minute)
 	if err := add(); err != nil {
 		t.Errorf("adding no counts: %v", err)
 	}
 	if err := add(
-		bot.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 3},
-		bot.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.8", Count: 1, Detail: "no header"},
+		commands.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 3},
+		commands.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.8", Count: 1, Detail: "no header"},
 	); err != nil {
 		t.Fatal(err)
 	}
 	if err := add(
 		// Within the same minute: added to the same count, whose first
 		// non-empty detail is kept.
-		bot.SecurityCount{Minute: m0.Add(30 * time.Second), Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 2, Detail: "first detail"},
-		bot.SecurityCount{Minute: m1, Platform: "discord", Kind: "replayed-request", Source: "other", Count: 5, Detail: "seen"},
-		bot.SecurityCount{Minute: m1, Platform: "discord", Kind: "bad-signature", Source: "other", Count: 0, Detail: "nothing"},
+		commands.SecurityCount{Minute: m0.Add(30 * time.Second), Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 2, Detail: "first detail"},
+		commands.SecurityCount{Minute: m1, Platform: "discord", Kind: "replayed-request", Source: "other", Count: 5, Detail: "seen"},
+		commands.SecurityCount{Minute: m1, Platform: "discord", Kind: "bad-signature", Source: "other", Count: 0, Detail: "nothing"},
 	); err != nil {
 		t.Fatal(err)
 	}
 	if err := add(
-		bot.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 4, Detail: "second detail"},
-		bot.SecurityCount{Platform: "slack", Kind: "stale-timestamp", Source: "203.0.113.9", Count: 1, Detail: strings.Repeat("é", 200)},
+		commands.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 4, Detail: "second detail"},
+		commands.SecurityCount{Platform: "slack", Kind: "stale-timestamp", Source: "203.0.113.9", Count: 1, Detail: strings.Repeat("é", 200)},
 	); err != nil {
 		t.Fatal(err)
 	}
 	// A bad count fails the whole batch.
 	if err := add(
-		bot.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 100},
-		bot.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.8", Count: -1},
+		commands.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.7", Count: 100},
+		commands.SecurityCount{Minute: m0, Platform: "slack", Kind: "bad-signature", Source: "203.0.113.8", Count: -1},
 	); err == nil {
 		t.Error("a negative count was accepted")
 	}
@@ -110,7 +109,7 @@ func testSecurityCountsAddUp(t *testing.T, open Opener) {
 // and checks the counts: one per minute, platform, kind and source, the
 // largest first within a minute, ties in byte order; then the prune.
 func testSecurityCountsAggregateBatches(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	db := open(clock.Now)
 	ctx := context.Background()
 
@@ -118,10 +117,10 @@ func testSecurityCountsAggregateBatches(t *testing.T, open Opener) {
 	sources := []string{"203.0.113.1", "203.0.113.2", "198.51.100.3", "2001:db8::4", "other"}
 	kinds := []string{"bad-signature", "Stale-timestamp"} // a capital, to check the order is by bytes
 	for range batches {
-		var batch []bot.SecurityCount
+		var batch []commands.SecurityCount
 		for i, src := range sources {
 			for _, kind := range kinds {
-				batch = append(batch, bot.SecurityCount{Minute: clock.Now(), Platform: "slack",
+				batch = append(batch, commands.SecurityCount{Minute: clock.Now(), Platform: "slack",
 					Kind: kind, Source: src, Count: int64(10 + i), Detail: "signature mismatch"})
 			}
 		}
@@ -174,13 +173,13 @@ func testSecurityCountsAggregateBatches(t *testing.T, open Opener) {
 // added, and none fails. A detail holding a NUL and bytes that are not
 // UTF-8, which a client may send, is accepted.
 func testSecurityCountsConcurrentFlushers(t *testing.T, open Opener) {
-	clock := testenv.NewClock(t0)
+	clock := newClock(t0)
 	dbs := []Store{open(clock.Now), open(clock.Now)}
 	ctx := context.Background()
-	var keys []bot.SecurityCount
+	var keys []commands.SecurityCount
 	for _, platform := range []string{"discord", "slack"} {
 		for _, src := range []string{"203.0.113.1", "203.0.113.2", "other"} {
-			keys = append(keys, bot.SecurityCount{Minute: t0, Platform: platform, Kind: "bad-signature", Source: src, Count: 1,
+			keys = append(keys, commands.SecurityCount{Minute: t0, Platform: platform, Kind: "bad-signature", Source: src, Count: 1,
 				Detail: "bad\x00\xff"})
 		}
 	}
@@ -189,7 +188,7 @@ func testSecurityCountsConcurrentFlushers(t *testing.T, open Opener) {
 	for g := range goroutines {
 		wg.Go(func() {
 			for r := range rounds {
-				batch := make([]bot.SecurityCount, 0, len(keys)+1)
+				batch := make([]commands.SecurityCount, 0, len(keys)+1)
 				for i := range keys {
 					batch = append(batch, keys[(i+g+r)%len(keys)]) // each batch in another order
 				}

@@ -6,54 +6,16 @@
 package storagetest
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/wikimod/wikimod/bot"
-	"github.com/wikimod/wikimod/bot/discord"
-	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
-// Store is what a backend offers: the audit log, the replay guard, the
-// counts of refused requests, the identity links, Discord's pending forms,
-// the reminders, the leases, the adoption of the default wiki's rows, and
-// its own upkeep.
-type Store interface {
-	commands.Auditor
-	Audit(ctx context.Context, f storage.AuditFilter) ([]commands.AuditRecord, error)
-	Unsettled(ctx context.Context, limit int) ([]commands.AuditRecord, error)
-	Settle(ctx context.Context, rec *commands.AuditRecord, tell bool) (bool, error)
-	commands.NoticeStore
-
-	FirstSeen(ctx context.Context, platform, key string, expires time.Time) (bool, error)
-	PruneReplays(ctx context.Context, now time.Time) (int64, error)
-
-	bot.SecuritySink
-	SecurityCounts(ctx context.Context, since time.Time, limit int) ([]bot.SecurityCount, error)
-
-	commands.LinkStore
-
-	discord.FormStore
-
-	reminders.Store
-	// RecoverStaleClaims releases, as RecoverClaimed does, only the
-	// reminders claimed before olderThan: those of a replica that died.
-	RecoverStaleClaims(ctx context.Context, olderThan time.Time) (int, error)
-	// PageReminders and DueReminders are for tests and diagnostics.
-	PageReminders(ctx context.Context, wiki, title string) ([]reminders.Reminder, error)
-	DueReminders(ctx context.Context, now time.Time) (int, error)
-
-	TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
-	ReleaseLease(ctx context.Context, name, holder string) error
-
-	AdoptWiki(ctx context.Context, name string) error
-	Writable(ctx context.Context) error
-	SchemaVersion(ctx context.Context) (int, error)
-	Close() error
-}
+// Store is what a backend offers: commands.Store, the one contract of
+// every backend. The name stays for the tests that read a database back.
+type Store = commands.Store
 
 // Opener opens a handle on one test's database with the given clock. Each
 // call opens another: a restart, or a second process (a replica) sharing
@@ -131,3 +93,9 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 // fixed returns a clock stopped at t.
 func fixed(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// clock is a test's injected clock.
+type clock = testwait.Clock
+
+// newClock returns a clock set to t.
+var newClock = testwait.NewClock

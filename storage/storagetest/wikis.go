@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
-	"github.com/wikimod/wikimod/storage"
 )
 
 // testAdoptWiki renames the default wiki's rows once an operator names the
@@ -48,10 +47,10 @@ func testAdoptWiki(t *testing.T, open Opener) {
 	if err := db.AdoptWiki(ctx, "en"); err != nil {
 		t.Fatal(err)
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{Wiki: "en"}); len(got) != 2 {
+	if got := auditIDs(t, db, commands.AuditFilter{Wiki: "en"}); len(got) != 2 {
 		t.Errorf("en's audit records = %v, want the 2 of the default wiki", got)
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{Wiki: def}); len(got) != 0 {
+	if got := auditIDs(t, db, commands.AuditFilter{Wiki: def}); len(got) != 0 {
 		t.Errorf("the default wiki kept audit records: %v", got)
 	}
 	if r := record(t, db, noWiki.ID); r.Wiki != "" {
@@ -76,7 +75,7 @@ func testAdoptWiki(t *testing.T, open Opener) {
 	if err := db.AdoptWiki(ctx, "en"); err != nil {
 		t.Errorf("second AdoptWiki: %v", err)
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{Wiki: "en"}); len(got) != 2 {
+	if got := auditIDs(t, db, commands.AuditFilter{Wiki: "en"}); len(got) != 2 {
 		t.Errorf("after a second AdoptWiki en has %d records", len(got))
 	}
 	// Commands for the default wiki after the adoption are adopted next
@@ -87,10 +86,10 @@ func testAdoptWiki(t *testing.T, open Opener) {
 	if err := db.AdoptWiki(ctx, "en"); err != nil {
 		t.Fatal(err)
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{Wiki: "en"}); len(got) != 3 || got[0] != later.ID {
+	if got := auditIDs(t, db, commands.AuditFilter{Wiki: "en"}); len(got) != 3 || got[0] != later.ID {
 		t.Errorf("en's records after adopting again = %v, want the later one %d too", got, later.ID)
 	}
-	if got := auditIDs(t, db, storage.AuditFilter{Wiki: "de"}); len(got) != 1 || got[0] != other.ID {
+	if got := auditIDs(t, db, commands.AuditFilter{Wiki: "de"}); len(got) != 1 || got[0] != other.ID {
 		t.Errorf("another wiki's record was renamed: %v", got)
 	}
 	if err := db.AdoptWiki(ctx, def); err != nil {
@@ -125,7 +124,7 @@ func testAdoptWikiRefusesACollision(t *testing.T, open Opener) {
 		t.Fatal(err)
 	}
 	err := db.AdoptWiki(ctx, "en")
-	if !errors.Is(err, storage.ErrWikiCollision) || !strings.Contains(err.Error(), "links (1)") ||
+	if !errors.Is(err, commands.ErrWikiCollision) || !strings.Contains(err.Error(), "links (1)") ||
 		strings.Contains(err.Error(), "link_attempts") {
 		t.Fatalf("AdoptWiki = %v; want ErrWikiCollision naming links alone", err)
 	}
@@ -183,7 +182,7 @@ func testUseAfterCloseIsAnError(t *testing.T, open Opener) {
 	if err := db.Begin(ctx, &commands.AuditRecord{Platform: "console", UserID: "a", Command: "help"}); err == nil {
 		t.Error("Begin after Close succeeded")
 	}
-	if _, err := db.Audit(ctx, storage.AuditFilter{}); err == nil {
+	if _, err := db.Audit(ctx, commands.AuditFilter{}); err == nil {
 		t.Error("Audit after Close succeeded")
 	}
 	if err := db.Writable(ctx); err == nil {
