@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // TestArrivalIsWhenTheRequestCame: a request's arrival is stamped before
@@ -39,14 +40,22 @@ func TestArrivalIsWhenTheRequestCame(t *testing.T) {
 	}
 	defer s.Close(t.Context())
 	client := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
-	for range 2 {
+	for i := range 2 {
 		resp, err := client.Get("http://" + addr + "/x")
 		if err != nil {
 			t.Fatal(err)
 		}
 		io.Copy(io.Discard, resp.Body)
 		resp.Body.Close()
-		time.Sleep(10 * time.Millisecond) // the second request comes later
+		if i == 0 {
+			// The second request comes later: once the clock has moved on
+			// from the first's start, the two stamps cannot be the same.
+			testwait.For(t, "the clock to pass the first request's start", func() bool {
+				mu.Lock()
+				defer mu.Unlock()
+				return time.Now().After(starts[0])
+			})
+		}
 	}
 	mu.Lock()
 	defer mu.Unlock()

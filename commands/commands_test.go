@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -24,9 +24,9 @@ var wiki, wiki2 *devwiki.Wiki
 func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki, &wiki2)) }
 
 var (
-	admin   = commands.Actor{Platform: commands.PlatformConsole, UserID: "admin", UserName: "admin", Channel: "test"}
-	helper  = commands.Actor{Platform: commands.PlatformConsole, UserID: "helper", Channel: "test"}
-	nobody  = commands.Actor{Platform: commands.PlatformConsole, UserID: "mallory", Channel: "test"}
+	admin   = commands.Actor{Platform: "console", UserID: "admin", UserName: "admin", Channel: "test"}
+	helper  = commands.Actor{Platform: "console", UserID: "helper", Channel: "test"}
+	nobody  = commands.Actor{Platform: "console", UserID: "mallory", Channel: "test"}
 	ctxTest = context.Background()
 )
 
@@ -452,15 +452,15 @@ var (
 	suffixes = map[*testing.T]string{}
 )
 
-// x gives the names in s (marked SFX) this test's own suffix, so that the
-// test can run again (go test -count=2) on the same wiki, where the names
-// of the first run are taken.
+// x gives the names in s (marked SFX) this test's own suffix, the same in
+// every call, so that the test can run again (go test -count=2) on the
+// same wiki, where the names of the first run are taken.
 func x(t *testing.T, s string) string {
 	suffixMu.Lock()
 	defer suffixMu.Unlock()
 	sfx, ok := suffixes[t]
 	if !ok {
-		sfx = strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+		sfx = testwait.Unique("")
 		suffixes[t] = sfx
 	}
 	return strings.ReplaceAll(s, "SFX", sfx)

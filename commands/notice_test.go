@@ -11,6 +11,7 @@ import (
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -87,13 +88,13 @@ func beginAs(t *testing.T, db *storage.DB, owner string, at time.Time, actor com
 func TestSettledRequestersAreToldOnce(t *testing.T) {
 	clock := testenv.NewClock(time.Now())
 	env := testenv.New(t, wiki, testenv.Options{Now: clock.Now})
-	applied, notApplied, account := uniq("Told applied"), uniq("Told not applied"), fmt.Sprintf("Told%d", time.Now().UnixNano())
+	applied, notApplied, account := testwait.Unique("Told applied "), testwait.Unique("Told not applied "), testwait.Unique("Told")
 	given := clock.Now()
 	slackUser := func(id, channel string) commands.Actor {
-		return commands.Actor{Platform: commands.PlatformSlack, UserID: id, UserName: strings.ToLower(id), Channel: channel}
+		return commands.Actor{Platform: "slack", UserID: id, UserName: strings.ToLower(id), Channel: channel}
 	}
 	discordUser := func(id string) commands.Actor {
-		return commands.Actor{Platform: commands.PlatformDiscord, UserID: id, Channel: "CH-9"}
+		return commands.Actor{Platform: "discord", UserID: id, Channel: "CH-9"}
 	}
 	beginAs(t, env.DB, "dead", given, slackUser("U-ANN", "C-MODS"), commands.OutcomePending, "protect", map[string]string{"_": applied, "create": "sysop"})
 	beginAs(t, env.DB, "dead", given, discordUser("D-BOB"), commands.OutcomeQueued, "protect", map[string]string{"_": notApplied, "create": "sysop", "reason": "spam wave"})
@@ -127,7 +128,7 @@ func TestSettledRequestersAreToldOnce(t *testing.T) {
 		}
 		return nil
 	}}
-	tellers := map[string]commands.Teller{commands.PlatformSlack: slack, commands.PlatformDiscord: discord}
+	tellers := map[string]commands.Teller{"slack": slack, "discord": discord}
 	pass := func() commands.TellReport {
 		t.Helper()
 		rep, err := env.Service.TellSettled(ctxTest, env.DB, "me", tellers)
@@ -253,8 +254,8 @@ func TestOwnRecordsSettledOnlyWhenOrphaned(t *testing.T) {
 	}
 	t.Cleanup(func() { svc.Close(ctxTest) })
 	start := clock.Now()
-	orphan := beginAs(t, env.DB, "me", start, admin, commands.OutcomeQueued, "protect", map[string]string{"_": uniq("Orphan")})
-	peers := beginAs(t, env.DB, "peer", start, admin, commands.OutcomePending, "protect", map[string]string{"_": uniq("Peer")})
+	orphan := beginAs(t, env.DB, "me", start, admin, commands.OutcomeQueued, "protect", map[string]string{"_": testwait.Unique("Orphan ")})
+	peers := beginAs(t, env.DB, "peer", start, admin, commands.OutcomePending, "protect", map[string]string{"_": testwait.Unique("Peer ")})
 	audit.set(true)
 	reply := svc.ExecuteLine(ctxTest, admin, `/validatepassword password="A-long-enough-pass-4471" user="Orphan Test Newcomer"`)
 	waiting := env.LastAudit(t)

@@ -14,6 +14,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -82,10 +83,6 @@ func auditRows(t *testing.T, env *testenv.Env, n int) []commands.AuditRecord {
 	return recs
 }
 
-func uniq(prefix string) string {
-	return fmt.Sprintf("%s %d", prefix, time.Now().UnixNano())
-}
-
 // TestFrozenWikiEveryCommandAnsweredOnce queues 200 /protect commands while
 // the wiki is frozen. Every one gets exactly one reply and one finished
 // audit row, and each reply is true: a command refused for waiting too long
@@ -96,7 +93,7 @@ func TestFrozenWikiEveryCommandAnsweredOnce(t *testing.T) {
 		Timeout: 2 * time.Second,
 		Queue:   commands.QueueConfig{Workers: 4, MaxWait: 3 * time.Second, SweepEvery: 100 * time.Millisecond},
 	})
-	prefix := uniq("Frozen")
+	prefix := testwait.Unique("Frozen ")
 	if r := run(t, env, admin, `/protect "`+prefix+` warm" create=sysop`); !r.OK() {
 		t.Fatalf("warm-up: %s", r.Plain())
 	}
@@ -110,8 +107,12 @@ func TestFrozenWikiEveryCommandAnsweredOnce(t *testing.T) {
 			t.Fatalf("job %d refused at submission", i)
 		}
 	}
-	// Keep the wiki frozen past the commands' wait limit, then let it go.
-	time.Sleep(5 * time.Second)
+	// Keep the wiki frozen past the commands' wait limit, until the sweep
+	// has refused every command still waiting, then let it go.
+	testwait.For(t, "the sweep to refuse every command still waiting", func() bool {
+		waiting, _ := env.Service.QueueLen()
+		return waiting == 0
+	})
 	thaw()
 	got.wait(t)
 
@@ -166,7 +167,7 @@ func TestDeadlineStartsWhenTurnComes(t *testing.T) {
 		Timeout: 2 * time.Second,
 		Queue:   commands.QueueConfig{Workers: 2, MaxWait: time.Minute},
 	})
-	prefix := uniq("Turn")
+	prefix := testwait.Unique("Turn ")
 	if r := run(t, env, admin, `/protect "`+prefix+` warm" create=sysop`); !r.OK() {
 		t.Fatalf("warm-up: %s", r.Plain())
 	}
@@ -175,7 +176,12 @@ func TestDeadlineStartsWhenTurnComes(t *testing.T) {
 	for i := range 3 {
 		env.Service.Submit(ctxTest, commands.Job{Actor: admin, Line: fmt.Sprintf(`/protect "%s %d" create=sysop`, prefix, i), Deliver: got.deliver(i)})
 	}
-	time.Sleep(3 * time.Second) // longer than the timeout: the first is stuck, the others wait
+	// The first is stuck until its timeout ends it; only then does the
+	// second's turn come, after waiting longer than the timeout.
+	testwait.For(t, "the second command's turn", func() bool {
+		waiting, _ := env.Service.QueueLen()
+		return waiting < 2
+	})
 	thaw()
 	got.wait(t)
 	for i := 1; i < 3; i++ {
@@ -196,7 +202,7 @@ func TestQueueFullRefusesAtOnce(t *testing.T) {
 		Timeout: 2 * time.Second,
 		Queue:   commands.QueueConfig{Workers: 2, Capacity: 3, MaxWait: time.Minute},
 	})
-	prefix := uniq("Full")
+	prefix := testwait.Unique("Full ")
 	run(t, env, admin, `/protect "`+prefix+` warm" create=sysop`)
 	thaw := frozen(t, wiki)
 	got := newReplies(4)
@@ -208,7 +214,7 @@ func TestQueueFullRefusesAtOnce(t *testing.T) {
 			accepted++
 			if i == 0 {
 				// Let the writer take the first, so three can wait.
-				waitFor(t, func() bool { _, running := env.Service.QueueLen(); return running == 1 })
+				testwait.For(t, "the writer to take the first command", func() bool { _, running := env.Service.QueueLen(); return running == 1 })
 			}
 			continue
 		}
@@ -229,7 +235,7 @@ func TestQueueFullRefusesAtOnce(t *testing.T) {
 // were submitted, so the wiki's protect log lists them in that order.
 func TestWritesRunInArrivalOrder(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Queue: commands.QueueConfig{Workers: 6}})
-	title := uniq("Order")
+	title := testwait.Unique("Order ")
 	levels := []string{"sysop", "autoconfirmed"}
 	const n = 12
 	got := newReplies(n)
@@ -288,7 +294,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestQueueBoundsRequestsToTheWiki(t *testing.T) {
 	ct := &countingTransport{}
 	env := testenv.New(t, wiki, testenv.Options{Transport: ct, Queue: commands.QueueConfig{Workers: 3}})
-	prefix := uniq("Bound")
+	prefix := testwait.Unique("Bound ")
 	const n = 60
 	got := newReplies(n)
 	for i := range n {
@@ -361,24 +367,13 @@ func TestUnparsedCommandIsNamedInTheAudit(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 var errDropped = errors.New("connection dropped after the request was sent")
 
 // TestSessionInvalidatedUnderLoad: the wiki ends the bot's session while
 // 100 commands are queued; every one succeeds, and the bot logs in once.
 func TestSessionInvalidatedUnderLoad(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Queue: commands.QueueConfig{Workers: 8}})
-	prefix := uniq("Invalidated")
+	prefix := testwait.Unique("Invalidated ")
 	if r := run(t, env, admin, `/protect "`+prefix+` warm" create=sysop`); !r.OK() {
 		t.Fatalf("warm-up: %s", r.Plain())
 	}
@@ -443,7 +438,7 @@ func TestTrackingRunsAfterTheReply(t *testing.T) {
 		return nil
 	}})
 	t.Cleanup(letGo) // registered after testenv's, so it runs before the service closes
-	page := uniq("Tracked after reply")
+	page := testwait.Unique("Tracked after reply ")
 	got := newReplies(1)
 	env.Service.Submit(ctxTest, commands.Job{Actor: admin, Line: fmt.Sprintf(`/protect "%s" create=sysop expiry="1 day"`, page), Deliver: got.deliver(0)})
 	<-blocked   // the reminders are being told, and wait ...
@@ -457,7 +452,7 @@ func TestTrackingRunsAfterTheReply(t *testing.T) {
 	}
 	mu.Unlock()
 	letGo()
-	waitFor(t, func() bool { mu.Lock(); defer mu.Unlock(); return len(told) == 1 })
+	testwait.For(t, "the reminders to be told", func() bool { mu.Lock(); defer mu.Unlock(); return len(told) == 1 })
 	mu.Lock()
 	if out := told[0]; out.Title != page || len(out.Protections) != 1 || out.Protections[0].Level != "sysop" {
 		t.Errorf("told %+v", out)
@@ -479,7 +474,7 @@ func TestTrackingRunsAfterTheReply(t *testing.T) {
 	got = newReplies(1)
 	env.Service.Submit(ctxTest, commands.Job{Actor: admin, Line: fmt.Sprintf(`/protect "%s" create=sysop expiry="1 day"`, page), Deliver: got.deliver(0)})
 	got.wait(t)
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "tracking broke") })
+	testwait.For(t, "the tracking panic to be logged", func() bool { return strings.Contains(logs.String(), "tracking broke") })
 	if r := run(t, env, admin, "/help"); !r.OK() {
 		t.Errorf("after a panic in tracking: %s", r.Plain())
 	}

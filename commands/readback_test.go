@@ -14,6 +14,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -49,7 +50,7 @@ func (d dropAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
 // answer is lost; the reply says what the wiki holds now, read back.
 func TestProtectAnswerLostIsReadBack(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Transport: dropAnswers{action: "protect"}})
-	title := uniq("Lost answer")
+	title := testwait.Unique("Lost answer ")
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop expiry="1 week"`, title))
 	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Plain(), "as you asked") || !strings.Contains(r.Title, title) {
 		t.Fatalf("reply = %+v", r)
@@ -66,7 +67,7 @@ func TestProtectAnswerLostIsReadBack(t *testing.T) {
 // lost; the reply says the account exists now.
 func TestCreateAccountAnswerLostIsReadBack(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Transport: dropAnswers{action: "createaccount"}})
-	name := fmt.Sprintf("Lost%d", time.Now().UnixNano())
+	name := testwait.Unique("Lost")
 	r := run(t, env, admin, fmt.Sprintf(`/createaccount username=%s password="Very-long-and-unusual-9"`, name))
 	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Title, name) || strings.Contains(r.Plain(), "Very-long") {
 		t.Fatalf("reply = %+v", r)
@@ -102,7 +103,7 @@ func TestTimeoutAfterWriteIsUnknownNotFailed(t *testing.T) {
 	fw := &freezeOnWrite{action: "protect", wiki: wiki, frozen: make(chan struct{})}
 	t.Cleanup(func() { wiki.Thaw() })
 	env := testenv.New(t, wiki, testenv.Options{Timeout: 2 * time.Second, Transport: fw})
-	title := uniq("Timeout")
+	title := testwait.Unique("Timeout ")
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop`, title))
 	<-fw.frozen
 	wiki.Thaw()
@@ -112,7 +113,7 @@ func TestTimeoutAfterWriteIsUnknownNotFailed(t *testing.T) {
 	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeUnknown {
 		t.Errorf("audit = %+v", rec)
 	}
-	waitFor(t, func() bool { return env.Protections(t, title)["create"].Level == "sysop" })
+	testwait.For(t, "the wiki to show the protection", func() bool { return env.Protections(t, title)["create"].Level == "sysop" })
 }
 
 // TestProtectOnWikiWithoutLevels: a wiki whose $wgRestrictionLevels lists no
@@ -138,9 +139,9 @@ func TestProtectOnWikiWithoutLevels(t *testing.T) {
 func TestSettleFinishesWhatACrashLeft(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
 	ctx := ctxTest
-	applied := uniq("Settle applied")
-	notApplied := uniq("Settle not applied")
-	account := fmt.Sprintf("Settle%d", time.Now().UnixNano())
+	applied := testwait.Unique("Settle applied ")
+	notApplied := testwait.Unique("Settle not applied ")
+	account := testwait.Unique("Settle")
 	begin := func(outcome commands.Outcome, command string, args map[string]string) int64 {
 		rec := &commands.AuditRecord{Time: time.Now(), Wiki: commands.DefaultWiki, Platform: "slack", UserID: "U-ADMIN", Command: command, Args: args, Outcome: outcome}
 		if err := env.DB.Begin(ctx, rec); err != nil {
@@ -151,7 +152,7 @@ func TestSettleFinishesWhatACrashLeft(t *testing.T) {
 	ids := map[string]int64{
 		"applied":     begin(commands.OutcomePending, "protect", map[string]string{"_": strings.ToLower(applied[:1]) + applied[1:], "create": "sysop"}),
 		"not-applied": begin(commands.OutcomePending, "protect", map[string]string{"_": notApplied, "create": "sysop"}),
-		"queued":      begin(commands.OutcomeQueued, "protect", map[string]string{"_": uniq("Settle queued"), "create": "sysop"}),
+		"queued":      begin(commands.OutcomeQueued, "protect", map[string]string{"_": testwait.Unique("Settle queued "), "create": "sysop"}),
 		"account":     begin(commands.OutcomePending, "createaccount", map[string]string{"username": account}),
 		"reset":       begin(commands.OutcomePending, "resetpassword", map[string]string{"user": "Admin"}),
 		"validate":    begin(commands.OutcomePending, "validatepassword", map[string]string{"password": "[redacted]"}),
@@ -190,8 +191,7 @@ func TestSettleFinishesWhatACrashLeft(t *testing.T) {
 // way the reply says what happened, and why when refused.
 func TestNamesTheWikiRefuses(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
-	sfx := fmt.Sprint(time.Now().UnixNano() % 1e9)
-	for _, name := range []string{"Eq=Name" + sfx, "~Tilde" + sfx} {
+	for _, name := range []string{testwait.Unique("Eq=Name"), testwait.Unique("~Tilde")} {
 		r := run(t, env, admin, fmt.Sprintf(`/createaccount username="%s" email=names@example.test`, name))
 		switch {
 		case wiki.AtLeast("1.43"):
@@ -262,7 +262,7 @@ func TestReadBackComparesExpiriesAndCascading(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			gw := &gateway502{action: "protect", forward: tc.forward}
 			env := testenv.New(t, wiki, testenv.Options{Transport: gw})
-			title := uniq("Read back")
+			title := testwait.Unique("Read back ")
 			createPage(t, env, title)
 			if r := run(t, env, admin, fmt.Sprintf(`/protect %q %s`, title, tc.setup)); !r.OK() {
 				t.Fatal(r.Plain())

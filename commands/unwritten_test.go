@@ -10,6 +10,7 @@ import (
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -23,7 +24,7 @@ import (
 func TestAuditLockedEveryCommandEndsAsAnswered(t *testing.T) {
 	logs := &testenv.LogBuffer{}
 	env := testenv.New(t, wiki, testenv.Options{Logger: logs.Logger(), Queue: commands.QueueConfig{AuditRetry: 100 * time.Millisecond}})
-	prefix := uniq("Locked audit")
+	prefix := testwait.Unique("Locked audit ")
 	const n = 10
 	got := newReplies(n)
 	for i := range n {
@@ -37,7 +38,7 @@ func TestAuditLockedEveryCommandEndsAsAnswered(t *testing.T) {
 		defer got.mu.Unlock()
 		return len(got.got)
 	}
-	waitFor(t, func() bool { return answered() >= 2 })
+	testwait.For(t, "the first two replies", func() bool { return answered() >= 2 })
 
 	lock, err := sql.Open("sqlite3", "file:"+env.DBPath+"?_busy_timeout=5000")
 	if err != nil {
@@ -52,7 +53,9 @@ func TestAuditLockedEveryCommandEndsAsAnswered(t *testing.T) {
 	if _, err := conn.ExecContext(ctxTest, `BEGIN IMMEDIATE`); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(logs.String(), "it is tried again until the audit log takes it") })
+	testwait.For(t, "a command's end the audit log did not take", func() bool {
+		return strings.Contains(logs.String(), "it is tried again until the audit log takes it")
+	})
 	if _, err := conn.ExecContext(ctxTest, `ROLLBACK`); err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +76,7 @@ func TestAuditLockedEveryCommandEndsAsAnswered(t *testing.T) {
 		reply := got.got[i][0]
 		return r.Outcome == reply.Outcome && r.Code == reply.Code
 	}
-	waitFor(t, func() bool {
+	testwait.For(t, "every record to end as its command was answered", func() bool {
 		recs := byTitle()
 		got.mu.Lock()
 		defer got.mu.Unlock()

@@ -3,10 +3,10 @@ package mw_test
 import (
 	"context"
 	"net/url"
-	"strconv"
 	"testing"
 	"time"
 
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -22,7 +22,7 @@ func TestProtectLogAgainstRealWiki(t *testing.T) {
 		}
 	}
 	// The wiki outlives one run of the test (-count): a new title each time.
-	title := "Log Test Title " + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	title := testwait.Unique("Log Test Title ")
 	protect(title, []mw.Protection{{Action: "create", Level: "sysop"}}, []string{"1 week"}, "first")
 	protect(title, []mw.Protection{{Action: "create", Level: "autoconfirmed"}}, []string{"2 weeks"}, "second")
 	protect(title, []mw.Protection{{Action: "create", Level: "all"}}, nil, "third")
@@ -108,17 +108,15 @@ func TestPageStatesAgainstRealWiki(t *testing.T) {
 
 	var got map[string]mw.PageState
 	// The wiki records what a page transcludes after it has answered the
-	// edit: wait for it (the deadline only stops a broken test).
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	// edit: wait for it.
+	testwait.For(t, "the wiki to record that State Cascade Target inherits the cascade", func() bool {
 		var err error
 		got, err = c.PageStates(ctx, "State_Test_Title", "State Cascade Source", "State Cascade Target", "Talk:Nothing Here", "Bad[title")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got["State Cascade Target"].Inherited) > 0 || time.Now().After(deadline) {
-			break
-		}
-	}
+		return len(got["State Cascade Target"].Inherited) > 0
+	})
 	st, ok := got["State_Test_Title"]
 	if !ok || st.Title != "State Test Title" || !st.Missing || len(st.Protections) != 1 || st.Protections[0].Type != "create" {
 		t.Errorf("State_Test_Title = %+v, %v; want the normalised missing title with create protection", st, ok)

@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -49,27 +51,21 @@ func closedPortURL(t *testing.T) string {
 }
 
 // waitProtected reads the page's protections until the wiki reports one of
-// the given type, or gives up after a while.
+// the given type.
 func waitProtected(t *testing.T, c *mw.Client, title, typ string) []mw.PageProtection {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testwait.Limit)
 	defer cancel()
-	for {
-		got, err := c.PageProtections(ctx, title)
+	var got []mw.PageProtection
+	testwait.For(t, fmt.Sprintf("%q to get %s protection", title, typ), func() bool {
+		var err error
+		got, err = c.PageProtections(ctx, title)
 		if err != nil {
 			t.Fatalf("read back %q: %v", title, err)
 		}
-		for _, p := range got {
-			if p.Type == typ {
-				return got
-			}
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%q never got %s protection; the wiki reports %+v", title, typ, got)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+		return slices.ContainsFunc(got, func(p mw.PageProtection) bool { return p.Type == typ })
+	})
+	return got
 }
 
 // TestLostAnswerMaybeAppliedAgainstRealWiki loses the answer to a write
@@ -79,7 +75,7 @@ func waitProtected(t *testing.T, c *mw.Client, title, typ string) []mw.PageProte
 // because it was.
 func TestLostAnswerMaybeAppliedAgainstRealWiki(t *testing.T) {
 	w := devwiki.Need(t, wiki)
-	suffix := fmt.Sprint(time.Now().UnixNano())
+	suffix := testwait.Unique("")
 	cases := []struct {
 		name    string
 		timeout func(*mw.Config) // how the client gives up

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -20,7 +21,7 @@ func TestRevisionsAfterAgainstRealWiki(t *testing.T) {
 	rec := &recorder{}
 	c := newBot(t, rec, nil)
 	ctx := context.Background()
-	s := runSuffix()
+	s := testwait.Unique("")
 	owner, other := "History Owner "+s, "History Other "+s
 	createUser(t, w, owner, "", false)
 	createUser(t, w, other, "", false)

@@ -6,9 +6,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -53,7 +53,7 @@ func TestInvalidatedSessionAgainstRealWiki(t *testing.T) {
 func invalidatedBurst(t *testing.T, w *devwiki.Wiki, c *mw.Client, lc *loginCounter) {
 	ctx := context.Background()
 	// Titles unique to this run, so that the test can run again on the same wiki.
-	prefix := fmt.Sprintf("Session Race %d", time.Now().UnixNano())
+	prefix := testwait.Unique("Session Race ")
 	if _, err := c.Protect(ctx, mw.ProtectParams{
 		Title: prefix + " warm", Protections: []mw.Protection{{Action: "create", Level: "sysop"}},
 	}); err != nil {

@@ -15,12 +15,9 @@ import (
 
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
-
-// runSuffix makes names unique to one run of a test, so that it can run
-// again on the same wiki (go test -count=2).
-func runSuffix() string { return fmt.Sprint(time.Now().UnixNano() % 1e9) }
 
 // createUser makes an account on the wiki for a test.
 func createUser(t *testing.T, w *devwiki.Wiki, name, email string, sysop bool) {
@@ -34,7 +31,7 @@ func TestUserAgainstRealWiki(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	c := newBot(t, nil, nil)
 	ctx := context.Background()
-	s := runSuffix()
+	s := testwait.Unique("")
 	sysop, plain, noMail := "User Sysop "+s, "User Plain "+s, "User Nomail "+s
 	createUser(t, w, sysop, "sysop@example.test", true)
 	createUser(t, w, plain, "plain@example.test", false)
@@ -133,7 +130,7 @@ func TestSetGroupsSeenThroughUser(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	c := newBot(t, nil, nil)
 	ctx := context.Background()
-	name := "Promoted " + runSuffix()
+	name := testwait.Unique("Promoted ")
 	createUser(t, w, name, "", false)
 	groups := func() []string {
 		t.Helper()
@@ -164,7 +161,7 @@ func TestEmailUserAgainstRealWiki(t *testing.T) {
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	ctx := context.Background()
-	s := runSuffix()
+	s := testwait.Unique("")
 	target, noMail := "Mail Target "+s, "Mail Nomail "+s
 	createUser(t, w, target, "target"+s+"@example.test", false)
 	createUser(t, w, noMail, "", false)
@@ -312,7 +309,7 @@ func TestLatestRevisionAgainstRealWiki(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	c := newBot(t, nil, nil)
 	ctx := context.Background()
-	s := runSuffix()
+	s := testwait.Unique("")
 	name := "Editor " + s
 	createUser(t, w, name, "", false)
 	page := "User:" + name + "/wikimod"

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/wikimod/wikimod/bot/console"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // echo records what it was asked and answers with the line.
@@ -45,7 +45,7 @@ func TestRunReadsLinesUntilEOF(t *testing.T) {
 	if got := strings.Join(svc.lines, "|"); got != "/help|/protect x edit=sysop" {
 		t.Errorf("lines run = %q", got)
 	}
-	if svc.actors[0].Platform != commands.PlatformConsole || svc.actors[0].UserID != "alice" {
+	if svc.actors[0].Platform != "console" || svc.actors[0].UserID != "alice" {
 		t.Errorf("actor = %+v", svc.actors[0])
 	}
 	if out.String() != "ran /help\n\nran /protect x edit=sysop\n\n" {
@@ -95,9 +95,7 @@ func TestLogLinesStayOffThePrompt(t *testing.T) {
 	}
 	done := make(chan error)
 	go func() { done <- a.Run(context.Background()) }()
-	for out.String() != "wikimod> " {
-		time.Sleep(time.Millisecond)
-	}
+	testwait.For(t, "the prompt", func() bool { return out.String() == "wikimod> " })
 	screen.LogWriter(out).Write([]byte("level=INFO msg=\"logged in\"\n"))
 	feed.Write([]byte("quit\n"))
 	if err := <-done; err != nil {
@@ -128,11 +126,5 @@ func TestRunLeavesNoReader(t *testing.T) {
 		}
 		cancel()
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if n := runtime.NumGoroutine(); n > before {
-		t.Errorf("%d goroutines left behind", n-before)
-	}
+	testwait.For(t, "the goroutines Run started to end", func() bool { return runtime.NumGoroutine() <= before })
 }

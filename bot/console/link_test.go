@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"maps"
 	"os"
@@ -15,6 +16,7 @@ import (
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/linktest"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 var wiki *devwiki.Wiki
@@ -35,15 +37,12 @@ func (p *typist) line(t testing.TB, text string) string {
 	if _, err := io.WriteString(p.in, text+"\n"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if out := p.out.String()[before:]; strings.HasSuffix(out, "\n\n") {
-			return out
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("no reply to %q", text)
-	return ""
+	var out string
+	testwait.For(t, fmt.Sprintf("the reply to %q", text), func() bool {
+		out = p.out.String()[before:]
+		return strings.HasSuffix(out, "\n\n")
+	})
+	return out
 }
 
 func (p *typist) Command(t testing.TB, name string, args map[string]string) string {

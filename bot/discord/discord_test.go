@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -24,6 +23,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -621,7 +621,7 @@ func TestValidatePasswordAsksInAModal(t *testing.T) {
 func TestCreateAccountThroughTheModal(t *testing.T) {
 	f := newFixture(t, discord.ModeHTTP)
 	const password = "Created-through-discord-913"
-	name := fresh("Discord Made")
+	name := testwait.Unique("Discord Made ")
 	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", name), opt("email", "made@example.test"), opt("reason", "asked on Discord"))
 	status, resp := f.post(t, body)
 	formID := modal(t, status, resp, "password", false)
@@ -657,14 +657,14 @@ func TestCreateAccountThroughTheModal(t *testing.T) {
 // without one, as on Slack.
 func TestCreateAccountFormNeedsAPasswordWithoutEmail(t *testing.T) {
 	f := newFixture(t, discord.ModeHTTP)
-	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", fresh("Discord Unmailed")))
+	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", testwait.Unique("Discord Unmailed ")))
 	status, resp := f.post(t, body)
 	modal(t, status, resp, "password", true)
 }
 
 func TestCreateAccountWithoutPasswordMailsOne(t *testing.T) {
 	f := newFixture(t, discord.ModeHTTP)
-	name := fresh("Discord Mailed")
+	name := testwait.Unique("Discord Mailed ")
 	_, _, body := slash(member("D-ADMIN"), "createaccount", opt("username", name), opt("email", "mailed@example.test"))
 	status, resp := f.post(t, body)
 	formID := modal(t, status, resp, "password", false)
@@ -1009,10 +1009,7 @@ func TestFailedPostsDoNotLogTheToken(t *testing.T) {
 	deferred(t, status, resp)
 	// The queue runs the command and tries the edit, which fails; the
 	// failure is counted, then logged.
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(f.logs.String(), "cannot post a result") && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.For(t, "the failed edit to be logged", func() bool { return strings.Contains(f.logs.String(), "cannot post a result") })
 	f.adapter.Close()
 	logs := f.logs.String()
 	if !strings.Contains(logs, "cannot post a result") || !strings.Contains(logs, "[token]") {
@@ -1081,10 +1078,4 @@ func TestTitleAutocomplete(t *testing.T) {
 			}
 		}
 	}
-}
-
-// fresh gives a name no earlier run on the shared wiki has used, so that
-// the tests can run again (go test -count=2).
-func fresh(name string) string {
-	return name + " " + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -40,7 +42,7 @@ func TestWikiOptionAndTitlesFromTheChosenWiki(t *testing.T) {
 		}
 	}
 
-	title := fresh("Only On De")
+	title := testwait.Unique("Only On De ")
 	var res struct{ Edit struct{ Result string } }
 	if _, err := f.env.Wikis["de"].Client.Post(context.Background(), "csrf", map[string][]string{
 		"action": {"edit"}, "title": {title}, "text": {"A page on de only."}}, &res); err != nil {
@@ -122,15 +124,61 @@ func identifies(f *fixture) []discordtest.Request {
 	return out
 }
 
+// leaseTries passes the replicas' tries for the gateway lease on to the
+// database, and notes when each was made and whether it won, so that a
+// test can wait until a replica has been kept waiting for longer than an
+// unrenewed lease lasts.
+type leaseTries struct {
+	store interface {
+		TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error)
+		ReleaseLease(ctx context.Context, name, holder string) error
+	}
+	mu      sync.Mutex
+	refused map[string][]time.Time // by holder
+	won     map[string]bool
+}
+
+func (l *leaseTries) TryLease(ctx context.Context, name, holder string, until, now time.Time) (bool, error) {
+	held, err := l.store.TryLease(ctx, name, holder, until, now)
+	if err == nil {
+		l.mu.Lock()
+		if held {
+			l.won[holder] = true
+		} else {
+			l.refused[holder] = append(l.refused[holder], now)
+		}
+		l.mu.Unlock()
+	}
+	return held, err
+}
+
+func (l *leaseTries) ReleaseLease(ctx context.Context, name, holder string) error {
+	return l.store.ReleaseLease(ctx, name, holder)
+}
+
+// refusedFor returns how long holder has been refused the lease, from its
+// first refusal to its last, and whether it has ever won it.
+func (l *leaseTries) refusedFor(holder string) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	r := l.refused[holder]
+	if len(r) == 0 {
+		return 0, l.won[holder]
+	}
+	return r[len(r)-1].Sub(r[0]), l.won[holder]
+}
+
 // TestOneReplicaHoldsTheGateway: replicas in gateway mode sharing a
 // database take turns: one opens the gateway, the other waits, and takes
 // over when the holder stops.
 func TestOneReplicaHoldsTheGateway(t *testing.T) {
 	f := newFixture(t, discord.ModeGateway, func(c *discord.Config) { c.PublicKey = "" })
+	const ttl = 600 * time.Millisecond
+	tries := &leaseTries{store: f.env.DB, refused: map[string][]time.Time{}, won: map[string]bool{}}
 	replica := func(instance string) *discord.Adapter {
 		a, err := discord.New(discord.Config{Mode: discord.ModeGateway, ApplicationID: appID, BotToken: "test-bot-token",
 			GuildIDs: []string{guildID}, APIURL: f.api.URL, Service: f.env.Service, Replays: f.env.DB, Forms: f.env.DB, Now: time.Now,
-			Gateway: &discord.GatewayLease{Store: f.env.DB, Instance: instance, TTL: 600 * time.Millisecond}})
+			Gateway: &discord.GatewayLease{Store: tries, Instance: instance, TTL: ttl}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -153,15 +201,21 @@ func TestOneReplicaHoldsTheGateway(t *testing.T) {
 	})
 	stopTwo := run(replica("two"))
 	defer stopTwo()
-	time.Sleep(1500 * time.Millisecond) // several renewals: two keeps waiting
+	// Two keeps being refused for longer than the lease lasts unless one
+	// renews it: one has renewed it. Should two win it instead, its
+	// session is waited for, so that the check below counts it.
+	testwait.For(t, "the second replica to be refused the lease for longer than it lasts, or to win it", func() bool {
+		d, won := tries.refusedFor("two")
+		return d > ttl || won
+	})
+	if _, won := tries.refusedFor("two"); won {
+		testwait.For(t, "the second replica's Identify", func() bool { return len(identifies(f)) >= 2 })
+	}
 	if n := len(identifies(f)); n != 1 {
 		t.Fatalf("%d gateway sessions opened while one replica held the lease, want 1", n)
 	}
 	stopOne()
-	deadline := time.Now().Add(10 * time.Second)
-	for len(identifies(f)) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.For(t, "the second replica to take the gateway over", func() bool { return len(identifies(f)) >= 2 })
 	if n := len(identifies(f)); n != 2 {
 		t.Errorf("after the holder stopped, %d gateway sessions were opened in all, want 2 (the other took over)", n)
 	}

@@ -55,7 +55,7 @@ var settledReply = commands.Reply{Command: "protect", Outcome: commands.OutcomeI
 func TestTellRequesterMentionsThemAlone(t *testing.T) {
 	api := discordtest.NewServer(t)
 	ad := teller(t, api.URL, "test-bot-token")
-	to := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ALICE", Channel: "CH7"}
+	to := commands.Actor{Platform: "discord", UserID: "D-ALICE", Channel: "CH7"}
 	if err := ad.TellRequester(context.Background(), to, settledReply); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +92,7 @@ func TestTellRequesterErrors(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ad := teller(t, srv.URL, "test-bot-token")
-	to := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ALICE", Channel: "CH7"}
+	to := commands.Actor{Platform: "discord", UserID: "D-ALICE", Channel: "CH7"}
 	for _, c := range []struct {
 		status int
 		gone   bool
@@ -108,7 +108,7 @@ func TestTellRequesterErrors(t *testing.T) {
 			t.Errorf("HTTP %d: error %v; want undeliverable %v", c.status, err, c.gone)
 		}
 	}
-	if err := ad.TellRequester(context.Background(), commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ALICE"}, settledReply); !errors.Is(err, commands.ErrUndeliverable) {
+	if err := ad.TellRequester(context.Background(), commands.Actor{Platform: "discord", UserID: "D-ALICE"}, settledReply); !errors.Is(err, commands.ErrUndeliverable) {
 		t.Errorf("no channel: %v, want undeliverable", err)
 	}
 	httpMode, err := discord.New(discord.Config{Mode: discord.ModeHTTP, ApplicationID: appID, PublicKey: discordtest.NewSigner().PublicKeyHex(),

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/pgtest"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage/postgres"
 )
@@ -160,7 +160,7 @@ func TestAReplicaDiesMidTickAndTheOthersFinishItsClaim(t *testing.T) {
 			var ps []reminders.TrackedProtection
 			for _, typ := range types {
 				ps = append(ps, reminders.TrackedProtection{Type: typ, Level: "sysop", Expiry: due.Add(time.Hour),
-					SetBy: "alice", Platform: commands.PlatformSlack, SetAt: clock.Now()})
+					SetBy: "alice", Platform: "slack", SetAt: clock.Now()})
 				want[name+"|"+title+"|"+typ] = true
 			}
 			if _, err := seed.ReconcilePage(ctx, name, title, ps, leads, clock.Now()); err != nil {
@@ -223,11 +223,9 @@ func TestAReplicaDiesMidTickAndTheOthersFinishItsClaim(t *testing.T) {
 	waitTicks := func(n int64) {
 		t.Helper()
 		a0, b0 := storeA.ticks.Load(), storeB.ticks.Load()
-		for deadline := time.Now().Add(30 * time.Second); storeA.ticks.Load() < a0+n || storeB.ticks.Load() < b0+n; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the survivors ticked %d and %d times, want %d each", storeA.ticks.Load()-a0, storeB.ticks.Load()-b0, n)
-			}
-		}
+		testwait.For(t, fmt.Sprintf("each survivor to tick %d times", n), func() bool {
+			return storeA.ticks.Load() >= a0+n && storeB.ticks.Load() >= b0+n
+		})
 	}
 	clock.Set(due.Add(lease - time.Second))
 	waitTicks(2)
@@ -248,11 +246,7 @@ func TestAReplicaDiesMidTickAndTheOthersFinishItsClaim(t *testing.T) {
 		}
 		return n
 	}
-	for deadline := time.Now().Add(60 * time.Second); len(delivered()) < len(want); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d reminders delivered after the lease ran out", len(delivered()), len(want))
-		}
-	}
+	testwait.For(t, "every reminder to be delivered after the lease ran out", func() bool { return len(delivered()) >= len(want) })
 	waitTicks(1) // a tick in progress finishes; the next finds nothing
 	survivorA.Close()
 	survivorB.Close()
@@ -407,7 +401,7 @@ func TestReplicasSyncAWikiOneAtATime(t *testing.T) {
 	ctx := context.Background()
 	clock := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	gate := newSyncGate()
-	title := "Replica Sync " + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	title := testwait.Unique("Replica Sync ")
 	const interval = 15 * time.Minute
 
 	newSyncer := func(instance string, replicas bool) *reminders.Scheduler {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // BenchmarkProtectInProcess runs signed /protect commands, one at a time,
@@ -26,14 +26,14 @@ func BenchmarkProtectInProcess(b *testing.B) {
 		}
 		return s.Commands(), s.OnProtect
 	}}, nil)
-	stamp := time.Now().UnixNano()
+	stamp := testwait.Unique("")
 	for i := range 20 {
-		h.run(b, "U-ADMIN", "/protect", fmt.Sprintf(`"Warm %d %d" create=sysop expiry="1 day"`, stamp, i))
+		h.run(b, "U-ADMIN", "/protect", fmt.Sprintf(`"Warm %s %d" create=sysop expiry="1 day"`, stamp, i))
 	}
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
-		h.run(b, "U-ADMIN", "/protect", fmt.Sprintf(`"InProc %d %d" create=sysop expiry="1 day" reason="benchmark"`, stamp, i))
+		h.run(b, "U-ADMIN", "/protect", fmt.Sprintf(`"InProc %s %d" create=sysop expiry="1 day" reason="benchmark"`, stamp, i))
 	}
 }

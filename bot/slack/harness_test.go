@@ -22,6 +22,7 @@ import (
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -138,7 +139,7 @@ func (s *standIn) waitWebhook(t testing.TB, responseURL string) webhook {
 	t.Helper()
 	path := strings.TrimPrefix(responseURL, s.srv.URL)
 	var got webhook
-	waitFor(t, "a post to "+path, func() bool {
+	testwait.For(t, "a post to "+path, func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for _, h := range s.webhooks {
@@ -156,7 +157,7 @@ func (s *standIn) waitWebhook(t testing.TB, responseURL string) webhook {
 func (s *standIn) waitCall(t testing.TB, method string, n int) apiCall {
 	t.Helper()
 	var got apiCall
-	waitFor(t, fmt.Sprintf("call %d of %s", n, method), func() bool {
+	testwait.For(t, fmt.Sprintf("call %d of %s", n, method), func() bool {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		seen := 0
@@ -196,19 +197,6 @@ func (s *standIn) everything() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return strings.Join(s.raw, "\n")
-}
-
-// waitFor polls cond until it holds, failing the test after 30 seconds.
-// The deadline only catches a hang; nothing is asserted about time.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // harness is a Slack adapter in HTTP mode wired to a real core on the test

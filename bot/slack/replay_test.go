@@ -13,6 +13,7 @@ import (
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -22,7 +23,7 @@ import (
 // copy is still refused.
 func TestReplayedRequestRunsNothing(t *testing.T) {
 	h := newHarness(t, testenv.Options{}, nil)
-	title := unique("Slack Replay")
+	title := testwait.Unique("Slack Replay ")
 	form := h.slashForm("U-ADMIN", "/protect", `"`+title+`" create=sysop`)
 	body := form.Encode()
 	ts := h.clock.Now().Unix()

@@ -17,6 +17,7 @@ import (
 
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 const appToken = "xapp-test"
@@ -117,7 +118,7 @@ func TestSocketModeEventHandling(t *testing.T) {
 		t.Errorf("protection = %+v", p)
 	}
 
-	person := unique("Socket Person")
+	person := testwait.Unique("Socket Person ")
 	form = h.slashForm("U-ADMIN", "/createaccount", `"`+person+`"`)
 	h.ad.HandleSocketEvent(socketEvent(t, "slash_commands", "env-2", slashPayload(form)), ack)
 	if a := nextAck(t, acks); a.EnvelopeID != "env-2" || a.Payload != "" {

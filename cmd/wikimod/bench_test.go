@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // slowWiki is a loopback proxy in front of the real wiki that holds every
@@ -80,6 +82,7 @@ func BenchmarkQueueBehindSlowWiki(b *testing.B) {
 		client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		var wg sync.WaitGroup
 		var acked atomic.Int64
+		prefix := testwait.Unique("Slow ")
 		start := time.Now()
 		sem := make(chan struct{}, 64)
 		for i := range n {
@@ -90,7 +93,7 @@ func BenchmarkQueueBehindSlowWiki(b *testing.B) {
 				defer func() { <-sem }()
 				command, text := "/validatepassword", fmt.Sprintf(`password="Long-enough-password-%d"`, i)
 				if i%4 == 0 {
-					command, text = "/protect", fmt.Sprintf(`"Slow %d %d" create=sysop`, start.UnixNano(), i)
+					command, text = "/protect", fmt.Sprintf(`"%s %d" create=sysop`, prefix, i)
 				}
 				if ok, _ := sendCommand(context.Background(), client, p.base, s.srv.URL+"/response/"+strconv.Itoa(i), command, text); ok {
 					acked.Add(1)

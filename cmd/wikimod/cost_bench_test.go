@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // procCPU reads a process's user and system CPU time from /proc.
@@ -133,7 +135,7 @@ func commandCost(b *testing.B, which costCase) {
 		admin = "http://" + cfg.HTTP.AdminListen
 	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
-	stamp := time.Now().UnixNano()
+	stamp := testwait.Unique("")
 	var seq int
 	var mu sync.Mutex
 	run := func(n int) {
@@ -149,7 +151,7 @@ func commandCost(b *testing.B, which costCase) {
 			go func() {
 				defer func() { <-sem; wg.Done() }()
 				path := "/response/cost-" + strconv.Itoa(i)
-				text := fmt.Sprintf(`"Cost %d %d" create=sysop expiry="1 day" reason="benchmark"`, stamp, i)
+				text := fmt.Sprintf(`"Cost %s %d" create=sysop expiry="1 day" reason="benchmark"`, stamp, i)
 				if ok, err := sendCommand(context.Background(), client, p.base, s.srv.URL+path, "/protect", text); !ok {
 					b.Errorf("command %d refused: %v", i, err)
 					return

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/bot/discord/discordtest"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -117,7 +118,7 @@ func TestRunServesDiscordInteractions(t *testing.T) {
 		t.Errorf("PING answered %d %s", status, body)
 	}
 
-	page := fmt.Sprintf("Run Discord Page %d", time.Now().UnixNano())
+	page := testwait.Unique("Run Discord Page ")
 	protect := []byte(`{"id":"77","application_id":"APP7","type":2,"token":"tok77","version":1,"guild_id":"G2","channel_id":"C5",
 		"member":{"user":{"id":"D-ADMIN","username":"admin"},"roles":[]},
 		"data":{"id":"c","name":"protect","type":1,"options":[{"name":"title","type":3,"value":"` + page + `"},{"name":"create","type":3,"value":"sysop"}]}}`)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"os"
 	"os/exec"
@@ -14,12 +15,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -127,23 +130,50 @@ func startProcess(t testing.TB, config string) *process {
 		t.Fatal(err)
 	}
 	p := &process{cmd: cmd, base: "http://" + cfg.HTTP.Listen, logs: logs}
+	started := false
 	t.Cleanup(func() {
 		p.kill()
 		logs.Close()
+		if !started {
+			out, _ := os.ReadFile(logs.Name())
+			t.Logf("wikimod did not start; its log:\n%s", out)
+		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testwait.For(t, "wikimod to answer /healthz", func() bool {
 		resp, err := http.Get(p.base + "/healthz")
 		if err == nil {
 			resp.Body.Close()
-			return p
 		}
-		if time.Now().After(deadline) {
-			out, _ := os.ReadFile(logs.Name())
-			t.Fatalf("wikimod did not start: %v\n%s", err, out)
-		}
-		time.Sleep(20 * time.Millisecond)
+		return err == nil
+	})
+	started = true
+	return p
+}
+
+// passThrough stands between wikimod and the wiki and counts the requests
+// the wiki has not answered yet. A request goes on to its answer even when
+// its sender goes away, as the wiki's work on it does.
+type passThrough struct {
+	srv      *httptest.Server
+	inflight atomic.Int64
+}
+
+func newPassThrough(t testing.TB) *passThrough {
+	target, err := url.Parse(wiki.URL)
+	if err != nil {
+		t.Fatal(err)
 	}
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	p := &passThrough{}
+	p.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.inflight.Add(1)
+		defer p.inflight.Add(-1)
+		// Neither the request's context nor the writer's CloseNotify (the
+		// proxy's other way of noticing) tells it the sender has gone.
+		proxy.ServeHTTP(struct{ http.ResponseWriter }{w}, r.WithContext(context.WithoutCancel(r.Context())))
+	}))
+	t.Cleanup(p.srv.Close)
+	return p
 }
 
 // kill sends SIGKILL and waits for the process to end.
@@ -222,18 +252,16 @@ func TestKilledMidBurstSettlesAtRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	between := newPassThrough(t)
+	rewriteConfig(t, config, cfg.Wiki.APIURL, between.srv.URL+"/api.php", "")
 	p := startProcess(t, config)
-	prefix := fmt.Sprintf("Kill %d", time.Now().UnixNano())
+	prefix := testwait.Unique("Kill ")
 	client := &http.Client{Timeout: 10 * time.Second}
 	// A first command logs the bot in and warms its caches.
 	if ok, err := sendSlash(context.Background(), client, p.base, s.srv.URL+"/response/warm", fmt.Sprintf(`"%s warm" create=sysop`, prefix)); !ok {
 		t.Fatalf("warm-up not acknowledged: %v", err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if paths, _ := s.replyCount(); paths == 1 {
-			break
-		}
-	}
+	testwait.For(t, "the warm-up's reply", func() bool { paths, _ := s.replyCount(); return paths == 1 })
 	const n, killAfter, senders = 120, 60, 3
 	var (
 		mu    sync.Mutex
@@ -264,7 +292,7 @@ func TestKilledMidBurstSettlesAtRestart(t *testing.T) {
 	answeredBefore, _ := s.replyCount()
 	answeredBefore-- // the warm-up
 	// Let the wiki finish whatever the killed process had sent it.
-	time.Sleep(time.Second)
+	testwait.For(t, "the wiki to answer every request the killed process sent it", func() bool { return between.inflight.Load() == 0 })
 
 	p2 := startProcess(t, config)
 	p2.stop(t)
@@ -394,14 +422,11 @@ func TestShutdownIsBounded(t *testing.T) {
 	text, _ := os.ReadFile(config)
 	writeFile(t, config, strings.Replace(string(text), "[http]\n", "[http]\nshutdown_timeout = \"2s\"\n", 1))
 	p := startProcess(t, config)
-	title := fmt.Sprintf("Shutdown %d", time.Now().UnixNano())
+	title := testwait.Unique("Shutdown ")
 	if ok, err := sendSlash(context.Background(), http.DefaultClient, p.base, s.srv.URL+"/response/1", `"`+title+`" create=sysop`); !ok {
 		t.Fatalf("not acknowledged: %v", err)
 	}
-	// The command is stuck at the wiki (its login, token or read).
-	for slow.inflight.Load() == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, "the command to be stuck at the wiki (its login, token or read)", func() bool { return slow.inflight.Load() > 0 })
 	p.stop(t)
 	if slow.forwarded.Load() != 0 {
 		t.Fatal("the wiki answered; the test shows nothing")

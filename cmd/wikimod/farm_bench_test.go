@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // farmConfigText is a config of n wikis, w0000 to w(n-1), all the test wiki
@@ -74,22 +76,17 @@ func BenchmarkFarmStartup(b *testing.B) {
 					b.Fatalf("command %d refused: %v", i, err)
 				}
 			}
-			for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			testwait.For(b, fmt.Sprintf("the %d commands' replies", min(used, n)), func() bool {
 				s.mu.Lock()
+				defer s.mu.Unlock()
 				got := 0
 				for path := range s.replies {
 					if strings.HasPrefix(path, fmt.Sprintf("/response/farm-%d-", n)) {
 						got++
 					}
 				}
-				s.mu.Unlock()
-				if got == min(used, n) {
-					break
-				}
-				if time.Now().After(deadline) {
-					b.Fatalf("%d of %d commands answered", got, min(used, n))
-				}
-			}
+				return got == min(used, n)
+			})
 			rssUsed = vmRSS(p.cmd.Process.Pid)
 			m := scrapeLabelled(b, p.base, `wikimod_wiki_requests_total{action="login"`)
 			p.stop(b)

@@ -22,6 +22,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -183,18 +184,17 @@ team_wikis = { "T1" = "de" }
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		var got string
+		testwait.For(t, fmt.Sprintf("Slack reply %d", n), func() bool {
 			mu.Lock()
-			got, ok := webhook["/response/"+strconv.Itoa(n)]
-			mu.Unlock()
-			if ok {
-				var msg struct{ Text string }
-				json.Unmarshal([]byte(got), &msg)
-				return msg.Text
-			}
-		}
-		t.Fatalf("no Slack reply %d", n)
-		return ""
+			defer mu.Unlock()
+			var ok bool
+			got, ok = webhook["/response/"+strconv.Itoa(n)]
+			return ok
+		})
+		var msg struct{ Text string }
+		json.Unmarshal([]byte(got), &msg)
+		return msg.Text
 	}
 	level := func(w *devwiki.Wiki, title string) string {
 		t.Helper()
@@ -216,23 +216,23 @@ team_wikis = { "T1" = "de" }
 		return ""
 	}
 
-	stamp := time.Now().UnixNano()
-	onDE := fmt.Sprintf("Farm Discord G1 %d", stamp)
+	stamp := testwait.Unique("")
+	onDE := fmt.Sprintf("Farm Discord G1 %s", stamp)
 	if r := discordProtect("901", "G1", onDE, ""); !strings.HasPrefix(r, "[de] Protection of "+onDE) {
 		t.Errorf("Discord in G1: %s", r)
 	}
-	onEN := fmt.Sprintf("Farm Discord wiki %d", stamp)
+	onEN := fmt.Sprintf("Farm Discord wiki %s", stamp)
 	if r := discordProtect("902", "G1", onEN, `,{"name":"wiki","type":3,"value":"en"}`); !strings.HasPrefix(r, "[en] Protection of "+onEN) {
 		t.Errorf("Discord in G1 with wiki=en: %s", r)
 	}
 	if r := discordProtect("903", "G2", "Anything", ""); !strings.Contains(r, "has no default wiki") || !strings.Contains(r, "`de`, `en`") {
 		t.Errorf("Discord in G2: %s", r)
 	}
-	slackEN := fmt.Sprintf("Farm Slack C-EN %d", stamp)
+	slackEN := fmt.Sprintf("Farm Slack C-EN %s", stamp)
 	if r := slackProtect(1, "T1", "C-EN", `"`+slackEN+`" create=sysop`); !strings.Contains(r, "[en] Protection of "+slackEN) {
 		t.Errorf("Slack in C-EN: %s", r)
 	}
-	slackDE := fmt.Sprintf("Farm Slack T1 %d", stamp)
+	slackDE := fmt.Sprintf("Farm Slack T1 %s", stamp)
 	if r := slackProtect(2, "T1", "C-OTHER", `"`+slackDE+`" create=sysop`); !strings.Contains(r, "[de] Protection of "+slackDE) {
 		t.Errorf("Slack in T1: %s", r)
 	}
@@ -261,7 +261,7 @@ team_wikis = { "T1" = "de" }
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `"degraded"`) || !strings.Contains(body, "de at "+wiki2.APIURL) || strings.Contains(body, "en at ") {
 		t.Errorf("healthz with de frozen = %d %s", resp.StatusCode, body)
 	}
-	alive := fmt.Sprintf("Farm alive %d", stamp)
+	alive := fmt.Sprintf("Farm alive %s", stamp)
 	if r := slackProtect(3, "T1", "C-EN", `"`+alive+`" create=sysop`); !strings.Contains(r, "[en] Protection of "+alive) {
 		t.Errorf("Slack on en with de frozen: %s", r)
 	}
@@ -299,8 +299,8 @@ func TestSingleWikiConfigUpgradesToFarm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	title := fmt.Sprintf("Upgrade Page %d", time.Now().UnixNano())
-	admin := commands.Actor{Platform: commands.PlatformConsole, UserID: "admin", Channel: "console"}
+	title := testwait.Unique("Upgrade Page ")
+	admin := commands.Actor{Platform: "console", UserID: "admin", Channel: "console"}
 	if r := app.service.ExecuteLine(context.Background(), admin, `/protect "`+title+`" create=sysop expiry="3 days"`); !r.OK() {
 		t.Fatal(r.Plain())
 	}
@@ -348,7 +348,7 @@ path = %q
 wiki_groups = ["sysop"]
 console_users = ["admin"]
 `, filepath.Join(dir, "wikimod.db")))
-	title := fmt.Sprintf("Console Farm %d", time.Now().UnixNano())
+	title := testwait.Unique("Console Farm ")
 	var out, errOut bytes.Buffer
 	in := strings.NewReader(`/protect "` + title + `" create=sysop` + "\n")
 	if code := Main([]string{"console", "-config", path, "-as", "admin", "-wiki", "de"}, in, &out, &errOut); code != 0 {
@@ -366,7 +366,7 @@ console_users = ["admin"]
 // says which one lacks what.
 func TestCheckEveryWiki(t *testing.T) {
 	devwiki.Need(t, wiki2)
-	user, pass, err := wiki2.CreateBotPassword(context.Background(), "Admin", fmt.Sprintf("weak%d", time.Now().UnixNano()%1e9), "basic")
+	user, pass, err := wiki2.CreateBotPassword(context.Background(), "Admin", testwait.Unique("weak"), "basic")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -208,7 +209,7 @@ func TestCheckReportsRights(t *testing.T) {
 	}
 
 	// A bot password without the protect grant.
-	user, pass, err := wiki.CreateBotPassword(context.Background(), "Admin", fmt.Sprintf("weak%d", time.Now().UnixNano()%1e9), "basic")
+	user, pass, err := wiki.CreateBotPassword(context.Background(), "Admin", testwait.Unique("weak"), "basic")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -333,15 +334,13 @@ func startApp(t *testing.T, cfg *Config, opts AppOptions) (app *App, base string
 
 func waitHTTP(t testing.TB, url string) {
 	t.Helper()
-	for range 200 {
+	testwait.For(t, url+" to answer", func() bool {
 		resp, err := http.Get(url)
 		if err == nil {
 			resp.Body.Close()
-			return
 		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	t.Fatalf("%s never answered", url)
+		return err == nil
+	})
 }
 
 func get(t *testing.T, url string) (*http.Response, string) {
@@ -356,5 +355,5 @@ func get(t *testing.T, url string) (*http.Response, string) {
 }
 
 func consoleActor(name string) commands.Actor {
-	return commands.Actor{Platform: commands.PlatformConsole, UserID: name, UserName: name}
+	return commands.Actor{Platform: "console", UserID: name, UserName: name}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/wikimod/wikimod/bot/discord/discordtest"
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 	"github.com/wikimod/wikimod/storage/postgres"
 )
@@ -242,7 +243,7 @@ api_url = %q
 	logPath := filepath.Join(filepath.Dir(config), "wikimod.log")
 	p := startProcess(t, config)
 	client := &http.Client{Timeout: 10 * time.Second}
-	prefix := fmt.Sprintf("Told %d", time.Now().UnixNano())
+	prefix := testwait.Unique("Told ")
 
 	slash := func(i int) (bool, string) { return s.protect(client, p.base, prefix, i) }
 	interaction := func(i int) (bool, string) {
@@ -259,7 +260,7 @@ api_url = %q
 	if ok, ack := slash(1000); !ok {
 		t.Fatalf("warm-up not acknowledged: %s", ack)
 	}
-	awaitCondition(t, "the warm-up's reply", time.Minute, func() bool { return s.answered(1000) == 1 })
+	testwait.For(t, "the warm-up's reply", func() bool { return s.answered(1000) == 1 })
 
 	const n = 20
 	var wg sync.WaitGroup
@@ -299,7 +300,7 @@ api_url = %q
 	}
 	// A few are answered, one is applied on the wiki and waits for its
 	// answer, most still wait for their turn.
-	awaitCondition(t, "the first answers, and a protection applied but not answered", time.Minute, func() bool {
+	testwait.For(t, "the first answers, and a protection applied but not answered", func() bool {
 		return countAnswers() >= 3 && slow.stalled.Load() > 0
 	})
 	p.kill()
@@ -313,7 +314,7 @@ api_url = %q
 			t.Logf("wikimod's log:\n%s", readAll(t, logPath))
 		}
 	})
-	awaitCondition(t, "the start-up's telling pass", time.Minute, func() bool { return len(toldLines(t, logPath)) == passes+1 })
+	testwait.For(t, "the start-up's telling pass", func() bool { return len(toldLines(t, logPath)) == passes+1 })
 	p2.stop(t)
 
 	told := append(s.told(prefix), discordTold(t, api, prefix)...)
@@ -386,7 +387,7 @@ api_url = %q
 	// Once told, told for good.
 	before := len(told)
 	p3 := startProcess(t, config)
-	awaitCondition(t, "the second start-up's telling pass", time.Minute, func() bool { return len(toldLines(t, logPath)) == passes+2 })
+	testwait.For(t, "the second start-up's telling pass", func() bool { return len(toldLines(t, logPath)) == passes+2 })
 	p3.stop(t)
 	if line := toldLines(t, logPath)[passes+1]; !strings.Contains(line, "sent=0 ") {
 		t.Errorf("the second start logged %s, want nothing sent", line)
@@ -440,12 +441,12 @@ api_url = %q
 		procs = append(procs, startProcess(t, config))
 	}
 	client := &http.Client{Timeout: 10 * time.Second}
-	prefix := fmt.Sprintf("Replica told %d", time.Now().UnixNano())
+	prefix := testwait.Unique("Replica told ")
 	doomed := procs[1]
 	if ok, ack := s.protect(client, doomed.base, prefix, 1000); !ok {
 		t.Fatalf("warm-up not acknowledged: %s", ack)
 	}
-	awaitCondition(t, "the warm-up's reply", time.Minute, func() bool { return s.answered(1000) == 1 })
+	testwait.For(t, "the warm-up's reply", func() bool { return s.answered(1000) == 1 })
 	const n = 12
 	var wg sync.WaitGroup
 	for i := range n {
@@ -463,7 +464,7 @@ api_url = %q
 		}
 		return total
 	}
-	awaitCondition(t, "the first answers, and a protection applied but not answered", time.Minute, func() bool {
+	testwait.For(t, "the first answers, and a protection applied but not answered", func() bool {
 		return answered() >= 3 && slow.stalled.Load() > 0
 	})
 	doomed.kill()
@@ -494,7 +495,7 @@ api_url = %q
 	}
 	// The lease runs out in 15 s, a survivor's sweep comes within 10 s
 	// more; telling follows at once.
-	awaitCondition(t, "the survivors to settle the dead one's commands and tell their requesters", 2*time.Minute, func() bool {
+	testwait.For(t, "the survivors to settle the dead one's commands and tell their requesters", func() bool {
 		settled, open := settledRows()
 		return open == 0 && len(s.told(prefix)) == settled
 	})

@@ -13,22 +13,10 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/pgtest"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 	"github.com/wikimod/wikimod/storage/postgres"
 )
-
-// awaitCondition polls cond until it holds, failing the test after limit.
-// The limit catches a hang; nothing is asserted about time.
-func awaitCondition(t testing.TB, what string, limit time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up after %v waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 // TestDatabaseOutageEveryCommandEndsAsAnswered stops PostgreSQL in the
 // middle of a burst of /protect commands queued behind a slowed wiki, and
@@ -66,7 +54,7 @@ func TestDatabaseOutageEveryCommandEndsAsAnswered(t *testing.T) {
 	logs := &testenv.LogBuffer{}
 	app, _, _ := startApp(t, cfg, AppOptions{LogOutput: logs})
 
-	prefix := fmt.Sprintf("Outage %d", time.Now().UnixNano())
+	prefix := testwait.Unique("Outage ")
 	var (
 		mu      sync.Mutex
 		taken   = map[string]bool{}
@@ -102,17 +90,17 @@ func TestDatabaseOutageEveryCommandEndsAsAnswered(t *testing.T) {
 	for i := range before {
 		submit(i)
 	}
-	awaitCondition(t, "the first replies", time.Minute, func() bool { return answered() >= 4 })
+	testwait.For(t, "the first replies", func() bool { return answered() >= 4 })
 	if err := srv.Stop(); err != nil {
 		t.Fatal(err)
 	}
-	awaitCondition(t, "a command's end the audit log did not take", time.Minute, func() bool {
+	testwait.For(t, "a command's end the audit log did not take", func() bool {
 		return strings.Contains(logs.String(), "it is tried again until the audit log takes it")
 	})
 	for i := range during {
 		submit(before + i)
 	}
-	awaitCondition(t, "every command taken before the outage answered", time.Minute, func() bool { return answered() == before })
+	testwait.For(t, "every command taken before the outage answered", func() bool { return answered() == before })
 	if err := srv.Restart(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +111,7 @@ func TestDatabaseOutageEveryCommandEndsAsAnswered(t *testing.T) {
 	mu.Lock()
 	n := len(taken)
 	mu.Unlock()
-	awaitCondition(t, "every command taken answered", time.Minute, func() bool { return answered() == n })
+	testwait.For(t, "every command taken answered", func() bool { return answered() == n })
 	db, err := postgres.Open(ctx, dsn, postgres.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -163,13 +151,17 @@ func TestDatabaseOutageEveryCommandEndsAsAnswered(t *testing.T) {
 		}
 		return "", true
 	}
-	deadline := time.Now().Add(time.Minute)
-	for why, ok := ends(); !ok; why, ok = ends() {
-		if time.Now().After(deadline) {
-			t.Fatalf("a minute on, not every record ends as its command was answered: %s", why)
+	// Each new reason it is not so yet is logged, so that a test that
+	// gives up shows the last.
+	var why string
+	testwait.For(t, "every record to end as its command was answered", func() bool {
+		w, ok := ends()
+		if !ok && w != why {
+			t.Logf("not every record ends as its command was answered yet: %s", w)
+			why = w
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return ok
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	outcomes, applied := map[string]int{}, 0

@@ -17,6 +17,7 @@ import (
 	"github.com/wikimod/wikimod/bot/discord/discordtest"
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -65,17 +66,15 @@ func (s *slackStandIn) reminders(channel string) []url.Values {
 
 func (s *slackStandIn) waitHook(t *testing.T, path string) string {
 	t.Helper()
-	for range 1500 {
+	var b []byte
+	testwait.For(t, "a post to "+path, func() bool {
 		s.mu.Lock()
-		b, ok := s.hooks[path]
-		s.mu.Unlock()
-		if ok {
-			return string(b)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("nothing was posted to %s", path)
-	return ""
+		defer s.mu.Unlock()
+		var ok bool
+		b, ok = s.hooks[path]
+		return ok
+	})
+	return string(b)
 }
 
 // TestReminderThroughSlackAndDiscord runs wikimod as `run` does, with Slack

@@ -14,6 +14,7 @@ import (
 	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 	"github.com/wikimod/wikimod/storage/postgres"
@@ -84,7 +85,7 @@ func claimRate(b *testing.B, stores []reminders.Store, replicas []reminders.Repl
 			defer seeded.Done()
 			for i := w; i < n; i += seeders {
 				p := reminders.TrackedProtection{Type: "edit", Level: "sysop", Expiry: due.Add(time.Hour), SetBy: "bench",
-					Platform: commands.PlatformSlack, SetAt: clock.Now()}
+					Platform: "slack", SetAt: clock.Now()}
 				if _, err := stores[0].ReconcilePage(ctx, commands.DefaultWiki, fmt.Sprintf("Claim %05d", i), []reminders.TrackedProtection{p}, leads, clock.Now()); err != nil {
 					b.Error(err)
 					return
@@ -180,20 +181,20 @@ func BenchmarkReplicas(b *testing.B) {
 					}
 					procs = append(procs, startProcess(b, config))
 				}
-				stamp := time.Now().UnixNano()
+				stamp := testwait.Unique("")
 				// Warm each process: its session, tokens, site information.
-				commandRate(b, procs, s, "/validatepassword", fmt.Sprintf("warm-%d", stamp), func(i int) string {
+				commandRate(b, procs, s, "/validatepassword", fmt.Sprintf("warm-%s", stamp), func(i int) string {
 					return fmt.Sprintf(`password="Long-enough-password-%d"`, i)
 				}, 4*len(procs), len(procs))
-				commandRate(b, procs, s, "/protect", fmt.Sprintf("warm-protect-%d", stamp), func(i int) string {
-					return fmt.Sprintf(`"Warm %d %d" create=sysop expiry="1 day"`, stamp, i)
+				commandRate(b, procs, s, "/protect", fmt.Sprintf("warm-protect-%s", stamp), func(i int) string {
+					return fmt.Sprintf(`"Warm %s %d" create=sysop expiry="1 day"`, stamp, i)
 				}, 2*len(procs), len(procs))
 
-				readRate := commandRate(b, procs, s, "/validatepassword", fmt.Sprintf("read-%d", stamp), func(i int) string {
+				readRate := commandRate(b, procs, s, "/validatepassword", fmt.Sprintf("read-%s", stamp), func(i int) string {
 					return fmt.Sprintf(`password="Long-enough-password-%d"`, i)
 				}, reads, inFlight)
-				writeRate := commandRate(b, procs, s, "/protect", fmt.Sprintf("write-%d", stamp), func(i int) string {
-					return fmt.Sprintf(`"Rate %d %d" create=sysop expiry="1 day" reason="benchmark"`, stamp, i)
+				writeRate := commandRate(b, procs, s, "/protect", fmt.Sprintf("write-%s", stamp), func(i int) string {
+					return fmt.Sprintf(`"Rate %s %d" create=sysop expiry="1 day" reason="benchmark"`, stamp, i)
 				}, writes, inFlight)
 				for _, p := range procs {
 					p.stop(b)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/internal/pgtest"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage/postgres"
 )
@@ -67,7 +68,7 @@ func TestReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 		procs = append(procs, startProcess(t, replicaConfig(t, s, dsn)))
 	}
 	started := time.Now()
-	prefix := fmt.Sprintf("Replica %d", started.UnixNano())
+	prefix := testwait.Unique("Replica ")
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
 	const n, killAfter, senders = 300, 100, 6
 	var (
@@ -105,21 +106,15 @@ func TestReplicasShareTheWorkAndSurviveAKill(t *testing.T) {
 	defer db.Close()
 	// The survivors settle the dead replica's rows once its lease runs out.
 	var recs []auditRow
-	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(500 * time.Millisecond) {
+	testwait.For(t, "every audit row to be finished", func() bool {
 		recs = auditFor(t, db, prefix)
-		open := 0
 		for _, r := range recs {
 			if r.outcome == "queued" || r.outcome == "pending" {
-				open++
+				return false
 			}
 		}
-		if open == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d audit rows still unfinished", open)
-		}
-	}
+		return true
+	})
 	settledAfter := time.Since(started)
 
 	// What the wiki's protect log says happened to each page.

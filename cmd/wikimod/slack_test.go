@@ -16,6 +16,7 @@ import (
 	"time"
 
 	wikislack "github.com/wikimod/wikimod/bot/slack"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -90,17 +91,16 @@ api_url = %q
 		t.Fatalf("signed: HTTP %d", resp.StatusCode)
 	}
 	var reply string
-	waitFor := time.Now().Add(30 * time.Second)
-	for reply == "" && time.Now().Before(waitFor) {
+	testwait.For(t, "the reply at /response/1", func() bool {
 		mu.Lock()
+		defer mu.Unlock()
 		for _, r := range replies {
 			if strings.HasPrefix(r, "/response/1 ") {
 				reply = r
 			}
 		}
-		mu.Unlock()
-		time.Sleep(10 * time.Millisecond)
-	}
+		return reply != ""
+	})
 	var msg struct {
 		ResponseType string `json:"response_type"`
 		Text         string `json:"text"`

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // userState is what list=users says about one account.
@@ -40,7 +40,7 @@ func lookUpUser(t *testing.T, w *devwiki.Wiki, name string) userState {
 func TestAccountHelpers(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	ctx := context.Background()
-	name := fmt.Sprintf("Helper User %d", time.Now().UnixNano()%1e9)
+	name := testwait.Unique("Helper User ")
 	const password = "Helper-user-pass-9"
 	if err := w.CreateUser(ctx, name, password, "", false); err != nil {
 		t.Fatal(err)
@@ -110,7 +110,7 @@ func TestAccountHelpers(t *testing.T) {
 func TestBotSendsMail(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	ctx := context.Background()
-	suffix := fmt.Sprint(time.Now().UnixNano() % 1e9)
+	suffix := testwait.Unique("")
 	target := "Mail Harness " + suffix
 	if err := w.CreateUser(ctx, target, "Mail-harness-pass-3", "harness"+suffix+"@example.test", false); err != nil {
 		t.Fatal(err)

@@ -10,7 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // TestFreezeStopsEveryProcess: Freeze stops the PHP server and each of its
@@ -55,20 +56,22 @@ func TestFreezeStopsEveryProcess(t *testing.T) {
 	if err := w.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	// Signals arrive a moment after kill returns: look a few times.
+	// Signals arrive a moment after kill returns: wait for them.
 	settled := func(stopped bool) map[int]string {
 		var got map[int]string
-		for range 100 {
-			got = states()
-			all := true
-			for _, st := range got {
-				all = all && (st == "T") == stopped
-			}
-			if all {
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
+		what := "every process in the server's group to stop"
+		if !stopped {
+			what = "every process in the server's group to go on"
 		}
+		testwait.For(t, what, func() bool {
+			got = states()
+			for _, st := range got {
+				if (st == "T") != stopped {
+					return false
+				}
+			}
+			return true
+		})
 		return got
 	}
 	for pid, st := range settled(true) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 var wiki *devwiki.Wiki
@@ -165,7 +166,7 @@ func TestInvalidateSessions(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	ctx := context.Background()
 	// An app id of this run: the test may run again on the same wiki.
-	user, pass, err := w.CreateBotPassword(ctx, "Admin", fmt.Sprintf("harness%d", time.Now().UnixNano()%1e9), "basic")
+	user, pass, err := w.CreateBotPassword(ctx, "Admin", testwait.Unique("harness"), "basic")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,12 +10,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -39,12 +39,6 @@ type Env struct {
 	// sent to the platform's servers (nil on the console).
 	Logs func() string
 	Sent func() string
-}
-
-var seq atomic.Int64
-
-func unique(prefix string) string {
-	return prefix + " " + strconv.FormatInt(time.Now().UnixNano()%1e9+seq.Add(1), 36)
 }
 
 var codeInMail = regexp.MustCompile(`(?m)^Your wikimod code: ([0-9A-Z]{10})$`)
@@ -105,16 +99,16 @@ func Run(t *testing.T, env Env, p Platform) {
 		return codeIn(t, mail)
 	}
 
-	mod := unique("Link Mod")
+	mod := testwait.Unique("Link Mod ")
 	if err := w.CreateUser(ctx, mod, "Link-mod-pass-5150", "linkmod@example.test", true); err != nil {
 		t.Fatal(err)
 	}
-	paged := unique("Link Paged")
+	paged := testwait.Unique("Link Paged ")
 	const pagedPassword = "Link-paged-pass-6061"
 	if err := w.CreateUser(ctx, paged, pagedPassword, "", false); err != nil {
 		t.Fatal(err)
 	}
-	blocked := unique("Link Blocked")
+	blocked := testwait.Unique("Link Blocked ")
 	if err := w.CreateUser(ctx, blocked, "Link-blocked-pass-7", "blocked@example.test", false); err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +117,7 @@ func Run(t *testing.T, env Env, p Platform) {
 	}
 
 	expect("whoami unlinked", cmd("whoami", nil), "none. `/link user=WIKINAME` links one")
-	expect("missing account", cmd("link", map[string]string{"user": unique("Nobody Here")}), "no account named")
+	expect("missing account", cmd("link", map[string]string{"user": testwait.Unique("Nobody Here ")}), "no account named")
 	expect("blocked account", cmd("link", map[string]string{"user": blocked}), "is blocked", "testing links")
 	expect("email-less account", cmd("link", map[string]string{"user": paged}), "cannot mail", "method=page")
 	expect("code without attempt", give("ABCDE12345"), "no link in progress")
