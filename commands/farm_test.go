@@ -10,6 +10,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -38,7 +39,7 @@ func protectionsOn(t *testing.T, c *mw.Client, title string) map[string]string {
 // title on two wikis is two pages; replies and the audit log name the wiki.
 func TestSameCommandOnEachWiki(t *testing.T) {
 	env := newFarm(t, testenv.Options{})
-	title := uniq("Farm Page")
+	title := testwait.Unique("Farm Page ")
 	en := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop wiki=en`, title))
 	de := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=autoconfirmed wiki=de`, title))
 	if !en.OK() || !de.OK() {
@@ -75,21 +76,21 @@ func hasParam(sp commands.Spec, name string) bool {
 // reply lists the wikis the person may act on.
 func TestDefaultWikiOfChannelAndServer(t *testing.T) {
 	env := newFarm(t, testenv.Options{Routes: commands.Routes{
-		Channels: map[string]string{commands.RouteKey(commands.PlatformSlack, "C-DE"): "de"},
+		Channels: map[string]string{commands.RouteKey("slack", "C-DE"): "de"},
 		Spaces: map[string]string{
-			commands.RouteKey(commands.PlatformSlack, "T-1"):   "en",
-			commands.RouteKey(commands.PlatformDiscord, "G-1"): "de",
+			commands.RouteKey("slack", "T-1"):   "en",
+			commands.RouteKey("discord", "G-1"): "de",
 		},
 	}})
-	slackDE := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ADMIN", Space: "T-1", Channel: "C-DE"}
-	slackEN := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ADMIN", Space: "T-1", Channel: "C-OTHER"}
-	discordDE := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ADMIN", Space: "G-1", Channel: "C9"}
-	lost := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ADMIN", Space: "G-2", Channel: "C9"}
+	slackDE := commands.Actor{Platform: "slack", UserID: "U-ADMIN", Space: "T-1", Channel: "C-DE"}
+	slackEN := commands.Actor{Platform: "slack", UserID: "U-ADMIN", Space: "T-1", Channel: "C-OTHER"}
+	discordDE := commands.Actor{Platform: "discord", UserID: "D-ADMIN", Space: "G-1", Channel: "C9"}
+	lost := commands.Actor{Platform: "discord", UserID: "D-ADMIN", Space: "G-2", Channel: "C9"}
 	for _, tc := range []struct {
 		actor commands.Actor
 		wiki  string
 	}{{slackDE, "de"}, {slackEN, "en"}, {discordDE, "de"}} {
-		title := uniq("Routed")
+		title := testwait.Unique("Routed ")
 		if r := run(t, env, tc.actor, fmt.Sprintf(`/protect "%s" create=sysop`, title)); !r.OK() || r.Wiki != tc.wiki {
 			t.Errorf("%s in %s/%s: %s", tc.actor.Platform, tc.actor.Space, tc.actor.Channel, r.Plain())
 		}
@@ -107,9 +108,9 @@ func TestDefaultWikiOfChannelAndServer(t *testing.T) {
 // nothing on de.
 func TestAccessRuleLimitedToOneWiki(t *testing.T) {
 	env := newFarm(t, testenv.Options{Rules: []commands.AccessRule{
-		{Wikis: []string{"en"}, WikiGroups: []string{"sysop"}, ConsoleUsers: []string{"admin"}},
+		{Wikis: []string{"en"}, WikiGroups: []string{"sysop"}, Identities: []commands.Identities{commands.Users("console", "admin")}},
 	}})
-	title := uniq("Limited")
+	title := testwait.Unique("Limited ")
 	if r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop wiki=en`, title)); !r.OK() {
 		t.Errorf("en: %s", r.Plain())
 	}
@@ -133,7 +134,7 @@ func TestOneWikiDownTheOthersWork(t *testing.T) {
 	env := newFarm(t, testenv.Options{Timeout: 2 * time.Second, Queue: commands.QueueConfig{Workers: 8}})
 	// Warm both sessions, so that what follows is the commands' own work.
 	for _, w := range []string{"de", "en"} {
-		if r := run(t, env, admin, `/protect "`+uniq("Warm")+`" create=sysop wiki=`+w); !r.OK() {
+		if r := run(t, env, admin, `/protect "`+testwait.Unique("Warm ")+`" create=sysop wiki=`+w); !r.OK() {
 			t.Fatal(r.Plain())
 		}
 	}
@@ -157,9 +158,9 @@ func TestOneWikiDownTheOthersWork(t *testing.T) {
 	}
 	var deReplies []chan commands.Reply
 	for range 2 {
-		deReplies = append(deReplies, submit("de", uniq("Frozen")))
+		deReplies = append(deReplies, submit("de", testwait.Unique("Frozen ")))
 	}
-	enTitle := uniq("Alive")
+	enTitle := testwait.Unique("Alive ")
 	enReply := <-submit("en", enTitle)
 	if !enReply.OK() {
 		t.Fatalf("en while de is frozen: %s", enReply.Plain())
@@ -188,8 +189,8 @@ func TestOneWikiDownTheOthersWork(t *testing.T) {
 // person is unlinked until they link there too.
 func TestLinksArePerWiki(t *testing.T) {
 	env := newFarm(t, testenv.Options{Linking: true})
-	actor := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-FARM-LINK", Channel: "C1"}
-	name := uniq("Farm Linked")
+	actor := commands.Actor{Platform: "slack", UserID: "U-FARM-LINK", Channel: "C1"}
+	name := testwait.Unique("Farm Linked ")
 	if err := wiki.CreateUser(ctxTest, name, "Farm-linked-pass-1", "farm@example.test", true); err != nil {
 		t.Fatal(err)
 	}

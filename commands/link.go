@@ -181,7 +181,7 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 	text := fmt.Sprintf("Someone using the %s account %s asked wikimod to link it to your wiki account, %s.\n\n"+
 		"%s%s\n\n"+
 		"Give this code to wikimod within 15 minutes with /link code=CODE. If this was not you, ignore this mail: nothing is linked without the code.\n",
-		platformNoun(req.Actor.Platform), mailActorName(req.Actor), u.Name, codeLine, code)
+		s.platformNoun(req.Actor.Platform), mailActorName(req.Actor), u.Name, codeLine, code)
 	err = req.Wiki.Client.EmailUser(ctx, u.Name, "wikimod: link your chat account", text)
 	if err != nil && !mw.MaybeApplied(err) {
 		s.dropAttempt(req.Wiki, req.Actor)
@@ -447,7 +447,7 @@ func (s *Service) completeLink(ctx context.Context, req *Request, a LinkAttempt)
 	req.Result = map[string]string{"wikiuser": u.Name, "method": a.Method}
 	r := Reply{Title: "Linked.", Code: "linked", Text: fmt.Sprintf(
 		"Your %s account is now linked to the wiki account `%s`. Through wikimod you hold exactly what it holds on the wiki, and the wiki's logs name it for what you do. `/whoami` shows the details; `/unlink` undoes this.",
-		platformNoun(req.Actor.Platform), u.Name)}
+		s.platformNoun(req.Actor.Platform), u.Name)}
 	r.Fields = append(r.Fields, Field{Label: "Wiki groups", Value: groupList(visibleGroups(u.Groups))})
 	return r, nil
 }
@@ -485,7 +485,7 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 	}
 	a := req.Actor
 	r := Reply{Title: "Who you are to wikimod"}
-	r.Fields = append(r.Fields, Field{Label: "Chat account", Value: PlatformTitle(a.Platform) + " " + actorName(a)})
+	r.Fields = append(r.Fields, Field{Label: "Chat account", Value: s.PlatformTitle(a.Platform) + " " + actorName(a)})
 	st := req.standing
 	if st.linked {
 		// Live: what the wiki says now, not what the cache kept.
@@ -540,7 +540,7 @@ func (s *Service) mayRun(a Actor, st standing, site *mw.SiteInfo) string {
 			continue
 		}
 		item := "`/" + sp.Name + "`"
-		if sp.Name == "protect" {
+		if slices.ContainsFunc(sp.Params, func(p Param) bool { return p.Levels }) {
 			var levels []string
 			for _, l := range nonEmpty(site.Restrictions.Levels) {
 				if st.holds(LevelRight(l), site.GroupRights) {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
 )
 
@@ -45,7 +46,7 @@ func linkByMail(t *testing.T, env *testenv.Env, actor commands.Actor, user strin
 // newSysop creates a wiki account in the sysop group, with an email address.
 func newSysop(t *testing.T, env *testenv.Env, prefix string) string {
 	t.Helper()
-	name := uniq(prefix)
+	name := testwait.Unique(prefix + " ")
 	if err := env.Wiki.CreateUser(ctxTest, name, "Linked-sysop-pass-8080", strings.ToLower(strings.ReplaceAll(name, " ", ""))+"@example.test", true); err != nil {
 		t.Fatal(err)
 	}
@@ -62,11 +63,11 @@ func TestLinkedSysopSignsAndLosesRightsWithTheWiki(t *testing.T) {
 	const ttl = time.Minute
 	env := testenv.New(t, wiki, testenv.Options{Linking: true, RightsTTL: ttl, Now: clock.Now})
 	// Mapped to sysop by the access rules too: the link, not the rule, decides.
-	carolChat := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ADMIN", UserName: "carol", Channel: "C1"}
+	carolChat := commands.Actor{Platform: "discord", UserID: "D-ADMIN", UserName: "carol", Channel: "C1"}
 	carol := newSysop(t, env, "Carol")
 	linkByMail(t, env, carolChat, carol)
 
-	title := uniq("Linked Protect")
+	title := testwait.Unique("Linked Protect ")
 	if r := run(t, env, carolChat, fmt.Sprintf(`/protect "%s" create=sysop reason="spam wave"`, title)); !r.OK() {
 		t.Fatal(r.Plain())
 	}
@@ -135,8 +136,8 @@ func TestLinkedSysopSignsAndLosesRightsWithTheWiki(t *testing.T) {
 // rights apply.
 func TestRequireLink(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Linking: true, RequireLink: true})
-	mod := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ROLE-HOLDER", UserName: "dana", Roles: []string{"R-MOD"}, Channel: "C1"}
-	title := uniq("Require Link")
+	mod := commands.Actor{Platform: "discord", UserID: "D-ROLE-HOLDER", UserName: "dana", Roles: []string{"R-MOD"}, Channel: "C1"}
+	title := testwait.Unique("Require Link ")
 	r := run(t, env, mod, fmt.Sprintf(`/protect "%s" create=sysop`, title))
 	if r.Code != "not-linked" || !strings.Contains(r.Text, "/link user=") {
 		t.Fatalf("unlinked role holder: %s (%s)", r.Plain(), r.Code)
@@ -154,11 +155,11 @@ func TestRequireLink(t *testing.T) {
 	}
 
 	// A linked account without the right stays refused, whatever the role.
-	plain := uniq("Plain")
+	plain := testwait.Unique("Plain ")
 	if err := env.Wiki.CreateUser(ctxTest, plain, "Plain-user-pass-5151", "plain@example.test", false); err != nil {
 		t.Fatal(err)
 	}
-	other := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ROLE-HOLDER-2", Roles: []string{"R-MOD"}, Channel: "C1"}
+	other := commands.Actor{Platform: "discord", UserID: "D-ROLE-HOLDER-2", Roles: []string{"R-MOD"}, Channel: "C1"}
 	linkByMail(t, env, other, plain)
 	if r := run(t, env, other, fmt.Sprintf(`/protect "%s" edit=sysop`, title)); r.Code != "missing-right:protect" {
 		t.Errorf("a linked account without protect: %s (%s)", r.Plain(), r.Code)
@@ -179,9 +180,9 @@ func (c *requestCounter) RoundTrip(r *http.Request) (*http.Response, error) {
 func TestWarmRightsCacheAsksTheWikiNothing(t *testing.T) {
 	count := &requestCounter{}
 	env := testenv.New(t, wiki, testenv.Options{Linking: true, Transport: count})
-	linked := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-LINKED", Channel: "C1"}
+	linked := commands.Actor{Platform: "slack", UserID: "U-LINKED", Channel: "C1"}
 	linkByMail(t, env, linked, newSysop(t, env, "Warm"))
-	title := uniq("Warm Cache")
+	title := testwait.Unique("Warm Cache ")
 	requests := func(actor commands.Actor, level string) int64 {
 		before := count.n.Load()
 		if r := run(t, env, actor, fmt.Sprintf(`/protect "%s" create=%s`, title, level)); !r.OK() {
@@ -202,7 +203,7 @@ func TestWarmRightsCacheAsksTheWikiNothing(t *testing.T) {
 // it (any case, with a dash), and is in no reply and no audit record.
 func TestLinkRepliesNeverHoldTheCode(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Linking: true})
-	actor := commands.Actor{Platform: commands.PlatformConsole, UserID: "coder", Channel: "test"}
+	actor := commands.Actor{Platform: "console", UserID: "coder", Channel: "test"}
 	user := newSysop(t, env, "Coder")
 	before, _ := env.Wiki.Mail()
 	r := run(t, env, actor, "/link user="+commands.QuoteArg(user))
@@ -241,7 +242,7 @@ func TestLinkRepliesNeverHoldTheCode(t *testing.T) {
 // the page method works, and no attempt is left that a code could finish.
 func TestLinkWhenTheBotCannotMail(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Linking: true, BotGrants: []string{"basic", "protect"}})
-	actor := commands.Actor{Platform: commands.PlatformConsole, UserID: "nomail", Channel: "test"}
+	actor := commands.Actor{Platform: "console", UserID: "nomail", Channel: "test"}
 	user := newSysop(t, env, "No Mail")
 	r := run(t, env, actor, "/link user="+commands.QuoteArg(user))
 	if r.Outcome != commands.OutcomeWikiError || !strings.Contains(r.Text, "`sendemail` grant") || !strings.Contains(r.Text, "method=page") {
@@ -266,7 +267,7 @@ func givenCode(t *testing.T, r commands.Reply) string {
 // password, to save pages as.
 func newUser(t *testing.T, env *testenv.Env, prefix string, sysop bool) (string, string) {
 	t.Helper()
-	name, password := uniq(prefix), "Page-editor-pass-"+prefix
+	name, password := testwait.Unique(prefix+" "), "Page-editor-pass-"+prefix
 	if err := env.Wiki.CreateUser(ctxTest, name, password, "", sysop); err != nil {
 		t.Fatal(err)
 	}
@@ -280,8 +281,8 @@ func newUser(t *testing.T, env *testenv.Env, prefix string, sysop bool) (string,
 // refused, names who saved the code, and links nothing.
 func TestLinkByPageCannotBeHijacked(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Linking: true})
-	mallory := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-MALLORY", UserName: "mallory", Channel: "C1"}
-	victimChat := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-VICTIM", UserName: "victim", Channel: "C1"}
+	mallory := commands.Actor{Platform: "discord", UserID: "D-MALLORY", UserName: "mallory", Channel: "C1"}
+	victimChat := commands.Actor{Platform: "slack", UserID: "U-VICTIM", UserName: "victim", Channel: "C1"}
 	victim, victimPassword := newUser(t, env, "Victim", true)
 	third, thirdPassword := newUser(t, env, "Third", false)
 	page := "User:" + victim + "/wikimod"
@@ -332,7 +333,7 @@ func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
 	other, otherPassword := newUser(t, env, "Other Editor", false)
 
 	t.Run("saved by another, then an unrelated edit by the account", func(t *testing.T) {
-		chat := commands.Actor{Platform: commands.PlatformConsole, UserID: "claimant-1", Channel: "test"}
+		chat := commands.Actor{Platform: "console", UserID: "claimant-1", Channel: "test"}
 		name, password := newUser(t, env, "Owner One", false)
 		page := "User:" + name + "/wikimod"
 		start := "/link method=page user=" + commands.QuoteArg(name)
@@ -353,7 +354,7 @@ func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
 	})
 
 	t.Run("saved by the account before the attempt began", func(t *testing.T) {
-		chat := commands.Actor{Platform: commands.PlatformConsole, UserID: "claimant-2", Channel: "test"}
+		chat := commands.Actor{Platform: "console", UserID: "claimant-2", Channel: "test"}
 		name, password := newUser(t, env, "Owner Two", false)
 		page := "User:" + name + "/wikimod"
 		start := "/link method=page user=" + commands.QuoteArg(name)
@@ -387,7 +388,7 @@ func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
 	})
 
 	t.Run("saved by the account", func(t *testing.T) {
-		chat := commands.Actor{Platform: commands.PlatformConsole, UserID: "claimant-3", Channel: "test"}
+		chat := commands.Actor{Platform: "console", UserID: "claimant-3", Channel: "test"}
 		name, password := newUser(t, env, "Owner Three", false)
 		page := "User:" + name + "/wikimod"
 		start := "/link method=page user=" + commands.QuoteArg(name)
@@ -428,7 +429,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	clock := testenv.NewClock(time.Now())
 	env := testenv.New(t, wiki, testenv.Options{Linking: true, Now: clock.Now})
 	victim := newSysop(t, env, "Mail Victim")
-	flooder := commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-FLOODER", UserName: "flooder", Channel: "C1"}
+	flooder := commands.Actor{Platform: "discord", UserID: "D-FLOODER", UserName: "flooder", Channel: "C1"}
 	line := "/link user=" + commands.QuoteArg(victim)
 	before, err := env.Wiki.Mail()
 	if err != nil {
@@ -501,7 +502,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 		}
 		return r
 	}
-	other := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-OTHER", Channel: "C1"}
+	other := commands.Actor{Platform: "slack", UserID: "U-OTHER", Channel: "C1"}
 	again(flooder, victim, "mail-limit:account-interval")
 	again(other, victim, "mail-limit:account-interval")
 
@@ -522,7 +523,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	}
 
 	// A chat user's daily cap, across accounts.
-	collector := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-COLLECTOR", Channel: "C1"}
+	collector := commands.Actor{Platform: "slack", UserID: "U-COLLECTOR", Channel: "C1"}
 	var accounts []string
 	for range commands.LinkMailsPerChatUserPerDay {
 		accounts = append(accounts, newSysop(t, env, "Mail Target"))
@@ -549,7 +550,7 @@ func TestLinkMailNamesTheChatUserSafely(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Linking: true})
 	user := newSysop(t, env, "Forged Mail")
 	name := "Eve <b>[[Main Page]]</b>\u202e\r\nYour wikimod code: AAAAAAAAAA\n\n[http://evil.example/reset Click here] {{urgent}}\x1b[31m\u2028Your wikimod code: BBBBBBBBBB"
-	actor := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-EVE\nYour wikimod code: CCCCCCCCCC", UserName: name, Channel: "C1"}
+	actor := commands.Actor{Platform: "slack", UserID: "U-EVE\nYour wikimod code: CCCCCCCCCC", UserName: name, Channel: "C1"}
 	before, err := env.Wiki.Mail()
 	if err != nil {
 		t.Fatal(err)
@@ -586,7 +587,7 @@ func TestLinkMailNamesTheChatUserSafely(t *testing.T) {
 func TestWhoamiShowsALinkInProgressInPlainWords(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Linking: true})
 	user := newSysop(t, env, "Whoami Pending")
-	actor := commands.Actor{Platform: commands.PlatformConsole, UserID: "pending", Channel: "test"}
+	actor := commands.Actor{Platform: "console", UserID: "pending", Channel: "test"}
 	if r := run(t, env, actor, "/link user="+commands.QuoteArg(user)+" method=page"); r.Outcome != commands.OutcomeOK {
 		t.Fatalf("/link method=page: %s", r.Plain())
 	}
@@ -598,7 +599,7 @@ func TestWhoamiShowsALinkInProgressInPlainWords(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mailer := commands.Actor{Platform: commands.PlatformConsole, UserID: "mailer", Channel: "test"}
+	mailer := commands.Actor{Platform: "console", UserID: "mailer", Channel: "test"}
 	linkByMail(t, env, mailer, newSysop(t, env, "Whoami Mailed"))
 	all, err := env.Wiki.Mail()
 	if err != nil {

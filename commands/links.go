@@ -148,7 +148,7 @@ func CheckMailLimits(limits []MailLimit, now time.Time, toAccount, forChatUser [
 			}
 		}
 		// A limit without a Max never refuses here; the stores refuse
-		// such limits before asking (storage.CheckLinkMail).
+		// such limits before asking (LinkMail.Validate).
 		if l.Max < 1 || len(within) < l.Max {
 			continue
 		}

@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/wikimod/wikimod/mw"
 )
 
 // A command that a kill or crash cut short is settled at the next start
@@ -178,19 +180,20 @@ func (s *Service) tell(ctx context.Context, n Notice, tellers map[string]Teller)
 func (s *Service) settledNotice(ctx context.Context, rec AuditRecord) Reply {
 	what := "your `" + describeCommand(rec) + "` of " + rec.Time.UTC().Format("2006-01-02 15:04:05 UTC")
 	cut := "wikimod stopped while it was running " + what + ", before it could answer you."
-	logName := map[string]string{"protect": "protect log", "createaccount": "user creation log"}[rec.Command]
+	var entry struct {
+		LogID     int64     `json:"logid"`
+		Type      string    `json:"type"` // the log the settle pass looked in
+		Action    string    `json:"action"`
+		Timestamp time.Time `json:"timestamp"`
+	}
+	json.Unmarshal(rec.Result, &entry)
+	logName := map[string]string{mw.LogProtect: "protect log", mw.LogNewUsers: "user creation log"}[entry.Type]
 	if logName == "" {
 		logName = "logs"
 	}
 	r := Reply{Command: rec.Command, Outcome: rec.Outcome, Code: rec.Code}
 	switch {
 	case rec.Outcome == OutcomeOK && rec.Code == "settled-from-log":
-		var entry struct {
-			LogID     int64     `json:"logid"`
-			Action    string    `json:"action"`
-			Timestamp time.Time `json:"timestamp"`
-		}
-		json.Unmarshal(rec.Result, &entry)
 		r.Title = "Your command was carried out."
 		r.Text = fmt.Sprintf("%s The wiki's %s shows that it took effect: entry %d (%s) at %s. Nothing more needs doing.",
 			cut, logName, entry.LogID, entry.Action, entry.Timestamp.UTC().Format("2006-01-02 15:04:05 UTC"))

@@ -97,8 +97,8 @@ func TestPolicy(t *testing.T) {
 		"protector": {"protect"},
 	}
 	p, err := commands.NewPolicy([]commands.AccessRule{
-		{WikiGroups: []string{"sysop"}, DiscordRoles: []string{"R1"}, SlackUsers: []string{"U1"}},
-		{WikiGroups: []string{"protector"}, ConsoleUsers: []string{"pat"}, SlackUserGroups: []string{"S1"}},
+		{WikiGroups: []string{"sysop"}, Identities: []commands.Identities{commands.Groups("discord", "R1"), commands.Users("slack", "U1")}},
+		{WikiGroups: []string{"protector"}, Identities: []commands.Identities{commands.Users("console", "pat"), commands.Groups("slack", "S1")}},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestPolicy(t *testing.T) {
 	if _, err := commands.NewPolicy([]commands.AccessRule{{WikiGroups: []string{"sysop"}}}); err == nil {
 		t.Error("a rule naming no identity was accepted")
 	}
-	if _, err := commands.NewPolicy([]commands.AccessRule{{ConsoleUsers: []string{"a"}}}); err == nil {
+	if _, err := commands.NewPolicy([]commands.AccessRule{{Identities: []commands.Identities{commands.Users("console", "a")}}}); err == nil {
 		t.Error("a rule with no wiki group was accepted")
 	}
 }

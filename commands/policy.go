@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/wikimod/wikimod/mw"
 )
 
 // AccessRule maps chat identities to wiki groups. An actor matching any of a
@@ -12,13 +14,28 @@ import (
 type AccessRule struct {
 	// Wikis limits the rule to these wikis (Wiki.Name); empty means every
 	// wiki.
-	Wikis           []string
-	WikiGroups      []string
-	ConsoleUsers    []string
-	DiscordUsers    []string
-	DiscordRoles    []string
-	SlackUsers      []string
-	SlackUserGroups []string
+	Wikis      []string
+	WikiGroups []string
+	Identities []Identities
+}
+
+// Identities are the chat identities of one platform a rule names: users by
+// id, and the platform's groups (Discord roles, Slack user groups: an
+// Actor's Roles) whose members they are.
+type Identities struct {
+	Platform string
+	Users    []string
+	Groups   []string
+}
+
+// Users names users of a platform, for a rule's Identities.
+func Users(platform string, ids ...string) Identities {
+	return Identities{Platform: platform, Users: ids}
+}
+
+// Groups names groups of a platform, for a rule's Identities.
+func Groups(platform string, ids ...string) Identities {
+	return Identities{Platform: platform, Groups: ids}
 }
 
 // ImplicitGroups are the groups every registered wiki account is in. A mapped
@@ -39,7 +56,11 @@ func NewPolicy(rules []AccessRule) (*Policy, error) {
 		if len(r.WikiGroups) == 0 {
 			return nil, fmt.Errorf("access rule %d: wiki_groups is empty", i+1)
 		}
-		if len(r.ConsoleUsers)+len(r.DiscordUsers)+len(r.DiscordRoles)+len(r.SlackUsers)+len(r.SlackUserGroups) == 0 {
+		named := 0
+		for _, id := range r.Identities {
+			named += len(id.Users) + len(id.Groups)
+		}
+		if named == 0 {
 			return nil, fmt.Errorf("access rule %d (wiki groups %s): names no chat identity", i+1, strings.Join(r.WikiGroups, ", "))
 		}
 	}
@@ -67,13 +88,10 @@ func (r AccessRule) matches(a Actor) bool {
 	if a.UserID == "" {
 		return false
 	}
-	switch a.Platform {
-	case PlatformConsole:
-		return slices.Contains(r.ConsoleUsers, a.UserID)
-	case PlatformDiscord:
-		return slices.Contains(r.DiscordUsers, a.UserID) || intersects(r.DiscordRoles, a.Roles)
-	case PlatformSlack:
-		return slices.Contains(r.SlackUsers, a.UserID) || intersects(r.SlackUserGroups, a.Roles)
+	for _, id := range r.Identities {
+		if id.Platform == a.Platform && (slices.Contains(id.Users, a.UserID) || intersects(id.Groups, a.Roles)) {
+			return true
+		}
 	}
 	return false
 }
@@ -105,10 +123,10 @@ func groupList(groups []string) string {
 // names levels after rights, except the two historical aliases.
 func LevelRight(level string) string {
 	switch level {
-	case "sysop":
-		return "editprotected"
-	case "autoconfirmed":
-		return "editsemiprotected"
+	case mw.LevelSysop:
+		return mw.RightEditProtected
+	case mw.LevelAutoconfirmed:
+		return mw.RightEditSemiProtected
 	}
 	return level
 }

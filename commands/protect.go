@@ -52,27 +52,35 @@ func (s *Service) protectCommand() Command {
 		params = append(params, Param{Name: t + "_expiry", Description: "Expiry of the " + t + " protection alone"})
 	}
 	params = append(params,
-		Param{Name: "pageid", Description: "The page's id, instead of its title"},
+		Param{Name: "pageid", Description: "The page's id, instead of its title", TextOnly: true},
 		Param{Name: "tags", Description: "Change tags for the log entry, comma separated"},
 		Param{Name: "watchlist", Description: "watch, unwatch, preferences or nochange, for the bot's watchlist"},
 		Param{Name: "watchlistexpiry", Description: "How long the page stays on the bot's watchlist"},
 	)
 	return Command{
 		Spec: Spec{
-			Name:       "protect",
+			Name:       cmdProtect,
 			Summary:    "Change a page's protection (action=protect)",
 			Positional: "title",
 			Usage:      `/protect TITLE [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade] [exact]`,
 			Help: "Only the types you name change: the page keeps its other protections, each with its own expiry, and its cascading unless you say `cascade=no`. " +
 				"`TYPE=all` lifts one type. With `exact`, the page ends with exactly the types you name and the others are lifted, as the wiki's own API does. " +
 				"`expiry` applies to every type given; `TYPE_expiry=` sets one type's own. The reply says what changed, what was lifted, what was kept, or that nothing changed.",
-			Right:  "protect",
+			Right:  mw.RightProtect,
+			Grant:  `protect ("Protect and unprotect pages")`,
 			Write:  true,
 			Params: params,
 		},
 		Run: s.runProtect,
+		// A protect the wiki applied is in its protect log.
+		Settle: func(rec AuditRecord) (string, string) {
+			return mw.LogProtect, normalizeTitle(positionalOr(rec, "title"))
+		},
 	}
 }
+
+// cmdProtect is the command's name.
+const cmdProtect = "protect"
 
 func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	pr, err := parseProtect(req.Spec, req.Args, req.Site)
@@ -107,16 +115,13 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	p := mw.ProtectParams{Title: pr.title, PageID: pr.pageID, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade,
-		Reason: SignedReason(req.Actor, pr.reason), Tags: pr.tags, Watchlist: pr.watchlist, WatchlistExpiry: pr.watchlistExpiry}
+		Reason: s.SignedReason(req.Actor, pr.reason), Tags: pr.tags, Watchlist: pr.watchlist, WatchlistExpiry: pr.watchlistExpiry}
 	if p.PageID == 0 {
 		p.Title = page
 	}
-	// The wall clock, not the service's: it is compared with the stamps
-	// of the wiki's log should the answer be lost.
-	sentAt := time.Now()
-	res, err := req.Wiki.Client.Protect(ctx, p)
-	if mw.MaybeApplied(err) {
-		return s.protectReadBack(ctx, req, p, before.Protections, err, sentAt)
+	res, readBack, err := req.Protect(ctx, p, before.Protections)
+	if readBack != nil || err != nil && errors.As(err, new(*Error)) {
+		return deref(readBack), err
 	}
 	if err != nil {
 		return Reply{}, aboutPage(page, err)
@@ -124,7 +129,7 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	out := &ProtectOutcome{
 		Wiki:        req.Wiki.Name,
 		Title:       res.Title,
-		Reason:      personReason(req.Actor, keptComment(res.Reason)),
+		Reason:      s.personReason(req.Actor, keptComment(res.Reason)),
 		LogComment:  keptComment(res.Reason),
 		Cascade:     res.Cascade,
 		Protections: res.Protections,
@@ -133,10 +138,38 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	req.Result = out
 	req.after = s.trackProtect(req.Actor, out)
 	reply := protectReply(out, before.Protections, plan, res.Warnings, s.now())
-	if ReasonShortened(req.Actor, pr.reason) {
+	if s.ReasonShortened(req.Actor, pr.reason) {
 		reply.Text = strings.TrimSpace(reply.Text + "\n" + shortenedNote)
 	}
 	return reply, nil
+}
+
+// Protect sends p, a plan of the page whose protections were before, to
+// the request's wiki, as /protect does: when the wiki's answer is lost, it
+// reads the page and its protect log back and returns the reply that says
+// what is true now instead of a result (see protectReadBack). Whatever
+// else protects a page for a person (a reminder's Extend) goes through it,
+// so that every such reply is as true as /protect's.
+func (r *Request) Protect(ctx context.Context, p mw.ProtectParams, before []mw.PageProtection) (*mw.ProtectResult, *Reply, error) {
+	// The wall clock, not the service's: it is compared with the stamps
+	// of the wiki's log should the answer be lost.
+	sentAt := time.Now()
+	res, err := r.Wiki.Client.Protect(ctx, p)
+	if !mw.MaybeApplied(err) {
+		return res, nil, err
+	}
+	reply, err := r.svc.protectReadBack(ctx, r, p, before, err, sentAt)
+	if err != nil {
+		return nil, nil, err
+	}
+	return nil, &reply, nil
+}
+
+func deref(r *Reply) Reply {
+	if r == nil {
+		return Reply{}
+	}
+	return *r
 }
 
 // CheckProtect returns a denial unless the actor may change the protection
@@ -399,7 +432,7 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 			Text: "The wiki's answer was lost, so wikimod read the page back: its protection is exactly what you asked for, and the wiki's log has no entry for your request, as for a request that changes nothing."}, nil
 	}
 	out.LogComment = entry.Comment
-	out.Reason = personReason(req.Actor, entry.Comment)
+	out.Reason = s.personReason(req.Actor, entry.Comment)
 	return Reply{Title: "Protection of " + p.Title + " is as you asked.", Fields: fields, URL: url, Announce: true, Protect: out, Code: "read-back",
 		Text: "The wiki's answer was lost, so wikimod read the page back: the wiki's log has your request (" + describeEntry(entry) + ") and the page's protection is what it set.\nThe wiki's log says: " + entry.Comment}, nil
 }
@@ -412,7 +445,7 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 // request that changes the page leaves it otherwise, and one that does not
 // writes no entry. Nil when there is none.
 func appliedEntry(ctx context.Context, wiki *mw.Client, p mw.ProtectParams, before []mw.PageProtection, sentAt time.Time) (*mw.LogEvent, error) {
-	res, err := wiki.LogEvents(ctx, mw.LogEventsQuery{Type: "protect", Title: p.Title, Limit: 10})
+	res, err := wiki.LogEvents(ctx, mw.LogEventsQuery{Type: mw.LogProtect, Title: p.Title, Limit: 10})
 	if err != nil {
 		return nil, err
 	}
@@ -422,7 +455,7 @@ func appliedEntry(ctx context.Context, wiki *mw.Client, p mw.ProtectParams, befo
 		if e.Timestamp.Before(sentAt.Add(-logSkew)) {
 			break // newest first: the rest are older still
 		}
-		if e.ActionHidden || e.Comment != comment || (e.Action != "protect" && e.Action != "modify") || !entryHasLevels(e, p) {
+		if e.ActionHidden || e.Comment != comment || (e.Action != mw.ActionProtect && e.Action != mw.ActionModify) || !entryHasLevels(e, p) {
 			continue
 		}
 		if sameAsEntry(before, e) {

@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -34,7 +34,7 @@ func createPage(t *testing.T, env *testenv.Env, title string) {
 // TYPE=all lifts one type, and exact sets exactly what is named.
 func TestProtectKeepsTheTypesNotNamed(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
-	title := uniq("Keep Others")
+	title := testwait.Unique("Keep Others ")
 	createPage(t, env, title)
 	if r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop move=sysop move_expiry="3 days" cascade`, title)); !r.OK() {
 		t.Fatal(r.Plain())
@@ -75,7 +75,7 @@ func TestProtectKeepsTheTypesNotNamed(t *testing.T) {
 // wiki writes no log entry for it.
 func TestProtectSameTwiceIsUnchanged(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
-	title := uniq("Twice")
+	title := testwait.Unique("Twice ")
 	line := fmt.Sprintf(`/protect "%s" create=sysop expiry=infinite`, title)
 	first := run(t, env, admin, line)
 	second := run(t, env, admin, line)
@@ -104,7 +104,7 @@ func TestProtectSameTwiceIsUnchanged(t *testing.T) {
 // is shown as the wiki's log has it.
 func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
-	title := uniq("Long Reason")
+	title := testwait.Unique("Long Reason ")
 	reason := strings.Repeat("spam wave ", 300) // 3,000 characters
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop reason="%s"`, title, reason))
 	if !r.OK() {
@@ -150,11 +150,11 @@ func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
 // behind each write: /protect and /createaccount, with or without a reason.
 func TestWritesAreSignedOnTheWiki(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
-	slackUser := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ADMIN", UserName: "alice", Channel: "C1"}
-	title := uniq("Signed")
+	slackUser := commands.Actor{Platform: "slack", UserID: "U-ADMIN", UserName: "alice", Channel: "C1"}
+	title := testwait.Unique("Signed ")
 	run(t, env, slackUser, fmt.Sprintf(`/protect "%s" create=sysop reason="spam wave"`, title))
 	run(t, env, admin, fmt.Sprintf(`/protect "%s" create=autoconfirmed`, title))
-	name := fmt.Sprintf("Signed%d", time.Now().UnixNano()%1e9)
+	name := testwait.Unique("Signed")
 	if r := run(t, env, admin, fmt.Sprintf(`/createaccount username=%s email=signed@example.test reason="asked in chat"`, name)); !r.OK() {
 		t.Fatal(r.Plain())
 	}
@@ -184,7 +184,7 @@ func TestWritesAreSignedOnTheWiki(t *testing.T) {
 // curly) delimit the title, and every reply about a page names it.
 func TestProtectQuotesAndTitleInEveryReply(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
-	title := uniq("Quoted Page")
+	title := testwait.Unique("Quoted Page ")
 	for _, line := range []string{
 		fmt.Sprintf(`/protect '%s' create=sysop`, title),
 		fmt.Sprintf("/protect \u201c%s\u201d create=autoconfirmed", title),
@@ -197,7 +197,7 @@ func TestProtectQuotesAndTitleInEveryReply(t *testing.T) {
 	if got := env.Protections(t, title)["create"].Level; got != "autoconfirmed" {
 		t.Errorf("wiki: %q", got)
 	}
-	missing := uniq("Not There")
+	missing := testwait.Unique("Not There ")
 	r := run(t, env, admin, fmt.Sprintf(`/protect '%s' edit=sysop`, missing))
 	if r.Code != "missingtitle-createonly" || !strings.Contains(r.Plain(), missing) {
 		t.Errorf("missing page: %+v", r)
@@ -252,7 +252,7 @@ func TestQuotedWordsAreTitlesAndBareFlagsAreFlags(t *testing.T) {
 			t.Errorf("audited as %v", rec.Args)
 		}
 	}
-	title := uniq("Flag After Title")
+	title := testwait.Unique("Flag After Title ")
 	createPage(t, env, title)
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop cascade`, title))
 	if !r.OK() || !env.Protections(t, title)["edit"].Cascade {
@@ -291,7 +291,7 @@ func TestOverlongTitleIsRefusedHere(t *testing.T) {
 // wiki's protect log; it sends no write.
 func TestProtectTitleAloneShowsAndChangesNothing(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
-	title := uniq("Show Only")
+	title := testwait.Unique("Show Only ")
 	createPage(t, env, title)
 	if r := run(t, env, admin, fmt.Sprintf(`/protect %q edit=autoconfirmed expiry="1 day" reason="first wave"`, title)); !r.OK() {
 		t.Fatal(r.Plain())
@@ -323,7 +323,7 @@ func TestProtectTitleAloneShowsAndChangesNothing(t *testing.T) {
 		t.Error("showing the protection changed the page")
 	}
 
-	bare := uniq("Never Protected")
+	bare := testwait.Unique("Never Protected ")
 	r = run(t, env, admin, fmt.Sprintf(`/protect %q`, bare))
 	if !r.OK() || !strings.Contains(r.Title, "is not protected") || !strings.Contains(r.Text, "no entry") {
 		t.Errorf("an unprotected page:\n%s", r.Plain())

@@ -5,18 +5,18 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // semi may protect pages and edit semi-protected ones, not sysop-protected
 // ones: the devwiki's semiprotector group.
-var semi = commands.Actor{Platform: commands.PlatformConsole, UserID: "semi", UserName: "semi", Channel: "test"}
+var semi = commands.Actor{Platform: "console", UserID: "semi", UserName: "semi", Channel: "test"}
 
 func semiRules() []commands.AccessRule {
-	return append([]commands.AccessRule{{WikiGroups: []string{"semiprotector"}, ConsoleUsers: []string{"semi"}}}, testenv.DefaultRules...)
+	return append([]commands.AccessRule{{WikiGroups: []string{"semiprotector"}, Identities: []commands.Identities{commands.Users("console", "semi")}}}, testenv.DefaultRules...)
 }
 
 // TestNobodyChangesALevelTheyCouldNotSet: a person who may set only
@@ -29,7 +29,7 @@ func semiRules() []commands.AccessRule {
 func TestNobodyChangesALevelTheyCouldNotSet(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Rules: semiRules()})
 	ctx := context.Background()
-	user := fmt.Sprintf("Semi%d", time.Now().UnixNano()%1e9)
+	user := testwait.Unique("Semi")
 	const pass = "semi-protector-pass-1"
 	if err := env.Wiki.CreateUser(ctx, user, pass, "", false); err != nil {
 		t.Fatal(err)
@@ -38,10 +38,10 @@ func TestNobodyChangesALevelTheyCouldNotSet(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	title := uniq("Sysop Held")
+	title := testwait.Unique("Sysop Held ")
 	createPage(t, env, title)
-	source := uniq("Cascading Source")
-	inherits := uniq("Inherits Cascade")
+	source := testwait.Unique("Cascading Source ")
+	inherits := testwait.Unique("Inherits Cascade ")
 	createPage(t, env, inherits)
 	if _, err := env.Bot.Post(ctx, "csrf", map[string][]string{
 		"action": {"edit"}, "title": {source}, "text": {"{{:" + inherits + "}}"}, "createonly": {"1"},
@@ -96,7 +96,7 @@ func TestNobodyChangesALevelTheyCouldNotSet(t *testing.T) {
 	}
 	// Where the page has only semi-protection, the group may change it,
 	// here and on the wiki alike.
-	semiPage := uniq("Semi Held")
+	semiPage := testwait.Unique("Semi Held ")
 	createPage(t, env, semiPage)
 	if err := env.Wiki.ProtectAs(ctx, user, pass, semiPage, "edit=autoconfirmed", "1 week", false); err != nil {
 		t.Fatalf("the wiki refused a semiprotector semi-protection: %v", err)

@@ -22,7 +22,7 @@ const (
 // reads and changes nothing.
 func (s *Service) showProtection(ctx context.Context, req *Request, page string, st mw.PageState) (Reply, error) {
 	now := s.now()
-	log, err := req.Wiki.Client.LogEvents(ctx, mw.LogEventsQuery{Type: "protect", Title: page, Limit: 50})
+	log, err := req.Wiki.Client.LogEvents(ctx, mw.LogEventsQuery{Type: mw.LogProtect, Title: page, Limit: 50})
 	if err != nil {
 		return Reply{}, aboutPage(page, err)
 	}
@@ -46,7 +46,7 @@ func (s *Service) showProtection(ctx context.Context, req *Request, page string,
 	}
 	var notes []string
 	if len(st.Protections) > 0 && len(log.Events) > 0 {
-		if e := log.Events[0]; e.Action == "protect" || e.Action == "modify" || e.Action == "move_prot" {
+		if e := log.Events[0]; e.Action == mw.ActionProtect || e.Action == mw.ActionModify || e.Action == mw.ActionMoveProt {
 			notes = append(notes, fmt.Sprintf("Set by %s %s: %s", e.User, Relative(e.Timestamp.Sub(now)), orDefault(e.Comment, "(no reason given)")))
 		}
 	}
@@ -75,7 +75,7 @@ func HistoryLine(events []mw.LogEvent, now time.Time) string {
 	var last *mw.LogEvent
 	for i := range events {
 		e := &events[i]
-		if e.Action != "protect" && e.Action != "modify" {
+		if e.Action != mw.ActionProtect && e.Action != mw.ActionModify {
 			continue
 		}
 		if last == nil {
@@ -98,12 +98,12 @@ func HistoryLine(events []mw.LogEvent, now time.Time) string {
 
 // describeLogEntry renders one protect log entry: when, who, what and why.
 func describeLogEntry(e mw.LogEvent) string {
-	what := map[string]string{"protect": "protected", "modify": "changed", "unprotect": "lifted", "move_prot": "moved from " + e.Params.OldTitle}[e.Action]
+	what := map[string]string{mw.ActionProtect: "protected", mw.ActionModify: "changed", mw.ActionUnprotect: "lifted", mw.ActionMoveProt: "moved from " + e.Params.OldTitle}[e.Action]
 	if what == "" {
 		what = e.Action
 	}
 	line := fmt.Sprintf("%s, %s %s", e.Timestamp.UTC().Format("2006-01-02 15:04 UTC"), e.User, what)
-	if d := describeDetails(&e); d != "" && (e.Action == "protect" || e.Action == "modify") {
+	if d := describeDetails(&e); d != "" && (e.Action == mw.ActionProtect || e.Action == mw.ActionModify) {
 		line += ": " + d
 	}
 	if e.Comment != "" {

@@ -463,7 +463,7 @@ func (s *Service) runItem(it *item) {
 func (s *Service) waitedTooLong(it *item) Reply {
 	waited := s.now().Sub(it.accepted).Round(time.Second)
 	what := "`/" + it.name + "`"
-	if page := it.rec.Args["title"] + it.rec.Args["_"]; page != "" && it.name == "protect" {
+	if page := it.rec.Args["title"] + it.rec.Args["_"]; page != "" && s.commands[it.name].Spec.Positional == "title" {
 		what += " for " + page
 	}
 	return Reply{Command: it.name, Outcome: OutcomeFailed, Code: "waited-too-long", Title: "Nothing was done.",

@@ -118,8 +118,8 @@ func (s *Service) limitWiki(actor Actor, args Args) string {
 			return name
 		}
 	}
-	if actor.Platform == PlatformConsole && s.routes.Console != "" {
-		return s.routes.Console
+	if name := s.routes.Platforms[actor.Platform]; name != "" {
+		return name
 	}
 	if len(s.wikiNames) == 1 {
 		return s.wikiNames[0]
@@ -147,15 +147,9 @@ func (s *Service) overLimit(ctx context.Context, actor Actor, name string, args 
 		Text: fmt.Sprintf("You have given more commands in the last minute than wikimod takes from one person (%d a minute, %d at once), so this one was not run. "+
 			"Try again %s; commands given before then are refused the same way.", int(s.limiter.rate*60+0.5), int(s.limiter.burst), Relative(wait))}
 	if first {
-		rec := s.newRecord(actor, name, Args{}, Spec{})
-		rec.Wiki = wiki
-		if _, known := s.wikis[wiki]; !known {
-			rec.Wiki = ""
-		}
-		rec.Args = map[string]string{}
-		rec.Outcome, rec.Code = reply.Outcome, reply.Code
-		s.record(ctx, rec, false)
+		s.refused(ctx, actor, name, s.wikis[wiki], "", nil, reply)
+	} else {
+		s.observeDone(s.wikis[wiki], name, reply.Outcome, s.now())
 	}
-	s.observeDone(s.wikis[wiki], name, reply.Outcome, s.now())
 	return reply, true
 }

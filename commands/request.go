@@ -14,16 +14,22 @@ import (
 	"unicode"
 )
 
-// Platforms an Actor can come from.
-const (
-	PlatformConsole = "console"
-	PlatformDiscord = "discord"
-	PlatformSlack   = "slack"
-)
+// Platform is what the domain knows of a chat platform: data its adapter
+// gives (Config.Platforms), never a name the domain spells. Adding a
+// platform adds none of its words here.
+type Platform struct {
+	// Name is Actor.Platform for the platform's people ("discord").
+	Name string
+	// Title names it in a sentence ("Discord", "the console").
+	Title string
+	// Noun names it before a noun ("Discord", "console"): "your console
+	// account", "requested by console user admin".
+	Noun string
+}
 
 // Actor is the chat identity asking for a command.
 type Actor struct {
-	Platform string // PlatformConsole, PlatformDiscord or PlatformSlack
+	Platform string // the Name of the Platform it comes from
 	UserID   string // the platform's stable user id
 	UserName string // a display name, for replies and the audit log
 	// Roles are the platform groups the user belongs to: Discord role ids or

@@ -27,6 +27,9 @@ type Param struct {
 	Flag        bool // a yes/no switch
 	// Levels marks a parameter whose values are the wiki's protection levels.
 	Levels bool
+	// TextOnly marks a parameter typed in text commands only, not offered
+	// as a platform's option (a page id, where platforms offer titles).
+	TextOnly bool
 	// Titles marks a parameter that takes a page title, for which platforms
 	// may offer suggestions as the title is typed (SuggestTitles).
 	Titles bool
@@ -65,8 +68,17 @@ type Spec struct {
 	// typed where commands are typed (the console).
 	ButtonOnly bool
 	// Write marks a command that may change the wiki. The queue runs such
-	// commands one at a time, in the order they arrived.
+	// commands one at a time, in the order they arrived. Platforms offer
+	// such commands to moderators only where they can (Discord's default
+	// member permissions).
 	Write bool
+	// Grant is the bot-password grant (Special:BotPasswords) that gives the
+	// bot the command's right, as wikimod check names it; empty for the
+	// basic grant every bot password has.
+	Grant string
+	// Anonymous marks a command sent from the wiki's anonymous session
+	// where one is configured (Wiki.Reset): no grant carries its right.
+	Anonymous bool
 	// NoWiki marks a command that needs no wiki (/help): where none can be
 	// chosen for it, it runs without one (Request.Wiki and Site nil). It
 	// must need no right.
@@ -119,13 +131,26 @@ func (s Spec) SecretMayBeEmpty(args Args) bool {
 	return false
 }
 
-// Command is a command the service can run.
+// Command is a command the service can run: a value that carries
+// everything about itself, so that the service, the settle pass, the
+// adapters (their forms, Discord's registration, Slack's manifest) and
+// wikimod check all read it rather than know commands by name. Each of
+// wikimod's commands is one file of this package (protect.go,
+// createaccount.go, ...) or of the package that adds it (the reminders').
 type Command struct {
 	Spec Spec
 	// Run does the work once the actor holds Spec's right. It returns the
 	// reply, or an error: an *Error is shown as it is, anything else is
 	// explained as a wiki error or logged as an internal failure.
 	Run func(ctx context.Context, req *Request) (Reply, error)
+	// Settle names what a run leaves in the wiki's logs, so that the
+	// settle pass (Service.Settle) can tell whether a run that a stop left
+	// unfinished took effect: the log type, and the title of the entry a
+	// run that took effect writes ("" when the record does not say, as
+	// when it lost its arguments). Nil means the command leaves no trace
+	// in the logs: a Spec.Write command is then settled as "may-have-run",
+	// any other as "no-change".
+	Settle func(rec AuditRecord) (logType, title string)
 }
 
 // Request is one command being run.
@@ -141,6 +166,7 @@ type Request struct {
 	Result any
 
 	standing standing
+	svc      *Service
 	// after is work the command leaves until its reply is out: the
 	// reminders' tracking of a protection, which the moderator need not
 	// wait for. The reminders' sync of the protect log makes up for it
@@ -233,6 +259,9 @@ type Config struct {
 	Instance string
 	// UserLimit bounds the commands one chat user gives on one wiki.
 	UserLimit UserLimit
+	// Platforms describe the chat platforms commands come from, each as
+	// its adapter gives it: the words replies and signatures name it with.
+	Platforms []Platform
 	// OnRefusal counts a command refused before it became one (a person
 	// past their UserLimit), as the adapters count refused requests:
 	// platform, kind (KindRateLimited), source and a detail without
@@ -264,6 +293,7 @@ type Service struct {
 	queue       *queue
 	limiter     *userLimiter
 	onRefusal   func(platform, kind, source, detail string)
+	platforms   map[string]Platform
 }
 
 // New checks cfg and returns a service.
@@ -297,6 +327,10 @@ func New(cfg Config) (*Service, error) {
 		commands:    map[string]Command{},
 		limiter:     newUserLimiter(cfg.UserLimit),
 		onRefusal:   cfg.OnRefusal,
+		platforms:   map[string]Platform{},
+	}
+	for _, p := range cfg.Platforms {
+		s.platforms[p.Name] = p
 	}
 	if s.timeout == 0 {
 		s.timeout = 30 * time.Second
@@ -451,14 +485,30 @@ func (s *Service) Authorize(ctx context.Context, actor Actor, name string, args 
 	if err == nil {
 		return Reply{}, true
 	}
-	start := s.now()
 	reply := s.named(w, s.errorReply(name, err, nil))
-	rec := s.newRecord(actor, name, Args{}, cmd.Spec)
-	rec.Wiki, rec.WikiUser = w.Name, st.wikiUser()
+	s.refused(ctx, actor, name, w, st.wikiUser(), nil, reply)
+	return reply, false
+}
+
+// refused audits, in one write, an attempt refused before it became a
+// command (a denial before a form, a line that could not be read, a person
+// past their limit) and counts it. args are what the audit log keeps of
+// its arguments (nil: none); w is its wiki, nil when none was chosen.
+// Every other attempt is begun when it is taken and finished when it ends
+// (Submit and Execute, then finishRecord): these are the only two paths
+// into the audit log.
+func (s *Service) refused(ctx context.Context, actor Actor, name string, w *Wiki, wikiUser string, args map[string]string, reply Reply) {
+	rec := s.newRecord(actor, name, Args{}, Spec{})
+	if args != nil {
+		rec.Args = args
+	}
+	if w != nil {
+		rec.Wiki = w.Name
+	}
+	rec.WikiUser = wikiUser
 	rec.Outcome, rec.Code = reply.Outcome, reply.Code
 	s.record(ctx, rec, false)
-	s.observeDone(w, name, reply.Outcome, start)
-	return reply, false
+	s.observeDone(w, name, reply.Outcome, s.now())
 }
 
 // SuggestTitles returns up to limit page titles starting with prefix on the
@@ -506,11 +556,8 @@ func (s *Service) ExecuteLine(ctx context.Context, actor Actor, line string) Rep
 	name, args, err := ParseLine(line)
 	if err != nil {
 		name = unparsedName(line)
-		rec := s.newRecord(actor, name, Args{}, Spec{})
-		rec.Args = map[string]string{"_": "[unparsed]"}
 		reply := parseErrorReply(name, err)
-		rec.Outcome, rec.Code = reply.Outcome, reply.Code
-		s.record(ctx, rec, false)
+		s.refused(ctx, actor, name, nil, "", map[string]string{"_": "[unparsed]"}, reply)
 		return reply
 	}
 	return s.Execute(ctx, actor, name, args)
@@ -592,7 +639,7 @@ func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Ar
 // goes on serving. The caller runs after once the reply is out.
 func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply, after func()) {
 	cmd, known := s.commands[name]
-	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, Wiki: w}
+	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, Wiki: w, svc: s}
 	defer func() {
 		if p := recover(); p != nil {
 			reply = s.panicked(name, p, secretValues(cmd.Spec, args))

@@ -136,44 +136,40 @@ func (s *Service) settleOne(ctx context.Context, logs *wikiLogs, rec *AuditRecor
 		// Its wiki is no longer configured: nothing can be looked up.
 		return OutcomeInterrupted, "wiki-not-configured", nil
 	}
-	switch rec.Command {
-	case "protect":
-		title := rec.Args["title"]
-		if title == "" {
-			title = rec.Args["_"]
-		}
+	cmd, known := s.commands[rec.Command]
+	switch {
+	case known && cmd.Settle != nil:
+		logType, title := cmd.Settle(*rec)
 		if title == "" {
 			return OutcomeInterrupted, "may-have-run", nil
 		}
-		ev, err := logs.find(ctx, "protect", rec.Time, normalizeTitle(title))
-		return settledBy(ev, err)
-	case "createaccount":
-		name := rec.Args["username"]
-		if name == "" {
-			name = rec.Args["_"]
-		}
-		if name == "" {
-			return OutcomeInterrupted, "may-have-run", nil
-		}
-		ev, err := logs.find(ctx, "newusers", rec.Time, "User:"+normalizeTitle(name))
-		return settledBy(ev, err)
-	case "resetpassword", "reminder":
-		return OutcomeInterrupted, "may-have-run", nil
-	}
-	if spec, ok := s.commands[rec.Command]; ok && spec.Spec.Write {
+		ev, err := logs.find(ctx, logType, rec.Time, title)
+		return settledBy(logType, ev, err)
+	case known && cmd.Spec.Write:
 		return OutcomeInterrupted, "may-have-run", nil
 	}
 	return OutcomeInterrupted, "no-change", nil
 }
 
-func settledBy(ev *mw.LogEvent, err error) (Outcome, string, any) {
+// positionalOr returns the record's argument key, or its positional words
+// where key was given as bare words.
+func positionalOr(rec AuditRecord, key string) string {
+	if v := rec.Args[key]; v != "" {
+		return v
+	}
+	return rec.Args["_"]
+}
+
+// settledBy is how a record settles by what its log shows; the result
+// names the log, and the entry where there is one.
+func settledBy(logType string, ev *mw.LogEvent, err error) (Outcome, string, any) {
 	switch {
 	case err != nil:
-		return OutcomeInterrupted, "wiki-unreachable", nil
+		return OutcomeInterrupted, "wiki-unreachable", map[string]any{"type": logType}
 	case ev != nil:
 		return OutcomeOK, "settled-from-log", map[string]any{"logid": ev.LogID, "type": ev.Type, "action": ev.Action, "timestamp": ev.Timestamp}
 	}
-	return OutcomeInterrupted, "not-in-log", nil
+	return OutcomeInterrupted, "not-in-log", map[string]any{"type": logType}
 }
 
 // wikiLogs reads the wiki's logs once per type, from the oldest unfinished

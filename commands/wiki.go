@@ -45,8 +45,9 @@ type Routes struct {
 	// Spaces maps "platform:space id" (a Discord server, a Slack
 	// workspace) to a wiki name.
 	Spaces map[string]string
-	// Console is the console's default wiki (wikimod console -wiki NAME).
-	Console string
+	// Platforms maps a platform's name to its default wiki, for a
+	// platform without channels or spaces (the console's -wiki NAME).
+	Platforms map[string]string
 }
 
 // RouteKey is the key of a channel or a space in Routes.
@@ -61,8 +62,8 @@ func (r Routes) all() map[string]string {
 	for k, v := range r.Spaces {
 		out["server/workspace "+k] = v
 	}
-	if r.Console != "" {
-		out["the console"] = r.Console
+	for k, v := range r.Platforms {
+		out["platform "+k] = v
 	}
 	return out
 }
@@ -92,10 +93,8 @@ func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wik
 			return w, nil
 		}
 	}
-	if actor.Platform == PlatformConsole {
-		if w, ok := s.wikis[s.routes.Console]; ok {
-			return w, nil
-		}
+	if w, ok := s.wikis[s.routes.Platforms[actor.Platform]]; ok {
+		return w, nil
 	}
 	if len(s.wikiNames) == 1 {
 		return s.wikis[s.wikiNames[0]], nil

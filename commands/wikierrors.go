@@ -29,14 +29,6 @@ type advice struct {
 	echoes bool
 }
 
-// The command names advice can be specific to.
-const (
-	cmdProtect          = "protect"
-	cmdValidatePassword = "validatepassword"
-	cmdResetPassword    = "resetpassword"
-	cmdCreateAccount    = "createaccount"
-)
-
 // Advice shared by codes that mean the same thing.
 const (
 	adviceUserConfigPage = "This is a site-wide or personal script or style page (CSS, JS or JSON). Only accounts with the matching right (such as `editsitecss`, `editusercss`, `editsitejs`) may change it, so the bot may not protect it. An administrator must do it on the wiki."
@@ -265,8 +257,12 @@ var wikiAdvice = map[string]advice{
 // and /createaccount to check a password first), so it names none.
 func commandForModule(module string) string {
 	switch module {
-	case cmdProtect, cmdResetPassword, cmdCreateAccount:
-		return module
+	case mw.ModuleProtect:
+		return cmdProtect
+	case mw.ModuleResetPassword:
+		return cmdResetPassword
+	case mw.ModuleCreateAccount:
+		return cmdCreateAccount
 	}
 	return ""
 }

@@ -121,7 +121,13 @@ func New(cfg Config) (*Adapter, error) {
 }
 
 // Name implements bot.Adapter.
-func (a *Adapter) Name() string { return commands.PlatformConsole }
+func (a *Adapter) Name() string { return PlatformName }
+
+// PlatformName is the console's name among the platforms (Actor.Platform).
+const PlatformName = "console"
+
+// Platform is the console as the command service names it.
+var Platform = commands.Platform{Name: PlatformName, Title: "the console", Noun: "console"}
 
 // Run reads commands until the input ends, quit, or ctx is done. It returns
 // nil at the end of the input. Lines are read in Run's own goroutine, so
@@ -140,7 +146,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		case <-done:
 		}
 	}()
-	actor := commands.Actor{Platform: commands.PlatformConsole, UserID: a.cfg.User, UserName: a.cfg.User, Channel: "console"}
+	actor := commands.Actor{Platform: PlatformName, UserID: a.cfg.User, UserName: a.cfg.User, Channel: "console"}
 	sc := bufio.NewScanner(a.cfg.In)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	a.prompt()

@@ -250,13 +250,19 @@ func New(cfg Config) (*Adapter, error) {
 		cfg.Metrics.Init("wikimod_discord_posts_failed_total",
 			[]string{"kind", "response"}, []string{"kind", "result"}, []string{"kind", "announcement"},
 			[]string{"kind", "notice"}, []string{"kind", "requester"})
-		cfg.Metrics.InitSecurity(commands.PlatformDiscord, "bad-signature", "missing-signature", "stale-timestamp", "replayed-interaction", "unserved-guild", "dm-command", "no-member")
+		cfg.Metrics.InitSecurity(PlatformName, "bad-signature", "missing-signature", "stale-timestamp", "replayed-interaction", "unserved-guild", "dm-command", "no-member")
 	}
 	return a, nil
 }
 
 // Name implements bot.Adapter.
-func (a *Adapter) Name() string { return commands.PlatformDiscord }
+func (a *Adapter) Name() string { return PlatformName }
+
+// PlatformName is Discord's name among the platforms (Actor.Platform).
+const PlatformName = "discord"
+
+// Platform is Discord as the command service names it.
+var Platform = commands.Platform{Name: PlatformName, Title: "Discord", Noun: "Discord"}
 
 // Mount implements bot.Mounter: in ModeHTTP it serves InteractionsPath.
 func (a *Adapter) Mount(mux *http.ServeMux) {

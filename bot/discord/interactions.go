@@ -70,7 +70,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if i.Type != discordgo.InteractionPing {
 		// The record of interactions taken outlives a restart and expires
 		// when the timestamp check would refuse the request anyway.
-		first, err := a.cfg.Replays.FirstSeen(r.Context(), commands.PlatformDiscord, i.ID, time.Unix(secs, 0).Add(a.cfg.MaxSkew+time.Minute))
+		first, err := a.cfg.Replays.FirstSeen(r.Context(), PlatformName, i.ID, time.Unix(secs, 0).Add(a.cfg.MaxSkew+time.Minute))
 		if err != nil {
 			a.log.Error("discord: cannot check for a replay; refusing the interaction", "err", err)
 			http.Error(w, "cannot take interactions right now", http.StatusServiceUnavailable)
@@ -263,7 +263,7 @@ func suggestions(titles []string) *discordgo.InteractionResponse {
 // actor returns who sent the interaction, and false when it did not come
 // from a member of a served guild.
 func (a *Adapter) actor(i *discordgo.Interaction) (commands.Actor, bool) {
-	act := commands.Actor{Platform: commands.PlatformDiscord, Space: i.GuildID, Channel: i.ChannelID}
+	act := commands.Actor{Platform: PlatformName, Space: i.GuildID, Channel: i.ChannelID}
 	var u *discordgo.User
 	if i.Member != nil {
 		u = i.Member.User

@@ -23,11 +23,6 @@ import (
 // every use.
 const ModeratorPermissions int64 = discordgo.PermissionManageMessages
 
-// leftOut are parameters not offered as options: /protect's title is a
-// required option on Discord, which makes pageid (an alternative to it)
-// unusable there.
-var leftOut = map[string][]string{"protect": {"pageid"}}
-
 // ApplicationCommands builds the slash commands for specs. Option names are
 // the keys of the text grammar; yes/no parameters are boolean options;
 // protection-level parameters offer the wiki's own levels (and "all", which
@@ -61,9 +56,14 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []strin
 		if sp.ButtonOnly {
 			continue // run by buttons, never typed
 		}
+		// Parameters typed in text only are not options (/protect's
+		// pageid: its title is a required option on Discord, which makes
+		// the id, an alternative to it, unusable there).
 		dropped := map[string]bool{}
-		for _, name := range leftOut[sp.Name] {
-			dropped[name] = true
+		for _, p := range sp.Params {
+			if p.TextOnly {
+				dropped[p.Name] = true
+			}
 		}
 		for _, p := range sp.Params {
 			if p.Levels && len(r.Types) > 0 && !slices.Contains(r.Types, p.Name) {
@@ -117,7 +117,7 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []strin
 			DMPermission: &noDM,
 			Contexts:     &guildOnly,
 		}
-		if sp.Right != "" && sp.Right != "read" {
+		if sp.Right != "" && sp.Right != mw.RightRead {
 			perm := ModeratorPermissions
 			c.DefaultMemberPermissions = &perm
 		}

@@ -35,7 +35,7 @@ func (s *Scheduler) Commands() []commands.Command {
 				Usage:      "/expiring [within=DURATION]",
 				Help:       "Lists the temporary protections wikimod tracks on the wiki that expire within the given time (default 7 days), soonest first, with who set them and when the next reminder is due. Durations: `36h`, `3 days`, `2 weeks`.",
 				Positional: "within",
-				Right:      "protect",
+				Right:      mw.RightProtect,
 				Params:     []commands.Param{{Name: "within", Description: "How far ahead to look: 36h, 3 days, 2 weeks (default 7 days)"}},
 			},
 			Run: s.runExpiring,
@@ -47,7 +47,7 @@ func (s *Scheduler) Commands() []commands.Command {
 				Usage:   "/reminder do=extend|dismiss id=ID",
 				Help: "`do=extend` extends the protection a reminder is about by the length it was set for, keeping the page's other protections as they are; " +
 					"`do=dismiss` stops the remaining reminders about that expiry. The reminder's buttons send this for you.",
-				Right:      "protect",
+				Right:      mw.RightProtect,
 				ButtonOnly: true,
 				Write:      true,
 				Params: []commands.Param{
@@ -119,7 +119,7 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 		reply.Title = fmt.Sprintf("1 protection expires within %s.", length(within))
 	}
 	for _, p := range ps {
-		value := fmt.Sprintf("%s, until %s (%s); set by %s", p.Level, clock(p.Expiry), commands.Relative(p.Expiry.Sub(now)), setBy(p))
+		value := fmt.Sprintf("%s, until %s (%s); set by %s", p.Level, clock(p.Expiry), commands.Relative(p.Expiry.Sub(now)), s.setBy(p))
 		switch {
 		case p.Dismissed:
 			value += "; reminders dismissed"
@@ -331,7 +331,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	if r.Protection.Reason != "" {
 		reason += ": " + r.Protection.Reason
 	}
-	p.Reason = commands.SignedReason(req.Actor, reason)
+	p.Reason = req.SignedReason(reason)
 	var kept []string
 	for _, k := range plan.Kept {
 		kept = append(kept, fmt.Sprintf("%s=%s %s", k.Type, k.Level, until(k.Expiry, now)))
@@ -341,9 +341,14 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	if err := req.CheckProtect(title, st, plan); err != nil {
 		return commands.Reply{}, err
 	}
-	res, err := w.Client.Protect(ctx, p)
+	// Sent as /protect sends it: should the wiki's answer be lost, the
+	// page and its log are read back, and the reply says what is true.
+	res, readBack, err := req.Protect(ctx, p, st.Protections)
 	if err != nil {
 		return commands.Reply{}, err
+	}
+	if readBack != nil {
+		return *readBack, nil
 	}
 	out := &commands.ProtectOutcome{Wiki: w.Name, Title: res.Title, Reason: reason, LogComment: res.Reason, Cascade: res.Cascade,
 		Protections: res.Protections, URL: r.Protection.URL}

@@ -47,6 +47,15 @@ type Config struct {
 	// Notify, when Channels is nil, is the one default notice channel. A
 	// reminder counts as sent when it returns nil.
 	Notify func(ctx context.Context, r commands.Reply) error
+	// PlatformTitle names a platform in a sentence ("Discord"), for who
+	// set a protection; the command service's (commands.Service) is the
+	// adapters' own words. Nil names a platform as it is.
+	PlatformTitle func(platform string) string
+	// ChannelsOf reports whether a platform's people act in channels worth
+	// naming ("set by alice on Slack (channel C1)"); nil means every
+	// platform's do.
+	ChannelsOf func(platform string) bool
+
 	// Audit records each send (Platform "system", Command "reminder-send").
 	// Nil means Store, which must then keep the audit log too, as a
 	// storage.DB does.

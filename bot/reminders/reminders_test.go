@@ -1,17 +1,20 @@
 package reminders_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -175,18 +179,27 @@ type fixture struct {
 // into /protect, as cmd/wikimod does, and a fake clock set to now.
 func newFixture(t *testing.T, mod func(*reminders.Config)) *fixture {
 	t.Helper()
+	return newFixtureWith(t, nil, mod)
+}
+
+// newFixtureWith is newFixture with the bot's requests to the wiki carried
+// by transport (nil: directly).
+func newFixtureWith(t *testing.T, transport http.RoundTripper, mod func(*reminders.Config)) *fixture {
+	t.Helper()
 	f := &fixture{clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second)), inbox: newInbox()}
 	f.env = testenv.New(t, wiki, testenv.Options{
-		Now: f.clock.Now,
+		Transport: transport,
+		Now:       f.clock.Now,
 		OnProtect: func(ctx context.Context, a commands.Actor, r *commands.ProtectOutcome) error {
 			return f.s.OnProtect(ctx, a, r)
 		},
 		Extra: deferredCommands(&f.s),
 		// The default rules, and a Slack user in the devwiki's
 		// semiprotector group (protect and editsemiprotected only).
-		Rules: append([]commands.AccessRule{{WikiGroups: []string{"semiprotector"}, SlackUsers: []string{"U-SEMI"}}}, testenv.DefaultRules...),
+		Rules: append([]commands.AccessRule{{WikiGroups: []string{"semiprotector"}, Identities: []commands.Identities{commands.Users("slack", "U-SEMI")}}}, testenv.DefaultRules...),
 	})
-	f.cfg = reminders.Config{Store: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics}
+	f.cfg = reminders.Config{Store: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics,
+		PlatformTitle: f.env.Service.PlatformTitle, ChannelsOf: func(p string) bool { return p != "console" }}
 	if mod != nil {
 		mod(&f.cfg)
 	}
@@ -224,8 +237,8 @@ func deferredCommands(s **reminders.Scheduler) []commands.Command {
 }
 
 var (
-	slackAdmin = commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ADMIN", UserName: "alice", Channel: "C-MODS"}
-	discordMod = commands.Actor{Platform: commands.PlatformDiscord, UserID: "D-ADMIN", UserName: "bob", Channel: "D-CHAN"}
+	slackAdmin = commands.Actor{Platform: "slack", UserID: "U-ADMIN", UserName: "alice", Channel: "C-MODS"}
+	discordMod = commands.Actor{Platform: "discord", UserID: "D-ADMIN", UserName: "bob", Channel: "D-CHAN"}
 )
 
 // protect runs a /protect line through the command service and returns the
@@ -385,7 +398,7 @@ func TestIndefiniteAndLiftedProtectionsAreNotTracked(t *testing.T) {
 
 func TestSyncFollowsChangesMadeOnTheWiki(t *testing.T) {
 	// The wiki outlives one run of the test (-count): new titles each time.
-	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	run := testwait.Unique("")
 	name := func(s string) string { return s + " " + run }
 	watch := []string{name("Sync Extended"), name("Sync New"), name("Sync Lifted"), name("Talk:Sync Other Namespace")}
 	f := newFixture(t, func(c *reminders.Config) { c.Wikis[0].Pages = watch; c.Wikis[0].Namespaces = []int{0} })
@@ -461,7 +474,7 @@ func TestSyncFollowsChangesMadeOnTheWiki(t *testing.T) {
 }
 
 func TestSyncFollowsAProtectionMovedWithItsPage(t *testing.T) {
-	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	run := testwait.Unique("")
 	from, to := "Move From "+run, "Move To "+run
 	f := newFixture(t, func(c *reminders.Config) { c.Wikis[0].Pages = []string{from, to} })
 	ctx := context.Background()
@@ -502,8 +515,8 @@ func TestExtendButtonExtendsAndKeepsTheRest(t *testing.T) {
 
 	// People who may not protect cannot press it; nothing changes.
 	for _, a := range []commands.Actor{
-		{Platform: commands.PlatformDiscord, UserID: "D-STRANGER", UserName: "mallory"},
-		{Platform: commands.PlatformDiscord, UserID: "D-HELPER", UserName: "helper"},
+		{Platform: "discord", UserID: "D-STRANGER", UserName: "mallory"},
+		{Platform: "discord", UserID: "D-HELPER", UserName: "helper"},
 	} {
 		r := f.press(t, a, extend)
 		if r.Outcome != commands.OutcomeDenied {
@@ -548,6 +561,49 @@ func TestExtendButtonExtendsAndKeepsTheRest(t *testing.T) {
 	// The old expiry passes quietly; the new one is reminded.
 	wantNone(t, f.tick(t, exp), "the old expiry")
 	wantOne(t, f.tick(t, exp.Add(2*time.Hour)), "the new 1-hour warning")
+}
+
+// loseProtectAnswers, while on, lets action=protect reach the wiki and
+// drops its answer, as a connection lost after the request would.
+type loseProtectAnswers struct{ on atomic.Bool }
+
+func (l *loseProtectAnswers) RoundTrip(r *http.Request) (*http.Response, error) {
+	var body []byte
+	if r.Body != nil {
+		body, _ = io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
+	resp, err := http.DefaultTransport.RoundTrip(r)
+	if form, _ := url.ParseQuery(string(body)); err == nil && l.on.Load() && form.Get("action") == "protect" {
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil, errors.New("connection lost after the request was sent")
+	}
+	return resp, err
+}
+
+// TestExtendWhoseAnswerIsLostIsReadBack: a reminder's Extend protects
+// through /protect's own path, so when the wiki applies it and the answer
+// is lost, the reply comes from reading the page and its log back, as
+// /protect's would: "as you asked", with the wiki's new expiry.
+func TestExtendWhoseAnswerIsLostIsReadBack(t *testing.T) {
+	lose := &loseProtectAnswers{}
+	f := newFixtureWith(t, lose, nil)
+	exp := f.protect(t, `/protect "Extend Lost Answer" create=sysop expiry="2 hours"`)
+	m := wantOne(t, f.tick(t, exp.Add(-time.Hour)), "the 1-hour warning")
+	lose.on.Store(true)
+	r := f.press(t, slackAdmin, m.Actions[0])
+	lose.on.Store(false)
+	want := exp.Add(2 * time.Hour).Format(time.RFC3339)
+	if got := f.env.Protections(t, "Extend Lost Answer")["create"].Expiry; got != want {
+		t.Fatalf("the wiki has create until %s, want %s (the extension applied)", got, want)
+	}
+	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Plain(), "as you asked") || !strings.Contains(r.Plain(), want) {
+		t.Errorf("reply %s/%s:\n%s", r.Outcome, r.Code, r.Plain())
+	}
+	if rec := f.env.LastAudit(t); rec.Command != "reminder" || rec.Outcome != commands.OutcomeOK || rec.Code != "read-back" {
+		t.Errorf("audit = %+v", rec)
+	}
 }
 
 func TestExtendAfterExpiryProtectsAgain(t *testing.T) {
@@ -597,7 +653,7 @@ func TestDismissStopsTheRemainingReminders(t *testing.T) {
 // both for a semi-protection.
 func TestButtonsNeedTheRightsOfWhatTheyActOn(t *testing.T) {
 	f := newFixture(t, nil)
-	semi := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-SEMI", UserName: "sam", Channel: "C-MODS"}
+	semi := commands.Actor{Platform: "slack", UserID: "U-SEMI", UserName: "sam", Channel: "C-MODS"}
 	exp := f.protect(t, `/protect "Buttons Sysop Page" create=sysop expiry="1 week"`)
 	m := wantOne(t, f.tick(t, exp.Add(-24*time.Hour)), "the 24-hour warning")
 	for _, a := range m.Actions {
@@ -658,7 +714,7 @@ func TestExpiringListsWhatExpiresSoon(t *testing.T) {
 	if r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring within=soon"); r.Outcome != commands.OutcomeInvalid {
 		t.Errorf("within=soon: %s", r.Plain())
 	}
-	helper := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-HELPER"}
+	helper := commands.Actor{Platform: "slack", UserID: "U-HELPER"}
 	if r := f.env.Service.ExecuteLine(ctx, helper, "/expiring"); r.Outcome != commands.OutcomeDenied {
 		t.Errorf("a helper without protect: %s", r.Plain())
 	}

@@ -81,7 +81,7 @@ func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 	if err != nil {
 		return res, err
 	}
-	q := mw.LogEventsQuery{Type: "protect", Newer: true, Start: cur.at}
+	q := mw.LogEventsQuery{Type: mw.LogProtect, Newer: true, Start: cur.at}
 	for {
 		page, err := w.Client.LogEvents(ctx, q)
 		if err != nil {
@@ -110,7 +110,7 @@ func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 			}
 			m := pageMeta{user: e.User, comment: e.Comment, at: e.Timestamp}
 			touch(e.NS, e.Title, m)
-			if e.Action == "move_prot" {
+			if e.Action == mw.ActionMoveProt {
 				touch(e.Params.OldNS, e.Params.OldTitle, m)
 			}
 		}

@@ -288,7 +288,7 @@ func (s *Scheduler) single(w *wiki, g ReminderGroup, now time.Time) commands.Rep
 			{Label: "Page", Value: g.Title},
 			{Label: "Protection", Value: levels(g.Reminders)},
 			{Label: "Expires", Value: clock(g.Expiry) + " (" + commands.Relative(g.Expiry.Sub(now)) + ")"},
-			{Label: "Set by", Value: setBy(p)},
+			{Label: "Set by", Value: s.setBy(p)},
 		},
 	}
 	if p.Reason != "" {
@@ -327,7 +327,7 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 		} else {
 			when = "expired " + commands.Relative(g.Expiry.Sub(now))
 		}
-		value := fmt.Sprintf("%s; %s (%s); set by %s", levels(g.Reminders), when, clock(g.Expiry), setBy(g.Reminders[0].Protection))
+		value := fmt.Sprintf("%s; %s (%s); set by %s", levels(g.Reminders), when, clock(g.Expiry), s.setBy(g.Reminders[0].Protection))
 		if late, _ := s.late(g, now); late {
 			value += " (late)"
 			anyLate = true
@@ -383,12 +383,15 @@ func levels(rs []Reminder) string {
 }
 
 // setBy says who set a protection, where and when.
-func setBy(p TrackedProtection) string {
+func (s *Scheduler) setBy(p TrackedProtection) string {
 	who := p.SetBy
 	if who == "" {
 		who = "someone"
 	}
-	where := commands.PlatformTitle(p.Platform)
+	where := p.Platform
+	if s.cfg.PlatformTitle != nil {
+		where = s.cfg.PlatformTitle(p.Platform)
+	}
 	if p.Platform == "wiki" { // set on the wiki itself, found by a sync
 		where = "the wiki"
 	}
@@ -396,7 +399,7 @@ func setBy(p TrackedProtection) string {
 	if where != "" {
 		out += " on " + where
 	}
-	if p.Channel != "" && p.Platform != commands.PlatformConsole {
+	if p.Channel != "" && (s.cfg.ChannelsOf == nil || s.cfg.ChannelsOf(p.Platform)) {
 		out += " (channel " + p.Channel + ")"
 	}
 	if !p.SetAt.IsZero() {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -130,7 +130,7 @@ func (f *farm) syncBoth(t *testing.T) {
 // each names its wiki, in the title and in the plain text, goes to that
 // wiki's channels only, and carries the wiki in its buttons.
 func TestSameTitleOnTwoWikisIsRemindedOnEach(t *testing.T) {
-	title := "Farm Page " + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	title := testwait.Unique("Farm Page ")
 	f := newFarm(t, watch(title))
 	ctx := context.Background()
 	f.syncBoth(t)
@@ -176,7 +176,7 @@ func TestSameTitleOnTwoWikisIsRemindedOnEach(t *testing.T) {
 // extending on de protects de's page with a signed reason and leaves en's
 // as it was.
 func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
-	title := "Farm Button " + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	title := testwait.Unique("Farm Button ")
 	f := newFarm(t, watch(title))
 	ctx := context.Background()
 	f.syncBoth(t)
@@ -227,8 +227,8 @@ func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
 			break
 		}
 	}
-	if !strings.HasPrefix(comment, "Extended by 3 hours from a wikimod reminder: farm test") || !strings.HasSuffix(comment, commands.Signature(discordMod)) {
-		t.Errorf("de's log comment = %q, want the extension signed by %s", comment, commands.Signature(discordMod))
+	if !strings.HasPrefix(comment, "Extended by 3 hours from a wikimod reminder: farm test") || !strings.HasSuffix(comment, f.env.Service.Signature(discordMod)) {
+		t.Errorf("de's log comment = %q, want the extension signed by %s", comment, f.env.Service.Signature(discordMod))
 	}
 	if audit := f.env.LastAudit(t); audit.Command != "reminder" || audit.Wiki != "de" || audit.Outcome != commands.OutcomeOK {
 		t.Errorf("audit = %+v", audit)
@@ -251,7 +251,7 @@ func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
 func TestProtectOnAWikiIsTrackedThere(t *testing.T) {
 	f := newFarm(t, nil)
 	ctx := context.Background()
-	title := "Farm Protect " + strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	title := testwait.Unique("Farm Protect ")
 	for _, name := range []string{"en", "de"} {
 		line := fmt.Sprintf(`/protect "%s" create=sysop expiry="%d hours" wiki=%s`, title, map[string]int{"en": 3, "de": 5}[name], name)
 		if r := f.env.Service.ExecuteLine(ctx, slackAdmin, line); !r.OK() {
@@ -286,7 +286,7 @@ func TestSyncGoesOnWhenAWikiIsDown(t *testing.T) {
 		c.Wikis[0].Channels = c.Wikis[1].Channels
 	})
 	ctx := context.Background()
-	run := strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	run := testwait.Unique("")
 	f.syncBoth(t)
 	f.protectOn(t, "en", "Sync Down En "+run, "2 days")
 	f.protectOn(t, "de", "Sync Down De "+run, "2 days")

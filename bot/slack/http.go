@@ -14,7 +14,6 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/wikimod/wikimod/bot"
-	"github.com/wikimod/wikimod/commands"
 )
 
 // maxBody bounds a request body. Slash commands are a few hundred bytes;
@@ -28,8 +27,8 @@ func (a *Adapter) Mount(mux *http.ServeMux) {
 	if a.cfg.Mode != ModeHTTP {
 		return
 	}
-	mux.HandleFunc("POST /slack/commands", a.serveCommand)
-	mux.HandleFunc("POST /slack/interactions", a.serveInteraction)
+	mux.HandleFunc("POST "+CommandsPath, a.serveCommand)
+	mux.HandleFunc("POST "+InteractionsPath, a.serveInteraction)
 }
 
 func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
@@ -114,7 +113,7 @@ func (a *Adapter) verified(w http.ResponseWriter, r *http.Request) bool {
 	// digits alike, so the header can spell one signature many ways. The
 	// record outlives a restart and expires with the window.
 	ts, _ := strconv.ParseInt(r.Header.Get("X-Slack-Request-Timestamp"), 10, 64)
-	first, err := a.cfg.Replays.FirstSeen(r.Context(), commands.PlatformSlack, signed, time.Unix(ts, 0).Add(maxSkew+time.Minute))
+	first, err := a.cfg.Replays.FirstSeen(r.Context(), PlatformName, signed, time.Unix(ts, 0).Add(maxSkew+time.Minute))
 	if err != nil {
 		a.log.Error("slack: cannot check for a replay; refusing the request", "err", err)
 		http.Error(w, "cannot take requests right now", http.StatusServiceUnavailable)

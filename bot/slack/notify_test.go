@@ -45,7 +45,7 @@ var settledReply = commands.Reply{Command: "protect", Outcome: commands.OutcomeI
 func TestTellRequesterPostsEphemeral(t *testing.T) {
 	s := newStandIn(t)
 	ad := teller(t, s.srv.URL+"/api")
-	to := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ALICE", Channel: "C-MODS"}
+	to := commands.Actor{Platform: "slack", UserID: "U-ALICE", Channel: "C-MODS"}
 	if err := ad.TellRequester(context.Background(), to, settledReply); err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestTellRequesterErrors(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ad := teller(t, srv.URL+"/api")
-	to := commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ALICE", Channel: "C-GONE"}
+	to := commands.Actor{Platform: "slack", UserID: "U-ALICE", Channel: "C-GONE"}
 	for _, c := range []struct {
 		answer string
 		gone   bool
@@ -93,7 +93,7 @@ func TestTellRequesterErrors(t *testing.T) {
 				errors.Is(err, commands.ErrUndeliverable), c.gone)
 		}
 	}
-	if err := ad.TellRequester(context.Background(), commands.Actor{Platform: commands.PlatformSlack, UserID: "U-ALICE"}, settledReply); !errors.Is(err, commands.ErrUndeliverable) {
+	if err := ad.TellRequester(context.Background(), commands.Actor{Platform: "slack", UserID: "U-ALICE"}, settledReply); !errors.Is(err, commands.ErrUndeliverable) {
 		t.Errorf("no channel: %v, want undeliverable", err)
 	}
 }

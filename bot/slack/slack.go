@@ -203,7 +203,7 @@ func New(cfg Config) (*Adapter, error) {
 		cfg.Metrics.Describe("wikimod_slack_ack_seconds", "histogram", "Time from receiving a Slack request to acknowledging it, by kind.")
 		// At zero from the start, so that alerts see 0 before the first.
 		cfg.Metrics.Init("wikimod_slack_ack_seconds", []string{"kind", "command"}, []string{"kind", "interaction"})
-		cfg.Metrics.InitSecurity(commands.PlatformSlack, KindMissingSignature, KindBadSignature, KindStaleTimestamp, KindOversized, KindReplay)
+		cfg.Metrics.InitSecurity(PlatformName, KindMissingSignature, KindBadSignature, KindStaleTimestamp, KindOversized, KindReplay)
 	}
 	return a, nil
 }
@@ -243,7 +243,13 @@ func (cfg Config) check() error {
 }
 
 // Name implements bot.Adapter.
-func (a *Adapter) Name() string { return commands.PlatformSlack }
+func (a *Adapter) Name() string { return PlatformName }
+
+// PlatformName is Slack's name among the platforms (Actor.Platform).
+const PlatformName = "slack"
+
+// Platform is Slack as the command service names it.
+var Platform = commands.Platform{Name: PlatformName, Title: "Slack", Noun: "Slack"}
 
 // Run serves Slack until ctx is done. In HTTP mode the work happens in the
 // handlers Mount registers, so Run only waits; in socket mode it holds the
@@ -302,7 +308,7 @@ func (a *Adapter) spawn(work func(ctx context.Context)) bool {
 // channel; the user groups they belong to are added by withGroups when the
 // command's turn comes.
 func actor(userID, userName, team, channel string) commands.Actor {
-	return commands.Actor{Platform: commands.PlatformSlack, UserID: userID, UserName: userName, Space: team, Channel: channel}
+	return commands.Actor{Platform: PlatformName, UserID: userID, UserName: userName, Space: team, Channel: channel}
 }
 
 // withGroups adds the Slack user groups an actor belongs to. A failed group

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,6 +20,7 @@ import (
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -33,7 +33,7 @@ func TestSignedSlashCommandsRunAgainstTheWiki(t *testing.T) {
 	h := newHarness(t, testenv.Options{}, nil)
 	ctx := context.Background()
 	const typed = "Slack-typed-pass-4242"
-	forgetful, newcomer := unique("Slack Forgetful"), unique("Slack Typed")
+	forgetful, newcomer := testwait.Unique("Slack Forgetful "), testwait.Unique("Slack Typed ")
 
 	t.Run("protect", func(t *testing.T) {
 		form, ack := h.slash(t, "U-ADMIN", "/protect", `"Slack Page" create=sysop expiry="1 week" reason="slack test"`)
@@ -366,7 +366,7 @@ func TestUserGroupsMapToWikiGroups(t *testing.T) {
 func TestModalAsksForPassword(t *testing.T) {
 	h := newHarness(t, testenv.Options{}, nil)
 	ctx := context.Background()
-	person := unique("Slack Modal")
+	person := testwait.Unique("Slack Modal ")
 	form, ack := h.slash(t, "U-ADMIN", "/createaccount", `username="`+person+`" email=modal@example.test`)
 	if ack != "" {
 		t.Errorf("ack = %q, want an empty body", ack)
@@ -390,7 +390,7 @@ func TestModalAsksForPassword(t *testing.T) {
 		t.Errorf("something ran before the password was given: %+v", recs)
 	}
 	// Without an email address, the password must be given, as on Discord.
-	h.slash(t, "U-ADMIN", "/createaccount", `username="`+unique("Slack Unmailed")+`"`)
+	h.slash(t, "U-ADMIN", "/createaccount", `username="`+testwait.Unique("Slack Unmailed ")+`"`)
 	second, _ := json.Marshal(h.slack.waitCall(t, "views.open", 2).JSON["view"])
 	if strings.Contains(string(second), `"optional":true`) || strings.Contains(string(second), "temporary password") {
 		t.Errorf("without an email address the password is optional: %s", second)
@@ -486,12 +486,6 @@ func TestModalValidatePassword(t *testing.T) {
 }
 
 func (w webhook) raw() string { return w.Raw }
-
-var runs atomic.Int64
-
-// unique makes a user name no earlier test (or -count run) on the shared
-// wiki has used.
-func unique(name string) string { return name + " " + strconv.FormatInt(runs.Add(1), 10) }
 
 // TestNotifyButtonsRunAsPresser: Notify posts to the notice channel with the
 // reply's actions as buttons; pressing one runs its command as the person
@@ -714,17 +708,17 @@ func TestSlackTextConventions(t *testing.T) {
 	}
 }
 
-// TestManifestMatchesCommands: the app manifest in docs/ declares every
-// command the service has (with /wikimod for /help), sends them to the
-// paths Mount serves, and asks for the scopes the adapter uses.
+// TestManifestMatchesCommands: the app manifest in docs/ is what Manifest
+// makes of the commands wikimod runs by default (with linking and the
+// reminders' commands): every command people type (with /wikimod for
+// /help), none that only buttons run, each sent to the path Mount serves,
+// with the scopes the adapter uses. Regenerate it with
+// `wikimod slack manifest -config FILE`.
 func TestManifestMatchesCommands(t *testing.T) {
 	b, err := os.ReadFile("../../docs/slack-manifest.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	manifest := string(b)
-	// The service as wikimod runs it by default: with linking and the
-	// reminders' commands.
 	h := newHarness(t, testenv.Options{Linking: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
 		s, err := reminders.New(reminders.Config{Store: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
 		if err != nil {
@@ -732,8 +726,13 @@ func TestManifestMatchesCommands(t *testing.T) {
 		}
 		return s.Commands(), s.OnProtect
 	}}, nil)
+	specs := h.env.Service.Specs()
+	manifest := wikislack.Manifest(specs, "")
+	if manifest != string(b) {
+		t.Errorf("docs/slack-manifest.yml is not what the commands make; regenerate it with wikimod slack manifest. It should read:\n%s", manifest)
+	}
 	typed := 0
-	for _, sp := range h.env.Service.Specs() {
+	for _, sp := range specs {
 		if sp.ButtonOnly {
 			if strings.Contains(manifest, "- command: /"+sp.Name+"\n") {
 				t.Errorf("the manifest registers /%s, which only buttons run", sp.Name)
@@ -749,16 +748,19 @@ func TestManifestMatchesCommands(t *testing.T) {
 			t.Errorf("the manifest lacks %s", name)
 		}
 	}
-	if n := strings.Count(manifest, "url: https://wikimod.example.org/slack/commands"); n != typed {
-		t.Errorf("%d commands point at /slack/commands", n)
+	if n := strings.Count(manifest, "url: https://wikimod.example.org"+wikislack.CommandsPath); n != typed {
+		t.Errorf("%d commands point at %s", n, wikislack.CommandsPath)
 	}
-	for _, want := range []string{"request_url: https://wikimod.example.org/slack/interactions", "- commands\n", "- chat:write\n", "- usergroups:read\n", "socket_mode_enabled: false"} {
+	for _, want := range []string{"request_url: https://wikimod.example.org" + wikislack.InteractionsPath, "- commands\n", "- chat:write\n", "- usergroups:read\n", "socket_mode_enabled: false"} {
 		if !strings.Contains(manifest, want) {
 			t.Errorf("the manifest lacks %q", want)
 		}
 	}
 	if strings.Contains(manifest, "should_escape: true") {
 		t.Error("escaped commands would turn mentions into ids the grammar does not expect")
+	}
+	if got := wikislack.Manifest(specs, "bot.example.net"); strings.Contains(got, "wikimod.example.org") || !strings.Contains(got, "https://bot.example.net/slack/commands") {
+		t.Error("the host given does not replace the placeholder everywhere")
 	}
 }
 
@@ -787,7 +789,7 @@ func TestSlowSubmissionAnswersLater(t *testing.T) {
 		c.Service = gated{Service: c.Service, release: release}
 		c.SubmitWait = 50 * time.Millisecond
 	})
-	person := unique("Slack Slow")
+	person := testwait.Unique("Slack Slow ")
 	form, _ := h.slash(t, "U-ADMIN", "/createaccount", `"`+person+`"`)
 	var view slackapi.View
 	b, _ := json.Marshal(h.slack.waitCall(t, "views.open", 1).JSON["view"])
@@ -820,7 +822,7 @@ func TestReplayInAnotherSpellingRunsNothing(t *testing.T) {
 	// and service, the first's replay guard.
 	other := newHarness(t, testenv.Options{}, func(c *wikislack.Config) { c.Replays = h.replays })
 	ctx := context.Background()
-	title := fmt.Sprintf("Replay Spelling %d", time.Now().UnixNano())
+	title := testwait.Unique("Replay Spelling ")
 
 	form := h.slashForm("U-ADMIN", "/protect", fmt.Sprintf("%q create=sysop reason=once", title))
 	body := form.Encode()

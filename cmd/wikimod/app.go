@@ -143,6 +143,7 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 		Observe:   a.metrics.ObserveCommand,
 		Timeout:   cfg.Commands.Timeout.Duration,
 		UserLimit: commands.UserLimit{Rate: cfg.Commands.UserRate, Burst: cfg.Commands.UserBurst},
+		Platforms: platformInfos(),
 		OnRefusal: a.security.Record,
 		Queue: commands.QueueConfig{
 			Workers:  workers,
@@ -163,8 +164,8 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	}
 	a.metrics.InitCommands(a.wikiNames(), names...)
 	a.metrics.InitWikis(a.wikiNames())
-	for _, platform := range []string{commands.PlatformConsole, commands.PlatformDiscord, commands.PlatformSlack} {
-		a.metrics.InitSecurity(platform, commands.KindRateLimited)
+	for _, p := range platforms {
+		a.metrics.InitSecurity(p.info.Name, commands.KindRateLimited)
 	}
 	a.metrics.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 {
 		waiting, _ := a.service.QueueLen()
@@ -292,23 +293,26 @@ func (a *App) Close() error {
 // grantFor names the bot-password grant that carries a right, for `check`.
 func grantFor(right string) string {
 	switch right {
-	case "protect", "editprotected":
+	case mw.RightProtect, mw.RightEditProtected:
 		return "protect (\"Protect and unprotect pages\")"
-	case "editsemiprotected":
+	case mw.RightEditSemiProtected:
 		return "editprotected or protect"
-	case "createaccount":
+	case mw.RightCreateAccount:
 		return "createaccount (\"Create accounts\")"
-	case "read":
+	case mw.RightRead:
 		return "basic (always included)"
-	case "editmyprivateinfo":
+	case mw.RightEditMyPrivateInfo:
 		return "none: no bot-password grant carries it; wikimod sends resets from an anonymous session instead"
-	case "sendemail":
+	case mw.RightSendEmail:
 		return "sendemail (\"Send email to other users\")"
-	case "noratelimit":
+	case mw.RightNoRateLimit:
 		return "highvolume (\"High-volume editing\")"
 	}
-	return "see Special:ListGrants on the wiki"
+	return unknownGrant
 }
+
+// unknownGrant is grantFor's answer for a right it does not know.
+const unknownGrant = "see Special:ListGrants on the wiki"
 
 func joinOr(list []string, empty string) string {
 	if len(list) == 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/wikimod/wikimod/bot/console"
 	"github.com/wikimod/wikimod/commands"
 )
 
@@ -514,25 +515,26 @@ func (c *Config) validate() error {
 func (c *Config) accessRules() []commands.AccessRule {
 	out := make([]commands.AccessRule, len(c.Access))
 	for i, a := range c.Access {
-		out[i] = commands.AccessRule(a)
+		out[i] = commands.AccessRule{Wikis: a.Wikis, WikiGroups: a.WikiGroups}
+		for _, p := range platforms {
+			if id := p.identities(a); len(id.Users)+len(id.Groups) > 0 {
+				out[i].Identities = append(out[i].Identities, id)
+			}
+		}
 	}
 	return out
 }
 
 // routes are the default wikis of channels and servers.
-func (c *Config) routes(console string) commands.Routes {
-	r := commands.Routes{Channels: map[string]string{}, Spaces: map[string]string{}, Console: console}
-	for id, n := range c.Discord.ChannelWikis {
-		r.Channels[commands.RouteKey(commands.PlatformDiscord, id)] = n
+func (c *Config) routes(consoleWiki string) commands.Routes {
+	r := commands.Routes{Channels: map[string]string{}, Spaces: map[string]string{}, Platforms: map[string]string{}}
+	if consoleWiki != "" {
+		r.Platforms[console.PlatformName] = consoleWiki
 	}
-	for id, n := range c.Slack.ChannelWikis {
-		r.Channels[commands.RouteKey(commands.PlatformSlack, id)] = n
-	}
-	for id, n := range c.Discord.GuildWikis {
-		r.Spaces[commands.RouteKey(commands.PlatformDiscord, id)] = n
-	}
-	for id, n := range c.Slack.TeamWikis {
-		r.Spaces[commands.RouteKey(commands.PlatformSlack, id)] = n
+	for _, p := range platforms {
+		if p.routes != nil {
+			p.routes(c, &r)
+		}
 	}
 	return r
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/bot/discord"
-	"github.com/wikimod/wikimod/commands"
 )
 
 // discordAdapter builds the Discord adapter when [discord] mode is set.
@@ -35,7 +34,7 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 		ShardID:            c.ShardID,
 		ShardCount:         c.ShardCount,
 		Gateway:            a.gatewayLease(),
-		OnSecurityEvent:    a.recordRefusal(commands.PlatformDiscord),
+		OnSecurityEvent:    a.recordRefusal(discord.PlatformName),
 		Metrics:            a.metrics,
 		Now:                a.now,
 		Logger:             a.log.With("component", "discord"),

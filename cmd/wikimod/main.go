@@ -6,6 +6,7 @@
 //	wikimod check    -config FILE            log in and report the bot's rights
 //	wikimod audit    -config FILE [-n N] [-json] [-wiki NAME] [-wiki-user NAME]
 //	wikimod discord register -config FILE [-guild ID]
+//	wikimod slack manifest -config FILE [-host HOST]
 //	wikimod storage copy -from-config OLD -to-config NEW   move the state to another database
 //	wikimod demo                             a throwaway local wiki and a console
 package main
@@ -48,6 +49,8 @@ Usage:
                                              print the audit log, newest first
   wikimod discord register -config FILE [-guild ID | -global] [-print]
                                              register the slash commands with Discord (-print: show the JSON only)
+  wikimod slack manifest -config FILE [-host HOST]
+                                             print the Slack app manifest for the commands, at HOST
   wikimod storage copy -from-config OLD -to-config NEW
                                              copy the audit log, links, reminders and security counts from OLD's
                                              [storage] into NEW's (say, SQLite into PostgreSQL), which must be empty;
@@ -76,6 +79,8 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdAudit(ctx, args[1:], stdout)
 	case "discord":
 		err = cmdDiscord(ctx, args[1:], stdout, stderr)
+	case "slack":
+		err = cmdSlack(args[1:], stdout, stderr)
 	case "storage":
 		err = cmdStorage(ctx, args[1:], stdout, stderr)
 	case "demo":
@@ -260,8 +265,11 @@ func (a *App) Run(ctx context.Context) error {
 
 // buildAdapters creates the adapters the config turns on.
 func (a *App) buildAdapters() error {
-	for _, build := range []func(*App) (bot.Adapter, error){discordAdapter, slackAdapter} {
-		ad, err := build(a)
+	for _, p := range platforms {
+		if p.adapter == nil {
+			continue
+		}
+		ad, err := p.adapter(a)
 		if err != nil {
 			return err
 		}
@@ -282,12 +290,9 @@ func (a *App) buildAdapters() error {
 }
 
 // noticeChannel returns the notice channel configured for a platform.
-func (a *App) noticeChannel(platform string) string {
-	switch platform {
-	case commands.PlatformDiscord:
-		return a.cfg.Discord.NoticeChannel
-	case commands.PlatformSlack:
-		return a.cfg.Slack.NoticeChannel
+func (a *App) noticeChannel(name string) string {
+	if p, ok := platformByName(name); ok && p.notice != nil {
+		return p.notice(a.cfg)
 	}
 	return ""
 }
@@ -357,17 +362,22 @@ func (a *App) checkWiki(ctx context.Context, wk *commands.Wiki, w io.Writer) err
 	fmt.Fprintln(w, "rights the commands need:")
 	for _, n := range slices.Sorted(maps.Keys(need)) {
 		right := need[n]
+		sp, _ := a.service.Spec(n)
+		grant := grantFor(right)
+		if grant == unknownGrant && sp.Grant != "" {
+			grant = sp.Grant
+		}
 		switch {
-		case n == "resetpassword" && wk.Reset != wk.Client:
+		case sp.Anonymous && wk.Reset != wk.Client:
 			fmt.Fprintf(w, "  /%-17s %-18s sent from an anonymous session (no bot grant carries it)\n", n, right)
 		case have[right]:
 			fmt.Fprintf(w, "  /%-17s %-18s ok\n", n, right)
 		default:
 			missing++
-			fmt.Fprintf(w, "  /%-17s %-18s MISSING: add the grant %s to the bot password\n", n, right, grantFor(right))
+			fmt.Fprintf(w, "  /%-17s %-18s MISSING: add the grant %s to the bot password\n", n, right, grant)
 		}
 	}
-	for _, extra := range []string{"editprotected", "noratelimit"} {
+	for _, extra := range []string{mw.RightEditProtected, mw.RightNoRateLimit} {
 		if !have[extra] {
 			fmt.Fprintf(w, "  note: the bot lacks %s; grant %s\n", extra, grantFor(extra))
 		}
@@ -380,8 +390,8 @@ func (a *App) checkWiki(ctx context.Context, wk *commands.Wiki, w io.Writer) err
 		switch {
 		case err != nil:
 			fmt.Fprintf(w, "mail:    cannot tell whether the bot can send /link codes: %v\n", err)
-		case !have["sendemail"]:
-			fmt.Fprintf(w, "mail:    /link by mail cannot work: the bot lacks the right sendemail; grant %s. /link by page works without it.\n", grantFor("sendemail"))
+		case !have[mw.RightSendEmail]:
+			fmt.Fprintf(w, "mail:    /link by mail cannot work: the bot lacks the right sendemail; grant %s. /link by page works without it.\n", grantFor(mw.RightSendEmail))
 		case !self.Emailable:
 			fmt.Fprintf(w, "mail:    /link by mail cannot work: the bot's account %s has no email address (or takes no mail); set one in its preferences. /link by page works without it.\n", account)
 		default:

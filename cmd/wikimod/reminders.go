@@ -51,6 +51,16 @@ func (a *App) setupReminders() (reminderHooks, error) {
 		Now:          a.now,
 		Logger:       a.log.With("component", "reminders"),
 		Metrics:      a.metrics,
+		PlatformTitle: func(name string) string {
+			if p, ok := platformByName(name); ok {
+				return p.info.Title
+			}
+			return name
+		},
+		ChannelsOf: func(name string) bool {
+			p, ok := platformByName(name)
+			return !ok || p.channels
+		},
 	})
 	if err != nil {
 		return reminderHooks{}, err

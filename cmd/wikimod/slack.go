@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"io"
+
 	"github.com/wikimod/wikimod/bot"
 	wikislack "github.com/wikimod/wikimod/bot/slack"
-	"github.com/wikimod/wikimod/commands"
 )
 
 // slackAdapter builds the Slack adapter when [slack] mode is set. Refused
@@ -29,7 +32,7 @@ func slackAdapter(a *App) (bot.Adapter, error) {
 		Metrics:            a.metrics,
 		Timeout:            a.cfg.Commands.Timeout.Duration,
 		Replays:            a.db,
-		OnSecurityEvent:    a.recordRefusal(commands.PlatformSlack),
+		OnSecurityEvent:    a.recordRefusal(wikislack.PlatformName),
 		Now:                a.now,
 		Logger:             log,
 	})
@@ -50,4 +53,25 @@ func usesSlackUserGroups(cfg *Config) bool {
 		}
 	}
 	return false
+}
+
+// cmdSlack runs "wikimod slack manifest": it prints the Slack app manifest
+// for the configured commands (those of the config's linking and
+// reminders), with the public host name given.
+func cmdSlack(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "manifest" {
+		return errors.New("slack: usage: wikimod slack manifest -config FILE [-host HOST]")
+	}
+	fs, path := newFlags("slack manifest", stderr)
+	host := fs.String("host", "", "the public host name Slack reaches wikimod at (default: a placeholder to replace)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	app, err := openApp(*path, stderr)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	_, err = fmt.Fprint(stdout, wikislack.Manifest(app.service.Specs(), *host))
+	return err
 }

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/bot/console"
+	"github.com/wikimod/wikimod/bot/discord"
+	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/mw"
@@ -80,18 +83,24 @@ type FarmWiki struct {
 // Discord role "R-MOD", the Slack user "U-ADMIN" and the Slack user group
 // "S-MODS" to sysop.
 var DefaultRules = []commands.AccessRule{{
-	WikiGroups:      []string{"sysop"},
-	ConsoleUsers:    []string{"admin"},
-	DiscordUsers:    []string{"D-ADMIN"},
-	DiscordRoles:    []string{"R-MOD"},
-	SlackUsers:      []string{"U-ADMIN"},
-	SlackUserGroups: []string{"S-MODS"},
+	WikiGroups: []string{"sysop"},
+	Identities: []commands.Identities{
+		commands.Users(console.PlatformName, "admin"),
+		{Platform: discord.PlatformName, Users: []string{"D-ADMIN"}, Groups: []string{"R-MOD"}},
+		{Platform: wikislack.PlatformName, Users: []string{"U-ADMIN"}, Groups: []string{"S-MODS"}},
+	},
 }, {
-	WikiGroups:   []string{"autoconfirmed"},
-	ConsoleUsers: []string{"helper"},
-	DiscordUsers: []string{"D-HELPER"},
-	SlackUsers:   []string{"U-HELPER"},
+	WikiGroups: []string{"autoconfirmed"},
+	Identities: []commands.Identities{
+		commands.Users(console.PlatformName, "helper"),
+		commands.Users(discord.PlatformName, "D-HELPER"),
+		commands.Users(wikislack.PlatformName, "U-HELPER"),
+	},
 }}
+
+// Platforms are the chat platforms the core's service knows, as wikimod
+// runs with all three.
+var Platforms = []commands.Platform{console.Platform, discord.Platform, wikislack.Platform}
 
 // New wires a core against wiki. It fails the test on any error and closes
 // everything when the test ends.
@@ -174,7 +183,7 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	env.Service, err = commands.New(commands.Config{
 		Wikis: wikis, Routes: opts.Routes, Policy: policy, Identity: identity, Rights: opts.Rights, Audit: env.DB,
 		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
-		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger, UserLimit: userLimit,
+		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger, UserLimit: userLimit, Platforms: Platforms,
 		OnRefusal: func(platform, kind, source, detail string) { env.Metrics.SecurityEvent(platform, kind) },
 	})
 	if err != nil {
