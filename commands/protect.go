@@ -120,10 +120,11 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		p.Title = page
 	}
 	res, readBack, err := req.Protect(ctx, p, before.Protections)
-	if readBack != nil || err != nil && errors.As(err, new(*Error)) {
-		return deref(readBack), err
-	}
-	if err != nil {
+	switch {
+	case readBack != nil:
+		return *readBack, nil
+	case err != nil:
+		// An *Error (the read-back's "not known") passes through as it is.
 		return Reply{}, aboutPage(page, err)
 	}
 	out := &ProtectOutcome{
@@ -163,13 +164,6 @@ func (r *Request) Protect(ctx context.Context, p mw.ProtectParams, before []mw.P
 		return nil, nil, err
 	}
 	return nil, &reply, nil
-}
-
-func deref(r *Reply) Reply {
-	if r == nil {
-		return Reply{}
-	}
-	return *r
 }
 
 // CheckProtect returns a denial unless the actor may change the protection

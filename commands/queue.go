@@ -318,11 +318,7 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 	if it.parseErr == nil {
 		// The wiki is chosen now: it decides the lane, and the audit row
 		// names it from the start.
-		_, named := it.args.Get("wiki")
-		it.wiki, it.wikiErr = s.chooseWiki(ctx, job.Actor, &it.args)
-		if it.wikiErr != nil && cmd.Spec.NoWiki && !named {
-			it.wikiErr = nil // it runs without one
-		}
+		it.wiki, it.wikiErr = s.chooseWikiFor(ctx, job.Actor, cmd.Spec, &it.args)
 	}
 	it.rec = s.newRecord(job.Actor, it.name, it.args, cmd.Spec)
 	if it.wiki != nil {

@@ -104,25 +104,14 @@ func (l *userLimiter) forgetFull(now time.Time) {
 }
 
 // limitWiki names the wiki a command from actor with args is for, as far as
-// it can be told without asking anything: the one named, the channel's or
-// space's, the console's, or the only one; "" otherwise.
+// it can be told without asking anything: the one named, else the one its
+// routes give (routedWiki); "" otherwise.
 func (s *Service) limitWiki(actor Actor, args Args) string {
 	if name, given := args.Get("wiki"); given {
 		return name
 	}
-	for _, name := range []string{
-		s.routes.Channels[RouteKey(actor.Platform, actor.Channel)],
-		s.routes.Spaces[RouteKey(actor.Platform, actor.Space)],
-	} {
-		if name != "" {
-			return name
-		}
-	}
-	if name := s.routes.Platforms[actor.Platform]; name != "" {
-		return name
-	}
-	if len(s.wikiNames) == 1 {
-		return s.wikiNames[0]
+	if w := s.routedWiki(actor); w != nil {
+		return w.Name
 	}
 	return ""
 }

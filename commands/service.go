@@ -601,11 +601,7 @@ func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Ar
 	name = normalizeName(name)
 	cmd := s.commands[name]
 	args, foldErr := foldFlags(cmd.Spec, args)
-	_, named := args.Get("wiki")
-	w, wikiErr := s.chooseWiki(ctx, actor, &args)
-	if wikiErr != nil && cmd.Spec.NoWiki && !named {
-		wikiErr = nil // it runs without one
-	}
+	w, wikiErr := s.chooseWikiFor(ctx, actor, cmd.Spec, &args)
 	if foldErr != nil {
 		wikiErr = foldErr
 	}

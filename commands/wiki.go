@@ -68,6 +68,18 @@ func (r Routes) all() map[string]string {
 	return out
 }
 
+// chooseWikiFor is chooseWiki for a command of spec: one that needs no
+// wiki (Spec.NoWiki) and names none runs without one (nil, nil) where
+// none can be chosen; a wiki it names must still be one.
+func (s *Service) chooseWikiFor(ctx context.Context, actor Actor, spec Spec, args *Args) (*Wiki, error) {
+	_, named := args.Get("wiki")
+	w, err := s.chooseWiki(ctx, actor, args)
+	if err != nil && spec.NoWiki && !named {
+		return nil, nil
+	}
+	return w, err
+}
+
 // chooseWiki picks the wiki a command runs against: the one its wiki=
 // argument names (which it takes out of args), else the channel's default,
 // the server's or workspace's, the console's, or the only wiki. When none
@@ -85,19 +97,8 @@ func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wik
 		return nil, &Error{Outcome: OutcomeInvalid, Code: "unknown-wiki", Message: fmt.Sprintf(
 			"There is no wiki `%s` here. The wikis are: %s. Name one with `wiki=NAME`.", truncate(name, 60), s.wikiList(s.wikiNames))}
 	}
-	for _, name := range []string{
-		s.routes.Channels[RouteKey(actor.Platform, actor.Channel)],
-		s.routes.Spaces[RouteKey(actor.Platform, actor.Space)],
-	} {
-		if w, ok := s.wikis[name]; ok && name != "" {
-			return w, nil
-		}
-	}
-	if w, ok := s.wikis[s.routes.Platforms[actor.Platform]]; ok {
+	if w := s.routedWiki(actor); w != nil {
 		return w, nil
-	}
-	if len(s.wikiNames) == 1 {
-		return s.wikis[s.wikiNames[0]], nil
 	}
 	var mine []string
 	for _, name := range s.wikiNames {
@@ -112,6 +113,26 @@ func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wik
 		msg += fmt.Sprintf("The wikis you may act on: %s.", s.wikiList(mine))
 	}
 	return nil, &Error{Outcome: OutcomeInvalid, Code: "no-wiki", Message: msg}
+}
+
+// routedWiki is the wiki a command that names none goes to by the routes
+// alone, asking nothing: its channel's, its server's or workspace's, its
+// platform's, or the only wiki; nil when none applies. (New checks that
+// every route names a wiki.)
+func (s *Service) routedWiki(actor Actor) *Wiki {
+	for _, name := range []string{
+		s.routes.Channels[RouteKey(actor.Platform, actor.Channel)],
+		s.routes.Spaces[RouteKey(actor.Platform, actor.Space)],
+		s.routes.Platforms[actor.Platform],
+	} {
+		if w, ok := s.wikis[name]; ok {
+			return w
+		}
+	}
+	if len(s.wikiNames) == 1 {
+		return s.wikis[s.wikiNames[0]]
+	}
+	return nil
 }
 
 // wikiList writes wiki names for a reply, at most 20 of them.

@@ -183,7 +183,7 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 	if do == "extend" {
 		return s.extend(ctx, req, w, id)
 	}
-	return s.dismiss(ctx, req, w, id)
+	return s.dismiss(ctx, req, w, r)
 }
 
 // requestWiki returns the scheduler's wiki the request is for: the one the
@@ -207,18 +207,13 @@ func (s *Scheduler) requestWiki(req *commands.Request) (*wiki, error) {
 var errGone = &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-gone",
 	Message: "That reminder is gone: the protection it was about was lifted or changed since, or it was cleaned up long after it expired. `/expiring` lists what is tracked now."}
 
-func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, w *wiki, id int64) (commands.Reply, error) {
+// dismiss stops the reminders about the expiry r, a reminder on w, is
+// about.
+func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, w *wiki, r Reminder) (commands.Reply, error) {
 	now := s.now()
 	// Silencing the reminders about a protection is for those who could
 	// set it: a person who may set only semi-protection does not dismiss
 	// the reminders about a sysop protection.
-	r, err := s.store.Reminder(ctx, id)
-	if errors.Is(err, ErrNotFound) {
-		return commands.Reply{}, errGone
-	}
-	if err != nil {
-		return commands.Reply{}, err
-	}
 	tracked, err := s.store.PageProtections(ctx, w.Name, r.Protection.Title)
 	if err != nil {
 		return commands.Reply{}, err
@@ -232,7 +227,7 @@ func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, w *wiki,
 	if err := req.Check(rights...); err != nil {
 		return commands.Reply{}, err
 	}
-	r, n, err := s.store.DismissReminders(ctx, id, req.Actor.String(), now)
+	r, n, err := s.store.DismissReminders(ctx, r.ID, req.Actor.String(), now)
 	if errors.Is(err, ErrNotFound) {
 		return commands.Reply{}, errGone
 	}
