@@ -250,13 +250,25 @@ func New(cfg Config) (*Adapter, error) {
 		cfg.Metrics.Init("wikimod_discord_posts_failed_total",
 			[]string{"kind", "response"}, []string{"kind", "result"}, []string{"kind", "announcement"},
 			[]string{"kind", "notice"}, []string{"kind", "requester"})
-		cfg.Metrics.InitSecurity(PlatformName, "bad-signature", "missing-signature", "stale-timestamp", "replayed-interaction", "unserved-guild", "dm-command", "no-member")
+		cfg.Metrics.InitSecurity(PlatformName, KindBadSignature, KindMissingSignature, KindStaleTimestamp, KindReplay, KindUnservedGuild, KindDirectMessage, KindNoMember)
 	}
 	return a, nil
 }
 
 // Name implements bot.Adapter.
 func (a *Adapter) Name() string { return PlatformName }
+
+// Kinds of refused interactions, as given to Config.OnSecurityEvent and
+// counted in wikimod_security_events_total.
+const (
+	KindMissingSignature = "missing-signature"
+	KindBadSignature     = "bad-signature"
+	KindStaleTimestamp   = "stale-timestamp"
+	KindReplay           = "replayed-interaction"
+	KindDirectMessage    = "dm-command"
+	KindUnservedGuild    = "unserved-guild"
+	KindNoMember         = "no-member"
+)
 
 // PlatformName is Discord's name among the platforms (Actor.Platform).
 const PlatformName = "discord"

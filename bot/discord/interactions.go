@@ -42,24 +42,24 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	sig, ts := r.Header.Get("X-Signature-Ed25519"), r.Header.Get("X-Signature-Timestamp")
 	if sig == "" || ts == "" {
-		a.refuse(w, r, "missing-signature", "no X-Signature-Ed25519 or X-Signature-Timestamp header")
+		a.refuse(w, r, KindMissingSignature, "no X-Signature-Ed25519 or X-Signature-Timestamp header")
 		return
 	}
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	if !discordgo.VerifyInteraction(r, a.key) {
-		a.refuse(w, r, "bad-signature", "the signature does not verify against the application's public key")
+		a.refuse(w, r, KindBadSignature, "the signature does not verify against the application's public key")
 		return
 	}
 	// discordgo checks the signature over timestamp+body but not the
 	// timestamp's age: a captured request would verify forever.
 	secs, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
-		a.refuse(w, r, "stale-timestamp", "the timestamp is not a number")
+		a.refuse(w, r, KindStaleTimestamp, "the timestamp is not a number")
 		return
 	}
 	now := a.cfg.Now()
 	if skew := now.Sub(time.Unix(secs, 0)); skew > a.cfg.MaxSkew || skew < -a.cfg.MaxSkew {
-		a.refuse(w, r, "stale-timestamp", fmt.Sprintf("the timestamp is %s from this server's clock", skew.Round(time.Second)))
+		a.refuse(w, r, KindStaleTimestamp, fmt.Sprintf("the timestamp is %s from this server's clock", skew.Round(time.Second)))
 		return
 	}
 	var i discordgo.Interaction
@@ -77,7 +77,7 @@ func (a *Adapter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if !first {
-			a.refuse(w, r, "replayed-interaction", "interaction "+i.ID+" was already received")
+			a.refuse(w, r, KindReplay, "interaction "+i.ID+" was already received")
 			return
 		}
 	}
@@ -175,17 +175,17 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discor
 	if !ok {
 		what := a.describe(i)
 		if i.GuildID == "" {
-			a.security(ctx, "dm-command", "", fmt.Sprintf("%s by user %s in a direct message", what, actor.UserID))
+			a.security(ctx, KindDirectMessage, "", fmt.Sprintf("%s by user %s in a direct message", what, actor.UserID))
 			return message("wikimod's commands work only in the servers it serves, not in direct messages. Use them in a channel of your wiki's Discord server."), nil
 		}
 		if a.serves(i.GuildID) {
 			// A served guild, but no member (or no user) came with it:
 			// Discord always sends both for a guild interaction, so the
 			// interaction is malformed, not the server unserved.
-			a.security(ctx, "no-member", "", fmt.Sprintf("%s in guild %s without a member", what, i.GuildID))
+			a.security(ctx, KindNoMember, "", fmt.Sprintf("%s in guild %s without a member", what, i.GuildID))
 			return message("Discord sent this command without saying who gave it, so wikimod cannot check what you may do and ran nothing. Try again; if it keeps happening, tell the bot's operators."), nil
 		}
-		a.security(ctx, "unserved-guild", "", fmt.Sprintf("%s by user %s in guild %s", what, actor.UserID, i.GuildID))
+		a.security(ctx, KindUnservedGuild, "", fmt.Sprintf("%s by user %s in guild %s", what, actor.UserID, i.GuildID))
 		return message(fmt.Sprintf("wikimod does not serve this server (id %s), so it runs no commands here. "+
 			"If it should, its operators can add the id to `guild_ids` in wikimod's `[discord]` settings.", i.GuildID)), nil
 	}
