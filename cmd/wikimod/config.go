@@ -14,6 +14,8 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"github.com/wikimod/wikimod/bot/console"
+	"github.com/wikimod/wikimod/bot/discord"
+	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
 )
 
@@ -27,10 +29,11 @@ type Config struct {
 	Storage   StorageConfig         `toml:"storage"`
 	HTTP      HTTPConfig            `toml:"http"`
 	Commands  CommandsConfig        `toml:"commands"`
-	Access    []AccessConfig        `toml:"access"`
+	Access    []AccessConfig        `toml:"-"`
+	RawAccess []toml.Primitive      `toml:"access"`
 	Identity  IdentityConfig        `toml:"identity"`
-	Discord   DiscordConfig         `toml:"discord"`
-	Slack     SlackConfig           `toml:"slack"`
+	Discord   discord.Settings      `toml:"discord"`
+	Slack     wikislack.Settings    `toml:"slack"`
 	Reminders RemindersConfig       `toml:"reminders"`
 	Log       LogConfig             `toml:"log"`
 }
@@ -122,13 +125,13 @@ type CommandsConfig struct {
 // AccessConfig is one [[access]] rule.
 type AccessConfig struct {
 	// Wikis limits the rule to these wikis; empty means every wiki.
-	Wikis           []string `toml:"wikis"`
-	WikiGroups      []string `toml:"wiki_groups"`
-	ConsoleUsers    []string `toml:"console_users"`
-	DiscordUsers    []string `toml:"discord_users"`
-	DiscordRoles    []string `toml:"discord_roles"`
-	SlackUsers      []string `toml:"slack_users"`
-	SlackUserGroups []string `toml:"slack_usergroups"`
+	Wikis      []string `toml:"wikis"`
+	WikiGroups []string `toml:"wiki_groups"`
+	// Identities are the chat users and groups the rule names, one entry
+	// per platform that names any. Each platform's keys (console_users,
+	// discord_roles, slack_users, …) are its adapter's (its Access type),
+	// read from the same table.
+	Identities []commands.Identities `toml:"-"`
 }
 
 // IdentityConfig is the [identity] section: chat users linked to wiki
@@ -143,39 +146,6 @@ type IdentityConfig struct {
 	// RightsTTL bounds how long a linked account's groups are trusted
 	// before the wiki is asked again.
 	RightsTTL Duration `toml:"rights_ttl"`
-}
-
-// DiscordConfig is the [discord] section.
-type DiscordConfig struct {
-	Mode          string   `toml:"mode"` // "http" or "gateway"; empty: Discord is off
-	ApplicationID string   `toml:"application_id"`
-	PublicKey     string   `toml:"public_key"`
-	BotToken      string   `toml:"bot_token"` // env WIKIMOD_DISCORD_BOT_TOKEN
-	GuildIDs      []string `toml:"guild_ids"`
-	NoticeChannel string   `toml:"notice_channel"`
-	APIURL        string   `toml:"api_url"`
-	// ShardID and ShardCount open only this process's shard of the gateway
-	// (gateway mode, with replicas that each hold their own shards).
-	ShardID    int `toml:"shard_id"`
-	ShardCount int `toml:"shard_count"`
-	// GuildWikis and ChannelWikis name a server's and a channel's default
-	// wiki, by id.
-	GuildWikis   map[string]string `toml:"guild_wikis"`
-	ChannelWikis map[string]string `toml:"channel_wikis"`
-}
-
-// SlackConfig is the [slack] section.
-type SlackConfig struct {
-	Mode          string `toml:"mode"`           // "http" or "socket"; empty: Slack is off
-	SigningSecret string `toml:"signing_secret"` // env WIKIMOD_SLACK_SIGNING_SECRET
-	BotToken      string `toml:"bot_token"`      // env WIKIMOD_SLACK_BOT_TOKEN
-	AppToken      string `toml:"app_token"`      // env WIKIMOD_SLACK_APP_TOKEN
-	NoticeChannel string `toml:"notice_channel"`
-	APIURL        string `toml:"api_url"`
-	// TeamWikis and ChannelWikis name a workspace's and a channel's
-	// default wiki, by id.
-	TeamWikis    map[string]string `toml:"team_wikis"`
-	ChannelWikis map[string]string `toml:"channel_wikis"`
 }
 
 // RemindersConfig is the [reminders] section.
@@ -231,10 +201,6 @@ var secretEnv = []struct {
 	dst  func(*Config) *string
 }{
 	{"WIKIMOD_BOT_PASSWORD", func(c *Config) *string { return &c.Wiki.BotPassword }},
-	{"WIKIMOD_DISCORD_BOT_TOKEN", func(c *Config) *string { return &c.Discord.BotToken }},
-	{"WIKIMOD_SLACK_SIGNING_SECRET", func(c *Config) *string { return &c.Slack.SigningSecret }},
-	{"WIKIMOD_SLACK_BOT_TOKEN", func(c *Config) *string { return &c.Slack.BotToken }},
-	{"WIKIMOD_SLACK_APP_TOKEN", func(c *Config) *string { return &c.Slack.AppToken }},
 	{"WIKIMOD_STORAGE_DSN", func(c *Config) *string { return &c.Storage.DSN }},
 }
 
@@ -285,6 +251,9 @@ func decodeConfig(text, name string) (*Config, error) {
 	if md.IsDefined("wikis") {
 		cfg.Wiki = WikiConfig{}
 	}
+	if err := cfg.decodeAccess(md); err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
 	if undecoded := md.Undecoded(); len(undecoded) > 0 {
 		keys := make([]string, len(undecoded))
 		for i, k := range undecoded {
@@ -293,6 +262,31 @@ func decodeConfig(text, name string) (*Config, error) {
 		return nil, fmt.Errorf("config %s: unknown key %s (see config.example.toml for the keys wikimod reads)", name, strings.Join(keys, ", "))
 	}
 	return &cfg, nil
+}
+
+// decodeAccess reads the [[access]] rules: the rule's own keys, then each
+// platform's, through the platform's own Access type.
+func (c *Config) decodeAccess(md toml.MetaData) error {
+	c.Access = make([]AccessConfig, len(c.RawAccess))
+	for i, raw := range c.RawAccess {
+		a := &c.Access[i]
+		if err := md.PrimitiveDecode(raw, a); err != nil {
+			return fmt.Errorf("access rule %d: %w", i+1, err)
+		}
+		for _, p := range platforms {
+			if p.access == nil {
+				continue
+			}
+			keys := p.access()
+			if err := md.PrimitiveDecode(raw, keys); err != nil {
+				return fmt.Errorf("access rule %d: %w", i+1, err)
+			}
+			if id := keys.Identities(); len(id.Users)+len(id.Groups) > 0 {
+				a.Identities = append(a.Identities, id)
+			}
+		}
+	}
+	return nil
 }
 
 // ParseConfig parses and checks config text; name is used in messages.
@@ -305,6 +299,11 @@ func ParseConfig(text, name string) (*Config, error) {
 	for _, e := range secretEnv {
 		if v := os.Getenv(e.name); v != "" {
 			*e.dst(&cfg) = v
+		}
+	}
+	for _, p := range platforms {
+		if p.settings != nil {
+			p.settings(&cfg).FromEnv(os.Getenv)
 		}
 	}
 	for n, w := range cfg.Wikis {
@@ -386,8 +385,8 @@ func (c *Config) validate() error {
 			bad("%s.max_concurrent %d: use 2 to 32 (one request writes, the others read; MediaWiki asks for a few at a time)", section, w.MaxConcurrent)
 		}
 		for p := range w.NoticeChannels {
-			if p != "discord" && p != "slack" {
-				bad("%s.notice_channels: %q is not a platform; use discord and slack", section, p)
+			if pl, ok := platformByName(p); !ok || pl.notice == nil {
+				bad("%s.notice_channels: %q is not a platform with channels; use %s", section, p, strings.Join(noticePlatforms(), " or "))
 			}
 		}
 	}
@@ -398,10 +397,13 @@ func (c *Config) validate() error {
 			}
 		}
 	}
-	known("discord.guild_wikis", c.Discord.GuildWikis)
-	known("discord.channel_wikis", c.Discord.ChannelWikis)
-	known("slack.team_wikis", c.Slack.TeamWikis)
-	known("slack.channel_wikis", c.Slack.ChannelWikis)
+	for _, p := range platforms {
+		if p.settings != nil {
+			for where, m := range p.settings(c).WikiNames() {
+				known(where, m)
+			}
+		}
+	}
 	for i, a := range c.Access {
 		for _, n := range a.Wikis {
 			if !names[n] {
@@ -456,41 +458,10 @@ func (c *Config) validate() error {
 	if c.Identity.RightsTTL.Duration <= 0 || c.Identity.RightsTTL.Duration > time.Hour {
 		bad("identity.rights_ttl %s: use a positive duration of at most an hour (a demotion on the wiki reaches chat within it)", c.Identity.RightsTTL)
 	}
-	switch c.Discord.Mode {
-	case "":
-	case "http", "gateway":
-		if c.Discord.ApplicationID == "" {
-			bad("discord.application_id is empty: copy it from the developer portal (General Information)")
+	for _, p := range platforms {
+		if p.settings != nil {
+			p.settings(c).Check(bad)
 		}
-		if c.Discord.Mode == "http" && c.Discord.PublicKey == "" {
-			bad("discord.public_key is empty: copy the application's Public Key from the developer portal")
-		}
-		if (c.Discord.Mode == "gateway" || c.Discord.NoticeChannel != "") && c.Discord.BotToken == "" {
-			bad("discord.bot_token is empty: set WIKIMOD_DISCORD_BOT_TOKEN (gateway mode and notice_channel need it)")
-		}
-		if c.Discord.ShardCount < 0 || c.Discord.ShardID < 0 || (c.Discord.ShardCount > 0 && c.Discord.ShardID >= c.Discord.ShardCount) {
-			bad("discord.shard_id %d and shard_count %d: the id is 0 to shard_count-1", c.Discord.ShardID, c.Discord.ShardCount)
-		}
-		if len(c.Discord.GuildIDs) == 0 {
-			bad("discord.guild_ids is empty: list the ids of the servers wikimod serves")
-		}
-	default:
-		bad("discord.mode %q: use \"http\" or \"gateway\" (or leave it empty to turn Discord off)", c.Discord.Mode)
-	}
-	switch c.Slack.Mode {
-	case "":
-	case "http", "socket":
-		if c.Slack.BotToken == "" {
-			bad("slack.bot_token is empty: set WIKIMOD_SLACK_BOT_TOKEN to the app's Bot User OAuth Token (xoxb-...)")
-		}
-		if c.Slack.Mode == "http" && c.Slack.SigningSecret == "" {
-			bad("slack.signing_secret is empty: set WIKIMOD_SLACK_SIGNING_SECRET to the app's Signing Secret (Basic Information)")
-		}
-		if c.Slack.Mode == "socket" && c.Slack.AppToken == "" {
-			bad("slack.app_token is empty: socket mode needs an app-level token (xapp-...) in WIKIMOD_SLACK_APP_TOKEN")
-		}
-	default:
-		bad("slack.mode %q: use \"http\" or \"socket\" (or leave it empty to turn Slack off)", c.Slack.Mode)
 	}
 	for _, d := range c.Reminders.LeadTimes {
 		if d.Duration <= 0 {
@@ -515,12 +486,7 @@ func (c *Config) validate() error {
 func (c *Config) accessRules() []commands.AccessRule {
 	out := make([]commands.AccessRule, len(c.Access))
 	for i, a := range c.Access {
-		out[i] = commands.AccessRule{Wikis: a.Wikis, WikiGroups: a.WikiGroups}
-		for _, p := range platforms {
-			if id := p.identities(a); len(id.Users)+len(id.Groups) > 0 {
-				out[i].Identities = append(out[i].Identities, id)
-			}
-		}
+		out[i] = commands.AccessRule{Wikis: a.Wikis, WikiGroups: a.WikiGroups, Identities: a.Identities}
 	}
 	return out
 }
@@ -532,8 +498,8 @@ func (c *Config) routes(consoleWiki string) commands.Routes {
 		r.Platforms[console.PlatformName] = consoleWiki
 	}
 	for _, p := range platforms {
-		if p.routes != nil {
-			p.routes(c, &r)
+		if p.settings != nil {
+			p.settings(c).Routes(&r)
 		}
 	}
 	return r

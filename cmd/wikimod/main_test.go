@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -85,6 +86,8 @@ bot_password = "x"
 	cases := []struct{ text, want string }{
 		{base + "colour = \"blue\"\n", "unknown key wiki.colour"},
 		{base + "[slack]\nsigning_secrett = \"x\"\n", "unknown key slack.signing_secrett"},
+		{base + "[[access]]\nwiki_groups = [\"sysop\"]\ndiscord_role = [\"1\"]\n", "unknown key access.discord_role"},
+		{base + "[[access]]\nwiki_groups = [\"sysop\"]\nslack_users = \"U1\"\n", "access rule 1"},
 		{strings.Replace(base, `bot_password = "x"`, "", 1), "WIKIMOD_BOT_PASSWORD"},
 		{strings.Replace(base, "Admin@wikimod", "Admin", 1), "User@AppId"},
 		{strings.Replace(base, "http://", "", 1), "http://"},
@@ -101,6 +104,46 @@ bot_password = "x"
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("config error = %v, want it to mention %q", err, tc.want)
 		}
+	}
+}
+
+// TestAccessKeysAreReadByTheirPlatforms: an existing [[access]] rule's keys,
+// each owned by its platform's adapter package, still make the same rules.
+func TestAccessKeysAreReadByTheirPlatforms(t *testing.T) {
+	t.Setenv("WIKIMOD_BOT_PASSWORD", "x")
+	cfg, err := ParseConfig(`[wiki]
+api_url = "https://wiki.example.org/w/api.php"
+bot_user = "Admin@wikimod"
+
+[[access]]
+wiki_groups = ["sysop"]
+console_users = ["alice"]
+discord_users = ["111"]
+discord_roles = ["222", "333"]
+slack_users = ["U1"]
+slack_usergroups = ["S1"]
+
+[[access]]
+wiki_groups = ["autoconfirmed"]
+slack_users = ["U2"]
+`, "t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := cfg.accessRules()
+	want := []commands.AccessRule{
+		{WikiGroups: []string{"sysop"}, Identities: []commands.Identities{
+			commands.Users("console", "alice"),
+			{Platform: "discord", Users: []string{"111"}, Groups: []string{"222", "333"}},
+			{Platform: "slack", Users: []string{"U1"}, Groups: []string{"S1"}},
+		}},
+		{WikiGroups: []string{"autoconfirmed"}, Identities: []commands.Identities{{Platform: "slack", Users: []string{"U2"}}}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("rules = %+v\nwant %+v", got, want)
+	}
+	if !usesSlackUserGroups(cfg) {
+		t.Error("a rule names Slack user groups, but usesSlackUserGroups says none does")
 	}
 }
 

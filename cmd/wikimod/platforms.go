@@ -9,19 +9,19 @@ import (
 )
 
 // platform is one chat platform wikimod serves, as the rest of wikimod
-// needs to know it: the domain's data for it, the [[access]] identities
-// and default wikis its config section names, where it posts notices,
-// and how its adapter is built. The domain (commands) names no platform:
-// it reads these.
+// needs to know it: the domain's data for it, its config section, the keys
+// its [[access]] rules use, where it posts notices, and how its adapter is
+// built. The adapter package owns each of these types; the domain
+// (commands) names no platform: it reads these.
 type platform struct {
 	info commands.Platform
 	// channels is set where people act in channels worth naming in a
 	// reminder ("set by alice on Slack (channel C1)").
 	channels bool
-	// identities are the users and groups an [[access]] rule names on it.
-	identities func(AccessConfig) commands.Identities
-	// routes adds its channels' and spaces' default wikis.
-	routes func(c *Config, r *commands.Routes)
+	// settings is its config section, where it has one.
+	settings func(c *Config) settings
+	// access makes the value an [[access]] rule's keys on it decode into.
+	access func() accessKeys
 	// notice is its notice channel ("" for none).
 	notice func(c *Config) string
 	// adapter builds its adapter when the config turns it on (nil, nil
@@ -30,46 +30,43 @@ type platform struct {
 	adapter func(a *App) (bot.Adapter, error)
 }
 
+// settings is what the config asks of a platform's section.
+type settings interface {
+	// FromEnv takes the secrets the environment sets.
+	FromEnv(getenv func(string) string)
+	// Check reports each setting that cannot work.
+	Check(bad func(format string, args ...any))
+	// WikiNames are its references to wikis by name, by where written.
+	WikiNames() map[string]map[string]string
+	// Routes adds its channels' and spaces' default wikis.
+	Routes(r *commands.Routes)
+}
+
+// accessKeys are a platform's keys in one [[access]] rule.
+type accessKeys interface {
+	Identities() commands.Identities
+}
+
 // platforms are the chat platforms wikimod serves. Adding one is its
-// adapter package and one entry here.
+// adapter package, an entry here and its section in Config.
 var platforms = []platform{
 	{
-		info: console.Platform,
-		identities: func(r AccessConfig) commands.Identities {
-			return commands.Users(console.PlatformName, r.ConsoleUsers...)
-		},
+		info:   console.Platform,
+		access: func() accessKeys { return new(console.Access) },
 	},
 	{
 		info: discord.Platform, channels: true,
-		identities: func(r AccessConfig) commands.Identities {
-			return commands.Identities{Platform: discord.PlatformName, Users: r.DiscordUsers, Groups: r.DiscordRoles}
-		},
-		routes: func(c *Config, r *commands.Routes) {
-			for id, n := range c.Discord.ChannelWikis {
-				r.Channels[commands.RouteKey(discord.PlatformName, id)] = n
-			}
-			for id, n := range c.Discord.GuildWikis {
-				r.Spaces[commands.RouteKey(discord.PlatformName, id)] = n
-			}
-		},
-		notice:  func(c *Config) string { return c.Discord.NoticeChannel },
-		adapter: discordAdapter,
+		settings: func(c *Config) settings { return &c.Discord },
+		access:   func() accessKeys { return new(discord.Access) },
+		notice:   func(c *Config) string { return c.Discord.NoticeChannel },
+		adapter:  discordAdapter,
 	},
 	{
 		info: wikislack.Platform, channels: true,
-		identities: func(r AccessConfig) commands.Identities {
-			return commands.Identities{Platform: wikislack.PlatformName, Users: r.SlackUsers, Groups: r.SlackUserGroups}
-		},
-		routes: func(c *Config, r *commands.Routes) {
-			for id, n := range c.Slack.ChannelWikis {
-				r.Channels[commands.RouteKey(wikislack.PlatformName, id)] = n
-			}
-			for id, n := range c.Slack.TeamWikis {
-				r.Spaces[commands.RouteKey(wikislack.PlatformName, id)] = n
-			}
-		},
-		notice:  func(c *Config) string { return c.Slack.NoticeChannel },
-		adapter: slackAdapter,
+		settings: func(c *Config) settings { return &c.Slack },
+		access:   func() accessKeys { return new(wikislack.Access) },
+		notice:   func(c *Config) string { return c.Slack.NoticeChannel },
+		adapter:  slackAdapter,
 	},
 }
 
@@ -90,4 +87,15 @@ func platformByName(name string) (platform, bool) {
 		}
 	}
 	return platform{}, false
+}
+
+// noticePlatforms names the platforms that have notice channels.
+func noticePlatforms() []string {
+	var out []string
+	for _, p := range platforms {
+		if p.notice != nil {
+			out = append(out, p.info.Name)
+		}
+	}
+	return out
 }

@@ -48,8 +48,10 @@ func slackAdapter(a *App) (bot.Adapter, error) {
 // which needs the usergroups:read scope).
 func usesSlackUserGroups(cfg *Config) bool {
 	for _, r := range cfg.Access {
-		if len(r.SlackUserGroups) > 0 {
-			return true
+		for _, id := range r.Identities {
+			if id.Platform == wikislack.PlatformName && len(id.Groups) > 0 {
+				return true
+			}
 		}
 	}
 	return false
