@@ -1,23 +1,17 @@
 package bot_test
 
 import (
-	"go/ast"
-	"go/parser"
-	"go/token"
-	"go/types"
 	"io"
-	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/mw"
@@ -53,8 +47,8 @@ func TestMetricsEscapeLabelValues(t *testing.T) {
 	if v := m.Value("wikimod_security_events_total", "platform", "slack", "kind", "quote\" backslash\\ newline\n end"); v != 1 {
 		t.Errorf("Value = %v, want 1", v)
 	}
-	if err := m.Err(); err != nil {
-		t.Error(err)
+	if v := m.Value("wikimod_wiki_errors_total", "code", "bad\xffutf8"); v != 1 {
+		t.Errorf("Value of an invalid label value = %v, want 1", v)
 	}
 }
 
@@ -79,124 +73,126 @@ func TestMetricsInitCommands(t *testing.T) {
 	}
 }
 
-func TestMetricsDescribedByOthers(t *testing.T) {
+// TestMetricsInitBounded: a farm's wikis start at zero only up to a bound,
+// and each kind of refusal a platform names starts at zero.
+func TestMetricsInitBounded(t *testing.T) {
 	m := bot.NewMetrics()
-	// Label names fixed by the first use.
-	m.Describe("wikimod_test_posts_total", "counter", "Posts, by kind.")
-	m.Describe("wikimod_test_posts_total", "counter", "Posts, by kind.") // a second adapter: harmless
-	m.Init("wikimod_test_posts_total", []string{"kind", "result"}, []string{"kind", "notice"})
-	m.Add("wikimod_test_posts_total", 2, "kind", "result")
-	// Label names fixed by Describe, a series at zero without labels.
-	m.Describe("wikimod_test_ack_seconds", "histogram", "Time to acknowledge, by type and kind.", "type", "kind")
-	m.Observe("wikimod_test_ack_seconds", 30*time.Millisecond, "kind", "k", "type", "t") // any order
-	m.Describe("wikimod_test_tick_seconds", "histogram", "Time for one tick.")
-	m.Init("wikimod_test_tick_seconds")
+	var wikis []string
+	for i := range 25 {
+		wikis = append(wikis, "wiki"+strconv.Itoa(i))
+	}
+	m.InitCommands(wikis, "protect")
+	m.InitWikis(wikis)
+	m.InitSecurity("discord", "bad-signature", "no-member")
+	text := metricsText(t, m)
+	wantLines(t, text,
+		`wikimod_commands_total{command="protect",outcome="ok",wiki="wiki19"} 0`,
+		`wikimod_wiki_errors_total{code="maxlag",wiki="wiki19"} 0`,
+		`wikimod_wiki_errors_total{code="readonly",wiki="wiki0"} 0`,
+		`wikimod_security_events_total{kind="bad-signature",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="no-member",platform="discord"} 0`,
+	)
+	if strings.Contains(text, `wiki="wiki20"`) {
+		t.Error("the 21st wiki starts with series at zero")
+	}
+	if n := strings.Count(text, "\nwikimod_wiki_errors_total{"); n != 20*5 {
+		t.Errorf("%d wiki error series at zero, want 5 codes for each of 20 wikis", n)
+	}
+}
 
+// TestMetricsRegistererServesOthers: what other packages register through
+// Registerer is served with wikimod's own metrics and read by Value; a name
+// registered twice is refused; each Metrics has a registry of its own.
+func TestMetricsRegistererServesOthers(t *testing.T) {
+	m := bot.NewMetrics()
+	posts := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "wikimod_test_posts_total", Help: "Posts, by kind."}, []string{"kind"})
+	m.Registerer().MustRegister(posts)
+	posts.WithLabelValues("notice")
+	posts.WithLabelValues("result").Add(2)
 	text := metricsText(t, m)
 	wantLines(t, text,
 		"# HELP wikimod_test_posts_total Posts, by kind.",
 		"# TYPE wikimod_test_posts_total counter",
 		`wikimod_test_posts_total{kind="notice"} 0`,
 		`wikimod_test_posts_total{kind="result"} 2`,
-		"# TYPE wikimod_test_ack_seconds histogram",
-		`wikimod_test_ack_seconds_bucket{kind="k",type="t",le="0.025"} 0`,
-		`wikimod_test_ack_seconds_bucket{kind="k",type="t",le="0.05"} 1`,
-		`wikimod_test_ack_seconds_sum{kind="k",type="t"} 0.03`,
-		`wikimod_test_tick_seconds_count 0`,
 	)
 	if v := m.Value("wikimod_test_posts_total", "kind", "result"); v != 2 {
-		t.Errorf("counter Value = %v, want 2", v)
+		t.Errorf("Value = %v, want 2", v)
 	}
-	if v := m.Value("wikimod_test_ack_seconds", "type", "t", "kind", "k"); v != 1 {
-		t.Errorf("histogram Value = %v, want its count, 1", v)
+	again := prometheus.NewCounter(prometheus.CounterOpts{Name: "wikimod_test_posts_total", Help: "Posts, by kind."})
+	if err := m.Registerer().Register(again); err == nil {
+		t.Error("a second metric of the same name was registered")
 	}
-	if v := m.Value("wikimod_test_posts_total", "kind", "never"); v != 0 {
-		t.Errorf("untouched series Value = %v, want 0", v)
-	}
-	if strings.Contains(metricsText(t, m), `kind="never"`) {
-		t.Error("Value created the series it read")
-	}
-	if err := m.Err(); err != nil {
-		t.Error(err)
+	if strings.Contains(metricsText(t, bot.NewMetrics()), "wikimod_test_posts_total") {
+		t.Error("a metric leaked into another Metrics")
 	}
 }
 
-func TestMetricsMisuseIsReportedOnceAndDropped(t *testing.T) {
-	var logged strings.Builder
-	defer slog.SetDefault(slog.Default())
-	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+// TestMetricsValue: Value sums the series whose labels match those given,
+// reads a series never touched as 0 without creating it, and refuses a name
+// or a label no metric has rather than read 0 for a test to trust.
+func TestMetricsValue(t *testing.T) {
 	m := bot.NewMetrics()
-	m.Describe("wikimod_test_total", "counter", "Tests, by kind.", "kind")
-	for range 3 {
-		m.Add("wikimod_test_totl", 1, "kind", "x")  // undeclared name
-		m.Add("wikimod_test_total", 1, "knid", "x") // wrong label name
-		m.Add("wikimod_test_total", 1)              // missing label
-		m.Add("wikimod_test_total", 1, "kind")      // odd labels
-		m.Add("wikimod_test_total", 1, "kind", "a", "kind", "b")
-		m.Add("wikimod_test_total", -1, "kind", "x")    // would panic in the library
-		m.Observe("wikimod_test_total", 0, "kind", "x") // wrong kind
-		m.Add("wikimod_command_duration_seconds", 1, "command", "x")
-	}
-	m.Describe("wikimod_test_total", "histogram", "Tests, by kind.") // redeclared as another kind
-	m.Describe("wikimod_test_total", "counter", "Tests, by kind.", "platform")
-	m.Describe("wikimod_test_gauge", "gauge", "Use Gauge.")
-	m.Describe("wikimod-test", "counter", "Not a name.")
-	m.Describe("wikimod_test_seconds", "histogram", "Reserved label.", "le")
-	m.Gauge("go_goroutines", "Clashes with the Go collector.", func() float64 { return 1 })
-	m.Value("wikimod_test_total", "platform", "x")
-
-	err := m.Err()
-	if err == nil {
-		t.Fatal("no misuse reported")
-	}
-	problems := strings.Split(err.Error(), "\n")
-	t.Logf("reported:\n%v", err)
-	if len(problems) != 15 {
-		t.Errorf("%d problems reported, want 15, each once", len(problems))
-	}
-	if n := strings.Count(logged.String(), "level=ERROR msg=\"metric misused"); n != 15 {
-		t.Errorf("%d problems logged, want 15, each once:\n%s", n, logged.String())
-	}
-	for _, want := range []string{"wikimod_test_totl", "knid", "alternate", "-1", "not a histogram", `"le"`, "go_goroutines", "declared with Gauge"} {
-		if !strings.Contains(strings.ToLower(err.Error()), strings.ToLower(want)) {
-			t.Errorf("no problem mentions %q", want)
+	m.ObserveCommand("en", "protect", "ok", time.Millisecond)
+	m.ObserveCommand("de", "protect", "ok", time.Millisecond)
+	m.ObserveCommand("de", "protect", "denied", time.Millisecond)
+	m.ObserveCommand("de", "help", "ok", time.Millisecond)
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"wikimod_commands_total", []string{"command", "protect"}, 3},
+		{"wikimod_commands_total", []string{"command", "protect", "outcome", "ok"}, 2},
+		{"wikimod_commands_total", []string{"outcome", "ok", "wiki", "de"}, 2},
+		{"wikimod_commands_total", nil, 4},
+		{"wikimod_command_duration_seconds", []string{"wiki", "de"}, 3},
+		{"wikimod_commands_total", []string{"command", "never"}, 0},
+		{"wikimod_wiki_requests_total", []string{"action", "login"}, 0}, // no series yet
+	} {
+		if got := m.Value(c.name, c.labels...); got != c.want {
+			t.Errorf("Value(%s, %v) = %v, want %v", c.name, c.labels, got, c.want)
 		}
 	}
-	text := metricsText(t, m)
-	if strings.Contains(text, "wikimod_test_total{") || strings.Contains(text, `command="x"`) {
-		t.Errorf("a misused value was recorded:\n%s", text)
+	if strings.Contains(metricsText(t, m), `command="never"`) {
+		t.Error("Value created the series it read")
 	}
-	if v := m.Value("wikimod_test_total", "kind", "x"); v != 0 {
-		t.Errorf("Value = %v, want 0", v)
+	for _, c := range []struct {
+		name   string
+		labels []string
+	}{
+		{"wikimod_commands_totl", nil},                              // no such metric
+		{"wikimod_commands_total", []string{"comand", "protect"}},   // no such label
+		{"wikimod_wiki_requests_total", []string{"acton", "login"}}, // no such label, no series yet
+		{"wikimod_commands_total", []string{"command"}},             // odd labels
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("Value(%s, %v) did not panic", c.name, c.labels)
+				}
+			}()
+			m.Value(c.name, c.labels...)
+		}()
 	}
 }
 
 func TestMetricsGaugesAndRuntime(t *testing.T) {
 	m := bot.NewMetrics()
 	n := 3.0
-	m.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 { return n })
+	m.Registerer().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "wikimod_commands_waiting", Help: "Commands waiting in the queue for their turn at the wiki."}, func() float64 { return n }))
 	wantLines(t, metricsText(t, m), "wikimod_commands_waiting 3")
 	n = 4
-	wantLines(t, metricsText(t, m), "wikimod_commands_waiting 4")
-	m.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 { return 7 })
 	text := metricsText(t, m)
-	wantLines(t, text, "# TYPE wikimod_commands_waiting gauge", "wikimod_commands_waiting 7", "# TYPE go_goroutines gauge")
+	wantLines(t, text, "# TYPE wikimod_commands_waiting gauge", "wikimod_commands_waiting 4", "# TYPE go_goroutines gauge")
 	if !strings.Contains(text, "\ngo_goroutines ") || !strings.Contains(text, "\ngo_gc_duration_seconds") {
 		t.Error("the Go runtime collector is missing")
 	}
 	if _, err := os.Stat("/proc/self/stat"); err == nil && !strings.Contains(text, "\nprocess_resident_memory_bytes ") {
 		t.Error("the process collector is missing")
 	}
-	if v := m.Value("wikimod_commands_waiting"); v != 7 {
-		t.Errorf("gauge Value = %v, want 7", v)
-	}
-	if err := m.Err(); err != nil {
-		t.Error(err)
-	}
-	// Each Metrics has its own registry.
-	other := bot.NewMetrics()
-	if strings.Contains(metricsText(t, other), "wikimod_commands_waiting") {
-		t.Error("a gauge leaked into another Metrics")
+	if v := m.Value("wikimod_commands_waiting"); v != 4 {
+		t.Errorf("gauge Value = %v, want 4", v)
 	}
 }
 
@@ -219,17 +215,17 @@ func TestMetricsServeHTTP(t *testing.T) {
 
 func TestMetricsConcurrent(t *testing.T) {
 	m := bot.NewMetrics()
-	m.Describe("wikimod_test_total", "counter", "Tests, by kind.")
+	observe := m.WikiObserver("default")
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
 			for j := range 200 {
-				m.Add("wikimod_test_total", 1, "kind", strconv.Itoa(j%3))
 				m.ObserveCommand("default", "protect", "ok", time.Duration(i)*time.Millisecond)
-				m.Describe("wikimod_test_total", "counter", "Tests, by kind.")
+				observe(mw.RequestInfo{Action: strconv.Itoa(j % 3)})
+				m.SecurityEvent("slack", "bad-signature")
 				if j%50 == 0 {
 					m.WriteTo(io.Discard)
-					m.Value("wikimod_test_total", "kind", "0")
+					m.Value("wikimod_wiki_requests_total", "action", "0")
 				}
 			}
 		})
@@ -238,230 +234,10 @@ func TestMetricsConcurrent(t *testing.T) {
 	if v := m.Value("wikimod_commands_total", "command", "protect", "outcome", "ok"); v != 1600 {
 		t.Errorf("commands = %v, want 1600", v)
 	}
-	if v := m.Value("wikimod_test_total", "kind", "1"); v != 8*67 {
-		t.Errorf("kind 1 = %v, want %d", v, 8*67)
+	if v := m.Value("wikimod_wiki_requests_total", "action", "1"); v != 8*67 {
+		t.Errorf("action 1 = %v, want %d", v, 8*67)
 	}
-	if err := m.Err(); err != nil {
-		t.Error(err)
+	if v := m.Value("wikimod_security_events_total"); v != 1600 {
+		t.Errorf("security events = %v, want 1600", v)
 	}
-}
-
-// metricCall is one call of a Metrics method found in the module's source.
-type metricCall struct {
-	pos    string
-	method string
-	name   string
-	args   []ast.Expr // after the name
-	spread bool       // the call ends in ...
-}
-
-// TestMetricNames finds every call to a Metrics method with a literal
-// metric name in the module, tests included, and replays them on one
-// Metrics: declarations first, then counts, then reads. An undeclared name,
-// a label set that differs between callers, or a declaration that clashes
-// fails here instead of dropping values in production.
-func TestMetricNames(t *testing.T) {
-	root, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
-		t.Fatalf("module root not found: %v", err)
-	}
-	self := filepath.Join(root, "bot", "metrics_test.go") // its misuse is deliberate
-	var calls []metricCall
-	fset := token.NewFileSet()
-	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			if path != root && (strings.HasPrefix(d.Name(), ".") || d.Name() == "testdata" || d.Name() == "vendor") {
-				return filepath.SkipDir
-			}
-			return nil
-		}
-		if !strings.HasSuffix(path, ".go") || path == self {
-			return nil
-		}
-		f, err := parser.ParseFile(fset, path, nil, parser.SkipObjectResolution)
-		if err != nil {
-			return err
-		}
-		ast.Inspect(f, func(n ast.Node) bool {
-			call, ok := n.(*ast.CallExpr)
-			if !ok || len(call.Args) == 0 {
-				return true
-			}
-			sel, ok := call.Fun.(*ast.SelectorExpr)
-			if !ok {
-				return true
-			}
-			switch sel.Sel.Name {
-			case "Describe", "Gauge", "Add", "Observe", "Init", "Value":
-			default:
-				return true
-			}
-			pos := fset.Position(call.Pos())
-			pos.Filename, _ = filepath.Rel(root, pos.Filename)
-			name, isLit := stringLit(call.Args[0])
-			onMetrics := strings.Contains(strings.ToLower(types.ExprString(sel.X)), "metrics")
-			switch {
-			case isLit && (strings.HasPrefix(name, "wikimod_") || onMetrics):
-			case onMetrics:
-				t.Errorf("%s: %s: name the metric with a string literal so this test can check it", pos, types.ExprString(call))
-				return true
-			default:
-				return true
-			}
-			calls = append(calls, metricCall{pos: pos.String(), method: sel.Sel.Name, name: name, args: call.Args[1:], spread: call.Ellipsis.IsValid()})
-			return true
-		})
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	order := map[string]int{"Describe": 0, "Gauge": 0, "Add": 1, "Observe": 1, "Init": 1, "Value": 2}
-	sort.SliceStable(calls, func(i, j int) bool { return order[calls[i].method] < order[calls[j].method] })
-
-	// Callers that disagree on a metric's labels, all named: replaying
-	// alone would blame whoever came second.
-	labelSets := map[string]map[string][]string{} // name -> label names -> where
-	for _, c := range calls {
-		if c.method != "Add" && c.method != "Observe" || c.spread {
-			continue
-		}
-		var names []string
-		for i := 1; i < len(c.args); i += 2 {
-			s, _ := stringLit(c.args[i])
-			names = append(names, s)
-		}
-		sort.Strings(names)
-		key := "[" + strings.Join(names, " ") + "]"
-		if labelSets[c.name] == nil {
-			labelSets[c.name] = map[string][]string{}
-		}
-		labelSets[c.name][key] = append(labelSets[c.name][key], c.pos)
-	}
-	for name, sets := range labelSets {
-		if len(sets) > 1 {
-			t.Errorf("callers disagree on the labels of %s: %v", name, sets)
-		}
-	}
-
-	m := bot.NewMetrics()
-	seen := map[string]int{}
-	for _, c := range calls {
-		seen[c.method]++
-		before := errText(m)
-		if !replay(t, m, c) {
-			continue
-		}
-		if after := errText(m); after != before {
-			t.Errorf("%s: %s(%q): %s", c.pos, c.method, c.name, strings.TrimSpace(strings.TrimPrefix(after, before)))
-		}
-	}
-	if seen["Describe"] == 0 || seen["Add"] == 0 || seen["Observe"] == 0 || seen["Value"] == 0 {
-		t.Errorf("found too few calls to trust the search: %v", seen)
-	}
-	t.Logf("replayed %d calls: %v", len(calls), seen)
-}
-
-func errText(m *bot.Metrics) string {
-	if err := m.Err(); err != nil {
-		return err.Error()
-	}
-	return ""
-}
-
-// replay makes call c on m, with placeholders for values that are not
-// literals. It reports false, having failed the test, for a call it cannot
-// check.
-func replay(t *testing.T, m *bot.Metrics, c metricCall) bool {
-	t.Helper()
-	cannot := func(why string) bool {
-		t.Errorf("%s: %s(%q): %s, so TestMetricNames cannot check it", c.pos, c.method, c.name, why)
-		return false
-	}
-	if c.spread && c.method != "Init" {
-		return cannot("its labels are passed with ...")
-	}
-	labels := func(args []ast.Expr) ([]string, bool) {
-		var out []string
-		for i, a := range args {
-			s, ok := stringLit(a)
-			if !ok && i%2 == 0 {
-				return nil, false
-			}
-			if !ok {
-				s = "x"
-			}
-			out = append(out, s)
-		}
-		return out, true
-	}
-	switch c.method {
-	case "Describe":
-		lits, ok := labels(c.args)
-		if len(c.args) < 2 || !ok || !isLit(c.args[0]) || !isLit(c.args[1]) {
-			return cannot("its kind, help and labels are not all literals")
-		}
-		m.Describe(c.name, lits[0], lits[1], lits[2:]...)
-	case "Gauge":
-		help, ok := stringLit(c.args[0])
-		if !ok {
-			return cannot("its help is not a literal")
-		}
-		m.Gauge(c.name, help, func() float64 { return 0 })
-	case "Add", "Observe", "Value":
-		args := c.args
-		if c.method != "Value" {
-			args = args[1:]
-		}
-		lits, ok := labels(args)
-		if !ok {
-			return cannot("a label name is not a literal")
-		}
-		switch c.method {
-		case "Add":
-			m.Add(c.name, 1, lits...)
-		case "Observe":
-			m.Observe(c.name, time.Millisecond, lits...)
-		case "Value":
-			m.Value(c.name, lits...)
-		}
-	case "Init":
-		if c.spread {
-			return cannot("its label sets are passed with ...")
-		}
-		var sets [][]string
-		for _, a := range c.args {
-			cl, ok := a.(*ast.CompositeLit)
-			if !ok {
-				return cannot("a label set is not a []string{...} literal")
-			}
-			set, ok := labels(cl.Elts)
-			if !ok {
-				return cannot("a label name is not a literal")
-			}
-			sets = append(sets, set)
-		}
-		m.Init(c.name, sets...)
-	}
-	return true
-}
-
-func isLit(e ast.Expr) bool {
-	_, ok := stringLit(e)
-	return ok
-}
-
-func stringLit(e ast.Expr) (string, bool) {
-	lit, ok := e.(*ast.BasicLit)
-	if !ok || lit.Kind != token.STRING {
-		return "", false
-	}
-	s, err := strconv.Unquote(lit.Value)
-	return s, err == nil
 }

@@ -36,9 +36,11 @@ type SecurityConfig struct {
 	// are counted under the source "other", so that a flood from many
 	// addresses costs no more than one from a few. Zero means 100.
 	MaxSources int
-	Metrics    *Metrics
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Metrics, if set, counts each refusal in
+	// wikimod_security_events_total.
+	Metrics *Metrics
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // SecurityLog takes the requests refused before they became commands. It

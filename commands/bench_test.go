@@ -103,7 +103,7 @@ func BenchmarkProtectOverhead(b *testing.B) {
 	// Warm both: login, tokens, siteinfo.
 	raw.protect(b, "Bench Direct", "sysop")
 	if r := env.Service.ExecuteLine(ctx, admin, `/protect "Bench Command" create=sysop expiry="1 week" reason=bench`); !r.OK() {
-		b.Fatal(r.Plain())
+		b.Fatal(r.String())
 	}
 	requestsBefore := totalRequests(env)
 	var direct, command []time.Duration
@@ -116,7 +116,7 @@ func BenchmarkProtectOverhead(b *testing.B) {
 		r := submitted(ctx, env, fmt.Sprintf(`/protect "Bench Command" create=%s expiry="1 week" reason=bench`, level))
 		command = append(command, time.Since(t0))
 		if !r.OK() {
-			b.Fatal(r.Plain())
+			b.Fatal(r.String())
 		}
 	}
 	n := len(command)

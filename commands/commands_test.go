@@ -52,8 +52,8 @@ func TestProtectSetsWhatTheWikiReports(t *testing.T) {
 	if r.Protect == nil || len(r.Protect.Protections) != 1 || r.Protect.Protections[0].Expiry != got["create"].Expiry {
 		t.Fatalf("reply protections %+v differ from the wiki's %+v", r.Protect, got)
 	}
-	if !strings.Contains(r.Plain(), got["create"].Expiry) || !strings.Contains(r.Plain(), "spam wave") || !r.Announce {
-		t.Errorf("reply does not show the absolute expiry and reason, or is not announced:\n%s", r.Plain())
+	if !strings.Contains(r.String(), got["create"].Expiry) || !strings.Contains(r.String(), "spam wave") || !r.Announce {
+		t.Errorf("reply does not show the absolute expiry and reason, or is not announced:\n%s", r.String())
 	}
 	rec := env.LastAudit(t)
 	if rec.Outcome != commands.OutcomeOK || rec.Command != "protect" || rec.UserID != "admin" || rec.Platform != "console" {
@@ -68,7 +68,7 @@ func TestProtectPerActionExpiriesAndCascade(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
 	r := run(t, env, admin, `/protect Main Page edit=sysop move=autoconfirmed edit_expiry="1 day" move_expiry=infinite cascade`)
 	if !r.OK() {
-		t.Fatalf("reply = %s", r.Plain())
+		t.Fatalf("reply = %s", r.String())
 	}
 	got := env.Protections(t, "Main Page")
 	if got["edit"].Level != "sysop" || !got["edit"].Cascade || got["move"].Level != "autoconfirmed" || got["move"].Expiry != "infinity" {
@@ -80,8 +80,8 @@ func TestProtectPerActionExpiriesAndCascade(t *testing.T) {
 	}
 	// Lifting: all removes a protection.
 	r = run(t, env, admin, `/protect "Main Page" edit=all move=all`)
-	if !r.OK() || !strings.Contains(r.Text, "Lifted: edit, move") {
-		t.Fatalf("lift reply = %s", r.Plain())
+	if !r.OK() || !strings.Contains(english(r.Text), "Lifted: edit, move") {
+		t.Fatalf("lift reply = %s", r.String())
 	}
 	if got := env.Protections(t, "Main Page"); len(got) != 0 {
 		t.Errorf("protections after lifting = %+v", got)
@@ -91,7 +91,7 @@ func TestProtectPerActionExpiriesAndCascade(t *testing.T) {
 func TestProtectRejectsBadInputAndChangesNothing(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
 	if r := run(t, env, admin, `/protect "Svc Bad Input" create=autoconfirmed expiry="3 days"`); !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	before := env.Protections(t, "Svc Bad Input")
 	cases := []struct {
@@ -116,7 +116,7 @@ func TestProtectRejectsBadInputAndChangesNothing(t *testing.T) {
 		t.Run(tc.line, func(t *testing.T) {
 			n := wikiRequests(env, "protect")
 			r := run(t, env, admin, tc.line)
-			if string(r.Outcome) != tc.outcome || r.Code != tc.code || !strings.Contains(r.Text, tc.says) {
+			if string(r.Outcome) != tc.outcome || r.Code != tc.code || !strings.Contains(english(r.Text), tc.says) {
 				t.Errorf("reply = %s/%s %q, want %s/%s saying %q", r.Outcome, r.Code, r.Text, tc.outcome, tc.code, tc.says)
 			}
 			if sent := wikiRequests(env, "protect") - n; (sent > 0) != tc.reachesWiki {
@@ -150,7 +150,7 @@ func TestDenials(t *testing.T) {
 		if r.Outcome != commands.OutcomeDenied || r.Code != tc.code {
 			t.Errorf("%v %s: reply %s/%s, want denied/%s", tc.actor, tc.line, r.Outcome, r.Code, tc.code)
 		}
-		if tc.code == "missing-right:protect" && !strings.Contains(r.Text, "`protect`") {
+		if tc.code == "missing-right:protect" && !strings.Contains(english(r.Text), "`protect`") {
 			t.Errorf("denial %q does not name the missing right", r.Text)
 		}
 		if wikiRequests(env, "protect") != n {
@@ -167,7 +167,7 @@ func TestDenials(t *testing.T) {
 	// shows the level check is separate from the command's own right.
 	env2 := testenv.New(t, wiki, testenv.Options{Rights: map[string]string{"protect": "editsemiprotected"}})
 	if r := run(t, env2, helper, x(t, `/protect "Svc Denied SFX" create=autoconfirmed expiry="1 hour"`)); !r.OK() {
-		t.Errorf("helper with the overridden right: %s", r.Plain())
+		t.Errorf("helper with the overridden right: %s", r.String())
 	}
 	if r := run(t, env2, helper, x(t, `/protect "Svc Denied SFX" create=sysop`)); r.Code != "missing-right:editprotected" {
 		t.Errorf("sysop level without editprotected: %s/%s", r.Outcome, r.Code)
@@ -195,27 +195,29 @@ func TestValidatePassword(t *testing.T) {
 	for _, tc := range cases {
 		r := run(t, env, admin, tc.line)
 		if r.Outcome != tc.outcome {
-			t.Errorf("%.60s: outcome %s (%s), want %s", tc.line, r.Outcome, r.Plain(), tc.outcome)
+			t.Errorf("%.60s: outcome %s (%s), want %s", tc.line, r.Outcome, r.String(), tc.outcome)
 			continue
 		}
-		if tc.title != "" && !strings.Contains(r.Title, strings.Replace(tc.title, "asked for it", "would ask for it", 1)) && !strings.Contains(r.Title, tc.title) {
+		if tc.title != "" && !strings.Contains(english(r.Title), strings.Replace(tc.title, "asked for it", "would ask for it", 1)) && !strings.Contains(english(r.Title), tc.title) {
 			t.Errorf("%.60s: title %q, want %q", tc.line, r.Title, tc.title)
 		}
-		if tc.field != "" && !slices.ContainsFunc(r.Fields, func(f commands.Field) bool { return f.Label == tc.field }) {
+		if tc.field != "" && !slices.ContainsFunc(r.Fields, func(f commands.Field) bool {
+			return english(f.Label) == tc.field
+		}) {
 			t.Errorf("%.60s: fields %+v, want %s", tc.line, r.Fields, tc.field)
 		}
-		if strings.Contains(r.Plain(), "hunter2-typed-bare") || strings.Contains(r.Plain(), "correct horse") || strings.Contains(r.Plain(), "Zedekiah1 ") {
-			t.Errorf("reply echoes the password: %s", r.Plain())
+		if strings.Contains(r.String(), "hunter2-typed-bare") || strings.Contains(r.String(), "correct horse") || strings.Contains(r.String(), "Zedekiah1 ") {
+			t.Errorf("reply echoes the password: %s", r.String())
 		}
-		if strings.Contains(r.Plain(), "[redacted]") {
-			t.Errorf("the wiki's text was rewritten: %s", r.Plain())
+		if strings.Contains(r.String(), "[redacted]") {
+			t.Errorf("the wiki's text was rewritten: %s", r.String())
 		}
 	}
 	// What /validatepassword promised holds for /createaccount.
 	if r := run(t, env, admin, `/createaccount username=Zedekiah1x password=Zedekiah1`); r.OK() || r.Code == "" {
-		t.Errorf("createaccount after the check refused it: %s", r.Plain())
+		t.Errorf("createaccount after the check refused it: %s", r.String())
 	}
-	if r := run(t, env, admin, `/validatepassword password=whatever-long-1 user=Admin`); r.Code != "userexists" || !strings.Contains(r.Text, "already taken") {
+	if r := run(t, env, admin, `/validatepassword password=whatever-long-1 user=Admin`); r.Code != "userexists" || !strings.Contains(english(r.Text), "already taken") {
 		t.Errorf("existing user: %s/%s %q", r.Outcome, r.Code, r.Text)
 	}
 }
@@ -225,8 +227,8 @@ func TestCreateAccount(t *testing.T) {
 	ctx := context.Background()
 
 	r := run(t, env, admin, x(t, `/createaccount username="Svc Created SFX" password="Svc-created-password-42" realname="Svc Person" reason="joined via chat"`))
-	if !r.OK() || !strings.Contains(r.Title, x(t, "Svc Created SFX")) {
-		t.Fatalf("create: %s", r.Plain())
+	if !r.OK() || !strings.Contains(english(r.Title), x(t, "Svc Created SFX")) {
+		t.Fatalf("create: %s", r.String())
 	}
 	if groups, err := env.Bot.UserGroups(ctx, x(t, "Svc Created SFX")); err != nil || groups[x(t, "Svc Created SFX")] == nil {
 		t.Fatalf("account not on the wiki: %v %v", groups, err)
@@ -238,8 +240,8 @@ func TestCreateAccount(t *testing.T) {
 
 	mailBefore, _ := env.Wiki.Mail()
 	r = run(t, env, admin, x(t, `/createaccount username="Svc Mailed SFX" email=svc.mailed.SFX@example.test`))
-	if !r.OK() || !strings.Contains(r.Text, x(t, "svc.mailed.SFX@example.test")) {
-		t.Fatalf("create with mailpassword: %s", r.Plain())
+	if !r.OK() || !strings.Contains(english(r.Text), x(t, "svc.mailed.SFX@example.test")) {
+		t.Fatalf("create with mailpassword: %s", r.String())
 	}
 	if _, err := env.Wiki.WaitMail(ctx, len(mailBefore), x(t, `"Svc Mailed SFX"`)); err != nil {
 		t.Errorf("temporary-password mail: %v", err)
@@ -257,10 +259,10 @@ func TestCreateAccount(t *testing.T) {
 	}
 	for _, tc := range cases {
 		r := run(t, env, admin, tc.line)
-		if string(r.Outcome) != tc.outcome || (tc.code != "" && r.Code != tc.code) || !strings.Contains(r.Text, tc.says) {
+		if string(r.Outcome) != tc.outcome || (tc.code != "" && r.Code != tc.code) || !strings.Contains(english(r.Text), tc.says) {
 			t.Errorf("%s: %s/%s %q, want %s/%s saying %q", tc.line, r.Outcome, r.Code, r.Text, tc.outcome, tc.code, tc.says)
 		}
-		if strings.Contains(r.Plain(), "Another-password-99") {
+		if strings.Contains(r.String(), "Another-password-99") {
 			t.Errorf("reply echoes the password")
 		}
 	}
@@ -285,7 +287,7 @@ func TestResetPassword(t *testing.T) {
 		before, _ := env.Wiki.Mail()
 		r := run(t, env, admin, tc.line)
 		if !r.OK() {
-			t.Fatalf("%s: %s", tc.line, r.Plain())
+			t.Fatalf("%s: %s", tc.line, r.String())
 		}
 		if _, err := env.Wiki.WaitMail(ctx, len(before), tc.who); err != nil {
 			t.Errorf("%s: reset mail: %v", tc.line, err)
@@ -341,7 +343,7 @@ func TestWarmCommandsCostOneRequest(t *testing.T) {
 	for _, tc := range cases {
 		n := total()
 		if r := run(t, env, admin, tc.line); !r.OK() {
-			t.Fatalf("%s: %s", tc.line, r.Plain())
+			t.Fatalf("%s: %s", tc.line, r.String())
 		}
 		if got := total() - n; got != tc.want {
 			t.Errorf("%s: %v requests, want %v", tc.line, got, tc.want)
@@ -352,22 +354,22 @@ func TestWarmCommandsCostOneRequest(t *testing.T) {
 func TestUnknownCommandAndHelp(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
 	r := run(t, env, admin, `/block Vandal`)
-	if r.Outcome != commands.OutcomeInvalid || r.Code != "unknown-command" || !strings.Contains(r.Text, "/protect") {
-		t.Errorf("unknown command: %s", r.Plain())
+	if r.Outcome != commands.OutcomeInvalid || r.Code != "unknown-command" || !strings.Contains(english(r.Text), "/protect") {
+		t.Errorf("unknown command: %s", r.String())
 	}
 	if rec := env.LastAudit(t); rec.Command != "block" || rec.Outcome != commands.OutcomeInvalid {
 		t.Errorf("unknown command not audited: %+v", rec)
 	}
 	r = run(t, env, nobody, `/help`)
 	if !r.OK() || len(r.Fields) != 5 {
-		t.Errorf("help: %s", r.Plain())
+		t.Errorf("help: %s", r.String())
 	}
 	r = run(t, env, admin, `/help protect`)
-	if !r.OK() || !strings.Contains(r.Plain(), "levels: autoconfirmed, sysop, all") || !strings.Contains(r.Text, "lifted") {
-		t.Errorf("help protect: %s", r.Plain())
+	if !r.OK() || !strings.Contains(r.String(), "levels: autoconfirmed, sysop, all") || !strings.Contains(english(r.Text), "lifted") {
+		t.Errorf("help protect: %s", r.String())
 	}
 	if r := run(t, env, admin, `/protect "unclosed`); r.Outcome != commands.OutcomeInvalid {
-		t.Errorf("unparseable line: %s", r.Plain())
+		t.Errorf("unparseable line: %s", r.String())
 	} else if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeInvalid {
 		t.Errorf("unparseable line not audited: %+v", rec)
 	}
@@ -386,11 +388,11 @@ func TestWikiDown(t *testing.T) {
 	}
 	t.Cleanup(func() { svc.Close(ctxTest) })
 	r := svc.ExecuteLine(ctxTest, admin, `/protect "Main Page" edit=sysop`)
-	if r.Outcome != commands.OutcomeFailed || r.Code != "wiki-unavailable" || !strings.Contains(r.Text, "nothing was done") {
+	if r.Outcome != commands.OutcomeFailed || r.Code != "wiki-unavailable" || !strings.Contains(english(r.Text), "nothing was done") {
 		t.Errorf("reply = %s/%s %q", r.Outcome, r.Code, r.Text)
 	}
-	if strings.Contains(r.Plain(), "secret-bot-pass-xyz") || strings.Contains(r.Plain(), "127.0.0.1:1") {
-		t.Errorf("reply leaks internals: %s", r.Plain())
+	if strings.Contains(r.String(), "secret-bot-pass-xyz") || strings.Contains(r.String(), "127.0.0.1:1") {
+		t.Errorf("reply leaks internals: %s", r.String())
 	}
 	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeFailed || rec.Code != "wiki-unavailable" {
 		t.Errorf("audit = %+v", rec)

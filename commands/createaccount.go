@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -89,8 +90,8 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 			if len(v.Messages) > 0 {
 				code = v.Messages[0].Code
 			}
-			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: code, AboutSecret: true, Message: fmt.Sprintf(
-				"The wiki's password policy refuses that password for a new account, so no account was created:\n%s\nChoose a password that meets every rule and try again.", strings.Join(reasons, "\n"))}
+			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: code, AboutSecret: true, Message: i18n.Raw(fmt.Sprintf(
+				"The wiki's password policy refuses that password for a new account, so no account was created:\n%s\nChoose a password that meets every rule and try again.", strings.Join(reasons, "\n")))}
 		}
 	}
 	res, err := req.Wiki.Client.CreateAccount(ctx, p)
@@ -103,14 +104,14 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 	req.Result = map[string]string{"status": res.Status, "username": res.Username, "messagecode": res.MessageCode}
 	switch res.Status {
 	case "PASS":
-		r := Reply{Title: "Account " + res.Username + " created.", URL: req.Site.PageURL("User:" + res.Username)}
+		r := Reply{Title: i18n.Raw("Account " + res.Username + " created."), URL: req.Site.PageURL("User:" + res.Username)}
 		if p.MailPassword {
-			r.Text = "The wiki has mailed a temporary password to " + p.Email + "."
+			r.Text = i18n.Raw("The wiki has mailed a temporary password to " + p.Email + ".")
 		} else {
-			r.Text = "It can log in with the password given."
+			r.Text = i18n.Raw("It can log in with the password given.")
 		}
 		if shortened {
-			r.Text += "\n" + shortenedNote
+			r.Text = i18n.Lines(r.Text, shortenedNote)
 		}
 		return r, nil
 	case "FAIL":
@@ -120,13 +121,13 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 		e.AboutSecret = p.Password != "" && (strings.HasPrefix(e.Code, "password") || e.Code == "badretype" || isCompositeCode(e.Code))
 		return Reply{}, e
 	case "UI":
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-ui", Message: fmt.Sprintf(
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-ui", Message: i18n.Raw(fmt.Sprintf(
 			"The wiki asks for a further step that a chat bot cannot complete (%s)%s. Create the account on the wiki's Special:CreateAccount page instead.",
-			uiFields(res.Requests), sentence(res.Message))}
+			uiFields(res.Requests), sentence(res.Message)))}
 	case "REDIRECT":
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-redirect", Message: "The wiki wants account creation to go through another site (a single sign-on or third-party login), which a chat bot cannot do. Create the account on the wiki instead."}
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-redirect", Message: i18n.Raw("The wiki wants account creation to go through another site (a single sign-on or third-party login), which a chat bot cannot do. Create the account on the wiki instead.")}
 	case "RESTART":
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-restart", Message: "The wiki asked to start account creation over" + sentence(res.Message) + ". Try the command again; if it repeats, create the account on the wiki."}
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-restart", Message: i18n.Raw("The wiki asked to start account creation over" + sentence(res.Message) + ". Try the command again; if it repeats, create the account on the wiki.")}
 	}
 	return Reply{}, fmt.Errorf("createaccount: unknown status %q", res.Status)
 }
@@ -168,16 +169,16 @@ func (s *Service) createAccountReadBack(ctx context.Context, req *Request, usern
 	defer cancel()
 	users, err := req.Wiki.Client.UserGroups(rctx, username)
 	if err != nil {
-		return Reply{}, &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: "The request to create the account " + username +
-			" was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the account was created. Look for it on the wiki (Special:ListUsers) before trying again."}
+		return Reply{}, &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: i18n.Raw("The request to create the account " + username +
+			" was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the account was created. Look for it on the wiki (Special:ListUsers) before trying again.")}
 	}
 	for name := range users {
 		req.Result = map[string]string{"read_back": "exists", "username": name}
-		return Reply{Code: "read-back", Title: "Account " + name + " exists.", URL: req.Site.PageURL("User:" + name),
-			Text: "The wiki's answer was lost, so wikimod looked the account up: it exists now."}, nil
+		return Reply{Code: "read-back", Title: i18n.Raw("Account " + name + " exists."), URL: req.Site.PageURL("User:" + name),
+			Text: i18n.Raw("The wiki's answer was lost, so wikimod looked the account up: it exists now.")}, nil
 	}
 	req.Result = map[string]string{"read_back": "missing"}
-	return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: "Not known whether " + username + " was created.",
-		Text: "The request was sent, but the wiki's answer was lost, so wikimod looked the account up: it does not exist now. " +
-			"If the wiki was only slow, it may still create it; look again before trying again."}, nil
+	return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: i18n.Raw("Not known whether " + username + " was created."),
+		Text: i18n.Raw("The request was sent, but the wiki's answer was lost, so wikimod looked the account up: it does not exist now. " +
+			"If the wiki was only slow, it may still create it; look again before trying again.")}, nil
 }

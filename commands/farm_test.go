@@ -43,9 +43,9 @@ func TestSameCommandOnEachWiki(t *testing.T) {
 	en := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop wiki=en`, title))
 	de := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=autoconfirmed wiki=de`, title))
 	if !en.OK() || !de.OK() {
-		t.Fatalf("replies:\n%s\n%s", en.Plain(), de.Plain())
+		t.Fatalf("replies:\n%s\n%s", en.String(), de.String())
 	}
-	if !strings.HasPrefix(en.Title, "[en] ") || !strings.HasPrefix(de.Title, "[de] ") || en.Wiki != "en" {
+	if !strings.HasPrefix(english(en.Title), "[en] ") || !strings.HasPrefix(english(de.Title), "[de] ") || en.Wiki != "en" {
 		t.Errorf("replies do not name their wiki: %q %q", en.Title, de.Title)
 	}
 	if got := protectionsOn(t, env.Wikis["en"].Client, title); got["create"] != "sysop" {
@@ -58,8 +58,8 @@ func TestSameCommandOnEachWiki(t *testing.T) {
 	if recs[0].Wiki != "de" || recs[1].Wiki != "en" || recs[0].Args["wiki"] != "" {
 		t.Errorf("audit = %+v", recs)
 	}
-	if r := run(t, env, admin, `/help wiki=xx`); r.Code != "unknown-wiki" || !strings.Contains(r.Text, "`de`, `en`") {
-		t.Errorf("an unknown wiki: %s (%s)", r.Plain(), r.Code)
+	if r := run(t, env, admin, `/help wiki=xx`); r.Code != "unknown-wiki" || !strings.Contains(english(r.Text), "`de`, `en`") {
+		t.Errorf("an unknown wiki: %s (%s)", r.String(), r.Code)
 	}
 	if sp, _ := env.Service.Spec("protect"); !hasParam(sp, "wiki") {
 		t.Errorf("/protect does not offer wiki= with two wikis: %+v", sp.Params)
@@ -92,15 +92,15 @@ func TestDefaultWikiOfChannelAndServer(t *testing.T) {
 	}{{slackDE, "de"}, {slackEN, "en"}, {discordDE, "de"}} {
 		title := testwait.Unique("Routed ")
 		if r := run(t, env, tc.actor, fmt.Sprintf(`/protect "%s" create=sysop`, title)); !r.OK() || r.Wiki != tc.wiki {
-			t.Errorf("%s in %s/%s: %s", tc.actor.Platform, tc.actor.Space, tc.actor.Channel, r.Plain())
+			t.Errorf("%s in %s/%s: %s", tc.actor.Platform, tc.actor.Space, tc.actor.Channel, r.String())
 		}
 		if got := protectionsOn(t, env.Wikis[tc.wiki].Client, title); got["create"] != "sysop" {
 			t.Errorf("%s: not protected on %s: %v", tc.actor.Channel, tc.wiki, got)
 		}
 	}
 	r := run(t, env, lost, `/protect "Anything" create=sysop`)
-	if r.Code != "no-wiki" || !strings.Contains(r.Text, "you may act on: `de`, `en`") || !strings.Contains(r.Text, "wiki=NAME") {
-		t.Errorf("no default wiki: %s (%s)", r.Plain(), r.Code)
+	if r.Code != "no-wiki" || !strings.Contains(english(r.Text), "you may act on: `de`, `en`") || !strings.Contains(english(r.Text), "wiki=NAME") {
+		t.Errorf("no default wiki: %s (%s)", r.String(), r.Code)
 	}
 }
 
@@ -112,18 +112,18 @@ func TestAccessRuleLimitedToOneWiki(t *testing.T) {
 	}})
 	title := testwait.Unique("Limited ")
 	if r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop wiki=en`, title)); !r.OK() {
-		t.Errorf("en: %s", r.Plain())
+		t.Errorf("en: %s", r.String())
 	}
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop wiki=de`, title))
 	if r.Outcome != commands.OutcomeDenied || r.Code != "unmapped" {
-		t.Errorf("de: %s (%s)", r.Plain(), r.Code)
+		t.Errorf("de: %s (%s)", r.String(), r.Code)
 	}
 	if got := protectionsOn(t, env.Wikis["de"].Client, title); len(got) != 0 {
 		t.Errorf("de was protected: %v", got)
 	}
 	// Asked for no wiki in particular, the person hears of en alone.
-	if r := run(t, env, admin, `/protect "X" create=sysop`); !strings.Contains(r.Text, "you may act on: `en`.") {
-		t.Errorf("no default wiki: %s", r.Plain())
+	if r := run(t, env, admin, `/protect "X" create=sysop`); !strings.Contains(english(r.Text), "you may act on: `en`.") {
+		t.Errorf("no default wiki: %s", r.String())
 	}
 }
 
@@ -135,7 +135,7 @@ func TestOneWikiDownTheOthersWork(t *testing.T) {
 	// Warm both sessions, so that what follows is the commands' own work.
 	for _, w := range []string{"de", "en"} {
 		if r := run(t, env, admin, `/protect "`+testwait.Unique("Warm ")+`" create=sysop wiki=`+w); !r.OK() {
-			t.Fatal(r.Plain())
+			t.Fatal(r.String())
 		}
 	}
 	if err := wiki2.Freeze(); err != nil {
@@ -163,19 +163,19 @@ func TestOneWikiDownTheOthersWork(t *testing.T) {
 	enTitle := testwait.Unique("Alive ")
 	enReply := <-submit("en", enTitle)
 	if !enReply.OK() {
-		t.Fatalf("en while de is frozen: %s", enReply.Plain())
+		t.Fatalf("en while de is frozen: %s", enReply.String())
 	}
 	for i, ch := range deReplies {
 		select {
 		case r := <-ch:
-			t.Errorf("de command %d answered before its time was up: %s", i, r.Plain())
+			t.Errorf("de command %d answered before its time was up: %s", i, r.String())
 		default:
 		}
 	}
 	for _, ch := range deReplies {
 		r := <-ch
 		if r.OK() || r.Wiki != "de" {
-			t.Errorf("de frozen: %s (%s)", r.Plain(), r.Code)
+			t.Errorf("de frozen: %s (%s)", r.String(), r.Code)
 		}
 	}
 	wiki2.Thaw()
@@ -196,7 +196,7 @@ func TestLinksArePerWiki(t *testing.T) {
 	}
 	before, _ := wiki.Mail()
 	if r := run(t, env, actor, "/link wiki=en user="+commands.QuoteArg(name)); r.Code != "code-sent" {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	mail, err := wiki.WaitMail(ctxTest, len(before), "Your wikimod code:")
 	if err != nil {
@@ -204,16 +204,16 @@ func TestLinksArePerWiki(t *testing.T) {
 	}
 	code := mailedCode.FindStringSubmatch(mail)[1]
 	if r := run(t, env, actor, "/link wiki=de code="+code); r.Code != "no-attempt" {
-		t.Errorf("the en code on de: %s (%s)", r.Plain(), r.Code)
+		t.Errorf("the en code on de: %s (%s)", r.String(), r.Code)
 	}
 	if r := run(t, env, actor, "/link wiki=en code="+code); r.Code != "linked" {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
-	if r := run(t, env, actor, "/whoami wiki=en"); !strings.Contains(r.Plain(), name) {
-		t.Errorf("whoami on en: %s", r.Plain())
+	if r := run(t, env, actor, "/whoami wiki=en"); !strings.Contains(r.String(), name) {
+		t.Errorf("whoami on en: %s", r.String())
 	}
-	if r := run(t, env, actor, "/whoami wiki=de"); strings.Contains(r.Plain(), name) || !strings.Contains(r.Plain(), "none.") {
-		t.Errorf("whoami on de: %s", r.Plain())
+	if r := run(t, env, actor, "/whoami wiki=de"); strings.Contains(r.String(), name) || !strings.Contains(r.String(), "none.") {
+		t.Errorf("whoami on de: %s", r.String())
 	}
 }
 
@@ -224,18 +224,18 @@ func TestHelpNeedsNoWiki(t *testing.T) {
 	env := newFarm(t, testenv.Options{})
 	for _, line := range []string{`/help`, `/help protect`} {
 		r := run(t, env, nobody, line)
-		if !r.OK() || strings.Contains(r.Text, "wiki=NAME") {
-			t.Errorf("%s: %s", line, r.Plain())
+		if !r.OK() || strings.Contains(english(r.Text), "wiki=NAME") {
+			t.Errorf("%s: %s", line, r.String())
 		}
 		done := make(chan commands.Reply, 1)
 		if _, ok := env.Service.Submit(ctxTest, commands.Job{Actor: nobody, Line: line, Deliver: func(_ context.Context, r commands.Reply) { done <- r }}); !ok {
 			t.Fatalf("%s was refused", line)
 		}
 		if r := <-done; !r.OK() || len(r.Fields) == 0 {
-			t.Errorf("%s through the queue: %s", line, r.Plain())
+			t.Errorf("%s through the queue: %s", line, r.String())
 		}
 	}
 	if r := run(t, env, admin, `/help wiki=xx`); r.Code != "unknown-wiki" {
-		t.Errorf("/help wiki=xx: %s", r.Plain())
+		t.Errorf("/help wiki=xx: %s", r.String())
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"strings"
+
+	"github.com/wikimod/wikimod/i18n"
 )
 
 func (s *Service) helpCommand() Command {
@@ -27,9 +29,9 @@ func (s *Service) runHelp(_ context.Context, req *Request) (Reply, error) {
 	}
 	name = normalizeName(name)
 	if name == "" {
-		r := Reply{Title: "wikimod commands", Text: "Arguments are `key=value`; put values with spaces in double quotes. `/help COMMAND` explains one."}
+		r := Reply{Title: i18n.Raw("wikimod commands"), Text: i18n.Raw("Arguments are `key=value`; put values with spaces in double quotes. `/help COMMAND` explains one.")}
 		for _, sp := range s.Specs() {
-			r.Fields = append(r.Fields, Field{Label: "/" + sp.Name, Value: sp.Summary + needs(sp)})
+			r.Fields = append(r.Fields, Field{Label: i18n.Raw("/" + sp.Name), Value: i18n.Raw(sp.Summary + needs(sp))})
 		}
 		return r, nil
 	}
@@ -37,9 +39,9 @@ func (s *Service) runHelp(_ context.Context, req *Request) (Reply, error) {
 	if !ok {
 		return Reply{}, usageErrorf("There is no command `/%s`. The commands are %s.", name, s.commandList())
 	}
-	r := Reply{Title: sp.Usage, Text: sp.Summary + needs(sp) + "."}
+	r := Reply{Title: i18n.Raw(sp.Usage), Text: i18n.Raw(sp.Summary + needs(sp) + ".")}
 	if sp.Help != "" {
-		r.Text += "\n" + sp.Help
+		r.Text = i18n.Lines(r.Text, i18n.Raw(sp.Help))
 	}
 	for _, p := range sp.Params {
 		desc := p.Description
@@ -52,7 +54,7 @@ func (s *Service) runHelp(_ context.Context, req *Request) (Reply, error) {
 		if p.Secret {
 			desc += " (private: never logged or echoed)"
 		}
-		r.Fields = append(r.Fields, Field{Label: p.Name, Value: desc})
+		r.Fields = append(r.Fields, Field{Label: i18n.Raw(p.Name), Value: i18n.Raw(desc)})
 	}
 	return r, nil
 }

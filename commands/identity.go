@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -86,18 +87,18 @@ func (st standing) check(actor Actor, groupRights map[string][]string, need ...s
 	}
 	switch {
 	case st.unlinked:
-		return &Error{Outcome: OutcomeDenied, Code: "not-linked", Message: "This bot acts only for people who have linked their wiki account, so nothing was done. " +
-			"Link yours with `/link user=YOUR-WIKI-NAME`; your rights are then your wiki account's."}
+		return &Error{Outcome: OutcomeDenied, Code: "not-linked", Message: i18n.Raw("This bot acts only for people who have linked their wiki account, so nothing was done. " +
+			"Link yours with `/link user=YOUR-WIKI-NAME`; your rights are then your wiki account's.")}
 	case st.linked && (st.account.Missing || st.account.Invalid):
-		return &Error{Outcome: OutcomeDenied, Code: "linked-account-missing", Message: fmt.Sprintf(
+		return &Error{Outcome: OutcomeDenied, Code: "linked-account-missing", Message: i18n.Raw(fmt.Sprintf(
 			"Your chat account is linked to the wiki account `%s`, which no longer exists on the wiki, so nothing was done. "+
-				"`/unlink`, then `/link` your current account.", st.account.Name)}
+				"`/unlink`, then `/link` your current account.", st.account.Name))}
 	case st.linked && st.account.Block != nil:
-		return &Error{Outcome: OutcomeDenied, Code: "blocked", Message: fmt.Sprintf(
-			"Your wiki account `%s` is blocked on the wiki (%s), so wikimod does nothing for you.", st.account.Name, describeBlock(st.account.Block))}
+		return &Error{Outcome: OutcomeDenied, Code: "blocked", Message: i18n.Raw(fmt.Sprintf(
+			"Your wiki account `%s` is blocked on the wiki (%s), so wikimod does nothing for you.", st.account.Name, describeBlock(st.account.Block)))}
 	case st.groups == nil:
-		return &Error{Outcome: OutcomeDenied, Code: "unmapped", Message: fmt.Sprintf(
-			"You are not mapped to any wiki group, so you may not use wikimod. Ask the bot's operators to add your id `%s` to an `[[access]]` rule, or link your wiki account with `/link user=YOUR-WIKI-NAME`.", actor.UserID)}
+		return &Error{Outcome: OutcomeDenied, Code: "unmapped", Message: i18n.Raw(fmt.Sprintf(
+			"You are not mapped to any wiki group, so you may not use wikimod. Ask the bot's operators to add your id `%s` to an `[[access]]` rule, or link your wiki account with `/link user=YOUR-WIKI-NAME`.", actor.UserID))}
 	}
 	var missing []string
 	for _, r := range need {
@@ -113,9 +114,9 @@ func (st standing) check(actor Actor, groupRights map[string][]string, need ...s
 	if st.linked {
 		whose = fmt.Sprintf("The groups of your wiki account `%s` (%s, read from the wiki)", st.account.Name, groups)
 	}
-	return &Error{Outcome: OutcomeDenied, Code: "missing-right:" + strings.Join(missing, ","), Message: fmt.Sprintf(
+	return &Error{Outcome: OutcomeDenied, Code: "missing-right:" + strings.Join(missing, ","), Message: i18n.Raw(fmt.Sprintf(
 		"You need the wiki right `%s` for this. %s do not grant it, so nothing was done.",
-		strings.Join(missing, "`, `"), whose)}
+		strings.Join(missing, "`, `"), whose))}
 }
 
 // holds reports whether one of the standing's groups grants right.

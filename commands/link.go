@@ -13,6 +13,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -142,20 +143,20 @@ func (s *Service) linkable(ctx context.Context, req *Request, name string) (mw.U
 	}
 	switch {
 	case u.Invalid:
-		return u, &Error{Outcome: OutcomeInvalid, Code: "invalid-user", Message: fmt.Sprintf(
-			"`%s` is not a valid wiki user name. Give the name you log in to the wiki with.", truncate(name, 85))}
+		return u, &Error{Outcome: OutcomeInvalid, Code: "invalid-user", Message: i18n.Raw(fmt.Sprintf(
+			"`%s` is not a valid wiki user name. Give the name you log in to the wiki with.", truncate(name, 85)))}
 	case u.Missing:
-		return u, &Error{Outcome: OutcomeInvalid, Code: "no-such-user", Message: fmt.Sprintf(
-			"The wiki has no account named `%s`, so nothing was linked. Check the spelling; it is the name you log in to the wiki with.", u.Name)}
+		return u, &Error{Outcome: OutcomeInvalid, Code: "no-such-user", Message: i18n.Raw(fmt.Sprintf(
+			"The wiki has no account named `%s`, so nothing was linked. Check the spelling; it is the name you log in to the wiki with.", u.Name))}
 	case u.Block != nil:
-		return u, &Error{Outcome: OutcomeDenied, Code: "blocked", Message: fmt.Sprintf(
-			"The wiki account `%s` is blocked (%s), so it cannot be linked and nothing was done.", u.Name, describeBlock(u.Block))}
+		return u, &Error{Outcome: OutcomeDenied, Code: "blocked", Message: i18n.Raw(fmt.Sprintf(
+			"The wiki account `%s` is blocked (%s), so it cannot be linked and nothing was done.", u.Name, describeBlock(u.Block)))}
 	}
 	if l, ok, err := s.links.Link(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID); err != nil {
 		return u, fmt.Errorf("reading the chat user's link: %w", err)
 	} else if ok && l.WikiUser == u.Name {
-		return u, &Error{Outcome: OutcomeOK, Code: "already-linked", Message: fmt.Sprintf(
-			"You are already linked to the wiki account `%s`. `/whoami` shows what it may do.", u.Name)}
+		return u, &Error{Outcome: OutcomeOK, Code: "already-linked", Message: i18n.Raw(fmt.Sprintf(
+			"You are already linked to the wiki account `%s`. `/whoami` shows what it may do.", u.Name))}
 	}
 	return u, nil
 }
@@ -167,9 +168,9 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 		return alreadyLinked(err)
 	}
 	if !u.Emailable {
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-email", Message: fmt.Sprintf(
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-email", Message: i18n.Raw(fmt.Sprintf(
 			"The wiki cannot mail `%s`: the account has no email address, or does not accept mail from other users. "+
-				"Link by page instead: `/link user=%s method=page`.", u.Name, QuoteArg(u.Name))}
+				"Link by page instead: `/link user=%s method=page`.", u.Name, QuoteArg(u.Name)))}
 	}
 	if err := s.takeLinkMail(ctx, req, u.Name); err != nil {
 		return Reply{}, err
@@ -187,13 +188,13 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 		s.dropAttempt(req.Wiki, req.Actor)
 		return Reply{}, mailError(u.Name, err, code)
 	}
-	r := Reply{Title: "Code sent.", Code: "code-sent", Text: fmt.Sprintf(
+	r := Reply{Title: i18n.Raw("Code sent."), Code: "code-sent", Text: i18n.Raw(fmt.Sprintf(
 		"The wiki has mailed a code to the email address of `%s`. Run `/link` again and give the code (`/link code=CODE`) within 15 minutes. "+
-			"Nothing is linked until then.", u.Name)}
+			"Nothing is linked until then.", u.Name))}
 	if err != nil {
-		r = Reply{Title: "Not known whether the mail was sent.", Outcome: OutcomeUnknown, Code: "mail-unknown", Text: fmt.Sprintf(
+		r = Reply{Title: i18n.Raw("Not known whether the mail was sent."), Outcome: OutcomeUnknown, Code: "mail-unknown", Text: i18n.Raw(fmt.Sprintf(
 			"The wiki did not answer while sending the code to `%s`, so the mail may or may not come. If it comes within 15 minutes, "+
-				"give its code with `/link code=CODE`; if not, start again with `/link user=%s`.", u.Name, QuoteArg(u.Name))}
+				"give its code with `/link code=CODE`; if not, start again with `/link user=%s`.", u.Name, QuoteArg(u.Name)))}
 	}
 	req.Result = map[string]string{"wikiuser": u.Name, "method": LinkByMail}
 	return r, nil
@@ -203,16 +204,16 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 func mailError(name string, err error, code string) error {
 	switch {
 	case errors.Is(err, mw.ErrNotEmailable):
-		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: fmt.Sprintf(
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.Raw(fmt.Sprintf(
 			"The wiki will not mail `%s`: the account has no email address, or does not accept mail from other users. "+
-				"Nothing was linked. Link by page instead: `/link user=%s method=page`.", name, QuoteArg(name))}
+				"Nothing was linked. Link by page instead: `/link user=%s method=page`.", name, QuoteArg(name)))}
 	case errors.Is(err, mw.ErrNoSuchUser):
-		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: fmt.Sprintf(
-			"The wiki has no account named `%s` to mail, so nothing was linked. Check the spelling.", name)}
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.Raw(fmt.Sprintf(
+			"The wiki has no account named `%s` to mail, so nothing was linked. Check the spelling.", name))}
 	case errors.Is(err, mw.ErrCannotSendEmail):
-		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: fmt.Sprintf(
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.Raw(fmt.Sprintf(
 			"The wiki will not send mail for wikimod (`%s`): the bot's account needs an email address, and its bot password the `sendemail` grant. "+
-				"Nothing was linked. Ask the bot's operators, or link by page: `/link user=%s method=page`.", mw.ErrorCode(err), QuoteArg(name))}
+				"Nothing was linked. Ask the bot's operators, or link by page: `/link user=%s method=page`.", mw.ErrorCode(err), QuoteArg(name)))}
 	}
 	return wikiErrorFor("link", err, []string{code})
 }
@@ -242,7 +243,7 @@ func (s *Service) takeLinkMail(ctx context.Context, req *Request, wikiUser strin
 		msg += fmt.Sprintf(" The code mailed to you before still works until %s UTC: give it with `/link code=CODE`.", a.Expires.UTC().Format("15:04:05"))
 	}
 	msg += fmt.Sprintf(" Linking by page sends no mail: `/link user=%s method=page`.", QuoteArg(wikiUser))
-	return &Error{Outcome: OutcomeDenied, Code: "mail-limit:" + l.Name, Message: msg}
+	return &Error{Outcome: OutcomeDenied, Code: "mail-limit:" + l.Name, Message: i18n.Raw(msg)}
 }
 
 // mailRate says how many mails a limit allows: "one link mail every 5
@@ -301,10 +302,10 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 			return Reply{}, err
 		}
 		req.Result = map[string]string{"wikiuser": u.Name, "method": LinkByPage}
-		return Reply{Title: "Save this code on your user page.", Code: "code-given", Text: fmt.Sprintf(
+		return Reply{Title: i18n.Raw("Save this code on your user page."), Code: "code-given", Text: i18n.Raw(fmt.Sprintf(
 			"Logged in to the wiki as `%s`, save the page `%s` with this line:\n`%s%s`\n"+
 				"Then run `/link user=%s method=page` again within 15 minutes. Only you see this message; nothing is linked until the page checks out.",
-			u.Name, page, codeLine, code, QuoteArg(u.Name))}, nil
+			u.Name, page, codeLine, code, QuoteArg(u.Name)))}, nil
 	}
 	h, err := req.Wiki.Client.RevisionsAfter(ctx, page, a.BaseRevision, maxPageRevisions)
 	if err != nil {
@@ -314,8 +315,8 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 		return Reply{}, err
 	}
 	if len(h.After) == 0 {
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-not-saved", Message: fmt.Sprintf(
-			"`%s` has not been saved since wikimod gave you the code, so nothing was linked. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, u.Name)}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-not-saved", Message: i18n.Raw(fmt.Sprintf(
+			"`%s` has not been saved since wikimod gave you the code, so nothing was linked. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, u.Name))}
 	}
 	first := firstHoldingCode(a, h.After)
 	if first == nil {
@@ -333,18 +334,18 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 func (s *Service) checkPageHistory(req *Request, a LinkAttempt, name, page string, h mw.History) error {
 	switch {
 	case h.Missing:
-		return &Error{Outcome: OutcomeInvalid, Code: "page-missing", Message: fmt.Sprintf(
-			"`%s` does not exist yet. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, name)}
+		return &Error{Outcome: OutcomeInvalid, Code: "page-missing", Message: i18n.Raw(fmt.Sprintf(
+			"`%s` does not exist yet. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, name))}
 	case h.Truncated:
 		s.dropAttempt(req.Wiki, req.Actor)
-		return &Error{Outcome: OutcomeDenied, Code: "page-too-busy", Message: fmt.Sprintf(
+		return &Error{Outcome: OutcomeDenied, Code: "page-too-busy", Message: i18n.Raw(fmt.Sprintf(
 			"`%s` was saved more than %d times since wikimod gave you the code, too many to tell who saved your code first, so this attempt is void and nothing was linked. %s",
-			page, maxPageRevisions, startPageAgain(name, page))}
+			page, maxPageRevisions, startPageAgain(name, page)))}
 	case h.Before != nil && !h.Before.ContentHidden && pageHoldsCode(a, h.Before.Content):
 		s.dropAttempt(req.Wiki, req.Actor)
-		return &Error{Outcome: OutcomeDenied, Code: "page-code-before-attempt", Message: fmt.Sprintf(
+		return &Error{Outcome: OutcomeDenied, Code: "page-code-before-attempt", Message: i18n.Raw(fmt.Sprintf(
 			"`%s` already held your code before this attempt began, and only a code saved after it counts, so this attempt is void and nothing was linked. %s",
-			page, startPageAgain(name, page))}
+			page, startPageAgain(name, page)))}
 	}
 	return nil
 }
@@ -366,7 +367,7 @@ func (s *Service) checkFirstSaver(req *Request, name, page string, first *mw.Rev
 		return nil
 	}
 	s.dropAttempt(req.Wiki, req.Actor)
-	return &Error{Outcome: OutcomeDenied, Code: "page-not-own", Message: why + " This attempt is void and nothing was linked. " + startPageAgain(name, page)}
+	return &Error{Outcome: OutcomeDenied, Code: "page-not-own", Message: i18n.Raw(why + " This attempt is void and nothing was linked. " + startPageAgain(name, page))}
 }
 
 // startPageAgain tells a person whose code by page was refused for good
@@ -395,14 +396,14 @@ func (s *Service) linkWithCode(ctx context.Context, req *Request, code string) (
 	}
 	switch {
 	case !ok:
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-attempt", Message: "You have no link in progress, so the code was not checked. Start with `/link user=WIKINAME`; the wiki then mails you a code."}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-attempt", Message: i18n.Raw("You have no link in progress, so the code was not checked. Start with `/link user=WIKINAME`; the wiki then mails you a code.")}
 	case !s.now().Before(a.Expires):
 		s.dropAttempt(req.Wiki, req.Actor)
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "code-expired", Message: fmt.Sprintf(
-			"Your code has expired (codes last 15 minutes), so nothing was linked. Start again with `/link user=%s`.", QuoteArg(a.WikiUser))}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "code-expired", Message: i18n.Raw(fmt.Sprintf(
+			"Your code has expired (codes last 15 minutes), so nothing was linked. Start again with `/link user=%s`.", QuoteArg(a.WikiUser)))}
 	case a.Method == LinkByPage:
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-method", Message: fmt.Sprintf(
-			"Your link in progress is by page: save the line wikimod gave you on `User:%s%s`, then run `/link user=%s method=page`.", a.WikiUser, linkPageSuffix, QuoteArg(a.WikiUser))}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-method", Message: i18n.Raw(fmt.Sprintf(
+			"Your link in progress is by page: save the line wikimod gave you on `User:%s%s`, then run `/link user=%s method=page`.", a.WikiUser, linkPageSuffix, QuoteArg(a.WikiUser)))}
 	}
 	if !codeMatches(a, readCode(code)) {
 		return s.wrongCode(ctx, req, "That code is not the one mailed to you")
@@ -418,16 +419,16 @@ func (s *Service) wrongCode(ctx context.Context, req *Request, what string) (Rep
 	}
 	if tries >= maxWrongCodes {
 		s.dropAttempt(req.Wiki, req.Actor)
-		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "too-many-wrong-codes", Message: fmt.Sprintf(
+		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "too-many-wrong-codes", Message: i18n.Raw(fmt.Sprintf(
 			"%s, and that was the %d%s wrong code: this attempt is void and nothing was linked. Start again with `/link user=WIKINAME`; you will get a new code.",
-			what, tries, ordinalSuffix(tries))}
+			what, tries, ordinalSuffix(tries)))}
 	}
 	left := "one more wrong code voids"
 	if n := maxWrongCodes - tries; n > 1 {
 		left = fmt.Sprintf("%d more wrong codes void", n)
 	}
-	return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "wrong-code", AboutSecret: true, Message: fmt.Sprintf(
-		"%s, so nothing was linked. Check it and try again; %s the attempt.", what, left)}
+	return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "wrong-code", AboutSecret: true, Message: i18n.Raw(fmt.Sprintf(
+		"%s, so nothing was linked. Check it and try again; %s the attempt.", what, left))}
 }
 
 // completeLink links the actor once the code has checked out, if the
@@ -445,10 +446,10 @@ func (s *Service) completeLink(ctx context.Context, req *Request, a LinkAttempt)
 	s.dropAttempt(req.Wiki, req.Actor)
 	req.Actor.WikiUser = u.Name
 	req.Result = map[string]string{"wikiuser": u.Name, "method": a.Method}
-	r := Reply{Title: "Linked.", Code: "linked", Text: fmt.Sprintf(
+	r := Reply{Title: i18n.Raw("Linked."), Code: "linked", Text: i18n.Raw(fmt.Sprintf(
 		"Your %s account is now linked to the wiki account `%s`. Through wikimod you hold exactly what it holds on the wiki, and the wiki's logs name it for what you do. `/whoami` shows the details; `/unlink` undoes this.",
-		s.platformNoun(req.Actor.Platform), u.Name)}
-	r.Fields = append(r.Fields, Field{Label: "Wiki groups", Value: groupList(visibleGroups(u.Groups))})
+		s.platformNoun(req.Actor.Platform), u.Name))}
+	r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki groups"), Value: i18n.Raw(groupList(visibleGroups(u.Groups)))})
 	return r, nil
 }
 
@@ -467,7 +468,7 @@ func (s *Service) runUnlink(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, fmt.Errorf("removing the link attempt: %w", err)
 	}
 	if !had {
-		return Reply{Title: "Not linked.", Code: "not-linked", Text: "Your chat account was not linked to a wiki account; any link in progress is cancelled."}, nil
+		return Reply{Title: i18n.Raw("Not linked."), Code: "not-linked", Text: i18n.Raw("Your chat account was not linked to a wiki account; any link in progress is cancelled.")}, nil
 	}
 	req.Actor.WikiUser = l.WikiUser
 	req.Result = map[string]string{"wikiuser": l.WikiUser}
@@ -475,8 +476,8 @@ func (s *Service) runUnlink(ctx context.Context, req *Request) (Reply, error) {
 	if s.requireLink {
 		after = "this bot acts only for linked people, so you may run nothing until you link again."
 	}
-	return Reply{Title: "Unlinked.", Code: "unlinked", Text: fmt.Sprintf(
-		"Your chat account is no longer linked to the wiki account `%s`; %s", l.WikiUser, after)}, nil
+	return Reply{Title: i18n.Raw("Unlinked."), Code: "unlinked", Text: i18n.Raw(fmt.Sprintf(
+		"Your chat account is no longer linked to the wiki account `%s`; %s", l.WikiUser, after))}, nil
 }
 
 func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
@@ -484,8 +485,8 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	a := req.Actor
-	r := Reply{Title: "Who you are to wikimod"}
-	r.Fields = append(r.Fields, Field{Label: "Chat account", Value: s.PlatformTitle(a.Platform) + " " + actorName(a)})
+	r := Reply{Title: i18n.Raw("Who you are to wikimod")}
+	r.Fields = append(r.Fields, Field{Label: i18n.Raw("Chat account"), Value: i18n.Raw(s.PlatformTitle(a.Platform) + " " + actorName(a))})
 	st := req.standing
 	if st.linked {
 		// Live: what the wiki says now, not what the cache kept.
@@ -494,14 +495,14 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 			return Reply{}, err
 		}
 		st = linkedStanding(u)
-		r.Fields = append(r.Fields, Field{Label: "Wiki account", Value: "`" + u.Name + "` (linked; your rights are its rights)"})
+		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki account"), Value: i18n.Raw("`" + u.Name + "` (linked; your rights are its rights)")})
 		switch {
 		case u.Missing || u.Invalid:
-			r.Fields = append(r.Fields, Field{Label: "On the wiki", Value: "This account no longer exists. `/unlink`, then `/link` your current account."})
+			r.Fields = append(r.Fields, Field{Label: i18n.Raw("On the wiki"), Value: i18n.Raw("This account no longer exists. `/unlink`, then `/link` your current account.")})
 		case u.Block != nil:
-			r.Fields = append(r.Fields, Field{Label: "Blocked", Value: describeBlock(u.Block) + ": wikimod does nothing for you while the block lasts."})
+			r.Fields = append(r.Fields, Field{Label: i18n.Raw("Blocked"), Value: i18n.Raw(describeBlock(u.Block) + ": wikimod does nothing for you while the block lasts.")})
 		default:
-			r.Fields = append(r.Fields, Field{Label: "Wiki groups (read now)", Value: groupList(visibleGroups(u.Groups))})
+			r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki groups (read now)"), Value: i18n.Raw(groupList(visibleGroups(u.Groups)))})
 		}
 	} else {
 		v := "none. `/link user=WIKINAME` links one; your rights are then your wiki account's."
@@ -510,7 +511,7 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 		} else if st.groups != nil {
 			v += " Until then the bot's access rules map you to: " + groupList(visibleGroups(st.groups)) + "."
 		}
-		r.Fields = append(r.Fields, Field{Label: "Wiki account", Value: v})
+		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki account"), Value: i18n.Raw(v)})
 	}
 	// A link in progress is part of who you are to wikimod: say so, and
 	// what finishes it.
@@ -521,13 +522,13 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 		if at.Method == LinkByPage {
 			next = fmt.Sprintf("save your code on `User:%s/wikimod` while logged in as `%s`, then run `/link user=%s method=page` again", at.WikiUser, at.WikiUser, QuoteArg(at.WikiUser))
 		}
-		r.Fields = append(r.Fields, Field{Label: "Link in progress", Value: fmt.Sprintf("to `%s` by %s, until %s (%s): %s.",
-			at.WikiUser, at.Method, at.Expires.UTC().Format("15:04 UTC"), Relative(at.Expires.Sub(s.now())), next)})
+		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Link in progress"), Value: i18n.Raw(fmt.Sprintf("to `%s` by %s, until %s (%s): %s.",
+			at.WikiUser, at.Method, at.Expires.UTC().Format("15:04 UTC"), Relative(at.Expires.Sub(s.now())), next))})
 	}
 	if st.groups != nil {
-		r.Fields = append(r.Fields, Field{Label: "Rights that follow", Value: truncate(strings.Join(st.rights(req.Site.GroupRights), ", "), 1000)})
+		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Rights that follow"), Value: i18n.Raw(truncate(strings.Join(st.rights(req.Site.GroupRights), ", "), 1000))})
 	}
-	r.Fields = append(r.Fields, Field{Label: "Commands you may run", Value: s.mayRun(a, st, req.Site)})
+	r.Fields = append(r.Fields, Field{Label: i18n.Raw("Commands you may run"), Value: i18n.Raw(s.mayRun(a, st, req.Site))})
 	return r, nil
 }
 
@@ -588,7 +589,7 @@ func (s *Service) dropAttempt(w *Wiki, actor Actor) {
 // alreadyLinked turns the "already linked" notice into a plain reply.
 func alreadyLinked(err error) (Reply, error) {
 	if e, ok := AsError(err); ok && e.Code == "already-linked" {
-		return Reply{Title: "Already linked.", Code: e.Code, Text: e.Message}, nil
+		return Reply{Title: i18n.Raw("Already linked."), Code: e.Code, Text: e.Message}, nil
 	}
 	return Reply{}, err
 }

@@ -28,7 +28,7 @@ func linkByMail(t *testing.T, env *testenv.Env, actor commands.Actor, user strin
 		t.Fatal(err)
 	}
 	if r := run(t, env, actor, "/link user="+commands.QuoteArg(user)); r.Code != "code-sent" {
-		t.Fatalf("/link user=%s: %s", user, r.Plain())
+		t.Fatalf("/link user=%s: %s", user, r.String())
 	}
 	mail, err := env.Wiki.WaitMail(ctxTest, len(before), "Your wikimod code:")
 	if err != nil {
@@ -39,7 +39,7 @@ func linkByMail(t *testing.T, env *testenv.Env, actor commands.Actor, user strin
 		t.Fatalf("no code line in the mail:\n%s", mail)
 	}
 	if r := run(t, env, actor, "/link code="+m[1]); r.Code != "linked" {
-		t.Fatalf("/link code=…: %s", r.Plain())
+		t.Fatalf("/link code=…: %s", r.String())
 	}
 }
 
@@ -69,7 +69,7 @@ func TestLinkedSysopSignsAndLosesRightsWithTheWiki(t *testing.T) {
 
 	title := testwait.Unique("Linked Protect ")
 	if r := run(t, env, carolChat, fmt.Sprintf(`/protect "%s" create=sysop reason="spam wave"`, title)); !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	page, err := env.Bot.LogEvents(ctxTest, mwLogQuery("protect"))
 	if err != nil {
@@ -103,13 +103,13 @@ func TestLinkedSysopSignsAndLosesRightsWithTheWiki(t *testing.T) {
 		r := run(t, env, carolChat, fmt.Sprintf(`/protect "%s" create=sysop`, title))
 		if r.Code == "missing-right:protect" {
 			took = clock.Now().Sub(demoted)
-			if !strings.Contains(r.Text, carol) {
+			if !strings.Contains(english(r.Text), carol) {
 				t.Errorf("the refusal does not name the wiki account: %s", r.Text)
 			}
 			break
 		}
 		if r.Code != "unchanged" {
-			t.Fatalf("step %d: %s", step, r.Plain())
+			t.Fatalf("step %d: %s", step, r.String())
 		}
 		clock.Add(10 * time.Second)
 	}
@@ -123,11 +123,11 @@ func TestLinkedSysopSignsAndLosesRightsWithTheWiki(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock.Add(ttl)
-	if r := run(t, env, carolChat, `/validatepassword password=Some-long-pass-4242`); r.Code != "blocked" || !strings.Contains(r.Text, "testing blocks") {
-		t.Errorf("a blocked account's command: %s (%s)", r.Plain(), r.Code)
+	if r := run(t, env, carolChat, `/validatepassword password=Some-long-pass-4242`); r.Code != "blocked" || !strings.Contains(english(r.Text), "testing blocks") {
+		t.Errorf("a blocked account's command: %s (%s)", r.String(), r.Code)
 	}
-	if r := run(t, env, carolChat, "/whoami"); !strings.Contains(r.Plain(), "testing blocks") {
-		t.Errorf("/whoami of a blocked account: %s", r.Plain())
+	if r := run(t, env, carolChat, "/whoami"); !strings.Contains(r.String(), "testing blocks") {
+		t.Errorf("/whoami of a blocked account: %s", r.String())
 	}
 }
 
@@ -139,19 +139,19 @@ func TestRequireLink(t *testing.T) {
 	mod := commands.Actor{Platform: "discord", UserID: "D-ROLE-HOLDER", UserName: "dana", Roles: []string{"R-MOD"}, Channel: "C1"}
 	title := testwait.Unique("Require Link ")
 	r := run(t, env, mod, fmt.Sprintf(`/protect "%s" create=sysop`, title))
-	if r.Code != "not-linked" || !strings.Contains(r.Text, "/link user=") {
-		t.Fatalf("unlinked role holder: %s (%s)", r.Plain(), r.Code)
+	if r.Code != "not-linked" || !strings.Contains(english(r.Text), "/link user=") {
+		t.Fatalf("unlinked role holder: %s (%s)", r.String(), r.Code)
 	}
 	if got := env.Protections(t, title); len(got) != 0 {
 		t.Fatalf("the page was protected: %+v", got)
 	}
-	if r := run(t, env, mod, "/whoami"); !strings.Contains(r.Plain(), "acts only for linked people") {
-		t.Errorf("/whoami unlinked: %s", r.Plain())
+	if r := run(t, env, mod, "/whoami"); !strings.Contains(r.String(), "acts only for linked people") {
+		t.Errorf("/whoami unlinked: %s", r.String())
 	}
 	dana := newSysop(t, env, "Dana")
 	linkByMail(t, env, mod, dana)
 	if r := run(t, env, mod, fmt.Sprintf(`/protect "%s" create=sysop`, title)); !r.OK() {
-		t.Fatalf("linked: %s", r.Plain())
+		t.Fatalf("linked: %s", r.String())
 	}
 
 	// A linked account without the right stays refused, whatever the role.
@@ -162,7 +162,7 @@ func TestRequireLink(t *testing.T) {
 	other := commands.Actor{Platform: "discord", UserID: "D-ROLE-HOLDER-2", Roles: []string{"R-MOD"}, Channel: "C1"}
 	linkByMail(t, env, other, plain)
 	if r := run(t, env, other, fmt.Sprintf(`/protect "%s" edit=sysop`, title)); r.Code != "missing-right:protect" {
-		t.Errorf("a linked account without protect: %s (%s)", r.Plain(), r.Code)
+		t.Errorf("a linked account without protect: %s (%s)", r.String(), r.Code)
 	}
 }
 
@@ -186,7 +186,7 @@ func TestWarmRightsCacheAsksTheWikiNothing(t *testing.T) {
 	requests := func(actor commands.Actor, level string) int64 {
 		before := count.n.Load()
 		if r := run(t, env, actor, fmt.Sprintf(`/protect "%s" create=%s`, title, level)); !r.OK() {
-			t.Fatal(r.Plain())
+			t.Fatal(r.String())
 		}
 		return count.n.Load() - before
 	}
@@ -216,11 +216,11 @@ func TestLinkRepliesNeverHoldTheCode(t *testing.T) {
 	typed := strings.ToLower(code[:5]) + "-" + code[5:]
 	r2 := run(t, env, actor, "/link code="+typed)
 	if r2.Code != "linked" {
-		t.Fatalf("code typed in lower case with a dash: %s", r2.Plain())
+		t.Fatalf("code typed in lower case with a dash: %s", r2.String())
 	}
 	for _, reply := range []commands.Reply{r, r2} {
-		if strings.Contains(reply.Plain(), code) {
-			t.Errorf("a reply holds the code: %s", reply.Plain())
+		if strings.Contains(reply.String(), code) {
+			t.Errorf("a reply holds the code: %s", reply.String())
 		}
 	}
 	recs, err := env.DB.Audit(ctxTest, storage.AuditFilter{Limit: 100})
@@ -245,20 +245,20 @@ func TestLinkWhenTheBotCannotMail(t *testing.T) {
 	actor := commands.Actor{Platform: "console", UserID: "nomail", Channel: "test"}
 	user := newSysop(t, env, "No Mail")
 	r := run(t, env, actor, "/link user="+commands.QuoteArg(user))
-	if r.Outcome != commands.OutcomeWikiError || !strings.Contains(r.Text, "`sendemail` grant") || !strings.Contains(r.Text, "method=page") {
-		t.Errorf("reply = %s (%s)", r.Plain(), r.Code)
+	if r.Outcome != commands.OutcomeWikiError || !strings.Contains(english(r.Text), "`sendemail` grant") || !strings.Contains(english(r.Text), "method=page") {
+		t.Errorf("reply = %s (%s)", r.String(), r.Code)
 	}
 	if r := run(t, env, actor, "/link code=ABCDE12345"); r.Code != "no-attempt" {
-		t.Errorf("a code after the failed mail: %s (%s)", r.Plain(), r.Code)
+		t.Errorf("a code after the failed mail: %s (%s)", r.String(), r.Code)
 	}
 }
 
 // givenCode is the code a /link by page reply gives, on a line of its own.
 func givenCode(t *testing.T, r commands.Reply) string {
 	t.Helper()
-	m := mailedCode.FindStringSubmatch(strings.ReplaceAll(r.Text, "`", "\n"))
+	m := mailedCode.FindStringSubmatch(strings.ReplaceAll(english(r.Text), "`", "\n"))
 	if r.Code != "code-given" || m == nil {
-		t.Fatalf("no code given: %s (%s)", r.Plain(), r.Code)
+		t.Fatalf("no code given: %s (%s)", r.String(), r.Code)
 	}
 	return m[1]
 }
@@ -298,16 +298,16 @@ func TestLinkByPageCannotBeHijacked(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := run(t, env, victimChat, start); r.Code != "linked" {
-		t.Fatalf("Victim's own link: %s (%s)", r.Plain(), r.Code)
+		t.Fatalf("Victim's own link: %s (%s)", r.String(), r.Code)
 	}
 
 	r := run(t, env, mallory, start)
 	if r.Code != "page-not-own" || r.Outcome != commands.OutcomeDenied {
-		t.Fatalf("Mallory's retry: %s (%s), want page-not-own", r.Plain(), r.Code)
+		t.Fatalf("Mallory's retry: %s (%s), want page-not-own", r.String(), r.Code)
 	}
 	for _, want := range []string{"first saved on `" + page + "` by `" + third + "`", "not by `" + victim + "`", "void",
 		"save it on `" + page + "` yourself, logged in as `" + victim + "`"} {
-		if !strings.Contains(r.Text, want) {
+		if !strings.Contains(english(r.Text), want) {
 			t.Errorf("the refusal lacks %q: %s", want, r.Text)
 		}
 	}
@@ -319,7 +319,7 @@ func TestLinkByPageCannotBeHijacked(t *testing.T) {
 	}
 	// The spoilt attempt is void: running again starts a new one.
 	if r := run(t, env, mallory, start); r.Code != "code-given" {
-		t.Errorf("after the refusal: %s (%s), want a new code", r.Plain(), r.Code)
+		t.Errorf("after the refusal: %s (%s), want a new code", r.String(), r.Code)
 	}
 }
 
@@ -345,8 +345,8 @@ func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := run(t, env, chat, start)
-		if r.Code != "page-not-own" || !strings.Contains(r.Text, "by `"+other+"`") || !strings.Contains(r.Text, "yourself, logged in as `"+name+"`") {
-			t.Errorf("reply = %s (%s), want page-not-own naming %s", r.Plain(), r.Code, other)
+		if r.Code != "page-not-own" || !strings.Contains(english(r.Text), "by `"+other+"`") || !strings.Contains(english(r.Text), "yourself, logged in as `"+name+"`") {
+			t.Errorf("reply = %s (%s), want page-not-own naming %s", r.String(), r.Code, other)
 		}
 		if _, ok, _ := env.DB.Link(ctxTest, commands.DefaultWiki, chat.Platform, chat.UserID); ok {
 			t.Error("linked")
@@ -379,8 +379,8 @@ func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := run(t, env, chat, start)
-		if r.Code != "page-code-before-attempt" || !strings.Contains(r.Text, "before this attempt began") || !strings.Contains(r.Text, "yourself, logged in as `"+name+"`") {
-			t.Errorf("reply = %s (%s), want page-code-before-attempt", r.Plain(), r.Code)
+		if r.Code != "page-code-before-attempt" || !strings.Contains(english(r.Text), "before this attempt began") || !strings.Contains(english(r.Text), "yourself, logged in as `"+name+"`") {
+			t.Errorf("reply = %s (%s), want page-code-before-attempt", r.String(), r.Code)
 		}
 		if _, ok, _ := env.DB.Link(ctxTest, commands.DefaultWiki, chat.Platform, chat.UserID); ok {
 			t.Error("linked")
@@ -397,8 +397,8 @@ func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
 			t.Fatal(err)
 		}
 		code := givenCode(t, run(t, env, chat, start))
-		if r := run(t, env, chat, start); r.Code != "page-not-saved" || !strings.Contains(r.Text, "has not been saved since") {
-			t.Errorf("before saving: %s (%s)", r.Plain(), r.Code)
+		if r := run(t, env, chat, start); r.Code != "page-not-saved" || !strings.Contains(english(r.Text), "has not been saved since") {
+			t.Errorf("before saving: %s (%s)", r.String(), r.Code)
 		}
 		if err := env.Wiki.EditAs(ctxTest, name, password, page, "Hello.\n\nYour wikimod code: "+code); err != nil {
 			t.Fatal(err)
@@ -408,7 +408,7 @@ func TestLinkByPageCountsOnlyWhatTheAccountSavedSinceItBegan(t *testing.T) {
 			t.Fatal(err)
 		}
 		if r := run(t, env, chat, start); r.Code != "linked" {
-			t.Errorf("reply = %s (%s), want linked", r.Plain(), r.Code)
+			t.Errorf("reply = %s (%s), want linked", r.String(), r.Code)
 		}
 	})
 }
@@ -449,8 +449,8 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	retry := first.Add(commands.LinkMailInterval).UTC().Format("2006-01-02 15:04:05") + " UTC (in 5 minutes)"
 	for r := range replies {
 		codes[r.Code]++
-		if r.Code != "code-sent" && (r.Outcome != commands.OutcomeDenied || !strings.Contains(r.Text, retry) || !strings.Contains(r.Text, "at most one link mail every 5 minutes")) {
-			t.Errorf("refusal = %s (%s), want one saying to try again after %s", r.Plain(), r.Code, retry)
+		if r.Code != "code-sent" && (r.Outcome != commands.OutcomeDenied || !strings.Contains(english(r.Text), retry) || !strings.Contains(english(r.Text), "at most one link mail every 5 minutes")) {
+			t.Errorf("refusal = %s (%s), want one saying to try again after %s", r.String(), r.Code, retry)
 		}
 	}
 	if codes["code-sent"] != 1 || codes["mail-limit:account-interval"] != burst-1 {
@@ -498,7 +498,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 		t.Helper()
 		r := svc.ExecuteLine(ctxTest, actor, "/link user="+commands.QuoteArg(user))
 		if r.Code != want {
-			t.Fatalf("/link user=%s by %s at +%v: %s (%s), want %s", user, actor.UserID, clock.Now().Sub(first), r.Plain(), r.Code, want)
+			t.Fatalf("/link user=%s by %s at +%v: %s (%s), want %s", user, actor.UserID, clock.Now().Sub(first), r.String(), r.Code, want)
 		}
 		return r
 	}
@@ -514,8 +514,8 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	again(other, victim, "code-sent")
 	clock.Add(commands.LinkMailInterval)
 	r := again(other, victim, "mail-limit:account-day")
-	if want := first.Add(24*time.Hour).UTC().Format("2006-01-02 15:04:05") + " UTC (in 23 hours 45 minutes)"; !strings.Contains(r.Text, want) ||
-		!strings.Contains(r.Text, fmt.Sprintf("at most %d link mails a day", commands.LinkMailsPerAccountPerDay)) {
+	if want := first.Add(24*time.Hour).UTC().Format("2006-01-02 15:04:05") + " UTC (in 23 hours 45 minutes)"; !strings.Contains(english(r.Text), want) ||
+		!strings.Contains(english(r.Text), fmt.Sprintf("at most %d link mails a day", commands.LinkMailsPerAccountPerDay)) {
 		t.Errorf("daily cap: %s, want a retry after %s", r.Text, want)
 	}
 	if n := wikiRequests(env, "emailuser"); n != 3 {
@@ -535,7 +535,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	}
 	clock.Add(commands.LinkMailInterval)
 	r = again(collector, accounts[0], "mail-limit:chat-user-day")
-	if want := capStart.Add(commands.LinkMailInterval + 24*time.Hour).UTC().Format("2006-01-02 15:04:05"); !strings.Contains(r.Text, want) {
+	if want := capStart.Add(commands.LinkMailInterval + 24*time.Hour).UTC().Format("2006-01-02 15:04:05"); !strings.Contains(english(r.Text), want) {
 		t.Errorf("chat user's daily cap: %s, want a retry after %s", r.Text, want)
 	}
 	clock.Add(24 * time.Hour)
@@ -556,7 +556,7 @@ func TestLinkMailNamesTheChatUserSafely(t *testing.T) {
 		t.Fatal(err)
 	}
 	if r := run(t, env, actor, "/link user="+commands.QuoteArg(user)); r.Code != "code-sent" {
-		t.Fatalf("/link: %s (%s)", r.Plain(), r.Code)
+		t.Fatalf("/link: %s (%s)", r.String(), r.Code)
 	}
 	mail, err := env.Wiki.WaitMail(ctxTest, len(before), "to your wiki account, "+user+".")
 	if err != nil {
@@ -589,11 +589,11 @@ func TestWhoamiShowsALinkInProgressInPlainWords(t *testing.T) {
 	user := newSysop(t, env, "Whoami Pending")
 	actor := commands.Actor{Platform: "console", UserID: "pending", Channel: "test"}
 	if r := run(t, env, actor, "/link user="+commands.QuoteArg(user)+" method=page"); r.Outcome != commands.OutcomeOK {
-		t.Fatalf("/link method=page: %s", r.Plain())
+		t.Fatalf("/link method=page: %s", r.String())
 	}
 	r := run(t, env, actor, "/whoami")
-	if !r.OK() || !strings.Contains(r.Plain(), "Link in progress: to `"+user+"` by page") || !strings.Contains(r.Plain(), "User:"+user+"/wikimod") {
-		t.Errorf("/whoami does not show the link in progress:\n%s", r.Plain())
+	if !r.OK() || !strings.Contains(r.String(), "Link in progress: to `"+user+"` by page") || !strings.Contains(r.String(), "User:"+user+"/wikimod") {
+		t.Errorf("/whoami does not show the link in progress:\n%s", r.String())
 	}
 	before, err := env.Wiki.Mail()
 	if err != nil {
@@ -612,7 +612,7 @@ func TestWhoamiShowsALinkInProgressInPlainWords(t *testing.T) {
 		t.Fatalf("last audit %+v", rec)
 	}
 	r = run(t, env, mailer, "/whoami")
-	if strings.Contains(r.Plain(), "Link in progress") {
-		t.Errorf("a finished link still shows as in progress:\n%s", r.Plain())
+	if strings.Contains(r.String(), "Link in progress") {
+		t.Errorf("a finished link still shows as in progress:\n%s", r.String())
 	}
 }

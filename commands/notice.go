@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -194,40 +195,40 @@ func (s *Service) settledNotice(ctx context.Context, rec AuditRecord) Reply {
 	r := Reply{Command: rec.Command, Outcome: rec.Outcome, Code: rec.Code}
 	switch {
 	case rec.Outcome == OutcomeOK && rec.Code == "settled-from-log":
-		r.Title = "Your command was carried out."
-		r.Text = fmt.Sprintf("%s The wiki's %s shows that it took effect: entry %d (%s) at %s. Nothing more needs doing.",
-			cut, logName, entry.LogID, entry.Action, entry.Timestamp.UTC().Format("2006-01-02 15:04:05 UTC"))
+		r.Title = i18n.Raw("Your command was carried out.")
+		r.Text = i18n.Raw(fmt.Sprintf("%s The wiki's %s shows that it took effect: entry %d (%s) at %s. Nothing more needs doing.",
+			cut, logName, entry.LogID, entry.Action, entry.Timestamp.UTC().Format("2006-01-02 15:04:05 UTC")))
 		if w, ok := s.wikis[rec.Wiki]; ok && entry.LogID > 0 {
 			if site, err := w.Client.SiteInfo(ctx); err == nil {
 				r.URL = site.PageURL(fmt.Sprintf("Special:Redirect/logid/%d", entry.LogID))
 			}
 		}
 	case rec.Code == "not-run":
-		r.Title = "Your command did not run."
-		r.Text = "wikimod stopped before " + what + " had its turn, so nothing was sent to the wiki and nothing changed. " +
-			"Run it again if you still want it."
+		r.Title = i18n.Raw("Your command did not run.")
+		r.Text = i18n.Raw("wikimod stopped before " + what + " had its turn, so nothing was sent to the wiki and nothing changed. " +
+			"Run it again if you still want it.")
 	case rec.Code == "not-in-log":
-		r.Title = "Your command did not take effect."
-		r.Text = fmt.Sprintf("%s The wiki's %s has no entry for it since then, so it did not take effect. Run it again if you still want it.",
-			cut, logName)
+		r.Title = i18n.Raw("Your command did not take effect.")
+		r.Text = i18n.Raw(fmt.Sprintf("%s The wiki's %s has no entry for it since then, so it did not take effect. Run it again if you still want it.",
+			cut, logName))
 	case rec.Code == "may-have-run":
-		r.Title = "Not known whether your command took effect."
-		r.Text = cut + " This command leaves no entry in the wiki's logs, so whether it took effect is not known. " +
-			"Check on the wiki before running it again."
+		r.Title = i18n.Raw("Not known whether your command took effect.")
+		r.Text = i18n.Raw(cut + " This command leaves no entry in the wiki's logs, so whether it took effect is not known. " +
+			"Check on the wiki before running it again.")
 	case rec.Code == "wiki-unreachable":
-		r.Title = "Not known whether your command took effect."
-		r.Text = fmt.Sprintf("%s The wiki did not answer when wikimod looked in its %s afterwards, so whether it took effect is not known. "+
-			"Check the wiki's %s before running it again.", cut, logName, logName)
+		r.Title = i18n.Raw("Not known whether your command took effect.")
+		r.Text = i18n.Raw(fmt.Sprintf("%s The wiki did not answer when wikimod looked in its %s afterwards, so whether it took effect is not known. "+
+			"Check the wiki's %s before running it again.", cut, logName, logName))
 	case rec.Code == "wiki-not-configured":
-		r.Title = "Not known whether your command took effect."
-		r.Text = cut + " wikimod no longer serves that wiki, so it could not look in the wiki's logs, and whether it took effect is not known. " +
-			"Check on the wiki before running it again."
+		r.Title = i18n.Raw("Not known whether your command took effect.")
+		r.Text = i18n.Raw(cut + " wikimod no longer serves that wiki, so it could not look in the wiki's logs, and whether it took effect is not known. " +
+			"Check on the wiki before running it again.")
 	case rec.Code == "no-change":
-		r.Title = "Your command was cut short."
-		r.Text = cut + " This command changes nothing on the wiki; run it again for its answer."
+		r.Title = i18n.Raw("Your command was cut short.")
+		r.Text = i18n.Raw(cut + " This command changes nothing on the wiki; run it again for its answer.")
 	default:
-		r.Title = "Your command was cut short."
-		r.Text = fmt.Sprintf("%s The audit log records it as %s (%s). Check on the wiki before running it again.", cut, rec.Outcome, rec.Code)
+		r.Title = i18n.Raw("Your command was cut short.")
+		r.Text = i18n.Raw(fmt.Sprintf("%s The audit log records it as %s (%s). Check on the wiki before running it again.", cut, rec.Outcome, rec.Code))
 	}
 	return s.named(s.wikis[rec.Wiki], r)
 }

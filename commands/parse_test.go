@@ -50,7 +50,7 @@ func TestParseLine(t *testing.T) {
 				if err == nil {
 					t.Fatalf("ParseLine(%q) = %q %+v, want an error", tc.line, name, args)
 				}
-				if e, ok := commands.AsError(err); !ok || e.Outcome != commands.OutcomeInvalid || e.Message == "" {
+				if e, ok := commands.AsError(err); !ok || e.Outcome != commands.OutcomeInvalid || english(e.Message) == "" {
 					t.Errorf("error %v is not an invalid-input error with a message", err)
 				}
 				return

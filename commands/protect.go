@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -96,9 +97,9 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	page := pr.page()
 	switch {
 	case before.Invalid:
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "invalidtitle", Message: fmt.Sprintf("%q is not a valid page title on this wiki: titles cannot contain characters such as `# < > [ ] | { }`. Check the title and try again.", pr.title)}
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "invalidtitle", Message: i18n.Raw(fmt.Sprintf("%q is not a valid page title on this wiki: titles cannot contain characters such as `# < > [ ] | { }`. Check the title and try again.", pr.title))}
 	case pr.pageID != 0 && before.Missing:
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "nosuchpageid", Message: fmt.Sprintf("There is no page with id %d. Check the id, or give the title instead.", pr.pageID)}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "nosuchpageid", Message: i18n.Raw(fmt.Sprintf("There is no page with id %d. Check the id, or give the title instead.", pr.pageID))}
 	}
 	if before.Title != "" {
 		page = before.Title
@@ -140,7 +141,7 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	req.after = s.trackProtect(req.Actor, out)
 	reply := protectReply(out, before.Protections, plan, res.Warnings, s.now())
 	if s.ReasonShortened(req.Actor, pr.reason) {
-		reply.Text = strings.TrimSpace(reply.Text + "\n" + shortenedNote)
+		reply.Text = i18n.Lines(reply.Text, shortenedNote)
 	}
 	return reply, nil
 }
@@ -205,8 +206,8 @@ func (r *Request) CheckProtect(page string, before mw.PageState, plan ProtectPla
 		return err
 	}
 	denied := *e
-	denied.Message = fmt.Sprintf("%s is protected with %s now. On the wiki, only someone who could set those levels may change or lift them, and so it is here. %s",
-		page, strings.Join(has, ", "), e.Message)
+	denied.Message = i18n.Raw(fmt.Sprintf("%s is protected with %s now. On the wiki, only someone who could set those levels may change or lift them, and so it is here. %s",
+		page, strings.Join(has, ", "), e.Message))
 	return &denied
 }
 
@@ -232,7 +233,7 @@ func aboutPage(page string, err error) error {
 		return err
 	}
 	named := *e
-	named.Message = "About " + page + ": " + e.Message
+	named.Message = i18n.M("wikimod-about-page", page, e.Message)
 	return &named
 }
 
@@ -271,7 +272,7 @@ func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectP
 		default:
 			changed = true
 		}
-		reply.Fields = append(reply.Fields, Field{Label: pr.Action, Value: pr.Level + ", " + describeExpiry(pr.Expiry, now) + " (" + state + ")"})
+		reply.Fields = append(reply.Fields, Field{Label: i18n.Raw(pr.Action), Value: i18n.Raw(pr.Level + ", " + describeExpiry(pr.Expiry, now) + " (" + state + ")")})
 	}
 	for _, t := range plan.Lifted {
 		if !slices.Contains(lifted, t) {
@@ -300,12 +301,12 @@ func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectP
 	for _, w := range warnings {
 		notes = append(notes, "The wiki warns: "+w.Text)
 	}
-	reply.Text = strings.Join(notes, "\n")
+	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
 	if changed {
-		reply.Title = "Protection of " + out.Title + " changed."
+		reply.Title = i18n.Raw("Protection of " + out.Title + " changed.")
 		reply.Announce = true
 	} else {
-		reply.Title = "Protection of " + out.Title + " unchanged: it already was as asked."
+		reply.Title = i18n.Raw("Protection of " + out.Title + " unchanged: it already was as asked.")
 		reply.Code = "unchanged"
 	}
 	return reply
@@ -352,9 +353,9 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 	if page == "" {
 		page = fmt.Sprintf("page id %d", p.PageID)
 	}
-	unknown := &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: fmt.Sprintf(
+	unknown := &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: i18n.Raw(fmt.Sprintf(
 		"The request to protect %s was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the protection changed. "+
-			"Check the page's protection on the wiki before trying again.", page)}
+			"Check the page's protection on the wiki before trying again.", page))}
 	if p.Title == "" {
 		return Reply{}, unknown
 	}
@@ -386,7 +387,7 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 		if pr.Cascade {
 			value += ", cascading"
 		}
-		fields = append(fields, Field{Label: pr.Type, Value: value})
+		fields = append(fields, Field{Label: i18n.Raw(pr.Type), Value: i18n.Raw(value)})
 	}
 	url := req.Site.PageURL(p.Title)
 	state := "It has no protection now."
@@ -399,8 +400,8 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 		asked = sameAsEntry(now, entry)
 		if !asked {
 			// The wiki did it, and the page has changed again since.
-			return Reply{Outcome: OutcomeOK, Code: "read-back-changed", Title: "Protection of " + p.Title + " was changed, and has changed again since.", Fields: fields, URL: url,
-				Text: "The wiki's answer was lost, so wikimod read the page back: the wiki's log shows your request applied (" + describeEntry(entry) + "), but the page's protection is no longer what it set. " + state}, nil
+			return Reply{Outcome: OutcomeOK, Code: "read-back-changed", Title: i18n.Raw("Protection of " + p.Title + " was changed, and has changed again since."), Fields: fields, URL: url,
+				Text: i18n.Raw("The wiki's answer was lost, so wikimod read the page back: the wiki's log shows your request applied (" + describeEntry(entry) + "), but the page's protection is no longer what it set. " + state)}, nil
 		}
 	case logErr == nil:
 		asked = protectionsAsAsked(p, now)
@@ -412,7 +413,7 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 			text = "The request was sent, but the wiki's answer was lost, and wikimod could read the page back but not the wiki's log, so it cannot tell whether your request applied. " + state +
 				" Check the page's protection log on the wiki before trying again."
 		}
-		return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: "Not known whether " + p.Title + " was protected.", Fields: fields, URL: url, Text: text}, nil
+		return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: i18n.Raw("Not known whether " + p.Title + " was protected."), Fields: fields, URL: url, Text: i18n.Raw(text)}, nil
 	}
 	out := &ProtectOutcome{Wiki: req.Wiki.Name, Title: p.Title, URL: url}
 	for _, pr := range now {
@@ -422,13 +423,13 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 	req.Result = out
 	req.after = s.trackProtect(req.Actor, out)
 	if entry == nil {
-		return Reply{Title: "Protection of " + p.Title + " unchanged: it already was as asked.", Fields: fields, URL: url, Protect: out, Code: "unchanged",
-			Text: "The wiki's answer was lost, so wikimod read the page back: its protection is exactly what you asked for, and the wiki's log has no entry for your request, as for a request that changes nothing."}, nil
+		return Reply{Title: i18n.Raw("Protection of " + p.Title + " unchanged: it already was as asked."), Fields: fields, URL: url, Protect: out, Code: "unchanged",
+			Text: i18n.Raw("The wiki's answer was lost, so wikimod read the page back: its protection is exactly what you asked for, and the wiki's log has no entry for your request, as for a request that changes nothing.")}, nil
 	}
 	out.LogComment = entry.Comment
 	out.Reason = s.personReason(req.Actor, entry.Comment)
-	return Reply{Title: "Protection of " + p.Title + " is as you asked.", Fields: fields, URL: url, Announce: true, Protect: out, Code: "read-back",
-		Text: "The wiki's answer was lost, so wikimod read the page back: the wiki's log has your request (" + describeEntry(entry) + ") and the page's protection is what it set.\nThe wiki's log says: " + entry.Comment}, nil
+	return Reply{Title: i18n.Raw("Protection of " + p.Title + " is as you asked."), Fields: fields, URL: url, Announce: true, Protect: out, Code: "read-back",
+		Text: i18n.Raw("The wiki's answer was lost, so wikimod read the page back: the wiki's log has your request (" + describeEntry(entry) + ") and the page's protection is what it set.\nThe wiki's log says: " + entry.Comment)}, nil
 }
 
 // appliedEntry finds the protect log entry a lost request p would have
@@ -621,7 +622,7 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 			levels = append(levels, l)
 		}
 	}
-	noLevels := &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: "This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php."}
+	noLevels := &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: i18n.Raw("This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php.")}
 	for _, k := range args.Keys() {
 		base := strings.TrimSuffix(k, "_expiry")
 		if _, ok := spec.Param(k); ok {
@@ -650,9 +651,9 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 	title = strings.TrimSpace(title)
 	if len(title) > maxTitleBytes {
 		// Not the wiki's fault, and not worth a request: no wiki takes it.
-		return p, &Error{Outcome: OutcomeInvalid, Code: "title-too-long", Message: fmt.Sprintf(
+		return p, &Error{Outcome: OutcomeInvalid, Code: "title-too-long", Message: i18n.Raw(fmt.Sprintf(
 			"That title is %d characters long. Page titles on MediaWiki are at most 255 bytes (in UTF-8), besides the namespace, so no page has it and nothing was sent to the wiki. Check the title.",
-			len([]rune(title)))}
+			len([]rune(title))))}
 	}
 	if id, ok := args.Get("pageid"); ok {
 		n, err := strconv.Atoi(id)
@@ -704,9 +705,9 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 				return p, noLevels
 			}
 			if !slices.Contains(levels, level) {
-				return p, &Error{Outcome: OutcomeInvalid, Code: "protect-invalidlevel", Message: fmt.Sprintf(
+				return p, &Error{Outcome: OutcomeInvalid, Code: "protect-invalidlevel", Message: i18n.Raw(fmt.Sprintf(
 					"`%s` is not a protection level on this wiki. For `%s=`, use one of: %s, or `all` to lift the protection.",
-					level, t, "`"+strings.Join(levels, "`, `")+"`")}
+					level, t, "`"+strings.Join(levels, "`, `")+"`"))}
 			}
 		}
 		e, own := args.Get(t + "_expiry")

@@ -37,36 +37,36 @@ func TestProtectKeepsTheTypesNotNamed(t *testing.T) {
 	title := testwait.Unique("Keep Others ")
 	createPage(t, env, title)
 	if r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop move=sysop move_expiry="3 days" cascade`, title)); !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	before := env.Protections(t, title)
 
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=autoconfirmed`, title))
 	after := env.Protections(t, title)
 	if !r.OK() || after["edit"].Level != "autoconfirmed" || after["move"] != before["move"] {
-		t.Fatalf("reply:\n%s\nwiki before %+v after %+v", r.Plain(), before, after)
+		t.Fatalf("reply:\n%s\nwiki before %+v after %+v", r.String(), before, after)
 	}
-	plain := r.Plain()
+	plain := r.String()
 	if !strings.Contains(plain, "edit: autoconfirmed") || !strings.Contains(plain, "(changed)") || !strings.Contains(plain, "move: sysop") || !strings.Contains(plain, "(kept)") {
 		t.Errorf("the reply does not say what changed and what was kept:\n%s", plain)
 	}
-	if strings.Contains(plain, "Lifted") || !strings.Contains(r.Title, title) {
+	if strings.Contains(plain, "Lifted") || !strings.Contains(english(r.Title), title) {
 		t.Errorf("reply:\n%s", plain)
 	}
 
 	// Naming a type with all lifts it alone.
 	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" move=all`, title))
 	after = env.Protections(t, title)
-	if !r.OK() || !strings.Contains(r.Text, "Lifted: move.") || after["edit"].Level != "autoconfirmed" || after["move"].Level != "" {
-		t.Fatalf("lift move: %s\nwiki %+v", r.Plain(), after)
+	if !r.OK() || !strings.Contains(english(r.Text), "Lifted: move.") || after["edit"].Level != "autoconfirmed" || after["move"].Level != "" {
+		t.Fatalf("lift move: %s\nwiki %+v", r.String(), after)
 	}
 
 	// exact: the page ends with exactly what is named.
 	run(t, env, admin, fmt.Sprintf(`/protect "%s" move=sysop`, title))
 	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop exact`, title))
 	after = env.Protections(t, title)
-	if !r.OK() || after["move"].Level != "" || after["edit"].Level != "sysop" || !strings.Contains(r.Text, "Lifted: move.") {
-		t.Fatalf("exact: %s\nwiki %+v", r.Plain(), after)
+	if !r.OK() || after["move"].Level != "" || after["edit"].Level != "sysop" || !strings.Contains(english(r.Text), "Lifted: move.") {
+		t.Fatalf("exact: %s\nwiki %+v", r.String(), after)
 	}
 }
 
@@ -79,10 +79,10 @@ func TestProtectSameTwiceIsUnchanged(t *testing.T) {
 	line := fmt.Sprintf(`/protect "%s" create=sysop expiry=infinite`, title)
 	first := run(t, env, admin, line)
 	second := run(t, env, admin, line)
-	if !first.OK() || !first.Announce || !strings.Contains(first.Title, "changed") {
-		t.Fatalf("first: %s", first.Plain())
+	if !first.OK() || !first.Announce || !strings.Contains(english(first.Title), "changed") {
+		t.Fatalf("first: %s", first.String())
 	}
-	if !second.OK() || second.Announce || second.Code != "unchanged" || !strings.Contains(second.Title, "unchanged") || !strings.Contains(second.Title, title) {
+	if !second.OK() || second.Announce || second.Code != "unchanged" || !strings.Contains(english(second.Title), "unchanged") || !strings.Contains(english(second.Title), title) {
 		t.Errorf("second: %+v", second)
 	}
 	entries := 0
@@ -108,7 +108,7 @@ func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
 	reason := strings.Repeat("spam wave ", 300) // 3,000 characters
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop reason="%s"`, title, reason))
 	if !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	page, err := env.Bot.LogEvents(ctxTest, mwLogQuery("protect"))
 	if err != nil {
@@ -123,7 +123,7 @@ func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
 	if logged == "" || len([]rune(logged)) >= 3000 {
 		t.Fatalf("the wiki logged a %d-character reason", len([]rune(logged)))
 	}
-	if !strings.Contains(r.Text, "The wiki's log says: "+logged) {
+	if !strings.Contains(english(r.Text), "The wiki's log says: "+logged) {
 		t.Errorf("reply differs from the wiki's log %q:\n%s", logged, r.Text)
 	}
 	if r.Protect.LogComment != logged {
@@ -137,12 +137,12 @@ func TestProtectShowsTheReasonTheWikiKept(t *testing.T) {
 		t.Errorf("person's reason %q", r.Protect.Reason)
 	}
 	// The reply says it was shortened; a reason that fits is not said to be.
-	if !strings.Contains(r.Text, "Your reason was shortened to fit") {
+	if !strings.Contains(english(r.Text), "Your reason was shortened to fit") {
 		t.Errorf("the reply does not say the reason was shortened:\n%s", r.Text)
 	}
 	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop expiry="1 week" reason="short"`, title))
-	if !r.OK() || strings.Contains(r.Text, "shortened") {
-		t.Errorf("a short reason:\n%s", r.Plain())
+	if !r.OK() || strings.Contains(english(r.Text), "shortened") {
+		t.Errorf("a short reason:\n%s", r.String())
 	}
 }
 
@@ -156,7 +156,7 @@ func TestWritesAreSignedOnTheWiki(t *testing.T) {
 	run(t, env, admin, fmt.Sprintf(`/protect "%s" create=autoconfirmed`, title))
 	name := testwait.Unique("Signed")
 	if r := run(t, env, admin, fmt.Sprintf(`/createaccount username=%s email=signed@example.test reason="asked in chat"`, name)); !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	comments := map[string][]string{}
 	for _, typ := range []string{"protect", "newusers"} {
@@ -190,8 +190,8 @@ func TestProtectQuotesAndTitleInEveryReply(t *testing.T) {
 		fmt.Sprintf("/protect \u201c%s\u201d create=autoconfirmed", title),
 	} {
 		r := run(t, env, admin, line)
-		if !r.OK() || !strings.Contains(r.Title, title) || strings.ContainsAny(r.Title, "'\u201c\u201d") {
-			t.Errorf("%s: %s", line, r.Plain())
+		if !r.OK() || !strings.Contains(english(r.Title), title) || strings.ContainsAny(english(r.Title), "'\u201c\u201d") {
+			t.Errorf("%s: %s", line, r.String())
 		}
 	}
 	if got := env.Protections(t, title)["create"].Level; got != "autoconfirmed" {
@@ -199,7 +199,7 @@ func TestProtectQuotesAndTitleInEveryReply(t *testing.T) {
 	}
 	missing := testwait.Unique("Not There ")
 	r := run(t, env, admin, fmt.Sprintf(`/protect '%s' edit=sysop`, missing))
-	if r.Code != "missingtitle-createonly" || !strings.Contains(r.Plain(), missing) {
+	if r.Code != "missingtitle-createonly" || !strings.Contains(r.String(), missing) {
 		t.Errorf("missing page: %+v", r)
 	}
 }
@@ -242,8 +242,8 @@ func TestQuotedWordsAreTitlesAndBareFlagsAreFlags(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{})
 	for _, title := range []string{"Exact", "Cascade"} {
 		r := run(t, env, admin, fmt.Sprintf(`/protect %q create=sysop expiry=infinite`, title))
-		if !r.OK() || !strings.Contains(r.Title, "of "+title+" ") {
-			t.Errorf("/protect %q: %s", title, r.Plain())
+		if !r.OK() || !strings.Contains(english(r.Title), "of "+title+" ") {
+			t.Errorf("/protect %q: %s", title, r.String())
 		}
 		if got := env.Protections(t, title)["create"].Level; got != "sysop" {
 			t.Errorf("%s: create=%q on the wiki", title, got)
@@ -256,7 +256,7 @@ func TestQuotedWordsAreTitlesAndBareFlagsAreFlags(t *testing.T) {
 	createPage(t, env, title)
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop cascade`, title))
 	if !r.OK() || !env.Protections(t, title)["edit"].Cascade {
-		t.Fatalf("%s", r.Plain())
+		t.Fatalf("%s", r.String())
 	}
 	if rec := env.LastAudit(t); rec.Args["_"] != title || rec.Args["cascade"] != "" {
 		t.Errorf("audited as %v, want the title %q and the flag apart", rec.Args, title)
@@ -278,8 +278,8 @@ func TestOverlongTitleIsRefusedHere(t *testing.T) {
 	run(t, env, admin, line) // logs in and reads the site's information
 	before := wikiRequests(env, "query")
 	r := run(t, env, admin, line)
-	if r.Outcome != commands.OutcomeInvalid || r.Code != "title-too-long" || !strings.Contains(r.Text, "200000 characters") || strings.Contains(r.Title, "wiki refused") {
-		t.Errorf("reply %s/%s: %s", r.Outcome, r.Code, r.Plain()[:min(300, len(r.Plain()))])
+	if r.Outcome != commands.OutcomeInvalid || r.Code != "title-too-long" || !strings.Contains(english(r.Text), "200000 characters") || strings.Contains(english(r.Title), "wiki refused") {
+		t.Errorf("reply %s/%s: %s", r.Outcome, r.Code, r.String()[:min(300, len(r.String()))])
 	}
 	if n := wikiRequests(env, "protect") + wikiRequests(env, "query") - before; n != 0 {
 		t.Errorf("%v requests reached the wiki", n)
@@ -294,15 +294,15 @@ func TestProtectTitleAloneShowsAndChangesNothing(t *testing.T) {
 	title := testwait.Unique("Show Only ")
 	createPage(t, env, title)
 	if r := run(t, env, admin, fmt.Sprintf(`/protect %q edit=autoconfirmed expiry="1 day" reason="first wave"`, title)); !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	if r := run(t, env, admin, fmt.Sprintf(`/protect %q edit=sysop move=sysop expiry="1 week" reason="edit war"`, title)); !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	before := env.Protections(t, title)
 	writes := wikiRequests(env, "protect")
 	r := run(t, env, admin, fmt.Sprintf(`/protect %q`, title))
-	plain := r.Plain()
+	plain := r.String()
 	if !r.OK() || r.Code != "protection-shown" || r.Announce {
 		t.Fatalf("reply %s/%s:\n%s", r.Outcome, r.Code, plain)
 	}
@@ -325,7 +325,7 @@ func TestProtectTitleAloneShowsAndChangesNothing(t *testing.T) {
 
 	bare := testwait.Unique("Never Protected ")
 	r = run(t, env, admin, fmt.Sprintf(`/protect %q`, bare))
-	if !r.OK() || !strings.Contains(r.Title, "is not protected") || !strings.Contains(r.Text, "no entry") {
-		t.Errorf("an unprotected page:\n%s", r.Plain())
+	if !r.OK() || !strings.Contains(english(r.Title), "is not protected") || !strings.Contains(english(r.Text), "no entry") {
+		t.Errorf("an unprotected page:\n%s", r.String())
 	}
 }

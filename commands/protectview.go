@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -30,19 +31,19 @@ func (s *Service) showProtection(ctx context.Context, req *Request, page string,
 	req.Result = map[string]any{"title": page, "protections": st.Protections, "log_entries": len(log.Events)}
 	switch {
 	case len(st.Protections) == 0 && len(st.Inherited) == 0:
-		reply.Title = page + " is not protected."
+		reply.Title = i18n.Raw(page + " is not protected.")
 	default:
-		reply.Title = "Protection of " + page + " now:"
+		reply.Title = i18n.Raw("Protection of " + page + " now:")
 	}
 	for _, p := range st.Protections {
 		value := p.Level + ", " + describeExpiry(p.Expiry, now)
 		if p.Cascade {
 			value += ", cascading"
 		}
-		reply.Fields = append(reply.Fields, Field{Label: p.Type, Value: value})
+		reply.Fields = append(reply.Fields, Field{Label: i18n.Raw(p.Type), Value: i18n.Raw(value)})
 	}
 	for _, p := range st.Inherited {
-		reply.Fields = append(reply.Fields, Field{Label: p.Type, Value: fmt.Sprintf("%s, %s, from the cascading protection of %s", p.Level, describeExpiry(p.Expiry, now), p.Source)})
+		reply.Fields = append(reply.Fields, Field{Label: i18n.Raw(p.Type), Value: i18n.Raw(fmt.Sprintf("%s, %s, from the cascading protection of %s", p.Level, describeExpiry(p.Expiry, now), p.Source))})
 	}
 	var notes []string
 	if len(st.Protections) > 0 && len(log.Events) > 0 {
@@ -62,7 +63,7 @@ func (s *Service) showProtection(ctx context.Context, req *Request, page string,
 		notes = append(notes, "The wiki's protect log has no entry for it.")
 	}
 	notes = append(notes, fmt.Sprintf("Nothing was changed. To change it: `/protect %q edit=LEVEL expiry=\"1 week\"`.", page))
-	reply.Text = strings.Join(notes, "\n")
+	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
 	return reply, nil
 }
 

@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sync"
 	"time"
+
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Job is a command a chat platform has received and is about to
@@ -298,6 +300,14 @@ func (s *Service) startQueue() {
 // Such an attempt is audited too where the audit log works, and Deliver is
 // not called.
 func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
+	reply, taken := s.submit(ctx, job)
+	if !taken {
+		reply = s.localized(ctx, job.Actor, reply)
+	}
+	return reply, taken
+}
+
+func (s *Service) submit(ctx context.Context, job Job) (Reply, bool) {
 	it := &item{job: job, name: job.Name, args: job.Args}
 	if job.Line != "" {
 		it.name, it.args, it.parseErr = ParseLine(job.Line)
@@ -360,8 +370,8 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 	case q.closed:
 		refusal = stoppingReply(it.name)
 	case q.waiting >= q.cfg.Capacity:
-		refusal = Reply{Command: it.name, Outcome: OutcomeFailed, Code: "busy", Title: "Nothing was done.",
-			Text: fmt.Sprintf("wikimod already has %d commands waiting for the wiki, so it did not take this one. Try again in a few minutes.", q.cfg.Capacity)}
+		refusal = Reply{Command: it.name, Outcome: OutcomeFailed, Code: "busy", Title: i18n.Raw("Nothing was done."),
+			Text: i18n.Raw(fmt.Sprintf("wikimod already has %d commands waiting for the wiki, so it did not take this one. Try again in a few minutes.", q.cfg.Capacity))}
 	default:
 		q.push(it)
 		q.cond.Broadcast()
@@ -374,13 +384,13 @@ func (s *Service) Submit(ctx context.Context, job Job) (Reply, bool) {
 }
 
 func stoppingReply(name string) Reply {
-	return Reply{Command: name, Outcome: OutcomeFailed, Code: "stopping", Title: "Nothing was done.",
-		Text: "wikimod is stopping and did not run this command. Run it again in a minute."}
+	return Reply{Command: name, Outcome: OutcomeFailed, Code: "stopping", Title: i18n.Raw("Nothing was done."),
+		Text: i18n.Raw("wikimod is stopping and did not run this command. Run it again in a minute.")}
 }
 
 func auditUnavailable(name string) Reply {
-	return Reply{Command: name, Outcome: OutcomeFailed, Code: "audit-unavailable", Title: "Nothing was done.",
-		Text: "wikimod cannot write its audit log right now, and it runs nothing it cannot record. Tell the bot's operators."}
+	return Reply{Command: name, Outcome: OutcomeFailed, Code: "audit-unavailable", Title: i18n.Raw("Nothing was done."),
+		Text: i18n.Raw("wikimod cannot write its audit log right now, and it runs nothing it cannot record. Tell the bot's operators.")}
 }
 
 // worker runs jobs as the wikis' lanes let them, until the queue is closed
@@ -462,8 +472,8 @@ func (s *Service) waitedTooLong(it *item) Reply {
 	if page := it.rec.Args["title"] + it.rec.Args["_"]; page != "" && s.commands[it.name].Spec.Positional == "title" {
 		what += " for " + page
 	}
-	return Reply{Command: it.name, Outcome: OutcomeFailed, Code: "waited-too-long", Title: "Nothing was done.",
-		Text: fmt.Sprintf("The wiki is slow or not answering, and %s waited %s for its turn without starting, so wikimod dropped it. Nothing was sent to the wiki. Try again later.", what, waited)}
+	return Reply{Command: it.name, Outcome: OutcomeFailed, Code: "waited-too-long", Title: i18n.Raw("Nothing was done."),
+		Text: i18n.Raw(fmt.Sprintf("The wiki is slow or not answering, and %s waited %s for its turn without starting, so wikimod dropped it. Nothing was sent to the wiki. Try again later.", what, waited))}
 }
 
 // finishRefused audits a queued job as refused and delivers the refusal.
@@ -492,7 +502,7 @@ func (s *Service) deliver(it *item, reply Reply) {
 			s.log.Error("delivering a reply panicked", "command", it.name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 		}
 	}()
-	it.job.Deliver(ctx, reply)
+	it.job.Deliver(ctx, s.localized(ctx, it.job.Actor, reply))
 }
 
 // sweeper refuses waiting jobs whose time is up, so that a moderator hears

@@ -52,8 +52,8 @@ func TestFloodFromOnePersonIsBounded(t *testing.T) {
 	if accepted != 5 || refused != n-5 {
 		t.Fatalf("accepted %d, refused %d; want 5 and %d", accepted, refused, n-5)
 	}
-	if refusal.Outcome != commands.OutcomeDenied || refusal.Code != commands.KindRateLimited || !strings.Contains(refusal.Text, "Try again in 1 second") {
-		t.Errorf("refusal: %s/%s %s", refusal.Outcome, refusal.Code, refusal.Plain())
+	if refusal.Outcome != commands.OutcomeDenied || refusal.Code != commands.KindRateLimited || !strings.Contains(english(refusal.Text), "Try again in 1 second") {
+		t.Errorf("refusal: %s/%s %s", refusal.Outcome, refusal.Code, refusal.String())
 	}
 	if got := wikiRequests(env, "protect"); got != 0 {
 		t.Errorf("the wiki saw %v protect requests", got)

@@ -52,11 +52,11 @@ func TestProtectAnswerLostIsReadBack(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Transport: dropAnswers{action: "protect"}})
 	title := testwait.Unique("Lost answer ")
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop expiry="1 week"`, title))
-	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Plain(), "as you asked") || !strings.Contains(r.Title, title) {
+	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.String(), "as you asked") || !strings.Contains(english(r.Title), title) {
 		t.Fatalf("reply = %+v", r)
 	}
-	if got := env.Protections(t, title)["create"]; got.Level != "sysop" || !strings.Contains(r.Plain(), got.Expiry) {
-		t.Errorf("wiki = %+v, reply:\n%s", got, r.Plain())
+	if got := env.Protections(t, title)["create"]; got.Level != "sysop" || !strings.Contains(r.String(), got.Expiry) {
+		t.Errorf("wiki = %+v, reply:\n%s", got, r.String())
 	}
 	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeOK || rec.Code != "read-back" {
 		t.Errorf("audit = %+v", rec)
@@ -69,7 +69,7 @@ func TestCreateAccountAnswerLostIsReadBack(t *testing.T) {
 	env := testenv.New(t, wiki, testenv.Options{Transport: dropAnswers{action: "createaccount"}})
 	name := testwait.Unique("Lost")
 	r := run(t, env, admin, fmt.Sprintf(`/createaccount username=%s password="Very-long-and-unusual-9"`, name))
-	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Title, name) || strings.Contains(r.Plain(), "Very-long") {
+	if !r.OK() || r.Code != "read-back" || !strings.Contains(english(r.Title), name) || strings.Contains(r.String(), "Very-long") {
 		t.Fatalf("reply = %+v", r)
 	}
 }
@@ -107,7 +107,7 @@ func TestTimeoutAfterWriteIsUnknownNotFailed(t *testing.T) {
 	r := run(t, env, admin, fmt.Sprintf(`/protect "%s" create=sysop`, title))
 	<-fw.frozen
 	wiki.Thaw()
-	if r.Outcome != commands.OutcomeUnknown || strings.Contains(strings.ToLower(r.Plain()), "nothing was done") || !strings.Contains(r.Plain(), title) {
+	if r.Outcome != commands.OutcomeUnknown || strings.Contains(strings.ToLower(r.String()), "nothing was done") || !strings.Contains(r.String(), title) {
 		t.Fatalf("reply = %+v", r)
 	}
 	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeUnknown {
@@ -128,7 +128,7 @@ func TestProtectOnWikiWithoutLevels(t *testing.T) {
 	env := testenv.New(t, w, testenv.Options{})
 	for _, line := range []string{`/protect "X" reason=why`, `/protect "X" edit=sysop`} {
 		r := run(t, env, admin, line)
-		if r.Code != "protect-nolevels" || !strings.Contains(r.Text, "no protection levels") {
+		if r.Code != "protect-nolevels" || !strings.Contains(english(r.Text), "no protection levels") {
 			t.Errorf("%s: reply = %+v", line, r)
 		}
 	}
@@ -195,11 +195,11 @@ func TestNamesTheWikiRefuses(t *testing.T) {
 		r := run(t, env, admin, fmt.Sprintf(`/createaccount username="%s" email=names@example.test`, name))
 		switch {
 		case wiki.AtLeast("1.43"):
-			if r.Outcome != commands.OutcomeWikiError || r.Code != "invaliduser" || !strings.Contains(r.Text, "`username=`") {
+			if r.Outcome != commands.OutcomeWikiError || r.Code != "invaliduser" || !strings.Contains(english(r.Text), "`username=`") {
 				t.Errorf("%s: %+v", name, r)
 			}
 		case !r.OK():
-			t.Errorf("%s on %s: %s", name, wiki.Version(), r.Plain())
+			t.Errorf("%s on %s: %s", name, wiki.Version(), r.String())
 		}
 	}
 }
@@ -265,19 +265,19 @@ func TestReadBackComparesExpiriesAndCascading(t *testing.T) {
 			title := testwait.Unique("Read back ")
 			createPage(t, env, title)
 			if r := run(t, env, admin, fmt.Sprintf(`/protect %q %s`, title, tc.setup)); !r.OK() {
-				t.Fatal(r.Plain())
+				t.Fatal(r.String())
 			}
 			before := env.Protections(t, title)
 			gw.on.Store(true)
 			r := run(t, env, admin, fmt.Sprintf(`/protect %q %s`, title, tc.line))
 			gw.on.Store(false)
 			after := env.Protections(t, title)
-			if r.Outcome != tc.outcome || r.Code != tc.code || !strings.Contains(r.Plain(), tc.says) {
-				t.Fatalf("reply %s/%s, want %s/%s saying %q:\n%s\nwiki before %+v after %+v", r.Outcome, r.Code, tc.outcome, tc.code, tc.says, r.Plain(), before, after)
+			if r.Outcome != tc.outcome || r.Code != tc.code || !strings.Contains(r.String(), tc.says) {
+				t.Fatalf("reply %s/%s, want %s/%s saying %q:\n%s\nwiki before %+v after %+v", r.Outcome, r.Code, tc.outcome, tc.code, tc.says, r.String(), before, after)
 			}
 			// The reply shows each protection as the wiki has it now.
-			if e := after["edit"].Expiry; e != "infinity" && !strings.Contains(r.Plain(), e) {
-				t.Errorf("the reply does not show the wiki's expiry %s:\n%s", e, r.Plain())
+			if e := after["edit"].Expiry; e != "infinity" && !strings.Contains(r.String(), e) {
+				t.Errorf("the reply does not show the wiki's expiry %s:\n%s", e, r.String())
 			}
 			if rec := env.LastAudit(t); rec.Outcome != tc.outcome || rec.Code != tc.code {
 				t.Errorf("audit = %s/%s", rec.Outcome, rec.Code)

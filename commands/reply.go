@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Outcome classifies how a command ended, for replies, the audit log and
@@ -40,9 +42,10 @@ type Reply struct {
 	// Wiki names the wiki the reply is about, when more than one is
 	// configured; the title then starts with it too.
 	Wiki string
-	// Title is a one-line summary; Text explains, in plain words.
-	Title string
-	Text  string
+	// Title is a one-line summary; Text explains, in plain words. Both are
+	// messages, rendered in each reader's language (Localizer).
+	Title i18n.Message
+	Text  i18n.Message
 	// Fields are label/value rows, such as each protection and its expiry.
 	Fields []Field
 	// Announce is set on results worth posting to the moderators' channel
@@ -58,6 +61,12 @@ type Reply struct {
 	// AboutSecret is set when the reply refuses the secret the person typed
 	// (see Error.AboutSecret).
 	AboutSecret bool
+	// Localizer renders the reply for the person who gave the command: in
+	// their language (Service.LanguageOf), with the wiki's own words. The
+	// service sets it before delivering; an adapter adds how its platform
+	// writes times. Messages to a channel are rendered with the channel's
+	// (Service.ChannelLocalizer) instead.
+	Localizer i18n.Localizer
 }
 
 // Action is a button offered with a reply or notice. Pressing it runs Command
@@ -65,7 +74,7 @@ type Reply struct {
 // and audit log as a typed command. Adapters encode Command and Args into the
 // platform's button payload, so both should stay short.
 type Action struct {
-	Label   string
+	Label   i18n.Message
 	Style   string // "primary", "danger", or "" for the default
 	Command string
 	Args    map[string]string
@@ -73,25 +82,29 @@ type Action struct {
 
 // Field is one label/value row of a Reply.
 type Field struct {
-	Label string
-	Value string
+	Label i18n.Message
+	Value i18n.Message
 }
 
 // OK reports whether the command succeeded.
 func (r Reply) OK() bool { return r.Outcome == OutcomeOK }
 
-// Plain renders the reply as plain text.
-func (r Reply) Plain() string {
+// String renders the reply as plain text for the person it is for, with
+// its own Localizer.
+func (r Reply) String() string { return r.Plain(r.Localizer) }
+
+// Plain renders the reply as plain text with l.
+func (r Reply) Plain(l i18n.Localizer) string {
 	var b strings.Builder
-	b.WriteString(r.Title)
-	if r.Text != "" {
+	b.WriteString(l.Text(r.Title))
+	if !r.Text.IsZero() {
 		if b.Len() > 0 {
 			b.WriteString("\n")
 		}
-		b.WriteString(r.Text)
+		b.WriteString(l.Text(r.Text))
 	}
 	for _, f := range r.Fields {
-		fmt.Fprintf(&b, "\n  %s: %s", f.Label, f.Value)
+		fmt.Fprintf(&b, "\n  %s: %s", l.Text(f.Label), l.Text(f.Value))
 	}
 	if r.URL != "" {
 		fmt.Fprintf(&b, "\n  %s", r.URL)
@@ -104,17 +117,30 @@ func (r Reply) Plain() string {
 type Error struct {
 	Outcome Outcome
 	Code    string
-	Message string
+	Message i18n.Message
 	// AboutSecret marks a refusal of the secret the person typed (a
 	// password the wiki's policy refuses), which a platform's form can show
 	// beside the field so that it is fixed there.
 	AboutSecret bool
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("%s (%s): %s", e.Outcome, e.Code, e.Message) }
+// Error writes the error for logs and tests: its message in qqx form
+// (keys and parameters), language-neutral.
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (%s): %s", e.Outcome, e.Code, e.Message.String())
+}
 
+// usage is a refusal of how a command was written: key says what was
+// wrong and how to write it right.
+func usage(key string, params ...any) *Error {
+	return &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.M(key, params...)}
+}
+
+// usageErrorf is usage with an English text not yet in the catalogue.
+//
+// Deprecated: being replaced by usage, message by message.
 func usageErrorf(format string, a ...any) *Error {
-	return &Error{Outcome: OutcomeInvalid, Code: "usage", Message: fmt.Sprintf(format, a...)}
+	return &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.Raw(fmt.Sprintf(format, a...))}
 }
 
 // AsError returns err as an *Error if it is one.

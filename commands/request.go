@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Platform is what the domain knows of a chat platform: data its adapter
@@ -42,6 +44,10 @@ type Actor struct {
 	// WikiUser is the wiki account the actor is linked to. The service
 	// sets it when a command runs; platforms leave it empty.
 	WikiUser string
+	// Locale is the language the platform says the person uses, as a
+	// MediaWiki language code (i18n.FromDiscord, FromSlack, FromPOSIX);
+	// "" when it says none.
+	Locale string
 }
 
 func (a Actor) String() string {
@@ -145,7 +151,7 @@ func ParseLine(line string) (name string, args Args, err error) {
 		return "", Args{}, err
 	}
 	if len(words) == 0 {
-		return "", Args{}, &Error{Outcome: OutcomeInvalid, Code: "usage", Message: "Type a command, for example `/help`."}
+		return "", Args{}, &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.Raw("Type a command, for example `/help`.")}
 	}
 	name = strings.ToLower(strings.TrimPrefix(words[0].text, "/"))
 	args = Args{Named: map[string]string{}}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -54,7 +55,7 @@ func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, er
 		// with a warning instead of failing.
 		if strings.Contains(w.Text, "email") {
 			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "passwordreset-noemailroute",
-				Message: "This wiki does not allow resets by email address. Use `user=NAME` instead."}
+				Message: i18n.Raw("This wiki does not allow resets by email address. Use `user=NAME` instead.")}
 		}
 	}
 	target := "user " + user
@@ -63,8 +64,8 @@ func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, er
 	}
 	req.Result = map[string]string{"status": "success"}
 	return Reply{
-		Title: "Password reset requested for " + target + ".",
-		Text: "If the account exists, has an email address, has not been sent a reset in the last day, and the wiki is not holding back resets from too many requests, " +
-			"the wiki has mailed it a temporary password. The wiki does not say which, so as not to reveal who has an account.",
+		Title: i18n.Raw("Password reset requested for " + target + "."),
+		Text: i18n.Raw("If the account exists, has an email address, has not been sent a reset in the last day, and the wiki is not holding back resets from too many requests, " +
+			"the wiki has mailed it a temporary password. The wiki does not say which, so as not to reveal who has an account."),
 	}, nil
 }

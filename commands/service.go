@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -267,6 +268,9 @@ type Config struct {
 	// platform, kind (KindRateLimited), source and a detail without
 	// secrets. Nil counts nothing.
 	OnRefusal func(platform, kind, source, detail string)
+	// Languages are the channels' and wikis' configured languages and
+	// where people's own choices are kept.
+	Languages LanguageConfig
 	// Now is the clock. Nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -294,6 +298,7 @@ type Service struct {
 	limiter     *userLimiter
 	onRefusal   func(platform, kind, source, detail string)
 	platforms   map[string]Platform
+	langs       LanguageConfig
 }
 
 // New checks cfg and returns a service.
@@ -316,6 +321,7 @@ func New(cfg Config) (*Service, error) {
 		routes:      cfg.Routes,
 		policy:      cfg.Policy,
 		links:       cfg.Identity.Links,
+		langs:       cfg.Languages,
 		requireLink: cfg.Identity.RequireLink,
 		rights:      cfg.Rights,
 		audit:       cfg.Audit,
@@ -468,6 +474,14 @@ func (s *Service) Wiki(name string) (*Wiki, bool) {
 // like any other; unknown commands, and a wiki that cannot be chosen, are
 // left for Execute to explain.
 func (s *Service) Authorize(ctx context.Context, actor Actor, name string, args Args) (Reply, bool) {
+	reply, ok := s.authorizeFirst(ctx, actor, name, args)
+	if !ok {
+		reply = s.localized(ctx, actor, reply)
+	}
+	return reply, ok
+}
+
+func (s *Service) authorizeFirst(ctx context.Context, actor Actor, name string, args Args) (Reply, bool) {
 	name = normalizeName(name)
 	if reply, over := s.overLimit(ctx, actor, name, args); over {
 		return reply, false
@@ -544,7 +558,7 @@ func (s *Service) SuggestTitles(ctx context.Context, actor Actor, wiki, prefix s
 func (s *Service) named(w *Wiki, r Reply) Reply {
 	if w != nil && len(s.wikis) > 1 && r.Wiki == "" {
 		r.Wiki = w.Name
-		r.Title = "[" + w.Name + "] " + r.Title
+		r.Title = i18n.M("wikimod-wiki-prefix", w.Name, r.Title)
 	}
 	return r
 }
@@ -558,7 +572,7 @@ func (s *Service) ExecuteLine(ctx context.Context, actor Actor, line string) Rep
 		name = unparsedName(line)
 		reply := parseErrorReply(name, err)
 		s.refused(ctx, actor, name, nil, "", map[string]string{"_": "[unparsed]"}, reply)
-		return reply
+		return s.localized(ctx, actor, reply)
 	}
 	return s.Execute(ctx, actor, name, args)
 }
@@ -567,9 +581,9 @@ func (s *Service) ExecuteLine(ctx context.Context, actor Actor, line string) Rep
 func parseErrorReply(name string, err error) Reply {
 	e, ok := AsError(err)
 	if !ok {
-		e = &Error{Outcome: OutcomeInvalid, Code: "usage", Message: "That command could not be read. `/help` shows how commands are written."}
+		e = &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.Raw("That command could not be read. `/help` shows how commands are written.")}
 	}
-	return Reply{Command: name, Outcome: e.Outcome, Code: e.Code, Title: "That command could not be read.", Text: e.Message}
+	return Reply{Command: name, Outcome: e.Outcome, Code: e.Code, Title: i18n.Raw("That command could not be read."), Text: e.Message}
 }
 
 // unparsedName names, for the audit log, a command whose line could not be
@@ -597,6 +611,10 @@ func normalizeName(name string) string {
 // returns the reply. Every attempt, allowed or not, is recorded in the
 // audit log.
 func (s *Service) Execute(ctx context.Context, actor Actor, name string, args Args) Reply {
+	return s.localized(ctx, actor, s.execute(ctx, actor, name, args))
+}
+
+func (s *Service) execute(ctx context.Context, actor Actor, name string, args Args) Reply {
 	start := s.now()
 	name = normalizeName(name)
 	cmd := s.commands[name]
@@ -646,8 +664,8 @@ func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name s
 		after = s.afterReply(ctx, name, req.after)
 	}()
 	if !known {
-		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: fmt.Sprintf(
-			"There is no command `/%s`. The commands are %s; `/help` explains them.", name, s.commandList())}, nil), nil
+		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: i18n.Raw(fmt.Sprintf(
+			"There is no command `/%s`. The commands are %s; `/help` explains them.", name, s.commandList()))}, nil), nil
 	}
 	return s.run(ctx, cmd, req), nil
 }
@@ -674,9 +692,9 @@ func (s *Service) afterReply(ctx context.Context, name string, work func(context
 // panicked logs a recovered panic and returns the reply for it.
 func (s *Service) panicked(name string, p any, secrets []string) Reply {
 	s.log.Error("command panicked", "command", name, "panic", redact(fmt.Sprint(p), secrets), "stack", string(debug.Stack()))
-	return Reply{Command: name, Outcome: OutcomeFailed, Code: "internal", Title: "That did not work.",
-		Text: "wikimod hit an internal error while running this command, and nothing more is known about what it did. " +
-			"The operators have the details in its log. Check on the wiki whether anything changed before trying again."}
+	return Reply{Command: name, Outcome: OutcomeFailed, Code: "internal", Title: i18n.Raw("That did not work."),
+		Text: i18n.Raw("wikimod hit an internal error while running this command, and nothing more is known about what it did. " +
+			"The operators have the details in its log. Check on the wiki whether anything changed before trying again.")}
 }
 
 // finishRecord writes how a command on w (nil: none was chosen) ended to
@@ -758,7 +776,7 @@ func (s *Service) errorReply(command string, err error, secrets []string) Reply 
 	}
 	if e == nil {
 		s.log.Error("command failed", "command", command, "err", redact(err.Error(), secrets))
-		e = &Error{Outcome: OutcomeFailed, Code: "internal", Message: "Something went wrong inside wikimod; the details are in its log. Check on the wiki whether anything changed before trying again."}
+		e = &Error{Outcome: OutcomeFailed, Code: "internal", Message: i18n.Raw("Something went wrong inside wikimod; the details are in its log. Check on the wiki whether anything changed before trying again.")}
 	} else if e.Outcome == OutcomeFailed {
 		s.log.Warn("command failed", "command", command, "code", e.Code, "err", redact(err.Error(), secrets))
 	}
@@ -769,7 +787,7 @@ func (s *Service) errorReply(command string, err error, secrets []string) Reply 
 		OutcomeWikiError: "The wiki refused.",
 		OutcomeFailed:    "That did not work.",
 	}[e.Outcome]
-	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: title, Text: e.Message, AboutSecret: e.AboutSecret}
+	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: i18n.Raw(title), Text: e.Message, AboutSecret: e.AboutSecret}
 }
 
 func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *AuditRecord {

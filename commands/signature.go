@@ -1,6 +1,10 @@
 package commands
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/wikimod/wikimod/i18n"
+)
 
 // Signature names, for the wiki's own logs, the person behind a write, so
 // that the wiki's other administrators can see who asked for it: a linked
@@ -40,7 +44,7 @@ func (s *Service) ReasonShortened(a Actor, reason string) bool {
 }
 
 // shortenedNote tells a person their reason was cut to fit.
-const shortenedNote = "Your reason was shortened to fit: the wiki keeps 500 characters of a reason, and its end names who asked."
+var shortenedNote = i18n.M("wikimod-reason-shortened")
 
 // signatureSep stands between a person's reason and the signature.
 const signatureSep = " — "

@@ -9,9 +9,10 @@ import (
 // Store is everything wikimod keeps: the audit log, the replay guard, the
 // counts of refused requests, the identity links, Discord's pending
 // forms, the reminders, the leases replicas coordinate through, the
-// adoption of the default wiki's rows, a copy's dump and restore, and the
-// database's own upkeep. Two backends keep it: SQLite on one machine
-// (storage.DB) and PostgreSQL, which replicas share (storage/postgres.DB).
+// languages chat users chose, the adoption of the default wiki's rows, a
+// copy's dump and restore, and the database's own upkeep. Two backends
+// keep it: SQLite on one machine (storage.DB) and PostgreSQL, which
+// replicas share (storage/postgres.DB).
 //
 // It is the one contract between wikimod and its database: cmd/wikimod
 // wires a Store, each backend asserts that it is one, and
@@ -36,6 +37,7 @@ type Store interface {
 
 	LinkStore
 	FormStore
+	PreferenceStore
 
 	ReminderStore
 	// RecoverStaleClaims releases, as RecoverClaimed does, only the

@@ -9,11 +9,12 @@ import (
 // What moves from one database to another (wikimod storage copy) is what
 // lasts: the audit log, the identity links, the tracked protections with
 // their reminders, the reminders' named values, the counts of refused
-// requests, and storage_state's marks. The rows below carry them in a shape
-// neither backend owns, so that SQLite and PostgreSQL each dump and restore
-// their own and either can be the source or the target. What is
-// short-lived (replay keys, link attempts, Discord's pending forms, leases)
-// has no row type: it is not copied.
+// requests, storage_state's marks, and the languages chat users chose.
+// The rows below carry them in a shape neither backend owns, so that
+// SQLite and PostgreSQL each dump and restore their own and either can be
+// the source or the target. What is short-lived (replay keys, link
+// attempts, Discord's pending forms, leases) has no row type: it is not
+// copied.
 
 // AuditRow is one record of the audit log, as stored.
 type AuditRow struct {
@@ -114,6 +115,15 @@ type StorageStateRow struct {
 	Value int64
 }
 
+// LanguageRow is the language a chat user chose (PreferenceStore), and
+// when they last chose it.
+type LanguageRow struct {
+	Platform string
+	UserID   string
+	Lang     string
+	Updated  time.Time
+}
+
 // DumpBatch is some rows, as Dump hands them over and Restore writes them.
 // Dump fills one of its slices at a time, at most DumpBatchRows rows, and
 // hands the tables over in the order of the fields, protections before
@@ -127,6 +137,14 @@ type DumpBatch struct {
 	ReminderState  []ReminderStateRow
 	SecurityCounts []SecurityRow
 	StorageState   []StorageStateRow
+	Languages      []LanguageRow
+}
+
+// Rows returns how many rows of each table b holds, in DumpedTables' order:
+// what a copy reports per table.
+func (b DumpBatch) Rows() []int {
+	return []int{len(b.Audit), len(b.Links), len(b.Protections), len(b.Reminders), len(b.ReminderState),
+		len(b.SecurityCounts), len(b.StorageState), len(b.Languages)}
 }
 
 // DumpBatchRows bounds the rows of a DumpBatch: a log of millions of
@@ -144,7 +162,7 @@ var ErrNotEmpty = errors.New("the target database is not empty")
 
 // DumpedTables names the tables Dump reads and Restore writes, in
 // DumpBatch's order. The same names are used by both backends.
-var DumpedTables = []string{"audit", "links", "protections", "reminders", "reminder_state", "security_counts", "storage_state"}
+var DumpedTables = []string{"audit", "links", "protections", "reminders", "reminder_state", "security_counts", "storage_state", "languages"}
 
 // WikiTable is a table whose rows belong to a wiki, and the columns that,
 // besides the wiki, make a row unique.

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -56,21 +57,21 @@ func validityReply(v *mw.Validity, user string) Reply {
 	var r Reply
 	switch {
 	case v.Validity == "Good" && user != "":
-		r.Title = "The wiki accepts this password for the new account " + user + "."
+		r.Title = i18n.Raw("The wiki accepts this password for the new account " + user + ".")
 	case v.Validity == "Good":
-		r.Title = "The wiki accepts this password for an account like the bot's."
+		r.Title = i18n.Raw("The wiki accepts this password for an account like the bot's.")
 	case user != "":
-		r.Title = "The wiki would refuse to create the account " + user + " with this password."
-		r.Text = "A new account's password must meet every rule of the wiki's policy. Choose one that meets the rules below."
+		r.Title = i18n.Raw("The wiki would refuse to create the account " + user + " with this password.")
+		r.Text = i18n.Raw("A new account's password must meet every rule of the wiki's policy. Choose one that meets the rules below.")
 	case v.Validity == "Change":
-		r.Title = "The wiki accepts this password for an existing account like the bot's, but would ask for it to be changed at login. It would refuse it for a new account."
-		r.Text = "Choose a password that meets the rules below."
+		r.Title = i18n.Raw("The wiki accepts this password for an existing account like the bot's, but would ask for it to be changed at login. It would refuse it for a new account.")
+		r.Text = i18n.Raw("Choose a password that meets the rules below.")
 	default:
-		r.Title = "The wiki rejects this password."
-		r.Text = "Choose a password that meets the rules below."
+		r.Title = i18n.Raw("The wiki rejects this password.")
+		r.Text = i18n.Raw("Choose a password that meets the rules below.")
 	}
 	for _, m := range v.Messages {
-		r.Fields = append(r.Fields, Field{Label: m.Code, Value: m.Text})
+		r.Fields = append(r.Fields, Field{Label: i18n.Raw(m.Code), Value: i18n.Raw(m.Text)})
 	}
 	return r
 }

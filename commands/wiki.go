@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -94,8 +95,8 @@ func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wik
 		if name == "" {
 			return nil, usageErrorf("`wiki=` is empty. The wikis are: %s.", s.wikiList(s.wikiNames))
 		}
-		return nil, &Error{Outcome: OutcomeInvalid, Code: "unknown-wiki", Message: fmt.Sprintf(
-			"There is no wiki `%s` here. The wikis are: %s. Name one with `wiki=NAME`.", truncate(name, 60), s.wikiList(s.wikiNames))}
+		return nil, &Error{Outcome: OutcomeInvalid, Code: "unknown-wiki", Message: i18n.Raw(fmt.Sprintf(
+			"There is no wiki `%s` here. The wikis are: %s. Name one with `wiki=NAME`.", truncate(name, 60), s.wikiList(s.wikiNames)))}
 	}
 	if w := s.routedWiki(actor); w != nil {
 		return w, nil
@@ -112,7 +113,7 @@ func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wik
 	} else {
 		msg += fmt.Sprintf("The wikis you may act on: %s.", s.wikiList(mine))
 	}
-	return nil, &Error{Outcome: OutcomeInvalid, Code: "no-wiki", Message: msg}
+	return nil, &Error{Outcome: OutcomeInvalid, Code: "no-wiki", Message: i18n.Raw(msg)}
 }
 
 // routedWiki is the wiki a command that names none goes to by the routes

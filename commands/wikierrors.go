@@ -11,6 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -319,25 +320,25 @@ func wikiErrorFor(command string, err error, secrets []string) *Error {
 		return explainWikiCodeFor(command, apiErr.Code, apiErr.Text, secrets)
 	case errors.As(err, &loginErr):
 		return &Error{Outcome: OutcomeFailed, Code: "login-" + strings.ToLower(loginErr.Result),
-			Message: "The bot cannot log in to the wiki, so nothing was done. Its operators need to check its bot password (`wikimod check`)."}
+			Message: i18n.Raw("The bot cannot log in to the wiki, so nothing was done. Its operators need to check its bot password (`wikimod check`).")}
 	case errors.Is(err, context.Canceled) && mw.MaybeApplied(err):
 		return &Error{Outcome: OutcomeUnknown, Code: "stopped",
-			Message: "wikimod was stopping and cut this command short after its request was sent, so it may or may not have been done. Check on the wiki before trying again."}
+			Message: i18n.Raw("wikimod was stopping and cut this command short after its request was sent, so it may or may not have been done. Check on the wiki before trying again.")}
 	case errors.Is(err, context.Canceled):
 		return &Error{Outcome: OutcomeFailed, Code: "stopped",
-			Message: "wikimod was stopping and cut this command short before it changed anything on the wiki. Run it again in a minute."}
+			Message: i18n.Raw("wikimod was stopping and cut this command short before it changed anything on the wiki. Run it again in a minute.")}
 	case mw.MaybeApplied(err):
 		// The request reached the wiki, or may have: its answer was lost.
 		// Commands that can read the wiki back do so before this; here
 		// nothing more is known.
 		return &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown",
-			Message: "The request was sent, but the wiki's answer was lost (it timed out or the connection dropped), so wikimod cannot tell whether it was done. Check on the wiki before trying again."}
+			Message: i18n.Raw("The request was sent, but the wiki's answer was lost (it timed out or the connection dropped), so wikimod cannot tell whether it was done. Check on the wiki before trying again.")}
 	case errors.As(err, &unErr):
 		return &Error{Outcome: OutcomeFailed, Code: "wiki-unavailable",
-			Message: "The wiki did not answer, so nothing was done. Try again in a few minutes; if it persists, tell the bot's operators."}
+			Message: i18n.Raw("The wiki did not answer, so nothing was done. Try again in a few minutes; if it persists, tell the bot's operators.")}
 	case errors.Is(err, context.DeadlineExceeded):
 		return &Error{Outcome: OutcomeFailed, Code: "timeout",
-			Message: "The wiki took too long to answer. Check on the wiki whether the change was made before trying again."}
+			Message: i18n.Raw("The wiki took too long to answer. Check on the wiki whether the change was made before trying again.")}
 	}
 	return nil
 }
@@ -371,7 +372,7 @@ func explainWikiCodeFor(command, code, text string, secrets []string) *Error {
 	default:
 		msg = "The wiki refused the request."
 	}
-	return &Error{Outcome: OutcomeWikiError, Code: code, Message: msg + " (code `" + code + "`)"}
+	return &Error{Outcome: OutcomeWikiError, Code: code, Message: i18n.Raw(msg + " (code `" + code + "`)")}
 }
 
 // explainCreateAccountFail builds the reply for a FAIL status of
@@ -413,7 +414,7 @@ func explainCreateAccountFail(messagecode, message string, validity []mw.Message
 			b.WriteString(" (code `" + r.Code + "`)")
 		}
 	}
-	return &Error{Outcome: OutcomeWikiError, Code: code, Message: b.String()}
+	return &Error{Outcome: OutcomeWikiError, Code: code, Message: i18n.Raw(b.String())}
 }
 
 // passwordRule is one reason the wiki gave for refusing a password or an

@@ -131,18 +131,18 @@ func TestWikiErrorsModuleStandsForCommand(t *testing.T) {
 	err := fmt.Errorf("reset: %w", &mw.APIError{Code: "invaliduser", Text: "Invalid username.", Module: "resetpassword"})
 	e := wikiError(err, nil)
 	want, _ := adviceFor(cmdResetPassword, "invaliduser")
-	if e == nil || !strings.Contains(e.Message, want) || e.Code != "invaliduser" || e.Outcome != OutcomeWikiError {
+	if e == nil || !strings.Contains(english(e.Message), want) || e.Code != "invaliduser" || e.Outcome != OutcomeWikiError {
 		t.Fatalf("wikiError = %+v, want the resetpassword advice", e)
 	}
 	// validatepassword is also sent by /createaccount, so the module names no
 	// command; the chat command given wins over the module.
 	err = &mw.APIError{Code: "userexists", Text: "Username entered already in use.", Module: "validatepassword"}
 	general, _ := adviceFor("", "userexists")
-	if e := wikiError(err, nil); !strings.Contains(e.Message, general) {
+	if e := wikiError(err, nil); !strings.Contains(english(e.Message), general) {
 		t.Errorf("validatepassword module: %q, want the general advice", e.Message)
 	}
 	create, _ := adviceFor(cmdCreateAccount, "userexists")
-	if e := wikiErrorFor(cmdCreateAccount, err, nil); !strings.Contains(e.Message, create) {
+	if e := wikiErrorFor(cmdCreateAccount, err, nil); !strings.Contains(english(e.Message), create) {
 		t.Errorf("from /createaccount: %q, want its advice", e.Message)
 	}
 }
@@ -151,7 +151,7 @@ func TestWikiErrorsRedactionKeepsWikiText(t *testing.T) {
 	secrets := []string{"password"}
 	for _, cmd := range []string{"", cmdValidatePassword, cmdCreateAccount} {
 		e := explainWikiCodeFor(cmd, "passwordincommonlist", textCommon, secrets)
-		if !strings.Contains(e.Message, textCommon) || strings.Contains(e.Message, redactedMark) {
+		if !strings.Contains(english(e.Message), textCommon) || strings.Contains(english(e.Message), redactedMark) {
 			t.Errorf("/%s: the wiki's text was rewritten: %q", cmd, e.Message)
 		}
 	}
@@ -159,19 +159,19 @@ func TestWikiErrorsRedactionKeepsWikiText(t *testing.T) {
 		t.Errorf("wikiText = %q", got)
 	}
 	// The legacy entry point too.
-	if e := explainWikiCode("passwordincommonlist", textCommon, secrets); !strings.Contains(e.Message, textCommon) {
+	if e := explainWikiCode("passwordincommonlist", textCommon, secrets); !strings.Contains(english(e.Message), textCommon) {
 		t.Errorf("explainWikiCode rewrote the text: %q", e.Message)
 	}
 	// A block's text quotes an administrator, not the user: a password that
 	// is one of its words leaves it whole.
-	if e := explainCreateAccountFail("blocked", blockedMessage, nil, []string{"probe"}); !strings.Contains(e.Message, "probe block") {
+	if e := explainCreateAccountFail("blocked", blockedMessage, nil, []string{"probe"}); !strings.Contains(english(e.Message), "probe block") {
 		t.Errorf("block text rewritten: %q", e.Message)
 	}
 	// A composite FAIL, whose items are password rules, for a password that
 	// is a word of the texts.
 	for _, pw := range []string{"password", "list", "Passwords", "8"} {
 		e := explainCreateAccountFail(compositeCode, compositeMessage, nil, []string{pw})
-		if !strings.Contains(e.Message, textCommon) || !strings.Contains(e.Message, textTooShort) || strings.Contains(e.Message, redactedMark) {
+		if !strings.Contains(english(e.Message), textCommon) || !strings.Contains(english(e.Message), textTooShort) || strings.Contains(english(e.Message), redactedMark) {
 			t.Errorf("password %q: composite text rewritten: %q", pw, e.Message)
 		}
 	}
@@ -201,7 +201,7 @@ func TestWikiErrorsRedactsWholeSecretsInEchoes(t *testing.T) {
 	}
 	// Through a reply: an echo of a user name that holds the password.
 	e := explainWikiCodeFor(cmdValidatePassword, "baduser_user", `Invalid value "Sesame#Open" for user parameter "user".`, []string{"Sesame"})
-	if strings.Contains(e.Message, "Sesame") || !strings.Contains(e.Message, redactedMark) {
+	if strings.Contains(english(e.Message), "Sesame") || !strings.Contains(english(e.Message), redactedMark) {
 		t.Errorf("echo not redacted: %q", e.Message)
 	}
 	// An unknown code's text is treated as an echo.
@@ -276,15 +276,15 @@ func TestWikiErrorsPasswordFailure(t *testing.T) {
 
 	e := explainCreateAccountFail(compositeCode, compositeMessage, nil, []string{"pass"})
 	for _, want := range []string{"for 2 reasons", textTooShort, textCommon, advicePasswordTooShort, advicePasswordCommon, "`passwordtooshort`", "`passwordincommonlist`"} {
-		if !strings.Contains(e.Message, want) {
+		if !strings.Contains(english(e.Message), want) {
 			t.Errorf("composite reply lacks %q: %s", want, e.Message)
 		}
 	}
-	if e.Code != "passwordtooshort" || e.Outcome != OutcomeWikiError || strings.Contains(e.Message, "___1") {
+	if e.Code != "passwordtooshort" || e.Outcome != OutcomeWikiError || strings.Contains(english(e.Message), "___1") {
 		t.Errorf("composite reply: %s/%s %q", e.Outcome, e.Code, e.Message)
 	}
 	// Through the entry point the lead uses today.
-	if e2 := explainWikiCode(compositeCode, compositeMessage, nil); e2.Message != e.Message {
+	if e2 := explainWikiCode(compositeCode, compositeMessage, nil); english(e2.Message) != english(e.Message) {
 		t.Errorf("explainWikiCode composite = %q", e2.Message)
 	}
 }
@@ -292,12 +292,12 @@ func TestWikiErrorsPasswordFailure(t *testing.T) {
 func TestWikiErrorsCreateAccountFailIsPlainText(t *testing.T) {
 	e := explainCreateAccountFail("blocked", blockedMessage, nil, nil)
 	for _, bad := range []string{"<strong>", "[[", "]]", "\u202a", "<em>"} {
-		if strings.Contains(e.Message, bad) {
+		if strings.Contains(english(e.Message), bad) {
 			t.Errorf("markup %q left in %q", bad, e.Message)
 		}
 	}
 	for _, want := range []string{"The block was made by Admin.", "another administrator", "probe block", "creating accounts"} {
-		if !strings.Contains(e.Message, want) {
+		if !strings.Contains(english(e.Message), want) {
 			t.Errorf("reply lacks %q: %q", want, e.Message)
 		}
 	}
@@ -305,7 +305,7 @@ func TestWikiErrorsCreateAccountFailIsPlainText(t *testing.T) {
 		t.Errorf("plainWikitext = %q", got)
 	}
 	// An empty messagecode still explains.
-	if e := explainCreateAccountFail("", "", nil, nil); e.Code != "createaccount-fail" || e.Message == "" {
+	if e := explainCreateAccountFail("", "", nil, nil); e.Code != "createaccount-fail" || english(e.Message) == "" {
 		t.Errorf("empty FAIL: %+v", e)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // SiteInfo is what the wiki says about itself that wikimod needs.
@@ -17,6 +18,35 @@ type SiteInfo struct {
 	Restrictions Restrictions
 	// GroupRights maps each user group to the rights it grants.
 	GroupRights map[string][]string
+	// Lang is the wiki's content language, a MediaWiki language code
+	// ("en", "zh-hans"): the language its pages and logs are written in,
+	// and the one to write to the wiki in.
+	Lang string
+	// Fallback is the content language's fallback chain, nearest first
+	// (for zh-hans: zh-cn, zh, zh-hant, en): the languages MediaWiki takes
+	// a message from when Lang has no translation of it.
+	Fallback []string
+	// TimeZone is the wiki's time zone ($wgLocaltimezone, e.g. "UTC",
+	// "Europe/Istanbul"), and TimeOffset its offset from UTC in minutes
+	// when the site information was read.
+	TimeZone   string
+	TimeOffset int
+}
+
+// Location returns the wiki's time zone, to show times as the wiki does.
+// Where this machine's time zone database lacks the wiki's zone, it is a
+// fixed zone at the offset the wiki reported.
+func (s *SiteInfo) Location() *time.Location {
+	if s.TimeZone != "" {
+		if loc, err := time.LoadLocation(s.TimeZone); err == nil {
+			return loc
+		}
+	}
+	name := s.TimeZone
+	if name == "" {
+		name = "UTC"
+	}
+	return time.FixedZone(name, s.TimeOffset*60)
 }
 
 // Restrictions are the protection types and levels the wiki offers.
@@ -50,6 +80,12 @@ func (c *Client) SiteInfo(ctx context.Context) (*SiteInfo, error) {
 				Generator   string `json:"generator"`
 				Server      string `json:"server"`
 				ArticlePath string `json:"articlepath"`
+				Lang        string `json:"lang"`
+				Fallback    []struct {
+					Code string `json:"code"`
+				} `json:"fallback"`
+				TimeZone   string `json:"timezone"`
+				TimeOffset int    `json:"timeoffset"`
 			} `json:"general"`
 			Restrictions Restrictions `json:"restrictions"`
 			UserGroups   []struct {
@@ -71,6 +107,12 @@ func (c *Client) SiteInfo(ctx context.Context) (*SiteInfo, error) {
 		ArticlePath:  q.General.ArticlePath,
 		Restrictions: q.Restrictions,
 		GroupRights:  make(map[string][]string, len(q.UserGroups)),
+		Lang:         q.General.Lang,
+		TimeZone:     q.General.TimeZone,
+		TimeOffset:   q.General.TimeOffset,
+	}
+	for _, f := range q.General.Fallback {
+		si.Fallback = append(si.Fallback, f.Code)
 	}
 	for _, g := range q.UserGroups {
 		si.GroupRights[g.Name] = g.Rights

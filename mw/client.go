@@ -7,6 +7,7 @@
 package mw
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -61,6 +62,10 @@ type Config struct {
 	// SiteInfoTTL is how long site information (groups, rights, protection
 	// levels) is cached. Zero means 10 minutes.
 	SiteInfoTTL time.Duration
+	// MessagesTTL is how long the wiki's interface messages (Messages) are
+	// cached. They change only when the wiki is upgraded or an
+	// administrator edits one on the wiki. Zero means 24 hours.
+	MessagesTTL time.Duration
 	// Now and Sleep are the clock. Nil means the real one.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
@@ -118,6 +123,13 @@ type Client struct {
 	siteMu sync.Mutex
 	site   *SiteInfo
 	siteAt time.Time
+
+	// msgMu guards the interface messages and the fetches of them in
+	// flight (see messages.go). It is never held while waiting for the
+	// wiki.
+	msgMu    sync.Mutex
+	msgs     map[messageKey]cachedMessage
+	fetching map[messageKey]*messageFetch
 }
 
 // New returns a client for the wiki at cfg.APIURL. It does not contact the
@@ -148,6 +160,12 @@ func New(cfg Config) (*Client, error) {
 	if cfg.SiteInfoTTL == 0 {
 		cfg.SiteInfoTTL = 10 * time.Minute
 	}
+	if cfg.MessagesTTL < 0 {
+		return nil, fmt.Errorf("mw: MessagesTTL %v: must not be negative", cfg.MessagesTTL)
+	}
+	if cfg.MessagesTTL == 0 {
+		cfg.MessagesTTL = 24 * time.Hour
+	}
 	if cfg.UserAgent == "" {
 		cfg.UserAgent = "wikimod-mw/1 (Go MediaWiki client)"
 	}
@@ -176,6 +194,8 @@ func New(cfg Config) (*Client, error) {
 		loginSem:  make(chan struct{}, 1),
 		tokenSem:  make(chan struct{}, 1),
 		cookies:   cookieStore{},
+		msgs:      map[messageKey]cachedMessage{},
+		fetching:  map[messageKey]*messageFetch{},
 	}
 	if c.now == nil {
 		c.now = time.Now
@@ -285,16 +305,110 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Message is an error or warning as the wiki reports it.
+// Message is an error or warning as the wiki reports it. Text is in the
+// language of the request's context (WithLang), or the wiki's default; decide
+// by Code (and Feature), never by Text.
 type Message struct {
 	Code   string `json:"code"`
 	Text   string `json:"text"`
 	Module string `json:"module"`
+	// Feature names what a deprecation warning is about (the wiki's
+	// data.feature, e.g. "main-account-login"), so that it can be told
+	// apart in any language.
+	Feature string `json:"feature,omitempty"`
 }
 
+// UnmarshalJSON reads a message as the wiki writes it, with Feature from
+// its data. A data of an unexpected shape leaves Feature empty rather than
+// failing the whole answer.
+func (m *Message) UnmarshalJSON(b []byte) error {
+	var wire struct {
+		Code   string          `json:"code"`
+		Text   string          `json:"text"`
+		Module string          `json:"module"`
+		Data   json.RawMessage `json:"data"`
+	}
+	if err := json.Unmarshal(b, &wire); err != nil {
+		return err
+	}
+	*m = Message{Code: wire.Code, Text: wire.Text, Module: wire.Module}
+	var data struct {
+		Feature string `json:"feature"`
+	}
+	if json.Unmarshal(wire.Data, &data) == nil {
+		m.Feature = data.Feature
+	}
+	return nil
+}
+
+// envelope is what every answer may carry beside its result: errors and
+// warnings, in the shape errorformat=plaintext gives them (an "errors" list,
+// a "warnings" list), or in the older one a wiki answers with when it does
+// not know errorformat (before MediaWiki 1.29) or a proxy drops it: one
+// "error" object with "info", and "warnings" keyed by module.
 type envelope struct {
-	Errors   []Message `json:"errors"`
-	Warnings []Message `json:"warnings"`
+	Errors   []Message       `json:"errors"`
+	Error    *legacyError    `json:"error"`
+	Warnings json.RawMessage `json:"warnings"`
+}
+
+// legacyError is an error in the older shape.
+type legacyError struct {
+	Code string `json:"code"`
+	Info string `json:"info"`
+}
+
+// apiError returns the answer's first error, or nil.
+func (env *envelope) apiError() *APIError {
+	switch {
+	case len(env.Errors) > 0:
+		e := env.Errors[0]
+		return &APIError{Code: e.Code, Text: e.Text, Module: e.Module}
+	case env.Error != nil && env.Error.Code != "":
+		return &APIError{Code: env.Error.Code, Text: env.Error.Info}
+	}
+	return nil
+}
+
+// warnings returns the answer's warnings in either shape. The older shape
+// has one text per module (several warnings joined by newlines) and no
+// codes.
+func (env *envelope) warnings() ([]Message, error) {
+	raw := bytes.TrimSpace(env.Warnings)
+	if len(raw) == 0 {
+		return nil, nil // most answers: no allocation
+	}
+	if raw[0] != '{' {
+		// A list, null, or something else: a list is what
+		// errorformat=plaintext gives, and anything else fails to decode
+		// as one, as it should.
+		var list []Message
+		if err := json.Unmarshal(raw, &list); err != nil {
+			return nil, err
+		}
+		return list, nil
+	}
+	var byModule map[string]struct {
+		Warnings string `json:"warnings"`
+		Star     string `json:"*"` // where formatversion=1 puts it
+	}
+	if err := json.Unmarshal(raw, &byModule); err != nil {
+		return nil, err
+	}
+	modules := make([]string, 0, len(byModule))
+	for m := range byModule {
+		modules = append(modules, m)
+	}
+	slices.Sort(modules)
+	list := make([]Message, 0, len(modules))
+	for _, m := range modules {
+		text := byModule[m].Warnings
+		if text == "" {
+			text = byModule[m].Star
+		}
+		list = append(list, Message{Text: text, Module: m})
+	}
+	return list, nil
 }
 
 // request is one API call and the session it belongs to. Its parameters
@@ -327,6 +441,12 @@ type request struct {
 	noSession bool
 	// noMaxLag leaves maxlag out (Ping).
 	noMaxLag bool
+	// noLang sends the request in the wiki's default language whatever
+	// the context's (WithLang): the requests of a login or a token fetch
+	// serve every caller waiting for them, so that the words of what they
+	// answer (a login failure, which the client keeps and hands to later
+	// callers too) must not depend on which caller happened to start them.
+	noLang bool
 }
 
 // errStaleSession means a request pinned to a session generation was not
@@ -383,11 +503,15 @@ func (c *Client) send(ctx context.Context, req *request, params url.Values) (war
 	// string it becomes.
 	var scratch [1 << 10]byte
 	var hreq *http.Request
+	lang := ""
+	if !req.noLang && !req.noSession {
+		lang = LangFrom(ctx)
+	}
 	if req.method == http.MethodGet {
 		u := append(append(scratch[:0], c.api...), '?')
-		hreq, err = http.NewRequestWithContext(tctx, req.method, string(c.appendQuery(u, req, params)), nil)
+		hreq, err = http.NewRequestWithContext(tctx, req.method, string(c.appendQuery(u, req, lang, params)), nil)
 	} else {
-		form := string(c.appendQuery(scratch[:0], req, params))
+		form := string(c.appendQuery(scratch[:0], req, lang, params))
 		hreq, err = http.NewRequestWithContext(tctx, req.method, c.api, strings.NewReader(form))
 		if hreq != nil {
 			hreq.Header["Content-Type"] = formContentType
@@ -474,17 +598,18 @@ func (c *Client) send(ctx context.Context, req *request, params url.Values) (war
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
 	}
-	if len(env.Errors) > 0 {
-		e := env.Errors[0]
-		apiErr := &APIError{Code: e.Code, Text: e.Text, Module: e.Module}
+	warnings, err = env.warnings()
+	if err != nil {
+		return nil, lost(resp.StatusCode, true, fmt.Errorf("response is not API JSON: %w", err))
+	}
+	if apiErr := env.apiError(); apiErr != nil {
 		if s := resp.Header.Get("Retry-After"); s != "" {
 			if n, err := strconv.Atoi(s); err == nil {
 				apiErr.RetryAfter = time.Duration(n) * time.Second
 			}
 		}
-		return env.Warnings, apiErr
+		return warnings, apiErr
 	}
-	warnings = env.Warnings
 	if req.out != nil {
 		if err := json.Unmarshal(body, req.out); err != nil {
 			return warnings, fmt.Errorf("mw: decode %s response: %w", params.Get("action"), err)
@@ -516,10 +641,17 @@ var alwaysSent = [...]param{{"format", "json"}, {"formatversion", "2"}, {"errorf
 // copy of params with the added ones Set on it, without the copy. It is
 // written out by hand because the copy and Encode cost a whole /protect
 // command nearly 10 % more allocated bytes (docs/benchmarks.md, issue 18),
-// which would take the bot past 1.3 times what the I/O alone costs.
-func (c *Client) appendQuery(b []byte, req *request, params url.Values) []byte {
-	var added [len(alwaysSent) + 3]param
+// which would take the bot past 1.3 times what the I/O alone costs. A
+// language (see WithLang) asks for the wiki's errors, warnings and other
+// texts in it.
+func (c *Client) appendQuery(b []byte, req *request, lang string, params url.Values) []byte {
+	var added [len(alwaysSent) + 5]param
 	n := copy(added[:], alwaysSent[:])
+	if lang != "" {
+		added[n] = param{"errorlang", lang}
+		added[n+1] = param{"uselang", lang}
+		n += 2
+	}
 	if !req.noMaxLag {
 		added[n] = param{"maxlag", c.maxLag}
 		n++

@@ -17,9 +17,17 @@ import (
 	"github.com/wikimod/wikimod/mw"
 )
 
-var wiki *devwiki.Wiki
+// wiki is a wiki of the defaults. zhWiki is one whose content language is
+// Simplified Chinese, in a time zone other than UTC, for the tests of the
+// wiki's own words (messages_test.go).
+var wiki, zhWiki *devwiki.Wiki
 
-func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+func TestMain(m *testing.M) {
+	os.Exit(devwiki.MainWith(m, devwiki.Want{Into: &wiki}, devwiki.Want{Into: &zhWiki, Options: devwiki.Options{
+		Lang:          "zh-hans",
+		ExtraSettings: `$wgLocaltimezone = 'Asia/Shanghai';`,
+	}}))
+}
 
 // recorder counts and keeps the requests a client sends.
 type recorder struct {

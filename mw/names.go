@@ -41,3 +41,27 @@ const (
 	LevelSysop         = "sysop"
 	LevelAutoconfirmed = "autoconfirmed"
 )
+
+// The wiki's own interface messages wikimod shows in the reader's language
+// (meta=allmessages), so that they read as on the wiki itself.
+const (
+	MsgProtectExpiryOptions    = "protect-expiry-options"    // the expiry choices, "label:value,…"
+	MsgProtectDropdown         = "protect-dropdown"          // the reason choices, a "*"/"**" list
+	MsgProtectCascade          = "protect-cascade"           // cascading protection, described
+	MsgProtectExpiryIndefinite = "protect-expiry-indefinite" // "indefinite"
+	MsgProtectDefault          = "protect-default"           // the level "" ("Allow all users")
+)
+
+// RestrictionMessage is the message naming a protection type
+// ("restriction-edit": "Edit").
+func RestrictionMessage(typ string) string { return "restriction-" + typ }
+
+// LevelMessage is the message naming a protection level
+// ("protect-level-sysop": "Allow only administrators"); the level "" (no
+// protection) is MsgProtectDefault.
+func LevelMessage(level string) string {
+	if level == "" {
+		return MsgProtectDefault
+	}
+	return "protect-level-" + level
+}

@@ -213,6 +213,7 @@ func (c *Client) login(ctx context.Context) error {
 		method: http.MethodGet,
 		out:    &tok,
 		jar:    jar,
+		noLang: true,
 	}, url.Values{"action": {"query"}, "meta": {"tokens"}, "type": {"login"}}); err != nil {
 		return fmt.Errorf("login token: %w", err)
 	}
@@ -226,7 +227,7 @@ func (c *Client) login(ctx context.Context) error {
 			UserName string `json:"lgusername"`
 		} `json:"login"`
 	}
-	warnings, err := c.call(ctx, &request{method: http.MethodPost, out: &res, jar: jar}, url.Values{
+	warnings, err := c.call(ctx, &request{method: http.MethodPost, out: &res, jar: jar, noLang: true}, url.Values{
 		"action":     {"login"},
 		"lgname":     {c.cfg.User},
 		"lgpassword": {c.cfg.Password},
@@ -238,12 +239,12 @@ func (c *Client) login(ctx context.Context) error {
 	if res.Login.Result != "Success" {
 		return &LoginError{Result: res.Login.Result, Reason: res.Login.Reason.Text}
 	}
-	// MediaWiki 1.39 still accepts an account's main password here, with a
-	// deprecation warning. Such a session carries every right of the account
-	// instead of the grants the operator chose: refuse it.
+	// MediaWiki 1.39 and 1.43 still accept an account's main password here,
+	// with a deprecation warning. Such a session carries every right of the
+	// account instead of the grants the operator chose: refuse it.
 	for _, w := range warnings {
-		if w.Code == "deprecation" && strings.Contains(w.Text, "Main-account login") {
-			c.call(ctx, &request{method: http.MethodPost, jar: jar}, url.Values{"action": {"logout"}}) //nolint:errcheck // best effort
+		if mainAccountLogin(w) {
+			c.call(ctx, &request{method: http.MethodPost, jar: jar, noLang: true}, url.Values{"action": {"logout"}}) //nolint:errcheck // best effort
 			return &LoginError{Result: "MainAccount"}
 		}
 	}
@@ -256,6 +257,19 @@ func (c *Client) login(ctx context.Context) error {
 	c.mu.Unlock()
 	c.log.Info("logged in to the wiki", "user", res.Login.UserName)
 	return nil
+}
+
+// mainAccountLogin reports whether w is the wiki's warning that a login used
+// an account's main password. The wiki marks it with its feature, whatever
+// the language of its text. A warning in the older error format (see
+// envelope) carries neither code nor feature, so it is told by its English
+// text: a wiki that answers so (one older than MediaWiki 1.29) is caught only
+// where it speaks English.
+func mainAccountLogin(w Message) bool {
+	if w.Feature != "" {
+		return w.Code == "deprecation" && w.Feature == "main-account-login"
+	}
+	return (w.Code == "deprecation" || w.Code == "") && strings.Contains(w.Text, "Main-account login")
 }
 
 // sessionLost forgets the session of generation gen, unless another login
@@ -351,6 +365,7 @@ func (c *Client) fetchTokens(ctx context.Context, gen uint64, typ string) (map[s
 		method: http.MethodGet,
 		out:    &res,
 		gen:    gen,
+		noLang: true,
 	}, url.Values{"action": {"query"}, "meta": {"tokens"}, "type": {strings.Join(types, "|")}}); err != nil {
 		return nil, err
 	}

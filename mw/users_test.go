@@ -1,6 +1,7 @@
 package mw_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,11 +11,11 @@ import (
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
-	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
@@ -156,7 +157,7 @@ func TestSetGroupsSeenThroughUser(t *testing.T) {
 
 func TestEmailUserAgainstRealWiki(t *testing.T) {
 	w := devwiki.Need(t, wiki)
-	var logs testenv.LogBuffer
+	var logs logBuffer
 	c := newBot(t, nil, func(cfg *mw.Config) {
 		cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
@@ -269,7 +270,7 @@ func TestEmailUserNeverEchoesText(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			var logs testenv.LogBuffer
+			var logs logBuffer
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				r.ParseForm()
 				if r.Form.Get("action") == "query" {
@@ -354,4 +355,24 @@ func TestLatestRevisionAgainstRealWiki(t *testing.T) {
 			}
 		}
 	})
+}
+
+// logBuffer collects a client's log for a test to read while the client
+// may still write to it. It is mw's own rather than internal/testenv's, so
+// that mw's tests build without the rest of wikimod, as mw does.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -47,6 +47,7 @@ func (db *DB) Dump(ctx context.Context, yield func(commands.DumpBatch) error) er
 		{"reminder_state", dumpReminderState},
 		{"security_counts", dumpSecurityCounts},
 		{"storage_state", dumpStorageState},
+		{"languages", dumpLanguages},
 	}
 	for _, t := range tables {
 		if err := t.dump(ctx, tx, yield); err != nil {
@@ -205,6 +206,19 @@ func dumpStorageState(ctx context.Context, tx *sql.Tx, yield func(commands.DumpB
 		}, func(b []commands.StorageStateRow) commands.DumpBatch { return commands.DumpBatch{StorageState: b} }, yield)
 }
 
+func dumpLanguages(ctx context.Context, tx *sql.Tx, yield func(commands.DumpBatch) error) error {
+	return dumpQuery(ctx, tx, `SELECT platform, user_id, lang, updated_ms FROM languages ORDER BY platform, user_id`,
+		func(rows *sql.Rows) (commands.LanguageRow, error) {
+			var (
+				r       commands.LanguageRow
+				updated int64
+			)
+			err := rows.Scan(&r.Platform, &r.UserID, &r.Lang, &updated)
+			r.Updated = ms(updated)
+			return r, err
+		}, func(b []commands.LanguageRow) commands.DumpBatch { return commands.DumpBatch{Languages: b} }, yield)
+}
+
 // Restore writes what dump hands over into this database, which must hold no
 // row in any table it writes (commands.DumpedTables): otherwise it returns
 // an error wrapping commands.ErrNotEmpty, naming the tables, and writes
@@ -257,7 +271,7 @@ func checkEmpty(ctx context.Context, tx *sql.Tx) error {
 // restoreWriter holds Restore's insert statements, prepared in its
 // transaction.
 type restoreWriter struct {
-	audit, links, protections, reminders, state, security, storageState *sql.Stmt
+	audit, links, protections, reminders, state, security, storageState, languages *sql.Stmt
 }
 
 func prepareRestore(ctx context.Context, tx *sql.Tx) (*restoreWriter, error) {
@@ -276,6 +290,7 @@ func prepareRestore(ctx context.Context, tx *sql.Tx) (*restoreWriter, error) {
 		{&w.state, `INSERT INTO reminder_state (wiki, key, value) VALUES (?, ?, ?)`},
 		{&w.security, `INSERT INTO security_counts (minute_ms, platform, kind, source, count, detail) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&w.storageState, `INSERT INTO storage_state (key, value) VALUES (?, ?)`},
+		{&w.languages, `INSERT INTO languages (platform, user_id, lang, updated_ms) VALUES (?, ?, ?, ?)`},
 	} {
 		stmt, err := tx.PrepareContext(ctx, s.query)
 		if err != nil {
@@ -288,7 +303,7 @@ func prepareRestore(ctx context.Context, tx *sql.Tx) (*restoreWriter, error) {
 }
 
 func (w *restoreWriter) close() {
-	for _, s := range []*sql.Stmt{w.audit, w.links, w.protections, w.reminders, w.state, w.security, w.storageState} {
+	for _, s := range []*sql.Stmt{w.audit, w.links, w.protections, w.reminders, w.state, w.security, w.storageState, w.languages} {
 		if s != nil {
 			s.Close()
 		}
@@ -342,6 +357,11 @@ func (w *restoreWriter) write(ctx context.Context, b commands.DumpBatch) error {
 	for _, r := range b.StorageState {
 		if _, err := w.storageState.ExecContext(ctx, r.Key, r.Value); err != nil {
 			return fmt.Errorf("storage state %s: %w", r.Key, err)
+		}
+	}
+	for _, r := range b.Languages {
+		if _, err := w.languages.ExecContext(ctx, r.Platform, r.UserID, r.Lang, r.Updated.UnixMilli()); err != nil {
+			return fmt.Errorf("language of %s %s: %w", r.Platform, r.UserID, err)
 		}
 	}
 	return nil

@@ -63,6 +63,8 @@ type DB struct {
 	deleteAttemptStmt *sql.Stmt
 	pruneAttemptsStmt *sql.Stmt
 
+	languageStmt *sql.Stmt // read
+
 	// lastReplayPrune is when (Unix ms, by the injected clock) FirstSeen
 	// last deleted expired replay keys; zero before the first time.
 	lastReplayPrune atomic.Int64
@@ -184,6 +186,7 @@ func (db *DB) statements() []statement {
 		{&db.wrongCodeStmt, db.write, addWrongCodeSQL},
 		{&db.deleteAttemptStmt, db.write, deleteLinkAttemptSQL},
 		{&db.pruneAttemptsStmt, db.write, pruneLinkAttemptsSQL},
+		{&db.languageStmt, db.read, languageSQL},
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Runner runs commands; *commands.Service is one.
@@ -163,7 +164,8 @@ func (a *Adapter) Run(ctx context.Context) error {
 		if line == "quit" || line == "exit" {
 			return nil
 		}
-		a.print(a.run(ctx, actor, line).Plain() + "\n\n")
+		r := a.run(ctx, actor, line)
+		a.print(r.Plain(r.Localizer) + "\n\n")
 		a.prompt()
 	}
 	if ctx.Err() != nil {
@@ -186,16 +188,16 @@ func (a *Adapter) run(ctx context.Context, actor commands.Actor, line string) co
 	case r := <-replies:
 		return r
 	case <-ctx.Done():
-		return commands.Reply{Title: "Stopping; the command's reply follows if it ends in time."}
+		return commands.Reply{Title: i18n.Raw("Stopping; the command's reply follows if it ends in time.")}
 	}
 }
 
 // Notify implements bot.Notifier by printing the notice.
 func (a *Adapter) Notify(_ context.Context, r commands.Reply) error {
 	var b strings.Builder
-	b.WriteString("[notice] " + r.Plain())
+	b.WriteString("[notice] " + r.Plain(r.Localizer))
 	for _, act := range r.Actions {
-		fmt.Fprintf(&b, "\n  [%s] /%s%s", act.Label, act.Command, formatArgs(act.Args))
+		fmt.Fprintf(&b, "\n  [%s] /%s%s", r.Localizer.Text(act.Label), act.Command, formatArgs(act.Args))
 	}
 	a.screen.interject(b.String() + "\n\n")
 	return nil

@@ -11,6 +11,7 @@ import (
 
 	"github.com/wikimod/wikimod/bot/console"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
 )
@@ -27,7 +28,7 @@ func (e *echo) Submit(ctx context.Context, job commands.Job) (commands.Reply, bo
 	e.actors = append(e.actors, job.Actor)
 	e.lines = append(e.lines, job.Line)
 	e.mu.Unlock()
-	go job.Deliver(ctx, commands.Reply{Title: "ran " + job.Line})
+	go job.Deliver(ctx, commands.Reply{Title: i18n.Raw("ran " + job.Line)})
 	return commands.Reply{}, true
 }
 
@@ -66,8 +67,8 @@ func TestPromptAndNotify(t *testing.T) {
 		t.Errorf("output = %q", out.String())
 	}
 	out.Reset()
-	a.Notify(context.Background(), commands.Reply{Title: "Expires soon", Actions: []commands.Action{
-		{Label: "Extend", Command: "reminder", Args: map[string]string{"do": "extend", "id": "7"}},
+	a.Notify(context.Background(), commands.Reply{Title: i18n.Raw("Expires soon"), Actions: []commands.Action{
+		{Label: i18n.Raw("Extend"), Command: "reminder", Args: map[string]string{"do": "extend", "id": "7"}},
 	}})
 	if want := "[notice] Expires soon\n  [Extend] /reminder do=extend id=7\n\n"; out.String() != want {
 		t.Errorf("notice = %q, want %q", out.String(), want)

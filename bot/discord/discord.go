@@ -22,6 +22,7 @@ import (
 
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // The ways interactions reach wikimod.
@@ -45,6 +46,8 @@ type Service interface {
 	SuggestTitles(ctx context.Context, actor commands.Actor, wiki, prefix string, limit int) []string
 	Wikis() []string
 	Spec(name string) (commands.Spec, bool)
+	// ChannelLocalizer renders messages to a channel in its language.
+	ChannelLocalizer(ctx context.Context, platform, channel, wiki string) i18n.Localizer
 }
 
 // Config configures the adapter. The zero value of every optional field is
@@ -83,8 +86,9 @@ type Config struct {
 	// commands from servers wikimod does not serve. detail never holds a
 	// secret.
 	OnSecurityEvent func(ctx context.Context, kind, remote, detail string)
-	// Metrics, if set, gets the time to acknowledge each interaction.
-	Metrics *bot.Metrics
+	// Metrics, if set, gets the time to acknowledge each interaction and
+	// the posts that failed (NewMetrics).
+	Metrics *Metrics
 
 	// PostTimeout bounds one REST call to Discord. Zero means 15 seconds.
 	PostTimeout time.Duration
@@ -238,20 +242,6 @@ func New(cfg Config) (*Adapter, error) {
 	for _, g := range cfg.GuildIDs {
 		a.guilds[strings.TrimSpace(g)] = true
 	}
-	if cfg.Metrics != nil {
-		cfg.Metrics.Describe("wikimod_discord_ack_seconds", "histogram", "Time from receiving a Discord interaction to sending its first response, by interaction type.")
-		cfg.Metrics.Describe("wikimod_discord_posts_failed_total", "counter", "Results and notices that could not be posted to Discord, by kind.")
-		// At zero from the start, so that alerts see 0 before the first.
-		cfg.Metrics.Init("wikimod_discord_ack_seconds",
-			[]string{"type", discordgo.InteractionApplicationCommand.String()},
-			[]string{"type", discordgo.InteractionMessageComponent.String()},
-			[]string{"type", discordgo.InteractionModalSubmit.String()},
-			[]string{"type", discordgo.InteractionApplicationCommandAutocomplete.String()})
-		cfg.Metrics.Init("wikimod_discord_posts_failed_total",
-			[]string{"kind", "response"}, []string{"kind", "result"}, []string{"kind", "announcement"},
-			[]string{"kind", "notice"}, []string{"kind", "requester"})
-		cfg.Metrics.InitSecurity(PlatformName, KindBadSignature, KindMissingSignature, KindStaleTimestamp, KindReplay, KindUnservedGuild, KindDirectMessage, KindNoMember)
-	}
 	return a, nil
 }
 
@@ -383,7 +373,8 @@ func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
 	if channel == "" {
 		return nil
 	}
-	rows, err := Buttons(r.Actions)
+	r.Localizer = a.cfg.Service.ChannelLocalizer(ctx, PlatformName, channel, r.Wiki)
+	rows, err := Buttons(r.Actions, r.Localizer)
 	if err != nil {
 		return err
 	}
@@ -413,7 +404,7 @@ func (a *Adapter) post(ctx context.Context, channel string, msg *discordgo.Messa
 
 func (a *Adapter) countFailure(kind string) {
 	if a.cfg.Metrics != nil {
-		a.cfg.Metrics.Add("wikimod_discord_posts_failed_total", 1, "kind", kind)
+		a.cfg.Metrics.PostsFailed.WithLabelValues(kind).Inc()
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/wikimod/wikimod/bot/discord"
 	"github.com/wikimod/wikimod/bot/discord/discordtest"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
@@ -58,6 +59,7 @@ type securityEvent struct{ kind, remote, detail string }
 // local server, and a stand-in for Discord's API.
 type fixture struct {
 	env     *testenv.Env
+	metrics *discord.Metrics // on env.Metrics; replicas share them
 	api     *discordtest.Server
 	signer  *discordtest.Signer
 	adapter *discord.Adapter
@@ -90,6 +92,7 @@ func newFixtureWith(t testing.TB, opts testenv.Options, mode string, adjust ...f
 		clock:  testenv.NewClock(time.Now()),
 		logs:   &testenv.LogBuffer{},
 	}
+	f.metrics = discord.NewMetrics(f.env.Metrics.Registerer())
 	cfg := discord.Config{
 		Mode:          mode,
 		ApplicationID: appID,
@@ -101,7 +104,7 @@ func newFixtureWith(t testing.TB, opts testenv.Options, mode string, adjust ...f
 		Service:       f.env.Service,
 		Replays:       f.env.DB,
 		Forms:         f.env.DB,
-		Metrics:       f.env.Metrics,
+		Metrics:       f.metrics,
 		Now:           f.clock.Now,
 		Logger:        slog.New(slog.NewTextHandler(f.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		OnSecurityEvent: func(_ context.Context, kind, remote, detail string) {
@@ -132,11 +135,11 @@ func newFixtureWith(t testing.TB, opts testenv.Options, mode string, adjust ...f
 // stand-in, behind a server of its own: another wikimod process.
 func (f *fixture) replica(t testing.TB) *fixture {
 	t.Helper()
-	r := &fixture{env: f.env, api: f.api, signer: f.signer, clock: f.clock, logs: f.logs}
+	r := &fixture{env: f.env, metrics: f.metrics, api: f.api, signer: f.signer, clock: f.clock, logs: f.logs}
 	a, err := discord.New(discord.Config{
 		Mode: discord.ModeHTTP, ApplicationID: appID, PublicKey: f.signer.PublicKeyHex(), BotToken: "test-bot-token",
 		GuildIDs: []string{guildID}, NoticeChannel: notices, APIURL: f.api.URL, Service: f.env.Service,
-		Replays: f.env.DB, Forms: f.env.DB, Metrics: f.env.Metrics, Now: f.clock.Now,
+		Replays: f.env.DB, Forms: f.env.DB, Metrics: f.metrics, Now: f.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(f.logs, nil)),
 	})
 	if err != nil {
@@ -715,10 +718,10 @@ func TestResetPassword(t *testing.T) {
 func TestNotifyButtonRunsTheCommandAsThePresser(t *testing.T) {
 	f := newFixture(t, discord.ModeHTTP)
 	err := f.adapter.Notify(context.Background(), commands.Reply{
-		Title: "Protection of Some Page ends in 1 hour.",
+		Title: i18n.Raw("Protection of Some Page ends in 1 hour."),
 		Actions: []commands.Action{
-			{Label: "Explain /protect", Style: "primary", Command: "help", Args: map[string]string{"command": "protect"}},
-			{Label: "Dismiss", Command: "help"},
+			{Label: i18n.Raw("Explain /protect"), Style: "primary", Command: "help", Args: map[string]string{"command": "protect"}},
+			{Label: i18n.Raw("Dismiss"), Command: "help"},
 		},
 	})
 	if err != nil {
@@ -760,7 +763,7 @@ func TestNotifyButtonRunsTheCommandAsThePresser(t *testing.T) {
 	}
 
 	long := strings.Repeat("x", 100)
-	if err := f.adapter.Notify(context.Background(), commands.Reply{Title: "t", Actions: []commands.Action{{Label: "L", Command: "help", Args: map[string]string{"command": long}}}}); err == nil ||
+	if err := f.adapter.Notify(context.Background(), commands.Reply{Title: i18n.Raw("t"), Actions: []commands.Action{{Label: i18n.Raw("L"), Command: "help", Args: map[string]string{"command": long}}}}); err == nil ||
 		!strings.Contains(err.Error(), "custom_id") {
 		t.Errorf("an action too long for a button: err = %v", err)
 	}

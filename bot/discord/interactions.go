@@ -120,7 +120,7 @@ func (a *Adapter) security(ctx context.Context, kind, remote, detail string) {
 
 func (a *Adapter) observeAck(t discordgo.InteractionType, d time.Duration) {
 	if a.cfg.Metrics != nil {
-		a.cfg.Metrics.Observe("wikimod_discord_ack_seconds", d, "type", t.String())
+		a.cfg.Metrics.AckSeconds.WithLabelValues(t.String()).Observe(d.Seconds())
 	}
 }
 
@@ -312,7 +312,7 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor c
 		// Someone who may not run the command is told so at once,
 		// not after typing a password into a form.
 		if denial, ok := a.cfg.Service.Authorize(ctx, actor, spec.Name, args); !ok {
-			return message(denial.Plain()), nil
+			return message(denial.Plain(localizer(denial.Localizer))), nil
 		}
 		return a.askSecret(ctx, actor, spec, args), nil
 	}
@@ -458,7 +458,9 @@ func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name 
 		Deliver: func(ctx context.Context, reply commands.Reply) {
 			a.editOriginal(ctx, &it, reply)
 			if channel := a.noticeChannel(reply.Wiki); reply.Announce && channel != "" {
-				msg := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{announcement(actor, reply)}}
+				news := reply
+				news.Localizer = a.cfg.Service.ChannelLocalizer(ctx, PlatformName, channel, reply.Wiki)
+				msg := &discordgo.MessageSend{Embeds: []*discordgo.MessageEmbed{announcement(actor, news)}}
 				if err := a.post(ctx, channel, msg, "announcement"); err != nil {
 					a.log.Warn("discord: announcement not posted", "command", reply.Command, "err", err)
 				}
@@ -466,7 +468,7 @@ func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name 
 		},
 	})
 	if !ok {
-		return message(refusal.Plain()), nil
+		return message(refusal.Plain(localizer(refusal.Localizer))), nil
 	}
 	ack := &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,

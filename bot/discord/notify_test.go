@@ -15,6 +15,7 @@ import (
 	"github.com/wikimod/wikimod/bot/discord"
 	"github.com/wikimod/wikimod/bot/discord/discordtest"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // noService takes no command: telling a requester runs none.
@@ -46,7 +47,7 @@ func teller(t *testing.T, apiURL, token string) *discord.Adapter {
 }
 
 var settledReply = commands.Reply{Command: "protect", Outcome: commands.OutcomeInterrupted, Code: "not-run",
-	Title: "Your command did not run.", Text: "wikimod stopped before your `/protect \"Main Page\" edit=sysop` had its turn."}
+	Title: i18n.Raw("Your command did not run."), Text: i18n.Raw("wikimod stopped before your `/protect \"Main Page\" edit=sysop` had its turn.")}
 
 // TestTellRequesterMentionsThemAlone: the requester of a settled command
 // is told in the channel of the command, mentioned, with the message's
@@ -74,7 +75,7 @@ func TestTellRequesterMentionsThemAlone(t *testing.T) {
 	if am := msg.AllowedMentions; am == nil || len(am.Parse) != 0 || len(am.Roles) != 0 || len(am.Users) != 1 || am.Users[0] != "D-ALICE" {
 		t.Errorf("allowed mentions = %+v, want D-ALICE alone", am)
 	}
-	if len(msg.Embeds) != 1 || msg.Embeds[0].Title != settledReply.Title || !strings.Contains(msg.Embeds[0].Description, "Main Page") {
+	if len(msg.Embeds) != 1 || msg.Embeds[0].Title != english(settledReply.Title) || !strings.Contains(msg.Embeds[0].Description, "Main Page") {
 		t.Errorf("embeds = %+v", msg.Embeds)
 	}
 }

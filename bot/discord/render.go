@@ -11,6 +11,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Embed colours by outcome.
@@ -39,10 +40,11 @@ const (
 // field per row (each protection with its expiry, for /protect), a link to
 // the page, and a colour for the outcome.
 func Embed(r commands.Reply) *discordgo.MessageEmbed {
+	l := localizer(r.Localizer)
 	e := &discordgo.MessageEmbed{
 		Type:        discordgo.EmbedTypeRich,
-		Title:       truncate(r.Title, maxEmbedTitle),
-		Description: truncate(r.Text, maxEmbedDescription),
+		Title:       truncate(l.Text(r.Title), maxEmbedTitle),
+		Description: truncate(l.Text(r.Text), maxEmbedDescription),
 		URL:         r.URL,
 		Color:       colour(r.Outcome),
 	}
@@ -54,14 +56,33 @@ func Embed(r commands.Reply) *discordgo.MessageEmbed {
 			break
 		}
 		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{
-			Name:  truncate(orDash(f.Label), maxFieldName),
-			Value: truncate(orDash(f.Value), maxFieldValue),
+			Name:  truncate(orDash(l.Text(f.Label)), maxFieldName),
+			Value: truncate(orDash(l.Text(f.Value)), maxFieldValue),
 		})
 	}
 	if e.Title == "" && e.Description == "" && len(e.Fields) == 0 {
 		e.Description = "Done."
 	}
 	return e
+}
+
+// localizer is l with Discord's way of writing times: a timestamp each
+// reader's client shows in their own time zone and language.
+func localizer(l i18n.Localizer) i18n.Localizer {
+	l.Time = discordTime
+	return l
+}
+
+// discordTime writes t as Discord's timestamp markup.
+func discordTime(t i18n.Time) string {
+	style := "f"
+	switch t.Style {
+	case i18n.TimeRelative:
+		style = "R"
+	case i18n.TimeDate:
+		style = "D"
+	}
+	return fmt.Sprintf("<t:%d:%s>", t.T.Unix(), style)
 }
 
 func colour(o commands.Outcome) int {
@@ -91,7 +112,8 @@ func announcement(actor commands.Actor, r commands.Reply) *discordgo.MessageEmbe
 // Buttons renders actions as rows of buttons. Each button's custom_id
 // carries the command and its arguments ("wm|reminder|action=extend&id=42"),
 // so a press needs no state on the server.
-func Buttons(actions []commands.Action) ([]discordgo.MessageComponent, error) {
+func Buttons(actions []commands.Action, l i18n.Localizer) ([]discordgo.MessageComponent, error) {
+	l = localizer(l)
 	if len(actions) > maxButtonsPerRow*maxRows {
 		return nil, fmt.Errorf("discord: %d actions; a message holds at most %d buttons", len(actions), maxButtonsPerRow*maxRows)
 	}
@@ -109,7 +131,7 @@ func Buttons(actions []commands.Action) ([]discordgo.MessageComponent, error) {
 		case "danger":
 			style = discordgo.DangerButton
 		}
-		row.Components = append(row.Components, discordgo.Button{Label: truncate(a.Label, maxButtonLabel), Style: style, CustomID: id})
+		row.Components = append(row.Components, discordgo.Button{Label: truncate(l.Text(a.Label), maxButtonLabel), Style: style, CustomID: id})
 		if len(row.Components) == maxButtonsPerRow {
 			rows = append(rows, row)
 			row = discordgo.ActionsRow{}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -61,7 +62,7 @@ func (s *Scheduler) Commands() []commands.Command {
 }
 
 func usageError(format string, a ...any) error {
-	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "usage", Message: fmt.Sprintf(format, a...)}
+	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "usage", Message: i18n.Raw(fmt.Sprintf(format, a...))}
 }
 
 // checkKeys refuses arguments spec does not list.
@@ -111,12 +112,12 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 	}
 	req.Result = map[string]int{"expiring": total}
 	if total == 0 {
-		return commands.Reply{Title: fmt.Sprintf("No tracked protection expires within %s.", length(within)),
-			Text: "wikimod tracks the temporary protections set through `/protect` and those it reads in the wiki's protect log."}, nil
+		return commands.Reply{Title: i18n.Raw(fmt.Sprintf("No tracked protection expires within %s.", length(within))),
+			Text: i18n.Raw("wikimod tracks the temporary protections set through `/protect` and those it reads in the wiki's protect log.")}, nil
 	}
-	reply := commands.Reply{Title: fmt.Sprintf("%s expire within %s.", commands.Plural(total, "protection"), length(within))}
+	reply := commands.Reply{Title: i18n.Raw(fmt.Sprintf("%s expire within %s.", commands.Plural(total, "protection"), length(within)))}
 	if total == 1 {
-		reply.Title = fmt.Sprintf("1 protection expires within %s.", length(within))
+		reply.Title = i18n.Raw(fmt.Sprintf("1 protection expires within %s.", length(within)))
 	}
 	for _, p := range ps {
 		value := fmt.Sprintf("%s, until %s (%s); set by %s", p.Level, clock(p.Expiry), commands.Relative(p.Expiry.Sub(now)), s.setBy(p))
@@ -129,7 +130,7 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 		if p.ReminderID != 0 {
 			value += fmt.Sprintf("; reminder %d", p.ReminderID)
 		}
-		reply.Fields = append(reply.Fields, commands.Field{Label: p.Title + " (" + p.Type + ")", Value: value})
+		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw(p.Title + " (" + p.Type + ")"), Value: i18n.Raw(value)})
 	}
 	var notes []string
 	if total > len(ps) {
@@ -141,7 +142,7 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 			break
 		}
 	}
-	reply.Text = strings.Join(notes, "\n")
+	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
 	return reply, nil
 }
 
@@ -176,9 +177,9 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 		return commands.Reply{}, err
 	}
 	if r.Protection.Wiki != w.Name {
-		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-wrong-wiki", Message: fmt.Sprintf(
+		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-wrong-wiki", Message: i18n.Raw(fmt.Sprintf(
 			"Reminder %d is about %s on the wiki `%s`, not on `%s`, so nothing was done. Its buttons act on `%s`; to act on it yourself, add `wiki=%s`.",
-			id, r.Protection.Title, r.Protection.Wiki, w.Name, r.Protection.Wiki, r.Protection.Wiki)}
+			id, r.Protection.Title, r.Protection.Wiki, w.Name, r.Protection.Wiki, r.Protection.Wiki))}
 	}
 	if do == "extend" {
 		return s.extend(ctx, req, w, id)
@@ -198,14 +199,14 @@ func (s *Scheduler) requestWiki(req *commands.Request) (*wiki, error) {
 	}
 	w, ok := s.byName[name]
 	if !ok {
-		return nil, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminders-off", Message: fmt.Sprintf(
-			"wikimod keeps no expiry reminders for the wiki `%s`.", name)}
+		return nil, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminders-off", Message: i18n.Raw(fmt.Sprintf(
+			"wikimod keeps no expiry reminders for the wiki `%s`.", name))}
 	}
 	return w, nil
 }
 
 var errGone = &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-gone",
-	Message: "That reminder is gone: the protection it was about was lifted or changed since, or it was cleaned up long after it expired. `/expiring` lists what is tracked now."}
+	Message: i18n.Raw("That reminder is gone: the protection it was about was lifted or changed since, or it was cleaned up long after it expired. `/expiring` lists what is tracked now.")}
 
 // dismiss stops the reminders about the expiry r, a reminder on w, is
 // about.
@@ -237,13 +238,13 @@ func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, w *wiki,
 	title := r.Protection.Title
 	req.Result = map[string]any{"title": title, "expiry": r.Expiry, "dismissed": n}
 	if n == 0 {
-		return commands.Reply{Title: "Nothing left to dismiss.", URL: r.Protection.URL,
-			Text: fmt.Sprintf("The reminders about %s expiring at %s have all gone out or were dismissed already.", title, clock(r.Expiry))}, nil
+		return commands.Reply{Title: i18n.Raw("Nothing left to dismiss."), URL: r.Protection.URL,
+			Text: i18n.Raw(fmt.Sprintf("The reminders about %s expiring at %s have all gone out or were dismissed already.", title, clock(r.Expiry)))}, nil
 	}
 	return commands.Reply{
-		Title: fmt.Sprintf("Reminders about %s dismissed.", title),
-		Text: fmt.Sprintf("No more reminders about its protection expiring at %s (%s). The protection still ends then; `/expiring` lists it.",
-			clock(r.Expiry), commands.Relative(r.Expiry.Sub(now))),
+		Title: i18n.Raw(fmt.Sprintf("Reminders about %s dismissed.", title)),
+		Text: i18n.Raw(fmt.Sprintf("No more reminders about its protection expiring at %s (%s). The protection still ends then; `/expiring` lists it.",
+			clock(r.Expiry), commands.Relative(r.Expiry.Sub(now)))),
 		URL: r.Protection.URL,
 	}, nil
 }
@@ -269,8 +270,8 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	}
 	ext := r.Protection.Length
 	if ext <= 0 {
-		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-no-length", Message: fmt.Sprintf(
-			"wikimod does not know how long the protection of %s was set for, so it cannot extend it by as much again. Use `/protect` with the expiry you want, and give every type the page keeps.", title)}
+		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-no-length", Message: i18n.Raw(fmt.Sprintf(
+			"wikimod does not know how long the protection of %s was set for, so it cannot extend it by as much again. Use `/protect` with the expiry you want, and give every type the page keeps.", title))}
 	}
 	tracked, err := s.store.PageProtections(ctx, w.Name, title)
 	if err != nil {
@@ -350,12 +351,12 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	req.Result = out
 
 	var want []TrackedProtection
-	reply := commands.Reply{Title: fmt.Sprintf("Protection of %s extended by %s.", res.Title, length(ext)), URL: out.URL, Announce: true, Protect: out}
+	reply := commands.Reply{Title: i18n.Raw(fmt.Sprintf("Protection of %s extended by %s.", res.Title, length(ext))), URL: out.URL, Announce: true, Protect: out}
 	for _, pr := range res.Protections {
 		exp, finite := finiteExpiry(pr.Expiry)
 		g, reminded := group[pr.Action]
 		if reminded {
-			reply.Fields = append(reply.Fields, commands.Field{Label: pr.Action, Value: pr.Level + ", " + until(pr.Expiry, now)})
+			reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw(pr.Action), Value: i18n.Raw(pr.Level + ", " + until(pr.Expiry, now))})
 		}
 		if !finite {
 			continue
@@ -379,7 +380,7 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	if res.Cascade {
 		notes = append(notes, "Cascading is kept.")
 	}
-	reply.Text = strings.Join(notes, "\n")
+	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
 	return reply, nil
 }
 
@@ -388,7 +389,7 @@ func stale(title string, now TrackedProtection) error {
 	if !now.Expiry.IsZero() {
 		msg += fmt.Sprintf(" As wikimod last saw it, %s=%s expires at %s.", now.Type, now.Level, clock(now.Expiry))
 	}
-	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-stale", Message: msg + " `/expiring` lists what is tracked now."}
+	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-stale", Message: i18n.Raw(msg + " `/expiring` lists what is tracked now.")}
 }
 
 // until renders an expiry as the wiki gives it.

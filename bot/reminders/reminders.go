@@ -25,7 +25,6 @@ import (
 
 	"github.com/robfig/cron/v3"
 
-	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
 )
@@ -107,9 +106,11 @@ type Config struct {
 	StopGrace time.Duration
 
 	// Now is the clock. Nil means time.Now.
-	Now     func() time.Time
-	Logger  *slog.Logger
-	Metrics *bot.Metrics
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Metrics, if set, count the messages, the failed sends and the syncs,
+	// and time the ticks (NewMetrics).
+	Metrics *Metrics
 }
 
 // Wiki is one wiki whose protections the scheduler tracks.
@@ -181,7 +182,7 @@ type Scheduler struct {
 	audit   commands.Auditor
 	now     func() time.Time
 	log     *slog.Logger
-	metrics *bot.Metrics
+	metrics *Metrics
 	leads   []time.Duration
 
 	tickMu   sync.Mutex // one tick at a time
@@ -320,18 +321,8 @@ func New(cfg Config) (*Scheduler, error) {
 	// Claims are numbered from a random start: replicas sharing the store
 	// must not number theirs alike.
 	s.claims.Store(int64(rand.Uint64() >> 2))
-	if m := s.metrics; m != nil {
-		m.Describe("wikimod_reminder_messages_total", "counter", "Reminder messages posted, by kind (single or digest).")
-		m.Describe("wikimod_reminder_send_failures_total", "counter", "Reminder messages that could not be posted, by outcome (retry or gave-up).")
-		m.Describe("wikimod_reminder_syncs_total", "counter", "Protect log syncs, by wiki and outcome.", "wiki", "outcome")
-		m.Describe("wikimod_reminder_tick_duration_seconds", "histogram", "Time for one reminder tick, sends included.")
-		// At zero from the start, so that alerts see 0 before the first.
-		m.Init("wikimod_reminder_messages_total", []string{"kind", "single"}, []string{"kind", "digest"})
-		m.Init("wikimod_reminder_send_failures_total", []string{"outcome", "retry"}, []string{"outcome", "gave-up"})
-		m.Init("wikimod_reminder_tick_duration_seconds")
-		for _, w := range s.wikis[:min(len(s.wikis), 20)] {
-			m.Init("wikimod_reminder_syncs_total", []string{"wiki", w.Name, "outcome", "ok"}, []string{"wiki", w.Name, "outcome", "failed"})
-		}
+	if s.metrics != nil {
+		s.metrics.initWikis(s.wikis)
 	}
 	return s, nil
 }
@@ -478,7 +469,7 @@ func (s *Scheduler) runTick(ctx context.Context) {
 		s.log.Error("reminder tick failed", "err", err)
 	}
 	if s.metrics != nil {
-		s.metrics.Observe("wikimod_reminder_tick_duration_seconds", time.Since(start))
+		s.metrics.TickSeconds.Observe(time.Since(start).Seconds())
 	}
 }
 

@@ -198,7 +198,8 @@ func newFixtureWith(t *testing.T, transport http.RoundTripper, mod func(*reminde
 		// semiprotector group (protect and editsemiprotected only).
 		Rules: append([]commands.AccessRule{{WikiGroups: []string{"semiprotector"}, Identities: []commands.Identities{commands.Users("slack", "U-SEMI")}}}, testenv.DefaultRules...),
 	})
-	f.cfg = reminders.Config{Store: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now, Metrics: f.env.Metrics,
+	f.cfg = reminders.Config{Store: f.env.DB, Wikis: oneWiki(f.env.Bot), Notify: f.inbox.Notify, Now: f.clock.Now,
+		Metrics:       reminders.NewMetrics(f.env.Metrics.Registerer()),
 		PlatformTitle: f.env.Service.PlatformTitle, ChannelsOf: func(p string) bool { return p != "console" }}
 	if mod != nil {
 		mod(&f.cfg)
@@ -247,7 +248,7 @@ func (f *fixture) protect(t *testing.T, line string) time.Time {
 	t.Helper()
 	r := f.env.Service.ExecuteLine(context.Background(), slackAdmin, line)
 	if !r.OK() {
-		t.Fatalf("%s: %s", line, r.Plain())
+		t.Fatalf("%s: %s", line, r.String())
 	}
 	exp, err := time.Parse(time.RFC3339, r.Protect.Protections[0].Expiry)
 	if err != nil {
@@ -277,8 +278,8 @@ func (f *fixture) press(t *testing.T, actor commands.Actor, a commands.Action) c
 
 func field(r commands.Reply, label string) string {
 	for _, f := range r.Fields {
-		if f.Label == label {
-			return f.Value
+		if english(f.Label) == label {
+			return english(f.Value)
 		}
 	}
 	return ""
@@ -289,7 +290,7 @@ func wantOne(t *testing.T, msgs []commands.Reply, what string) commands.Reply {
 	if len(msgs) != 1 {
 		var titles []string
 		for _, m := range msgs {
-			titles = append(titles, m.Title)
+			titles = append(titles, english(m.Title))
 		}
 		t.Fatalf("%s: %d messages %q, want exactly one", what, len(msgs), titles)
 	}
@@ -314,7 +315,7 @@ func TestProtectIsRemindedAtLeadTimeAndAtExpiry(t *testing.T) {
 	wantNone(t, f.tick(t, exp.Add(-time.Hour-time.Minute)), "a minute before the 1-hour warning")
 
 	m := wantOne(t, f.tick(t, exp.Add(-time.Hour)), "at the 1-hour warning")
-	if m.Title != "Protection of Reminder Lead Page expires in 1 hour" || !m.Announce || m.Command != "reminder" {
+	if english(m.Title) != "Protection of Reminder Lead Page expires in 1 hour" || !m.Announce || m.Command != "reminder" {
 		t.Errorf("reminder = %q (announce %v)", m.Title, m.Announce)
 	}
 	for label, want := range map[string]string{
@@ -333,11 +334,11 @@ func TestProtectIsRemindedAtLeadTimeAndAtExpiry(t *testing.T) {
 	if !strings.HasSuffix(m.URL, "/Reminder_Lead_Page") {
 		t.Errorf("URL = %q", m.URL)
 	}
-	if strings.Contains(m.Text, "late") {
+	if strings.Contains(english(m.Text), "late") {
 		t.Errorf("an on-time reminder says it is late: %q", m.Text)
 	}
-	if len(m.Actions) != 2 || m.Actions[0].Label != "Extend 3 hours" || m.Actions[0].Style != "primary" ||
-		m.Actions[0].Command != "reminder" || m.Actions[0].Args["do"] != "extend" || m.Actions[1].Label != "Dismiss" ||
+	if len(m.Actions) != 2 || english(m.Actions[0].Label) != "Extend 3 hours" || m.Actions[0].Style != "primary" ||
+		m.Actions[0].Command != "reminder" || m.Actions[0].Args["do"] != "extend" || english(m.Actions[1].Label) != "Dismiss" ||
 		m.Actions[1].Args["do"] != "dismiss" || m.Actions[1].Args["id"] != m.Actions[0].Args["id"] || len(m.Actions[0].Args) != 3 ||
 		m.Actions[0].Args["wiki"] != commands.DefaultWiki || m.Actions[1].Args["wiki"] != commands.DefaultWiki {
 		t.Errorf("actions = %+v", m.Actions)
@@ -349,7 +350,7 @@ func TestProtectIsRemindedAtLeadTimeAndAtExpiry(t *testing.T) {
 
 	wantNone(t, f.tick(t, exp.Add(-time.Hour+time.Minute)), "a minute later: no repeat")
 	m = wantOne(t, f.tick(t, exp), "at expiry")
-	if m.Title != "Protection of Reminder Lead Page has expired" || len(m.Actions) != 1 || m.Actions[0].Label != "Protect again for 3 hours" {
+	if english(m.Title) != "Protection of Reminder Lead Page has expired" || len(m.Actions) != 1 || english(m.Actions[0].Label) != "Protect again for 3 hours" {
 		t.Errorf("at expiry: %q with %+v", m.Title, m.Actions)
 	}
 	wantNone(t, f.tick(t, exp.Add(24*time.Hour)), "a day later")
@@ -359,7 +360,7 @@ func TestProtectLongerThanTheLeadTimesGetsEveryWarning(t *testing.T) {
 	f := newFixture(t, func(c *reminders.Config) { c.LeadTimes = []time.Duration{24 * time.Hour, time.Hour} })
 	exp := f.protect(t, `/protect "Reminder Week Page" create=sysop expiry="1 week"`)
 	m := wantOne(t, f.tick(t, exp.Add(-24*time.Hour)), "a day before")
-	if m.Title != "Protection of Reminder Week Page expires in 24 hours" || m.Actions[0].Label != "Extend 1 week" {
+	if english(m.Title) != "Protection of Reminder Week Page expires in 24 hours" || english(m.Actions[0].Label) != "Extend 1 week" {
 		t.Errorf("a day before: %q, %+v", m.Title, m.Actions)
 	}
 	wantOne(t, f.tick(t, exp.Add(-time.Hour)), "an hour before")
@@ -463,12 +464,12 @@ func TestSyncFollowsChangesMadeOnTheWiki(t *testing.T) {
 	wantNone(t, f.tick(t, oldExp.Add(-time.Hour)), "the extended protection's old 1-hour warning")
 	created1h, _ := time.Parse(time.RFC3339, created.Protections[0].Expiry)
 	m := wantOne(t, f.tick(t, created1h.Add(-time.Hour)), "the new protection's 1-hour warning")
-	if m.Title != "Protection of "+name("Sync New")+" expires in 1 hour" || !strings.HasPrefix(field(m, "Set by"), "Admin on the wiki, ") || m.Actions[0].Label != "Extend 5 hours" {
+	if english(m.Title) != "Protection of "+name("Sync New")+" expires in 1 hour" || !strings.HasPrefix(field(m, "Set by"), "Admin on the wiki, ") || english(m.Actions[0].Label) != "Extend 5 hours" {
 		t.Errorf("reminder = %q, set by %q, %+v", m.Title, field(m, "Set by"), m.Actions)
 	}
 	wantOne(t, f.tick(t, created1h), "the new protection's expiry")
 	m = wantOne(t, f.tick(t, newExp.Add(-24*time.Hour)), "the extended protection's new 24-hour warning")
-	if m.Title != "Protection of "+name("Sync Extended")+" expires in 24 hours" {
+	if english(m.Title) != "Protection of "+name("Sync Extended")+" expires in 24 hours" {
 		t.Errorf("reminder = %q", m.Title)
 	}
 }
@@ -520,7 +521,7 @@ func TestExtendButtonExtendsAndKeepsTheRest(t *testing.T) {
 	} {
 		r := f.press(t, a, extend)
 		if r.Outcome != commands.OutcomeDenied {
-			t.Errorf("%s pressed extend: %s", a.UserID, r.Plain())
+			t.Errorf("%s pressed extend: %s", a.UserID, r.String())
 		}
 		if audit := f.env.LastAudit(t); audit.Command != "reminder" || audit.UserID != a.UserID || audit.Outcome != commands.OutcomeDenied {
 			t.Errorf("audit = %+v", audit)
@@ -531,8 +532,8 @@ func TestExtendButtonExtendsAndKeepsTheRest(t *testing.T) {
 	}
 
 	r := f.press(t, discordMod, extend)
-	if !r.OK() || r.Title != "Protection of Extend Page extended by 3 hours." {
-		t.Fatalf("extend: %s", r.Plain())
+	if !r.OK() || english(r.Title) != "Protection of Extend Page extended by 3 hours." {
+		t.Fatalf("extend: %s", r.String())
 	}
 	want := exp.Add(3 * time.Hour).Format(time.RFC3339)
 	got := f.env.Protections(t, "Extend Page")
@@ -553,7 +554,7 @@ func TestExtendButtonExtendsAndKeepsTheRest(t *testing.T) {
 
 	// Pressing the same button again does not extend twice.
 	if r := f.press(t, discordMod, extend); r.Code != "reminder-stale" {
-		t.Errorf("second press: %s", r.Plain())
+		t.Errorf("second press: %s", r.String())
 	}
 	if got := f.env.Protections(t, "Extend Page")["edit"].Expiry; got != want {
 		t.Errorf("the second press changed the expiry to %s", got)
@@ -598,8 +599,8 @@ func TestExtendWhoseAnswerIsLostIsReadBack(t *testing.T) {
 	if got := f.env.Protections(t, "Extend Lost Answer")["create"].Expiry; got != want {
 		t.Fatalf("the wiki has create until %s, want %s (the extension applied)", got, want)
 	}
-	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.Plain(), "as you asked") || !strings.Contains(r.Plain(), want) {
-		t.Errorf("reply %s/%s:\n%s", r.Outcome, r.Code, r.Plain())
+	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.String(), "as you asked") || !strings.Contains(r.String(), want) {
+		t.Errorf("reply %s/%s:\n%s", r.Outcome, r.Code, r.String())
 	}
 	if rec := f.env.LastAudit(t); rec.Command != "reminder" || rec.Outcome != commands.OutcomeOK || rec.Code != "read-back" {
 		t.Errorf("audit = %+v", rec)
@@ -610,14 +611,14 @@ func TestExtendAfterExpiryProtectsAgain(t *testing.T) {
 	f := newFixture(t, nil)
 	exp := f.protect(t, `/protect "Lapsed Page" create=sysop expiry="2 hours"`)
 	m := wantOne(t, f.tick(t, exp), "at expiry")
-	if len(m.Actions) != 1 || m.Actions[0].Label != "Protect again for 2 hours" {
+	if len(m.Actions) != 1 || english(m.Actions[0].Label) != "Protect again for 2 hours" {
 		t.Fatalf("actions = %+v", m.Actions)
 	}
 	// Pressed ten minutes after the expiry: two hours from then.
 	f.clock.Set(exp.Add(10 * time.Minute))
 	r := f.press(t, slackAdmin, m.Actions[0])
 	if !r.OK() {
-		t.Fatalf("protect again: %s", r.Plain())
+		t.Fatalf("protect again: %s", r.String())
 	}
 	want := exp.Add(130 * time.Minute).Format(time.RFC3339)
 	if got := f.env.Protections(t, "Lapsed Page")["create"]; got.Level != "sysop" || got.Expiry != want {
@@ -630,8 +631,8 @@ func TestDismissStopsTheRemainingReminders(t *testing.T) {
 	exp := f.protect(t, `/protect "Dismiss Page" create=sysop expiry="1 week"`)
 	m := wantOne(t, f.tick(t, exp.Add(-24*time.Hour)), "the 24-hour warning")
 	r := f.press(t, slackAdmin, m.Actions[1])
-	if !r.OK() || r.Title != "Reminders about Dismiss Page dismissed." {
-		t.Fatalf("dismiss: %s", r.Plain())
+	if !r.OK() || english(r.Title) != "Reminders about Dismiss Page dismissed." {
+		t.Fatalf("dismiss: %s", r.String())
 	}
 	list := f.env.Service.ExecuteLine(context.Background(), slackAdmin, "/expiring 2d")
 	if v := field(list, "Dismiss Page (create)"); !strings.Contains(v, "; reminders dismissed") {
@@ -639,11 +640,11 @@ func TestDismissStopsTheRemainingReminders(t *testing.T) {
 	}
 	wantNone(t, f.tick(t, exp.Add(-time.Hour)), "the 1-hour warning after dismissal")
 	wantNone(t, f.tick(t, exp), "expiry after dismissal")
-	if r := f.press(t, slackAdmin, m.Actions[1]); !r.OK() || r.Title != "Nothing left to dismiss." {
-		t.Errorf("dismissing again: %s", r.Plain())
+	if r := f.press(t, slackAdmin, m.Actions[1]); !r.OK() || english(r.Title) != "Nothing left to dismiss." {
+		t.Errorf("dismissing again: %s", r.String())
 	}
 	if r := f.press(t, slackAdmin, commands.Action{Command: "reminder", Args: map[string]string{"do": "dismiss", "id": "999999"}}); r.Code != "reminder-gone" {
-		t.Errorf("dismissing a reminder that does not exist: %s", r.Plain())
+		t.Errorf("dismissing a reminder that does not exist: %s", r.String())
 	}
 }
 
@@ -659,7 +660,7 @@ func TestButtonsNeedTheRightsOfWhatTheyActOn(t *testing.T) {
 	for _, a := range m.Actions {
 		r := f.press(t, semi, a)
 		if r.Outcome != commands.OutcomeDenied || r.Code != "missing-right:editprotected" {
-			t.Errorf("semiprotector pressed %q: %s/%s %s", a.Label, r.Outcome, r.Code, r.Plain())
+			t.Errorf("semiprotector pressed %q: %s/%s %s", a.Label, r.Outcome, r.Code, r.String())
 		}
 	}
 	if got := f.env.Protections(t, "Buttons Sysop Page")["create"]; got.Expiry != exp.Format(time.RFC3339) {
@@ -673,11 +674,11 @@ func TestButtonsNeedTheRightsOfWhatTheyActOn(t *testing.T) {
 	exp2 := f.protect(t, `/protect "Buttons Semi Page 2" create=autoconfirmed expiry="8 days"`)
 	m = wantOne(t, f.tick(t, exp.Add(-24*time.Hour)), "the 24-hour warning of the semi-protection")
 	if r := f.press(t, semi, m.Actions[0]); !r.OK() {
-		t.Errorf("semiprotector extending a semi-protection: %s", r.Plain())
+		t.Errorf("semiprotector extending a semi-protection: %s", r.String())
 	}
 	m = wantOne(t, f.tick(t, exp2.Add(-24*time.Hour)), "the 24-hour warning of the second semi-protection")
 	if r := f.press(t, semi, m.Actions[1]); !r.OK() {
-		t.Errorf("semiprotector dismissing a semi-protection's reminders: %s", r.Plain())
+		t.Errorf("semiprotector dismissing a semi-protection's reminders: %s", r.String())
 	}
 }
 
@@ -688,8 +689,8 @@ func TestExpiringListsWhatExpiresSoon(t *testing.T) {
 	ctx := context.Background()
 
 	r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring")
-	if !r.OK() || r.Title != "1 protection expires within 1 week." || r.Announce {
-		t.Fatalf("/expiring: %s (announce %v)", r.Plain(), r.Announce)
+	if !r.OK() || english(r.Title) != "1 protection expires within 1 week." || r.Announce {
+		t.Fatalf("/expiring: %s (announce %v)", r.String(), r.Announce)
 	}
 	v := field(r, "Expiring Soon (create)")
 	if !strings.HasPrefix(v, "sysop, until ") || !strings.Contains(v, "(in 3 hours); set by alice on Slack") || !strings.Contains(v, "; next reminder in 2 hours; reminder ") {
@@ -698,25 +699,25 @@ func TestExpiringListsWhatExpiresSoon(t *testing.T) {
 	// The reminder's number, as the docs say, works as the buttons do.
 	var id string
 	fmt.Sscanf(v[strings.LastIndex(v, "; reminder ")+len("; reminder "):], "%s", &id)
-	if !strings.Contains(r.Text, "`/reminder do=extend id="+id+"`") {
+	if !strings.Contains(english(r.Text), "`/reminder do=extend id="+id+"`") {
 		t.Errorf("/expiring does not say how to use reminder %s:\n%s", id, r.Text)
 	}
-	if d := f.env.Service.ExecuteLine(ctx, slackAdmin, "/reminder do=dismiss id="+id); !d.OK() || !strings.Contains(d.Title, "Expiring Soon") {
-		t.Errorf("/reminder do=dismiss id=%s: %s", id, d.Plain())
+	if d := f.env.Service.ExecuteLine(ctx, slackAdmin, "/reminder do=dismiss id="+id); !d.OK() || !strings.Contains(english(d.Title), "Expiring Soon") {
+		t.Errorf("/reminder do=dismiss id=%s: %s", id, d.String())
 	}
 	r = f.env.Service.Execute(ctx, discordMod, "expiring", commands.Args{Named: map[string]string{"within": "2 weeks"}})
-	if r.Title != "2 protections expire within 2 weeks." || r.Fields[0].Label != "Expiring Soon (create)" || r.Fields[1].Label != "Expiring Later (create)" {
-		t.Errorf("within 2 weeks: %s", r.Plain())
+	if english(r.Title) != "2 protections expire within 2 weeks." || english(r.Fields[0].Label) != "Expiring Soon (create)" || english(r.Fields[1].Label) != "Expiring Later (create)" {
+		t.Errorf("within 2 weeks: %s", r.String())
 	}
-	if r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring 30m"); r.Title != "No tracked protection expires within 30 minutes." {
-		t.Errorf("within 30m: %s", r.Plain())
+	if r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring 30m"); english(r.Title) != "No tracked protection expires within 30 minutes." {
+		t.Errorf("within 30m: %s", r.String())
 	}
 	if r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring within=soon"); r.Outcome != commands.OutcomeInvalid {
-		t.Errorf("within=soon: %s", r.Plain())
+		t.Errorf("within=soon: %s", r.String())
 	}
 	helper := commands.Actor{Platform: "slack", UserID: "U-HELPER"}
 	if r := f.env.Service.ExecuteLine(ctx, helper, "/expiring"); r.Outcome != commands.OutcomeDenied {
-		t.Errorf("a helper without protect: %s", r.Plain())
+		t.Errorf("a helper without protect: %s", r.String())
 	}
 }
 
@@ -742,7 +743,7 @@ func TestFailedSendsAreRetriedWithBackoffAndAudited(t *testing.T) {
 		t.Fatalf("%d attempts, want 2", n)
 	}
 	m := wantOne(t, f.tick(t, due.Add(3*time.Minute)), "third attempt succeeds")
-	if !strings.Contains(m.Text, "This reminder is late") {
+	if !strings.Contains(english(m.Text), "This reminder is late") {
 		t.Errorf("a reminder 3 minutes late does not say so: %q", m.Text)
 	}
 	if audit := f.env.LastAudit(t); audit.Outcome != commands.OutcomeOK {
@@ -792,12 +793,12 @@ func TestABurstIsDigested(t *testing.T) {
 		last = f.protect(t, fmt.Sprintf(`/protect "Burst Page %02d" create=sysop expiry="2 hours" reason="mass protection"`, i))
 	}
 	m := wantOne(t, f.tick(t, last.Add(-time.Hour)), "20 warnings due at once")
-	if m.Title != "20 protections expire soon or have expired" || len(m.Fields) != 8 || len(m.Actions) != 0 {
+	if english(m.Title) != "20 protections expire soon or have expired" || len(m.Fields) != 8 || len(m.Actions) != 0 {
 		t.Errorf("digest = %q with %d lines", m.Title, len(m.Fields))
 	}
-	if !strings.HasPrefix(m.Fields[0].Label, "Burst Page") || !strings.Contains(m.Fields[0].Value, "create=sysop; expires in") ||
-		!strings.Contains(m.Text, "…and 12 more.") {
-		t.Errorf("digest:\n%s", m.Plain())
+	if !strings.HasPrefix(english(m.Fields[0].Label), "Burst Page") || !strings.Contains(english(m.Fields[0].Value), "create=sysop; expires in") ||
+		!strings.Contains(english(m.Text), "…and 12 more.") {
+		t.Errorf("digest:\n%s", m.String())
 	}
 	wantNone(t, f.tick(t, last.Add(-30*time.Minute)), "all marked sent")
 	wantOne(t, f.tick(t, last), "20 expiries at once")
@@ -839,7 +840,7 @@ func TestRestartNeitherLosesNorRepeats(t *testing.T) {
 	titles := func(msgs []commands.Reply) string {
 		var out []string
 		for _, m := range msgs {
-			out = append(out, m.Title)
+			out = append(out, english(m.Title))
 		}
 		slices.Sort(out)
 		return strings.Join(out, " | ")
@@ -859,7 +860,7 @@ func TestRestartNeitherLosesNorRepeats(t *testing.T) {
 		t.Errorf("after the restart: %s", got)
 	}
 	for _, m := range msgs {
-		if !strings.Contains(m.Text, "may repeat") {
+		if !strings.Contains(english(m.Text), "may repeat") {
 			t.Errorf("a recovered reminder does not say it may repeat: %q", m.Text)
 		}
 	}
@@ -887,10 +888,10 @@ func TestRestartNeitherLosesNorRepeats(t *testing.T) {
 		t.Fatalf("after the downtime: %s", got)
 	}
 	for _, m := range msgs {
-		if !strings.Contains(m.Text, "This reminder is late") {
+		if !strings.Contains(english(m.Text), "This reminder is late") {
 			t.Errorf("%q is not marked late", m.Title)
 		}
-		if strings.Contains(m.Title, "Restart B") != strings.Contains(m.Text, "may repeat") {
+		if strings.Contains(english(m.Title), "Restart B") != strings.Contains(english(m.Text), "may repeat") {
 			t.Errorf("%q: only B may repeat: %q", m.Title, m.Text)
 		}
 	}

@@ -115,12 +115,12 @@ func covered(m commands.Reply) map[string]bool {
 		}
 	}
 	if page := field(m, "Page"); page != "" {
-		add(page, field(m, "Protection"), strings.Contains(m.Text, "may repeat"))
+		add(page, field(m, "Protection"), strings.Contains(english(m.Text), "may repeat"))
 		return out
 	}
 	for _, f := range m.Fields { // a digest: a line a page
-		levels, _, _ := strings.Cut(f.Value, "; ")
-		add(f.Label, levels, strings.Contains(f.Value, "may repeat"))
+		levels, _, _ := strings.Cut(english(f.Value), "; ")
+		add(english(f.Label), levels, strings.Contains(english(f.Value), "may repeat"))
 	}
 	return out
 }

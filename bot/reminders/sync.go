@@ -308,7 +308,7 @@ func (s *Scheduler) runSync(ctx context.Context, w *wiki) {
 		s.log.Info("protect log synced", "wiki", w.Name, "entries", res.Entries, "added", res.Added, "changed", res.Changed, "removed", res.Removed)
 	}
 	if s.metrics != nil {
-		s.metrics.Add("wikimod_reminder_syncs_total", 1, "wiki", w.Name, "outcome", outcome)
+		s.metrics.Syncs.WithLabelValues(w.Name, outcome).Inc()
 	}
 }
 

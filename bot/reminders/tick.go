@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Tick sends the reminders that are due, on every wiki. Cron calls it
@@ -166,7 +167,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int
 	defer cancel()
 	rec := &commands.AuditRecord{
 		Time: now, Wiki: w.Name, Platform: "system", UserID: "reminders", UserName: "wikimod reminders", Channel: strings.Join(reached, ","),
-		Command: "reminder-send", Args: map[string]string{"kind": kind, "pages": strconv.Itoa(pages), "about": msg.Title},
+		Command: "reminder-send", Args: map[string]string{"kind": kind, "pages": strconv.Itoa(pages), "about": msg.Title.String()},
 	}
 	if ids != nil {
 		rec.Args["reminders"] = joinIDs(ids)
@@ -181,7 +182,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int
 		}
 		rec.Outcome = commands.OutcomeOK
 		if s.metrics != nil {
-			s.metrics.Add("wikimod_reminder_messages_total", 1, "kind", kind)
+			s.metrics.Messages.WithLabelValues(kind).Inc()
 		}
 	} else {
 		detail := strings.Join(problems, "; ")
@@ -199,7 +200,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int
 		}
 		rec.Result, _ = json.Marshal(map[string]any{"failed": failed, "reached": reached, "error": detail})
 		if s.metrics != nil {
-			s.metrics.Add("wikimod_reminder_send_failures_total", 1, "outcome", outcome)
+			s.metrics.SendFailures.WithLabelValues(outcome).Inc()
 		}
 	}
 	if rec.ID != 0 {
@@ -240,7 +241,7 @@ func joinIDs(ids []int64) string {
 func (s *Scheduler) named(w *wiki, r commands.Reply) commands.Reply {
 	if s.multi() {
 		r.Wiki = w.Name
-		r.Title = "[" + w.Name + "] " + r.Title
+		r.Title = i18n.M("wikimod-wiki-prefix", w.Name, r.Title)
 	}
 	return r
 }
@@ -280,19 +281,19 @@ func (s *Scheduler) single(w *wiki, g ReminderGroup, now time.Time) commands.Rep
 	reply := commands.Reply{
 		Command:  "reminder",
 		Outcome:  commands.OutcomeOK,
-		Title:    title,
-		Text:     strings.Join(notes, "\n"),
+		Title:    i18n.Raw(title),
+		Text:     i18n.Raw(strings.Join(notes, "\n")),
 		Announce: true,
 		URL:      p.URL,
 		Fields: []commands.Field{
-			{Label: "Page", Value: g.Title},
-			{Label: "Protection", Value: levels(g.Reminders)},
-			{Label: "Expires", Value: clock(g.Expiry) + " (" + commands.Relative(g.Expiry.Sub(now)) + ")"},
-			{Label: "Set by", Value: s.setBy(p)},
+			{Label: i18n.Raw("Page"), Value: i18n.Raw(g.Title)},
+			{Label: i18n.Raw("Protection"), Value: i18n.Raw(levels(g.Reminders))},
+			{Label: i18n.Raw("Expires"), Value: i18n.Raw(clock(g.Expiry) + " (" + commands.Relative(g.Expiry.Sub(now)) + ")")},
+			{Label: i18n.Raw("Set by"), Value: i18n.Raw(s.setBy(p))},
 		},
 	}
 	if p.Reason != "" {
-		reply.Fields = append(reply.Fields, commands.Field{Label: "Reason", Value: p.Reason})
+		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw("Reason"), Value: i18n.Raw(p.Reason)})
 	}
 	id := strconv.FormatInt(first.ID, 10)
 	if p.Length > 0 {
@@ -300,11 +301,11 @@ func (s *Scheduler) single(w *wiki, g ReminderGroup, now time.Time) commands.Rep
 		if expired {
 			label = "Protect again for " + length(p.Length)
 		}
-		reply.Actions = append(reply.Actions, commands.Action{Label: label, Style: "primary", Command: "reminder",
+		reply.Actions = append(reply.Actions, commands.Action{Label: i18n.Raw(label), Style: "primary", Command: "reminder",
 			Args: map[string]string{"do": "extend", "id": id, "wiki": w.Name}})
 	}
 	if !expired {
-		reply.Actions = append(reply.Actions, commands.Action{Label: "Dismiss", Command: "reminder",
+		reply.Actions = append(reply.Actions, commands.Action{Label: i18n.Raw("Dismiss"), Command: "reminder",
 			Args: map[string]string{"do": "dismiss", "id": id, "wiki": w.Name}})
 	}
 	return s.named(w, reply)
@@ -316,7 +317,7 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 	reply := commands.Reply{
 		Command:  "reminder",
 		Outcome:  commands.OutcomeOK,
-		Title:    fmt.Sprintf("%d protections expire soon or have expired", total),
+		Title:    i18n.Raw(fmt.Sprintf("%d protections expire soon or have expired", total)),
 		Announce: true,
 	}
 	anyLate, anyRecovered := false, false
@@ -336,7 +337,7 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 			value += " (may repeat)"
 			anyRecovered = true
 		}
-		reply.Fields = append(reply.Fields, commands.Field{Label: g.Title, Value: value})
+		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw(g.Title), Value: i18n.Raw(value)})
 	}
 	expiring := "`/expiring`"
 	if s.multi() {
@@ -352,7 +353,7 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 	if total > len(groups) {
 		notes = append(notes, fmt.Sprintf("…and %d more.", total-len(groups)))
 	}
-	reply.Text = strings.Join(notes, "\n")
+	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
 	return s.named(w, reply)
 }
 

@@ -49,7 +49,7 @@ func newFarm(t *testing.T, mod func(*reminders.Config)) *farm {
 			return []reminders.Channel{{Name: "notice-" + name, Notify: b.Notify}}
 		}})
 	}
-	f.cfg = reminders.Config{Store: f.env.DB, Wikis: wikis, Now: f.clock.Now, Metrics: f.env.Metrics}
+	f.cfg = reminders.Config{Store: f.env.DB, Wikis: wikis, Now: f.clock.Now, Metrics: reminders.NewMetrics(f.env.Metrics.Registerer())}
 	if mod != nil {
 		mod(&f.cfg)
 	}
@@ -148,9 +148,9 @@ func TestSameTitleOnTwoWikisIsRemindedOnEach(t *testing.T) {
 	toEn, toDe := f.tick(t, later(expEn, expDe).Add(-time.Hour))
 	for name, msgs := range map[string][]commands.Reply{"en": toEn, "de": toDe} {
 		m := wantOne(t, msgs, name+"'s 1-hour warning")
-		if m.Wiki != name || !strings.HasPrefix(m.Title, "["+name+"] Protection of "+title+" expires in") ||
-			!strings.HasPrefix(m.Plain(), "["+name+"] ") || field(m, "Page") != title {
-			t.Errorf("%s's reminder: %q (wiki %q)\n%s", name, m.Title, m.Wiki, m.Plain())
+		if m.Wiki != name || !strings.HasPrefix(english(m.Title), "["+name+"] Protection of "+title+" expires in") ||
+			!strings.HasPrefix(m.String(), "["+name+"] ") || field(m, "Page") != title {
+			t.Errorf("%s's reminder: %q (wiki %q)\n%s", name, m.Title, m.Wiki, m.String())
 		}
 		for _, a := range m.Actions {
 			if a.Args["wiki"] != name || a.Args["id"] == "" {
@@ -190,8 +190,8 @@ func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
 	wrong := mEn.Actions[1]
 	wrong.Args = map[string]string{"do": wrong.Args["do"], "id": wrong.Args["id"], "wiki": "de"}
 	r := f.press(t, slackAdmin, wrong)
-	if r.Code != "reminder-wrong-wiki" || !strings.Contains(r.Text, "`en`") {
-		t.Fatalf("en's reminder pressed on de: %s", r.Plain())
+	if r.Code != "reminder-wrong-wiki" || !strings.Contains(english(r.Text), "`en`") {
+		t.Fatalf("en's reminder pressed on de: %s", r.String())
 	}
 	if audit := f.env.LastAudit(t); audit.Command != "reminder" || audit.Wiki != "de" || audit.Code != "reminder-wrong-wiki" {
 		t.Errorf("audit = %+v", audit)
@@ -203,11 +203,11 @@ func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
 		}
 	}
 
-	if r := f.press(t, slackAdmin, mEn.Actions[1]); !r.OK() || r.Title != "[en] Reminders about "+title+" dismissed." {
-		t.Fatalf("dismiss on en: %s", r.Plain())
+	if r := f.press(t, slackAdmin, mEn.Actions[1]); !r.OK() || english(r.Title) != "[en] Reminders about "+title+" dismissed." {
+		t.Fatalf("dismiss on en: %s", r.String())
 	}
-	if r := f.press(t, discordMod, mDe.Actions[0]); !r.OK() || r.Title != "[de] Protection of "+title+" extended by 3 hours." {
-		t.Fatalf("extend on de: %s", r.Plain())
+	if r := f.press(t, discordMod, mDe.Actions[0]); !r.OK() || english(r.Title) != "[de] Protection of "+title+" extended by 3 hours." {
+		t.Fatalf("extend on de: %s", r.String())
 	}
 	ps, err := f.env.Wikis["de"].Client.PageProtections(ctx, title)
 	if err != nil || len(ps) != 1 || ps[0].Expiry != expDe.Add(3*time.Hour).Format(time.RFC3339) {
@@ -255,7 +255,7 @@ func TestProtectOnAWikiIsTrackedThere(t *testing.T) {
 	for _, name := range []string{"en", "de"} {
 		line := fmt.Sprintf(`/protect "%s" create=sysop expiry="%d hours" wiki=%s`, title, map[string]int{"en": 3, "de": 5}[name], name)
 		if r := f.env.Service.ExecuteLine(ctx, slackAdmin, line); !r.OK() {
-			t.Fatalf("%s: %s", line, r.Plain())
+			t.Fatalf("%s: %s", line, r.String())
 		}
 	}
 	for name, want := range map[string]time.Duration{"en": 3 * time.Hour, "de": 5 * time.Hour} {
@@ -267,8 +267,8 @@ func TestProtectOnAWikiIsTrackedThere(t *testing.T) {
 	for name, want := range map[string]string{"en": "3 hours", "de": "5 hours"} {
 		r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring wiki="+name)
 		v := field(r, title+" (create)")
-		if !r.OK() || !strings.HasPrefix(r.Title, "["+name+"] 1 protection expires") || !strings.Contains(v, "(in "+want+")") {
-			t.Errorf("/expiring wiki=%s: %s", name, r.Plain())
+		if !r.OK() || !strings.HasPrefix(english(r.Title), "["+name+"] 1 protection expires") || !strings.Contains(v, "(in "+want+")") {
+			t.Errorf("/expiring wiki=%s: %s", name, r.String())
 		}
 	}
 }
@@ -487,7 +487,7 @@ func TestDigestsAreByWiki(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := wantOne(t, boxes["en"].take(), "en's burst")
-	if m.Title != "[en] 7 protections expire soon or have expired" || m.Wiki != "en" || len(m.Fields) != 7 || !strings.Contains(m.Text, "`/expiring wiki=en`") {
+	if english(m.Title) != "[en] 7 protections expire soon or have expired" || m.Wiki != "en" || len(m.Fields) != 7 || !strings.Contains(english(m.Text), "`/expiring wiki=en`") {
 		t.Errorf("en's digest = %q (wiki %q, %d lines)\n%s", m.Title, m.Wiki, len(m.Fields), m.Text)
 	}
 	de := boxes["de"].take()
@@ -495,7 +495,7 @@ func TestDigestsAreByWiki(t *testing.T) {
 		t.Fatalf("de got %d messages, want 2", len(de))
 	}
 	for _, m := range de {
-		if !strings.HasPrefix(m.Title, "[de] Protection of Burst ") || m.Wiki != "de" || len(m.Actions) != 2 || m.Actions[0].Args["wiki"] != "de" {
+		if !strings.HasPrefix(english(m.Title), "[de] Protection of Burst ") || m.Wiki != "de" || len(m.Actions) != 2 || m.Actions[0].Args["wiki"] != "de" {
 			t.Errorf("de's reminder = %q (wiki %q), %+v", m.Title, m.Wiki, m.Actions)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // The benchmarks in this file measure the adapter's own work on a slash
@@ -143,9 +144,9 @@ func BenchmarkDeliver(b *testing.B) {
 	reply := commands.Reply{
 		Command:  "protect",
 		Outcome:  commands.OutcomeOK,
-		Title:    "Protection of Main Page changed.",
-		Text:     "The wiki's log says: benchmark — requested by Slack user u-admin (U-ADMIN) via wikimod",
-		Fields:   []commands.Field{{Label: "create", Value: "sysop, until 2026-11-23T02:42:20Z (in 24 hours) (new)"}},
+		Title:    i18n.Raw("Protection of Main Page changed."),
+		Text:     i18n.Raw("The wiki's log says: benchmark — requested by Slack user u-admin (U-ADMIN) via wikimod"),
+		Fields:   []commands.Field{{Label: i18n.Raw("create"), Value: i18n.Raw("sysop, until 2026-11-23T02:42:20Z (in 24 hours) (new)")}},
 		Announce: true,
 		URL:      "http://127.0.0.1:8080/index.php/Main_Page",
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // The handlers below are shared by HTTP and Socket Mode: each takes what
@@ -50,7 +51,7 @@ func (a *Adapter) slash(cmd slack.SlashCommand) (any, func()) {
 	refusal, ok, release := a.submit(actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID), line, name, args,
 		func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) })
 	if !ok {
-		return ackMessage{ResponseType: "ephemeral", Text: fallbackText(refusal)}, noRelease
+		return ackMessage{ResponseType: "ephemeral", Text: fallbackText(render(refusal, i18n.Localizer{}))}, noRelease
 	}
 	return ackMessage{ResponseType: "ephemeral", Text: "Working on /" + escape(strings.TrimPrefix(cmd.Command, "/")) + "…"}, release
 }
@@ -181,7 +182,7 @@ func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
 		}
 	})
 	if !ok {
-		return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: truncate(fallbackText(refusal), 1000)})
+		return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: truncate(fallbackText(render(refusal, i18n.Localizer{})), 1000)})
 	}
 	release() // the reply may only go to the modal's answer or after it
 	timer := time.NewTimer(a.cfg.SubmitWait)
@@ -189,7 +190,7 @@ func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
 	select {
 	case reply := <-done:
 		if secretProblem(reply) {
-			return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: truncate(reply.Text, 1000)})
+			return slack.NewErrorsViewSubmissionResponse(map[string]string{secretBlockID: truncate(render(reply, i18n.Localizer{}).text, 1000)})
 		}
 		return nil // closes the modal; the reply is delivered after it
 	case <-timer.C:
@@ -218,9 +219,9 @@ type target struct {
 // deliver posts a reply privately to the person who asked, and announces
 // it in the notice channel when the reply is worth announcing.
 func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
-	head := headBlocks(r)
-	blocks := withFooter(head, r, "")
-	text := fallbackText(r)
+	mine := render(r, i18n.Localizer{})
+	blocks := replyBlocks(mine)
+	text := fallbackText(mine)
 	var err error
 	if to.responseURL != "" {
 		err = slack.PostWebhookCustomHTTPContext(ctx, to.responseURL, a.cfg.HTTPClient, &slack.WebhookMessage{
@@ -239,7 +240,8 @@ func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
 		a.log.Error("slack: could not deliver a reply", "command", r.Command, "user", to.user, "err", scrubURL(err))
 	}
 	if channel := a.noticeChannel(r.Wiki); r.Announce && channel != "" {
-		if err := a.postMessage(ctx, channel, text, withFooter(head, r, to.user)); err != nil {
+		news := render(r, a.cfg.Service.ChannelLocalizer(ctx, PlatformName, channel, r.Wiki))
+		if err := a.postMessage(ctx, channel, fallbackText(news), withFooter(headBlocks(news), news, to.user)); err != nil {
 			a.log.Error("slack: could not announce in the notice channel", "command", r.Command, "err", err)
 		}
 	}
@@ -257,7 +259,8 @@ func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
 			return err
 		}
 	}
-	return a.postMessage(ctx, channel, fallbackText(r), replyBlocks(r))
+	news := render(r, a.cfg.Service.ChannelLocalizer(ctx, PlatformName, channel, r.Wiki))
+	return a.postMessage(ctx, channel, fallbackText(news), replyBlocks(news))
 }
 
 // noticeChannel is where notices about the named wiki go ("" for a reply

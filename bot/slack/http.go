@@ -44,7 +44,7 @@ func (a *Adapter) serveCommand(w http.ResponseWriter, r *http.Request) {
 	ack, release := a.slash(cmd)
 	writeAck(w, ack)
 	release()
-	a.observeAck("command", start)
+	a.observeAck(ackCommand, start)
 }
 
 func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +60,7 @@ func (a *Adapter) serveInteraction(w http.ResponseWriter, r *http.Request) {
 	ack, release := a.interaction(ic)
 	writeAck(w, ack)
 	release()
-	a.observeAck("interaction", start)
+	a.observeAck(ackInteraction, start)
 }
 
 // arrival is when the request reached wikimod (bot.Arrival), or now for
@@ -76,7 +76,7 @@ func arrival(r *http.Request) time.Time {
 // after three seconds; this is the figure to watch.
 func (a *Adapter) observeAck(kind string, start time.Time) {
 	if a.cfg.Metrics != nil {
-		a.cfg.Metrics.Observe("wikimod_slack_ack_seconds", time.Since(start), "kind", kind)
+		a.cfg.Metrics.AckSeconds.WithLabelValues(kind).Observe(time.Since(start).Seconds())
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // The modal that asks for a password that was not typed.
@@ -97,14 +98,14 @@ func (a *Adapter) openSecretModal(ctx context.Context, cmd slack.SlashCommand, s
 	meta, err := json.Marshal(st)
 	if err != nil || len(meta) > maxMetadata {
 		a.deliver(ctx, to, commands.Reply{Command: spec.Name, Outcome: commands.OutcomeInvalid, Code: "usage",
-			Title: "Nothing was done.", Text: "The arguments are too long to carry into the password form. Shorten them, or type the password too: `" + spec.Usage + "`"})
+			Title: i18n.Raw("Nothing was done."), Text: i18n.Raw("The arguments are too long to carry into the password form. Shorten them, or type the password too: `" + spec.Usage + "`")})
 		return
 	}
 	if _, err := a.api.OpenViewContext(ctx, cmd.TriggerID, secretView(spec, args, string(meta))); err != nil {
 		a.log.Error("slack: views.open failed", "command", spec.Name, "err", scrubURL(err))
 		a.deliver(ctx, to, commands.Reply{Command: spec.Name, Outcome: commands.OutcomeFailed, Code: "modal-unavailable",
-			Title: "Slack did not open the form for the " + spec.AskSecret + ", so nothing was done.",
-			Text:  "Try again, or type it in the command (a slash command is shown to no one but you): `" + spec.Usage + "`"})
+			Title: i18n.Raw("Slack did not open the form for the " + spec.AskSecret + ", so nothing was done."),
+			Text:  i18n.Raw("Try again, or type it in the command (a slash command is shown to no one but you): `" + spec.Usage + "`")})
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 var _ commands.Teller = (*Adapter)(nil)
@@ -24,7 +25,7 @@ func (a *Adapter) TellRequester(ctx context.Context, to commands.Actor, r comman
 		return fmt.Errorf("slack: no channel or user to tell: %w", commands.ErrUndeliverable)
 	}
 	_, err := a.api.PostEphemeralContext(ctx, to.Channel, to.UserID,
-		slack.MsgOptionText(fallbackText(r), false), slack.MsgOptionBlocks(replyBlocks(r)...))
+		slack.MsgOptionText(fallbackText(render(r, i18n.Localizer{})), false), slack.MsgOptionBlocks(replyBlocks(render(r, i18n.Localizer{}))...))
 	if err == nil {
 		return nil
 	}

@@ -11,6 +11,7 @@ import (
 
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // noService takes no command: telling a requester runs none.
@@ -37,7 +38,7 @@ func teller(t *testing.T, apiURL string) *wikislack.Adapter {
 }
 
 var settledReply = commands.Reply{Command: "protect", Outcome: commands.OutcomeInterrupted, Code: "not-run",
-	Title: "Your command did not run.", Text: "wikimod stopped before your `/protect \"Main Page\" edit=sysop` had its turn."}
+	Title: i18n.Raw("Your command did not run."), Text: i18n.Raw("wikimod stopped before your `/protect \"Main Page\" edit=sysop` had its turn.")}
 
 // TestTellRequesterPostsEphemeral: the requester of a settled command is
 // told with chat.postEphemeral, to them alone in the channel of the

@@ -11,6 +11,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Block Kit limits that replies are cut to.
@@ -34,36 +35,100 @@ var outcomeIcons = map[commands.Outcome]string{
 	commands.OutcomeFailed:    ":warning:",
 }
 
+// rendered is a reply in one reader's language: its words, ready for
+// Block Kit.
+type rendered struct {
+	r      commands.Reply
+	title  string
+	text   string
+	fields [][2]string
+	labels []string // the actions' labels
+	open   string   // "Open on the wiki"
+	plain  string   // the whole reply as plain text
+	l      i18n.Localizer
+}
+
+// render puts r into words with l (r.Localizer when l is zero), with
+// Slack's way of writing times and Slack's command names.
+func render(r commands.Reply, l i18n.Localizer) rendered {
+	if l.Lang == "" {
+		l = r.Localizer
+	}
+	l.Time = slackTime
+	out := rendered{r: r, l: l, title: slackNames(l.Text(r.Title)), text: slackNames(l.Text(r.Text)),
+		open: l.T("wikimod-open-on-wiki")}
+	out.fields = make([][2]string, len(r.Fields))
+	for i, f := range r.Fields {
+		label := l.Text(f.Label)
+		if label == "/help" {
+			label = helpCommand
+		}
+		out.fields[i] = [2]string{label, slackNames(l.Text(f.Value))}
+	}
+	out.labels = make([]string, len(r.Actions))
+	for i, act := range r.Actions {
+		out.labels[i] = l.Text(act.Label)
+	}
+	var b strings.Builder
+	b.WriteString(out.title)
+	if out.text != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(out.text)
+	}
+	for _, f := range out.fields {
+		fmt.Fprintf(&b, "\n  %s: %s", f[0], f[1])
+	}
+	if r.URL != "" {
+		fmt.Fprintf(&b, "\n  %s", r.URL)
+	}
+	out.plain = b.String()
+	return out
+}
+
+// slackTime writes t as Slack's date markup, which each reader's client
+// shows in their own time zone and language, with a UTC fallback.
+func slackTime(t i18n.Time) string {
+	format := "{date_short_pretty} {time}"
+	switch t.Style {
+	case i18n.TimeRelative:
+		format = "{ago}"
+	case i18n.TimeDate:
+		format = "{date_short_pretty}"
+	}
+	return fmt.Sprintf("<!date^%d^%s|%s>", t.T.Unix(), format, t.T.UTC().Format("2006-01-02 15:04 UTC"))
+}
+
 // replyBlocks renders a reply as Block Kit: the title and explanation, the
 // fields (each protection and its expiry, for /protect) as a two-column
 // section, a link to the page, and the reply's actions as buttons.
-func replyBlocks(r commands.Reply) []slack.Block {
+func replyBlocks(r rendered) []slack.Block {
 	return withFooter(headBlocks(r), r, "")
 }
 
 // headBlocks renders the part of a reply that is the same in every copy of
-// it: the title and explanation, and the fields.
-func headBlocks(r commands.Reply) []slack.Block {
-	r = slackNames(r)
+// it in one language: the title and explanation, and the fields.
+func headBlocks(r rendered) []slack.Block {
 	icon, space := "", ""
-	if i := outcomeIcons[r.Outcome]; i != "" && r.Title != "" {
+	if i := outcomeIcons[r.r.Outcome]; i != "" && r.title != "" {
 		icon, space = i, " "
 	}
 	newline := ""
-	if r.Text != "" {
+	if r.text != "" {
 		newline = "\n"
 	}
 	// One concatenation makes one string; escape allocates only when it
 	// has something to escape.
-	head := icon + space + "*" + escape(r.Title) + "*" + newline + escape(r.Text)
-	blocks := make([]slack.Block, 0, 1+(len(r.Fields)+maxFields-1)/maxFields)
+	head := icon + space + "*" + escape(r.title) + "*" + newline + escape(r.text)
+	blocks := make([]slack.Block, 0, 1+(len(r.fields)+maxFields-1)/maxFields)
 	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(head, maxSectionText)), nil, nil))
 
-	for start := 0; start < len(r.Fields); start += maxFields {
-		rows := r.Fields[start:min(start+maxFields, len(r.Fields))]
+	for start := 0; start < len(r.fields); start += maxFields {
+		rows := r.fields[start:min(start+maxFields, len(r.fields))]
 		fields := make([]*slack.TextBlockObject, 0, len(rows))
 		for _, f := range rows {
-			fields = append(fields, mrkdwn(truncate("*"+escape(f.Label)+"*\n"+escape(f.Value), maxFieldText)))
+			fields = append(fields, mrkdwn(truncate("*"+escape(f[0])+"*\n"+escape(f[1]), maxFieldText)))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 	}
@@ -72,28 +137,27 @@ func headBlocks(r commands.Reply) []slack.Block {
 
 // withFooter returns head followed by the rest of the reply: the link to
 // the page, who did it (by, a Slack user id, for announcements), and the
-// buttons. head is not changed, so the private reply and its announcement
-// can share it.
-func withFooter(head []slack.Block, r commands.Reply, by string) []slack.Block {
+// buttons. head is not changed.
+func withFooter(head []slack.Block, r rendered, by string) []slack.Block {
 	blocks := make([]slack.Block, len(head), len(head)+2)
 	copy(blocks, head)
 
 	var context []slack.MixedElement
-	if r.URL != "" || by != "" {
+	if r.r.URL != "" || by != "" {
 		context = make([]slack.MixedElement, 0, 2)
 	}
-	if r.URL != "" {
-		context = append(context, mrkdwn("<"+escapeURL(r.URL)+"|Open on the wiki>"))
+	if r.r.URL != "" {
+		context = append(context, mrkdwn("<"+escapeURL(r.r.URL)+"|"+escape(r.open)+">"))
 	}
 	if by != "" {
-		context = append(context, mrkdwn("by <@"+escape(by)+"> with /"+escape(r.Command)))
+		context = append(context, mrkdwn(r.l.T("wikimod-announced-by", "<@"+escape(by)+">", "/"+escape(r.r.Command))))
 	}
 	if len(context) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", context...))
 	}
 
 	var buttons []slack.BlockElement
-	for i, act := range r.Actions {
+	for i, act := range r.r.Actions {
 		if len(buttons) == maxButtons {
 			break
 		}
@@ -102,7 +166,7 @@ func withFooter(head []slack.Block, r commands.Reply, by string) []slack.Block {
 			continue // Notify refuses these before posting
 		}
 		b := slack.NewButtonBlockElement(actionPrefix+strconv.Itoa(i), value,
-			slack.NewTextBlockObject(slack.PlainTextType, truncate(act.Label, 75), false, false))
+			slack.NewTextBlockObject(slack.PlainTextType, truncate(r.labels[i], 75), false, false))
 		switch act.Style {
 		case "primary":
 			b = b.WithStyle(slack.StylePrimary)
@@ -119,35 +183,15 @@ func withFooter(head []slack.Block, r commands.Reply, by string) []slack.Block {
 
 // fallbackText is the plain text Slack shows where blocks are not shown:
 // notifications, and clients without Block Kit.
-func fallbackText(r commands.Reply) string {
-	return truncate(escape(slackNames(r).Plain()), maxSectionText)
+func fallbackText(r rendered) string {
+	return truncate(escape(r.plain), maxSectionText)
 }
 
-// slackNames gives a reply the command names a Slack user types: Slack keeps
-// /help for itself, so wikimod's is helpCommand, and a reply that says
-// "`/help`" would send the person to Slack's own.
-func slackNames(r commands.Reply) commands.Reply {
-	const from, to = "`/help", "`" + helpCommand
-	r.Title = strings.ReplaceAll(r.Title, from, to)
-	r.Text = strings.ReplaceAll(r.Text, from, to)
-	var fields []commands.Field
-	for i, f := range r.Fields {
-		label := f.Label
-		if label == "/help" {
-			label = helpCommand
-		}
-		value := strings.ReplaceAll(f.Value, from, to)
-		if label != f.Label || value != f.Value {
-			if fields == nil {
-				fields = append([]commands.Field(nil), r.Fields...)
-			}
-			fields[i] = commands.Field{Label: label, Value: value}
-		}
-	}
-	if fields != nil {
-		r.Fields = fields
-	}
-	return r
+// slackNames gives a text the command names a Slack user types: Slack
+// keeps /help for itself, so wikimod's is helpCommand, and a reply that
+// says "`/help`" would send the person to Slack's own.
+func slackNames(s string) string {
+	return strings.ReplaceAll(s, "`/help", "`"+helpCommand)
 }
 
 func mrkdwn(s string) *slack.TextBlockObject {
@@ -187,10 +231,10 @@ type buttonValue struct {
 func encodeButton(act commands.Action) (string, error) {
 	b, err := json.Marshal(buttonValue{Command: act.Command, Args: act.Args})
 	if err != nil {
-		return "", fmt.Errorf("slack: button %q: %w", act.Label, err)
+		return "", fmt.Errorf("slack: button for /%s: %w", act.Command, err)
 	}
 	if len(b) > maxButtonValue {
-		return "", fmt.Errorf("slack: button %q: its command and arguments take %d bytes; Slack allows %d", act.Label, len(b), maxButtonValue)
+		return "", fmt.Errorf("slack: button for /%s: its command and arguments take %d bytes; Slack allows %d", act.Command, len(b), maxButtonValue)
 	}
 	return string(b), nil
 }

@@ -22,8 +22,8 @@ import (
 
 	"github.com/slack-go/slack"
 
-	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Modes the adapter runs in.
@@ -38,6 +38,8 @@ type Service interface {
 	Submit(ctx context.Context, job commands.Job) (commands.Reply, bool)
 	Authorize(ctx context.Context, actor commands.Actor, name string, args commands.Args) (commands.Reply, bool)
 	Spec(name string) (commands.Spec, bool)
+	// ChannelLocalizer renders messages to a channel in its language.
+	ChannelLocalizer(ctx context.Context, platform, channel, wiki string) i18n.Localizer
 }
 
 // ReplayGuard remembers the signed requests already taken, so that one
@@ -89,8 +91,8 @@ type Config struct {
 	// Replays refuses replayed requests. Required in HTTP mode.
 	Replays ReplayGuard
 	// Metrics, if set, gets the time to acknowledge each request
-	// (wikimod_slack_ack_seconds, by kind: command or interaction).
-	Metrics *bot.Metrics
+	// (NewMetrics).
+	Metrics *Metrics
 	// Timeout bounds one command, as the service's own timeout does; the
 	// adapter allows a little more for looking up groups and delivering the
 	// reply. Zero means 30 seconds.
@@ -199,12 +201,6 @@ func New(cfg Config) (*Adapter, error) {
 	a.macs.New = func() any { return newMAC(cfg.SigningSecret) }
 	a.groups = &groupCache{api: client, ttl: cfg.GroupsTTL, now: cfg.Now, log: cfg.Logger, enabled: cfg.UserGroups}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
-	if cfg.Metrics != nil {
-		cfg.Metrics.Describe("wikimod_slack_ack_seconds", "histogram", "Time from receiving a Slack request to acknowledging it, by kind.")
-		// At zero from the start, so that alerts see 0 before the first.
-		cfg.Metrics.Init("wikimod_slack_ack_seconds", []string{"kind", "command"}, []string{"kind", "interaction"})
-		cfg.Metrics.InitSecurity(PlatformName, KindMissingSignature, KindBadSignature, KindStaleTimestamp, KindOversized, KindReplay)
-	}
 	return a, nil
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/wikimod/wikimod/bot/reminders"
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
@@ -497,13 +498,13 @@ func TestNotifyButtonsRunAsPresser(t *testing.T) {
 			Params: []commands.Param{{Name: "do"}, {Name: "id"}}},
 		Run: func(_ context.Context, req *commands.Request) (commands.Reply, error) {
 			ran = append(ran, req.Args)
-			return commands.Reply{Title: "Reminder " + req.Args.Named["id"] + ": " + req.Args.Named["do"] + " done."}, nil
+			return commands.Reply{Title: i18n.Raw("Reminder " + req.Args.Named["id"] + ": " + req.Args.Named["do"] + " done.")}, nil
 		},
 	}
 	h := newHarness(t, testenv.Options{Extra: []commands.Command{extra}}, nil)
-	notice := commands.Reply{Title: "Protection of <Main Page> expires in 1 hour.", Actions: []commands.Action{
-		{Label: "Extend a week", Style: "primary", Command: "reminder", Args: map[string]string{"do": "extend", "id": "7"}},
-		{Label: "Dismiss", Command: "reminder", Args: map[string]string{"do": "dismiss", "id": "7"}},
+	notice := commands.Reply{Title: i18n.Raw("Protection of <Main Page> expires in 1 hour."), Actions: []commands.Action{
+		{Label: i18n.Raw("Extend a week"), Style: "primary", Command: "reminder", Args: map[string]string{"do": "extend", "id": "7"}},
+		{Label: i18n.Raw("Dismiss"), Command: "reminder", Args: map[string]string{"do": "dismiss", "id": "7"}},
 	}}
 	if err := h.ad.Notify(context.Background(), notice); err != nil {
 		t.Fatal(err)
@@ -560,7 +561,7 @@ func TestNotifyButtonsRunAsPresser(t *testing.T) {
 	}
 
 	// A button whose value Slack would refuse is refused before posting.
-	long := commands.Reply{Title: "x", Actions: []commands.Action{{Label: "Big", Command: "reminder", Args: map[string]string{"id": strings.Repeat("9", 2100)}}}}
+	long := commands.Reply{Title: i18n.Raw("x"), Actions: []commands.Action{{Label: i18n.Raw("Big"), Command: "reminder", Args: map[string]string{"id": strings.Repeat("9", 2100)}}}}
 	if err := h.ad.Notify(context.Background(), long); err == nil || !strings.Contains(err.Error(), "Slack allows 2000") {
 		t.Errorf("oversized button: %v", err)
 	}
@@ -618,7 +619,7 @@ func (r *recorder) Execute(_ context.Context, a commands.Actor, name string, _ c
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, name)
 	r.actors = append(r.actors, a)
-	return commands.Reply{Command: name, Outcome: commands.OutcomeOK, Title: "ran " + name}
+	return commands.Reply{Command: name, Outcome: commands.OutcomeOK, Title: i18n.Raw("ran " + name)}
 }
 
 func (r *recorder) Submit(ctx context.Context, job commands.Job) (commands.Reply, bool) {

@@ -12,6 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
@@ -167,11 +170,12 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	for _, p := range platforms {
 		a.metrics.InitSecurity(p.info.Name, commands.KindRateLimited)
 	}
-	a.metrics.Gauge("wikimod_commands_waiting", "Commands waiting in the queue for their turn at the wiki.", func() float64 {
+	gauges := promauto.With(a.metrics.Registerer())
+	gauges.NewGaugeFunc(prometheus.GaugeOpts{Name: "wikimod_commands_waiting", Help: "Commands waiting in the queue for their turn at the wiki."}, func() float64 {
 		waiting, _ := a.service.QueueLen()
 		return float64(waiting)
 	})
-	a.metrics.Gauge("wikimod_commands_running", "Commands running against the wikis now.", func() float64 {
+	gauges.NewGaugeFunc(prometheus.GaugeOpts{Name: "wikimod_commands_running", Help: "Commands running against the wikis now."}, func() float64 {
 		_, running := a.service.QueueLen()
 		return float64(running)
 	})

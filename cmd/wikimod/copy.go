@@ -144,8 +144,7 @@ func copyData(ctx context.Context, from, to StorageConfig) ([]tableCount, time.D
 	}
 	counted := func(ctx context.Context, yield func(commands.DumpBatch) error) error {
 		return src.Dump(ctx, func(b commands.DumpBatch) error {
-			for i, n := range []int{len(b.Audit), len(b.Links), len(b.Protections), len(b.Reminders),
-				len(b.ReminderState), len(b.SecurityCounts), len(b.StorageState)} {
+			for i, n := range b.Rows() {
 				counts[i].rows += n
 			}
 			return yield(b)

@@ -47,6 +47,10 @@ var copyLinks = []commands.Link{
 	{Wiki: "en", Platform: "discord", UserID: "D9", WikiUser: "Bob", Method: commands.LinkByPage},
 }
 
+// copyLanguages are the languages chat users chose in fillSource; U1 on
+// Slack chose twice, and kept the second.
+var copyLanguages = []struct{ platform, user, lang string }{{"slack", "U1", "zh-hans"}, {"discord", "D9", "tr"}}
+
 // copyStateKeys are the reminder state keys fillSource sets.
 var copyStateKeys = []struct{ wiki, key string }{{"en", "sync-cursor"}, {"de", "sync-cursor"}, {"en", "other"}}
 
@@ -55,7 +59,7 @@ var copyStateKeys = []struct{ wiki, key string }{{"en", "sync-cursor"}, {"de", "
 // account, an owner) or left unfinished, the default wiki adopted,
 // identity links, protections tracked and their reminders claimed, sent,
 // retried, recovered, dismissed and cancelled, the reminders' state,
-// counts of refused requests; and the short-lived things a copy leaves
+// counts of refused requests, the languages chat users chose; and the short-lived things a copy leaves
 // behind (a link attempt, a replay key, a Discord form, a lease).
 func fillSource(t *testing.T, path string) {
 	t.Helper()
@@ -176,6 +180,13 @@ func fillSource(t *testing.T, path string) {
 		{Minute: at(time.Minute), Platform: "slack", Kind: "stale-timestamp", Source: "2001:db8::1", Count: 40, Detail: "5m old"},
 	}))
 
+	must(db.SetLanguage(ctx, "slack", "U1", "tr", at(time.Hour)))
+	for i, l := range copyLanguages {
+		must(db.SetLanguage(ctx, l.platform, l.user, l.lang, at(2*time.Hour+time.Duration(i)*time.Minute+3*time.Millisecond)))
+	}
+	must(db.SetLanguage(ctx, "console", "admin", "fi", at(time.Hour)))
+	must(db.SetLanguage(ctx, "console", "admin", "", at(2*time.Hour)))
+
 	// The short-lived things.
 	must(db.SaveLinkAttempt(ctx, commands.LinkAttempt{Wiki: "en", Platform: "discord", UserID: "D7", WikiUser: "Carol",
 		Method: commands.LinkByMail, Salt: []byte("salt"), CodeHash: []byte("hash"), Expires: at(30 * time.Hour)}))
@@ -248,6 +259,7 @@ func dumpAll(t *testing.T, db copyStore) storage.Batch {
 		all.ReminderState = append(all.ReminderState, b.ReminderState...)
 		all.SecurityCounts = append(all.SecurityCounts, b.SecurityCounts...)
 		all.StorageState = append(all.StorageState, b.StorageState...)
+		all.Languages = append(all.Languages, b.Languages...)
 		return nil
 	})
 	if err != nil {
@@ -316,6 +328,9 @@ func sameStore(t *testing.T, src, dst copyStore) {
 		call("ReminderState "+k.wiki+" "+k.key, func(db copyStore) (any, error) { return db.ReminderState(ctx, k.wiki, k.key) })
 	}
 	call("SecurityCounts", func(db copyStore) (any, error) { return db.SecurityCounts(ctx, copyT0.Add(-time.Hour), 100) })
+	for _, l := range copyLanguages {
+		call("Language "+l.platform+" "+l.user, func(db copyStore) (any, error) { return db.Language(ctx, l.platform, l.user) })
+	}
 	call("DueReminders", func(db copyStore) (any, error) { return db.DueReminders(ctx, copyT0.Add(100*time.Hour)) })
 }
 
@@ -374,9 +389,10 @@ func checkSource(t *testing.T, src copyStore) {
 		t.Errorf("the source has %d recovered, %d partly delivered, %d claimed reminders", recovered, delivered, claimed)
 	}
 	if len(all.Audit) != 6 || len(all.Links) != 3 || len(all.Protections) != 4 || len(all.ReminderState) != 3 ||
-		len(all.SecurityCounts) != 3 || len(all.StorageState) != 1 {
-		t.Fatalf("the source holds %d audit records, %d links, %d protections, %d states, %d counts, %d marks",
-			len(all.Audit), len(all.Links), len(all.Protections), len(all.ReminderState), len(all.SecurityCounts), len(all.StorageState))
+		len(all.SecurityCounts) != 3 || len(all.StorageState) != 1 || len(all.Languages) != len(copyLanguages) {
+		t.Fatalf("the source holds %d audit records, %d links, %d protections, %d states, %d counts, %d marks, %d languages",
+			len(all.Audit), len(all.Links), len(all.Protections), len(all.ReminderState), len(all.SecurityCounts), len(all.StorageState),
+			len(all.Languages))
 	}
 }
 
@@ -386,7 +402,7 @@ func checkCopyOutput(t *testing.T, out string, src storage.Batch) {
 	t.Helper()
 	for table, n := range map[string]int{"audit": len(src.Audit), "links": len(src.Links), "protections": len(src.Protections),
 		"reminders": len(src.Reminders), "reminder_state": len(src.ReminderState), "security_counts": len(src.SecurityCounts),
-		"storage_state": len(src.StorageState)} {
+		"storage_state": len(src.StorageState), "languages": len(src.Languages)} {
 		if !regexp.MustCompile(`(?m)^\s+` + table + `\s+` + fmt.Sprint(n) + ` rows$`).MatchString(out) {
 			t.Errorf("the report does not say %d rows of %s were copied:\n%s", n, table, out)
 		}
@@ -553,6 +569,7 @@ func TestStorageCopyRefusesANonEmptyTarget(t *testing.T) {
 			return db.Begin(ctx, &commands.AuditRecord{Wiki: "en", Platform: "console", UserID: "admin", Command: "protect"})
 		},
 		"reminder_state": func(db copyStore) error { return db.SetReminderState(ctx, "en", "sync-cursor", "x") },
+		"languages":      func(db copyStore) error { return db.SetLanguage(ctx, "slack", "U1", "tr", time.Time{}) },
 		"security_counts": func(db copyStore) error {
 			return db.AddSecurityCounts(ctx, []bot.SecurityCount{{Platform: "slack", Kind: "bad-signature", Source: "other", Count: 1}})
 		},

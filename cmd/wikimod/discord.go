@@ -19,6 +19,7 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 	if c.Mode == "" {
 		return nil, nil
 	}
+	a.metrics.InitSecurity(discord.PlatformName, discord.RefusalKinds...)
 	ad, err := discord.New(discord.Config{
 		Mode:               c.Mode,
 		ApplicationID:      c.ApplicationID,
@@ -35,7 +36,7 @@ func discordAdapter(a *App) (bot.Adapter, error) {
 		ShardCount:         c.ShardCount,
 		Gateway:            a.gatewayLease(),
 		OnSecurityEvent:    a.recordRefusal(discord.PlatformName),
-		Metrics:            a.metrics,
+		Metrics:            discord.NewMetrics(a.metrics.Registerer()),
 		Now:                a.now,
 		Logger:             a.log.With("component", "discord"),
 	})

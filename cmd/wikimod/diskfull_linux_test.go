@@ -59,6 +59,6 @@ func TestHealthzOnAFullDisk(t *testing.T) {
 		t.Errorf("healthz once there is room again = %d %s", resp.StatusCode, body)
 	}
 	if r := app.service.ExecuteLine(ctx, consoleActor("admin"), "/help"); r.Code == "audit-unavailable" {
-		t.Errorf("a command once there is room again: %s", r.Plain())
+		t.Errorf("a command once there is room again: %s", r.String())
 	}
 }

@@ -302,7 +302,7 @@ func TestSingleWikiConfigUpgradesToFarm(t *testing.T) {
 	title := testwait.Unique("Upgrade Page ")
 	admin := commands.Actor{Platform: "console", UserID: "admin", Channel: "console"}
 	if r := app.service.ExecuteLine(context.Background(), admin, `/protect "`+title+`" create=sysop expiry="3 days"`); !r.OK() {
-		t.Fatal(r.Plain())
+		t.Fatal(r.String())
 	}
 	app.Close()
 
@@ -331,8 +331,8 @@ console_users = ["admin"]
 	if err != nil || len(recs) != 1 || recs[0].Command != "protect" {
 		t.Errorf("the old audit row under en = %+v, %v", recs, err)
 	}
-	if r := app2.service.ExecuteLine(context.Background(), admin, "/expiring"); !strings.Contains(r.Plain(), title) {
-		t.Errorf("the old reminder under en: %s", r.Plain())
+	if r := app2.service.ExecuteLine(context.Background(), admin, "/expiring"); !strings.Contains(r.String(), title) {
+		t.Errorf("the old reminder under en: %s", r.String())
 	}
 }
 

@@ -12,7 +12,8 @@ import (
 // TestListedMetricsAreThereFromTheStart: every metric the README lists for
 // /metrics is served by a bot that has run no command yet (at zero, or
 // empty), with Slack and Discord configured, so that a dashboard or an
-// alert sees it from the start rather than after its first event.
+// alert sees it from the start rather than after its first event; so are
+// each platform's kinds of refusal.
 func TestListedMetricsAreThereFromTheStart(t *testing.T) {
 	readme, err := os.ReadFile("../../README.md")
 	if err != nil {
@@ -51,6 +52,28 @@ bot_token = "xoxb-metrics"
 	for _, m := range listed {
 		if !strings.Contains(metrics, "# TYPE "+m[1]+" ") {
 			t.Errorf("%s is listed in the README but not served before its first event", m[1])
+		}
+	}
+	// Each platform's refusals, at zero.
+	for _, want := range []string{
+		`wikimod_security_events_total{kind="bad-signature",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="dm-command",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="missing-signature",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="no-member",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="rate-limited",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="replayed-interaction",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="stale-timestamp",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="unserved-guild",platform="discord"} 0`,
+		`wikimod_security_events_total{kind="bad-signature",platform="slack"} 0`,
+		`wikimod_security_events_total{kind="missing-signature",platform="slack"} 0`,
+		`wikimod_security_events_total{kind="oversized-request",platform="slack"} 0`,
+		`wikimod_security_events_total{kind="rate-limited",platform="slack"} 0`,
+		`wikimod_security_events_total{kind="replayed-request",platform="slack"} 0`,
+		`wikimod_security_events_total{kind="stale-timestamp",platform="slack"} 0`,
+		`wikimod_security_events_total{kind="rate-limited",platform="console"} 0`,
+	} {
+		if !strings.Contains(metrics, want+"\n") {
+			t.Errorf("metrics lack %s", want)
 		}
 	}
 }

@@ -50,7 +50,7 @@ func (a *App) setupReminders() (reminderHooks, error) {
 		Replicas:     a.reminderReplicas(),
 		Now:          a.now,
 		Logger:       a.log.With("component", "reminders"),
-		Metrics:      a.metrics,
+		Metrics:      reminders.NewMetrics(a.metrics.Registerer()),
 		PlatformTitle: func(name string) string {
 			if p, ok := platformByName(name); ok {
 				return p.info.Title

@@ -19,6 +19,7 @@ func slackAdapter(a *App) (bot.Adapter, error) {
 		return nil, nil
 	}
 	log := a.log.With("component", "slack")
+	a.metrics.InitSecurity(wikislack.PlatformName, wikislack.RefusalKinds...)
 	ad, err := wikislack.New(wikislack.Config{
 		Mode:               c.Mode,
 		SigningSecret:      c.SigningSecret,
@@ -29,7 +30,7 @@ func slackAdapter(a *App) (bot.Adapter, error) {
 		APIURL:             c.APIURL,
 		UserGroups:         usesSlackUserGroups(a.cfg),
 		Service:            a.service,
-		Metrics:            a.metrics,
+		Metrics:            wikislack.NewMetrics(a.metrics.Registerer()),
 		Timeout:            a.cfg.Commands.Timeout.Duration,
 		Replays:            a.db,
 		OnSecurityEvent:    a.recordRefusal(wikislack.PlatformName),

@@ -134,6 +134,21 @@ func (w *Wiki) ProtectAs(ctx context.Context, user, password, title, protections
 	return nil
 }
 
+// SetPreference sets one of user's preferences (action=options), such as
+// "language", logged in with their main password, as they would on
+// Special:Preferences. Tests use it to give an account another language
+// than the wiki's.
+func (w *Wiki) SetPreference(ctx context.Context, user, password, name, value string) error {
+	s, err := w.login(ctx, user, password)
+	if err != nil {
+		return err
+	}
+	if err := s.write(ctx, "csrf", url.Values{"action": {"options"}, "optionname": {name}, "optionvalue": {value}}, nil); err != nil {
+		return fmt.Errorf("set %s's preference %s: %w", user, name, err)
+	}
+	return nil
+}
+
 // apiSession is one login to the wiki's API, with cookies of its own.
 type apiSession struct {
 	api    string

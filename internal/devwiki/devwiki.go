@@ -59,6 +59,10 @@ type Options struct {
 	// the one VersionEnv selects (SelectedVersion), so that a whole test run
 	// switches together; set it only where a test needs one series.
 	MediaWiki string
+	// Lang is the wiki's content language, a MediaWiki language code such
+	// as "zh-hans" or "tr" (the installer's --lang). Empty means "en". Tests
+	// of a wiki that speaks another language than English set it.
+	Lang string
 }
 
 // DefaultGrants are the bot-password grants wikimod needs.
@@ -74,6 +78,11 @@ type Wiki struct {
 	BotUser     string // e.g. "Admin@wikimod"
 	BotPassword string
 	MailFile    string // every mail the wiki sends is appended here
+	// Lang is the wiki's content language ("en", "zh-hans") and MainPage
+	// the title of its main page in that language ("Main Page", "首页"),
+	// as the running wiki reports them.
+	Lang     string
+	MainPage string
 
 	rt      runtime
 	id      string // sent by this wiki in a header, to tell it from another on the same port
@@ -134,6 +143,12 @@ func Start(ctx context.Context, opts Options) (*Wiki, error) {
 	if opts.BotApp == "" {
 		opts.BotApp = "wikimod"
 	}
+	if opts.Lang == "" {
+		opts.Lang = "en"
+	}
+	if !langCodeRE.MatchString(opts.Lang) {
+		return nil, fmt.Errorf("devwiki: Lang %q is not a MediaWiki language code such as \"en\" or \"zh-hans\"", opts.Lang)
+	}
 	if len(opts.BotGrants) == 0 {
 		opts.BotGrants = DefaultGrants
 	}
@@ -157,7 +172,7 @@ func Start(ctx context.Context, opts Options) (*Wiki, error) {
 	}
 	if _, err := w.php(ctx, "install", "--dbtype", "sqlite", "--dbpath", w.inside(filepath.Join(dir, "data")),
 		"--dbname", "w", "--server", w.URL, "--scriptpath", "", "--confpath", w.inside(filepath.Join(dir, "conf")),
-		"--pass", AdminPassword, "TestWiki", "Admin"); err != nil {
+		"--lang", opts.Lang, "--pass", AdminPassword, "TestWiki", "Admin"); err != nil {
 		return nil, fmt.Errorf("install: %w", err)
 	}
 	sendmail := filepath.Join(dir, "sendmail.sh")
@@ -331,6 +346,8 @@ func (w *Wiki) askSiteInfo(ctx context.Context, client *http.Client) (bool, erro
 			General struct {
 				Generator  string `json:"generator"`
 				PHPVersion string `json:"phpversion"`
+				Lang       string `json:"lang"`
+				MainPage   string `json:"mainpage"`
 			} `json:"general"`
 		} `json:"query"`
 	}
@@ -339,6 +356,7 @@ func (w *Wiki) askSiteInfo(ctx context.Context, client *http.Client) (bool, erro
 	}
 	w.version = strings.TrimPrefix(si.Query.General.Generator, "MediaWiki ")
 	w.phpVer = si.Query.General.PHPVersion
+	w.Lang, w.MainPage = si.Query.General.Lang, si.Query.General.MainPage
 	return true, nil
 }
 
@@ -437,6 +455,9 @@ func (w *Wiki) php(ctx context.Context, script string, args ...string) (string, 
 	}
 	return out.String(), nil
 }
+
+// langCodeRE matches how MediaWiki writes language codes.
+var langCodeRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
 var botPassRE = regexp.MustCompile(`username:'([^']+)' and password:'([^']+)'`)
 

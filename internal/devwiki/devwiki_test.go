@@ -18,9 +18,14 @@ import (
 	"github.com/wikimod/wikimod/internal/testwait"
 )
 
-var wiki *devwiki.Wiki
+// wiki is a wiki of the defaults; zhWiki one whose content language is
+// Simplified Chinese (see lang_test.go).
+var wiki, zhWiki *devwiki.Wiki
 
-func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki)) }
+func TestMain(m *testing.M) {
+	os.Exit(devwiki.MainWith(m, devwiki.Want{Into: &wiki},
+		devwiki.Want{Into: &zhWiki, Options: devwiki.Options{Lang: "zh-hans"}}))
+}
 
 // TestVersion: the wiki says which MediaWiki it runs, and it is the release
 // series the run selected, so a test run cannot silently use another.

@@ -25,6 +25,29 @@ import (
 // Tests that need the wiki fail when MediaWiki is not installed, saying how
 // to install it; set WIKIMOD_SKIP_WIKI=1 to skip them instead.
 func Main(m *testing.M, w **Wiki, more ...**Wiki) int {
+	wants := []Want{{Into: w}}
+	for _, w := range more {
+		wants = append(wants, Want{Into: w})
+	}
+	return MainWith(m, wants...)
+}
+
+// Want asks MainWith for a wiki started with Options (a content language,
+// settings of its own) and stored in *Into. Options.Dir is ignored: each
+// wiki gets a temporary folder of its own.
+type Want struct {
+	Into    **Wiki
+	Options Options
+}
+
+// MainWith is Main for wikis that need options of their own, such as a
+// wiki in another language:
+//
+//	func TestMain(m *testing.M) {
+//		os.Exit(devwiki.MainWith(m, devwiki.Want{Into: &wiki},
+//			devwiki.Want{Into: &zhWiki, Options: devwiki.Options{Lang: "zh-hans"}}))
+//	}
+func MainWith(m *testing.M, wants ...Want) int {
 	if err := Check(); err != nil {
 		if os.Getenv("WIKIMOD_SKIP_WIKI") == "1" {
 			fmt.Fprintln(os.Stderr, "devwiki: skipping the tests that need a real wiki:", err)
@@ -33,11 +56,10 @@ func Main(m *testing.M, w **Wiki, more ...**Wiki) int {
 		fmt.Fprintln(os.Stderr, "devwiki: these tests need a real MediaWiki:", err)
 		return 1
 	}
-	targets := append([]**Wiki{w}, more...)
-	wikis := make([]*Wiki, len(targets))
-	errs := make([]error, len(targets))
+	wikis := make([]*Wiki, len(wants))
+	errs := make([]error, len(wants))
 	var wg sync.WaitGroup
-	for i := range targets {
+	for i := range wants {
 		dir, err := os.MkdirTemp("", "wikimod-wiki-")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "devwiki:", err)
@@ -47,7 +69,9 @@ func Main(m *testing.M, w **Wiki, more ...**Wiki) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			wikis[i], errs[i] = Start(context.Background(), Options{Dir: dir})
+			opts := wants[i].Options
+			opts.Dir = dir
+			wikis[i], errs[i] = Start(context.Background(), opts)
 		}()
 	}
 	wg.Wait()
@@ -61,9 +85,9 @@ func Main(m *testing.M, w **Wiki, more ...**Wiki) int {
 		return 1
 	}
 	for i, wiki := range wikis {
-		fmt.Printf("devwiki: these tests run against MediaWiki %s (PHP %s, %s=%s) at %s\n",
-			wiki.Version(), wiki.phpVer, VersionEnv, wiki.rt.series, wiki.URL)
-		*targets[i] = wiki
+		fmt.Printf("devwiki: these tests run against MediaWiki %s (PHP %s, %s=%s, language %s) at %s\n",
+			wiki.Version(), wiki.phpVer, VersionEnv, wiki.rt.series, wiki.Lang, wiki.URL)
+		*wants[i].Into = wiki
 	}
 	return m.Run()
 }

@@ -34,6 +34,7 @@ func (db *DB) Dump(ctx context.Context, yield func(commands.DumpBatch) error) er
 		{"reminder_state", dumpReminderState},
 		{"security_counts", dumpSecurityCounts},
 		{"storage_state", dumpStorageState},
+		{"languages", dumpLanguages},
 	}
 	for _, t := range tables {
 		if err := t.dump(ctx, tx, yield); err != nil {
@@ -185,6 +186,16 @@ func dumpStorageState(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBa
 		}, func(b []commands.StorageStateRow) commands.DumpBatch { return commands.DumpBatch{StorageState: b} }, yield)
 }
 
+func dumpLanguages(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch) error) error {
+	return dumpQuery(ctx, tx, `SELECT platform, user_id, lang, updated FROM languages ORDER BY platform COLLATE "C", user_id COLLATE "C"`,
+		func(rows pgx.Rows) (commands.LanguageRow, error) {
+			var r commands.LanguageRow
+			err := rows.Scan(&r.Platform, &r.UserID, &r.Lang, &r.Updated)
+			r.Updated = r.Updated.UTC()
+			return r, err
+		}, func(b []commands.LanguageRow) commands.DumpBatch { return commands.DumpBatch{Languages: b} }, yield)
+}
+
 // identityTables are the tables whose ids PostgreSQL numbers: after a
 // restore, each one's sequence is set past the highest id copied, so that
 // new rows do not collide with copied ones.
@@ -321,8 +332,14 @@ func restoreBatch(ctx context.Context, tx pgx.Tx, b commands.DumpBatch) error {
 		}); err != nil {
 		return err
 	}
-	return copyRows(ctx, tx, "storage_state", []string{"key", "value"}, len(b.StorageState), func(i int) []any {
+	if err := copyRows(ctx, tx, "storage_state", []string{"key", "value"}, len(b.StorageState), func(i int) []any {
 		r := b.StorageState[i]
 		return []any{storable(r.Key), r.Value}
+	}); err != nil {
+		return err
+	}
+	return copyRows(ctx, tx, "languages", []string{"platform", "user_id", "lang", "updated"}, len(b.Languages), func(i int) []any {
+		r := b.Languages[i]
+		return []any{storable(r.Platform), storable(r.UserID), storable(r.Lang), msUTC(r.Updated)}
 	})
 }

@@ -79,6 +79,10 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"RemindersConcurrentClaimers", testRemindersConcurrentClaimers},
 		{"LeaseTakeRenewExpireRelease", testLeaseTakeRenewExpireRelease},
 		{"LeaseRace", testLeaseRace},
+		{"LanguageSetReadOverwriteForget", testLanguageSetReadOverwriteForget},
+		{"LanguageRefusesInvalid", testLanguageRefusesInvalid},
+		{"LanguageSharedByHandles", testLanguageSharedByHandles},
+		{"LanguageDumpRestore", testLanguageDumpRestore},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
