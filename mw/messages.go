@@ -158,7 +158,7 @@ func (c *Client) claimMessages(lang string, keys []string, out map[string]string
 	c.msgMu.Lock()
 	defer c.msgMu.Unlock()
 	now := c.now()
-	byFetch := map[*messageFetch]int{}
+	var byFetch map[*messageFetch]int // made when there is a wait: a warm call allocates none
 	for _, key := range keys {
 		if !validMessageKey(key) {
 			continue
@@ -179,6 +179,9 @@ func (c *Client) claimMessages(lang string, keys []string, out map[string]string
 			}
 			i, ok := byFetch[f]
 			if !ok {
+				if byFetch == nil {
+					byFetch = map[*messageFetch]int{}
+				}
 				i = len(waits)
 				byFetch[f] = i
 				waits = append(waits, wait{fetch: f})
