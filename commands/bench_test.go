@@ -63,11 +63,14 @@ func (s *rawSession) postJSON(b *testing.B, v url.Values, out any) {
 }
 
 // protect does what a /protect needs done, as raw API requests: read the
-// page's current protections, then write. Each stops at the end of the
+// page's current protections and the newest 50 entries of its protect log
+// (for the reply's history line), then write. Each stops at the end of the
 // JSON value, as the client does.
 func (s *rawSession) protect(b *testing.B, title, level string) {
 	var info map[string]any
-	s.getJSON(b, url.Values{"action": {"query"}, "prop": {"info"}, "inprop": {"protection"}, "titles": {title}, "formatversion": {"2"}}, &info)
+	s.getJSON(b, url.Values{"action": {"query"}, "prop": {"info"}, "inprop": {"protection"}, "titles": {title},
+		"list": {"logevents"}, "letype": {"protect"}, "letitle": {title}, "lelimit": {"50"}, "leprop": {"ids|title|type|user|timestamp|details"},
+		"formatversion": {"2"}}, &info)
 	if _, ok := info["query"]; !ok {
 		b.Fatalf("raw read: %v", info)
 	}
@@ -84,7 +87,8 @@ func (s *rawSession) protect(b *testing.B, title, level string) {
 // look-up and permission check, the audit log in SQLite, the wiki client,
 // and the reminders tracking the one-week protection) and the same protect
 // sent directly as the raw API requests it needs (the read of the page's
-// protections and the write), alternating so both see the same wiki. A
+// protections and protect log, and the write), alternating so both see the
+// same wiki. A
 // command is timed from its submission to the delivery of its reply, as a
 // moderator waits for it. It reports each one's median and the ratio.
 //

@@ -52,7 +52,7 @@ func TestProtectSetsWhatTheWikiReports(t *testing.T) {
 	if r.Protect == nil || len(r.Protect.Protections) != 1 || r.Protect.Protections[0].Expiry != got["create"].Expiry {
 		t.Fatalf("reply protections %+v differ from the wiki's %+v", r.Protect, got)
 	}
-	if !strings.Contains(r.String(), got["create"].Expiry) || !strings.Contains(r.String(), "spam wave") || !r.Announce {
+	if !strings.Contains(r.String(), shown(got["create"].Expiry)) || !strings.Contains(r.String(), "spam wave") || !r.Announce {
 		t.Errorf("reply does not show the absolute expiry and reason, or is not announced:\n%s", r.String())
 	}
 	rec := env.LastAudit(t)
@@ -80,7 +80,7 @@ func TestProtectPerActionExpiriesAndCascade(t *testing.T) {
 	}
 	// Lifting: all removes a protection.
 	r = run(t, env, admin, `/protect "Main Page" edit=all move=all`)
-	if !r.OK() || !strings.Contains(english(r.Text), "Lifted: edit, move") {
+	if !r.OK() || !strings.Contains(r.String(), "Lifted: Edit (edit) and Move (move).") {
 		t.Fatalf("lift reply = %s", r.String())
 	}
 	if got := env.Protections(t, "Main Page"); len(got) != 0 {
@@ -98,7 +98,7 @@ func TestProtectRejectsBadInputAndChangesNothing(t *testing.T) {
 		line, outcome, code, says string
 		reachesWiki               bool
 	}{
-		{`/protect "Svc Bad Input" create=bogus`, "invalid", "protect-invalidlevel", "autoconfirmed`, `sysop", false},
+		{`/protect "Svc Bad Input" create=bogus`, "invalid", "protect-invalidlevel", "Its levels are autoconfirmed (autoconfirmed) and sysop (sysop)", false},
 		{`/protect "Svc Bad Input" delete=sysop`, "invalid", "usage", "`edit=LEVEL`", false},
 		{`/protect "Svc Bad Input" expiry="1 week"`, "invalid", "usage", "Say which protection", false},
 		{`/protect edit=sysop`, "invalid", "usage", "Which page?", false},
@@ -217,8 +217,31 @@ func TestValidatePassword(t *testing.T) {
 	if r := run(t, env, admin, `/createaccount username=Zedekiah1x password=Zedekiah1`); r.OK() || r.Code == "" {
 		t.Errorf("createaccount after the check refused it: %s", r.String())
 	}
-	if r := run(t, env, admin, `/validatepassword password=whatever-long-1 user=Admin`); r.Code != "userexists" || !strings.Contains(english(r.Text), "already taken") {
+	if r := run(t, env, admin, `/validatepassword password=whatever-long-1 user=Admin`); r.Code != "userexists" || !strings.Contains(english(r.Text), "`user=` must be a name nobody has yet") {
 		t.Errorf("existing user: %s/%s %q", r.Outcome, r.Code, r.Text)
+	}
+
+	// In any language: the replies' own words from the catalogue, the rules
+	// in the wiki's words (its texts, as the wiki wrote them), and a
+	// refusal with the advice /validatepassword carries.
+	reader := admin
+	reader.Locale = "qqx"
+	for _, line := range []string{
+		`/validatepassword password="correct horse battery staple 42" user="Svc New One"`,
+		`/validatepassword password=password user="Svc New One"`,
+		`/validatepassword password=password`,
+		`/validatepassword password=Zedekiah1-long`,
+		`/validatepassword user=Someone`,
+	} {
+		r := run(t, env, reader, line)
+		given := append(usageLines(env.Service), "Svc New One")
+		for _, f := range r.Fields {
+			given = append(given, english(f.Label), english(f.Value))
+		}
+		noEnglish(t, line, r, given...)
+	}
+	if r := run(t, env, reader, `/validatepassword password=whatever-long-1 user=Admin`); !strings.Contains(r.String(), "(wikimod-error-userexists-validatepassword)") {
+		t.Errorf("existing user, in qqx: %s", r.String())
 	}
 }
 
@@ -269,6 +292,40 @@ func TestCreateAccount(t *testing.T) {
 	if groups, _ := env.Bot.UserGroups(ctx, x(t, "Svc Weak SFX"), x(t, "Svc NoMail SFX")); len(groups) != 0 {
 		t.Errorf("failed creations left accounts: %v", groups)
 	}
+
+	// In any language: the replies' own words from the catalogue, and
+	// refusals with the advice /createaccount carries.
+	reader := admin
+	reader.Locale = "qqx"
+	given := append(usageLines(env.Service), x(t, "Svc Qqx SFX"), x(t, "Svc Qqx Mailed SFX"), x(t, "svc.qqx.SFX@example.test"))
+	for _, line := range []string{
+		x(t, `/createaccount username="Svc Qqx SFX" password="Svc-qqx-password-42"`),
+		x(t, `/createaccount username="Svc Qqx Mailed SFX" email=svc.qqx.SFX@example.test`),
+		x(t, `/createaccount username="Svc NoMail SFX"`),
+		`/createaccount email=a@example.test`,
+	} {
+		r := run(t, env, reader, line)
+		noEnglish(t, line, r, given...)
+	}
+	r = run(t, env, reader, x(t, `/createaccount username="Svc Created SFX" password="Another-password-99"`))
+	if r.Code != "userexists" || !strings.Contains(r.String(), "(wikimod-error-userexists-createaccount)") {
+		t.Errorf("existing user, in qqx: %s", r.String())
+	}
+	r = run(t, env, reader, x(t, `/createaccount username="Svc Weak SFX" password=password`))
+	if !strings.Contains(r.String(), "(wikimod-createaccount-policy-refused)") || !strings.Contains(r.String(), "(wikimod-error-passwordincommonlist)") {
+		t.Errorf("weak password, in qqx: %s", r.String())
+	}
+}
+
+// usageLines are the usage lines of the service's commands, which a reply
+// may show as they are: they are typed, not read. (Unlike specWords, no
+// parameter name alone, which would take the same word out of a key.)
+func usageLines(svc *commands.Service) []string {
+	var out []string
+	for _, sp := range svc.Specs() {
+		out = append(out, sp.Usage)
+	}
+	return out
 }
 
 func TestResetPassword(t *testing.T) {
@@ -307,6 +364,21 @@ func TestResetPassword(t *testing.T) {
 	// An unmapped actor cannot reset, even though the wiki lets anyone.
 	if r := run(t, env, nobody, x(t, `/resetpassword user="Svc Reset One SFX"`)); r.Outcome != commands.OutcomeDenied {
 		t.Errorf("unmapped reset: %s", r.Outcome)
+	}
+
+	// In any language, every word of the replies from the catalogue.
+	reader := admin
+	reader.Locale = "qqx"
+	given := append(usageLines(env.Service), x(t, "Svc Reset One SFX"), x(t, "reset.two.SFX@example.test"), "nope")
+	for _, line := range []string{
+		x(t, `/resetpassword user="Svc Reset One SFX"`),
+		x(t, `/resetpassword email=reset.two.SFX@example.test`),
+		`/resetpassword`,
+		`/resetpassword user=A email=a@example.test`,
+		`/resetpassword email=nope`,
+	} {
+		r := run(t, env, reader, line)
+		noEnglish(t, line, r, given...)
 	}
 }
 
@@ -365,7 +437,7 @@ func TestUnknownCommandAndHelp(t *testing.T) {
 		t.Errorf("help: %s", r.String())
 	}
 	r = run(t, env, admin, `/help protect`)
-	if !r.OK() || !strings.Contains(r.String(), "levels: autoconfirmed, sysop, all") || !strings.Contains(english(r.Text), "lifted") {
+	if !r.OK() || !strings.Contains(r.String(), "levels: autoconfirmed, sysop and all") || !strings.Contains(english(r.Text), "lifted") {
 		t.Errorf("help protect: %s", r.String())
 	}
 	if r := run(t, env, admin, `/protect "unclosed`); r.Outcome != commands.OutcomeInvalid {

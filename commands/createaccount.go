@@ -16,22 +16,23 @@ func (s *Service) createAccountCommand() Command {
 		Spec: Spec{
 			Name:       cmdCreateAccount,
 			Positional: "username",
-			Summary:    "Create a wiki account (action=createaccount)",
+			Summary:    i18n.M("wikimod-command-createaccount-summary"),
 			Usage:      `/createaccount username=NAME [email=ADDRESS] [realname=NAME] [password=PASSWORD] [reason=TEXT]`,
 			Right:      mw.RightCreateAccount,
 			Grant:      `createaccount ("Create accounts")`,
 			Write:      true,
 			Params: []Param{
-				{Name: "username", Description: "The new account's user name", Required: true},
-				{Name: "email", Description: "Email address; without a password, the wiki mails a temporary one there"},
-				{Name: "realname", Description: "Real name"},
-				{Name: "password", Description: "A password; leave it out to have the wiki email a temporary one", Secret: true},
-				{Name: "reason", Description: "Reason, shown in the user creation log"},
+				{Name: "username", Description: i18n.M("wikimod-param-createaccount-username"), Required: true},
+				{Name: "email", Description: i18n.M("wikimod-param-createaccount-email")},
+				{Name: "realname", Description: i18n.M("wikimod-param-createaccount-realname")},
+				{Name: "password", Description: i18n.M("wikimod-param-createaccount-password"), Secret: true},
+				{Name: "reason", Description: i18n.M("wikimod-param-createaccount-reason")},
 			},
 			AskSecret:          "password",
 			SecretOptionalWith: []string{"email"},
 		},
-		Run: s.runCreateAccount,
+		Run:    s.runCreateAccount,
+		Advice: createAccountAdvice,
 		// An account the wiki created is in its user creation log.
 		Settle: func(rec AuditRecord) (string, string) {
 			if name := normalizeTitle(positionalOr(rec, "username")); name != "" {
@@ -45,6 +46,24 @@ func (s *Service) createAccountCommand() Command {
 // cmdCreateAccount is the command's name.
 const cmdCreateAccount = "createaccount"
 
+// createAccountAdvice is the advice (catalogue keys by the wiki's error
+// code) for the codes that mean something particular to /createaccount,
+// whose new account's name is `username=`: the wiki checks the name and
+// the password as for that account, and refusals concern creating
+// accounts; wikiAdvice has the rest.
+var createAccountAdvice = map[string]string{
+	"userexists":                        "wikimod-error-userexists-createaccount",
+	"baduser_user":                      "wikimod-error-baduser_user-createaccount",
+	"baduser":                           "wikimod-error-baduser-createaccount",
+	"invaliduser":                       "wikimod-error-invaliduser-createaccount",
+	"noname":                            "wikimod-error-noname-createaccount",
+	"password-substring-username-match": "wikimod-error-password-substring-username-match-createaccount",
+	"permissiondenied":                  "wikimod-error-permissiondenied-createaccount",
+	"blocked":                           "wikimod-error-blocked-createaccount",
+	"autoblocked":                       "wikimod-error-autoblocked-createaccount",
+	"missingparam":                      "wikimod-error-missingparam-createaccount",
+}
+
 func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, error) {
 	args, err := foldPositional(req.Spec, req.Args)
 	if err != nil {
@@ -56,15 +75,15 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 	p.Email, _ = args.Get("email")
 	p.RealName, _ = args.Get("realname")
 	p.Reason, _ = args.Get("reason")
-	shortened := s.ReasonShortened(req.Actor, p.Reason)
-	p.Reason = s.SignedReason(req.Actor, p.Reason)
+	shortened := s.ReasonShortened(ctx, req.Wiki, req.Actor, p.Reason)
+	p.Reason = s.SignedReason(ctx, req.Wiki, req.Actor, p.Reason)
 	p.Password, _ = args.Get("password")
 	if p.Username == "" {
-		return Reply{}, usageErrorf("Which user name? Usage: `%s`", req.Spec.Usage)
+		return Reply{}, usage("wikimod-createaccount-no-username", req.Spec.Usage)
 	}
 	if p.Password == "" {
 		if p.Email == "" {
-			return Reply{}, usageErrorf("Without a password the wiki mails a temporary one, so give `email=`. Or give a `password=` (where the chat platform has private forms, leave it out and wikimod asks for it privately).")
+			return Reply{}, usage("wikimod-createaccount-no-email")
 		}
 		p.MailPassword = true
 	} else {
@@ -78,20 +97,7 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 			// Any rule broken blocks a new account, even one the wiki would
 			// only ask an existing account to fix at login.
 			req.Result = map[string]any{"validity": v.Validity, "messages": messageCodes(v.Messages)}
-			var reasons []string
-			for _, m := range v.Messages {
-				reason := "- " + m.Text + " (`" + m.Code + "`)"
-				if advice, ok := adviceFor(cmdCreateAccount, m.Code); ok {
-					reason += " " + advice
-				}
-				reasons = append(reasons, reason)
-			}
-			code := "password-invalid"
-			if len(v.Messages) > 0 {
-				code = v.Messages[0].Code
-			}
-			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: code, AboutSecret: true, Message: i18n.Raw(fmt.Sprintf(
-				"The wiki's password policy refuses that password for a new account, so no account was created:\n%s\nChoose a password that meets every rule and try again.", strings.Join(reasons, "\n")))}
+			return Reply{}, policyRefusal(v.Messages)
 		}
 	}
 	res, err := req.Wiki.Client.CreateAccount(ctx, p)
@@ -104,35 +110,68 @@ func (s *Service) runCreateAccount(ctx context.Context, req *Request) (Reply, er
 	req.Result = map[string]string{"status": res.Status, "username": res.Username, "messagecode": res.MessageCode}
 	switch res.Status {
 	case "PASS":
-		r := Reply{Title: i18n.Raw("Account " + res.Username + " created."), URL: req.Site.PageURL("User:" + res.Username)}
+		r := Reply{Title: i18n.M("wikimod-createaccount-created-title", res.Username), URL: req.Site.PageURL("User:" + res.Username)}
 		if p.MailPassword {
-			r.Text = i18n.Raw("The wiki has mailed a temporary password to " + p.Email + ".")
+			r.Text = i18n.M("wikimod-createaccount-mailed-text", p.Email)
 		} else {
-			r.Text = i18n.Raw("It can log in with the password given.")
+			r.Text = i18n.M("wikimod-createaccount-password-text")
 		}
 		if shortened {
 			r.Text = i18n.Lines(r.Text, shortenedNote)
 		}
 		return r, nil
 	case "FAIL":
-		e := explainCreateAccountFail(orDefault(res.MessageCode, "createaccount-fail"), res.Message, nil, secretValues(req.Spec, args))
+		e := explainCreateAccountFail(createAccountAdvice, orDefault(res.MessageCode, "createaccount-fail"), res.Message, nil, secretValues(req.Spec, args))
 		// Several rules broken at once come as one composite code; all of
 		// them are password rules.
 		e.AboutSecret = p.Password != "" && (strings.HasPrefix(e.Code, "password") || e.Code == "badretype" || isCompositeCode(e.Code))
 		return Reply{}, e
-	case "UI":
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-ui", Message: i18n.Raw(fmt.Sprintf(
-			"The wiki asks for a further step that a chat bot cannot complete (%s)%s. Create the account on the wiki's Special:CreateAccount page instead.",
-			uiFields(res.Requests), sentence(res.Message)))}
-	case "REDIRECT":
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-redirect", Message: i18n.Raw("The wiki wants account creation to go through another site (a single sign-on or third-party login), which a chat bot cannot do. Create the account on the wiki instead.")}
-	case "RESTART":
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "createaccount-restart", Message: i18n.Raw("The wiki asked to start account creation over" + sentence(res.Message) + ". Try the command again; if it repeats, create the account on the wiki.")}
+	}
+	if e := unfinished(res); e != nil {
+		return Reply{}, e
 	}
 	return Reply{}, fmt.Errorf("createaccount: unknown status %q", res.Status)
 }
 
-func uiFields(reqs []mw.AuthRequest) string {
+// unfinished explains a status of action=createaccount that asks for more
+// than a chat bot can give (UI, REDIRECT, RESTART), or returns nil for any
+// other status.
+func unfinished(res *mw.CreateAccountResult) *Error {
+	switch res.Status {
+	case "UI":
+		ui := i18n.M("wikimod-createaccount-ui")
+		if fields := uiFields(res.Requests); len(fields) > 0 {
+			ui = i18n.M("wikimod-createaccount-ui-fields", i18n.List(fields...))
+		}
+		return &Error{Outcome: OutcomeWikiError, Code: "createaccount-ui", Message: i18n.Lines(ui, wikiSaid(res.Message))}
+	case "REDIRECT":
+		return &Error{Outcome: OutcomeWikiError, Code: "createaccount-redirect", Message: i18n.M("wikimod-createaccount-redirect")}
+	case "RESTART":
+		return &Error{Outcome: OutcomeWikiError, Code: "createaccount-restart", Message: i18n.Lines(i18n.M("wikimod-createaccount-restart"), wikiSaid(res.Message))}
+	}
+	return nil
+}
+
+// policyRefusal refuses to create an account whose password breaks rules
+// of the wiki's policy (messages, as action=validatepassword named them):
+// each rule in the wiki's words, with its code and what to do.
+func policyRefusal(messages []mw.Message) *Error {
+	lines := []i18n.Message{i18n.M("wikimod-createaccount-policy-refused")}
+	for _, m := range messages {
+		advice, _ := adviceFor(createAccountAdvice, m.Code)
+		lines = append(lines, i18n.Sentences(i18n.M("wikimod-createaccount-policy-rule", i18n.Raw(m.Text), m.Code), advice))
+	}
+	lines = append(lines, i18n.M("wikimod-createaccount-policy-retry"))
+	code := "password-invalid"
+	if len(messages) > 0 {
+		code = messages[0].Code
+	}
+	return &Error{Outcome: OutcomeWikiError, Code: code, AboutSecret: true, Message: i18n.Lines(lines...)}
+}
+
+// uiFields names the fields the wiki asks for in a UI status, in the
+// wiki's words (their labels) where it gave them, else by their names.
+func uiFields(reqs []mw.AuthRequest) []i18n.Message {
 	var names []string
 	for _, r := range reqs {
 		for name, f := range r.Fields {
@@ -142,18 +181,21 @@ func uiFields(reqs []mw.AuthRequest) string {
 			names = append(names, name)
 		}
 	}
-	if len(names) == 0 {
-		return "no fields named"
-	}
 	sort.Strings(names)
-	return "it asks for: " + strings.Join(names, ", ")
+	out := make([]i18n.Message, len(names))
+	for i, n := range names {
+		out[i] = i18n.Raw(n)
+	}
+	return out
 }
 
-func sentence(msg string) string {
-	if msg == "" {
-		return ""
+// wikiSaid is the wiki's own text of a status, as the wiki wrote it, or
+// no message when it gave none.
+func wikiSaid(text string) i18n.Message {
+	if text == "" {
+		return i18n.Message{}
 	}
-	return `: "` + msg + `"`
+	return i18n.M("wikimod-wikierror-said", i18n.Raw(text))
 }
 
 // createAccountReadBack answers a /createaccount whose request may have
@@ -163,22 +205,20 @@ func (s *Service) createAccountReadBack(ctx context.Context, req *Request, usern
 	s.log.Warn("createaccount: the wiki's answer was lost; looking the account up", "err", sendErr)
 	if errors.Is(ctx.Err(), context.Canceled) {
 		// wikimod is stopping: it does not wait for the wiki any longer.
-		return Reply{}, wikiErrorFor("", sendErr, nil)
+		return Reply{}, wikiError(sendErr, nil)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
 	users, err := req.Wiki.Client.UserGroups(rctx, username)
 	if err != nil {
-		return Reply{}, &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: i18n.Raw("The request to create the account " + username +
-			" was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the account was created. Look for it on the wiki (Special:ListUsers) before trying again.")}
+		return Reply{}, &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: i18n.M("wikimod-createaccount-lost-unknown", username)}
 	}
 	for name := range users {
 		req.Result = map[string]string{"read_back": "exists", "username": name}
-		return Reply{Code: "read-back", Title: i18n.Raw("Account " + name + " exists."), URL: req.Site.PageURL("User:" + name),
-			Text: i18n.Raw("The wiki's answer was lost, so wikimod looked the account up: it exists now.")}, nil
+		return Reply{Code: "read-back", Title: i18n.M("wikimod-createaccount-exists-title", name), URL: req.Site.PageURL("User:" + name),
+			Text: i18n.M("wikimod-createaccount-exists-text")}, nil
 	}
 	req.Result = map[string]string{"read_back": "missing"}
-	return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: i18n.Raw("Not known whether " + username + " was created."),
-		Text: i18n.Raw("The request was sent, but the wiki's answer was lost, so wikimod looked the account up: it does not exist now. " +
-			"If the wiki was only slow, it may still create it; look again before trying again.")}, nil
+	return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: i18n.M("wikimod-createaccount-unknown-title", username),
+		Text: i18n.M("wikimod-createaccount-missing-text")}, nil
 }

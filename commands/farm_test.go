@@ -58,8 +58,10 @@ func TestSameCommandOnEachWiki(t *testing.T) {
 	if recs[0].Wiki != "de" || recs[1].Wiki != "en" || recs[0].Args["wiki"] != "" {
 		t.Errorf("audit = %+v", recs)
 	}
-	if r := run(t, env, admin, `/help wiki=xx`); r.Code != "unknown-wiki" || !strings.Contains(english(r.Text), "`de`, `en`") {
+	if r := run(t, env, admin, `/help wiki=xx`); r.Code != "unknown-wiki" || !strings.Contains(english(r.Text), "`de` and `en`") {
 		t.Errorf("an unknown wiki: %s (%s)", r.String(), r.Code)
+	} else {
+		noEnglish(t, "unknown wiki", r, "xx")
 	}
 	if sp, _ := env.Service.Spec("protect"); !hasParam(sp, "wiki") {
 		t.Errorf("/protect does not offer wiki= with two wikis: %+v", sp.Params)
@@ -99,9 +101,10 @@ func TestDefaultWikiOfChannelAndServer(t *testing.T) {
 		}
 	}
 	r := run(t, env, lost, `/protect "Anything" create=sysop`)
-	if r.Code != "no-wiki" || !strings.Contains(english(r.Text), "you may act on: `de`, `en`") || !strings.Contains(english(r.Text), "wiki=NAME") {
+	if r.Code != "no-wiki" || !strings.Contains(english(r.Text), "you may act on: `de` and `en`") || !strings.Contains(english(r.Text), "wiki=NAME") {
 		t.Errorf("no default wiki: %s (%s)", r.String(), r.Code)
 	}
+	noEnglish(t, "no default wiki", r)
 }
 
 // TestAccessRuleLimitedToOneWiki: a rule with wikis = ["en"] grants

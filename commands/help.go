@@ -2,8 +2,6 @@ package commands
 
 import (
 	"context"
-	"fmt"
-	"strings"
 
 	"github.com/wikimod/wikimod/i18n"
 )
@@ -12,10 +10,10 @@ func (s *Service) helpCommand() Command {
 	return Command{
 		Spec: Spec{
 			Name:       "help",
-			Summary:    "List the commands, or explain one",
+			Summary:    i18n.M("wikimod-command-help-summary"),
 			Positional: "command",
 			Usage:      "/help [COMMAND]",
-			Params:     []Param{{Name: "command", Description: "The command to explain"}},
+			Params:     []Param{{Name: "command", Description: i18n.M("wikimod-param-help-command")}},
 			NoWiki:     true,
 		},
 		Run: s.runHelp,
@@ -29,41 +27,50 @@ func (s *Service) runHelp(_ context.Context, req *Request) (Reply, error) {
 	}
 	name = normalizeName(name)
 	if name == "" {
-		r := Reply{Title: i18n.Raw("wikimod commands"), Text: i18n.Raw("Arguments are `key=value`; put values with spaces in double quotes. `/help COMMAND` explains one.")}
+		r := Reply{Title: i18n.M("wikimod-help-title"), Text: i18n.M("wikimod-help-text")}
 		for _, sp := range s.Specs() {
-			r.Fields = append(r.Fields, Field{Label: i18n.Raw("/" + sp.Name), Value: i18n.Raw(sp.Summary + needs(sp))})
+			summary := sp.Summary
+			if sp.Right != "" {
+				summary = i18n.M("wikimod-help-summary-right", sp.Summary, sp.Right)
+			}
+			r.Fields = append(r.Fields, Field{Label: i18n.Raw("/" + sp.Name), Value: summary})
 		}
 		return r, nil
 	}
 	sp, ok := s.Spec(name)
 	if !ok {
-		return Reply{}, usageErrorf("There is no command `/%s`. The commands are %s.", name, s.commandList())
+		return Reply{}, usage("wikimod-help-unknown-command", name, s.commandList())
 	}
-	r := Reply{Title: i18n.Raw(sp.Usage), Text: i18n.Raw(sp.Summary + needs(sp) + ".")}
-	if sp.Help != "" {
-		r.Text = i18n.Lines(r.Text, i18n.Raw(sp.Help))
+	text := i18n.M("wikimod-help-command", sp.Summary)
+	if sp.Right != "" {
+		text = i18n.M("wikimod-help-command-right", sp.Summary, sp.Right)
 	}
+	// Usage is the command's grammar, typed as it is: not language.
+	r := Reply{Title: i18n.Raw(sp.Usage), Text: i18n.Lines(text, sp.Help)}
 	for _, p := range sp.Params {
 		desc := p.Description
 		if p.Levels && req.Site != nil {
-			desc += " — levels: " + strings.Join(nonEmpty(req.Site.Restrictions.Levels), ", ") + ", all"
+			desc = i18n.M("wikimod-help-param-levels", desc, levelCodes(req.Site.Restrictions.Levels))
 		}
 		if p.Required {
-			desc += " (required)"
+			desc = i18n.M("wikimod-help-param-required", desc)
 		}
 		if p.Secret {
-			desc += " (private: never logged or echoed)"
+			desc = i18n.M("wikimod-help-param-secret", desc)
 		}
-		r.Fields = append(r.Fields, Field{Label: i18n.Raw(p.Name), Value: i18n.Raw(desc)})
+		r.Fields = append(r.Fields, Field{Label: i18n.Raw(p.Name), Value: desc})
 	}
 	return r, nil
 }
 
-func needs(sp Spec) string {
-	if sp.Right == "" {
-		return ""
+// levelCodes lists the codes of the wiki's protection levels as they are
+// typed, and "all", which lifts a protection.
+func levelCodes(levels []string) i18n.Message {
+	var items []i18n.Message
+	for _, l := range nonEmpty(levels) {
+		items = append(items, i18n.Raw(l))
 	}
-	return fmt.Sprintf("; needs the wiki right `%s`", sp.Right)
+	return i18n.List(append(items, i18n.Raw("all"))...)
 }
 
 func nonEmpty(list []string) []string {

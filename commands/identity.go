@@ -87,18 +87,14 @@ func (st standing) check(actor Actor, groupRights map[string][]string, need ...s
 	}
 	switch {
 	case st.unlinked:
-		return &Error{Outcome: OutcomeDenied, Code: "not-linked", Message: i18n.Raw("This bot acts only for people who have linked their wiki account, so nothing was done. " +
-			"Link yours with `/link user=YOUR-WIKI-NAME`; your rights are then your wiki account's.")}
+		return &Error{Outcome: OutcomeDenied, Code: "not-linked", Message: i18n.M("wikimod-identity-not-linked")}
 	case st.linked && (st.account.Missing || st.account.Invalid):
-		return &Error{Outcome: OutcomeDenied, Code: "linked-account-missing", Message: i18n.Raw(fmt.Sprintf(
-			"Your chat account is linked to the wiki account `%s`, which no longer exists on the wiki, so nothing was done. "+
-				"`/unlink`, then `/link` your current account.", st.account.Name))}
+		return &Error{Outcome: OutcomeDenied, Code: "linked-account-missing", Message: i18n.M("wikimod-identity-account-gone", st.account.Name)}
 	case st.linked && st.account.Block != nil:
-		return &Error{Outcome: OutcomeDenied, Code: "blocked", Message: i18n.Raw(fmt.Sprintf(
-			"Your wiki account `%s` is blocked on the wiki (%s), so wikimod does nothing for you.", st.account.Name, describeBlock(st.account.Block)))}
+		return &Error{Outcome: OutcomeDenied, Code: "blocked", Message: i18n.Sentences(
+			i18n.M("wikimod-identity-blocked", st.account.Name), describeBlock(st.account.Block))}
 	case st.groups == nil:
-		return &Error{Outcome: OutcomeDenied, Code: "unmapped", Message: i18n.Raw(fmt.Sprintf(
-			"You are not mapped to any wiki group, so you may not use wikimod. Ask the bot's operators to add your id `%s` to an `[[access]]` rule, or link your wiki account with `/link user=YOUR-WIKI-NAME`.", actor.UserID))}
+		return &Error{Outcome: OutcomeDenied, Code: "unmapped", Message: i18n.M("wikimod-identity-unmapped", actor.UserID)}
 	}
 	var missing []string
 	for _, r := range need {
@@ -109,14 +105,16 @@ func (st standing) check(actor Actor, groupRights map[string][]string, need ...s
 	if len(missing) == 0 {
 		return nil
 	}
-	groups := groupList(visibleGroups(st.groups))
-	whose := "Your wiki groups (" + groups + ")"
-	if st.linked {
-		whose = fmt.Sprintf("The groups of your wiki account `%s` (%s, read from the wiki)", st.account.Name, groups)
+	rights := make([]i18n.Message, len(missing))
+	for i, r := range missing {
+		rights[i] = i18n.Raw("`" + r + "`")
 	}
-	return &Error{Outcome: OutcomeDenied, Code: "missing-right:" + strings.Join(missing, ","), Message: i18n.Raw(fmt.Sprintf(
-		"You need the wiki right `%s` for this. %s do not grant it, so nothing was done.",
-		strings.Join(missing, "`, `"), whose))}
+	groups := groupList(visibleGroups(st.groups))
+	msg := i18n.M("wikimod-identity-missing-right", len(missing), i18n.List(rights...), groups)
+	if st.linked {
+		msg = i18n.M("wikimod-identity-missing-right-linked", len(missing), i18n.List(rights...), groups, st.account.Name)
+	}
+	return &Error{Outcome: OutcomeDenied, Code: "missing-right:" + strings.Join(missing, ","), Message: msg}
 }
 
 // holds reports whether one of the standing's groups grants right.
@@ -139,23 +137,25 @@ func (st standing) rights(groupRights map[string][]string) []string {
 	return slices.Compact(out)
 }
 
-func describeBlock(b *mw.Block) string {
-	var parts []string
+// describeBlock says what the wiki says of a block, in sentences: whether
+// it is partial, who set it, until when, and why.
+func describeBlock(b *mw.Block) i18n.Message {
+	var parts []i18n.Message
 	if b.Partial {
-		parts = append(parts, "a partial block")
+		parts = append(parts, i18n.M("wikimod-block-partial"))
 	}
 	if b.By != "" {
-		parts = append(parts, "by "+b.By)
+		parts = append(parts, i18n.M("wikimod-block-by", b.By))
 	}
 	if b.Expires.IsZero() {
-		parts = append(parts, "with no end")
+		parts = append(parts, i18n.M("wikimod-block-no-end"))
 	} else {
-		parts = append(parts, "until "+b.Expires.UTC().Format("2006-01-02 15:04 UTC"))
+		parts = append(parts, i18n.M("wikimod-block-until", when(b.Expires)))
 	}
 	if r := strings.TrimSpace(b.Reason); r != "" {
-		parts = append(parts, "reason: "+truncate(r, 200))
+		parts = append(parts, i18n.M("wikimod-block-reason", truncate(r, 200)))
 	}
-	return strings.Join(parts, ", ")
+	return i18n.Sentences(parts...)
 }
 
 // accountCache keeps what the wiki said of linked accounts, each for at

@@ -29,8 +29,6 @@ const (
 	// codeAlphabet has no I, L, O or U, so a code read aloud or copied by
 	// hand is not mistaken (readCode maps I and L to 1, O to 0).
 	codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-	// codeLine is how the mail and the page show a code.
-	codeLine = "Your wikimod code: "
 	// linkPageSuffix is the subpage of the account's user page that the
 	// page method reads.
 	linkPageSuffix = "/wikimod"
@@ -69,15 +67,13 @@ func (s *Service) linkCommand() Command {
 	return Command{
 		Spec: Spec{
 			Name:    "link",
-			Summary: "Link your chat account to your wiki account, proven on the wiki; you then act with its rights",
+			Summary: i18n.M("wikimod-command-link-summary"),
 			Usage:   "/link user=WIKINAME [method=mail|page]   then   /link code=CODE",
-			Help: "By mail (the default), the wiki mails the account a code through its own mail form; give it back with `/link code=CODE` within 15 minutes. " +
-				"By page, for accounts without email: wikimod gives you a code, you save it on `User:WIKINAME/wikimod` while logged in as WIKINAME, then run `/link user=WIKINAME method=page` again. " +
-				"Five wrong codes void the attempt. Once linked, your rights through wikimod are exactly your wiki account's, and the wiki's logs name you.",
+			Help:    i18n.M("wikimod-command-link-help"),
 			Params: []Param{
-				{Name: "user", Description: "Your wiki user name"},
-				{Name: "method", Description: "How to prove it: mail (a code mailed through the wiki, the default) or page (a code saved on your user page)"},
-				{Name: "code", Description: "The code from the mail", Secret: true},
+				{Name: "user", Description: i18n.M("wikimod-param-link-user")},
+				{Name: "method", Description: i18n.M("wikimod-param-link-method")},
+				{Name: "code", Description: i18n.M("wikimod-param-link-code"), Secret: true},
 			},
 			AskSecret:       "code",
 			AskSecretUnless: []string{"user"},
@@ -90,7 +86,7 @@ func (s *Service) unlinkCommand() Command {
 	return Command{
 		Spec: Spec{
 			Name:    "unlink",
-			Summary: "Remove the link between your chat account and your wiki account",
+			Summary: i18n.M("wikimod-command-unlink-summary"),
 			Usage:   "/unlink",
 		},
 		Run: s.runUnlink,
@@ -101,7 +97,7 @@ func (s *Service) whoamiCommand() Command {
 	return Command{
 		Spec: Spec{
 			Name:    "whoami",
-			Summary: "Show your linked wiki account, its groups and rights as the wiki has them now, and the commands you may run",
+			Summary: i18n.M("wikimod-command-whoami-summary"),
 			Usage:   "/whoami",
 		},
 		Run: s.runWhoami,
@@ -118,24 +114,24 @@ func (s *Service) runLink(ctx context.Context, req *Request) (Reply, error) {
 	user, method = strings.TrimSpace(user), strings.ToLower(strings.TrimSpace(method))
 	switch {
 	case hasCode && (user != "" || method != ""):
-		return Reply{}, usageErrorf("Give either `user=` (to start) or `code=` (to finish), not both. Usage: `%s`", req.Spec.Usage)
+		return Reply{}, usage("wikimod-link-usage-user-and-code", req.Spec.Usage)
 	case hasCode:
 		return s.linkWithCode(ctx, req, code)
 	case user == "":
-		return Reply{}, usageErrorf("Say which wiki account is yours: `/link user=WIKINAME`. Usage: `%s`", req.Spec.Usage)
+		return Reply{}, usage("wikimod-link-usage-no-user", req.Spec.Usage)
 	case method == "" || method == LinkByMail:
 		return s.startLinkByMail(ctx, req, user)
 	case method == LinkByPage:
 		return s.linkByPage(ctx, req, user)
 	}
-	return Reply{}, usageErrorf("`method` is `mail` or `page`, not `%s`.", truncate(method, 40))
+	return Reply{}, usage("wikimod-link-usage-bad-method", truncate(method, 40))
 }
 
 // linkable reads the account and refuses one that cannot be linked.
 func (s *Service) linkable(ctx context.Context, req *Request, name string) (mw.UserInfo, error) {
 	name = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(name, "User:"), "user:"))
 	if name == "" {
-		return mw.UserInfo{}, usageErrorf("Give your wiki user name: `/link user=WIKINAME`.")
+		return mw.UserInfo{}, usage("wikimod-link-usage-no-name")
 	}
 	u, err := req.Wiki.accounts.get(ctx, name, true)
 	if err != nil {
@@ -143,20 +139,17 @@ func (s *Service) linkable(ctx context.Context, req *Request, name string) (mw.U
 	}
 	switch {
 	case u.Invalid:
-		return u, &Error{Outcome: OutcomeInvalid, Code: "invalid-user", Message: i18n.Raw(fmt.Sprintf(
-			"`%s` is not a valid wiki user name. Give the name you log in to the wiki with.", truncate(name, 85)))}
+		return u, &Error{Outcome: OutcomeInvalid, Code: "invalid-user", Message: i18n.M("wikimod-link-invalid-user", truncate(name, 85))}
 	case u.Missing:
-		return u, &Error{Outcome: OutcomeInvalid, Code: "no-such-user", Message: i18n.Raw(fmt.Sprintf(
-			"The wiki has no account named `%s`, so nothing was linked. Check the spelling; it is the name you log in to the wiki with.", u.Name))}
+		return u, &Error{Outcome: OutcomeInvalid, Code: "no-such-user", Message: i18n.M("wikimod-link-no-such-user", u.Name)}
 	case u.Block != nil:
-		return u, &Error{Outcome: OutcomeDenied, Code: "blocked", Message: i18n.Raw(fmt.Sprintf(
-			"The wiki account `%s` is blocked (%s), so it cannot be linked and nothing was done.", u.Name, describeBlock(u.Block)))}
+		return u, &Error{Outcome: OutcomeDenied, Code: "blocked", Message: i18n.Sentences(
+			i18n.M("wikimod-link-blocked", u.Name), describeBlock(u.Block))}
 	}
 	if l, ok, err := s.links.Link(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID); err != nil {
 		return u, fmt.Errorf("reading the chat user's link: %w", err)
 	} else if ok && l.WikiUser == u.Name {
-		return u, &Error{Outcome: OutcomeOK, Code: "already-linked", Message: i18n.Raw(fmt.Sprintf(
-			"You are already linked to the wiki account `%s`. `/whoami` shows what it may do.", u.Name))}
+		return u, &Error{Outcome: OutcomeOK, Code: "already-linked", Message: i18n.M("wikimod-link-already-linked", u.Name)}
 	}
 	return u, nil
 }
@@ -168,9 +161,7 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 		return alreadyLinked(err)
 	}
 	if !u.Emailable {
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-email", Message: i18n.Raw(fmt.Sprintf(
-			"The wiki cannot mail `%s`: the account has no email address, or does not accept mail from other users. "+
-				"Link by page instead: `/link user=%s method=page`.", u.Name, QuoteArg(u.Name)))}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-email", Message: i18n.M("wikimod-link-no-email", u.Name, QuoteArg(u.Name))}
 	}
 	if err := s.takeLinkMail(ctx, req, u.Name); err != nil {
 		return Reply{}, err
@@ -179,43 +170,55 @@ func (s *Service) startLinkByMail(ctx context.Context, req *Request, name string
 	if err != nil {
 		return Reply{}, err
 	}
-	text := fmt.Sprintf("Someone using the %s account %s asked wikimod to link it to your wiki account, %s.\n\n"+
-		"%s%s\n\n"+
-		"Give this code to wikimod within 15 minutes with /link code=CODE. If this was not you, ignore this mail: nothing is linked without the code.\n",
-		s.platformNoun(req.Actor.Platform), mailActorName(req.Actor), u.Name, codeLine, code)
-	err = req.Wiki.Client.EmailUser(ctx, u.Name, "wikimod: link your chat account", text)
+	subject, text := s.linkMail(ctx, req, u.Name, code)
+	err = req.Wiki.Client.EmailUser(ctx, u.Name, subject, text)
 	if err != nil && !mw.MaybeApplied(err) {
 		s.dropAttempt(req.Wiki, req.Actor)
 		return Reply{}, mailError(u.Name, err, code)
 	}
-	r := Reply{Title: i18n.Raw("Code sent."), Code: "code-sent", Text: i18n.Raw(fmt.Sprintf(
-		"The wiki has mailed a code to the email address of `%s`. Run `/link` again and give the code (`/link code=CODE`) within 15 minutes. "+
-			"Nothing is linked until then.", u.Name))}
+	r := Reply{Title: i18n.M("wikimod-link-code-sent-title"), Code: "code-sent",
+		Text: i18n.M("wikimod-link-code-sent-text", u.Name, i18n.Duration(codeValidity))}
 	if err != nil {
-		r = Reply{Title: i18n.Raw("Not known whether the mail was sent."), Outcome: OutcomeUnknown, Code: "mail-unknown", Text: i18n.Raw(fmt.Sprintf(
-			"The wiki did not answer while sending the code to `%s`, so the mail may or may not come. If it comes within 15 minutes, "+
-				"give its code with `/link code=CODE`; if not, start again with `/link user=%s`.", u.Name, QuoteArg(u.Name)))}
+		r = Reply{Title: i18n.M("wikimod-link-mail-unknown-title"), Outcome: OutcomeUnknown, Code: "mail-unknown",
+			Text: i18n.M("wikimod-link-mail-unknown-text", u.Name, QuoteArg(u.Name), i18n.Duration(codeValidity))}
 	}
 	req.Result = map[string]string{"wikiuser": u.Name, "method": LinkByMail}
 	return r, nil
+}
+
+// linkMail writes the mail that carries a code to the wiki account
+// wikiUser: in the wiki's content language, which the account's holder
+// reads on the wiki, and, when it says otherwise, in the requester's
+// language too, first the one and then the other.
+func (s *Service) linkMail(ctx context.Context, req *Request, wikiUser, code string) (subject, text string) {
+	subjectMsg := i18n.M("wikimod-link-mail-subject")
+	textMsg := i18n.M("wikimod-link-mail-text", s.platformNoun(req.Actor.Platform), mailActorName(req.Actor), wikiUser,
+		i18n.M("wikimod-link-code-line", code), i18n.Duration(codeValidity))
+	var subjects, texts []string
+	requester, _ := s.LanguageOf(ctx, req.Actor, req.Wiki)
+	for _, lang := range []string{req.Site.Lang, requester} {
+		l := i18n.Localizer{Lang: lang}
+		if t := l.Text(textMsg); !slices.Contains(texts, t) {
+			subjects, texts = append(subjects, l.Text(subjectMsg)), append(texts, t)
+		}
+	}
+	return strings.Join(slices.Compact(subjects), " / "), strings.Join(texts, "\n\n----\n\n") + "\n"
 }
 
 // mailError explains why the wiki would not send the code.
 func mailError(name string, err error, code string) error {
 	switch {
 	case errors.Is(err, mw.ErrNotEmailable):
-		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.Raw(fmt.Sprintf(
-			"The wiki will not mail `%s`: the account has no email address, or does not accept mail from other users. "+
-				"Nothing was linked. Link by page instead: `/link user=%s method=page`.", name, QuoteArg(name)))}
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.M("wikimod-link-not-emailable", name, QuoteArg(name))}
 	case errors.Is(err, mw.ErrNoSuchUser):
-		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.Raw(fmt.Sprintf(
-			"The wiki has no account named `%s` to mail, so nothing was linked. Check the spelling.", name))}
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.M("wikimod-link-mail-no-such-user", name)}
 	case errors.Is(err, mw.ErrCannotSendEmail):
-		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.Raw(fmt.Sprintf(
-			"The wiki will not send mail for wikimod (`%s`): the bot's account needs an email address, and its bot password the `sendemail` grant. "+
-				"Nothing was linked. Ask the bot's operators, or link by page: `/link user=%s method=page`.", mw.ErrorCode(err), QuoteArg(name)))}
+		return &Error{Outcome: OutcomeWikiError, Code: mw.ErrorCode(err), Message: i18n.M("wikimod-link-cannot-send-email", mw.ErrorCode(err), QuoteArg(name))}
 	}
-	return wikiErrorFor("link", err, []string{code})
+	if e := wikiErrorFor(nil, err, []string{code}); e != nil {
+		return e
+	}
+	return err
 }
 
 // takeLinkMail counts the mail about to go to the account against the
@@ -232,51 +235,37 @@ func (s *Service) takeLinkMail(ctx context.Context, req *Request, wikiUser strin
 		return nil
 	}
 	l := hit.Limit
-	why := fmt.Sprintf("wikimod sends the wiki account `%s` at most %s, so that nobody can flood its mailbox, and it has had that many already.", wikiUser, mailRate(l))
-	if l.Scope == MailsForChatUser {
-		why = fmt.Sprintf("wikimod sends at most %s for one chat user, to any accounts, and you have asked for that many already.", mailRate(l))
+	why := i18n.M("wikimod-link-mail-limit-account-every", wikiUser, l.Max, i18n.Duration(l.Per))
+	switch {
+	case l.Scope == MailsToAccount && l.Per == 24*time.Hour:
+		why = i18n.M("wikimod-link-mail-limit-account-day", wikiUser, l.Max)
+	case l.Scope == MailsForChatUser && l.Per == 24*time.Hour:
+		why = i18n.M("wikimod-link-mail-limit-chat-user-day", l.Max)
+	case l.Scope == MailsForChatUser:
+		why = i18n.M("wikimod-link-mail-limit-chat-user-every", l.Max, i18n.Duration(l.Per))
 	}
-	msg := fmt.Sprintf("No code was mailed: %s Try again after %s UTC (in %s).",
-		why, hit.Until.UTC().Format("2006-01-02 15:04:05"), waitWords(hit.Until.Sub(now)))
+	parts := []i18n.Message{why, i18n.M("wikimod-link-mail-limit-retry", when(hit.Until), waitFor(hit.Until.Sub(now)))}
 	if a, ok, err := s.links.LinkAttempt(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID); err == nil && ok &&
 		a.Method == LinkByMail && a.WikiUser == wikiUser && now.Before(a.Expires) {
-		msg += fmt.Sprintf(" The code mailed to you before still works until %s UTC: give it with `/link code=CODE`.", a.Expires.UTC().Format("15:04:05"))
+		parts = append(parts, i18n.M("wikimod-link-mail-limit-code-works", when(a.Expires)))
 	}
-	msg += fmt.Sprintf(" Linking by page sends no mail: `/link user=%s method=page`.", QuoteArg(wikiUser))
-	return &Error{Outcome: OutcomeDenied, Code: "mail-limit:" + l.Name, Message: i18n.Raw(msg)}
+	parts = append(parts, i18n.M("wikimod-link-mail-limit-by-page", QuoteArg(wikiUser)))
+	return &Error{Outcome: OutcomeDenied, Code: "mail-limit:" + l.Name, Message: i18n.Sentences(parts...)}
 }
 
-// mailRate says how many mails a limit allows: "one link mail every 5
-// minutes", "3 link mails a day".
-func mailRate(l MailLimit) string {
-	n := "one link mail"
-	if l.Max != 1 {
-		n = Plural(l.Max, "link mail")
-	}
-	if l.Per == 24*time.Hour {
-		return n + " a day"
-	}
-	return n + " every " + waitWords(l.Per)
-}
-
-// waitWords says a wait to the second, rounded up: "4 minutes 12
-// seconds", "23 hours 59 minutes".
-func waitWords(d time.Duration) string {
-	secs := int((d + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	var parts []string
-	for _, u := range []struct {
-		name string
-		size int
-	}{{"hour", 3600}, {"minute", 60}, {"second", 1}} {
-		if n := secs / u.size; n > 0 {
-			parts = append(parts, Plural(n, u.name))
-			secs -= n * u.size
+// waitFor says a wait to the second, rounded up, in the largest units
+// that say it exactly: "4 minutes and 12 seconds", "23 hours and 59
+// minutes", so that a person told to wait it is never too early.
+func waitFor(d time.Duration) i18n.Message {
+	secs := max(time.Duration(1), (d+time.Second-1)/time.Second)
+	var parts []i18n.Message
+	for _, unit := range []time.Duration{time.Hour, time.Minute, time.Second} {
+		if n := secs * time.Second / unit; n > 0 {
+			parts = append(parts, i18n.Duration(n*unit))
+			secs -= n * unit / time.Second
 		}
 	}
-	return strings.Join(parts, " ")
+	return i18n.List(parts...)
 }
 
 // linkByPage starts a link by page, or finishes one: the account saves the
@@ -302,10 +291,8 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 			return Reply{}, err
 		}
 		req.Result = map[string]string{"wikiuser": u.Name, "method": LinkByPage}
-		return Reply{Title: i18n.Raw("Save this code on your user page."), Code: "code-given", Text: i18n.Raw(fmt.Sprintf(
-			"Logged in to the wiki as `%s`, save the page `%s` with this line:\n`%s%s`\n"+
-				"Then run `/link user=%s method=page` again within 15 minutes. Only you see this message; nothing is linked until the page checks out.",
-			u.Name, page, codeLine, code, QuoteArg(u.Name)))}, nil
+		return Reply{Title: i18n.M("wikimod-link-page-code-title"), Code: "code-given", Text: i18n.M("wikimod-link-page-code-text",
+			u.Name, page, i18n.M("wikimod-link-code-line", code), QuoteArg(u.Name), i18n.Duration(codeValidity))}, nil
 	}
 	h, err := req.Wiki.Client.RevisionsAfter(ctx, page, a.BaseRevision, maxPageRevisions)
 	if err != nil {
@@ -315,12 +302,11 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 		return Reply{}, err
 	}
 	if len(h.After) == 0 {
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-not-saved", Message: i18n.Raw(fmt.Sprintf(
-			"`%s` has not been saved since wikimod gave you the code, so nothing was linked. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, u.Name))}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-not-saved", Message: i18n.M("wikimod-link-page-not-saved", page, u.Name)}
 	}
 	first := firstHoldingCode(a, h.After)
 	if first == nil {
-		return s.wrongCode(ctx, req, fmt.Sprintf("No version of `%s` saved since wikimod gave you the code holds your current code", page))
+		return s.wrongCode(ctx, req, page)
 	}
 	if err := s.checkFirstSaver(req, u.Name, page, first); err != nil {
 		return Reply{}, err
@@ -334,18 +320,15 @@ func (s *Service) linkByPage(ctx context.Context, req *Request, name string) (Re
 func (s *Service) checkPageHistory(req *Request, a LinkAttempt, name, page string, h mw.History) error {
 	switch {
 	case h.Missing:
-		return &Error{Outcome: OutcomeInvalid, Code: "page-missing", Message: i18n.Raw(fmt.Sprintf(
-			"`%s` does not exist yet. Save it, logged in as `%s`, with the line wikimod gave you, then run this again.", page, name))}
+		return &Error{Outcome: OutcomeInvalid, Code: "page-missing", Message: i18n.M("wikimod-link-page-missing", page, name)}
 	case h.Truncated:
 		s.dropAttempt(req.Wiki, req.Actor)
-		return &Error{Outcome: OutcomeDenied, Code: "page-too-busy", Message: i18n.Raw(fmt.Sprintf(
-			"`%s` was saved more than %d times since wikimod gave you the code, too many to tell who saved your code first, so this attempt is void and nothing was linked. %s",
-			page, maxPageRevisions, startPageAgain(name, page)))}
+		return &Error{Outcome: OutcomeDenied, Code: "page-too-busy", Message: i18n.Sentences(
+			i18n.M("wikimod-link-page-too-busy", page, maxPageRevisions), startPageAgain(name, page))}
 	case h.Before != nil && !h.Before.ContentHidden && pageHoldsCode(a, h.Before.Content):
 		s.dropAttempt(req.Wiki, req.Actor)
-		return &Error{Outcome: OutcomeDenied, Code: "page-code-before-attempt", Message: i18n.Raw(fmt.Sprintf(
-			"`%s` already held your code before this attempt began, and only a code saved after it counts, so this attempt is void and nothing was linked. %s",
-			page, startPageAgain(name, page)))}
+		return &Error{Outcome: OutcomeDenied, Code: "page-code-before-attempt", Message: i18n.Sentences(
+			i18n.M("wikimod-link-page-code-before-attempt", page), startPageAgain(name, page))}
 	}
 	return nil
 }
@@ -355,26 +338,25 @@ func (s *Service) checkPageHistory(req *Request, a LinkAttempt, name, page strin
 // nothing, whoever edits the page afterwards. It voids the attempt, since
 // that code is spoilt for good.
 func (s *Service) checkFirstSaver(req *Request, name, page string, first *mw.Revision) error {
-	var why string
+	var why i18n.Message
 	switch {
 	case first.ContentHidden:
-		why = fmt.Sprintf("An administrator has hidden the text of a version of `%s` saved since wikimod gave you the code, so wikimod cannot tell who saved your code first.", page)
+		why = i18n.M("wikimod-link-page-text-hidden", page)
 	case first.UserHidden || first.User == "":
-		why = fmt.Sprintf("Your code was first saved on `%s` by someone whose name is hidden, not visibly by `%s`.", page, name)
+		why = i18n.M("wikimod-link-page-saver-hidden", page, name)
 	case first.User != name:
-		why = fmt.Sprintf("Your code was first saved on `%s` by `%s`, not by `%s`: a code someone else saved proves nothing, whoever edits the page afterwards.", page, first.User, name)
+		why = i18n.M("wikimod-link-page-saved-by-other", page, first.User, name)
 	default:
 		return nil
 	}
 	s.dropAttempt(req.Wiki, req.Actor)
-	return &Error{Outcome: OutcomeDenied, Code: "page-not-own", Message: i18n.Raw(why + " This attempt is void and nothing was linked. " + startPageAgain(name, page))}
+	return &Error{Outcome: OutcomeDenied, Code: "page-not-own", Message: i18n.Sentences(why, i18n.M("wikimod-link-attempt-void"), startPageAgain(name, page))}
 }
 
 // startPageAgain tells a person whose code by page was refused for good
 // how to link.
-func startPageAgain(name, page string) string {
-	return fmt.Sprintf("Start again with `/link user=%s method=page` for a new code, save it on `%s` yourself, logged in as `%s`, and run the command again.",
-		QuoteArg(name), page, name)
+func startPageAgain(name, page string) i18n.Message {
+	return i18n.M("wikimod-link-page-start-again", QuoteArg(name), page, name)
 }
 
 // firstHoldingCode is the oldest of revs (given newest first) that holds
@@ -396,39 +378,42 @@ func (s *Service) linkWithCode(ctx context.Context, req *Request, code string) (
 	}
 	switch {
 	case !ok:
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-attempt", Message: i18n.Raw("You have no link in progress, so the code was not checked. Start with `/link user=WIKINAME`; the wiki then mails you a code.")}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "no-attempt", Message: i18n.M("wikimod-link-no-attempt")}
 	case !s.now().Before(a.Expires):
 		s.dropAttempt(req.Wiki, req.Actor)
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "code-expired", Message: i18n.Raw(fmt.Sprintf(
-			"Your code has expired (codes last 15 minutes), so nothing was linked. Start again with `/link user=%s`.", QuoteArg(a.WikiUser)))}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "code-expired", Message: i18n.M("wikimod-link-code-expired",
+			QuoteArg(a.WikiUser), i18n.Duration(codeValidity))}
 	case a.Method == LinkByPage:
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-method", Message: i18n.Raw(fmt.Sprintf(
-			"Your link in progress is by page: save the line wikimod gave you on `User:%s%s`, then run `/link user=%s method=page`.", a.WikiUser, linkPageSuffix, QuoteArg(a.WikiUser)))}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "page-method", Message: i18n.M("wikimod-link-page-method",
+			"User:"+a.WikiUser+linkPageSuffix, QuoteArg(a.WikiUser))}
 	}
 	if !codeMatches(a, readCode(code)) {
-		return s.wrongCode(ctx, req, "That code is not the one mailed to you")
+		return s.wrongCode(ctx, req, "")
 	}
 	return s.completeLink(ctx, req, a)
 }
 
 // wrongCode counts a wrong code and voids the attempt at the last one.
-func (s *Service) wrongCode(ctx context.Context, req *Request, what string) (Reply, error) {
+// page names the page a code by page was looked for on; "" stands for a
+// code given by mail.
+func (s *Service) wrongCode(ctx context.Context, req *Request, page string) (Reply, error) {
 	tries, err := s.links.AddWrongCode(ctx, req.Wiki.Name, req.Actor.Platform, req.Actor.UserID)
 	if err != nil {
 		return Reply{}, fmt.Errorf("counting a wrong code: %w", err)
 	}
 	if tries >= maxWrongCodes {
 		s.dropAttempt(req.Wiki, req.Actor)
-		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "too-many-wrong-codes", Message: i18n.Raw(fmt.Sprintf(
-			"%s, and that was the %d%s wrong code: this attempt is void and nothing was linked. Start again with `/link user=WIKINAME`; you will get a new code.",
-			what, tries, ordinalSuffix(tries)))}
+		msg := i18n.M("wikimod-link-wrong-code-void-mail", maxWrongCodes)
+		if page != "" {
+			msg = i18n.M("wikimod-link-wrong-code-void-page", maxWrongCodes, page)
+		}
+		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "too-many-wrong-codes", Message: msg}
 	}
-	left := "one more wrong code voids"
-	if n := maxWrongCodes - tries; n > 1 {
-		left = fmt.Sprintf("%d more wrong codes void", n)
+	msg := i18n.M("wikimod-link-wrong-code-mail", maxWrongCodes-tries)
+	if page != "" {
+		msg = i18n.M("wikimod-link-wrong-code-page", maxWrongCodes-tries, page)
 	}
-	return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "wrong-code", AboutSecret: true, Message: i18n.Raw(fmt.Sprintf(
-		"%s, so nothing was linked. Check it and try again; %s the attempt.", what, left))}
+	return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "wrong-code", AboutSecret: true, Message: msg}
 }
 
 // completeLink links the actor once the code has checked out, if the
@@ -446,10 +431,9 @@ func (s *Service) completeLink(ctx context.Context, req *Request, a LinkAttempt)
 	s.dropAttempt(req.Wiki, req.Actor)
 	req.Actor.WikiUser = u.Name
 	req.Result = map[string]string{"wikiuser": u.Name, "method": a.Method}
-	r := Reply{Title: i18n.Raw("Linked."), Code: "linked", Text: i18n.Raw(fmt.Sprintf(
-		"Your %s account is now linked to the wiki account `%s`. Through wikimod you hold exactly what it holds on the wiki, and the wiki's logs name it for what you do. `/whoami` shows the details; `/unlink` undoes this.",
-		s.platformNoun(req.Actor.Platform), u.Name))}
-	r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki groups"), Value: i18n.Raw(groupList(visibleGroups(u.Groups)))})
+	r := Reply{Title: i18n.M("wikimod-link-linked-title"), Code: "linked",
+		Text: i18n.M("wikimod-link-linked-text", s.platformNoun(req.Actor.Platform), u.Name)}
+	r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-link-wiki-groups"), Value: groupList(visibleGroups(u.Groups))})
 	return r, nil
 }
 
@@ -468,16 +452,15 @@ func (s *Service) runUnlink(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, fmt.Errorf("removing the link attempt: %w", err)
 	}
 	if !had {
-		return Reply{Title: i18n.Raw("Not linked."), Code: "not-linked", Text: i18n.Raw("Your chat account was not linked to a wiki account; any link in progress is cancelled.")}, nil
+		return Reply{Title: i18n.M("wikimod-unlink-not-linked-title"), Code: "not-linked", Text: i18n.M("wikimod-unlink-not-linked-text")}, nil
 	}
 	req.Actor.WikiUser = l.WikiUser
 	req.Result = map[string]string{"wikiuser": l.WikiUser}
-	after := "your rights come from the bot's access rules again."
+	text := i18n.M("wikimod-unlink-text", l.WikiUser)
 	if s.requireLink {
-		after = "this bot acts only for linked people, so you may run nothing until you link again."
+		text = i18n.M("wikimod-unlink-text-link-required", l.WikiUser)
 	}
-	return Reply{Title: i18n.Raw("Unlinked."), Code: "unlinked", Text: i18n.Raw(fmt.Sprintf(
-		"Your chat account is no longer linked to the wiki account `%s`; %s", l.WikiUser, after))}, nil
+	return Reply{Title: i18n.M("wikimod-unlink-title"), Code: "unlinked", Text: text}, nil
 }
 
 func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
@@ -485,8 +468,10 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	a := req.Actor
-	r := Reply{Title: i18n.Raw("Who you are to wikimod")}
-	r.Fields = append(r.Fields, Field{Label: i18n.Raw("Chat account"), Value: i18n.Raw(s.PlatformTitle(a.Platform) + " " + actorName(a))})
+	r := Reply{Title: i18n.M("wikimod-whoami-title")}
+	r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-chat-account"),
+		Value: i18n.M("wikimod-whoami-chat-account-value", s.PlatformTitle(a.Platform), actorName(a))})
+	r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-language"), Value: s.languageWords(ctx, req)})
 	st := req.standing
 	if st.linked {
 		// Live: what the wiki says now, not what the cache kept.
@@ -495,52 +480,83 @@ func (s *Service) runWhoami(ctx context.Context, req *Request) (Reply, error) {
 			return Reply{}, err
 		}
 		st = linkedStanding(u)
-		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki account"), Value: i18n.Raw("`" + u.Name + "` (linked; your rights are its rights)")})
+		r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-wiki-account"), Value: i18n.M("wikimod-whoami-wiki-account-linked", u.Name)})
 		switch {
 		case u.Missing || u.Invalid:
-			r.Fields = append(r.Fields, Field{Label: i18n.Raw("On the wiki"), Value: i18n.Raw("This account no longer exists. `/unlink`, then `/link` your current account.")})
+			r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-on-the-wiki"), Value: i18n.M("wikimod-whoami-account-gone")})
 		case u.Block != nil:
-			r.Fields = append(r.Fields, Field{Label: i18n.Raw("Blocked"), Value: i18n.Raw(describeBlock(u.Block) + ": wikimod does nothing for you while the block lasts.")})
+			r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-blocked"),
+				Value: i18n.Sentences(describeBlock(u.Block), i18n.M("wikimod-whoami-blocked-note"))})
 		default:
-			r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki groups (read now)"), Value: i18n.Raw(groupList(visibleGroups(u.Groups)))})
+			r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-groups-now"), Value: groupList(visibleGroups(u.Groups))})
 		}
 	} else {
-		v := "none. `/link user=WIKINAME` links one; your rights are then your wiki account's."
+		v := i18n.M("wikimod-whoami-not-linked")
 		if st.unlinked {
-			v = "none, and this bot acts only for linked people: you may run nothing until you `/link user=WIKINAME`."
+			v = i18n.M("wikimod-whoami-not-linked-required")
 		} else if st.groups != nil {
-			v += " Until then the bot's access rules map you to: " + groupList(visibleGroups(st.groups)) + "."
+			v = i18n.Sentences(v, i18n.M("wikimod-whoami-mapped-until-linked", groupList(visibleGroups(st.groups))))
 		}
-		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Wiki account"), Value: i18n.Raw(v)})
+		r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-wiki-account"), Value: v})
 	}
 	// A link in progress is part of who you are to wikimod: say so, and
 	// what finishes it.
 	if at, ok, err := s.links.LinkAttempt(ctx, req.Wiki.Name, a.Platform, a.UserID); err != nil {
 		return Reply{}, err
 	} else if ok && at.Expires.After(s.now()) {
-		next := "give the code the wiki mailed it with `/link code=CODE`"
+		v := i18n.M("wikimod-whoami-link-by-mail", at.WikiUser, when(at.Expires), fromNow(at.Expires))
 		if at.Method == LinkByPage {
-			next = fmt.Sprintf("save your code on `User:%s/wikimod` while logged in as `%s`, then run `/link user=%s method=page` again", at.WikiUser, at.WikiUser, QuoteArg(at.WikiUser))
+			v = i18n.M("wikimod-whoami-link-by-page", at.WikiUser, when(at.Expires), fromNow(at.Expires),
+				"User:"+at.WikiUser+linkPageSuffix, QuoteArg(at.WikiUser))
 		}
-		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Link in progress"), Value: i18n.Raw(fmt.Sprintf("to `%s` by %s, until %s (%s): %s.",
-			at.WikiUser, at.Method, at.Expires.UTC().Format("15:04 UTC"), Relative(at.Expires.Sub(s.now())), next))})
+		r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-link-in-progress"), Value: v})
 	}
 	if st.groups != nil {
-		r.Fields = append(r.Fields, Field{Label: i18n.Raw("Rights that follow"), Value: i18n.Raw(truncate(strings.Join(st.rights(req.Site.GroupRights), ", "), 1000))})
+		// Rights are codes, many of them: a plain list, cut to fit a
+		// platform's field.
+		r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-rights"),
+			Value: i18n.Raw(truncate(strings.Join(st.rights(req.Site.GroupRights), ", "), 1000))})
 	}
-	r.Fields = append(r.Fields, Field{Label: i18n.Raw("Commands you may run"), Value: i18n.Raw(s.mayRun(a, st, req.Site))})
+	r.Fields = append(r.Fields, Field{Label: i18n.M("wikimod-whoami-commands"), Value: s.mayRun(a, st, req.Site)})
 	return r, nil
+}
+
+// whoamiLanguage maps where a person's language came from to the words
+// /whoami says it with.
+var whoamiLanguage = map[LanguageSource]string{
+	LanguageChosen:      "wikimod-whoami-language-chosen",
+	LanguagePlatform:    "wikimod-whoami-language-platform",
+	LanguageChannel:     "wikimod-whoami-language-channel",
+	LanguageWikiSetting: "wikimod-whoami-language-wiki-setting",
+	LanguageWiki:        "wikimod-whoami-language-wiki",
+	LanguageFallback:    "wikimod-whoami-language-fallback",
+}
+
+// languageWords says which language the request's actor is answered in,
+// by its own name and its code, and where it came from (LanguageOf).
+func (s *Service) languageWords(ctx context.Context, req *Request) i18n.Message {
+	lang, source := s.LanguageOf(ctx, req.Actor, req.Wiki)
+	name := i18n.Raw(cmp.Or(i18n.Autonym(i18n.Normalize(lang)), lang))
+	key, ok := whoamiLanguage[source]
+	if !ok {
+		key = "wikimod-whoami-language-fallback"
+	}
+	msg := i18n.M(key, name, lang, s.PlatformTitle(req.Actor.Platform))
+	if s.langs.Preferences != nil && source != LanguageChosen {
+		msg = i18n.Sentences(msg, i18n.M("wikimod-whoami-language-choose"))
+	}
+	return msg
 }
 
 // mayRun lists the commands that need a right and that the standing
 // allows, with the protection levels it may set.
-func (s *Service) mayRun(a Actor, st standing, site *mw.SiteInfo) string {
-	var out []string
+func (s *Service) mayRun(a Actor, st standing, site *mw.SiteInfo) i18n.Message {
+	var out []i18n.Message
 	for _, sp := range s.Specs() {
 		if sp.Right == "" || sp.ButtonOnly || st.check(a, site.GroupRights, sp.Right) != nil {
 			continue
 		}
-		item := "`/" + sp.Name + "`"
+		item := i18n.Raw("`/" + sp.Name + "`")
 		if slices.ContainsFunc(sp.Params, func(p Param) bool { return p.Levels }) {
 			var levels []string
 			for _, l := range nonEmpty(site.Restrictions.Levels) {
@@ -548,14 +564,18 @@ func (s *Service) mayRun(a Actor, st standing, site *mw.SiteInfo) string {
 					levels = append(levels, l)
 				}
 			}
-			item += " (levels: " + cmp.Or(strings.Join(levels, ", "), "none") + ")"
+			names := i18n.M("wikimod-whoami-no-levels")
+			if len(levels) > 0 {
+				names = i18n.Raw(strings.Join(levels, ", "))
+			}
+			item = i18n.M("wikimod-whoami-command-levels", item, names)
 		}
 		out = append(out, item)
 	}
 	if len(out) == 0 {
-		return "none besides `/help`, `/link`, `/unlink` and `/whoami`"
+		return i18n.M("wikimod-whoami-no-commands")
 	}
-	return strings.Join(out, ", ")
+	return i18n.List(out...)
 }
 
 // newAttempt starts a link attempt and returns its code, which is kept
@@ -589,7 +609,7 @@ func (s *Service) dropAttempt(w *Wiki, actor Actor) {
 // alreadyLinked turns the "already linked" notice into a plain reply.
 func alreadyLinked(err error) (Reply, error) {
 	if e, ok := AsError(err); ok && e.Code == "already-linked" {
-		return Reply{Title: i18n.Raw("Already linked."), Code: e.Code, Text: e.Message}, nil
+		return Reply{Title: i18n.M("wikimod-link-already-linked-title"), Code: e.Code, Text: e.Message}, nil
 	}
 	return Reply{}, err
 }
@@ -649,11 +669,11 @@ func pageHoldsCode(a LinkAttempt, content string) bool {
 }
 
 // actorName is a chat user as a reader knows them: name and id.
-func actorName(a Actor) string {
+func actorName(a Actor) i18n.Message {
 	if a.UserName == "" || a.UserName == a.UserID {
-		return a.UserID
+		return i18n.Raw(a.UserID)
 	}
-	return a.UserName + " (" + a.UserID + ")"
+	return i18n.M("wikimod-chat-user", a.UserName, a.UserID)
 }
 
 // mailActorName is a chat user as the mail to the wiki account names them.
@@ -662,13 +682,16 @@ func actorName(a Actor) string {
 // only its first line is kept, and of that only letters, marks, digits,
 // spaces and a few joining signs, short, so that it cannot forge a word of
 // the mail around it. The id is treated the same way.
-func mailActorName(a Actor) string {
+func mailActorName(a Actor) i18n.Message {
 	id := mailSafe(a.UserID, 40)
 	name := mailSafe(a.UserName, 40)
-	if name == "" || name == id {
-		return cmp.Or(id, "(unnamed)")
+	switch {
+	case name != "" && name != id:
+		return i18n.M("wikimod-link-mail-chat-user", name, id)
+	case id == "":
+		return i18n.M("wikimod-link-mail-unnamed")
 	}
-	return "\u201c" + name + "\u201d (" + id + ")"
+	return i18n.Raw(id)
 }
 
 // mailSafe keeps of s what comes before its first control character or
@@ -710,16 +733,4 @@ func visibleGroups(groups []string) []string {
 		}
 	}
 	return out
-}
-
-func ordinalSuffix(n int) string {
-	switch n % 10 {
-	case 1:
-		return "st"
-	case 2:
-		return "nd"
-	case 3:
-		return "rd"
-	}
-	return "th"
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/storage"
@@ -446,7 +448,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	wg.Wait()
 	close(replies)
 	codes := map[string]int{}
-	retry := first.Add(commands.LinkMailInterval).UTC().Format("2006-01-02 15:04:05") + " UTC (in 5 minutes)"
+	retry := first.Add(commands.LinkMailInterval).UTC().Format("2006-01-02 15:04") + " UTC (in 5 minutes)"
 	for r := range replies {
 		codes[r.Code]++
 		if r.Code != "code-sent" && (r.Outcome != commands.OutcomeDenied || !strings.Contains(english(r.Text), retry) || !strings.Contains(english(r.Text), "at most one link mail every 5 minutes")) {
@@ -514,7 +516,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	again(other, victim, "code-sent")
 	clock.Add(commands.LinkMailInterval)
 	r := again(other, victim, "mail-limit:account-day")
-	if want := first.Add(24*time.Hour).UTC().Format("2006-01-02 15:04:05") + " UTC (in 23 hours 45 minutes)"; !strings.Contains(english(r.Text), want) ||
+	if want := first.Add(24*time.Hour).UTC().Format("2006-01-02 15:04") + " UTC (in 23 hours and 45 minutes)"; !strings.Contains(english(r.Text), want) ||
 		!strings.Contains(english(r.Text), fmt.Sprintf("at most %d link mails a day", commands.LinkMailsPerAccountPerDay)) {
 		t.Errorf("daily cap: %s, want a retry after %s", r.Text, want)
 	}
@@ -535,7 +537,7 @@ func TestLinkMailsAreLimited(t *testing.T) {
 	}
 	clock.Add(commands.LinkMailInterval)
 	r = again(collector, accounts[0], "mail-limit:chat-user-day")
-	if want := capStart.Add(commands.LinkMailInterval + 24*time.Hour).UTC().Format("2006-01-02 15:04:05"); !strings.Contains(english(r.Text), want) {
+	if want := capStart.Add(commands.LinkMailInterval + 24*time.Hour).UTC().Format("2006-01-02 15:04"); !strings.Contains(english(r.Text), want) {
 		t.Errorf("chat user's daily cap: %s, want a retry after %s", r.Text, want)
 	}
 	clock.Add(24 * time.Hour)
@@ -615,4 +617,119 @@ func TestWhoamiShowsALinkInProgressInPlainWords(t *testing.T) {
 	if strings.Contains(r.String(), "Link in progress") {
 		t.Errorf("a finished link still shows as in progress:\n%s", r.String())
 	}
+}
+
+// TestWhoamiSaysWhichLanguageAndWhy: /whoami names the language wikimod
+// answers the person in and where it came from: their platform's, or,
+// with none, the wiki's own.
+func TestWhoamiSaysWhichLanguageAndWhy(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Linking: true})
+	language := func(actor commands.Actor) string {
+		t.Helper()
+		r := run(t, env, actor, "/whoami")
+		for _, f := range r.Fields {
+			if english(f.Label) == "Language" {
+				return english(f.Value)
+			}
+		}
+		t.Fatalf("/whoami has no Language field:\n%s", r.String())
+		return ""
+	}
+	zh := commands.Actor{Platform: "discord", UserID: "D-ZH", Channel: "C1", Locale: "zh-hans"}
+	if got, want := language(zh), "中文（简体） (`zh-hans`), the language Discord gives for you"; !strings.HasPrefix(got, want) {
+		t.Errorf("with Discord's locale: %q, want %q", got, want)
+	}
+	plain := commands.Actor{Platform: "console", UserID: "plain", Channel: "test"}
+	if got, want := language(plain), "English (`en`), the wiki's own language"; !strings.HasPrefix(got, want) {
+		t.Errorf("with no locale: %q, want %q", got, want)
+	}
+}
+
+// TestLinkRepliesHaveNoEnglish renders in qqx every reply of /link,
+// /unlink and /whoami, and the refusals of who may do what, and fails on
+// any word that did not come from the catalogue.
+func TestLinkRepliesHaveNoEnglish(t *testing.T) {
+	clock := testenv.NewClock(time.Now())
+	env := testenv.New(t, wiki, testenv.Options{Linking: true, Now: clock.Now})
+	mod := newSysop(t, env, "Qqx Mod")
+	paged, pagedPassword := newUser(t, env, "Qqx Paged", false)
+	blocked := newSysop(t, env, "Qqx Blocked")
+	if err := env.Wiki.Block(ctxTest, blocked, "qqx"); err != nil {
+		t.Fatal(err)
+	}
+	actor := commands.Actor{Platform: "discord", UserID: "D-QQX", UserName: "quinn", Channel: "C1"}
+	// What replies show as it is: names and codes the test gave, the
+	// platform's name, the language's own name, and the wiki's rights.
+	given := append(specWords(env.Service), mod, paged, blocked, "Qqx Nobody", "quinn", "D-QQX", nobody.UserID, "Admin", "qqx", "bogus", "WRONGCODE1",
+		"User:"+paged+"/wikimod", "Discord", "discord", i18n.Autonym("en"), "en")
+	site, err := env.Bot.SiteInfo(ctxTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rights := range site.GroupRights {
+		given = append(given, rights...)
+	}
+	check := func(a commands.Actor, line, code string) {
+		t.Helper()
+		r := run(t, env, a, line)
+		if r.Code != code {
+			t.Errorf("%s: %s (%s), want %s", line, r.String(), r.Code, code)
+		}
+		words := given
+		if r.Code == "code-given" {
+			words = append(slices.Clone(given), givenCode(t, r))
+		}
+		noEnglish(t, line, r, words...)
+	}
+	check(actor, "/whoami", "")
+	check(nobody, `/protect "Qqx Page" create=sysop`, "unmapped")
+	check(helper, `/protect "Qqx Page" create=sysop`, "missing-right:protect")
+	check(actor, "/link", "usage")
+	check(actor, "/link user=X code=Y", "usage")
+	check(actor, "/link user=X method=bogus", "usage")
+	check(actor, `/link user="Qqx Nobody"`, "no-such-user")
+	check(actor, "/link user="+commands.QuoteArg(blocked), "blocked")
+	check(actor, "/link user="+commands.QuoteArg(paged), "no-email")
+	check(actor, "/link code=WRONGCODE1", "no-attempt")
+
+	before, err := env.Wiki.Mail()
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(actor, "/link user="+commands.QuoteArg(mod), "code-sent")
+	mail, err := env.Wiki.WaitMail(ctxTest, len(before), "Your wikimod code:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := mailedCode.FindStringSubmatch(mail)[1]
+	check(actor, "/whoami", "")
+	check(actor, "/link user="+commands.QuoteArg(mod), "mail-limit:account-interval")
+	check(actor, "/link code=WRONGCODE1", "wrong-code")
+	check(actor, "/link code="+code, "linked")
+	check(actor, "/whoami", "")
+	check(actor, "/link user="+commands.QuoteArg(mod), "already-linked")
+	check(actor, "/unlink", "unlinked")
+	check(actor, "/unlink", "not-linked")
+
+	start := "/link user=" + commands.QuoteArg(paged) + " method=page"
+	check(actor, start, "code-given")
+	check(actor, "/whoami", "")
+	check(actor, start, "page-missing")
+	check(actor, "/link code=WRONGCODE1", "page-method")
+	if err := env.Wiki.EditAs(ctxTest, mod, "Linked-sysop-pass-8080", "User:"+paged+"/wikimod", "Your wikimod code: WRONGCODE1"); err != nil {
+		t.Fatal(err)
+	}
+	check(actor, start, "wrong-code")
+	if err := env.Wiki.EditAs(ctxTest, paged, pagedPassword, "User:"+paged+"/wikimod", "Something else."); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		check(actor, start, "wrong-code")
+	}
+	check(actor, start, "too-many-wrong-codes")
+	check(actor, start, "code-given")
+	clock.Add(16 * time.Minute)
+	check(actor, "/link user="+commands.QuoteArg(mod), "code-sent")
+	clock.Add(16 * time.Minute)
+	check(actor, "/link code=WRONGCODE1", "code-expired")
 }

@@ -151,9 +151,12 @@ func (s *Service) tell(ctx context.Context, n Notice, tellers map[string]Teller)
 		// sending) count as tries too.
 		return NoticeFailed, s.now()
 	}
-	reply := s.settledNotice(ctx, rec)
+	to := Actor{Platform: rec.Platform, UserID: rec.UserID, UserName: rec.UserName, Channel: rec.Channel}
+	// In the requester's language, as the answer they never had would
+	// have been.
+	reply := s.localized(ctx, to, s.settledNotice(ctx, rec))
 	sctx, cancel := context.WithTimeout(ctx, noticeSendTimeout)
-	err := teller.TellRequester(sctx, Actor{Platform: rec.Platform, UserID: rec.UserID, UserName: rec.UserName, Channel: rec.Channel}, reply)
+	err := teller.TellRequester(sctx, to, reply)
 	cancel()
 	now := s.now()
 	switch {
@@ -179,8 +182,8 @@ func (s *Service) tell(ctx context.Context, n Notice, tellers map[string]Teller)
 // command, given when, whether the wiki shows it took effect (and where),
 // and what to do now. Every sentence of it is here.
 func (s *Service) settledNotice(ctx context.Context, rec AuditRecord) Reply {
-	what := "your `" + describeCommand(rec) + "` of " + rec.Time.UTC().Format("2006-01-02 15:04:05 UTC")
-	cut := "wikimod stopped while it was running " + what + ", before it could answer you."
+	command := describeCommand(rec)
+	cut := i18n.M("wikimod-notice-cut", command, when(rec.Time))
 	var entry struct {
 		LogID     int64     `json:"logid"`
 		Type      string    `json:"type"` // the log the settle pass looked in
@@ -188,49 +191,50 @@ func (s *Service) settledNotice(ctx context.Context, rec AuditRecord) Reply {
 		Timestamp time.Time `json:"timestamp"`
 	}
 	json.Unmarshal(rec.Result, &entry)
-	logName := map[string]string{mw.LogProtect: "protect log", mw.LogNewUsers: "user creation log"}[entry.Type]
-	if logName == "" {
-		logName = "logs"
+	logName := i18n.M("wikimod-notice-log-other")
+	if key, ok := noticeLogNames[entry.Type]; ok {
+		logName = i18n.M(key)
 	}
 	r := Reply{Command: rec.Command, Outcome: rec.Outcome, Code: rec.Code}
 	switch {
 	case rec.Outcome == OutcomeOK && rec.Code == "settled-from-log":
-		r.Title = i18n.Raw("Your command was carried out.")
-		r.Text = i18n.Raw(fmt.Sprintf("%s The wiki's %s shows that it took effect: entry %d (%s) at %s. Nothing more needs doing.",
-			cut, logName, entry.LogID, entry.Action, entry.Timestamp.UTC().Format("2006-01-02 15:04:05 UTC")))
+		r.Title = i18n.M("wikimod-notice-carried-out-title")
+		r.Text = i18n.Sentences(cut, i18n.M("wikimod-notice-carried-out-text", logName, entry.LogID, entry.Action, when(entry.Timestamp)))
 		if w, ok := s.wikis[rec.Wiki]; ok && entry.LogID > 0 {
 			if site, err := w.Client.SiteInfo(ctx); err == nil {
 				r.URL = site.PageURL(fmt.Sprintf("Special:Redirect/logid/%d", entry.LogID))
 			}
 		}
 	case rec.Code == "not-run":
-		r.Title = i18n.Raw("Your command did not run.")
-		r.Text = i18n.Raw("wikimod stopped before " + what + " had its turn, so nothing was sent to the wiki and nothing changed. " +
-			"Run it again if you still want it.")
+		r.Title = i18n.M("wikimod-notice-not-run-title")
+		r.Text = i18n.M("wikimod-notice-not-run-text", command, when(rec.Time))
 	case rec.Code == "not-in-log":
-		r.Title = i18n.Raw("Your command did not take effect.")
-		r.Text = i18n.Raw(fmt.Sprintf("%s The wiki's %s has no entry for it since then, so it did not take effect. Run it again if you still want it.",
-			cut, logName))
+		r.Title = i18n.M("wikimod-notice-not-in-log-title")
+		r.Text = i18n.Sentences(cut, i18n.M("wikimod-notice-not-in-log-text", logName))
 	case rec.Code == "may-have-run":
-		r.Title = i18n.Raw("Not known whether your command took effect.")
-		r.Text = i18n.Raw(cut + " This command leaves no entry in the wiki's logs, so whether it took effect is not known. " +
-			"Check on the wiki before running it again.")
+		r.Title = i18n.M("wikimod-notice-unknown-title")
+		r.Text = i18n.Sentences(cut, i18n.M("wikimod-notice-may-have-run-text"))
 	case rec.Code == "wiki-unreachable":
-		r.Title = i18n.Raw("Not known whether your command took effect.")
-		r.Text = i18n.Raw(fmt.Sprintf("%s The wiki did not answer when wikimod looked in its %s afterwards, so whether it took effect is not known. "+
-			"Check the wiki's %s before running it again.", cut, logName, logName))
+		r.Title = i18n.M("wikimod-notice-unknown-title")
+		r.Text = i18n.Sentences(cut, i18n.M("wikimod-notice-wiki-unreachable-text", logName))
 	case rec.Code == "wiki-not-configured":
-		r.Title = i18n.Raw("Not known whether your command took effect.")
-		r.Text = i18n.Raw(cut + " wikimod no longer serves that wiki, so it could not look in the wiki's logs, and whether it took effect is not known. " +
-			"Check on the wiki before running it again.")
+		r.Title = i18n.M("wikimod-notice-unknown-title")
+		r.Text = i18n.Sentences(cut, i18n.M("wikimod-notice-wiki-not-configured-text"))
 	case rec.Code == "no-change":
-		r.Title = i18n.Raw("Your command was cut short.")
-		r.Text = i18n.Raw(cut + " This command changes nothing on the wiki; run it again for its answer.")
+		r.Title = i18n.M("wikimod-notice-cut-title")
+		r.Text = i18n.Sentences(cut, i18n.M("wikimod-notice-no-change-text"))
 	default:
-		r.Title = i18n.Raw("Your command was cut short.")
-		r.Text = i18n.Raw(fmt.Sprintf("%s The audit log records it as %s (%s). Check on the wiki before running it again.", cut, rec.Outcome, rec.Code))
+		r.Title = i18n.M("wikimod-notice-cut-title")
+		r.Text = i18n.Sentences(cut, i18n.M("wikimod-notice-other-text", string(rec.Outcome), rec.Code))
 	}
 	return s.named(s.wikis[rec.Wiki], r)
+}
+
+// noticeLogNames name, for settledNotice, the wiki logs a settle pass
+// looks in; another log is "the wiki's logs".
+var noticeLogNames = map[string]string{
+	mw.LogProtect:  "wikimod-notice-log-protect",
+	mw.LogNewUsers: "wikimod-notice-log-newusers",
 }
 
 // describeCommand writes a settled command as it was typed, from its audit

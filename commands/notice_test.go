@@ -141,7 +141,7 @@ func TestSettledRequestersAreToldOnce(t *testing.T) {
 		t.Errorf("first pass: %+v, want 3 sent, 2 undeliverable (the console, the channel gone), 2 to try again", rep)
 	}
 
-	when := given.UTC().Format("2006-01-02 15:04:05 UTC")
+	when := given.UTC().Format("2006-01-02 15:04 UTC")
 	check := func(user, title string, want ...string) {
 		t.Helper()
 		var msgs []toldMessage
@@ -155,6 +155,10 @@ func TestSettledRequestersAreToldOnce(t *testing.T) {
 			return
 		}
 		r := msgs[0].Reply
+		// In the requester's language: with none of their own, the wiki's.
+		if r.Localizer.Lang != "en" {
+			t.Errorf("%s was told in %q, want the wiki's language, en", user, r.Localizer.Lang)
+		}
 		if english(r.Title) != title {
 			t.Errorf("%s was told %q, want %q", user, r.Title, title)
 		}
@@ -163,6 +167,7 @@ func TestSettledRequestersAreToldOnce(t *testing.T) {
 				t.Errorf("%s's message lacks %q:\n%s", user, w, r.Text)
 			}
 		}
+		noEnglish(t, user+"'s notice", r, append(specWords(env.Service), applied, notApplied, account, "spam wave")...)
 		for _, never := range []string{"redacted", "cat@example.test", "[unparsed]"} {
 			if strings.Contains(english(r.Text), never) {
 				t.Errorf("%s's message holds %q:\n%s", user, never, r.Text)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -112,11 +113,22 @@ func (p *Policy) Check(a Actor, wiki string, groupRights map[string][]string, ne
 	return standing{groups: p.Groups(a, wiki)}.check(a, groupRights, need...)
 }
 
-func groupList(groups []string) string {
+// groupList names wiki groups by their codes, as a list in the reader's
+// language, or says there are none besides the implicit ones.
+func groupList(groups []string) i18n.Message {
 	if len(groups) == 0 {
-		return "none besides every account's"
+		return i18n.M("wikimod-groups-none")
 	}
-	return strings.Join(groups, ", ")
+	return i18n.List(rawAll(groups)...)
+}
+
+// rawAll wraps texts that are not language (codes, names) as messages.
+func rawAll(texts []string) []i18n.Message {
+	out := make([]i18n.Message, len(texts))
+	for i, t := range texts {
+		out[i] = i18n.Raw(t)
+	}
+	return out
 }
 
 // LevelRight returns the right needed to set a protection level. MediaWiki

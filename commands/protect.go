@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -38,46 +37,57 @@ var protectTypes = []string{"edit", "move", "create", "upload"}
 
 func (s *Service) protectCommand() Command {
 	params := []Param{
-		{Name: "title", Description: "The page to protect", Required: true, Titles: true},
+		{Name: "title", Description: i18n.M("wikimod-param-protect-title"), Required: true, Titles: true},
 	}
 	for _, t := range protectTypes {
-		params = append(params, Param{Name: t, Description: "Level for " + t + " (all lifts it)", Levels: true})
+		params = append(params, Param{Name: t, Description: i18n.M("wikimod-param-protect-level", t), Levels: true})
 	}
 	params = append(params,
-		Param{Name: "expiry", Description: "When it ends: 1 week, 2026-12-01T00:00:00Z, infinite (default)"},
-		Param{Name: "reason", Description: "Reason, shown in the protection log"},
-		Param{Name: "cascade", Description: "Also protect pages transcluded in this one (kept as it is unless given; cascade=no ends it)", Flag: true},
-		Param{Name: "exact", Description: "Set exactly the types given and lift the page's others, as the API does", Flag: true},
+		Param{Name: "expiry", Description: i18n.M("wikimod-param-protect-expiry")},
+		Param{Name: "reason", Description: i18n.M("wikimod-param-protect-reason")},
+		Param{Name: "cascade", Description: i18n.M("wikimod-param-protect-cascade"), Flag: true},
+		Param{Name: "exact", Description: i18n.M("wikimod-param-protect-exact"), Flag: true},
 	)
 	for _, t := range protectTypes {
-		params = append(params, Param{Name: t + "_expiry", Description: "Expiry of the " + t + " protection alone"})
+		params = append(params, Param{Name: t + "_expiry", Description: i18n.M("wikimod-param-protect-type-expiry", t)})
 	}
 	params = append(params,
-		Param{Name: "pageid", Description: "The page's id, instead of its title", TextOnly: true},
-		Param{Name: "tags", Description: "Change tags for the log entry, comma separated"},
-		Param{Name: "watchlist", Description: "watch, unwatch, preferences or nochange, for the bot's watchlist"},
-		Param{Name: "watchlistexpiry", Description: "How long the page stays on the bot's watchlist"},
+		Param{Name: "pageid", Description: i18n.M("wikimod-param-protect-pageid"), TextOnly: true},
+		Param{Name: "tags", Description: i18n.M("wikimod-param-protect-tags")},
+		Param{Name: "watchlist", Description: i18n.M("wikimod-param-protect-watchlist")},
+		Param{Name: "watchlistexpiry", Description: i18n.M("wikimod-param-protect-watchlistexpiry")},
 	)
 	return Command{
 		Spec: Spec{
 			Name:       cmdProtect,
-			Summary:    "Change a page's protection (action=protect)",
+			Summary:    i18n.M("wikimod-command-protect-summary"),
 			Positional: "title",
 			Usage:      `/protect TITLE [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade] [exact]`,
-			Help: "Only the types you name change: the page keeps its other protections, each with its own expiry, and its cascading unless you say `cascade=no`. " +
-				"`TYPE=all` lifts one type. With `exact`, the page ends with exactly the types you name and the others are lifted, as the wiki's own API does. " +
-				"`expiry` applies to every type given; `TYPE_expiry=` sets one type's own. The reply says what changed, what was lifted, what was kept, or that nothing changed.",
-			Right:  mw.RightProtect,
-			Grant:  `protect ("Protect and unprotect pages")`,
-			Write:  true,
-			Params: params,
+			Help:       i18n.M("wikimod-command-protect-help"),
+			Right:      mw.RightProtect,
+			Grant:      `protect ("Protect and unprotect pages")`,
+			Write:      true,
+			Params:     params,
 		},
-		Run: s.runProtect,
+		Run:    s.runProtect,
+		Advice: protectAdvice,
 		// A protect the wiki applied is in its protect log.
 		Settle: func(rec AuditRecord) (string, string) {
 			return mw.LogProtect, normalizeTitle(positionalOr(rec, "title"))
 		},
 	}
+}
+
+// protectAdvice is the advice (catalogue keys by the wiki's error code)
+// for the codes that mean something particular to /protect: which rights
+// and grants the bot needs to protect, and how /protect names a page and
+// its protections; wikiAdvice has the rest.
+var protectAdvice = map[string]string{
+	"permissiondenied": "wikimod-error-permissiondenied-protect",
+	"blocked":          "wikimod-error-blocked-protect",
+	"badvalue":         "wikimod-error-badvalue-protect",
+	"missingparam":     "wikimod-error-missingparam-protect",
+	"invalidparammix":  "wikimod-error-invalidparammix-protect",
 }
 
 // cmdProtect is the command's name.
@@ -89,34 +99,34 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, err
 	}
 	// The page's protections now: the plan keeps those not named, and the
-	// reply tells what changed.
-	before, err := req.Wiki.Client.Page(ctx, pr.title, pr.pageID)
+	// reply tells what changed. Its protect log comes in the same request,
+	// for the reply's history line (and, with its comments, for the view).
+	before, log, err := req.Wiki.Client.PageWithLog(ctx, pr.title, pr.pageID, mw.PageLog{Type: mw.LogProtect, Limit: HistoryRead, Comments: pr.view})
 	if err != nil {
 		return Reply{}, aboutPage(pr.page(), err)
 	}
-	page := pr.page()
+	page := pr.title
 	switch {
 	case before.Invalid:
-		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "invalidtitle", Message: i18n.Raw(fmt.Sprintf("%q is not a valid page title on this wiki: titles cannot contain characters such as `# < > [ ] | { }`. Check the title and try again.", pr.title))}
+		return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "invalidtitle", Message: i18n.M("wikimod-protect-invalid-title", pr.title)}
 	case pr.pageID != 0 && before.Missing:
-		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "nosuchpageid", Message: i18n.Raw(fmt.Sprintf("There is no page with id %d. Check the id, or give the title instead.", pr.pageID))}
+		return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "nosuchpageid", Message: i18n.M("wikimod-protect-no-such-pageid", pr.pageID)}
 	}
 	if before.Title != "" {
 		page = before.Title
 	}
 	if pr.view {
-		return s.showProtection(ctx, req, page, before)
+		return s.showProtection(req, page, before, log), nil
 	}
 	plan := PlanProtect(before.Protections, pr.changes, pr.exact, pr.cascade, req.Site.Restrictions.CascadingLevels)
 	if pr.cascade != nil && *pr.cascade && !plan.Cascade {
-		return Reply{}, usageErrorf("`cascade` needs a protection of %s at a level that allows cascading on this wiki: %s.",
-			page, "`"+strings.Join(req.Site.Restrictions.CascadingLevels, "`, `")+"`")
+		return Reply{}, usage("wikimod-protect-cascade-needs-level", page, levelNames(req.Site.Restrictions.CascadingLevels))
 	}
 	if err := req.CheckProtect(page, before, plan); err != nil {
 		return Reply{}, err
 	}
 	p := mw.ProtectParams{Title: pr.title, PageID: pr.pageID, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade,
-		Reason: s.SignedReason(req.Actor, pr.reason), Tags: pr.tags, Watchlist: pr.watchlist, WatchlistExpiry: pr.watchlistExpiry}
+		Reason: req.SignedReason(pr.reason), Tags: pr.tags, Watchlist: pr.watchlist, WatchlistExpiry: pr.watchlistExpiry}
 	if p.PageID == 0 {
 		p.Title = page
 	}
@@ -126,12 +136,12 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 		return *readBack, nil
 	case err != nil:
 		// An *Error (the read-back's "not known") passes through as it is.
-		return Reply{}, aboutPage(page, err)
+		return Reply{}, aboutPage(i18n.Raw(page), err)
 	}
 	out := &ProtectOutcome{
 		Wiki:        req.Wiki.Name,
 		Title:       res.Title,
-		Reason:      s.personReason(req.Actor, keptComment(res.Reason)),
+		Reason:      req.personReason(keptComment(res.Reason)),
 		LogComment:  keptComment(res.Reason),
 		Cascade:     res.Cascade,
 		Protections: res.Protections,
@@ -139,8 +149,8 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	}
 	req.Result = out
 	req.after = s.trackProtect(req.Actor, out)
-	reply := protectReply(out, before.Protections, plan, res.Warnings, s.now())
-	if s.ReasonShortened(req.Actor, pr.reason) {
+	reply := protectReply(out, before.Protections, plan, res.Warnings, historyOf(log), s.now())
+	if req.ReasonShortened(pr.reason) {
 		reply.Text = i18n.Lines(reply.Text, shortenedNote)
 	}
 	return reply, nil
@@ -187,17 +197,18 @@ func (r *Request) CheckProtect(page string, before mw.PageState, plan ProtectPla
 	if err := r.Check(after...); err != nil {
 		return err
 	}
-	var now, has []string
+	var now []string
+	var has []i18n.Message
 	for _, p := range before.Protections {
 		if !isLift(p.Level) {
 			now = append(now, LevelRight(p.Level))
-			has = append(has, p.Type+"="+p.Level)
+			has = append(has, i18n.M("wikimod-protect-type-level", typeName(p.Type), levelName(p.Level)))
 		}
 	}
 	for _, p := range before.Inherited {
 		if p.Type == "edit" && !isLift(p.Level) {
 			now = append(now, LevelRight(p.Level))
-			has = append(has, fmt.Sprintf("edit=%s from the cascading protection of %s", p.Level, p.Source))
+			has = append(has, i18n.M("wikimod-protect-type-level-inherited", typeName(p.Type), levelName(p.Level), p.Source))
 		}
 	}
 	err := r.Check(now...)
@@ -206,8 +217,7 @@ func (r *Request) CheckProtect(page string, before mw.PageState, plan ProtectPla
 		return err
 	}
 	denied := *e
-	denied.Message = i18n.Raw(fmt.Sprintf("%s is protected with %s now. On the wiki, only someone who could set those levels may change or lift them, and so it is here. %s",
-		page, strings.Join(has, ", "), e.Message))
+	denied.Message = i18n.Sentences(i18n.M("wikimod-protect-denied-held", page, i18n.List(has...)), e.Message)
 	return &denied
 }
 
@@ -227,8 +237,8 @@ func (s *Service) trackProtect(actor Actor, out *ProtectOutcome) func(context.Co
 
 // aboutPage names the page in the explanation of an error from the wiki, so
 // that a moderator who ran several commands knows which one it answers.
-func aboutPage(page string, err error) error {
-	e := wikiErrorFor(cmdProtect, err, nil)
+func aboutPage(page i18n.Message, err error) error {
+	e := wikiErrorFor(protectAdvice, err, nil)
 	if e == nil {
 		return err
 	}
@@ -239,8 +249,9 @@ func aboutPage(page string, err error) error {
 
 // protectReply tells what the wiki did: each protection the page has now,
 // whether it changed or was kept, what was lifted, and "unchanged" when the
-// wiki's answer is the page's protection as it was.
-func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectPlan, warnings []mw.Message, now time.Time) Reply {
+// wiki's answer is the page's protection as it was; and the page's history
+// in a line, from its protect log as read before the write (history).
+func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectPlan, warnings []mw.Message, history protectHistory, now time.Time) Reply {
 	was := map[string]mw.PageProtection{}
 	wasCascading := false
 	for _, b := range before {
@@ -259,20 +270,20 @@ func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectP
 			}
 			continue
 		}
-		state := "changed"
+		state := "wikimod-protect-result-changed"
 		switch {
 		case !had:
-			state = "new"
+			state = "wikimod-protect-result-new"
 			changed = true
 		case b.Level == pr.Level && sameExpiry(b.Expiry, pr.Expiry):
-			state = "unchanged"
+			state = "wikimod-protect-result-unchanged"
 			if slices.ContainsFunc(plan.Kept, func(k mw.PageProtection) bool { return k.Type == pr.Action }) {
-				state = "kept"
+				state = "wikimod-protect-result-kept"
 			}
 		default:
 			changed = true
 		}
-		reply.Fields = append(reply.Fields, Field{Label: i18n.Raw(pr.Action), Value: i18n.Raw(pr.Level + ", " + describeExpiry(pr.Expiry, now) + " (" + state + ")")})
+		reply.Fields = append(reply.Fields, Field{Label: typeName(pr.Action), Value: i18n.M(state, levelName(pr.Level), describeExpiry(pr.Expiry))})
 	}
 	for _, t := range plan.Lifted {
 		if !slices.Contains(lifted, t) {
@@ -280,33 +291,42 @@ func protectReply(out *ProtectOutcome, before []mw.PageProtection, plan ProtectP
 			changed = true
 		}
 	}
-	var notes []string
+	var notes []i18n.Message
 	if len(lifted) > 0 {
 		sort.Strings(lifted)
-		notes = append(notes, "Lifted: "+strings.Join(lifted, ", ")+".")
+		notes = append(notes, i18n.M("wikimod-protect-lifted", typeNames(lifted)))
 	}
 	switch {
 	case out.Cascade:
-		notes = append(notes, "Cascading: pages transcluded in it are protected too.")
+		notes = append(notes, i18n.M("wikimod-protect-cascading"))
 	case plan.CascadeEnds:
-		notes = append(notes, "Cascading has ended: no protection left on the page allows it.")
+		notes = append(notes, i18n.M("wikimod-protect-cascade-ends"))
 	case wasCascading:
-		notes = append(notes, "Cascading has ended.")
+		notes = append(notes, i18n.M("wikimod-protect-cascade-ended"))
 	}
 	// A request that changes nothing writes no log entry: there is no
 	// comment to quote then.
 	if out.LogComment != "" && changed {
-		notes = append(notes, "The wiki's log says: "+out.LogComment)
+		notes = append(notes, i18n.M("wikimod-protect-log-says", out.LogComment))
+	}
+	// A change that leaves the page some protection is a protection the
+	// wiki logged (protect or modify); one that leaves none, an unprotect.
+	made := changed && slices.ContainsFunc(out.Protections, func(p mw.ProtectionResult) bool { return !isLift(p.Level) })
+	if line := history.replyLine(now, made); !line.IsZero() {
+		notes = append(notes, line)
 	}
 	for _, w := range warnings {
-		notes = append(notes, "The wiki warns: "+w.Text)
+		// The wiki's own words, in the language it was asked for.
+		notes = append(notes, i18n.M("wikimod-protect-wiki-warns", w.Text))
 	}
-	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
+	if len(notes) > 0 {
+		reply.Text = i18n.Lines(notes...)
+	}
 	if changed {
-		reply.Title = i18n.Raw("Protection of " + out.Title + " changed.")
+		reply.Title = i18n.M("wikimod-protect-changed-title", out.Title)
 		reply.Announce = true
 	} else {
-		reply.Title = i18n.Raw("Protection of " + out.Title + " unchanged: it already was as asked.")
+		reply.Title = i18n.M("wikimod-protect-unchanged-title", out.Title)
 		reply.Code = "unchanged"
 	}
 	return reply
@@ -349,19 +369,17 @@ const logSkew = 30 * time.Second
 // that it cannot be known.
 func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.ProtectParams, before []mw.PageProtection, sendErr error, sentAt time.Time) (Reply, error) {
 	s.log.Warn("protect: the wiki's answer was lost; reading the page back", "title", p.Title, "pageid", p.PageID, "err", sendErr)
-	page := p.Title
-	if page == "" {
-		page = fmt.Sprintf("page id %d", p.PageID)
+	page := i18n.Raw(p.Title)
+	if p.Title == "" {
+		page = i18n.M("wikimod-protect-page-id", p.PageID)
 	}
-	unknown := &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: i18n.Raw(fmt.Sprintf(
-		"The request to protect %s was sent, but the wiki's answer was lost and the wiki still does not answer, so wikimod cannot tell whether the protection changed. "+
-			"Check the page's protection on the wiki before trying again.", page))}
+	unknown := &Error{Outcome: OutcomeUnknown, Code: "outcome-unknown", Message: i18n.M("wikimod-protect-lost-unknown", page)}
 	if p.Title == "" {
 		return Reply{}, unknown
 	}
 	if errors.Is(ctx.Err(), context.Canceled) {
 		// wikimod is stopping: it does not wait for the wiki any longer.
-		return Reply{}, wikiErrorFor("", sendErr, nil)
+		return Reply{}, wikiError(sendErr, nil)
 	}
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
@@ -376,23 +394,30 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 			now = append(now, pr)
 		}
 	}
-	entry, logErr := appliedEntry(rctx, req.Wiki.Client, p, before, sentAt)
+	var entry *mw.LogEvent
+	var history protectHistory
+	log, logErr := req.Wiki.Client.LogEvents(rctx, mw.LogEventsQuery{Type: mw.LogProtect, Title: p.Title, Limit: HistoryRead})
 	if logErr != nil {
 		s.log.Warn("protect: cannot read the protect log back", "title", p.Title, "err", logErr)
+	} else {
+		entry = appliedEntry(log.Events, p, before, sentAt)
+		history = historyOf(*log)
+	}
+	// The history as the log has it now, which holds whatever entry
+	// the request wrote; none when the log could not be read.
+	var historyNow i18n.Message
+	if logErr == nil {
+		historyNow = history.replyLine(s.now(), false)
 	}
 	req.Result = map[string]any{"read_back": now}
 	fields := make([]Field, 0, len(now))
 	for _, pr := range now {
-		value := pr.Level + ", " + describeExpiry(pr.Expiry, s.now())
-		if pr.Cascade {
-			value += ", cascading"
-		}
-		fields = append(fields, Field{Label: i18n.Raw(pr.Type), Value: i18n.Raw(value)})
+		fields = append(fields, Field{Label: typeName(pr.Type), Value: protectionNow(pr.Level, pr.Expiry, pr.Cascade)})
 	}
 	url := req.Site.PageURL(p.Title)
-	state := "It has no protection now."
+	state := i18n.M("wikimod-protect-now-none")
 	if len(now) > 0 {
-		state = "Its protection now is as listed."
+		state = i18n.M("wikimod-protect-now-listed")
 	}
 	var asked bool
 	switch {
@@ -400,20 +425,18 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 		asked = sameAsEntry(now, entry)
 		if !asked {
 			// The wiki did it, and the page has changed again since.
-			return Reply{Outcome: OutcomeOK, Code: "read-back-changed", Title: i18n.Raw("Protection of " + p.Title + " was changed, and has changed again since."), Fields: fields, URL: url,
-				Text: i18n.Raw("The wiki's answer was lost, so wikimod read the page back: the wiki's log shows your request applied (" + describeEntry(entry) + "), but the page's protection is no longer what it set. " + state)}, nil
+			return Reply{Outcome: OutcomeOK, Code: "read-back-changed", Title: i18n.M("wikimod-protect-changed-again-title", p.Title), Fields: fields, URL: url,
+				Text: i18n.Lines(i18n.Sentences(i18n.M("wikimod-protect-lost-changed-again", describeEntry(entry)), state), historyNow)}, nil
 		}
 	case logErr == nil:
 		asked = protectionsAsAsked(p, now)
 	}
 	if !asked {
-		text := "The request was sent, but the wiki's answer was lost, so wikimod read the page back: the wiki's log has no entry for your request, and its protection is not exactly what you asked for. " + state +
-			" If the wiki was only slow, it may still apply the request; check again before trying again."
+		text := i18n.Sentences(i18n.M("wikimod-protect-lost-no-entry"), state, i18n.M("wikimod-protect-lost-maybe-later"))
 		if logErr != nil {
-			text = "The request was sent, but the wiki's answer was lost, and wikimod could read the page back but not the wiki's log, so it cannot tell whether your request applied. " + state +
-				" Check the page's protection log on the wiki before trying again."
+			text = i18n.Sentences(i18n.M("wikimod-protect-lost-no-log"), state, i18n.M("wikimod-protect-lost-check-log"))
 		}
-		return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: i18n.Raw("Not known whether " + p.Title + " was protected."), Fields: fields, URL: url, Text: i18n.Raw(text)}, nil
+		return Reply{Outcome: OutcomeUnknown, Code: "outcome-unknown", Title: i18n.M("wikimod-protect-unknown-title", p.Title), Fields: fields, URL: url, Text: i18n.Lines(text, historyNow)}, nil
 	}
 	out := &ProtectOutcome{Wiki: req.Wiki.Name, Title: p.Title, URL: url}
 	for _, pr := range now {
@@ -423,30 +446,28 @@ func (s *Service) protectReadBack(ctx context.Context, req *Request, p mw.Protec
 	req.Result = out
 	req.after = s.trackProtect(req.Actor, out)
 	if entry == nil {
-		return Reply{Title: i18n.Raw("Protection of " + p.Title + " unchanged: it already was as asked."), Fields: fields, URL: url, Protect: out, Code: "unchanged",
-			Text: i18n.Raw("The wiki's answer was lost, so wikimod read the page back: its protection is exactly what you asked for, and the wiki's log has no entry for your request, as for a request that changes nothing.")}, nil
+		return Reply{Title: i18n.M("wikimod-protect-unchanged-title", p.Title), Fields: fields, URL: url, Protect: out, Code: "unchanged",
+			Text: i18n.Lines(i18n.M("wikimod-protect-lost-already"), historyNow)}, nil
 	}
 	out.LogComment = entry.Comment
-	out.Reason = s.personReason(req.Actor, entry.Comment)
-	return Reply{Title: i18n.Raw("Protection of " + p.Title + " is as you asked."), Fields: fields, URL: url, Announce: true, Protect: out, Code: "read-back",
-		Text: i18n.Raw("The wiki's answer was lost, so wikimod read the page back: the wiki's log has your request (" + describeEntry(entry) + ") and the page's protection is what it set.\nThe wiki's log says: " + entry.Comment)}, nil
+	out.Reason = req.personReason(entry.Comment)
+	// As in the reply to a write that was answered: this protection
+	// counted in, and the one before it named.
+	return Reply{Title: i18n.M("wikimod-protect-read-back-title", p.Title), Fields: fields, URL: url, Announce: true, Protect: out, Code: "read-back",
+		Text: i18n.Lines(i18n.M("wikimod-protect-lost-applied", describeEntry(entry)), i18n.M("wikimod-protect-log-says", entry.Comment), history.before(entry).replyLine(s.now(), true))}, nil
 }
 
-// appliedEntry finds the protect log entry a lost request p would have
-// written: the newest for the page, stamped no earlier than sentAt (less
-// logSkew), with the request's signed reason as its comment and its
-// levels and cascading. An entry that set what the page had before the
-// request was sent is an earlier one (the same command given twice): a
-// request that changes the page leaves it otherwise, and one that does not
-// writes no entry. Nil when there is none.
-func appliedEntry(ctx context.Context, wiki *mw.Client, p mw.ProtectParams, before []mw.PageProtection, sentAt time.Time) (*mw.LogEvent, error) {
-	res, err := wiki.LogEvents(ctx, mw.LogEventsQuery{Type: mw.LogProtect, Title: p.Title, Limit: 10})
-	if err != nil {
-		return nil, err
-	}
+// appliedEntry finds, among the page's protect log entries (newest
+// first), the one a lost request p would have written: the newest stamped
+// no earlier than sentAt (less logSkew), with the request's signed reason
+// as its comment and its levels and cascading. An entry that set what the
+// page had before the request was sent is an earlier one (the same command
+// given twice): a request that changes the page leaves it otherwise, and
+// one that does not writes no entry. Nil when there is none.
+func appliedEntry(events []mw.LogEvent, p mw.ProtectParams, before []mw.PageProtection, sentAt time.Time) *mw.LogEvent {
 	comment := keptComment(p.Reason)
-	for i := range res.Events {
-		e := &res.Events[i]
+	for i := range events {
+		e := &events[i]
 		if e.Timestamp.Before(sentAt.Add(-logSkew)) {
 			break // newest first: the rest are older still
 		}
@@ -454,11 +475,11 @@ func appliedEntry(ctx context.Context, wiki *mw.Client, p mw.ProtectParams, befo
 			continue
 		}
 		if sameAsEntry(before, e) {
-			return nil, nil
+			return nil
 		}
-		return e, nil
+		return e
 	}
-	return nil, nil
+	return nil
 }
 
 // entryHasLevels reports whether a log entry set what p asked: each type
@@ -505,9 +526,9 @@ func sameAsEntry(now []mw.PageProtection, e *mw.LogEvent) bool {
 	return true
 }
 
-// describeEntry names a log entry for a reply: when, and by whom.
-func describeEntry(e *mw.LogEvent) string {
-	return fmt.Sprintf("entry %d, %s by %s", e.LogID, e.Timestamp.UTC().Format(time.RFC3339), e.User)
+// describeEntry names a log entry for a reply: which, when, and by whom.
+func describeEntry(e *mw.LogEvent) i18n.Message {
+	return i18n.M("wikimod-protect-log-entry", e.LogID, when(e.Timestamp), e.User)
 }
 
 // protectionsAsAsked reports whether a page's protections already are
@@ -570,17 +591,48 @@ func expiryIs(have, asked string) bool {
 	return err == nil && got.Equal(want)
 }
 
-// describeExpiry renders an expiry as the wiki returned it, with how far off
-// it is.
-func describeExpiry(expiry string, now time.Time) string {
+// describeExpiry says how long a protection lasts, from its expiry as the
+// wiki returned it: until when, and how far off that is, both written by
+// the reader's platform.
+func describeExpiry(expiry string) i18n.Message {
 	t, err := time.Parse(time.RFC3339, expiry)
 	if err != nil {
 		if expiry == "infinite" || expiry == "infinity" {
-			return "indefinitely"
+			return i18n.M("wikimod-protect-indefinitely")
 		}
-		return "until " + expiry
+		return i18n.M("wikimod-protect-until-raw", expiry)
 	}
-	return fmt.Sprintf("until %s (%s)", t.UTC().Format(time.RFC3339), Relative(t.Sub(now)))
+	return i18n.M("wikimod-protect-until", when(t), fromNow(t))
+}
+
+// protectionNow is a row's value for a protection a page has now: its
+// level, how long it lasts, and whether it cascades.
+func protectionNow(level, expiry string, cascade bool) i18n.Message {
+	if cascade {
+		return i18n.M("wikimod-protect-now-cascading", levelName(level), describeExpiry(expiry))
+	}
+	return i18n.M("wikimod-protect-now", levelName(level), describeExpiry(expiry))
+}
+
+// levelNames lists protection levels in the wiki's words ("Allow only
+// autoconfirmed users (autoconfirmed) and Allow only administrators
+// (sysop)").
+func levelNames(levels []string) i18n.Message {
+	names := make([]i18n.Message, len(levels))
+	for i, l := range levels {
+		names[i] = levelName(l)
+	}
+	return i18n.List(names...)
+}
+
+// typeNames lists protection types in the wiki's words ("Edit (edit) and
+// Move (move)").
+func typeNames(types []string) i18n.Message {
+	names := make([]i18n.Message, len(types))
+	for i, t := range types {
+		names[i] = typeName(t)
+	}
+	return i18n.List(names...)
 }
 
 // maxTitleBytes bounds a title wikimod sends: 255 bytes of the title itself
@@ -603,12 +655,12 @@ type protectRequest struct {
 	view bool
 }
 
-// page names the page for replies.
-func (r protectRequest) page() string {
+// page names the page for replies: its title, or its id.
+func (r protectRequest) page() i18n.Message {
 	if r.title != "" {
-		return r.title
+		return i18n.Raw(r.title)
 	}
-	return fmt.Sprintf("page id %d", r.pageID)
+	return i18n.M("wikimod-protect-page-id", r.pageID)
 }
 
 // parseProtect reads /protect's arguments, checking the types and levels
@@ -622,20 +674,19 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 			levels = append(levels, l)
 		}
 	}
-	noLevels := &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: i18n.Raw("This wiki offers no protection levels to set ($wgRestrictionLevels lists none), so pages cannot be protected on it. Its administrators can add levels in LocalSettings.php.")}
+	noLevels := &Error{Outcome: OutcomeInvalid, Code: "protect-nolevels", Message: i18n.M("wikimod-protect-no-levels")}
 	for _, k := range args.Keys() {
 		base := strings.TrimSuffix(k, "_expiry")
 		if _, ok := spec.Param(k); ok {
 			if slices.Contains(protectTypes, base) && !slices.Contains(types, base) {
-				return p, usageErrorf("This wiki has no `%s` protection. It offers: %s.", base, strings.Join(types, ", "))
+				return p, usage("wikimod-protect-no-such-type", base, typeNames(types))
 			}
 			continue
 		}
 		if slices.Contains(types, base) {
 			continue // a type this wiki adds beyond the stock four
 		}
-		return p, usageErrorf("`/protect` has no `%s=`. It takes a title and %s, `expiry=`, `reason=`, `cascade`, `exact`, `pageid=`, `tags=`, `watchlist=`, `watchlistexpiry=`, and `TYPE_expiry=` for one type's own expiry.",
-			k, keyList(types, "=LEVEL"))
+		return p, usage("wikimod-protect-unknown-param", k, keyList(types, "=LEVEL"))
 	}
 
 	// Bare flag words (`cascade`, `exact`) were made named arguments when
@@ -644,28 +695,26 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 	title, hasTitle := args.Get("title")
 	switch {
 	case hasTitle && len(words) > 0:
-		return p, usageErrorf("Give the page once: either as the first word or as `title=`, not both.")
+		return p, usage("wikimod-protect-title-twice")
 	case !hasTitle:
 		title = strings.Join(words, " ")
 	}
 	title = strings.TrimSpace(title)
 	if len(title) > maxTitleBytes {
 		// Not the wiki's fault, and not worth a request: no wiki takes it.
-		return p, &Error{Outcome: OutcomeInvalid, Code: "title-too-long", Message: i18n.Raw(fmt.Sprintf(
-			"That title is %d characters long. Page titles on MediaWiki are at most 255 bytes (in UTF-8), besides the namespace, so no page has it and nothing was sent to the wiki. Check the title.",
-			len([]rune(title))))}
+		return p, &Error{Outcome: OutcomeInvalid, Code: "title-too-long", Message: i18n.M("wikimod-protect-title-too-long", len([]rune(title)))}
 	}
 	if id, ok := args.Get("pageid"); ok {
 		n, err := strconv.Atoi(id)
 		if err != nil || n <= 0 {
-			return p, usageErrorf("`pageid=%s` is not a page id; page ids are positive numbers.", id)
+			return p, usage("wikimod-protect-bad-pageid", id)
 		}
 		if title != "" {
-			return p, usageErrorf("Give either a title or `pageid=`, not both.")
+			return p, usage("wikimod-protect-title-and-pageid")
 		}
 		p.pageID = n
 	} else if title == "" {
-		return p, usageErrorf("Which page? Usage: `%s`, for example `/protect \"Main Page\" edit=sysop move=sysop expiry=\"1 week\" reason=\"vandalism\"`.", spec.Usage)
+		return p, usage("wikimod-protect-which-page", spec.Usage)
 	}
 	p.title = title
 
@@ -686,13 +735,13 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 
 	defaultExpiry, hasDefault := args.Get("expiry")
 	if hasDefault && strings.TrimSpace(defaultExpiry) == "" {
-		return p, usageErrorf("`expiry=` is empty. Give a duration like `expiry=\"1 week\"`, a time, or `expiry=infinite`.")
+		return p, usage("wikimod-protect-expiry-empty")
 	}
 	for _, t := range types {
 		level, ok := args.Get(t)
 		if !ok {
 			if _, has := args.Get(t + "_expiry"); has {
-				return p, usageErrorf("`%s_expiry=` is given without `%s=LEVEL`.", t, t)
+				return p, usage("wikimod-protect-expiry-without-level", t)
 			}
 			continue
 		}
@@ -705,15 +754,13 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 				return p, noLevels
 			}
 			if !slices.Contains(levels, level) {
-				return p, &Error{Outcome: OutcomeInvalid, Code: "protect-invalidlevel", Message: i18n.Raw(fmt.Sprintf(
-					"`%s` is not a protection level on this wiki. For `%s=`, use one of: %s, or `all` to lift the protection.",
-					level, t, "`"+strings.Join(levels, "`, `")+"`"))}
+				return p, &Error{Outcome: OutcomeInvalid, Code: "protect-invalidlevel", Message: i18n.M("wikimod-protect-invalid-level", level, t, levelNames(levels), len(levels))}
 			}
 		}
 		e, own := args.Get(t + "_expiry")
 		switch {
 		case own && strings.TrimSpace(e) == "":
-			return p, usageErrorf("`%s_expiry=` is empty.", t)
+			return p, usage("wikimod-protect-own-expiry-empty", t)
 		case own:
 		case hasDefault:
 			e = defaultExpiry
@@ -735,8 +782,12 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 		if len(levels) == 0 || len(types) == 0 {
 			return p, noLevels
 		}
-		return p, usageErrorf("Say which protection to set on %s: %s with a level from %s, or `all` to lift one. For example `/protect %q edit=%s expiry=\"1 week\"`.",
-			p.page(), keyList(types, "="), "`"+strings.Join(levels, "`, `")+"`", orDefault(title, "Main Page"), levels[len(levels)-1])
+		// The example names the page as it was typed.
+		example := strconv.Quote(title)
+		if title == "" {
+			example = "pageid=" + strconv.Itoa(p.pageID)
+		}
+		return p, usage("wikimod-protect-say-which", p.page(), keyList(types, "="), levelNames(levels), len(levels), example, levels[len(levels)-1])
 	}
 	p.reason, _ = args.Get("reason")
 	if tags, ok := args.Get("tags"); ok {
@@ -748,7 +799,7 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 	}
 	if w, ok := args.Get("watchlist"); ok {
 		if !slices.Contains([]string{"watch", "unwatch", "preferences", "nochange"}, w) {
-			return p, usageErrorf("`watchlist=%s` is not one of `watch`, `unwatch`, `preferences`, `nochange`.", w)
+			return p, usage("wikimod-protect-bad-watchlist", w)
 		}
 		p.watchlist = w
 	}

@@ -5,12 +5,25 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
+	"github.com/wikimod/wikimod/internal/qqx"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
 	"github.com/wikimod/wikimod/mw"
 )
+
+// shown is an expiry as the wiki gives it ("2026-12-10T12:00:00Z") as a
+// reply shows it where the platform does not write times itself.
+func shown(expiry string) string {
+	t, err := time.Parse(time.RFC3339, expiry)
+	if err != nil {
+		return expiry
+	}
+	return t.UTC().Format("2006-01-02 15:04 UTC")
+}
 
 // createPage makes a page exist, so that it can take edit and move
 // protection, through the bot's session.
@@ -46,8 +59,10 @@ func TestProtectKeepsTheTypesNotNamed(t *testing.T) {
 	if !r.OK() || after["edit"].Level != "autoconfirmed" || after["move"] != before["move"] {
 		t.Fatalf("reply:\n%s\nwiki before %+v after %+v", r.String(), before, after)
 	}
+	// Types and levels are named in the wiki's words, with their codes.
 	plain := r.String()
-	if !strings.Contains(plain, "edit: autoconfirmed") || !strings.Contains(plain, "(changed)") || !strings.Contains(plain, "move: sysop") || !strings.Contains(plain, "(kept)") {
+	if !strings.Contains(plain, "Edit (edit): Allow only autoconfirmed users (autoconfirmed), indefinitely (changed)") ||
+		!strings.Contains(plain, "Move (move): Allow only administrators (sysop), until "+shown(before["move"].Expiry)) || !strings.Contains(plain, "(kept)") {
 		t.Errorf("the reply does not say what changed and what was kept:\n%s", plain)
 	}
 	if strings.Contains(plain, "Lifted") || !strings.Contains(english(r.Title), title) {
@@ -57,7 +72,7 @@ func TestProtectKeepsTheTypesNotNamed(t *testing.T) {
 	// Naming a type with all lifts it alone.
 	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" move=all`, title))
 	after = env.Protections(t, title)
-	if !r.OK() || !strings.Contains(english(r.Text), "Lifted: move.") || after["edit"].Level != "autoconfirmed" || after["move"].Level != "" {
+	if !r.OK() || !strings.Contains(r.String(), "Lifted: Move (move).") || after["edit"].Level != "autoconfirmed" || after["move"].Level != "" {
 		t.Fatalf("lift move: %s\nwiki %+v", r.String(), after)
 	}
 
@@ -65,7 +80,7 @@ func TestProtectKeepsTheTypesNotNamed(t *testing.T) {
 	run(t, env, admin, fmt.Sprintf(`/protect "%s" move=sysop`, title))
 	r = run(t, env, admin, fmt.Sprintf(`/protect "%s" edit=sysop exact`, title))
 	after = env.Protections(t, title)
-	if !r.OK() || after["move"].Level != "" || after["edit"].Level != "sysop" || !strings.Contains(english(r.Text), "Lifted: move.") {
+	if !r.OK() || after["move"].Level != "" || after["edit"].Level != "sysop" || !strings.Contains(r.String(), "Lifted: Move (move).") {
 		t.Fatalf("exact: %s\nwiki %+v", r.String(), after)
 	}
 }
@@ -307,12 +322,12 @@ func TestProtectTitleAloneShowsAndChangesNothing(t *testing.T) {
 		t.Fatalf("reply %s/%s:\n%s", r.Outcome, r.Code, plain)
 	}
 	for _, want := range []string{
-		"edit: sysop, until " + before["edit"].Expiry,
-		"move: sysop",
-		"Set by Admin",
-		"edit war — requested by console user admin via wikimod",
-		"2 protections in the last 90 days; the last: edit=sysop for 1 week, move=sysop for 1 week, by Admin",
-		"edit=autoconfirmed for 1 day",
+		"Edit (edit): Allow only administrators (sysop), until " + shown(before["edit"].Expiry) + " (in ",
+		"Move (move): Allow only administrators (sysop)",
+		"Set by Admin ",
+		": edit war — requested by console user admin via wikimod",
+		"2 protections in the last 90 days; the last: Edit (edit): Allow only administrators (sysop) for 1 week and Move (move): Allow only administrators (sysop) for 1 week, by Admin ",
+		"Edit (edit): Allow only autoconfirmed users (autoconfirmed) for 1 day",
 		"Nothing was changed.",
 	} {
 		if !strings.Contains(plain, want) {
@@ -327,5 +342,111 @@ func TestProtectTitleAloneShowsAndChangesNothing(t *testing.T) {
 	r = run(t, env, admin, fmt.Sprintf(`/protect %q`, bare))
 	if !r.OK() || !strings.Contains(english(r.Title), "is not protected") || !strings.Contains(english(r.Text), "no entry") {
 		t.Errorf("an unprotected page:\n%s", r.String())
+	}
+}
+
+// TestProtectRepliesSpeakNoEnglish: every /protect reply, rendered in the
+// qqx pseudo-language, is catalogue keys, the wiki's own messages and what
+// the test or the wiki gave (titles, names, log comments, codes): no
+// sentence was written in code, so a reader of any language reads none in
+// English. Refusals are checked by their explanation (the reply's Text),
+// which /protect writes; the title above it is the service's.
+func TestProtectRepliesSpeakNoEnglish(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Rules: semiRules()})
+	inQqx := i18n.Localizer{Lang: "qqx"}
+	title := testwait.Unique("Qqx Page ")
+	createPage(t, env, title)
+	never := testwait.Unique("Qqx Never ")
+	held := testwait.Unique("Qqx Held ")
+	spec, _ := env.Service.Spec("protect")
+	check := func(what string, text string, given ...string) {
+		t.Helper()
+		// The wiki's log comments: the test's reasons and the bot's
+		// signature, written in the wiki's language.
+		given = append(given, title, never, held, spec.Usage, "Admin", "first qqx wave", "Requested by console user admin via wikimod", "requested by console user admin via wikimod")
+		if left := qqx.English(text, given...); len(left) > 0 {
+			t.Errorf("%s: English %q left in:\n%s", what, left, text)
+		}
+		if !strings.Contains(text, "(wikimod-") {
+			t.Errorf("%s: no catalogue message in:\n%s", what, text)
+		}
+	}
+	reply := func(line string) commands.Reply {
+		t.Helper()
+		r := run(t, env, admin, line)
+		if !r.OK() {
+			t.Fatalf("%s: %s", line, r.String())
+		}
+		comment := ""
+		if r.Protect != nil {
+			comment = r.Protect.LogComment
+		}
+		check(line, r.Plain(inQqx), comment)
+		return r
+	}
+	reply(fmt.Sprintf(`/protect %q edit=sysop move=sysop move_expiry="3 days" cascade reason="first qqx wave"`, title))
+	reply(fmt.Sprintf(`/protect %q edit=autoconfirmed`, title))
+	reply(fmt.Sprintf(`/protect %q edit=autoconfirmed`, title)) // unchanged
+	reply(fmt.Sprintf(`/protect %q move=all`, title))           // lifted; cascading ends
+	view := reply(fmt.Sprintf(`/protect %q`, title))
+	if text := view.Plain(inQqx); !strings.Contains(text, "(restriction-edit)") || !strings.Contains(text, "(protect-level-autoconfirmed)") {
+		t.Errorf("the protection is not named in the wiki's words:\n%s", text)
+	}
+	reply(fmt.Sprintf(`/protect %q`, never))
+
+	// The semiprotector may not lower what an administrator set.
+	createPage(t, env, held)
+	reply(fmt.Sprintf(`/protect %q edit=sysop`, held))
+	r := run(t, env, semi, fmt.Sprintf(`/protect %q edit=autoconfirmed`, held))
+	ours, _, _ := strings.Cut(r.Text.String(), "(wikimod-word-separator)")
+	if r.Code != "missing-right:editprotected" || !strings.HasPrefix(ours, "(wikimod-protect-") {
+		t.Errorf("a semiprotector lowering sysop: %s/%s %s", r.Outcome, r.Code, r.Text)
+	}
+	check("denied", ours)
+
+	for _, line := range []string{
+		fmt.Sprintf(`/protect %q edit=nolevel`, title),
+		fmt.Sprintf(`/protect %q nosuchparam=1`, title),
+		fmt.Sprintf(`/protect %q title=%q edit=sysop`, title, title),
+		`/protect "` + strings.Repeat("x", 400) + `" edit=sysop`,
+		`/protect pageid=zero edit=sysop`,
+		fmt.Sprintf(`/protect %q pageid=5 edit=sysop`, title),
+		`/protect edit=sysop`,
+		fmt.Sprintf(`/protect %q edit=sysop expiry=""`, title),
+		fmt.Sprintf(`/protect %q edit_expiry="1 day"`, title),
+		fmt.Sprintf(`/protect %q edit=sysop edit_expiry=""`, title),
+		fmt.Sprintf(`/protect %q reason=why`, title),
+		fmt.Sprintf(`/protect %q edit=sysop watchlist=never`, title),
+		fmt.Sprintf(`/protect %q edit=autoconfirmed cascade`, title),
+		`/protect pageid=2000000000 edit=sysop`,
+		`/protect "Qqx [bad] title" edit=sysop`,
+	} {
+		r := run(t, env, admin, line)
+		if r.OK() {
+			t.Errorf("%s: %s", line, r.String())
+			continue
+		}
+		check(line, r.Text.String(), strings.Repeat("x", 400), "nolevel", "nosuchparam", "zero", "never", "Qqx [bad] title")
+	}
+
+	// Lost answers, read back: the request applied, or the page already
+	// was so, or the request did not reach the wiki.
+	for _, tc := range []struct {
+		forward bool
+		line    string
+		code    string
+	}{
+		{true, fmt.Sprintf(`/protect %q create=sysop expiry=infinite reason="lost qqx"`, never), "read-back"},
+		{true, fmt.Sprintf(`/protect %q create=sysop expiry=infinite reason="lost qqx"`, never), "unchanged"},
+		{false, fmt.Sprintf(`/protect %q create=autoconfirmed`, never), "outcome-unknown"},
+	} {
+		gw := &gateway502{action: "protect", forward: tc.forward}
+		lost := testenv.New(t, wiki, testenv.Options{Transport: gw})
+		gw.on.Store(true)
+		r := run(t, lost, admin, tc.line)
+		if r.Code != tc.code {
+			t.Errorf("%s: %s, want %s:\n%s", tc.line, r.Code, tc.code, r.String())
+		}
+		check(tc.line, r.Plain(inQqx), "lost qqx — requested by console user admin via wikimod")
 	}
 }

@@ -370,8 +370,8 @@ func (s *Service) submit(ctx context.Context, job Job) (Reply, bool) {
 	case q.closed:
 		refusal = stoppingReply(it.name)
 	case q.waiting >= q.cfg.Capacity:
-		refusal = Reply{Command: it.name, Outcome: OutcomeFailed, Code: "busy", Title: i18n.Raw("Nothing was done."),
-			Text: i18n.Raw(fmt.Sprintf("wikimod already has %d commands waiting for the wiki, so it did not take this one. Try again in a few minutes.", q.cfg.Capacity))}
+		refusal = Reply{Command: it.name, Outcome: OutcomeFailed, Code: "busy", Title: i18n.M("wikimod-nothing-done-title"),
+			Text: i18n.M("wikimod-queue-busy-text", q.cfg.Capacity)}
 	default:
 		q.push(it)
 		q.cond.Broadcast()
@@ -384,13 +384,13 @@ func (s *Service) submit(ctx context.Context, job Job) (Reply, bool) {
 }
 
 func stoppingReply(name string) Reply {
-	return Reply{Command: name, Outcome: OutcomeFailed, Code: "stopping", Title: i18n.Raw("Nothing was done."),
-		Text: i18n.Raw("wikimod is stopping and did not run this command. Run it again in a minute.")}
+	return Reply{Command: name, Outcome: OutcomeFailed, Code: "stopping", Title: i18n.M("wikimod-nothing-done-title"),
+		Text: i18n.M("wikimod-queue-stopping-text")}
 }
 
 func auditUnavailable(name string) Reply {
-	return Reply{Command: name, Outcome: OutcomeFailed, Code: "audit-unavailable", Title: i18n.Raw("Nothing was done."),
-		Text: i18n.Raw("wikimod cannot write its audit log right now, and it runs nothing it cannot record. Tell the bot's operators.")}
+	return Reply{Command: name, Outcome: OutcomeFailed, Code: "audit-unavailable", Title: i18n.M("wikimod-nothing-done-title"),
+		Text: i18n.M("wikimod-audit-unavailable-text")}
 }
 
 // worker runs jobs as the wikis' lanes let them, until the queue is closed
@@ -460,6 +460,9 @@ func (s *Service) runItem(it *item) {
 			cancel()
 		}
 		reply, after = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start)
+		// In the language of the actor as Prepare completed them (a
+		// platform's locale may be learnt there, as Slack's is).
+		reply = s.localized(s.queue.ctx, actor, reply)
 	}()
 	s.deliver(it, reply)
 	after()
@@ -467,13 +470,12 @@ func (s *Service) runItem(it *item) {
 
 // waitedTooLong is the reply to a job whose turn did not come in time.
 func (s *Service) waitedTooLong(it *item) Reply {
-	waited := s.now().Sub(it.accepted).Round(time.Second)
-	what := "`/" + it.name + "`"
+	waited := i18n.Duration(s.now().Sub(it.accepted))
+	text := i18n.M("wikimod-queue-waited-too-long-text", it.name, waited)
 	if page := it.rec.Args["title"] + it.rec.Args["_"]; page != "" && s.commands[it.name].Spec.Positional == "title" {
-		what += " for " + page
+		text = i18n.M("wikimod-queue-waited-too-long-page-text", it.name, page, waited)
 	}
-	return Reply{Command: it.name, Outcome: OutcomeFailed, Code: "waited-too-long", Title: i18n.Raw("Nothing was done."),
-		Text: i18n.Raw(fmt.Sprintf("The wiki is slow or not answering, and %s waited %s for its turn without starting, so wikimod dropped it. Nothing was sent to the wiki. Try again later.", what, waited))}
+	return Reply{Command: it.name, Outcome: OutcomeFailed, Code: "waited-too-long", Title: i18n.M("wikimod-nothing-done-title"), Text: text}
 }
 
 // finishRefused audits a queued job as refused and delivers the refusal.

@@ -139,6 +139,12 @@ func TestFrozenWikiEveryCommandAnsweredOnce(t *testing.T) {
 		if strings.Contains(r.String(), "nothing was done") && applied {
 			t.Errorf("job %d says nothing was done, but %q is protected", i, title)
 		}
+		if r.Code == "waited-too-long" && counts["failed/waited-too-long"] == 1 {
+			if !strings.Contains(english(r.Text), "`/protect` for "+title+" waited ") {
+				t.Errorf("job %d: %s", i, r.String())
+			}
+			noEnglish(t, "waited too long", r, title)
+		}
 	}
 	recs := auditRows(t, env, n+1)
 	finished := 0
@@ -220,9 +226,10 @@ func TestQueueFullRefusesAtOnce(t *testing.T) {
 		}
 		refusal = r
 	}
-	if accepted != 4 || refusal.Code != "busy" || !strings.Contains(refusal.String(), "Try again") {
-		t.Fatalf("accepted %d; refusal %+v", accepted, refusal)
+	if accepted != 4 || refusal.Code != "busy" || !strings.Contains(refusal.String(), "3 commands waiting") || !strings.Contains(refusal.String(), "Try again") {
+		t.Fatalf("accepted %d; refusal %s", accepted, refusal.String())
 	}
+	noEnglish(t, "busy", refusal)
 	rec := env.LastAudit(t)
 	if rec.Code != "busy" || rec.Outcome != commands.OutcomeFailed {
 		t.Errorf("refusal audit = %+v", rec)
@@ -319,7 +326,7 @@ func TestQueueBoundsRequestsToTheWiki(t *testing.T) {
 // audited as failed and answered, on the direct path and through the queue,
 // and the service goes on serving.
 func TestPanicIsRecoveredAndAnswered(t *testing.T) {
-	boom := commands.Command{Spec: commands.Spec{Name: "boom", Summary: "panics", Usage: "/boom"},
+	boom := commands.Command{Spec: commands.Spec{Name: "boom", Usage: "/boom"},
 		Run: func(context.Context, *commands.Request) (commands.Reply, error) {
 			var levels []string
 			_ = levels[len(levels)-1] // index out of range, as a real bug would

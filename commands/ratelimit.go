@@ -134,9 +134,8 @@ func (s *Service) overLimit(ctx context.Context, actor Actor, name string, args 
 	if s.onRefusal != nil {
 		s.onRefusal(actor.Platform, KindRateLimited, "user:"+actor.UserID, fmt.Sprintf("/%s on wiki %q: past %d commands a minute", name, wiki, int(s.limiter.rate*60+0.5)))
 	}
-	reply := Reply{Command: name, Outcome: OutcomeDenied, Code: KindRateLimited, Title: i18n.Raw("Not now: too many commands."),
-		Text: i18n.Raw(fmt.Sprintf("You have given more commands in the last minute than wikimod takes from one person (%d a minute, %d at once), so this one was not run. "+
-			"Try again %s; commands given before then are refused the same way.", int(s.limiter.rate*60+0.5), int(s.limiter.burst), Relative(wait)))}
+	reply := Reply{Command: name, Outcome: OutcomeDenied, Code: KindRateLimited, Title: i18n.M("wikimod-rate-limited-title"),
+		Text: i18n.M("wikimod-rate-limited-text", int(s.limiter.rate*60+0.5), int(s.limiter.burst), waitFor(wait))}
 	if first {
 		s.refused(ctx, actor, name, s.wikis[wiki], "", nil, reply)
 	} else {

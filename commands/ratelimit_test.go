@@ -55,6 +55,7 @@ func TestFloodFromOnePersonIsBounded(t *testing.T) {
 	if refusal.Outcome != commands.OutcomeDenied || refusal.Code != commands.KindRateLimited || !strings.Contains(english(refusal.Text), "Try again in 1 second") {
 		t.Errorf("refusal: %s/%s %s", refusal.Outcome, refusal.Code, refusal.String())
 	}
+	noEnglish(t, "the refusal", refusal)
 	if got := wikiRequests(env, "protect"); got != 0 {
 		t.Errorf("the wiki saw %v protect requests", got)
 	}

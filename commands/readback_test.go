@@ -55,7 +55,7 @@ func TestProtectAnswerLostIsReadBack(t *testing.T) {
 	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.String(), "as you asked") || !strings.Contains(english(r.Title), title) {
 		t.Fatalf("reply = %+v", r)
 	}
-	if got := env.Protections(t, title)["create"]; got.Level != "sysop" || !strings.Contains(r.String(), got.Expiry) {
+	if got := env.Protections(t, title)["create"]; got.Level != "sysop" || !strings.Contains(r.String(), shown(got.Expiry)) {
 		t.Errorf("wiki = %+v, reply:\n%s", got, r.String())
 	}
 	if rec := env.LastAudit(t); rec.Outcome != commands.OutcomeOK || rec.Code != "read-back" {
@@ -276,7 +276,7 @@ func TestReadBackComparesExpiriesAndCascading(t *testing.T) {
 				t.Fatalf("reply %s/%s, want %s/%s saying %q:\n%s\nwiki before %+v after %+v", r.Outcome, r.Code, tc.outcome, tc.code, tc.says, r.String(), before, after)
 			}
 			// The reply shows each protection as the wiki has it now.
-			if e := after["edit"].Expiry; e != "infinity" && !strings.Contains(r.String(), e) {
+			if e := after["edit"].Expiry; e != "infinity" && !strings.Contains(r.String(), shown(e)) {
 				t.Errorf("the reply does not show the wiki's expiry %s:\n%s", e, r.String())
 			}
 			if rec := env.LastAudit(t); rec.Outcome != tc.outcome || rec.Code != tc.code {

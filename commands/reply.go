@@ -136,13 +136,6 @@ func usage(key string, params ...any) *Error {
 	return &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.M(key, params...)}
 }
 
-// usageErrorf is usage with an English text not yet in the catalogue.
-//
-// Deprecated: being replaced by usage, message by message.
-func usageErrorf(format string, a ...any) *Error {
-	return &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.Raw(fmt.Sprintf(format, a...))}
-}
-
 // AsError returns err as an *Error if it is one.
 func AsError(err error) (*Error, bool) {
 	var e *Error

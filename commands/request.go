@@ -22,11 +22,12 @@ import (
 type Platform struct {
 	// Name is Actor.Platform for the platform's people ("discord").
 	Name string
-	// Title names it in a sentence ("Discord", "the console").
-	Title string
+	// Title names it in a sentence ("Discord", "the console"), in the
+	// reader's language: a catalogue message.
+	Title i18n.Message
 	// Noun names it before a noun ("Discord", "console"): "your console
 	// account", "requested by console user admin".
-	Noun string
+	Noun i18n.Message
 }
 
 // Actor is the chat identity asking for a command.
@@ -101,7 +102,7 @@ func foldFlags(spec Spec, a Args) (Args, error) {
 		q := i < len(a.quoted) && a.quoted[i]
 		if p, ok := spec.Param(strings.ToLower(w)); ok && p.Flag && !q {
 			if _, dup := a.Named[p.Name]; dup {
-				return a, usageErrorf("`%s` is given twice; give it once.", p.Name)
+				return a, usage("wikimod-usage-flag-twice", p.Name)
 			}
 			if !folded {
 				a.Named = maps.Clone(a.Named)
@@ -151,7 +152,7 @@ func ParseLine(line string) (name string, args Args, err error) {
 		return "", Args{}, err
 	}
 	if len(words) == 0 {
-		return "", Args{}, &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.Raw("Type a command, for example `/help`.")}
+		return "", Args{}, usage("wikimod-usage-empty-line")
 	}
 	name = strings.ToLower(strings.TrimPrefix(words[0].text, "/"))
 	args = Args{Named: map[string]string{}}
@@ -163,7 +164,7 @@ func ParseLine(line string) (name string, args Args, err error) {
 			continue
 		}
 		if _, dup := args.Named[key]; dup {
-			return name, args, usageErrorf("`%s=` is given twice; give it once.", key)
+			return name, args, usage("wikimod-usage-param-twice", key)
 		}
 		args.Named[key] = value
 	}
@@ -255,7 +256,7 @@ func splitWords(line string) ([]word, error) {
 		}
 	}
 	if closers != "" {
-		return nil, usageErrorf("A quote is not closed. Put values with spaces in quotes, like `reason=\"spam wave\"` or `/protect 'Main Page' edit=sysop`.")
+		return nil, usage("wikimod-usage-unclosed-quote")
 	}
 	flush()
 	return words, nil
@@ -269,5 +270,5 @@ func parseBool(key, s string) (bool, error) {
 	case "0", "false", "no", "off":
 		return false, nil
 	}
-	return false, usageErrorf("`%s=%s` is not yes or no; write `%s` or `%s=no`.", key, s, key, key)
+	return false, usage("wikimod-usage-not-yes-no", key, s)
 }

@@ -13,22 +13,39 @@ func (s *Service) resetPasswordCommand() Command {
 		Spec: Spec{
 			Name:       cmdResetPassword,
 			Positional: "user",
-			Summary:    "Send a user a password reset email (action=resetpassword)",
+			Summary:    i18n.M("wikimod-command-resetpassword-summary"),
 			Usage:      `/resetpassword user=NAME  or  /resetpassword email=ADDRESS`,
 			Right:      mw.RightEditMyPrivateInfo,
 			Anonymous:  true,
 			Write:      true,
 			Params: []Param{
-				{Name: "user", Description: "The user whose password to reset"},
-				{Name: "email", Description: "The email address of the account, instead of the user name"},
+				{Name: "user", Description: i18n.M("wikimod-param-resetpassword-user")},
+				{Name: "email", Description: i18n.M("wikimod-param-resetpassword-email")},
 			},
 		},
-		Run: s.runResetPassword,
+		Run:    s.runResetPassword,
+		Advice: resetPasswordAdvice,
 	}
 }
 
 // cmdResetPassword is the command's name.
 const cmdResetPassword = "resetpassword"
+
+// resetPasswordAdvice is the advice (catalogue keys by the wiki's error
+// code) for the codes that mean something particular to /resetpassword:
+// its `user=` names an account that exists, `email=` can stand for it, and
+// the wiki's right to reset is one no bot-password grant carries;
+// wikiAdvice has the rest.
+var resetPasswordAdvice = map[string]string{
+	"baduser_user":     "wikimod-error-baduser-resetpassword",
+	"baduser":          "wikimod-error-baduser-resetpassword",
+	"invaliduser":      "wikimod-error-baduser-resetpassword",
+	"noname":           "wikimod-error-noname-resetpassword",
+	"moduledisabled":   "wikimod-error-moduledisabled-resetpassword",
+	"permissiondenied": "wikimod-error-permissiondenied-resetpassword",
+	"badaccess":        "wikimod-error-permissiondenied-resetpassword",
+	"missingparam":     "wikimod-error-missingparam-resetpassword",
+}
 
 func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, error) {
 	args, err := foldPositional(req.Spec, req.Args)
@@ -40,11 +57,11 @@ func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, er
 	user, email = strings.TrimSpace(user), strings.TrimSpace(email)
 	switch {
 	case hasUser && hasEmail:
-		return Reply{}, usageErrorf("Give `user=` or `email=`, not both. Usage: `%s`", req.Spec.Usage)
+		return Reply{}, usage("wikimod-resetpassword-both", req.Spec.Usage)
 	case user == "" && email == "":
-		return Reply{}, usageErrorf("Whose password? Usage: `%s`", req.Spec.Usage)
+		return Reply{}, usage("wikimod-resetpassword-whose", req.Spec.Usage)
 	case hasEmail && !strings.Contains(email, "@"):
-		return Reply{}, usageErrorf("`email=%s` is not an email address.", email)
+		return Reply{}, usage("wikimod-resetpassword-bad-email", email)
 	}
 	warnings, err := req.Wiki.Reset.ResetPassword(ctx, mw.ResetPasswordParams{User: user, Email: email})
 	if err != nil {
@@ -55,17 +72,13 @@ func (s *Service) runResetPassword(ctx context.Context, req *Request) (Reply, er
 		// with a warning instead of failing.
 		if strings.Contains(w.Text, "email") {
 			return Reply{}, &Error{Outcome: OutcomeWikiError, Code: "passwordreset-noemailroute",
-				Message: i18n.Raw("This wiki does not allow resets by email address. Use `user=NAME` instead.")}
+				Message: i18n.M("wikimod-resetpassword-no-email-route")}
 		}
 	}
-	target := "user " + user
+	title := i18n.M("wikimod-resetpassword-user-title", user)
 	if email != "" {
-		target = "the account with address " + email
+		title = i18n.M("wikimod-resetpassword-email-title", email)
 	}
 	req.Result = map[string]string{"status": "success"}
-	return Reply{
-		Title: i18n.Raw("Password reset requested for " + target + "."),
-		Text: i18n.Raw("If the account exists, has an email address, has not been sent a reset in the last day, and the wiki is not holding back resets from too many requests, " +
-			"the wiki has mailed it a temporary password. The wiki does not say which, so as not to reveal who has an account."),
-	}, nil
+	return Reply{Title: title, Text: i18n.M("wikimod-resetpassword-sent-text")}, nil
 }

@@ -21,8 +21,12 @@ import (
 // from it (Discord options, Slack usage hints); the audit log drops Secret
 // values.
 type Param struct {
-	Name        string
-	Description string
+	Name string
+	// Description says in a line what the parameter is for: /help shows
+	// it, and platforms show it beside their options and form fields
+	// (Discord's in every language the catalogue has). Its English stays
+	// within Discord's 100 characters.
+	Description i18n.Message
 	Required    bool
 	Secret      bool // a password: never logged, stored or echoed
 	Flag        bool // a yes/no switch
@@ -41,10 +45,16 @@ type Param struct {
 
 // Spec describes a command.
 type Spec struct {
-	Name    string
-	Summary string // one line, for command lists
-	Usage   string // the text grammar, for /help
-	Help    string // what else to know, for /help COMMAND
+	Name string
+	// Summary is one line, for command lists (/help's, Discord's, Slack's
+	// manifest), in each reader's language. Its English stays within
+	// Discord's 100 characters.
+	Summary i18n.Message
+	// Usage is the text grammar, for /help: syntax, typed as it is, not
+	// language.
+	Usage string
+	// Help is what else to know, for /help COMMAND; zero for nothing more.
+	Help i18n.Message
 	// Positional names the parameter that bare words stand for ("title" for
 	// /protect). Where it is empty, bare words are refused, and the audit log
 	// does not keep them: they may be a mistyped password.
@@ -152,6 +162,11 @@ type Command struct {
 	// in the logs: a Spec.Write command is then settled as "may-have-run",
 	// any other as "no-change".
 	Settle func(rec AuditRecord) (logType, title string)
+	// Advice maps the wiki's error codes that mean something particular
+	// when this command meets them to the catalogue key of what to tell
+	// the person then; every other code gets the advice that holds
+	// whatever the command (wikiAdvice). Nil: the general advice only.
+	Advice map[string]string
 }
 
 // Request is one command being run.
@@ -374,6 +389,9 @@ func New(cfg Config) (*Service, error) {
 	if s.links != nil {
 		all = append(all, s.linkCommand(), s.unlinkCommand(), s.whoamiCommand())
 	}
+	if s.langs.Preferences != nil {
+		all = append(all, s.languageCommand())
+	}
 	all = append(all, cfg.Extra...)
 	all = append(all, s.helpCommand())
 	for _, c := range all {
@@ -405,7 +423,7 @@ func wikiRights(wikis []*Wiki) []map[string]string {
 
 // wikiParam is the parameter every command takes when there is more than
 // one wiki.
-var wikiParam = Param{Name: "wiki", Description: "Which wiki (default: this channel's or server's)", Wiki: true}
+var wikiParam = Param{Name: "wiki", Description: i18n.M("wikimod-param-wiki"), Wiki: true}
 
 // Specs returns the specs of every command, in a stable order, with each
 // command's effective right (as Config.Rights sets it; a wiki may override
@@ -581,9 +599,9 @@ func (s *Service) ExecuteLine(ctx context.Context, actor Actor, line string) Rep
 func parseErrorReply(name string, err error) Reply {
 	e, ok := AsError(err)
 	if !ok {
-		e = &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.Raw("That command could not be read. `/help` shows how commands are written.")}
+		e = &Error{Outcome: OutcomeInvalid, Code: "usage", Message: i18n.Sentences(i18n.M("wikimod-parse-error-title"), i18n.M("wikimod-parse-error-help"))}
 	}
-	return Reply{Command: name, Outcome: e.Outcome, Code: e.Code, Title: i18n.Raw("That command could not be read."), Text: e.Message}
+	return Reply{Command: name, Outcome: e.Outcome, Code: e.Code, Title: i18n.M("wikimod-parse-error-title"), Text: e.Message}
 }
 
 // unparsedName names, for the audit log, a command whose line could not be
@@ -664,8 +682,8 @@ func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name s
 		after = s.afterReply(ctx, name, req.after)
 	}()
 	if !known {
-		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command", Message: i18n.Raw(fmt.Sprintf(
-			"There is no command `/%s`. The commands are %s; `/help` explains them.", name, s.commandList()))}, nil), nil
+		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command",
+			Message: i18n.M("wikimod-unknown-command", name, s.commandList())}, nil), nil
 	}
 	return s.run(ctx, cmd, req), nil
 }
@@ -692,9 +710,8 @@ func (s *Service) afterReply(ctx context.Context, name string, work func(context
 // panicked logs a recovered panic and returns the reply for it.
 func (s *Service) panicked(name string, p any, secrets []string) Reply {
 	s.log.Error("command panicked", "command", name, "panic", redact(fmt.Sprint(p), secrets), "stack", string(debug.Stack()))
-	return Reply{Command: name, Outcome: OutcomeFailed, Code: "internal", Title: i18n.Raw("That did not work."),
-		Text: i18n.Raw("wikimod hit an internal error while running this command, and nothing more is known about what it did. " +
-			"The operators have the details in its log. Check on the wiki whether anything changed before trying again.")}
+	return Reply{Command: name, Outcome: OutcomeFailed, Code: "internal", Title: outcomeTitle(OutcomeFailed),
+		Text: i18n.M("wikimod-internal-panic-text")}
 }
 
 // finishRecord writes how a command on w (nil: none was chosen) ended to
@@ -727,6 +744,11 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 	ctx, cancel := context.WithTimeout(ctx, cmp.Or(req.Wiki.Timeout, s.timeout))
 	defer cancel()
 	secrets := secretValues(cmd.Spec, req.Args)
+	// The wiki writes its errors and warnings in the language the person
+	// reads: wikimod shows them as the wiki wrote them.
+	if lang, _ := s.LanguageOf(ctx, req.Actor, req.Wiki); lang != "" {
+		ctx = mw.WithLang(ctx, lang)
+	}
 
 	st, site, err := s.authorize(ctx, req.Wiki, req.Actor, s.right(req.Wiki, cmd.Spec))
 	req.standing = st
@@ -772,22 +794,34 @@ func (s *Service) authorize(ctx context.Context, w *Wiki, actor Actor, right str
 func (s *Service) errorReply(command string, err error, secrets []string) Reply {
 	e, ok := AsError(err)
 	if !ok {
-		e = wikiErrorFor(command, err, secrets)
+		e = wikiErrorFor(s.commands[command].Advice, err, secrets)
 	}
 	if e == nil {
 		s.log.Error("command failed", "command", command, "err", redact(err.Error(), secrets))
-		e = &Error{Outcome: OutcomeFailed, Code: "internal", Message: i18n.Raw("Something went wrong inside wikimod; the details are in its log. Check on the wiki whether anything changed before trying again.")}
+		e = &Error{Outcome: OutcomeFailed, Code: "internal", Message: i18n.M("wikimod-internal-error-text")}
 	} else if e.Outcome == OutcomeFailed {
 		s.log.Warn("command failed", "command", command, "code", e.Code, "err", redact(err.Error(), secrets))
 	}
-	title := map[Outcome]string{
-		OutcomeUnknown:   "Not known whether it was done.",
-		OutcomeDenied:    "Not allowed.",
-		OutcomeInvalid:   "That did not work: the command needs fixing.",
-		OutcomeWikiError: "The wiki refused.",
-		OutcomeFailed:    "That did not work.",
-	}[e.Outcome]
-	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: i18n.Raw(title), Text: e.Message, AboutSecret: e.AboutSecret}
+	return Reply{Command: command, Outcome: e.Outcome, Code: e.Code, Title: outcomeTitle(e.Outcome), Text: e.Message, AboutSecret: e.AboutSecret}
+}
+
+// outcomeTitles are the catalogue keys of the titles of replies that
+// explain an error, by its outcome.
+var outcomeTitles = map[Outcome]string{
+	OutcomeUnknown:   "wikimod-outcome-unknown-title",
+	OutcomeDenied:    "wikimod-outcome-denied-title",
+	OutcomeInvalid:   "wikimod-outcome-invalid-title",
+	OutcomeWikiError: "wikimod-outcome-wiki-error-title",
+	OutcomeFailed:    "wikimod-outcome-failed-title",
+}
+
+// outcomeTitle is the title of a reply explaining an error with outcome
+// o; zero for an outcome no error has.
+func outcomeTitle(o Outcome) i18n.Message {
+	if key, ok := outcomeTitles[o]; ok {
+		return i18n.M(key)
+	}
+	return i18n.Message{}
 }
 
 func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *AuditRecord {
@@ -844,12 +878,13 @@ func (s *Service) observeDone(w *Wiki, name string, o Outcome, start time.Time) 
 	s.observe(wiki, name, o, s.now().Sub(start))
 }
 
-func (s *Service) commandList() string {
-	var names []string
+// commandList lists the commands as they are typed, for a reply.
+func (s *Service) commandList() i18n.Message {
+	names := make([]i18n.Message, 0, len(s.order))
 	for _, n := range s.order {
-		names = append(names, "`/"+n+"`")
+		names = append(names, i18n.Raw("`/"+n+"`"))
 	}
-	return strings.Join(names, ", ")
+	return i18n.List(names...)
 }
 
 // RedactArgs returns args as a flat map for the audit log, with the values of
@@ -898,7 +933,7 @@ func secretValues(spec Spec, args Args) []string {
 func foldPositional(spec Spec, args Args) (Args, error) {
 	if len(args.Positional) > 0 && spec.Positional != "" {
 		if _, has := args.Get(spec.Positional); has {
-			return args, usageErrorf("Give `%s` once: as bare words or as `%s=`, not both. Usage: `%s`", spec.Positional, spec.Positional, spec.Usage)
+			return args, usage("wikimod-usage-positional-twice", spec.Positional, spec.Usage)
 		}
 		named := make(map[string]string, len(args.Named)+1)
 		for k, v := range args.Named {
@@ -915,20 +950,21 @@ func foldPositional(spec Spec, args Args) (Args, error) {
 func checkKeys(spec Spec, args Args, allowPositional bool) error {
 	for _, k := range args.Keys() {
 		if _, ok := spec.Param(k); !ok {
-			return usageErrorf("`/%s` has no `%s=`. It takes: %s.", spec.Name, k, paramList(spec))
+			return usage("wikimod-usage-unknown-param", spec.Name, k, paramList(spec))
 		}
 	}
 	if !allowPositional && len(args.Positional) > 0 {
 		// The stray words are not echoed: they may be a typed password.
-		return usageErrorf("`/%s` takes only `key=value` arguments; %d word(s) had no `key=`. Usage: `%s`", spec.Name, len(args.Positional), spec.Usage)
+		return usage("wikimod-usage-bare-words", spec.Name, len(args.Positional), spec.Usage)
 	}
 	return nil
 }
 
-func paramList(spec Spec) string {
-	var names []string
+// paramList lists spec's parameters as they are typed, for a reply.
+func paramList(spec Spec) i18n.Message {
+	names := make([]i18n.Message, 0, len(spec.Params))
 	for _, p := range spec.Params {
-		names = append(names, "`"+p.Name+"`")
+		names = append(names, i18n.Raw("`"+p.Name+"`"))
 	}
-	return strings.Join(names, ", ")
+	return i18n.List(names...)
 }

@@ -9,10 +9,10 @@ import (
 // Store is everything wikimod keeps: the audit log, the replay guard, the
 // counts of refused requests, the identity links, Discord's pending
 // forms, the reminders, the leases replicas coordinate through, the
-// languages chat users chose, the adoption of the default wiki's rows, a
-// copy's dump and restore, and the database's own upkeep. Two backends
-// keep it: SQLite on one machine (storage.DB) and PostgreSQL, which
-// replicas share (storage/postgres.DB).
+// languages chat users chose, the edit-war alerts, the adoption of the
+// default wiki's rows, a copy's dump and restore, and the database's own
+// upkeep. Two backends keep it: SQLite on one machine (storage.DB) and
+// PostgreSQL, which replicas share (storage/postgres.DB).
 //
 // It is the one contract between wikimod and its database: cmd/wikimod
 // wires a Store, each backend asserts that it is one, and
@@ -50,6 +50,7 @@ type Store interface {
 	DueReminders(ctx context.Context, now time.Time) (int, error)
 
 	LeaseStore
+	AlertStore
 
 	// AdoptWiki gives the default wiki's rows (DefaultWiki: those kept
 	// while wikimod served one wiki) to the wiki called name, in one

@@ -9,7 +9,8 @@ import (
 // What moves from one database to another (wikimod storage copy) is what
 // lasts: the audit log, the identity links, the tracked protections with
 // their reminders, the reminders' named values, the counts of refused
-// requests, storage_state's marks, and the languages chat users chose.
+// requests, storage_state's marks, the languages chat users chose, and
+// the edit-war alerts with their followers' cursors.
 // The rows below carry them in a shape neither backend owns, so that
 // SQLite and PostgreSQL each dump and restore their own and either can be
 // the source or the target. What is short-lived (replay keys, link
@@ -138,13 +139,15 @@ type DumpBatch struct {
 	SecurityCounts []SecurityRow
 	StorageState   []StorageStateRow
 	Languages      []LanguageRow
+	Alerts         []Alert
+	AlertCursors   []AlertCursorRow
 }
 
 // Rows returns how many rows of each table b holds, in DumpedTables' order:
 // what a copy reports per table.
 func (b DumpBatch) Rows() []int {
 	return []int{len(b.Audit), len(b.Links), len(b.Protections), len(b.Reminders), len(b.ReminderState),
-		len(b.SecurityCounts), len(b.StorageState), len(b.Languages)}
+		len(b.SecurityCounts), len(b.StorageState), len(b.Languages), len(b.Alerts), len(b.AlertCursors)}
 }
 
 // DumpBatchRows bounds the rows of a DumpBatch: a log of millions of
@@ -162,7 +165,8 @@ var ErrNotEmpty = errors.New("the target database is not empty")
 
 // DumpedTables names the tables Dump reads and Restore writes, in
 // DumpBatch's order. The same names are used by both backends.
-var DumpedTables = []string{"audit", "links", "protections", "reminders", "reminder_state", "security_counts", "storage_state", "languages"}
+var DumpedTables = []string{"audit", "links", "protections", "reminders", "reminder_state", "security_counts", "storage_state", "languages",
+	"alerts", "alert_cursors"}
 
 // WikiTable is a table whose rows belong to a wiki, and the columns that,
 // besides the wiki, make a row unique.
@@ -181,6 +185,8 @@ var WikiTables = []WikiTable{
 	{"link_attempts", []string{"platform", "user_id"}},
 	{"protections", []string{"title", "type"}},
 	{"reminder_state", []string{"key"}},
+	{"alerts", []string{"title", "started"}},
+	{"alert_cursors", []string{"stream"}},
 }
 
 // AdoptedAuditKey names, in storage_state, the highest audit id below which

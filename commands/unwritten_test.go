@@ -130,6 +130,8 @@ func TestUnwrittenEndsBoundTheQueue(t *testing.T) {
 	before := len(auditRows(t, env, 100))
 	if reply, ok := submit(3, nil); ok || reply.Code != "audit-unavailable" {
 		t.Errorf("with 2 ends unwritten and room for 2 in the queue: %+v, %v; want refused", reply, ok)
+	} else {
+		noEnglish(t, "audit unavailable", reply)
 	}
 	if after := len(auditRows(t, env, 100)); after != before {
 		t.Errorf("the refused command was begun in the audit log: %d records, then %d", before, after)

@@ -11,23 +11,36 @@ func (s *Service) validatePasswordCommand() Command {
 	return Command{
 		Spec: Spec{
 			Name:    cmdValidatePassword,
-			Summary: "Check a password against the wiki's password policy (action=validatepassword)",
+			Summary: i18n.M("wikimod-command-validatepassword-summary"),
 			Usage:   `/validatepassword password=PASSWORD [user=NEWNAME] [email=ADDRESS] [realname=NAME]`,
 			Right:   mw.RightRead,
 			Params: []Param{
-				{Name: "password", Description: "The password to check", Required: true, Secret: true},
-				{Name: "user", Description: "A user name not yet taken, to check as for that new account"},
-				{Name: "email", Description: "Email address of that new account"},
-				{Name: "realname", Description: "Real name of that new account"},
+				{Name: "password", Description: i18n.M("wikimod-param-validatepassword-password"), Required: true, Secret: true},
+				{Name: "user", Description: i18n.M("wikimod-param-validatepassword-user")},
+				{Name: "email", Description: i18n.M("wikimod-param-validatepassword-email")},
+				{Name: "realname", Description: i18n.M("wikimod-param-validatepassword-realname")},
 			},
 			AskSecret: "password",
 		},
-		Run: s.runValidatePassword,
+		Run:    s.runValidatePassword,
+		Advice: validatePasswordAdvice,
 	}
 }
 
 // cmdValidatePassword is the command's name.
 const cmdValidatePassword = "validatepassword"
+
+// validatePasswordAdvice is the advice (catalogue keys by the wiki's error
+// code) for the codes that mean something particular to /validatepassword,
+// whose `user=` names an account that does not exist yet; wikiAdvice has
+// the rest.
+var validatePasswordAdvice = map[string]string{
+	"userexists":                        "wikimod-error-userexists-validatepassword",
+	"baduser_user":                      "wikimod-error-baduser_user-validatepassword",
+	"baduser":                           "wikimod-error-baduser-validatepassword",
+	"password-substring-username-match": "wikimod-error-password-substring-username-match-validatepassword",
+	"missingparam":                      "wikimod-error-missingparam-validatepassword",
+}
 
 func (s *Service) runValidatePassword(ctx context.Context, req *Request) (Reply, error) {
 	if err := checkKeys(req.Spec, req.Args, false); err != nil {
@@ -35,7 +48,7 @@ func (s *Service) runValidatePassword(ctx context.Context, req *Request) (Reply,
 	}
 	password, _ := req.Args.Get("password")
 	if password == "" {
-		return Reply{}, usageErrorf("Give the password to check: `%s`. Where the chat platform has private forms, leave it out and wikimod asks for it privately.", req.Spec.Usage)
+		return Reply{}, usage("wikimod-validatepassword-no-password", req.Spec.Usage)
 	}
 	p := mw.ValidatePasswordParams{Password: password}
 	p.User, _ = req.Args.Get("user")
@@ -57,19 +70,21 @@ func validityReply(v *mw.Validity, user string) Reply {
 	var r Reply
 	switch {
 	case v.Validity == "Good" && user != "":
-		r.Title = i18n.Raw("The wiki accepts this password for the new account " + user + ".")
+		r.Title = i18n.M("wikimod-validatepassword-good-user-title", user)
 	case v.Validity == "Good":
-		r.Title = i18n.Raw("The wiki accepts this password for an account like the bot's.")
+		r.Title = i18n.M("wikimod-validatepassword-good-title")
 	case user != "":
-		r.Title = i18n.Raw("The wiki would refuse to create the account " + user + " with this password.")
-		r.Text = i18n.Raw("A new account's password must meet every rule of the wiki's policy. Choose one that meets the rules below.")
+		r.Title = i18n.M("wikimod-validatepassword-refused-user-title", user)
+		r.Text = i18n.M("wikimod-validatepassword-refused-user-text")
 	case v.Validity == "Change":
-		r.Title = i18n.Raw("The wiki accepts this password for an existing account like the bot's, but would ask for it to be changed at login. It would refuse it for a new account.")
-		r.Text = i18n.Raw("Choose a password that meets the rules below.")
+		r.Title = i18n.M("wikimod-validatepassword-change-title")
+		r.Text = i18n.M("wikimod-validatepassword-choose-text")
 	default:
-		r.Title = i18n.Raw("The wiki rejects this password.")
-		r.Text = i18n.Raw("Choose a password that meets the rules below.")
+		r.Title = i18n.M("wikimod-validatepassword-invalid-title")
+		r.Text = i18n.M("wikimod-validatepassword-choose-text")
 	}
+	// Each rule broken: its code, and the wiki's text for it in the
+	// reader's language, as the wiki wrote it.
 	for _, m := range v.Messages {
 		r.Fields = append(r.Fields, Field{Label: i18n.Raw(m.Code), Value: i18n.Raw(m.Text)})
 	}

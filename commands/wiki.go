@@ -2,7 +2,6 @@ package commands
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -93,10 +92,10 @@ func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wik
 			return w, nil
 		}
 		if name == "" {
-			return nil, usageErrorf("`wiki=` is empty. The wikis are: %s.", s.wikiList(s.wikiNames))
+			return nil, usage("wikimod-wiki-empty", s.wikiList(s.wikiNames))
 		}
-		return nil, &Error{Outcome: OutcomeInvalid, Code: "unknown-wiki", Message: i18n.Raw(fmt.Sprintf(
-			"There is no wiki `%s` here. The wikis are: %s. Name one with `wiki=NAME`.", truncate(name, 60), s.wikiList(s.wikiNames)))}
+		return nil, &Error{Outcome: OutcomeInvalid, Code: "unknown-wiki",
+			Message: i18n.M("wikimod-wiki-unknown", truncate(name, 60), s.wikiList(s.wikiNames))}
 	}
 	if w := s.routedWiki(actor); w != nil {
 		return w, nil
@@ -107,13 +106,11 @@ func (s *Service) chooseWiki(ctx context.Context, actor Actor, args *Args) (*Wik
 			mine = append(mine, name)
 		}
 	}
-	msg := "This channel has no default wiki, so say which one with `wiki=NAME`. "
+	yours := i18n.M("wikimod-wiki-yours", s.wikiList(mine))
 	if len(mine) == 0 {
-		msg += fmt.Sprintf("You may act on none of them yet (the wikis are: %s).", s.wikiList(s.wikiNames))
-	} else {
-		msg += fmt.Sprintf("The wikis you may act on: %s.", s.wikiList(mine))
+		yours = i18n.M("wikimod-wiki-none-yours", s.wikiList(s.wikiNames))
 	}
-	return nil, &Error{Outcome: OutcomeInvalid, Code: "no-wiki", Message: i18n.Raw(msg)}
+	return nil, &Error{Outcome: OutcomeInvalid, Code: "no-wiki", Message: i18n.Sentences(i18n.M("wikimod-wiki-no-default"), yours)}
 }
 
 // routedWiki is the wiki a command that names none goes to by the routes
@@ -136,16 +133,16 @@ func (s *Service) routedWiki(actor Actor) *Wiki {
 	return nil
 }
 
-// wikiList writes wiki names for a reply, at most 20 of them.
-func (s *Service) wikiList(names []string) string {
+// wikiList lists wiki names for a reply, at most 20 of them and how many
+// more there are.
+func (s *Service) wikiList(names []string) i18n.Message {
 	const most = 20
-	quoted := make([]string, 0, min(len(names), most))
+	items := make([]i18n.Message, 0, min(len(names), most)+1)
 	for _, n := range names[:min(len(names), most)] {
-		quoted = append(quoted, "`"+n+"`")
+		items = append(items, i18n.Raw("`"+n+"`"))
 	}
-	out := strings.Join(quoted, ", ")
 	if len(names) > most {
-		out += fmt.Sprintf(" and %d more", len(names)-most)
+		items = append(items, i18n.M("wikimod-list-more", len(names)-most))
 	}
-	return out
+	return i18n.List(items...)
 }

@@ -1,10 +1,14 @@
 package commands
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/wikimod/wikimod/i18n"
+	"github.com/wikimod/wikimod/internal/qqx"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -50,25 +54,42 @@ var mustExplain = []string{
 	"writeapidenied", "internal_api_error_DBQueryError", "captcha-anything", "authmanager-anything",
 }
 
-var allCommands = []string{"", cmdProtect, cmdValidatePassword, cmdResetPassword, cmdCreateAccount}
+// commandAdvice is each command's own advice (Command.Advice), and none
+// ("") for a command that has none.
+var commandAdvice = map[string]map[string]string{
+	"":                  nil,
+	cmdProtect:          protectAdvice,
+	cmdValidatePassword: validatePasswordAdvice,
+	cmdResetPassword:    resetPasswordAdvice,
+	cmdCreateAccount:    createAccountAdvice,
+}
+
+// inCatalogue reports whether the English catalogue has key.
+func inCatalogue(key string) bool {
+	return strings.HasPrefix(key, "wikimod-error-") && i18n.Default().Doc(key) != "" && !strings.Contains(english(i18n.M(key)), "⧼")
+}
 
 func TestWikiErrorsEveryCodeHasAdvice(t *testing.T) {
 	for code, a := range wikiAdvice {
-		if strings.TrimSpace(a.text) == "" {
-			t.Errorf("%s: no advice", code)
+		if !inCatalogue(a.key) {
+			t.Errorf("%s: advice %q is not in the catalogue", code, a.key)
 		}
-		for cmd, s := range a.byCommand {
-			if cmd != cmdProtect && cmd != cmdValidatePassword && cmd != cmdResetPassword && cmd != cmdCreateAccount {
-				t.Errorf("%s: advice for unknown command %q", code, cmd)
+	}
+	for cmd, table := range commandAdvice {
+		for code, key := range table {
+			if _, ok := wikiAdvice[code]; !ok {
+				// The general table says whether the code's text echoes
+				// what a user typed.
+				t.Errorf("/%s: advice for %s, a code wikiAdvice does not know", cmd, code)
 			}
-			if strings.TrimSpace(s) == "" {
-				t.Errorf("%s: no advice for %s", code, cmd)
+			if !inCatalogue(key) {
+				t.Errorf("/%s: advice %q for %s is not in the catalogue", cmd, key, code)
 			}
 		}
 	}
 	for _, code := range mustExplain {
-		for _, cmd := range allCommands {
-			if s, ok := adviceFor(cmd, code); !ok || strings.TrimSpace(s) == "" {
+		for cmd, table := range commandAdvice {
+			if m, ok := adviceFor(table, code); !ok || strings.TrimSpace(english(m)) == "" {
 				t.Errorf("%s from %q: not explained", code, cmd)
 			}
 		}
@@ -101,7 +122,8 @@ func TestWikiErrorsAdviceDependsOnCommand(t *testing.T) {
 		{"moduledisabled", cmdResetPassword, []string{"reset"}, nil},
 	}
 	for _, tc := range cases {
-		s, _ := adviceFor(tc.command, tc.code)
+		m, _ := adviceFor(commandAdvice[tc.command], tc.code)
+		s := english(m)
 		for _, want := range tc.says {
 			if !strings.Contains(s, want) {
 				t.Errorf("%s from /%s: %q lacks %q", tc.code, tc.command, s, want)
@@ -112,45 +134,113 @@ func TestWikiErrorsAdviceDependsOnCommand(t *testing.T) {
 				t.Errorf("%s from /%s: %q should not say %q", tc.code, tc.command, s, not)
 			}
 		}
-		if general, _ := adviceFor("", tc.code); general == s {
+		if general, _ := adviceFor(nil, tc.code); english(general) == s {
 			t.Errorf("%s from /%s: the general advice, not the command's", tc.code, tc.command)
 		}
 	}
-	// Every code that has command-specific advice differs between at least
-	// two commands, or it would not need it.
-	for code, a := range wikiAdvice {
-		for cmd, s := range a.byCommand {
-			if s == a.text {
-				t.Errorf("%s: advice for %s repeats the general advice", code, cmd)
+	// A command's own advice differs from the general advice, or it would
+	// not need it.
+	for cmd, table := range commandAdvice {
+		for code, key := range table {
+			if general, _ := adviceFor(nil, code); english(general) == english(i18n.M(key)) {
+				t.Errorf("%s: advice for /%s repeats the general advice", code, cmd)
 			}
 		}
 	}
 }
 
-func TestWikiErrorsModuleStandsForCommand(t *testing.T) {
+// TestWikiErrorsCommandsOwnAdvice: the advice a command carries is what a
+// refusal it meets says; without it, the general advice, whichever module
+// raised the code.
+func TestWikiErrorsCommandsOwnAdvice(t *testing.T) {
 	err := fmt.Errorf("reset: %w", &mw.APIError{Code: "invaliduser", Text: "Invalid username.", Module: "resetpassword"})
-	e := wikiError(err, nil)
-	want, _ := adviceFor(cmdResetPassword, "invaliduser")
-	if e == nil || !strings.Contains(english(e.Message), want) || e.Code != "invaliduser" || e.Outcome != OutcomeWikiError {
-		t.Fatalf("wikiError = %+v, want the resetpassword advice", e)
+	e := wikiErrorFor(resetPasswordAdvice, err, nil)
+	if e == nil || !strings.Contains(english(e.Message), english(i18n.M("wikimod-error-baduser-resetpassword"))) || e.Code != "invaliduser" || e.Outcome != OutcomeWikiError {
+		t.Fatalf("wikiErrorFor = %+v, want the resetpassword advice", e)
 	}
-	// validatepassword is also sent by /createaccount, so the module names no
-	// command; the chat command given wins over the module.
+	if e := wikiError(err, nil); !strings.Contains(english(e.Message), english(i18n.M("wikimod-error-invaliduser"))) {
+		t.Errorf("without a command: %q, want the general advice", english(e.Message))
+	}
 	err = &mw.APIError{Code: "userexists", Text: "Username entered already in use.", Module: "validatepassword"}
-	general, _ := adviceFor("", "userexists")
-	if e := wikiError(err, nil); !strings.Contains(english(e.Message), general) {
-		t.Errorf("validatepassword module: %q, want the general advice", e.Message)
+	if e := wikiErrorFor(createAccountAdvice, err, nil); !strings.Contains(english(e.Message), english(i18n.M("wikimod-error-userexists-createaccount"))) {
+		t.Errorf("from /createaccount: %q, want its advice", english(e.Message))
 	}
-	create, _ := adviceFor(cmdCreateAccount, "userexists")
-	if e := wikiErrorFor(cmdCreateAccount, err, nil); !strings.Contains(english(e.Message), create) {
-		t.Errorf("from /createaccount: %q, want its advice", e.Message)
+}
+
+// TestWikiErrorsHaveNoEnglish renders in qqx the explanation of every code
+// the tables know and the tests name, as each command meets it, and each
+// other error of the wiki: nothing but the catalogue's keys, the wiki's
+// own text and the code may be left.
+func TestWikiErrorsHaveNoEnglish(t *testing.T) {
+	qx := i18n.Localizer{Lang: "qqx"}
+	const text = "Wiki text"
+	codes := append([]string(nil), mustExplain...)
+	for code := range wikiAdvice {
+		codes = append(codes, code)
+	}
+	codes = append(codes, "some-extension-code", compositeCode)
+	check := func(what string, e *Error, given ...string) {
+		t.Helper()
+		if e == nil {
+			t.Errorf("%s: no explanation", what)
+			return
+		}
+		out := qx.Text(e.Message)
+		if left := qqx.English(out, given...); len(left) > 0 {
+			t.Errorf("%s: English outside the catalogue %q in:\n%s", what, left, out)
+		}
+		if strings.Contains(english(e.Message), "⧼") {
+			t.Errorf("%s: a message missing from the catalogue: %s", what, english(e.Message))
+		}
+	}
+	for cmd, table := range commandAdvice {
+		for _, code := range codes {
+			// The code is the last parameter of a message; given whole, it
+			// would take the same word out of a key.
+			check(cmd+" "+code, explainWikiCodeFor(table, code, text, nil), text, ", "+code+")")
+			check(cmd+" "+code+" without text", explainWikiCodeFor(table, code, "", nil), ", "+code+")")
+		}
+	}
+	check("composite FAIL", explainCreateAccountFail(createAccountAdvice, compositeCode, compositeMessage, nil, nil), textCommon, textTooShort, ", passwordtooshort)", ", passwordincommonlist)")
+	check("unknown composite rule", explainCreateAccountFail(createAccountAdvice, compositeCode, "* Eins.\n* Zwei.", nil, nil), "Eins.", "Zwei.")
+	for _, err := range []error{
+		&mw.LoginError{Result: "Failed"},
+		context.Canceled,
+		context.DeadlineExceeded,
+		&mw.UnavailableError{Err: errors.New("connection refused")},
+		&mw.UnavailableError{Err: errors.New("read: connection reset"), MaybeApplied: true},
+		&mw.UnavailableError{Err: context.Canceled, MaybeApplied: true},
+	} {
+		check(fmt.Sprint(err), wikiError(err, nil))
+	}
+	for _, res := range []*mw.CreateAccountResult{
+		{Status: "UI", Message: text, Requests: []mw.AuthRequest{{ID: "CaptchaAuthenticationRequest", Fields: map[string]mw.AuthRequestField{
+			"captchaWord": {Label: "Qqx Label"}, "captchaId": {}}}}},
+		{Status: "UI"},
+		{Status: "REDIRECT"},
+		{Status: "RESTART", Message: text},
+	} {
+		check("createaccount "+res.Status, unfinished(res), text, "Qqx Label", "captchaId")
+	}
+	check("policy refusal", policyRefusal([]mw.Message{{Code: "passwordtooshort", Text: textTooShort}, {Code: "some-rule", Text: text}}), textTooShort, text, ", passwordtooshort)", ", some-rule)")
+	for _, v := range []*mw.Validity{
+		{Validity: "Good"}, {Validity: "Change", Messages: []mw.Message{{Code: "passwordincommonlist", Text: textCommon}}},
+		{Validity: "Invalid", Messages: []mw.Message{{Code: "passwordtoolong", Text: text}}},
+	} {
+		for _, user := range []string{"", "Qqx Name"} {
+			r := validityReply(v, user)
+			out := r.Plain(qx)
+			if left := qqx.English(out, user, textCommon, text, "passwordincommonlist", "passwordtoolong"); len(left) > 0 {
+				t.Errorf("validatepassword %s for %q: English outside the catalogue %q in:\n%s", v.Validity, user, left, out)
+			}
+		}
 	}
 }
 
 func TestWikiErrorsRedactionKeepsWikiText(t *testing.T) {
 	secrets := []string{"password"}
-	for _, cmd := range []string{"", cmdValidatePassword, cmdCreateAccount} {
-		e := explainWikiCodeFor(cmd, "passwordincommonlist", textCommon, secrets)
+	for cmd, table := range commandAdvice {
+		e := explainWikiCodeFor(table, "passwordincommonlist", textCommon, secrets)
 		if !strings.Contains(english(e.Message), textCommon) || strings.Contains(english(e.Message), redactedMark) {
 			t.Errorf("/%s: the wiki's text was rewritten: %q", cmd, e.Message)
 		}
@@ -164,13 +254,13 @@ func TestWikiErrorsRedactionKeepsWikiText(t *testing.T) {
 	}
 	// A block's text quotes an administrator, not the user: a password that
 	// is one of its words leaves it whole.
-	if e := explainCreateAccountFail("blocked", blockedMessage, nil, []string{"probe"}); !strings.Contains(english(e.Message), "probe block") {
+	if e := explainCreateAccountFail(createAccountAdvice, "blocked", blockedMessage, nil, []string{"probe"}); !strings.Contains(english(e.Message), "probe block") {
 		t.Errorf("block text rewritten: %q", e.Message)
 	}
 	// A composite FAIL, whose items are password rules, for a password that
 	// is a word of the texts.
 	for _, pw := range []string{"password", "list", "Passwords", "8"} {
-		e := explainCreateAccountFail(compositeCode, compositeMessage, nil, []string{pw})
+		e := explainCreateAccountFail(createAccountAdvice, compositeCode, compositeMessage, nil, []string{pw})
 		if !strings.Contains(english(e.Message), textCommon) || !strings.Contains(english(e.Message), textTooShort) || strings.Contains(english(e.Message), redactedMark) {
 			t.Errorf("password %q: composite text rewritten: %q", pw, e.Message)
 		}
@@ -200,7 +290,7 @@ func TestWikiErrorsRedactsWholeSecretsInEchoes(t *testing.T) {
 		}
 	}
 	// Through a reply: an echo of a user name that holds the password.
-	e := explainWikiCodeFor(cmdValidatePassword, "baduser_user", `Invalid value "Sesame#Open" for user parameter "user".`, []string{"Sesame"})
+	e := explainWikiCodeFor(validatePasswordAdvice, "baduser_user", `Invalid value "Sesame#Open" for user parameter "user".`, []string{"Sesame"})
 	if strings.Contains(english(e.Message), "Sesame") || !strings.Contains(english(e.Message), redactedMark) {
 		t.Errorf("echo not redacted: %q", e.Message)
 	}
@@ -263,19 +353,20 @@ func TestWikiErrorsPasswordFailure(t *testing.T) {
 		{"newer rawmessage", "rawmessage", compositeMessage, nil, []string{"passwordtooshort", "passwordincommonlist"}},
 	}
 	for _, tc := range cases {
-		rules := explainPasswordFailure(tc.code, tc.message, tc.validity, []string{"password"})
+		rules := explainPasswordFailure(createAccountAdvice, tc.code, tc.message, tc.validity, []string{"password"})
 		if got := codesOf(rules); fmt.Sprint(got) != fmt.Sprint(tc.want) {
 			t.Errorf("%s: codes %q, want %q", tc.name, got, tc.want)
 		}
 		for _, r := range rules {
-			if r.Text == "" || r.Advice == "" {
+			if r.Text == "" || english(r.Advice) == "" {
 				t.Errorf("%s: rule %+v lacks text or advice", tc.name, r)
 			}
 		}
 	}
 
-	e := explainCreateAccountFail(compositeCode, compositeMessage, nil, []string{"pass"})
-	for _, want := range []string{"for 2 reasons", textTooShort, textCommon, advicePasswordTooShort, advicePasswordCommon, "`passwordtooshort`", "`passwordincommonlist`"} {
+	e := explainCreateAccountFail(createAccountAdvice, compositeCode, compositeMessage, nil, []string{"pass"})
+	for _, want := range []string{"for 2 reasons", textTooShort, textCommon, english(i18n.M("wikimod-error-passwordtooshort")), english(i18n.M(advicePasswordCommon)),
+		"- " + textTooShort + " — ", "(code `passwordtooshort`)", "(code `passwordincommonlist`)"} {
 		if !strings.Contains(english(e.Message), want) {
 			t.Errorf("composite reply lacks %q: %s", want, e.Message)
 		}
@@ -290,7 +381,7 @@ func TestWikiErrorsPasswordFailure(t *testing.T) {
 }
 
 func TestWikiErrorsCreateAccountFailIsPlainText(t *testing.T) {
-	e := explainCreateAccountFail("blocked", blockedMessage, nil, nil)
+	e := explainCreateAccountFail(createAccountAdvice, "blocked", blockedMessage, nil, nil)
 	for _, bad := range []string{"<strong>", "[[", "]]", "\u202a", "<em>"} {
 		if strings.Contains(english(e.Message), bad) {
 			t.Errorf("markup %q left in %q", bad, e.Message)
@@ -305,7 +396,7 @@ func TestWikiErrorsCreateAccountFailIsPlainText(t *testing.T) {
 		t.Errorf("plainWikitext = %q", got)
 	}
 	// An empty messagecode still explains.
-	if e := explainCreateAccountFail("", "", nil, nil); e.Code != "createaccount-fail" || english(e.Message) == "" {
+	if e := explainCreateAccountFail(createAccountAdvice, "", "", nil, nil); e.Code != "createaccount-fail" || english(e.Message) == "" {
 		t.Errorf("empty FAIL: %+v", e)
 	}
 }

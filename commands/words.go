@@ -30,6 +30,13 @@ func typeName(typ string) i18n.Message {
 	return i18n.M("wikimod-with-code", i18n.Wiki(mw.RestrictionMessage(typ)).Else(i18n.Raw(typ)), typ)
 }
 
+// LevelName is levelName for the commands of other packages (the
+// reminders'), so that they name a level as every reply does.
+func LevelName(level string) i18n.Message { return levelName(level) }
+
+// TypeName is typeName for the commands of other packages.
+func TypeName(typ string) i18n.Message { return typeName(typ) }
+
 // when is a point in time as the reader's platform writes it: a date and
 // time each reader sees in their own time zone where the platform can.
 func when(t time.Time) i18n.Time { return i18n.Time{T: t, Style: i18n.TimeFull} }

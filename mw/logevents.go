@@ -153,32 +153,48 @@ func (c *Client) PageStates(ctx context.Context, titles ...string) (map[string]P
 // pageStates asks about one batch of titles and calls found with each that
 // the wiki lists, keyed by the title as it was given.
 func (c *Client) pageStates(ctx context.Context, batch []string, found func(title string, st PageState)) error {
-	var res struct {
-		Query struct {
-			Normalized []struct {
-				From string `json:"from"`
-				To   string `json:"to"`
-			} `json:"normalized"`
-			Pages []struct {
-				Title      string `json:"title"`
-				NS         int    `json:"ns"`
-				Missing    bool   `json:"missing"`
-				Invalid    bool   `json:"invalid"`
-				Protection []struct {
-					Type    string `json:"type"`
-					Level   string `json:"level"`
-					Expiry  string `json:"expiry"`
-					Cascade bool   `json:"cascade"`
-					Source  string `json:"source"`
-				} `json:"protection"`
-			} `json:"pages"`
-		} `json:"query"`
-	}
+	var res pageStatesAnswer
 	if _, err := c.Get(ctx, url.Values{
 		"action": {"query"}, "prop": {"info"}, "inprop": {"protection"}, "titles": {strings.Join(batch, "|")},
 	}, &res); err != nil {
 		return fmt.Errorf("protections of %d page(s): %w", len(batch), err)
 	}
+	res.states(batch, found)
+	return nil
+}
+
+// pageStatesAnswer is the wiki's answer to prop=info&inprop=protection for
+// some titles, and to a list=logevents asked for in the same request
+// (PageWithLog).
+type pageStatesAnswer struct {
+	Continue struct {
+		LEContinue string `json:"lecontinue"`
+	} `json:"continue"`
+	Query struct {
+		Normalized []struct {
+			From string `json:"from"`
+			To   string `json:"to"`
+		} `json:"normalized"`
+		Pages []struct {
+			Title      string `json:"title"`
+			NS         int    `json:"ns"`
+			Missing    bool   `json:"missing"`
+			Invalid    bool   `json:"invalid"`
+			Protection []struct {
+				Type    string `json:"type"`
+				Level   string `json:"level"`
+				Expiry  string `json:"expiry"`
+				Cascade bool   `json:"cascade"`
+				Source  string `json:"source"`
+			} `json:"protection"`
+		} `json:"pages"`
+		LogEvents []LogEvent `json:"logevents"`
+	} `json:"query"`
+}
+
+// states calls found with the state of each title of batch that the answer
+// lists, keyed by the title as it was given.
+func (res *pageStatesAnswer) states(batch []string, found func(title string, st PageState)) {
 	byTitle := make(map[string]PageState, len(res.Query.Pages))
 	for _, p := range res.Query.Pages {
 		st := PageState{Title: p.Title, NS: p.NS, Missing: p.Missing, Invalid: p.Invalid}
@@ -204,5 +220,4 @@ func (c *Client) pageStates(ctx context.Context, batch []string, found func(titl
 			found(t, st)
 		}
 	}
-	return nil
 }

@@ -33,5 +33,9 @@ fi
 start=$SECONDS
 status=0
 go test -race -count=1 -timeout 20m "$@" ./... || status=$?
+# The language tests (issue 19) run twice more: what they keep (chosen
+# languages, the wiki's words cached per language) must not leak between
+# runs.
+go test -count=2 -timeout 10m -run 'Language|Qqx|NoEnglish|HaveNoEnglish|Speaks|Chinese|Locale|Catalogue|EveryMessage|Shipped' "$@" ./... || status=$?
 echo "=== MediaWiki $WIKIMOD_MEDIAWIKI: tests $([ $status -eq 0 ] && echo passed || echo FAILED) in $((SECONDS - start)) s ==="
 exit $status

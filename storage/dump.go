@@ -48,6 +48,8 @@ func (db *DB) Dump(ctx context.Context, yield func(commands.DumpBatch) error) er
 		{"security_counts", dumpSecurityCounts},
 		{"storage_state", dumpStorageState},
 		{"languages", dumpLanguages},
+		{"alerts", dumpAlerts},
+		{"alert_cursors", dumpAlertCursors},
 	}
 	for _, t := range tables {
 		if err := t.dump(ctx, tx, yield); err != nil {
@@ -271,7 +273,7 @@ func checkEmpty(ctx context.Context, tx *sql.Tx) error {
 // restoreWriter holds Restore's insert statements, prepared in its
 // transaction.
 type restoreWriter struct {
-	audit, links, protections, reminders, state, security, storageState, languages *sql.Stmt
+	audit, links, protections, reminders, state, security, storageState, languages, alerts, alertCursors *sql.Stmt
 }
 
 func prepareRestore(ctx context.Context, tx *sql.Tx) (*restoreWriter, error) {
@@ -291,6 +293,8 @@ func prepareRestore(ctx context.Context, tx *sql.Tx) (*restoreWriter, error) {
 		{&w.security, `INSERT INTO security_counts (minute_ms, platform, kind, source, count, detail) VALUES (?, ?, ?, ?, ?, ?)`},
 		{&w.storageState, `INSERT INTO storage_state (key, value) VALUES (?, ?)`},
 		{&w.languages, `INSERT INTO languages (platform, user_id, lang, updated_ms) VALUES (?, ?, ?, ?)`},
+		{&w.alerts, `INSERT INTO alerts (` + alertCols + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.alertCursors, `INSERT INTO alert_cursors (wiki, stream, value) VALUES (?, ?, ?)`},
 	} {
 		stmt, err := tx.PrepareContext(ctx, s.query)
 		if err != nil {
@@ -303,7 +307,8 @@ func prepareRestore(ctx context.Context, tx *sql.Tx) (*restoreWriter, error) {
 }
 
 func (w *restoreWriter) close() {
-	for _, s := range []*sql.Stmt{w.audit, w.links, w.protections, w.reminders, w.state, w.security, w.storageState, w.languages} {
+	for _, s := range []*sql.Stmt{w.audit, w.links, w.protections, w.reminders, w.state, w.security, w.storageState, w.languages,
+		w.alerts, w.alertCursors} {
 		if s != nil {
 			s.Close()
 		}
@@ -362,6 +367,19 @@ func (w *restoreWriter) write(ctx context.Context, b commands.DumpBatch) error {
 	for _, r := range b.Languages {
 		if _, err := w.languages.ExecContext(ctx, r.Platform, r.UserID, r.Lang, r.Updated.UnixMilli()); err != nil {
 			return fmt.Errorf("language of %s %s: %w", r.Platform, r.UserID, err)
+		}
+	}
+	for _, r := range b.Alerts {
+		if _, err := w.alerts.ExecContext(ctx, r.ID, r.Wiki, r.Title, r.Started.UnixMilli(), r.LastSeen.UnixMilli(), r.Raised.UnixMilli(),
+			r.Rule, r.Reverts, names(r.Editors), names(r.Reverters), r.AbuseHits, names(r.AbuseUsers), names(r.Filters), r.Posted,
+			names(r.Delivered), r.Attempts, r.Action, r.ActClaim, r.ActedBy, r.ActedName, msOrZeroMS(r.ActedAt), r.ActDone, r.ActDetail,
+			msOrZeroMS(r.ActUpdated)); err != nil {
+			return fmt.Errorf("alert %d: %w", r.ID, err)
+		}
+	}
+	for _, r := range b.AlertCursors {
+		if _, err := w.alertCursors.ExecContext(ctx, r.Wiki, r.Stream, r.Value); err != nil {
+			return fmt.Errorf("alert cursor %s of %s: %w", r.Stream, r.Wiki, err)
 		}
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
@@ -22,6 +23,12 @@ import (
 type Runner interface {
 	// Submit queues a command; see commands.Service.Submit.
 	Submit(ctx context.Context, job commands.Job) (commands.Reply, bool)
+	// ActorLocalizer renders what the console says itself (notices) in
+	// the language of the person at the terminal.
+	ActorLocalizer(ctx context.Context, actor commands.Actor, wiki string) i18n.Localizer
+	// TimeZone is the wiki's time zone, which the console writes times
+	// in.
+	TimeZone(ctx context.Context, actor commands.Actor, wiki string) *time.Location
 }
 
 // Config configures the console adapter.
@@ -30,8 +37,12 @@ type Config struct {
 	// User is the console user name commands run as; [[access]]
 	// console_users map it to wiki groups.
 	User string
-	In   io.Reader
-	Out  io.Writer
+	// Locale is the language the person at the terminal reads, a
+	// MediaWiki code (wikimod console -lang, or the environment's LANG);
+	// "" leaves it to the wiki's.
+	Locale string
+	In     io.Reader
+	Out    io.Writer
 	// Prompt prints a prompt before each line (for interactive use).
 	Prompt bool
 	// Screen, if set, is shared with the log (Screen.LogWriter), so that a
@@ -128,7 +139,7 @@ func (a *Adapter) Name() string { return PlatformName }
 const PlatformName = "console"
 
 // Platform is the console as the command service names it.
-var Platform = commands.Platform{Name: PlatformName, Title: "the console", Noun: "console"}
+var Platform = commands.Platform{Name: PlatformName, Title: i18n.M("wikimod-platform-console"), Noun: i18n.M("wikimod-platform-console-noun")}
 
 // Run reads commands until the input ends, quit, or ctx is done. It returns
 // nil at the end of the input. Lines are read in Run's own goroutine, so
@@ -147,7 +158,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 		case <-done:
 		}
 	}()
-	actor := commands.Actor{Platform: PlatformName, UserID: a.cfg.User, UserName: a.cfg.User, Channel: "console"}
+	actor := a.actor()
 	sc := bufio.NewScanner(a.cfg.In)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	a.prompt()
@@ -165,7 +176,7 @@ func (a *Adapter) Run(ctx context.Context) error {
 			return nil
 		}
 		r := a.run(ctx, actor, line)
-		a.print(r.Plain(r.Localizer) + "\n\n")
+		a.print(r.Plain(a.withTimes(context.WithoutCancel(ctx), r.Localizer, r.Wiki)) + "\n\n")
 		a.prompt()
 	}
 	if ctx.Err() != nil {
@@ -188,19 +199,56 @@ func (a *Adapter) run(ctx context.Context, actor commands.Actor, line string) co
 	case r := <-replies:
 		return r
 	case <-ctx.Done():
-		return commands.Reply{Title: i18n.Raw("Stopping; the command's reply follows if it ends in time.")}
+		return commands.Reply{Title: i18n.M("wikimod-console-stopping"),
+			Localizer: a.cfg.Service.ActorLocalizer(context.WithoutCancel(ctx), actor, "")}
 	}
 }
 
-// Notify implements bot.Notifier by printing the notice.
-func (a *Adapter) Notify(_ context.Context, r commands.Reply) error {
+// actor is the person at the terminal.
+func (a *Adapter) actor() commands.Actor {
+	return commands.Actor{Platform: PlatformName, UserID: a.cfg.User, UserName: a.cfg.User, Channel: "console", Locale: a.cfg.Locale}
+}
+
+// Notify implements bot.Notifier by printing the notice, in the language
+// of the person at the terminal: the console is their own channel.
+func (a *Adapter) Notify(ctx context.Context, r commands.Reply) error {
+	l := a.withTimes(ctx, a.cfg.Service.ActorLocalizer(ctx, a.actor(), r.Wiki), r.Wiki)
 	var b strings.Builder
-	b.WriteString("[notice] " + r.Plain(r.Localizer))
+	b.WriteString(l.T("wikimod-console-notice") + " " + r.Plain(l))
 	for _, act := range r.Actions {
-		fmt.Fprintf(&b, "\n  [%s] /%s%s", r.Localizer.Text(act.Label), act.Command, formatArgs(act.Args))
+		fmt.Fprintf(&b, "\n  [%s] /%s%s", l.Text(act.Label), act.Command, formatArgs(act.Args))
 	}
 	a.screen.interject(b.String() + "\n\n")
 	return nil
+}
+
+// withTimes is l writing times as the console shows them: in the wiki's
+// time zone, with its offset, since a terminal cannot show each reader
+// their own as Discord and Slack do.
+func (a *Adapter) withTimes(ctx context.Context, l i18n.Localizer, wiki string) i18n.Localizer {
+	loc := a.cfg.Service.TimeZone(ctx, a.actor(), wiki)
+	plain := l
+	l.Time = func(t i18n.Time) string {
+		switch t.Style {
+		case i18n.TimeDate:
+			return t.T.In(loc).Format("2006-01-02")
+		case i18n.TimeRelative:
+			if plain.Now != nil {
+				return plain.Text(i18n.Relative(t.T, plain.Now()))
+			}
+		}
+		return wikiTime(t.T.In(loc))
+	}
+	return l
+}
+
+// wikiTime writes t in its zone, naming the zone by its offset from UTC
+// ("2026-12-10 15:00 (UTC+03:00)"), or as UTC.
+func wikiTime(t time.Time) string {
+	if _, offset := t.Zone(); offset == 0 {
+		return t.Format("2006-01-02 15:04") + " UTC"
+	}
+	return t.Format("2006-01-02 15:04 (UTC-07:00)")
 }
 
 func formatArgs(args map[string]string) string {

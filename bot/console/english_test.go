@@ -1,7 +1,19 @@
 package console_test
 
-import "github.com/wikimod/wikimod/i18n"
+import (
+	"context"
+	"time"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
+)
 
 // en renders m in English, as a person with no other language would read
 // it, without the wiki's own words.
 func english(m i18n.Message) string { return i18n.Localizer{Lang: "en"}.Text(m) }
+
+func (*echo) ActorLocalizer(context.Context, commands.Actor, string) i18n.Localizer {
+	return i18n.Localizer{Lang: "en"}
+}
+
+func (*echo) TimeZone(context.Context, commands.Actor, string) *time.Location { return time.UTC }

@@ -48,6 +48,9 @@ type Service interface {
 	Spec(name string) (commands.Spec, bool)
 	// ChannelLocalizer renders messages to a channel in its language.
 	ChannelLocalizer(ctx context.Context, platform, channel, wiki string) i18n.Localizer
+	// ActorLocalizer renders what the adapter says to a person itself
+	// (forms, its own refusals) in their language.
+	ActorLocalizer(ctx context.Context, actor commands.Actor, wiki string) i18n.Localizer
 }
 
 // Config configures the adapter. The zero value of every optional field is
@@ -264,7 +267,7 @@ const (
 const PlatformName = "discord"
 
 // Platform is Discord as the command service names it.
-var Platform = commands.Platform{Name: PlatformName, Title: "Discord", Noun: "Discord"}
+var Platform = commands.Platform{Name: PlatformName, Title: i18n.M("wikimod-platform-discord"), Noun: i18n.M("wikimod-platform-discord")}
 
 // Mount implements bot.Mounter: in ModeHTTP it serves InteractionsPath.
 func (a *Adapter) Mount(mux *http.ServeMux) {

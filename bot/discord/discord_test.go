@@ -422,10 +422,12 @@ func TestProtectDefersThenEditsWithTheResult(t *testing.T) {
 	if e.Title != "Protection of Main Page changed." || e.Color != 0x57F287 {
 		t.Errorf("embed title %q colour %#x", e.Title, e.Color)
 	}
+	// Each protection is named in the wiki's words, and its expiry is a
+	// timestamp each reader's client shows in their own zone and language.
 	fields := fieldMap(e)
-	for _, typ := range []string{"edit", "move"} {
-		if !strings.HasPrefix(fields[typ], "sysop, until 20") || !strings.Contains(fields[typ], "in 7 days") {
-			t.Errorf("field %s = %q, want the level and the wiki's expiry", typ, fields[typ])
+	for _, typ := range []string{"Edit (edit)", "Move (move)"} {
+		if !strings.HasPrefix(fields[typ], "Allow only administrators (sysop), until <t:") || !strings.Contains(fields[typ], ":R>") {
+			t.Errorf("field %s = %q, want the level and the wiki's expiry as Discord timestamps (fields %q)", typ, fields[typ], fields)
 		}
 	}
 	if !strings.Contains(e.Description, "Cascading") || !strings.Contains(e.Description, "spam wave") || !strings.Contains(e.URL, "Main_Page") {
@@ -586,6 +588,13 @@ func modal(t testing.TB, status int, resp map[string]any, field string, required
 	input := row["components"].([]any)[0].(map[string]any)
 	if input["type"] != float64(4) || input["custom_id"] != field || input["required"] != required {
 		t.Fatalf("modal input = %v, want text input %q required=%v", input, field, required)
+	}
+	label := english(commands.SecretLabel(field))
+	if !required {
+		label += " (optional)"
+	}
+	if input["label"] != label || label == field {
+		t.Errorf("modal input label %q, want %q", input["label"], label)
 	}
 	return id
 }
@@ -785,7 +794,7 @@ func TestGatewayInteractionTakesTheSamePath(t *testing.T) {
 	cb.JSON(t, &resp)
 	deferred(t, http.StatusOK, resp)
 	e := f.waitEdit(t, token)
-	if e.Title != "Protection of Discord Gateway Page changed." || !strings.Contains(fieldMap(e)["create"], "sysop, until") {
+	if e.Title != "Protection of Discord Gateway Page changed." || !strings.Contains(fieldMap(e)["Create (create)"], "(sysop), until") {
 		t.Errorf("embed = %+v", e)
 	}
 	if ps := f.env.Protections(t, "Discord Gateway Page"); ps["create"].Level != "sysop" {
@@ -805,7 +814,7 @@ func TestRegisterSendsTheCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmds := discord.ApplicationCommands(f.env.Service.Specs(), site.Restrictions, f.env.Service.Wikis())
+	cmds := discord.ApplicationCommands(f.env.Service.Specs(), site.Restrictions, f.env.Service.Wikis(), discord.Words{})
 	got, err := discord.Register(context.Background(), discord.RegisterConfig{ApplicationID: appID, BotToken: "reg-token", GuildID: guildID, APIURL: f.api.URL}, cmds)
 	if err != nil {
 		t.Fatal(err)
@@ -1036,10 +1045,10 @@ func TestFailedPostsDoNotLogTheToken(t *testing.T) {
 // reminder's Extend) is not offered as a slash command.
 func TestButtonOnlyCommandsAreNotRegistered(t *testing.T) {
 	cmds := discord.ApplicationCommands([]commands.Spec{
-		{Name: "expiring", Summary: "List the protections that expire soon", Right: "protect",
-			Params: []commands.Param{{Name: "within", Description: "How far ahead"}}},
-		{Name: "reminder", Summary: "Act on a reminder", Right: "protect", ButtonOnly: true},
-	}, mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}}, nil)
+		{Name: "expiring", Summary: i18n.Raw("List the protections that expire soon"), Right: "protect",
+			Params: []commands.Param{{Name: "within", Description: i18n.Raw("How far ahead")}}},
+		{Name: "reminder", Summary: i18n.Raw("Act on a reminder"), Right: "protect", ButtonOnly: true},
+	}, mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}}, nil, discord.Words{})
 	if len(cmds) != 1 || cmds[0].Name != "expiring" || len(cmds[0].Options) != 1 || cmds[0].Options[0].Name != "within" {
 		t.Errorf("registered %+v, want /expiring alone", cmds)
 	}
@@ -1073,7 +1082,7 @@ func TestTitleAutocomplete(t *testing.T) {
 	if got := suggest(member("D-NOBODY"), "Main"); len(got) != 0 {
 		t.Errorf("an unmapped member got suggestions: %v", got)
 	}
-	cmds := discord.ApplicationCommands(f.env.Service.Specs(), mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}}, f.env.Service.Wikis())
+	cmds := discord.ApplicationCommands(f.env.Service.Specs(), mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}}, f.env.Service.Wikis(), discord.Words{})
 	for _, c := range cmds {
 		for _, o := range c.Options {
 			if want := c.Name == "protect" && o.Name == "title"; o.Autocomplete != want {

@@ -3,6 +3,7 @@ package discord_test
 import (
 	"context"
 
+	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 )
 
@@ -15,5 +16,13 @@ func (stubService) ChannelLocalizer(context.Context, string, string, string) i18
 }
 
 func (noService) ChannelLocalizer(context.Context, string, string, string) i18n.Localizer {
+	return i18n.Localizer{Lang: "en"}
+}
+
+func (stubService) ActorLocalizer(context.Context, commands.Actor, string) i18n.Localizer {
+	return i18n.Localizer{Lang: "en"}
+}
+
+func (noService) ActorLocalizer(context.Context, commands.Actor, string) i18n.Localizer {
 	return i18n.Localizer{Lang: "en"}
 }

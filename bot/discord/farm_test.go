@@ -26,7 +26,7 @@ import (
 func TestWikiOptionAndTitlesFromTheChosenWiki(t *testing.T) {
 	devwiki.Need(t, wiki2)
 	f := newFixtureEnv(t, testenv.Options{Farm: []testenv.FarmWiki{{Name: "de", Wiki: wiki2}, {Name: "en", Wiki: wiki}}})
-	cmds := discord.ApplicationCommands(f.env.Service.Specs(), mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}}, f.env.Service.Wikis())
+	cmds := discord.ApplicationCommands(f.env.Service.Specs(), mw.Restrictions{Types: []string{"edit"}, Levels: []string{"", "sysop"}}, f.env.Service.Wikis(), discord.Words{})
 	for _, c := range cmds {
 		i := slices.IndexFunc(c.Options, func(o *discordgo.ApplicationCommandOption) bool { return o.Name == "wiki" })
 		if i < 0 {
@@ -84,7 +84,7 @@ func TestManyWikisAreSuggestedNotListed(t *testing.T) {
 		names = append(names, fmt.Sprintf("w%02d", i))
 	}
 	specs := []commands.Spec{{Name: "protect", Params: []commands.Param{{Name: "title", Required: true}, {Name: "wiki", Wiki: true}}}}
-	cmds := discord.ApplicationCommands(specs, mw.Restrictions{}, names)
+	cmds := discord.ApplicationCommands(specs, mw.Restrictions{}, names, discord.Words{})
 	o := cmds[0].Options[1]
 	if o.Name != "wiki" || len(o.Choices) != 0 || !o.Autocomplete {
 		t.Errorf("wiki option with 30 wikis = %+v", o)

@@ -17,6 +17,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // maxBody bounds an interaction request's body.
@@ -169,25 +170,27 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discor
 		return a.autocomplete(ctx, i, actor), nil
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionModalSubmit, discordgo.InteractionMessageComponent:
 	default:
-		return message("wikimod does not handle this kind of interaction."), nil
+		return message(platformLocalizer(i).T("wikimod-discord-unknown-interaction")), nil
 	}
 	actor, ok := a.actor(i)
 	if !ok {
+		// Nobody wikimod serves: their own language is what Discord says
+		// it is, without asking the service about them.
+		l := platformLocalizer(i)
 		what := a.describe(i)
 		if i.GuildID == "" {
 			a.security(ctx, KindDirectMessage, "", fmt.Sprintf("%s by user %s in a direct message", what, actor.UserID))
-			return message("wikimod's commands work only in the servers it serves, not in direct messages. Use them in a channel of your wiki's Discord server."), nil
+			return message(l.T("wikimod-discord-direct-message")), nil
 		}
 		if a.serves(i.GuildID) {
 			// A served guild, but no member (or no user) came with it:
 			// Discord always sends both for a guild interaction, so the
 			// interaction is malformed, not the server unserved.
 			a.security(ctx, KindNoMember, "", fmt.Sprintf("%s in guild %s without a member", what, i.GuildID))
-			return message("Discord sent this command without saying who gave it, so wikimod cannot check what you may do and ran nothing. Try again; if it keeps happening, tell the bot's operators."), nil
+			return message(l.T("wikimod-discord-no-member")), nil
 		}
 		a.security(ctx, KindUnservedGuild, "", fmt.Sprintf("%s by user %s in guild %s", what, actor.UserID, i.GuildID))
-		return message(fmt.Sprintf("wikimod does not serve this server (id %s), so it runs no commands here. "+
-			"If it should, its operators can add the id to `guild_ids` in wikimod's `[discord]` settings.", i.GuildID)), nil
+		return message(l.T("wikimod-discord-unserved-guild", i.GuildID)), nil
 	}
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand:
@@ -195,8 +198,22 @@ func (a *Adapter) handle(ctx context.Context, i *discordgo.Interaction) (*discor
 	case discordgo.InteractionModalSubmit:
 		return a.modalSubmit(ctx, i, actor)
 	default:
-		return a.component(i, actor)
+		return a.component(ctx, i, actor)
 	}
+}
+
+// platformLocalizer renders for the person behind an interaction in the
+// language their Discord client is set to, for what is said before (or
+// instead of) knowing them as an actor.
+func platformLocalizer(i *discordgo.Interaction) i18n.Localizer {
+	return localizer(i18n.Localizer{Lang: i18n.FromDiscord(string(i.Locale))})
+}
+
+// actorLocalizer renders what the adapter itself says to actor about the
+// named wiki ("" for their channel's), as the service renders their
+// replies.
+func (a *Adapter) actorLocalizer(ctx context.Context, actor commands.Actor, wiki string) i18n.Localizer {
+	return localizer(a.cfg.Service.ActorLocalizer(ctx, actor, wiki))
 }
 
 // autocomplete suggests page titles from the wiki for the option being
@@ -263,7 +280,7 @@ func suggestions(titles []string) *discordgo.InteractionResponse {
 // actor returns who sent the interaction, and false when it did not come
 // from a member of a served guild.
 func (a *Adapter) actor(i *discordgo.Interaction) (commands.Actor, bool) {
-	act := commands.Actor{Platform: PlatformName, Space: i.GuildID, Channel: i.ChannelID}
+	act := commands.Actor{Platform: PlatformName, Space: i.GuildID, Channel: i.ChannelID, Locale: i18n.FromDiscord(string(i.Locale))}
 	var u *discordgo.User
 	if i.Member != nil {
 		u = i.Member.User
@@ -305,7 +322,7 @@ func (a *Adapter) describe(i *discordgo.Interaction) string {
 func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
 	data, ok := i.Data.(discordgo.ApplicationCommandInteractionData)
 	if !ok {
-		return message("That command came without its data; try again."), nil
+		return message(a.actorLocalizer(ctx, actor, "").T("wikimod-discord-no-data")), nil
 	}
 	args := optionArgs(data.Options)
 	if spec, known := a.cfg.Service.Spec(data.Name); known && spec.AsksSecret(args) {
@@ -316,7 +333,7 @@ func (a *Adapter) command(ctx context.Context, i *discordgo.Interaction, actor c
 		}
 		return a.askSecret(ctx, actor, spec, args), nil
 	}
-	return a.runLater(i, actor, data.Name, args)
+	return a.runLater(ctx, i, actor, data.Name, args)
 }
 
 // optionArgs turns slash-command options into Args with the text grammar's
@@ -339,22 +356,25 @@ func optionArgs(opts []*discordgo.ApplicationCommandInteractionDataOption) comma
 	return args
 }
 
-// askSecret answers with a modal asking for the spec's secret parameter.
-// The other options wait in the form store under a random id, for FormTTL.
+// askSecret answers with a modal asking for the spec's secret parameter,
+// in the actor's language. The other options wait in the form store under
+// a random id, for FormTTL.
 func (a *Adapter) askSecret(ctx context.Context, actor commands.Actor, spec commands.Spec, args commands.Args) *discordgo.InteractionResponse {
 	p, _ := spec.Param(spec.AskSecret)
+	wiki, _ := args.Get("wiki")
+	l := a.actorLocalizer(ctx, actor, wiki)
 	id := newFormID()
 	f := PendingForm{UserID: actor.UserID, Command: spec.Name, Args: args, Secret: p.Name}
 	if err := a.cfg.Forms.PutForm(ctx, id, f, a.cfg.Now().Add(a.cfg.FormTTL)); err != nil {
 		a.log.Error("discord: cannot keep a form; asking to type the value instead", "command", spec.Name, "err", err)
-		return message("wikimod cannot open the form right now. Try again in a minute.")
+		return message(l.T("wikimod-discord-form-unavailable"))
 	}
 	// The same rule as every platform's form: /createaccount's password
 	// may be left empty only with an email address to mail one to.
 	required := !spec.SecretMayBeEmpty(args)
-	label := strings.ToUpper(p.Name[:1]) + p.Name[1:]
+	label := commands.SecretLabel(p.Name)
 	if !required {
-		label += " (optional)"
+		label = i18n.M("wikimod-form-optional", label)
 	}
 	return &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseModal,
@@ -364,9 +384,9 @@ func (a *Adapter) askSecret(ctx context.Context, actor commands.Actor, spec comm
 			Components: []discordgo.MessageComponent{discordgo.ActionsRow{Components: []discordgo.MessageComponent{
 				discordgo.TextInput{
 					CustomID:    p.Name,
-					Label:       truncate(label, 45),
+					Label:       truncate(l.Text(label), 45),
 					Style:       discordgo.TextInputShort,
-					Placeholder: truncate(p.Description, 100),
+					Placeholder: truncate(l.Text(p.Description), 100),
 					Required:    required,
 					MaxLength:   1000,
 				},
@@ -381,19 +401,19 @@ func (a *Adapter) modalSubmit(ctx context.Context, i *discordgo.Interaction, act
 	data, _ := i.Data.(discordgo.ModalSubmitInteractionData)
 	id, ok := strings.CutPrefix(data.CustomID, formPrefix)
 	if !ok {
-		return message("That form is not wikimod's."), nil
+		return message(a.actorLocalizer(ctx, actor, "").T("wikimod-discord-form-foreign")), nil
 	}
 	f, ok, owner, err := a.cfg.Forms.TakeForm(ctx, id, actor.UserID, a.cfg.Now())
 	if err != nil {
 		a.log.Error("discord: cannot read a form", "err", err)
-		return message("wikimod cannot read that form right now, and ran nothing. Try again in a minute."), nil
+		return message(a.actorLocalizer(ctx, actor, "").T("wikimod-discord-form-unreadable")), nil
 	}
 	if !ok {
-		return message("That form has expired (forms wait " + a.cfg.FormTTL.String() + "). Run the command again."), nil
+		return message(a.actorLocalizer(ctx, actor, "").T("wikimod-discord-form-expired", i18n.Duration(a.cfg.FormTTL))), nil
 	}
 	if !owner {
 		// The form stays for the person who opened it.
-		return message("That form was opened by someone else."), nil
+		return message(a.actorLocalizer(ctx, actor, "").T("wikimod-discord-form-not-yours")), nil
 	}
 	args := commands.Args{Positional: f.Args.Positional, Named: maps.Clone(f.Args.Named)}
 	if args.Named == nil {
@@ -402,7 +422,7 @@ func (a *Adapter) modalSubmit(ctx context.Context, i *discordgo.Interaction, act
 	if v := textInput(data.Components, f.Secret); v != "" {
 		args.Named[f.Secret] = v
 	}
-	return a.runLater(i, actor, f.Command, args)
+	return a.runLater(ctx, i, actor, f.Command, args)
 }
 
 // textInput finds a text input's value among a modal's components.
@@ -424,13 +444,13 @@ func textInput(components []discordgo.MessageComponent, customID string) string 
 
 // component runs the command behind a button of a notice, as the person who
 // pressed it.
-func (a *Adapter) component(i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
+func (a *Adapter) component(ctx context.Context, i *discordgo.Interaction, actor commands.Actor) (*discordgo.InteractionResponse, func()) {
 	data, _ := i.Data.(discordgo.MessageComponentInteractionData)
 	name, args, ok := parseActionID(data.CustomID)
 	if !ok {
-		return message("That button is not wikimod's, or is from an older version; nothing was done."), nil
+		return message(a.actorLocalizer(ctx, actor, "").T("wikimod-discord-button-unknown")), nil
 	}
-	return a.runLater(i, actor, name, args)
+	return a.runLater(ctx, i, actor, name, args)
 }
 
 // runLater queues the command and acknowledges at once with a deferred
@@ -438,9 +458,9 @@ func (a *Adapter) component(i *discordgo.Interaction, actor commands.Actor) (*di
 // its reply replaces that response. Results worth announcing also go to the
 // notice channel. If the queue does not take the command, the refusal is
 // the response.
-func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name string, args commands.Args) (*discordgo.InteractionResponse, func()) {
+func (a *Adapter) runLater(ctx context.Context, i *discordgo.Interaction, actor commands.Actor, name string, args commands.Args) (*discordgo.InteractionResponse, func()) {
 	if a.closing() {
-		return message(stoppingText), nil
+		return message(a.actorLocalizer(ctx, actor, args.Named["wiki"]).T("wikimod-discord-stopping")), nil
 	}
 	it := *i
 	if it.AppID == "" {
@@ -479,8 +499,6 @@ func (a *Adapter) runLater(i *discordgo.Interaction, actor commands.Actor, name 
 
 // tokenLife is how long Discord takes follow-ups with an interaction's token.
 const tokenLife = 15 * time.Minute
-
-const stoppingText = "wikimod is stopping and ran nothing. Try again in a minute."
 
 // editOriginal replaces the deferred response with the reply.
 func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, reply commands.Reply) {

@@ -12,6 +12,7 @@ import (
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -23,18 +24,61 @@ import (
 // every use.
 const ModeratorPermissions int64 = discordgo.PermissionManageMessages
 
-// ApplicationCommands builds the slash commands for specs. Option names are
-// the keys of the text grammar; yes/no parameters are boolean options;
-// protection-level parameters offer the wiki's own levels (and "all", which
-// lifts a protection) as choices, and are left out for protection types the
-// wiki does not have. Secret parameters are never options: wikimod asks for
-// them in a modal, which Discord does not show in the channel or keep in the
-// command history.
+// Words are the languages commands are registered in: English, which
+// Discord shows wherever no localization applies, and the others wikimod
+// ships a catalogue for, each carried in the localizations of the Discord
+// locales whose readers read it (i18n.DiscordLocales). Each Localizer
+// should have the wiki's words in its language, which name the protection
+// levels; without them the levels are named by their codes.
+type Words struct {
+	English i18n.Localizer
+	Others  []i18n.Localizer
+}
+
+// say renders a text in English, cut to limit, and in every other
+// language, by Discord locale (nil when there are none).
+func (w Words) say(limit int, text func(l i18n.Localizer) string) (string, map[discordgo.Locale]string) {
+	en := truncate(text(w.English), limit)
+	var out map[discordgo.Locale]string
+	for _, l := range w.Others {
+		t := truncate(text(l), limit)
+		if t == "" {
+			continue
+		}
+		for _, loc := range i18n.DiscordLocales(i18n.Normalize(l.Lang)) {
+			if out == nil {
+				out = map[discordgo.Locale]string{}
+			}
+			out[discordgo.Locale(loc)] = t
+		}
+	}
+	return en, out
+}
+
+// levelChoice names a protection level ("" lifts a protection, typed
+// "all") among an option's choices: in the wiki's words with its code, or
+// by its code alone where l has no words of the wiki.
+func levelChoice(l i18n.Localizer, level string) string {
+	if l.Wiki == nil {
+		return cmp.Or(level, "all")
+	}
+	return l.Text(commands.LevelName(level))
+}
+
+// ApplicationCommands builds the slash commands for specs, in words's
+// languages: names stay as they are typed (the text grammar's keys), and
+// descriptions and choices are in English with a localization for each
+// Discord locale of the other languages. Yes/no parameters are boolean
+// options; protection-level parameters offer the wiki's own levels (and
+// "all", which lifts a protection) as choices, named in the wiki's words,
+// and are left out for protection types the wiki does not have. Secret
+// parameters are never options: wikimod asks for them in a modal, which
+// Discord does not show in the channel or keep in the command history.
 //
 // The wiki parameter (there when more than one wiki is configured) offers
 // wikis as choices, or, past Discord's 25 choices, suggests them as they are
 // typed.
-func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []string) []*discordgo.ApplicationCommand {
+func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []string, words Words) []*discordgo.ApplicationCommand {
 	var wikiChoices []*discordgo.ApplicationCommandOptionChoice
 	if len(wikis) <= maxChoices {
 		for _, w := range wikis {
@@ -42,12 +86,10 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []strin
 		}
 	}
 	var levels []*discordgo.ApplicationCommandOptionChoice
-	for _, l := range r.Levels {
-		if l != "" {
-			levels = append(levels, &discordgo.ApplicationCommandOptionChoice{Name: l, Value: l})
-		}
+	for _, l := range append(slices.DeleteFunc(slices.Clone(r.Levels), func(l string) bool { return l == "" }), "") {
+		name, names := words.say(100, func(loc i18n.Localizer) string { return levelChoice(loc, l) })
+		levels = append(levels, &discordgo.ApplicationCommandOptionChoice{Name: name, NameLocalizations: names, Value: cmp.Or(l, "all")})
 	}
-	levels = append(levels, &discordgo.ApplicationCommandOptionChoice{Name: "all (lift this protection)", Value: "all"})
 
 	guildOnly := []discordgo.InteractionContextType{discordgo.InteractionContextGuild}
 	noDM := false
@@ -76,12 +118,14 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []strin
 			if p.Secret || dropped[p.Name] {
 				continue
 			}
+			desc, descs := words.say(100, func(l i18n.Localizer) string { return cmp.Or(l.Text(p.Description), p.Name) })
 			o := &discordgo.ApplicationCommandOption{
-				Type:         discordgo.ApplicationCommandOptionString,
-				Name:         p.Name,
-				Description:  truncate(cmp.Or(p.Description, p.Name), 100),
-				Required:     p.Required,
-				Autocomplete: p.Titles, // page titles are suggested from the wiki
+				Type:                     discordgo.ApplicationCommandOptionString,
+				Name:                     p.Name,
+				Description:              desc,
+				DescriptionLocalizations: descs,
+				Required:                 p.Required,
+				Autocomplete:             p.Titles, // page titles are suggested from the wiki
 			}
 			switch {
 			case p.Flag:
@@ -109,13 +153,17 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []strin
 		if len(opts) > maxChoices {
 			opts = opts[:maxChoices]
 		}
+		desc, descs := words.say(100, func(l i18n.Localizer) string { return cmp.Or(l.Text(sp.Summary), sp.Name) })
 		c := &discordgo.ApplicationCommand{
 			Type:         discordgo.ChatApplicationCommand,
 			Name:         sp.Name,
-			Description:  truncate(cmp.Or(sp.Summary, sp.Name), 100),
+			Description:  desc,
 			Options:      opts,
 			DMPermission: &noDM,
 			Contexts:     &guildOnly,
+		}
+		if descs != nil {
+			c.DescriptionLocalizations = &descs
 		}
 		if sp.Right != "" && sp.Right != mw.RightRead {
 			perm := ModeratorPermissions

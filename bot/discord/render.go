@@ -41,9 +41,14 @@ const (
 // the page, and a colour for the outcome.
 func Embed(r commands.Reply) *discordgo.MessageEmbed {
 	l := localizer(r.Localizer)
+	// Discord shows its timestamp markup in an embed's text and fields,
+	// not in its title: a time in a title ("expires in 1 hour") is
+	// written out, relative to now, in the reader's language.
+	plain := r.Localizer
+	plain.Time = nil
 	e := &discordgo.MessageEmbed{
 		Type:        discordgo.EmbedTypeRich,
-		Title:       truncate(l.Text(r.Title), maxEmbedTitle),
+		Title:       truncate(plain.Text(r.Title), maxEmbedTitle),
 		Description: truncate(l.Text(r.Text), maxEmbedDescription),
 		URL:         r.URL,
 		Color:       colour(r.Outcome),
@@ -61,7 +66,7 @@ func Embed(r commands.Reply) *discordgo.MessageEmbed {
 		})
 	}
 	if e.Title == "" && e.Description == "" && len(e.Fields) == 0 {
-		e.Description = "Done."
+		e.Description = l.T("wikimod-done")
 	}
 	return e
 }
@@ -100,11 +105,11 @@ func colour(o commands.Outcome) int {
 }
 
 // announcement is the embed posted to the notice channel: the reply, and who
-// asked for it.
+// asked for it, in the words of r's Localizer (the channel's).
 func announcement(actor commands.Actor, r commands.Reply) *discordgo.MessageEmbed {
 	e := Embed(r)
 	if actor.UserID != "" && len(e.Fields) < maxFields {
-		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: "By", Value: "<@" + actor.UserID + ">"})
+		e.Fields = append(e.Fields, &discordgo.MessageEmbedField{Name: r.Localizer.T("wikimod-discord-by"), Value: "<@" + actor.UserID + ">"})
 	}
 	return e
 }

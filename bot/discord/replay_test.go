@@ -54,7 +54,7 @@ func TestReplayAfterRestartIsRefused(t *testing.T) {
 // TestPanicInACommandIsAnsweredOnDiscord: a command that panics edits the
 // deferred response with an answer and is audited as failed.
 func TestPanicInACommandIsAnsweredOnDiscord(t *testing.T) {
-	boom := commands.Command{Spec: commands.Spec{Name: "boom", Summary: "panics", Usage: "/boom"},
+	boom := commands.Command{Spec: commands.Spec{Name: "boom", Usage: "/boom"},
 		Run: func(context.Context, *commands.Request) (commands.Reply, error) {
 			var m map[string]int
 			m["x"] = 1 // assignment to a nil map

@@ -1,6 +1,12 @@
 package discord
 
-import "github.com/wikimod/wikimod/commands"
+import (
+	"maps"
+	"slices"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
+)
 
 // Settings is the [discord] section of wikimod's config file. The adapter
 // owns it: wikimod's config embeds it as it is and asks it to check itself.
@@ -20,6 +26,10 @@ type Settings struct {
 	// wiki, by id.
 	GuildWikis   map[string]string `toml:"guild_wikis"`
 	ChannelWikis map[string]string `toml:"channel_wikis"`
+	// ChannelLanguages name a channel's language, by id: what is posted
+	// there (announcements, reminders) is in it, and so is what is said
+	// to someone there whose own language is not known.
+	ChannelLanguages map[string]string `toml:"channel_languages"`
 }
 
 // Enabled reports whether the section turns Discord on.
@@ -56,6 +66,11 @@ func (s Settings) Check(bad func(format string, args ...any)) {
 	default:
 		bad("discord.mode %q: use \"http\" or \"gateway\" (or leave it empty to turn Discord off)", s.Mode)
 	}
+	for _, id := range slices.Sorted(maps.Keys(s.ChannelLanguages)) {
+		if code := s.ChannelLanguages[id]; !i18n.Known(i18n.Normalize(code)) {
+			bad("discord.channel_languages: %s: %q is not a language code MediaWiki knows; use one such as \"en\", \"zh-hans\" or \"tr\"", id, code)
+		}
+	}
 }
 
 // WikiNames are the section's references to wikis by name, by where they
@@ -71,6 +86,13 @@ func (s Settings) Routes(r *commands.Routes) {
 	}
 	for id, n := range s.GuildWikis {
 		r.Spaces[commands.RouteKey(PlatformName, id)] = n
+	}
+}
+
+// Languages adds the channels' configured languages.
+func (s Settings) Languages(l *commands.LanguageConfig) {
+	for id, code := range s.ChannelLanguages {
+		l.Channels[commands.RouteKey(PlatformName, id)] = i18n.Normalize(code)
 	}
 }
 

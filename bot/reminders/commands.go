@@ -3,7 +3,6 @@ package reminders
 import (
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
 	"strconv"
@@ -32,28 +31,27 @@ func (s *Scheduler) Commands() []commands.Command {
 		{
 			Spec: commands.Spec{
 				Name:       "expiring",
-				Summary:    "List the protections that expire soon",
+				Summary:    i18n.M("wikimod-command-expiring-summary"),
 				Usage:      "/expiring [within=DURATION]",
-				Help:       "Lists the temporary protections wikimod tracks on the wiki that expire within the given time (default 7 days), soonest first, with who set them and when the next reminder is due. Durations: `36h`, `3 days`, `2 weeks`.",
+				Help:       i18n.M("wikimod-command-expiring-help"),
 				Positional: "within",
 				Right:      mw.RightProtect,
-				Params:     []commands.Param{{Name: "within", Description: "How far ahead to look: 36h, 3 days, 2 weeks (default 7 days)"}},
+				Params:     []commands.Param{{Name: "within", Description: i18n.M("wikimod-param-expiring-within")}},
 			},
 			Run: s.runExpiring,
 		},
 		{
 			Spec: commands.Spec{
-				Name:    "reminder",
-				Summary: "Act on an expiry reminder (its buttons run this)",
-				Usage:   "/reminder do=extend|dismiss id=ID",
-				Help: "`do=extend` extends the protection a reminder is about by the length it was set for, keeping the page's other protections as they are; " +
-					"`do=dismiss` stops the remaining reminders about that expiry. The reminder's buttons send this for you.",
+				Name:       "reminder",
+				Summary:    i18n.M("wikimod-command-reminder-summary"),
+				Usage:      "/reminder do=extend|dismiss id=ID",
+				Help:       i18n.M("wikimod-command-reminder-help"),
 				Right:      mw.RightProtect,
 				ButtonOnly: true,
 				Write:      true,
 				Params: []commands.Param{
-					{Name: "do", Description: "extend or dismiss", Required: true},
-					{Name: "id", Description: "The reminder's number", Required: true},
+					{Name: "do", Description: i18n.M("wikimod-param-reminder-do"), Required: true},
+					{Name: "id", Description: i18n.M("wikimod-param-reminder-id"), Required: true},
 				},
 			},
 			Run: s.runReminder,
@@ -61,8 +59,10 @@ func (s *Scheduler) Commands() []commands.Command {
 	}
 }
 
-func usageError(format string, a ...any) error {
-	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "usage", Message: i18n.Raw(fmt.Sprintf(format, a...))}
+// usage is a refusal of how a command was written: key says what was
+// wrong and how to write it right.
+func usage(key string, params ...any) error {
+	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "usage", Message: i18n.M(key, params...)}
 }
 
 // checkKeys refuses arguments spec does not list.
@@ -73,7 +73,7 @@ func checkKeys(spec commands.Spec, args commands.Args) error {
 			for _, p := range spec.Params {
 				names = append(names, "`"+p.Name+"=`")
 			}
-			return usageError("`/%s` has no `%s=`. It takes %s. Usage: `%s`", spec.Name, k, strings.Join(names, ", "), spec.Usage)
+			return usage("wikimod-reminders-unknown-param", spec.Name, k, names, spec.Usage)
 		}
 	}
 	return nil
@@ -86,7 +86,7 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 	text, given := req.Args.Get("within")
 	if len(req.Args.Positional) > 0 {
 		if given {
-			return commands.Reply{}, usageError("Give `within` once: as a bare word or as `within=`, not both.")
+			return commands.Reply{}, usage("wikimod-expiring-within-twice")
 		}
 		text, given = strings.Join(req.Args.Positional, " "), true
 	}
@@ -94,10 +94,10 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 	if given {
 		d, err := parseWithin(text)
 		if err != nil {
-			return commands.Reply{}, usageError("`within=%s` is not a duration. Write it like `36h`, `3 days` or `2 weeks`.", text)
+			return commands.Reply{}, usage("wikimod-expiring-within-invalid", text)
 		}
 		if d > maxWithin {
-			return commands.Reply{}, usageError("`within=` can look ahead a year at most.")
+			return commands.Reply{}, usage("wikimod-expiring-within-too-far")
 		}
 		within = d
 	}
@@ -112,37 +112,33 @@ func (s *Scheduler) runExpiring(ctx context.Context, req *commands.Request) (com
 	}
 	req.Result = map[string]int{"expiring": total}
 	if total == 0 {
-		return commands.Reply{Title: i18n.Raw(fmt.Sprintf("No tracked protection expires within %s.", length(within))),
-			Text: i18n.Raw("wikimod tracks the temporary protections set through `/protect` and those it reads in the wiki's protect log.")}, nil
+		return commands.Reply{Title: i18n.M("wikimod-expiring-none-title", length(within)), Text: i18n.M("wikimod-expiring-none-text")}, nil
 	}
-	reply := commands.Reply{Title: i18n.Raw(fmt.Sprintf("%s expire within %s.", commands.Plural(total, "protection"), length(within)))}
-	if total == 1 {
-		reply.Title = i18n.Raw(fmt.Sprintf("1 protection expires within %s.", length(within)))
-	}
+	reply := commands.Reply{Title: i18n.M("wikimod-expiring-title", total, length(within))}
 	for _, p := range ps {
-		value := fmt.Sprintf("%s, until %s (%s); set by %s", p.Level, clock(p.Expiry), commands.Relative(p.Expiry.Sub(now)), s.setBy(p))
+		value := i18n.M("wikimod-expiring-line", commands.LevelName(p.Level), when(p.Expiry), fromNow(p.Expiry), s.setBy(p))
 		switch {
 		case p.Dismissed:
-			value += "; reminders dismissed"
+			value = i18n.M("wikimod-expiring-line-dismissed", value)
 		case !p.NextReminder.IsZero():
-			value += "; next reminder " + commands.Relative(p.NextReminder.Sub(now))
+			value = i18n.M("wikimod-expiring-line-next", value, fromNow(p.NextReminder))
 		}
 		if p.ReminderID != 0 {
-			value += fmt.Sprintf("; reminder %d", p.ReminderID)
+			value = i18n.M("wikimod-expiring-line-reminder", value, p.ReminderID)
 		}
-		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw(p.Title + " (" + p.Type + ")"), Value: i18n.Raw(value)})
+		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.M("wikimod-expiring-field", p.Title, commands.TypeName(p.Type)), Value: value})
 	}
-	var notes []string
+	var notes []i18n.Message
 	if total > len(ps) {
-		notes = append(notes, fmt.Sprintf("Showing the %d that expire first of %d; look less far ahead with `within=` to see fewer.", len(ps), total))
+		notes = append(notes, i18n.M("wikimod-expiring-showing-first", len(ps), total))
 	}
 	for _, p := range ps {
 		if p.ReminderID != 0 {
-			notes = append(notes, fmt.Sprintf("To extend one by the length it was set for, or to stop its reminders, type what a reminder's buttons send: `/reminder do=extend id=%d` or `/reminder do=dismiss id=%d`.", p.ReminderID, p.ReminderID))
+			notes = append(notes, i18n.M("wikimod-expiring-how-to-act", p.ReminderID))
 			break
 		}
 	}
-	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
+	reply.Text = i18n.Lines(notes...)
 	return reply, nil
 }
 
@@ -151,16 +147,16 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 		return commands.Reply{}, err
 	}
 	if len(req.Args.Positional) > 0 {
-		return commands.Reply{}, usageError("`/reminder` takes only `do=` and `id=`. Usage: `%s`", req.Spec.Usage)
+		return commands.Reply{}, usage("wikimod-reminder-positional", req.Spec.Usage)
 	}
 	do, _ := req.Args.Get("do")
 	idText, _ := req.Args.Get("id")
 	id, err := strconv.ParseInt(strings.TrimSpace(idText), 10, 64)
 	if err != nil || id <= 0 {
-		return commands.Reply{}, usageError("`id=%s` is not a reminder number. Usage: `%s`", idText, req.Spec.Usage)
+		return commands.Reply{}, usage("wikimod-reminder-bad-id", idText, req.Spec.Usage)
 	}
 	if do != "extend" && do != "dismiss" {
-		return commands.Reply{}, usageError("`do=%s`: say `do=extend` or `do=dismiss`.", do)
+		return commands.Reply{}, usage("wikimod-reminder-bad-do", do)
 	}
 	w, err := s.requestWiki(req)
 	if err != nil {
@@ -177,9 +173,8 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 		return commands.Reply{}, err
 	}
 	if r.Protection.Wiki != w.Name {
-		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-wrong-wiki", Message: i18n.Raw(fmt.Sprintf(
-			"Reminder %d is about %s on the wiki `%s`, not on `%s`, so nothing was done. Its buttons act on `%s`; to act on it yourself, add `wiki=%s`.",
-			id, r.Protection.Title, r.Protection.Wiki, w.Name, r.Protection.Wiki, r.Protection.Wiki))}
+		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-wrong-wiki", Message: i18n.M(
+			"wikimod-reminder-wrong-wiki", id, r.Protection.Title, r.Protection.Wiki, w.Name)}
 	}
 	if do == "extend" {
 		return s.extend(ctx, req, w, id)
@@ -199,14 +194,13 @@ func (s *Scheduler) requestWiki(req *commands.Request) (*wiki, error) {
 	}
 	w, ok := s.byName[name]
 	if !ok {
-		return nil, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminders-off", Message: i18n.Raw(fmt.Sprintf(
-			"wikimod keeps no expiry reminders for the wiki `%s`.", name))}
+		return nil, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminders-off", Message: i18n.M("wikimod-reminders-off", name)}
 	}
 	return w, nil
 }
 
 var errGone = &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-gone",
-	Message: i18n.Raw("That reminder is gone: the protection it was about was lifted or changed since, or it was cleaned up long after it expired. `/expiring` lists what is tracked now.")}
+	Message: i18n.Sentences(i18n.M("wikimod-reminder-gone"), i18n.M("wikimod-reminder-expiring-lists-tracked"))}
 
 // dismiss stops the reminders about the expiry r, a reminder on w, is
 // about.
@@ -238,14 +232,13 @@ func (s *Scheduler) dismiss(ctx context.Context, req *commands.Request, w *wiki,
 	title := r.Protection.Title
 	req.Result = map[string]any{"title": title, "expiry": r.Expiry, "dismissed": n}
 	if n == 0 {
-		return commands.Reply{Title: i18n.Raw("Nothing left to dismiss."), URL: r.Protection.URL,
-			Text: i18n.Raw(fmt.Sprintf("The reminders about %s expiring at %s have all gone out or were dismissed already.", title, clock(r.Expiry)))}, nil
+		return commands.Reply{Title: i18n.M("wikimod-reminder-nothing-to-dismiss-title"), URL: r.Protection.URL,
+			Text: i18n.M("wikimod-reminder-nothing-to-dismiss-text", title, when(r.Expiry))}, nil
 	}
 	return commands.Reply{
-		Title: i18n.Raw(fmt.Sprintf("Reminders about %s dismissed.", title)),
-		Text: i18n.Raw(fmt.Sprintf("No more reminders about its protection expiring at %s (%s). The protection still ends then; `/expiring` lists it.",
-			clock(r.Expiry), commands.Relative(r.Expiry.Sub(now)))),
-		URL: r.Protection.URL,
+		Title: i18n.M("wikimod-reminder-dismissed-title", title),
+		Text:  i18n.M("wikimod-reminder-dismissed-text", when(r.Expiry), fromNow(r.Expiry)),
+		URL:   r.Protection.URL,
 	}, nil
 }
 
@@ -270,8 +263,8 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	}
 	ext := r.Protection.Length
 	if ext <= 0 {
-		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-no-length", Message: i18n.Raw(fmt.Sprintf(
-			"wikimod does not know how long the protection of %s was set for, so it cannot extend it by as much again. Use `/protect` with the expiry you want, and give every type the page keeps.", title))}
+		return commands.Reply{}, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-no-length", Message: i18n.M(
+			"wikimod-reminder-no-length", title)}
 	}
 	tracked, err := s.store.PageProtections(ctx, w.Name, title)
 	if err != nil {
@@ -323,14 +316,17 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	}
 	plan := commands.PlanProtect(st.Protections, changes, false, nil, req.Site.Restrictions.CascadingLevels)
 	p := mw.ProtectParams{Title: title, Protections: plan.Protections, Expiry: plan.Expiry, Cascade: plan.Cascade}
-	reason := fmt.Sprintf("Extended by %s from a wikimod reminder", length(ext))
+	// The reason is written to the wiki: in its content language, for
+	// the wiki's other administrators to read.
+	reasonMsg := i18n.M("wikimod-reminder-extend-reason", length(ext))
 	if r.Protection.Reason != "" {
-		reason += ": " + r.Protection.Reason
+		reasonMsg = i18n.M("wikimod-reminder-extend-reason-with", length(ext), r.Protection.Reason)
 	}
+	reason := i18n.Localizer{Lang: req.Site.Lang}.Text(reasonMsg)
 	p.Reason = req.SignedReason(reason)
-	var kept []string
+	var kept []i18n.Message
 	for _, k := range plan.Kept {
-		kept = append(kept, fmt.Sprintf("%s=%s %s", k.Type, k.Level, until(k.Expiry, now)))
+		kept = append(kept, i18n.M("wikimod-reminder-protection", commands.TypeName(k.Type), until(k.Level, k.Expiry)))
 	}
 	// The presser needs what /protect would ask of them for the same
 	// change: the rights of every level the page has and will have.
@@ -351,12 +347,12 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 	req.Result = out
 
 	var want []TrackedProtection
-	reply := commands.Reply{Title: i18n.Raw(fmt.Sprintf("Protection of %s extended by %s.", res.Title, length(ext))), URL: out.URL, Announce: true, Protect: out}
+	reply := commands.Reply{Title: i18n.M("wikimod-reminder-extended-title", res.Title, length(ext)), URL: out.URL, Announce: true, Protect: out}
 	for _, pr := range res.Protections {
 		exp, finite := finiteExpiry(pr.Expiry)
 		g, reminded := group[pr.Action]
 		if reminded {
-			reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw(pr.Action), Value: i18n.Raw(pr.Level + ", " + until(pr.Expiry, now))})
+			reply.Fields = append(reply.Fields, commands.Field{Label: commands.TypeName(pr.Action), Value: until(pr.Level, pr.Expiry)})
 		}
 		if !finite {
 			continue
@@ -373,30 +369,33 @@ func (s *Scheduler) extend(ctx context.Context, req *commands.Request, w *wiki, 
 		// The wiki has it; the next sync will track it.
 		s.log.Error("tracking an extended protection", "wiki", w.Name, "title", res.Title, "err", err)
 	}
-	notes := []string{}
+	var notes []i18n.Message
 	if len(kept) > 0 {
-		notes = append(notes, "Kept as they were: "+strings.Join(kept, ", ")+".")
+		notes = append(notes, i18n.M("wikimod-reminder-extend-kept", kept))
 	}
 	if res.Cascade {
-		notes = append(notes, "Cascading is kept.")
+		notes = append(notes, i18n.M("wikimod-reminder-extend-cascade-kept"))
 	}
-	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
+	reply.Text = i18n.Lines(notes...)
 	return reply, nil
 }
 
 func stale(title string, now TrackedProtection) error {
-	msg := fmt.Sprintf("The protection of %s has changed since this reminder, so nothing was done.", title)
+	var lastSeen i18n.Message
 	if !now.Expiry.IsZero() {
-		msg += fmt.Sprintf(" As wikimod last saw it, %s=%s expires at %s.", now.Type, now.Level, clock(now.Expiry))
+		lastSeen = i18n.M("wikimod-reminder-stale-last-seen", protection(now.Type, now.Level), when(now.Expiry))
 	}
-	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-stale", Message: i18n.Raw(msg + " `/expiring` lists what is tracked now.")}
+	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminder-stale",
+		Message: i18n.Sentences(i18n.M("wikimod-reminder-stale", title), lastSeen, i18n.M("wikimod-reminder-expiring-lists-tracked"))}
 }
 
-// until renders an expiry as the wiki gives it.
-func until(expiry string, now time.Time) string {
+// until names a level and how long it lasts, from the expiry the wiki
+// gives: "Allow only administrators (sysop), until 2026-11-21 17:35 UTC
+// (in 3 hours)", or "…, indefinitely".
+func until(level, expiry string) i18n.Message {
 	t, ok := finiteExpiry(expiry)
 	if !ok {
-		return "indefinitely"
+		return i18n.M("wikimod-reminder-level-indefinitely", commands.LevelName(level))
 	}
-	return "until " + clock(t) + " (" + commands.Relative(t.Sub(now)) + ")"
+	return i18n.M("wikimod-reminder-level-until", commands.LevelName(level), when(t), fromNow(t))
 }

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 const (
@@ -15,25 +15,27 @@ const (
 	week = 7 * day
 )
 
-// clock renders a time for a chat message.
-func clock(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
+// when is a point in time as the reader's platform writes it: a date and
+// time each reader sees in their own time zone where the platform can.
+func when(t time.Time) i18n.Time { return i18n.Time{T: t, Style: i18n.TimeFull} }
 
-// length renders the length of a protection: "1 week", "3 days",
-// "90 minutes".
-func length(d time.Duration) string {
+// fromNow is a point in time as how far it is from now ("in 3 hours"),
+// which the reader's platform keeps current where it can.
+func fromNow(t time.Time) i18n.Time { return i18n.Time{T: t, Style: i18n.TimeRelative} }
+
+// length names the length of a protection: "1 week", "3 days", "90
+// minutes". A length of two days or more that is not whole hours (one
+// that a sync measured from the log's time) reads in days, rounded; a
+// shorter one in minutes, rounded: wording, not the length extended by.
+func length(d time.Duration) i18n.Message {
 	switch {
-	case d >= week && d%week == 0:
-		return commands.Plural(int(d/week), "week")
-	case d >= day && d%day == 0:
-		return commands.Plural(int(d/day), "day")
-	case d >= time.Hour && d%time.Hour == 0:
-		return commands.Plural(int(d/time.Hour), "hour")
+	case d%time.Hour == 0:
 	case d >= 48*time.Hour:
-		return commands.Plural(int(d.Hours()/24+0.5), "day")
+		d = d.Round(day)
 	case d >= time.Minute:
-		return commands.Plural(int(d.Round(time.Minute)/time.Minute), "minute")
+		d = d.Round(time.Minute)
 	}
-	return d.String()
+	return i18n.Duration(d)
 }
 
 var durationRE = regexp.MustCompile(`^(\d+)\s*([a-z]+)$`)

@@ -26,6 +26,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -49,7 +50,7 @@ type Config struct {
 	// PlatformTitle names a platform in a sentence ("Discord"), for who
 	// set a protection; the command service's (commands.Service) is the
 	// adapters' own words. Nil names a platform as it is.
-	PlatformTitle func(platform string) string
+	PlatformTitle func(platform string) i18n.Message
 	// ChannelsOf reports whether a platform's people act in channels worth
 	// naming ("set by alice on Slack (channel C1)"); nil means every
 	// platform's do.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
@@ -62,7 +63,7 @@ func crashChild() int {
 	s, err := reminders.New(reminders.Config{Store: db, Wikis: oneWiki(c), Now: func() time.Time { return now },
 		Notify: func(_ context.Context, r commands.Reply) error {
 			if when == "after" {
-				fmt.Println("POSTED:", r.Title)
+				fmt.Println("POSTED:", english(r.Title))
 				os.Stdout.Sync()
 			}
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -187,6 +188,7 @@ func newFixture(t *testing.T, mod func(*reminders.Config)) *fixture {
 func newFixtureWith(t *testing.T, transport http.RoundTripper, mod func(*reminders.Config)) *fixture {
 	t.Helper()
 	f := &fixture{clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second)), inbox: newInbox()}
+	useClock(t, f.clock.Now)
 	f.env = testenv.New(t, wiki, testenv.Options{
 		Transport: transport,
 		Now:       f.clock.Now,
@@ -320,7 +322,7 @@ func TestProtectIsRemindedAtLeadTimeAndAtExpiry(t *testing.T) {
 	}
 	for label, want := range map[string]string{
 		"Page":       "Reminder Lead Page",
-		"Protection": "create=sysop",
+		"Protection": "create (create): sysop (sysop)",
 		"Expires":    exp.Format("2006-01-02 15:04 UTC") + " (in 1 hour)",
 		"Reason":     "spam wave",
 	} {
@@ -360,7 +362,7 @@ func TestProtectLongerThanTheLeadTimesGetsEveryWarning(t *testing.T) {
 	f := newFixture(t, func(c *reminders.Config) { c.LeadTimes = []time.Duration{24 * time.Hour, time.Hour} })
 	exp := f.protect(t, `/protect "Reminder Week Page" create=sysop expiry="1 week"`)
 	m := wantOne(t, f.tick(t, exp.Add(-24*time.Hour)), "a day before")
-	if english(m.Title) != "Protection of Reminder Week Page expires in 24 hours" || english(m.Actions[0].Label) != "Extend 1 week" {
+	if english(m.Title) != "Protection of Reminder Week Page expires in 1 day" || english(m.Actions[0].Label) != "Extend 1 week" {
 		t.Errorf("a day before: %q, %+v", m.Title, m.Actions)
 	}
 	wantOne(t, f.tick(t, exp.Add(-time.Hour)), "an hour before")
@@ -469,7 +471,7 @@ func TestSyncFollowsChangesMadeOnTheWiki(t *testing.T) {
 	}
 	wantOne(t, f.tick(t, created1h), "the new protection's expiry")
 	m = wantOne(t, f.tick(t, newExp.Add(-24*time.Hour)), "the extended protection's new 24-hour warning")
-	if english(m.Title) != "Protection of "+name("Sync Extended")+" expires in 24 hours" {
+	if english(m.Title) != "Protection of "+name("Sync Extended")+" expires in 1 day" {
 		t.Errorf("reminder = %q", m.Title)
 	}
 }
@@ -599,7 +601,7 @@ func TestExtendWhoseAnswerIsLostIsReadBack(t *testing.T) {
 	if got := f.env.Protections(t, "Extend Lost Answer")["create"].Expiry; got != want {
 		t.Fatalf("the wiki has create until %s, want %s (the extension applied)", got, want)
 	}
-	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.String(), "as you asked") || !strings.Contains(r.String(), want) {
+	if !r.OK() || r.Code != "read-back" || !strings.Contains(r.String(), "as you asked") || !strings.Contains(r.String(), exp.Add(2*time.Hour).Format("2006-01-02 15:04 UTC")) {
 		t.Errorf("reply %s/%s:\n%s", r.Outcome, r.Code, r.String())
 	}
 	if rec := f.env.LastAudit(t); rec.Command != "reminder" || rec.Outcome != commands.OutcomeOK || rec.Code != "read-back" {
@@ -635,7 +637,7 @@ func TestDismissStopsTheRemainingReminders(t *testing.T) {
 		t.Fatalf("dismiss: %s", r.String())
 	}
 	list := f.env.Service.ExecuteLine(context.Background(), slackAdmin, "/expiring 2d")
-	if v := field(list, "Dismiss Page (create)"); !strings.Contains(v, "; reminders dismissed") {
+	if v := field(list, "Dismiss Page — create (create)"); !strings.Contains(v, "; reminders dismissed") {
 		t.Errorf("/expiring shows %q", v)
 	}
 	wantNone(t, f.tick(t, exp.Add(-time.Hour)), "the 1-hour warning after dismissal")
@@ -692,8 +694,8 @@ func TestExpiringListsWhatExpiresSoon(t *testing.T) {
 	if !r.OK() || english(r.Title) != "1 protection expires within 1 week." || r.Announce {
 		t.Fatalf("/expiring: %s (announce %v)", r.String(), r.Announce)
 	}
-	v := field(r, "Expiring Soon (create)")
-	if !strings.HasPrefix(v, "sysop, until ") || !strings.Contains(v, "(in 3 hours); set by alice on Slack") || !strings.Contains(v, "; next reminder in 2 hours; reminder ") {
+	v := field(r, "Expiring Soon — create (create)")
+	if !strings.HasPrefix(v, "sysop (sysop), until ") || !strings.Contains(v, "(in 3 hours); set by alice on Slack") || !strings.Contains(v, "; next reminder in 2 hours; reminder ") {
 		t.Errorf("line = %q", v)
 	}
 	// The reminder's number, as the docs say, works as the buttons do.
@@ -706,7 +708,7 @@ func TestExpiringListsWhatExpiresSoon(t *testing.T) {
 		t.Errorf("/reminder do=dismiss id=%s: %s", id, d.String())
 	}
 	r = f.env.Service.Execute(ctx, discordMod, "expiring", commands.Args{Named: map[string]string{"within": "2 weeks"}})
-	if english(r.Title) != "2 protections expire within 2 weeks." || english(r.Fields[0].Label) != "Expiring Soon (create)" || english(r.Fields[1].Label) != "Expiring Later (create)" {
+	if english(r.Title) != "2 protections expire within 2 weeks." || english(r.Fields[0].Label) != "Expiring Soon — create (create)" || english(r.Fields[1].Label) != "Expiring Later — create (create)" {
 		t.Errorf("within 2 weeks: %s", r.String())
 	}
 	if r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring 30m"); english(r.Title) != "No tracked protection expires within 30 minutes." {
@@ -796,7 +798,7 @@ func TestABurstIsDigested(t *testing.T) {
 	if english(m.Title) != "20 protections expire soon or have expired" || len(m.Fields) != 8 || len(m.Actions) != 0 {
 		t.Errorf("digest = %q with %d lines", m.Title, len(m.Fields))
 	}
-	if !strings.HasPrefix(english(m.Fields[0].Label), "Burst Page") || !strings.Contains(english(m.Fields[0].Value), "create=sysop; expires in") ||
+	if !strings.HasPrefix(english(m.Fields[0].Label), "Burst Page") || !strings.Contains(english(m.Fields[0].Value), "create (create): sysop (sysop); expires in") ||
 		!strings.Contains(english(m.Text), "…and 12 more.") {
 		t.Errorf("digest:\n%s", m.String())
 	}
@@ -856,7 +858,7 @@ func TestRestartNeitherLosesNorRepeats(t *testing.T) {
 	db2, s2 := restart(f.inbox.Notify)
 	f.inbox.waitFor(t, 2)
 	msgs := f.inbox.take()
-	if got := titles(msgs); got != "Protection of Restart A has expired | Protection of Restart B expires in 1 hour" {
+	if got := titles(msgs); got != "Protection of Restart A has expired | Protection of Restart B expires "+english(i18n.Relative(expB, f.clock.Now())) {
 		t.Errorf("after the restart: %s", got)
 	}
 	for _, m := range msgs {

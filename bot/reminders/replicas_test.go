@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -103,15 +104,19 @@ func (c *replicaChannel) posted() []commands.Reply {
 	return slices.Clone(c.msgs)
 }
 
+// protectionType finds the code of each protection type in a list of
+// protections rendered in English: the code in brackets before the colon.
+var protectionType = regexp.MustCompile(`\(([a-z]+)\): `)
+
 // covered is what a reminder message is about: for each reminder it
 // covers, its key (wiki, page, protection type) and whether the message
 // says that it may repeat one already posted.
 func covered(m commands.Reply) map[string]bool {
 	out := map[string]bool{}
 	add := func(title, levels string, mayRepeat bool) {
-		for _, l := range strings.Split(levels, ", ") {
-			typ, _, _ := strings.Cut(l, "=")
-			out[m.Wiki+"|"+title+"|"+typ] = mayRepeat
+		// Each protection reads "TYPE (type): LEVEL (level)".
+		for _, typ := range protectionType.FindAllStringSubmatch(levels, -1) {
+			out[m.Wiki+"|"+title+"|"+typ[1]] = mayRepeat
 		}
 	}
 	if page := field(m, "Page"); page != "" {

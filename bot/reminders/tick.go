@@ -13,6 +13,7 @@ import (
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
+	"github.com/wikimod/wikimod/mw"
 )
 
 // Tick sends the reminders that are due, on every wiki. Cron calls it
@@ -68,8 +69,10 @@ func (s *Scheduler) Tick(ctx context.Context) error {
 }
 
 // tickWiki sends one wiki's reminders of claim, in the messages they make:
-// a message a group, or one digest when there are more groups than
-// DigestThreshold, listing the first DigestLines.
+// a message a group, each with its page's protection history read from the
+// wiki's log as it goes out, or one digest when there are more groups than
+// DigestThreshold, listing the first DigestLines (a digest reads no log:
+// it would be a request per page it lists).
 func (s *Scheduler) tickWiki(ctx context.Context, claim int64, w *wiki, groups []ReminderGroup, now time.Time) error {
 	if total := len(groups); total > s.cfg.DigestThreshold {
 		listed := groups
@@ -79,6 +82,7 @@ func (s *Scheduler) tickWiki(ctx context.Context, claim int64, w *wiki, groups [
 		s.deliver(ctx, claim, w, nil, s.digest(w, listed, total, now), "digest", total, delivered(groups...), now)
 		return nil
 	}
+	readLog := true
 	for _, g := range groups {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -87,9 +91,38 @@ func (s *Scheduler) tickWiki(ctx context.Context, claim int64, w *wiki, groups [
 		for i, r := range g.Reminders {
 			ids[i] = r.ID
 		}
-		s.deliver(ctx, claim, w, ids, s.single(w, g, now), "single", 1, delivered(g), now)
+		var history i18n.Message
+		if readLog {
+			var err error
+			if history, err = s.history(ctx, w, g.Title, now); err != nil {
+				// The wiki does not answer now: the tick's other
+				// reminders go out without their lines rather than
+				// wait for it again.
+				readLog = false
+				s.log.Warn("could not read a page's protect log; its reminder goes out without its history", "wiki", w.Name, "title", g.Title, "err", err)
+			}
+		}
+		s.deliver(ctx, claim, w, ids, s.single(w, g, now, history), "single", 1, delivered(g), now)
 	}
 	return nil
+}
+
+// historyTimeout bounds the read of one page's protect log for its
+// reminder: a wiki slow to answer costs the reminder its history line, not
+// its time.
+const historyTimeout = 5 * time.Second
+
+// history reads a page's protect log (its newest commands.HistoryRead
+// entries, one request) and sums it up in a line, as a /protect reply
+// does: the zero Message when the log holds no protection.
+func (s *Scheduler) history(ctx context.Context, w *wiki, title string, now time.Time) (i18n.Message, error) {
+	rctx, cancel := context.WithTimeout(ctx, historyTimeout)
+	defer cancel()
+	log, err := w.Client.LogEvents(rctx, mw.LogEventsQuery{Type: mw.LogProtect, Title: title, Limit: commands.HistoryRead})
+	if err != nil {
+		return i18n.Message{}, err
+	}
+	return commands.HistoryLine(log.Events, now), nil
 }
 
 // orphaned handles the reminders of a wiki no longer configured (taken out
@@ -246,66 +279,69 @@ func (s *Scheduler) named(w *wiki, r commands.Reply) commands.Reply {
 	return r
 }
 
-// single is the message about one page's protections expiring together.
-func (s *Scheduler) single(w *wiki, g ReminderGroup, now time.Time) commands.Reply {
+// single is the message about one page's protections expiring together,
+// with the page's protection history in a line (history; zero: none).
+func (s *Scheduler) single(w *wiki, g ReminderGroup, now time.Time, history i18n.Message) commands.Reply {
 	first := g.Reminders[0]
 	p := first.Protection
 	expired := !g.Expiry.After(now)
-	var title string
+	var title i18n.Message
 	switch {
 	case !expired:
-		title = fmt.Sprintf("Protection of %s expires %s", g.Title, commands.Relative(g.Expiry.Sub(now)))
+		title = i18n.M("wikimod-reminder-expires-title", g.Title, fromNow(g.Expiry))
 	case now.Sub(g.Expiry) > s.cfg.LateAfter:
-		title = fmt.Sprintf("Protection of %s expired %s", g.Title, commands.Relative(g.Expiry.Sub(now)))
+		title = i18n.M("wikimod-reminder-expired-ago-title", g.Title, fromNow(g.Expiry))
 	default:
-		title = fmt.Sprintf("Protection of %s has expired", g.Title)
+		title = i18n.M("wikimod-reminder-expired-title", g.Title)
 	}
-	var notes []string
+	var notes []i18n.Message
 	if late, due := s.late(g, now); late {
-		notes = append(notes, fmt.Sprintf("This reminder is late: it was due %s (%s), while wikimod was not running or could not post.",
-			commands.Relative(due.Sub(now)), clock(due)))
+		notes = append(notes, i18n.M("wikimod-reminder-late", fromNow(due), when(due)))
 	}
 	if recovered(g) {
-		notes = append(notes, "wikimod stopped while it was posting this reminder, so it may repeat one already posted.")
+		notes = append(notes, i18n.M("wikimod-reminder-may-repeat"))
+	}
+	if !history.IsZero() {
+		notes = append(notes, history)
 	}
 	switch {
 	case expired && p.Length > 0:
-		notes = append(notes, "Protect it again for the same length, or let it lapse.")
+		notes = append(notes, i18n.M("wikimod-reminder-expired-protect-again"))
 	case expired:
-		notes = append(notes, "Protect it again with `/protect` if it is still needed.")
+		notes = append(notes, i18n.M("wikimod-reminder-expired-protect"))
 	case p.Length > 0:
-		notes = append(notes, "Extend it by the same length again, or dismiss the remaining reminders about it.")
+		notes = append(notes, i18n.M("wikimod-reminder-extend-again"))
 	default:
-		notes = append(notes, "Extend it with `/protect`, or dismiss the remaining reminders about it.")
+		notes = append(notes, i18n.M("wikimod-reminder-extend-protect"))
 	}
 	reply := commands.Reply{
 		Command:  "reminder",
 		Outcome:  commands.OutcomeOK,
-		Title:    i18n.Raw(title),
-		Text:     i18n.Raw(strings.Join(notes, "\n")),
+		Title:    title,
+		Text:     i18n.Lines(notes...),
 		Announce: true,
 		URL:      p.URL,
 		Fields: []commands.Field{
-			{Label: i18n.Raw("Page"), Value: i18n.Raw(g.Title)},
-			{Label: i18n.Raw("Protection"), Value: i18n.Raw(levels(g.Reminders))},
-			{Label: i18n.Raw("Expires"), Value: i18n.Raw(clock(g.Expiry) + " (" + commands.Relative(g.Expiry.Sub(now)) + ")")},
-			{Label: i18n.Raw("Set by"), Value: i18n.Raw(s.setBy(p))},
+			{Label: i18n.M("wikimod-reminder-field-page"), Value: i18n.Raw(g.Title)},
+			{Label: i18n.M("wikimod-reminder-field-protection"), Value: levels(g.Reminders)},
+			{Label: i18n.M("wikimod-reminder-field-expires"), Value: whenFromNow(g.Expiry)},
+			{Label: i18n.M("wikimod-reminder-field-set-by"), Value: s.setBy(p)},
 		},
 	}
 	if p.Reason != "" {
-		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw("Reason"), Value: i18n.Raw(p.Reason)})
+		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.M("wikimod-reminder-field-reason"), Value: i18n.Raw(p.Reason)})
 	}
 	id := strconv.FormatInt(first.ID, 10)
 	if p.Length > 0 {
-		label := "Extend " + length(p.Length)
+		label := i18n.M("wikimod-reminder-button-extend", length(p.Length))
 		if expired {
-			label = "Protect again for " + length(p.Length)
+			label = i18n.M("wikimod-reminder-button-protect-again", length(p.Length))
 		}
-		reply.Actions = append(reply.Actions, commands.Action{Label: i18n.Raw(label), Style: "primary", Command: "reminder",
+		reply.Actions = append(reply.Actions, commands.Action{Label: label, Style: "primary", Command: "reminder",
 			Args: map[string]string{"do": "extend", "id": id, "wiki": w.Name}})
 	}
 	if !expired {
-		reply.Actions = append(reply.Actions, commands.Action{Label: i18n.Raw("Dismiss"), Command: "reminder",
+		reply.Actions = append(reply.Actions, commands.Action{Label: i18n.M("wikimod-reminder-button-dismiss"), Command: "reminder",
 			Args: map[string]string{"do": "dismiss", "id": id, "wiki": w.Name}})
 	}
 	return s.named(w, reply)
@@ -317,43 +353,43 @@ func (s *Scheduler) digest(w *wiki, groups []ReminderGroup, total int, now time.
 	reply := commands.Reply{
 		Command:  "reminder",
 		Outcome:  commands.OutcomeOK,
-		Title:    i18n.Raw(fmt.Sprintf("%d protections expire soon or have expired", total)),
+		Title:    i18n.M("wikimod-reminder-digest-title", total),
 		Announce: true,
 	}
 	anyLate, anyRecovered := false, false
 	for _, g := range groups {
-		var when string
-		if g.Expiry.After(now) {
-			when = "expires " + commands.Relative(g.Expiry.Sub(now))
-		} else {
-			when = "expired " + commands.Relative(g.Expiry.Sub(now))
+		setBy := s.setBy(g.Reminders[0].Protection)
+		value := i18n.M("wikimod-reminder-digest-expires", levels(g.Reminders), fromNow(g.Expiry), when(g.Expiry), setBy)
+		if !g.Expiry.After(now) {
+			value = i18n.M("wikimod-reminder-digest-expired", levels(g.Reminders), fromNow(g.Expiry), when(g.Expiry), setBy)
 		}
-		value := fmt.Sprintf("%s; %s (%s); set by %s", levels(g.Reminders), when, clock(g.Expiry), s.setBy(g.Reminders[0].Protection))
 		if late, _ := s.late(g, now); late {
-			value += " (late)"
+			value = i18n.M("wikimod-reminder-digest-marked-late", value)
 			anyLate = true
 		}
 		if recovered(g) {
-			value += " (may repeat)"
+			value = i18n.M("wikimod-reminder-digest-marked-may-repeat", value)
 			anyRecovered = true
 		}
-		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw(g.Title), Value: i18n.Raw(value)})
+		reply.Fields = append(reply.Fields, commands.Field{Label: i18n.Raw(g.Title), Value: value})
 	}
-	expiring := "`/expiring`"
+	// The command that lists the rest, as it is typed: on a farm, for
+	// this wiki.
+	expiring := "/expiring"
 	if s.multi() {
-		expiring = "`/expiring wiki=" + w.Name + "`"
+		expiring = "/expiring wiki=" + w.Name
 	}
-	notes := []string{fmt.Sprintf("These came due together, so they are listed in one message rather than %d. %s lists what expires next; `/protect` extends a protection.", total, expiring)}
+	notes := []i18n.Message{i18n.M("wikimod-reminder-digest-text", total, expiring)}
 	if anyLate {
-		notes = append(notes, "Those marked late were due while wikimod was not running or could not post.")
+		notes = append(notes, i18n.M("wikimod-reminder-digest-late"))
 	}
 	if anyRecovered {
-		notes = append(notes, "wikimod stopped while it was posting those marked \"may repeat\", so they may repeat reminders already posted.")
+		notes = append(notes, i18n.M("wikimod-reminder-digest-may-repeat"))
 	}
 	if total > len(groups) {
-		notes = append(notes, fmt.Sprintf("…and %d more.", total-len(groups)))
+		notes = append(notes, i18n.M("wikimod-reminder-digest-more", total-len(groups)))
 	}
-	reply.Text = i18n.Raw(strings.Join(notes, "\n"))
+	reply.Text = i18n.Lines(notes...)
 	return s.named(w, reply)
 }
 
@@ -374,37 +410,49 @@ func recovered(g ReminderGroup) bool {
 	return slices.ContainsFunc(g.Reminders, func(r Reminder) bool { return r.Recovered })
 }
 
-// levels lists a group's protections: "edit=sysop, move=sysop".
-func levels(rs []Reminder) string {
-	parts := make([]string, len(rs))
+// levels lists a group's protections, each type and level in the wiki's
+// words: "Edit (edit): Allow only administrators (sysop) and Move (move):
+// …".
+func levels(rs []Reminder) i18n.Message {
+	items := make([]i18n.Message, len(rs))
 	for i, r := range rs {
-		parts[i] = r.Protection.Type + "=" + r.Protection.Level
+		items[i] = protection(r.Protection.Type, r.Protection.Level)
 	}
-	return strings.Join(parts, ", ")
+	return i18n.List(items...)
 }
 
-// setBy says who set a protection, where and when.
-func (s *Scheduler) setBy(p TrackedProtection) string {
-	who := p.SetBy
-	if who == "" {
-		who = "someone"
-	}
-	where := p.Platform
-	if s.cfg.PlatformTitle != nil {
-		where = s.cfg.PlatformTitle(p.Platform)
-	}
-	if p.Platform == "wiki" { // set on the wiki itself, found by a sync
-		where = "the wiki"
+// protection names one protection: its type and level in the wiki's words.
+func protection(typ, level string) i18n.Message {
+	return i18n.M("wikimod-reminder-protection", commands.TypeName(typ), commands.LevelName(level))
+}
+
+// whenFromNow is a point in time and how far it is from now: "2026-11-21
+// 17:35 UTC (in 1 hour)".
+func whenFromNow(t time.Time) i18n.Message {
+	return i18n.M("wikimod-reminder-when", when(t), fromNow(t))
+}
+
+// setBy says who set a protection, where and when: "alice on Slack
+// (channel C1), 2026-11-14 17:35 UTC".
+func (s *Scheduler) setBy(p TrackedProtection) i18n.Message {
+	who := i18n.Raw(p.SetBy)
+	if p.SetBy == "" {
+		who = i18n.M("wikimod-reminder-set-by-someone")
 	}
 	out := who
-	if where != "" {
-		out += " on " + where
+	switch {
+	case p.Platform == "wiki": // set on the wiki itself, found by a sync
+		out = i18n.M("wikimod-reminder-set-on-wiki", who)
+	case s.cfg.PlatformTitle != nil && p.Platform != "":
+		out = i18n.M("wikimod-reminder-set-on", who, s.cfg.PlatformTitle(p.Platform))
+	case p.Platform != "":
+		out = i18n.M("wikimod-reminder-set-on", who, p.Platform)
 	}
 	if p.Channel != "" && (s.cfg.ChannelsOf == nil || s.cfg.ChannelsOf(p.Platform)) {
-		out += " (channel " + p.Channel + ")"
+		out = i18n.M("wikimod-reminder-set-in-channel", out, p.Channel)
 	}
 	if !p.SetAt.IsZero() {
-		out += ", " + clock(p.SetAt)
+		out = i18n.M("wikimod-reminder-set-at", out, when(p.SetAt))
 	}
 	return out
 }

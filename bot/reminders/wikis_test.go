@@ -13,6 +13,7 @@ import (
 
 	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/internal/devwiki"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
@@ -34,6 +35,7 @@ func newFarm(t *testing.T, mod func(*reminders.Config)) *farm {
 	t.Helper()
 	second := devwiki.Need(t, wiki2)
 	f := &farm{clock: testenv.NewClock(time.Now().UTC().Truncate(time.Second)), inbox: map[string]*inbox{"en": newInbox(), "de": newInbox()}}
+	useClock(t, f.clock.Now)
 	f.env = testenv.New(t, wiki, testenv.Options{
 		Now:  f.clock.Now,
 		Farm: []testenv.FarmWiki{{Name: "en", Wiki: wiki}, {Name: "de", Wiki: second}},
@@ -193,6 +195,9 @@ func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
 	if r.Code != "reminder-wrong-wiki" || !strings.Contains(english(r.Text), "`en`") {
 		t.Fatalf("en's reminder pressed on de: %s", r.String())
 	}
+	if got, want := r.Text.String(), "(wikimod-reminder-wrong-wiki: "+wrong.Args["id"]+", "+title+", en, de)"; got != want {
+		t.Errorf("the refusal in qqx = %s, want %s", got, want)
+	}
 	if audit := f.env.LastAudit(t); audit.Command != "reminder" || audit.Wiki != "de" || audit.Code != "reminder-wrong-wiki" {
 		t.Errorf("audit = %+v", audit)
 	}
@@ -227,8 +232,9 @@ func TestReminderButtonActsOnItsOwnWiki(t *testing.T) {
 			break
 		}
 	}
-	if !strings.HasPrefix(comment, "Extended by 3 hours from a wikimod reminder: farm test") || !strings.HasSuffix(comment, f.env.Service.Signature(discordMod)) {
-		t.Errorf("de's log comment = %q, want the extension signed by %s", comment, f.env.Service.Signature(discordMod))
+	sig := f.env.Service.Signature(ctx, f.env.Wikis["de"], discordMod)
+	if !strings.HasPrefix(comment, "Extended by 3 hours from a wikimod reminder: farm test") || !strings.HasSuffix(comment, sig) {
+		t.Errorf("de's log comment = %q, want the extension signed by %s", comment, sig)
 	}
 	if audit := f.env.LastAudit(t); audit.Command != "reminder" || audit.Wiki != "de" || audit.Outcome != commands.OutcomeOK {
 		t.Errorf("audit = %+v", audit)
@@ -266,7 +272,7 @@ func TestProtectOnAWikiIsTrackedThere(t *testing.T) {
 	}
 	for name, want := range map[string]string{"en": "3 hours", "de": "5 hours"} {
 		r := f.env.Service.ExecuteLine(ctx, slackAdmin, "/expiring wiki="+name)
-		v := field(r, title+" (create)")
+		v := field(r, title+" — create (create)")
 		if !r.OK() || !strings.HasPrefix(english(r.Title), "["+name+"] 1 protection expires") || !strings.Contains(v, "(in "+want+")") {
 			t.Errorf("/expiring wiki=%s: %s", name, r.String())
 		}
@@ -478,6 +484,7 @@ func TestDigestsAreByWiki(t *testing.T) {
 		}})
 	}
 	clock := testenv.NewClock(exp.Add(-time.Hour))
+	useClock(t, clock.Now)
 	s, err := reminders.New(reminders.Config{Store: db, Wikis: wikis, Now: clock.Now, LeadTimes: []time.Duration{time.Hour}})
 	if err != nil {
 		t.Fatal(err)
@@ -490,6 +497,12 @@ func TestDigestsAreByWiki(t *testing.T) {
 	if english(m.Title) != "[en] 7 protections expire soon or have expired" || m.Wiki != "en" || len(m.Fields) != 7 || !strings.Contains(english(m.Text), "`/expiring wiki=en`") {
 		t.Errorf("en's digest = %q (wiki %q, %d lines)\n%s", m.Title, m.Wiki, len(m.Fields), m.Text)
 	}
+	if got := m.Title.String(); got != "(wikimod-wiki-prefix: en, (wikimod-reminder-digest-title: 7))" {
+		t.Errorf("en's digest title in qqx: %s", got)
+	}
+	body := m
+	body.Title = i18n.Message{}
+	qqxWords(t, "a farm's digest", body, "alice", "Burst", "/expiring wiki=en")
 	de := boxes["de"].take()
 	if len(de) != 2 {
 		t.Fatalf("de got %d messages, want 2", len(de))

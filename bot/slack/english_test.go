@@ -3,6 +3,7 @@ package slack_test
 import (
 	"context"
 
+	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 )
 
@@ -19,5 +20,17 @@ func (noService) ChannelLocalizer(context.Context, string, string, string) i18n.
 }
 
 func (*recorder) ChannelLocalizer(context.Context, string, string, string) i18n.Localizer {
+	return i18n.Localizer{Lang: "en"}
+}
+
+func (*queueStub) ActorLocalizer(context.Context, commands.Actor, string) i18n.Localizer {
+	return i18n.Localizer{Lang: "en"}
+}
+
+func (noService) ActorLocalizer(context.Context, commands.Actor, string) i18n.Localizer {
+	return i18n.Localizer{Lang: "en"}
+}
+
+func (*recorder) ActorLocalizer(context.Context, commands.Actor, string) i18n.Localizer {
 	return i18n.Localizer{Lang: "en"}
 }

@@ -48,12 +48,27 @@ func (a *Adapter) slash(cmd slack.SlashCommand) (any, func()) {
 		line = ""
 	}
 	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
-	refusal, ok, release := a.submit(actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID), line, name, args,
+	act := a.actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID)
+	refusal, ok, release := a.submit(act, line, name, args,
 		func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) })
 	if !ok {
 		return ackMessage{ResponseType: "ephemeral", Text: fallbackText(render(refusal, i18n.Localizer{}))}, noRelease
 	}
-	return ackMessage{ResponseType: "ephemeral", Text: "Working on /" + escape(strings.TrimPrefix(cmd.Command, "/")) + "…"}, release
+	working := a.ackLocalizer(act, args.Named["wiki"]).T("wikimod-slack-working", cmd.Command)
+	return ackMessage{ResponseType: "ephemeral", Text: escape(working)}, release
+}
+
+// ackLocalizeWithin bounds finding the words of an acknowledgement, which
+// Slack must have within three seconds of the command.
+const ackLocalizeWithin = time.Second
+
+// ackLocalizer renders an acknowledgement for act about the named wiki
+// ("" for their channel's) in their language, as the service renders
+// their replies, without making the acknowledgement late.
+func (a *Adapter) ackLocalizer(act commands.Actor, wiki string) i18n.Localizer {
+	ctx, cancel := context.WithTimeout(context.Background(), ackLocalizeWithin)
+	defer cancel()
+	return a.cfg.Service.ActorLocalizer(ctx, act, wiki)
 }
 
 // askSecret opens the modal for the command's secret in the background and
@@ -62,14 +77,13 @@ func (a *Adapter) slash(cmd slack.SlashCommand) (any, func()) {
 // a modal is copied to the heap for it.
 func (a *Adapter) askSecret(cmd slack.SlashCommand, spec commands.Spec, args commands.Args) any {
 	if !a.spawn(func(ctx context.Context) { a.openSecretModal(ctx, cmd, spec, args) }) {
-		return shuttingDown
+		l := a.ackLocalizer(a.actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID), args.Named["wiki"])
+		return ackMessage{ResponseType: "ephemeral", Text: escape(l.T("wikimod-slack-restarting"))}
 	}
 	return nil
 }
 
 func noRelease() {}
-
-var shuttingDown = ackMessage{ResponseType: "ephemeral", Text: "wikimod is restarting and ran nothing. Try again in a minute."}
 
 // cleanText undoes what Slack does to typed text: it escapes &, < and >, and
 // a client may turn straight double quotes into curly ones, which the
@@ -128,7 +142,7 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 			a.log.Warn("slack: a button press carried an unreadable value", "action_id", act.ActionID, "err", err)
 			continue
 		}
-		refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, ic.Team.ID, channel), "", cmd, args, deliver)
+		refusal, ok, release := a.submit(a.actor(ic.User.ID, ic.User.Name, ic.Team.ID, channel), "", cmd, args, deliver)
 		if !ok {
 			// The acknowledgement of a button carries no message: say it
 			// privately instead.
@@ -170,7 +184,7 @@ func (a *Adapter) submitSecret(ic slack.InteractionCallback) any {
 	// is about the secret.
 	done := make(chan commands.Reply)
 	abandoned := make(chan struct{})
-	refusal, ok, release := a.submit(actor(ic.User.ID, ic.User.Name, ic.Team.ID, st.Channel), "", st.Command, args, func(ctx context.Context, reply commands.Reply) {
+	refusal, ok, release := a.submit(a.actor(ic.User.ID, ic.User.Name, ic.Team.ID, st.Channel), "", st.Command, args, func(ctx context.Context, reply commands.Reply) {
 		shown := false // in the modal, by the waiting handler
 		select {
 		case done <- reply:

@@ -51,6 +51,11 @@ type standIn struct {
 	groupsErr  string // when set, usergroups.list fails with it
 	groupCalls int
 	viewsErr   string // when set, views.open fails with it
+	// locales are the users' Slack locales, as users.info gives them
+	// ("en-US" for anyone not named); localeErr, when set, makes
+	// users.info fail with it.
+	locales   map[string]string
+	localeErr string
 }
 
 // apiCall is one Web API call.
@@ -110,6 +115,21 @@ func (s *standIn) api(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":"1700000000.000100"}`, c.Form.Get("channel"))
 	case "chat.postEphemeral":
 		io.WriteString(w, `{"ok":true,"message_ts":"1700000000.000200"}`)
+	case "users.info":
+		if s.localeErr != "" {
+			fmt.Fprintf(w, `{"ok":false,"error":%q}`, s.localeErr)
+			return
+		}
+		user := c.Form.Get("user")
+		locale := s.locales[user]
+		if locale == "" {
+			locale = "en-US"
+		}
+		if c.Form.Get("include_locale") != "true" {
+			locale = "" // Slack leaves it out unless asked
+		}
+		b, _ := json.Marshal(map[string]any{"ok": true, "user": map[string]any{"id": user, "name": strings.ToLower(user), "locale": locale}})
+		w.Write(b)
 	case "usergroups.list":
 		s.groupCalls++
 		if s.groupsErr != "" {

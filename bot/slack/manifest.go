@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // The paths Mount serves in HTTP mode, which the manifest names.
@@ -20,8 +21,10 @@ const manifestHost = "wikimod.example.org"
 // Manifest returns the Slack app manifest (YAML) for specs, wikimod's
 // commands: a slash command for each command people type (buttons'
 // commands are left out; /help is helpCommand, since Slack keeps /help),
-// with its summary and usage, all sent to host's /slack/commands; and the
-// interactivity URL, the scopes the adapter uses, and Socket Mode off.
+// with its summary (in English) and usage, all sent to host's
+// /slack/commands; and the interactivity URL, the scopes the adapter uses
+// (users:read for each person's language, usergroups:read for [[access]]
+// slack_usergroups), and Socket Mode off.
 // docs/slack-manifest.yml is its output for wikimod's default commands
 // (`wikimod slack manifest`); a test holds the two together.
 func Manifest(specs []commands.Spec, host string) string {
@@ -61,7 +64,7 @@ features:
 		}
 		fmt.Fprintf(&b, "    - command: %s\n", name)
 		fmt.Fprintf(&b, "      url: https://%s%s\n", host, CommandsPath)
-		fmt.Fprintf(&b, "      description: %s\n", yamlString(truncate(sp.Summary, 100)))
+		fmt.Fprintf(&b, "      description: %s\n", yamlString(truncate(i18n.Localizer{Lang: "en"}.Text(sp.Summary), 100)))
 		if hint := usageHint(sp); hint != "" {
 			fmt.Fprintf(&b, "      usage_hint: %s\n", yamlString(truncate(hint, 1000)))
 		}
@@ -73,6 +76,7 @@ features:
       - commands
       - chat:write
       - usergroups:read
+      - users:read
 settings:
   interactivity:
     is_enabled: true

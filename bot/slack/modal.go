@@ -81,12 +81,15 @@ func (a *Adapter) openSecretModal(ctx context.Context, cmd slack.SlashCommand, s
 	to := target{responseURL: cmd.ResponseURL, channel: cmd.ChannelID, user: cmd.UserID}
 	// Someone who may not run the command is told so at once, not after
 	// typing a password into a form.
-	act := actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID)
-	a.withGroups(ctx, &act)
+	act := a.actor(cmd.UserID, cmd.UserName, cmd.TeamID, cmd.ChannelID)
+	a.prepareActor(ctx, &act)
 	if denial, ok := a.cfg.Service.Authorize(ctx, act, spec.Name, args); !ok {
 		a.deliver(ctx, to, denial)
 		return
 	}
+	// The form, and what is said if it cannot be opened, in their
+	// language.
+	l := a.cfg.Service.ActorLocalizer(ctx, act, args.Named["wiki"])
 	st := modalState{
 		Command:     spec.Name,
 		Secret:      spec.AskSecret,
@@ -98,24 +101,26 @@ func (a *Adapter) openSecretModal(ctx context.Context, cmd slack.SlashCommand, s
 	meta, err := json.Marshal(st)
 	if err != nil || len(meta) > maxMetadata {
 		a.deliver(ctx, to, commands.Reply{Command: spec.Name, Outcome: commands.OutcomeInvalid, Code: "usage",
-			Title: i18n.Raw("Nothing was done."), Text: i18n.Raw("The arguments are too long to carry into the password form. Shorten them, or type the password too: `" + spec.Usage + "`")})
+			Title: i18n.M("wikimod-nothing-done-title"), Text: i18n.M("wikimod-slack-form-too-long-text", spec.AskSecret, spec.Usage),
+			Localizer: l})
 		return
 	}
-	if _, err := a.api.OpenViewContext(ctx, cmd.TriggerID, secretView(spec, args, string(meta))); err != nil {
+	if _, err := a.api.OpenViewContext(ctx, cmd.TriggerID, secretView(spec, args, string(meta), l)); err != nil {
 		a.log.Error("slack: views.open failed", "command", spec.Name, "err", scrubURL(err))
 		a.deliver(ctx, to, commands.Reply{Command: spec.Name, Outcome: commands.OutcomeFailed, Code: "modal-unavailable",
-			Title: i18n.Raw("Slack did not open the form for the " + spec.AskSecret + ", so nothing was done."),
-			Text:  i18n.Raw("Try again, or type it in the command (a slash command is shown to no one but you): `" + spec.Usage + "`")})
+			Title: i18n.M("wikimod-slack-form-unavailable-title"), Text: i18n.M("wikimod-slack-form-unavailable-text", spec.AskSecret, spec.Usage),
+			Localizer: l})
 	}
 }
 
-// secretView is the modal: what the command will do, and one input for the
-// secret. The input is optional where the command can do without it
-// (Spec.SecretMayBeEmpty: /createaccount with an email address, where the
-// wiki mails a temporary password).
-func secretView(spec commands.Spec, args commands.Args, meta string) slack.ModalViewRequest {
+// secretView is the modal, in l's words: what the command will do, and one
+// input for the secret. The input is optional where the command can do
+// without it (Spec.SecretMayBeEmpty: /createaccount with an email address,
+// where the wiki mails a temporary password).
+func secretView(spec commands.Spec, args commands.Args, meta string, l i18n.Localizer) slack.ModalViewRequest {
+	l.Time = slackTime
 	var b strings.Builder
-	fmt.Fprintf(&b, "*/%s*: %s", escape(spec.Name), escape(spec.Summary))
+	fmt.Fprintf(&b, "*/%s*: %s", escape(spec.Name), escape(l.Text(spec.Summary)))
 	if spec.Positional != "" && len(args.Positional) > 0 {
 		fmt.Fprintf(&b, "\n• %s: %s", escape(spec.Positional), escape(strings.Join(args.Positional, " ")))
 	}
@@ -124,22 +129,21 @@ func secretView(spec commands.Spec, args commands.Args, meta string) slack.Modal
 	}
 	p, _ := spec.Param(spec.AskSecret)
 	optional := spec.SecretMayBeEmpty(args)
-	hint := "wikimod sends it to the wiki and never logs, stores or repeats it."
+	hint := i18n.M("wikimod-slack-form-hint")
 	if email, _ := args.Get("email"); optional && email != "" {
-		hint = "Leave it empty and the wiki emails a temporary password to " + email + ". " + hint
+		hint = i18n.Sentences(i18n.M("wikimod-slack-form-hint-email", email), hint)
 	}
-	label := strings.ToUpper(spec.AskSecret[:1]) + spec.AskSecret[1:]
 	input := slack.NewInputBlock(secretBlockID,
-		slack.NewTextBlockObject(slack.PlainTextType, label, false, false),
-		slack.NewTextBlockObject(slack.PlainTextType, truncate(hint, 2000), false, false),
-		slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, truncate(p.Description, 150), false, false), secretActionID),
+		slack.NewTextBlockObject(slack.PlainTextType, truncate(l.Text(commands.SecretLabel(spec.AskSecret)), 2000), false, false),
+		slack.NewTextBlockObject(slack.PlainTextType, truncate(l.Text(hint), 2000), false, false),
+		slack.NewPlainTextInputBlockElement(slack.NewTextBlockObject(slack.PlainTextType, truncate(l.Text(p.Description), 150), false, false), secretActionID),
 	).WithOptional(optional)
 	return slack.ModalViewRequest{
 		Type:            slack.VTModal,
 		CallbackID:      secretCallbackID,
 		Title:           slack.NewTextBlockObject(slack.PlainTextType, truncate("/"+spec.Name, 24), false, false),
-		Submit:          slack.NewTextBlockObject(slack.PlainTextType, "Run", false, false),
-		Close:           slack.NewTextBlockObject(slack.PlainTextType, "Cancel", false, false),
+		Submit:          slack.NewTextBlockObject(slack.PlainTextType, truncate(l.T("wikimod-slack-form-submit"), 24), false, false),
+		Close:           slack.NewTextBlockObject(slack.PlainTextType, truncate(l.T("wikimod-slack-form-cancel"), 24), false, false),
 		PrivateMetadata: meta,
 		Blocks:          slack.Blocks{BlockSet: []slack.Block{slack.NewSectionBlock(mrkdwn(truncate(b.String(), maxSectionText)), nil, nil), input}},
 	}

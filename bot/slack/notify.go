@@ -24,8 +24,9 @@ func (a *Adapter) TellRequester(ctx context.Context, to commands.Actor, r comman
 	if to.Channel == "" || to.UserID == "" {
 		return fmt.Errorf("slack: no channel or user to tell: %w", commands.ErrUndeliverable)
 	}
+	mine := render(r, i18n.Localizer{})
 	_, err := a.api.PostEphemeralContext(ctx, to.Channel, to.UserID,
-		slack.MsgOptionText(fallbackText(render(r, i18n.Localizer{})), false), slack.MsgOptionBlocks(replyBlocks(render(r, i18n.Localizer{}))...))
+		slack.MsgOptionText(fallbackText(mine), false), slack.MsgOptionBlocks(replyBlocks(mine)...))
 	if err == nil {
 		return nil
 	}

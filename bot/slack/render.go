@@ -46,6 +46,9 @@ type rendered struct {
 	open   string   // "Open on the wiki"
 	plain  string   // the whole reply as plain text
 	l      i18n.Localizer
+	// times are the date markups in the words, which are Slack's to
+	// read and so kept as they are where the words are escaped.
+	times []string
 }
 
 // render puts r into words with l (r.Localizer when l is zero), with
@@ -54,9 +57,14 @@ func render(r commands.Reply, l i18n.Localizer) rendered {
 	if l.Lang == "" {
 		l = r.Localizer
 	}
-	l.Time = slackTime
-	out := rendered{r: r, l: l, title: slackNames(l.Text(r.Title)), text: slackNames(l.Text(r.Text)),
-		open: l.T("wikimod-open-on-wiki")}
+	out := rendered{r: r}
+	l.Time = func(t i18n.Time) string {
+		mark := slackTime(t)
+		out.times = append(out.times, mark)
+		return mark
+	}
+	out.l = l
+	out.title, out.text, out.open = slackNames(l.Text(r.Title)), slackNames(l.Text(r.Text)), l.T("wikimod-open-on-wiki")
 	out.fields = make([][2]string, len(r.Fields))
 	for i, f := range r.Fields {
 		label := l.Text(f.Label)
@@ -85,6 +93,16 @@ func render(r commands.Reply, l i18n.Localizer) rendered {
 	}
 	out.plain = b.String()
 	return out
+}
+
+// esc escapes words of the reply for mrkdwn (see escape), except the date
+// markups render wrote into them.
+func (r *rendered) esc(s string) string {
+	s = escape(s)
+	for _, mark := range r.times {
+		s = strings.ReplaceAll(s, escape(mark), mark)
+	}
+	return s
 }
 
 // slackTime writes t as Slack's date markup, which each reader's client
@@ -120,7 +138,7 @@ func headBlocks(r rendered) []slack.Block {
 	}
 	// One concatenation makes one string; escape allocates only when it
 	// has something to escape.
-	head := icon + space + "*" + escape(r.title) + "*" + newline + escape(r.text)
+	head := icon + space + "*" + r.esc(r.title) + "*" + newline + r.esc(r.text)
 	blocks := make([]slack.Block, 0, 1+(len(r.fields)+maxFields-1)/maxFields)
 	blocks = append(blocks, slack.NewSectionBlock(mrkdwn(truncate(head, maxSectionText)), nil, nil))
 
@@ -128,7 +146,7 @@ func headBlocks(r rendered) []slack.Block {
 		rows := r.fields[start:min(start+maxFields, len(r.fields))]
 		fields := make([]*slack.TextBlockObject, 0, len(rows))
 		for _, f := range rows {
-			fields = append(fields, mrkdwn(truncate("*"+escape(f[0])+"*\n"+escape(f[1]), maxFieldText)))
+			fields = append(fields, mrkdwn(truncate("*"+r.esc(f[0])+"*\n"+r.esc(f[1]), maxFieldText)))
 		}
 		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 	}
@@ -184,7 +202,7 @@ func withFooter(head []slack.Block, r rendered, by string) []slack.Block {
 // fallbackText is the plain text Slack shows where blocks are not shown:
 // notifications, and clients without Block Kit.
 func fallbackText(r rendered) string {
-	return truncate(escape(r.plain), maxSectionText)
+	return truncate(r.esc(r.plain), maxSectionText)
 }
 
 // slackNames gives a text the command names a Slack user types: Slack

@@ -103,7 +103,7 @@ func TestPanicInACommandIsAnsweredOnSlack(t *testing.T) {
 }
 
 // panicking is a command that panics as a real bug would.
-var panicking = commands.Command{Spec: commands.Spec{Name: "boom", Summary: "panics", Usage: "/boom"},
+var panicking = commands.Command{Spec: commands.Spec{Name: "boom", Usage: "/boom"},
 	Run: func(context.Context, *commands.Request) (commands.Reply, error) {
 		var levels []string
 		_ = levels[len(levels)-1]

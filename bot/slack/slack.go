@@ -40,6 +40,9 @@ type Service interface {
 	Spec(name string) (commands.Spec, bool)
 	// ChannelLocalizer renders messages to a channel in its language.
 	ChannelLocalizer(ctx context.Context, platform, channel, wiki string) i18n.Localizer
+	// ActorLocalizer renders what the adapter says to a person itself
+	// (acknowledgements, forms) in their language.
+	ActorLocalizer(ctx context.Context, actor commands.Actor, wiki string) i18n.Localizer
 }
 
 // ReplayGuard remembers the signed requests already taken, so that one
@@ -85,6 +88,10 @@ type Config struct {
 	// GroupsTTL is how long user group membership is cached. Zero means five
 	// minutes.
 	GroupsTTL time.Duration
+	// LocaleTTL is how long the language a user's Slack client is set to
+	// (users.info, which needs the users:read scope) is kept before Slack
+	// is asked again. Zero means an hour.
+	LocaleTTL time.Duration
 
 	// Service runs the commands. Required.
 	Service Service
@@ -127,17 +134,19 @@ type webAPI interface {
 	PostMessageContext(ctx context.Context, channelID string, options ...slack.MsgOption) (string, string, error)
 	PostEphemeralContext(ctx context.Context, channelID, userID string, options ...slack.MsgOption) (string, error)
 	GetUserGroupsContext(ctx context.Context, options ...slack.GetUserGroupsOption) ([]slack.UserGroup, error)
+	GetUserInfoContext(ctx context.Context, user string, options ...slack.GetUserInfoOption) (*slack.User, error)
 }
 
 // Adapter is the Slack adapter. It implements bot.Adapter, bot.Mounter and
 // bot.Notifier.
 type Adapter struct {
-	cfg    Config
-	client *slack.Client
-	api    webAPI
-	groups *groupCache
-	log    *slog.Logger
-	// prepare is a.withGroups, taken once: taking a method value
+	cfg     Config
+	client  *slack.Client
+	api     webAPI
+	groups  *groupCache
+	locales *localeCache
+	log     *slog.Logger
+	// prepare is a.prepareActor, taken once: taking a method value
 	// allocates.
 	prepare func(ctx context.Context, act *commands.Actor)
 
@@ -170,6 +179,9 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.GroupsTTL <= 0 {
 		cfg.GroupsTTL = 5 * time.Minute
 	}
+	if cfg.LocaleTTL <= 0 {
+		cfg.LocaleTTL = localeTTL
+	}
 	if cfg.HTTPClient == nil {
 		cfg.HTTPClient = &http.Client{Timeout: 15 * time.Second}
 	}
@@ -197,9 +209,10 @@ func New(cfg Config) (*Adapter, error) {
 		log:    cfg.Logger,
 		sem:    make(chan struct{}, cfg.MaxInFlight),
 	}
-	a.prepare = a.withGroups
+	a.prepare = a.prepareActor
 	a.macs.New = func() any { return newMAC(cfg.SigningSecret) }
 	a.groups = &groupCache{api: client, ttl: cfg.GroupsTTL, now: cfg.Now, log: cfg.Logger, enabled: cfg.UserGroups}
+	a.locales = newLocaleCache(client, cfg.LocaleTTL, cfg.Now, cfg.Logger)
 	a.ctx, a.cancel = context.WithCancel(context.Background())
 	return a, nil
 }
@@ -245,7 +258,7 @@ func (a *Adapter) Name() string { return PlatformName }
 const PlatformName = "slack"
 
 // Platform is Slack as the command service names it.
-var Platform = commands.Platform{Name: PlatformName, Title: "Slack", Noun: "Slack"}
+var Platform = commands.Platform{Name: PlatformName, Title: i18n.M("wikimod-platform-slack"), Noun: i18n.M("wikimod-platform-slack")}
 
 // Run serves Slack until ctx is done. In HTTP mode the work happens in the
 // handlers Mount registers, so Run only waits; in socket mode it holds the
@@ -301,14 +314,26 @@ func (a *Adapter) spawn(work func(ctx context.Context)) bool {
 }
 
 // actor builds the actor for a Slack user in a workspace (team) and
-// channel; the user groups they belong to are added by withGroups when the
-// command's turn comes.
-func actor(userID, userName, team, channel string) commands.Actor {
-	return commands.Actor{Platform: PlatformName, UserID: userID, UserName: userName, Space: team, Channel: channel}
+// channel, with their language if it is known already; the user groups
+// they belong to, and their language if it is not, are added by
+// prepareActor when the command's turn comes.
+func (a *Adapter) actor(userID, userName, team, channel string) commands.Actor {
+	return commands.Actor{Platform: PlatformName, UserID: userID, UserName: userName, Space: team, Channel: channel,
+		Locale: a.locales.cached(userID)}
 }
 
-// withGroups adds the Slack user groups an actor belongs to. A failed group
-// lookup leaves Roles empty: it never grants anything.
+// prepareActor adds what is costly to learn about an actor: the Slack
+// user groups they belong to, and the language their Slack client is set
+// to. A failed group lookup leaves Roles empty: it never grants anything;
+// a failed locale lookup leaves the language to the channel's.
+func (a *Adapter) prepareActor(ctx context.Context, act *commands.Actor) {
+	a.withGroups(ctx, act)
+	if act.Locale == "" {
+		act.Locale = a.locales.of(ctx, act.UserID)
+	}
+}
+
+// withGroups adds the Slack user groups an actor belongs to.
 func (a *Adapter) withGroups(ctx context.Context, act *commands.Actor) {
 	act.Roles = a.groups.of(ctx, act.UserID)
 }

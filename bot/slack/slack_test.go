@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -45,11 +46,13 @@ func TestSignedSlashCommandsRunAgainstTheWiki(t *testing.T) {
 		if res.Msg["response_type"] != "ephemeral" {
 			t.Errorf("response_type = %v", res.Msg["response_type"])
 		}
-		if !strings.Contains(res.text(), "Protection of Slack Page changed.") || !strings.Contains(res.text(), "create: sysop, until 20") {
+		// Times are Slack's date markup, which each reader's client shows
+		// in their own zone and language: kept as markup, not escaped.
+		if !strings.Contains(res.text(), "Protection of Slack Page changed.") || !strings.Contains(res.text(), "Create (create): Allow only administrators (sysop), until <!date^") {
 			t.Errorf("fallback text = %q", res.text())
 		}
 		// Block Kit: the title, then a section with each protection and its expiry.
-		if b := res.blocks(); !strings.Contains(b, `"text":"*create*\nsysop, until 20`) || !strings.Contains(b, "Open on the wiki") {
+		if b := res.blocks(); !strings.Contains(b, `"text":"*Create (create)*\nAllow only administrators (sysop), until \u003c!date^`) || !strings.Contains(b, "Open on the wiki") {
 			t.Errorf("blocks = %s", b)
 		}
 		if p := h.env.Protections(t, "Slack Page")["create"]; p.Level != "sysop" {
@@ -222,6 +225,12 @@ func TestSignatureSlackExample(t *testing.T) {
 	svc := &recorder{}
 	caught := make(chan string, 1)
 	mux := recordingMux(t, secret, at, svc, wikislack.Config{HTTPClient: &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+		if r.URL.Path == "/api/users.info" {
+			// The person's language, asked for when the command's turn
+			// comes.
+			return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}},
+				Body: io.NopCloser(strings.NewReader(`{"ok":true,"user":{"id":"U2CERLKJA","locale":"en-US"}}`)), Request: r}, nil
+		}
 		caught <- r.URL.String()
 		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
 	})}})
@@ -475,7 +484,7 @@ func TestModalValidatePassword(t *testing.T) {
 	h.slack.viewsErr = "expired_trigger_id"
 	h.slack.mu.Unlock()
 	res = h.run(t, "U-HELPER", "/validatepassword", "")
-	if !strings.Contains(res.text(), "Slack did not open the form for the password, so nothing was done.") || !strings.Contains(res.text(), "/validatepassword password=PASSWORD") {
+	if !strings.Contains(res.text(), "Slack did not open the form, so nothing was done.") || !strings.Contains(res.text(), "type `password=` in the command") || !strings.Contains(res.text(), "/validatepassword password=PASSWORD") {
 		t.Errorf("reply when views.open fails = %q", res.text())
 	}
 	// Bare words may be a password typed without its key: no modal, and
@@ -494,7 +503,7 @@ func (w webhook) raw() string { return w.Raw }
 func TestNotifyButtonsRunAsPresser(t *testing.T) {
 	var ran []commands.Args
 	extra := commands.Command{
-		Spec: commands.Spec{Name: "reminder", Summary: "Act on a reminder", Right: "protect",
+		Spec: commands.Spec{Name: "reminder", Summary: i18n.Raw("Act on a reminder"), Right: "protect",
 			Params: []commands.Param{{Name: "do"}, {Name: "id"}}},
 		Run: func(_ context.Context, req *commands.Request) (commands.Reply, error) {
 			ran = append(ran, req.Args)
@@ -752,7 +761,7 @@ func TestManifestMatchesCommands(t *testing.T) {
 	if n := strings.Count(manifest, "url: https://wikimod.example.org"+wikislack.CommandsPath); n != typed {
 		t.Errorf("%d commands point at %s", n, wikislack.CommandsPath)
 	}
-	for _, want := range []string{"request_url: https://wikimod.example.org" + wikislack.InteractionsPath, "- commands\n", "- chat:write\n", "- usergroups:read\n", "socket_mode_enabled: false"} {
+	for _, want := range []string{"request_url: https://wikimod.example.org" + wikislack.InteractionsPath, "- commands\n", "- chat:write\n", "- usergroups:read\n", "- users:read\n", "socket_mode_enabled: false"} {
 		if !strings.Contains(manifest, want) {
 			t.Errorf("the manifest lacks %q", want)
 		}

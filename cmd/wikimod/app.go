@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/wikimod/wikimod/bot"
+	"github.com/wikimod/wikimod/bot/alerts"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
 )
@@ -43,6 +44,8 @@ type App struct {
 	// rem holds the reminders' runtime; reminderRuntime is defined in
 	// reminders.go.
 	rem *reminderRuntime
+	// alerts follows the wikis for edit wars (alerts.go); nil when off.
+	alerts *alerts.Follower
 
 	adapters  []bot.Adapter
 	notifiers []bot.Notifier
@@ -116,6 +119,9 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.setupAlerts(&hooks); err != nil {
+		return nil, err
+	}
 	policy, err := commands.NewPolicy(cfg.accessRules())
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
@@ -148,6 +154,7 @@ func NewApp(cfg *Config, opts AppOptions) (*App, error) {
 		UserLimit: commands.UserLimit{Rate: cfg.Commands.UserRate, Burst: cfg.Commands.UserBurst},
 		Platforms: platformInfos(),
 		OnRefusal: a.security.Record,
+		Languages: cfg.languages(a.db),
 		Queue: commands.QueueConfig{
 			Workers:  workers,
 			Capacity: cfg.Commands.QueueSize,

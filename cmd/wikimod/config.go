@@ -17,6 +17,7 @@ import (
 	"github.com/wikimod/wikimod/bot/discord"
 	wikislack "github.com/wikimod/wikimod/bot/slack"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // Config is wikimod's configuration file.
@@ -35,6 +36,7 @@ type Config struct {
 	Discord   discord.Settings      `toml:"discord"`
 	Slack     wikislack.Settings    `toml:"slack"`
 	Reminders RemindersConfig       `toml:"reminders"`
+	Alerts    AlertsConfig          `toml:"alerts"` // alerts.go
 	Log       LogConfig             `toml:"log"`
 }
 
@@ -62,6 +64,13 @@ type WikiConfig struct {
 	// Reminders limits, on this wiki, the pages whose protections are
 	// tracked (over [reminders] namespaces and pages).
 	Reminders *WikiRemindersConfig `toml:"reminders"`
+	// Alerts are this wiki's alert rules, over [alerts] (alerts.go).
+	Alerts *AlertRules `toml:"alerts"`
+	// Language is the language of this wiki's channels, a MediaWiki code
+	// ("zh-hans"), where the wiki's content language is not the one its
+	// moderators read; a channel's channel_languages and each person's
+	// own language come first.
+	Language string `toml:"language"`
 }
 
 // WikiRemindersConfig is a wiki's [wikis.NAME.reminders] section.
@@ -384,6 +393,9 @@ func (c *Config) validate() error {
 		if w.MaxConcurrent < 2 || w.MaxConcurrent > 32 {
 			bad("%s.max_concurrent %d: use 2 to 32 (one request writes, the others read; MediaWiki asks for a few at a time)", section, w.MaxConcurrent)
 		}
+		if w.Language != "" && !i18n.Known(i18n.Normalize(w.Language)) {
+			bad("%s.language %q is not a language code MediaWiki knows; use one such as \"en\", \"zh-hans\" or \"tr\"", section, w.Language)
+		}
 		for p := range w.NoticeChannels {
 			if pl, ok := platformByName(p); !ok || pl.notice == nil {
 				bad("%s.notice_channels: %q is not a platform with channels; use %s", section, p, strings.Join(noticePlatforms(), " or "))
@@ -471,6 +483,7 @@ func (c *Config) validate() error {
 	if !c.Reminders.Disabled && c.Reminders.SyncInterval.Duration < time.Minute {
 		bad("reminders.sync_interval %s is shorter than a minute", c.Reminders.SyncInterval)
 	}
+	c.validateAlerts(bad)
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -503,6 +516,23 @@ func (c *Config) routes(consoleWiki string) commands.Routes {
 		}
 	}
 	return r
+}
+
+// languages are the channels' and wikis' configured languages, and where
+// people's own choices (/language) are kept.
+func (c *Config) languages(prefs commands.PreferenceStore) commands.LanguageConfig {
+	l := commands.LanguageConfig{Channels: map[string]string{}, Wikis: map[string]string{}, Preferences: prefs}
+	for _, w := range c.Farm() {
+		if w.Language != "" {
+			l.Wikis[w.Name] = i18n.Normalize(w.Language)
+		}
+	}
+	for _, p := range platforms {
+		if p.settings != nil {
+			p.settings(c).Languages(&l)
+		}
+	}
+	return l
 }
 
 // noticeChannels are the wikis' own notice channels on a platform, by wiki

@@ -43,7 +43,12 @@ func cmdDemo(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.SetOutput(stderr)
 	dir := fs.String("dir", ".demo", "directory for the throwaway wiki and the bot's database (emptied first)")
 	port := fs.Int("port", 0, "port for the wiki (0 picks a free one)")
+	langFlag := fs.String("lang", "", "the language the console answers in, a MediaWiki code such as tr or zh-hans (default: the one LC_ALL, LC_MESSAGES or LANG names)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	lang, err := consoleLanguage(*langFlag, os.Getenv)
+	if err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(*dir)
@@ -95,7 +100,7 @@ console_users = ["helper"]
 	series, _ := devwiki.SelectedVersion()
 	fmt.Fprintf(stdout, demoBanner, wiki.URL, devwiki.AdminPassword, wiki.MailFile, cfgPath,
 		wiki.Version(), devwiki.VersionEnv, series, otherVersions(series), demoCommand())
-	return runConsole(ctx, cfg, "admin", "", true, stdin, stdout, stderr)
+	return runConsole(ctx, cfg, "admin", "", lang, true, stdin, stdout, stderr)
 }
 
 // otherVersions lists the MediaWiki releases the demo can run besides the

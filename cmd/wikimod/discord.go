@@ -11,6 +11,8 @@ import (
 
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/bot/discord"
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // discordAdapter builds the Discord adapter when [discord] mode is set.
@@ -72,7 +74,8 @@ func cmdDiscord(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // registerDiscord registers the slash commands in the chosen servers, with
 // the protection levels of each server's default wiki (the first wiki where
-// a server has none).
+// a server has none), described in English and in every language wikimod
+// ships a catalogue for, the levels in that wiki's words.
 func (a *App) registerDiscord(ctx context.Context, guild string, global, printOnly bool, w io.Writer) error {
 	commandsFor := func(guild string) ([]*discordgo.ApplicationCommand, error) {
 		wk := a.wiki(a.cfg.Discord.GuildWikis[guild])
@@ -83,7 +86,7 @@ func (a *App) registerDiscord(ctx context.Context, guild string, global, printOn
 		if err != nil {
 			return nil, fmt.Errorf("discord register: reading the protection levels of wiki %s: %w", wk.Name, err)
 		}
-		return discord.ApplicationCommands(a.service.Specs(), site.Restrictions, a.service.Wikis()), nil
+		return discord.ApplicationCommands(a.service.Specs(), site.Restrictions, a.service.Wikis(), a.discordWords(ctx, wk)), nil
 	}
 	if printOnly {
 		cmds, err := commandsFor(guild)
@@ -124,6 +127,19 @@ func (a *App) registerDiscord(ctx context.Context, guild string, global, printOn
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// discordWords are the languages Discord's commands are registered in:
+// English, and each language of the catalogue that Discord has a locale
+// for, with wk's words in it.
+func (a *App) discordWords(ctx context.Context, wk *commands.Wiki) discord.Words {
+	words := discord.Words{English: a.service.Localizer(ctx, wk, "en")}
+	for _, lang := range i18n.Default().Languages() {
+		if lang != "en" && len(i18n.DiscordLocales(lang)) > 0 {
+			words.Others = append(words.Others, a.service.Localizer(ctx, wk, lang))
+		}
+	}
+	return words
 }
 
 // gatewayLease lets one replica at a time hold the gateway (or this

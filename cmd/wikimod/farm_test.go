@@ -225,7 +225,7 @@ team_wikis = { "T1" = "de" }
 	if r := discordProtect("902", "G1", onEN, `,{"name":"wiki","type":3,"value":"en"}`); !strings.HasPrefix(r, "[en] Protection of "+onEN) {
 		t.Errorf("Discord in G1 with wiki=en: %s", r)
 	}
-	if r := discordProtect("903", "G2", "Anything", ""); !strings.Contains(r, "has no default wiki") || !strings.Contains(r, "`de`, `en`") {
+	if r := discordProtect("903", "G2", "Anything", ""); !strings.Contains(r, "has no default wiki") || !strings.Contains(r, "`de` and `en`") {
 		t.Errorf("Discord in G2: %s", r)
 	}
 	slackEN := fmt.Sprintf("Farm Slack C-EN %s", stamp)

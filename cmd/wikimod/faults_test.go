@@ -27,7 +27,7 @@ func TestPanicInACommandIsAnsweredOnTheConsole(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	boom := commands.Command{Spec: commands.Spec{Name: "boom", Summary: "panics", Usage: "/boom"},
+	boom := commands.Command{Spec: commands.Spec{Name: "boom", Usage: "/boom"},
 		Run: func(context.Context, *commands.Request) (commands.Reply, error) { panic("a bug") }}
 	var logs bytes.Buffer
 	app, err := NewApp(cfg, AppOptions{LogOutput: &logs, Extra: []commands.Command{boom}})

@@ -2,7 +2,7 @@
 // administration from Discord and Slack.
 //
 //	wikimod run      -config FILE            serve the configured chat platforms
-//	wikimod console  -config FILE -as NAME [-wiki NAME]   type commands in a terminal
+//	wikimod console  -config FILE -as NAME [-wiki NAME] [-lang CODE]   type commands in a terminal
 //	wikimod check    -config FILE            log in and report the bot's rights
 //	wikimod audit    -config FILE [-n N] [-json] [-wiki NAME] [-wiki-user NAME]
 //	wikimod discord register -config FILE [-guild ID]
@@ -32,6 +32,7 @@ import (
 	"github.com/wikimod/wikimod/bot"
 	"github.com/wikimod/wikimod/bot/console"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
 	"github.com/wikimod/wikimod/storage"
 )
@@ -42,8 +43,9 @@ const usage = `wikimod: MediaWiki moderation from Discord and Slack
 
 Usage:
   wikimod run      -config FILE              serve the configured platforms, /healthz and /metrics
-  wikimod console  -config FILE -as NAME [-wiki NAME]
-                                             type commands in a terminal as console user NAME
+  wikimod console  -config FILE -as NAME [-wiki NAME] [-lang CODE]
+                                             type commands in a terminal as console user NAME,
+                                             answered in language CODE (default: LC_ALL, LC_MESSAGES or LANG)
   wikimod check    -config FILE              log in; report the wiki and the rights the bot holds
   wikimod audit    -config FILE [-n N] [-json] [-wiki NAME] [-wiki-user NAME]
                                              print the audit log, newest first
@@ -55,7 +57,7 @@ Usage:
                                              copy the audit log, links, reminders and security counts from OLD's
                                              [storage] into NEW's (say, SQLite into PostgreSQL), which must be empty;
                                              stop wikimod first
-  wikimod demo     [-dir DIR]                start a throwaway local wiki and a console on it
+  wikimod demo     [-dir DIR] [-lang CODE]   start a throwaway local wiki and a console on it
   wikimod version
 `
 
@@ -115,17 +117,42 @@ func cmdConsole(ctx context.Context, args []string, stdin io.Reader, stdout, std
 	as := fs.String("as", "", "console user to act as (mapped by [[access]] console_users)")
 	prompt := fs.Bool("prompt", false, "print a prompt before each line")
 	wiki := fs.String("wiki", "", "the wiki commands go to when they name none (wiki=NAME)")
+	langFlag := fs.String("lang", "", "the language to answer in, a MediaWiki code such as tr or zh-hans (default: the one LC_ALL, LC_MESSAGES or LANG names)")
 	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	lang, err := consoleLanguage(*langFlag, os.Getenv)
+	if err != nil {
 		return err
 	}
 	cfg, err := LoadConfig(*path)
 	if err != nil {
 		return err
 	}
-	return runConsole(ctx, cfg, *as, *wiki, *prompt, stdin, stdout, stderr)
+	return runConsole(ctx, cfg, *as, *wiki, lang, *prompt, stdin, stdout, stderr)
 }
 
-func runConsole(ctx context.Context, cfg *Config, as, wiki string, prompt bool, stdin io.Reader, stdout, stderr io.Writer) error {
+// consoleLanguage is the language of the person at the terminal, a
+// MediaWiki code: -lang's, else the one the environment's locale names
+// (the first of LC_ALL, LC_MESSAGES and LANG that is set decides, as
+// POSIX reads them), else "", which leaves it to the wiki's.
+func consoleLanguage(flag string, getenv func(string) string) (string, error) {
+	if flag != "" {
+		code := i18n.Normalize(flag)
+		if !i18n.Known(code) {
+			return "", fmt.Errorf("console: -lang %q is not a language code MediaWiki knows; use one such as en, zh-hans or tr", flag)
+		}
+		return code, nil
+	}
+	for _, name := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if v := getenv(name); v != "" {
+			return i18n.FromPOSIX(v), nil
+		}
+	}
+	return "", nil
+}
+
+func runConsole(ctx context.Context, cfg *Config, as, wiki, lang string, prompt bool, stdin io.Reader, stdout, stderr io.Writer) error {
 	if as == "" {
 		return errors.New("console: say who you are with -as NAME (a name listed in console_users)")
 	}
@@ -137,7 +164,7 @@ func runConsole(ctx context.Context, cfg *Config, as, wiki string, prompt bool, 
 		return err
 	}
 	defer app.Close()
-	con, err := console.New(console.Config{Service: app.service, User: as, In: stdin, Out: stdout, Prompt: prompt, Screen: screen})
+	con, err := console.New(console.Config{Service: app.service, User: as, Locale: lang, In: stdin, Out: stdout, Prompt: prompt, Screen: screen})
 	if err != nil {
 		return err
 	}
@@ -223,6 +250,9 @@ func (a *App) Run(ctx context.Context) error {
 		return fmt.Errorf("http: %w", err)
 	}
 	if err := a.startReminders(ctx); err != nil {
+		return err
+	}
+	if err := a.startAlerts(ctx); err != nil {
 		return err
 	}
 	// The requesters of what start-up settled are told once the adapters

@@ -186,7 +186,7 @@ func TestConsoleAndAudit(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	got := out.String()
-	for _, want := range []string{"Protection of Cli Page changed.", "create: sysop, until 20", "accepts this password", "not a protection level"} {
+	for _, want := range []string{"Protection of Cli Page changed.", "Create (create): Allow only administrators (sysop), until 20", "accepts this password", "not a protection level"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("console output lacks %q:\n%s", want, got)
 		}

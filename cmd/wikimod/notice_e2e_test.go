@@ -359,7 +359,7 @@ api_url = %q
 		if r.Code == "settled-from-log" && !strings.Contains(m.text, "protect log shows that it took effect: entry ") {
 			t.Errorf("%q applied: the message names no log entry:\n%s", title, m.text)
 		}
-		if want == "" || !strings.Contains(m.text, want) || !strings.Contains(m.text, "/protect") || !strings.Contains(m.text, r.Time.UTC().Format("2006-01-02 15:04:05 UTC")) {
+		if want == "" || !strings.Contains(m.text, want) || !strings.Contains(m.text, "/protect") || !strings.Contains(m.text, strconv.FormatInt(r.Time.Unix(), 10)) {
 			t.Errorf("%q settled as %s/%s was told:\n%s", title, r.Outcome, r.Code, m.text)
 		}
 		switch m.platform {

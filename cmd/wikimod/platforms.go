@@ -40,6 +40,8 @@ type settings interface {
 	WikiNames() map[string]map[string]string
 	// Routes adds its channels' and spaces' default wikis.
 	Routes(r *commands.Routes)
+	// Languages adds its channels' configured languages.
+	Languages(l *commands.LanguageConfig)
 }
 
 // accessKeys are a platform's keys in one [[access]] rule.

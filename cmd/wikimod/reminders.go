@@ -7,6 +7,7 @@ import (
 
 	"github.com/wikimod/wikimod/bot/reminders"
 	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/i18n"
 )
 
 // reminderHooks are what the reminders add to the command service.
@@ -51,11 +52,11 @@ func (a *App) setupReminders() (reminderHooks, error) {
 		Now:          a.now,
 		Logger:       a.log.With("component", "reminders"),
 		Metrics:      reminders.NewMetrics(a.metrics.Registerer()),
-		PlatformTitle: func(name string) string {
+		PlatformTitle: func(name string) i18n.Message {
 			if p, ok := platformByName(name); ok {
 				return p.info.Title
 			}
-			return name
+			return i18n.Raw(name)
 		},
 		ChannelsOf: func(name string) bool {
 			p, ok := platformByName(name)

@@ -38,16 +38,18 @@ var codeWords = map[string]bool{
 // given (the titles, names and codes the test itself supplied) are taken
 // out. An empty result means no English escaped the catalogue.
 func English(text string, given ...string) []string {
-	// Longest first, so that "Main Page 2" goes before "Main Page".
+	// Keys first, so that a given word ("title") cannot cut a key
+	// ("(wikimod-invalid-title)") into words; then the given strings,
+	// longest first, so that "Main Page 2" goes before "Main Page".
+	for _, re := range []*regexp.Regexp{url, mention, code, keyForm} {
+		text = re.ReplaceAllString(text, " ")
+	}
 	given = slices.Clone(given)
 	slices.SortFunc(given, func(a, b string) int { return len(b) - len(a) })
 	for _, g := range given {
 		if g != "" {
 			text = strings.ReplaceAll(text, g, " ")
 		}
-	}
-	for _, re := range []*regexp.Regexp{url, mention, code, keyForm} {
-		text = re.ReplaceAllString(text, " ")
 	}
 	var left []string
 	for _, w := range word.FindAllString(text, -1) {

@@ -17,6 +17,7 @@ func TestEnglish(t *testing.T) {
 		{"Protection of Qqx Page changed.", []string{"Qqx Page"}, []string{"Protection", "of", "changed"}},
 		{"(wikimod-title: X) Done.", []string{"X"}, []string{"Done"}},
 		{"(apierror-protect-invalidlevel: foo)", nil, []string{"foo"}},
+		{"(wikimod-outcome-invalid-title): Lang Page", []string{"title", "Lang Page"}, nil},
 	}
 	for _, tc := range cases {
 		if got := English(tc.text, tc.given...); !slices.Equal(got, tc.want) {

@@ -65,6 +65,11 @@ type Options struct {
 	Linking     bool
 	RequireLink bool
 	RightsTTL   time.Duration
+	// Languages are the channels' and wikis' configured languages, as
+	// wikimod's config sets them; Preferences, when set, keeps people's
+	// own choices (/language) in the database (Languages.Preferences).
+	Languages   commands.LanguageConfig
+	Preferences bool
 	// Logger receives the service's log; nil discards it.
 	Logger *slog.Logger
 	// Extend runs once the database and the wiki sessions exist, before the
@@ -176,6 +181,10 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 	if opts.Linking {
 		identity.Links = env.DB
 	}
+	langs := opts.Languages
+	if opts.Preferences {
+		langs.Preferences = env.DB
+	}
 	userLimit := opts.UserLimit
 	if userLimit == (commands.UserLimit{}) {
 		userLimit.Rate = -1
@@ -185,6 +194,7 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
 		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger, UserLimit: userLimit, Platforms: Platforms,
 		OnRefusal: func(platform, kind, source, detail string) { env.Metrics.SecurityEvent(platform, kind) },
+		Languages: langs,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -35,6 +35,8 @@ func (db *DB) Dump(ctx context.Context, yield func(commands.DumpBatch) error) er
 		{"security_counts", dumpSecurityCounts},
 		{"storage_state", dumpStorageState},
 		{"languages", dumpLanguages},
+		{"alerts", dumpAlerts},
+		{"alert_cursors", dumpAlertCursors},
 	}
 	for _, t := range tables {
 		if err := t.dump(ctx, tx, yield); err != nil {
@@ -199,14 +201,15 @@ func dumpLanguages(ctx context.Context, tx pgx.Tx, yield func(commands.DumpBatch
 // identityTables are the tables whose ids PostgreSQL numbers: after a
 // restore, each one's sequence is set past the highest id copied, so that
 // new rows do not collide with copied ones.
-var identityTables = []string{"audit", "protections", "reminders"}
+var identityTables = []string{"audit", "protections", "reminders", "alerts"}
 
 // Restore writes what dump hands over into this database, which must hold
 // no row in any table it writes (commands.DumpedTables): otherwise it
 // returns an error wrapping commands.ErrNotEmpty, naming the tables, and
 // writes nothing. It writes in one transaction, with COPY, and sets the
-// sequences of the audit log, the protections and the reminders past the
-// ids copied; a failure anywhere leaves the database as it was. The
+// sequences of the audit log, the protections, the reminders and the
+// alerts past the ids copied; a failure anywhere leaves the database as it
+// was. The
 // tables are locked against writes (not reads) from the check to the
 // commit, so that no wikimod started against the target meanwhile can
 // slip a row in between.
@@ -338,8 +341,11 @@ func restoreBatch(ctx context.Context, tx pgx.Tx, b commands.DumpBatch) error {
 	}); err != nil {
 		return err
 	}
-	return copyRows(ctx, tx, "languages", []string{"platform", "user_id", "lang", "updated"}, len(b.Languages), func(i int) []any {
+	if err := copyRows(ctx, tx, "languages", []string{"platform", "user_id", "lang", "updated"}, len(b.Languages), func(i int) []any {
 		r := b.Languages[i]
 		return []any{storable(r.Platform), storable(r.UserID), storable(r.Lang), msUTC(r.Updated)}
-	})
+	}); err != nil {
+		return err
+	}
+	return restoreAlerts(ctx, tx, b)
 }

@@ -83,6 +83,15 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"LanguageRefusesInvalid", testLanguageRefusesInvalid},
 		{"LanguageSharedByHandles", testLanguageSharedByHandles},
 		{"LanguageDumpRestore", testLanguageDumpRestore},
+		{"AlertCursors", testAlertCursors},
+		{"AlertsOncePerBurst", testAlertsOncePerBurst},
+		{"AlertsRaisedOnceByConcurrentReplicas", testAlertsRaisedOnceByConcurrentReplicas},
+		{"AlertsTouch", testAlertsTouch},
+		{"AlertsPostedAndOpen", testAlertsPostedAndOpen},
+		{"AlertsActedOnOnce", testAlertsActedOnOnce},
+		{"AlertsPrune", testAlertsPrune},
+		{"AlertsDumpRestore", testAlertsDumpRestore},
+		{"AlertsAdoptWiki", testAlertsAdoptWiki},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -1,0 +1,292 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/wikimod/wikimod/commands"
+	"github.com/wikimod/wikimod/mw"
+)
+
+// overlap is how far before its cursor a poll reads again. A change is
+// listed under the time it was saved, which can be a moment before a
+// change that reached the list first; what was read already is known by
+// its id and skipped.
+const overlap = 10 * time.Second
+
+// abuseRecheck is how long a wiki that said it has no AbuseFilter is taken
+// at its word before the follower asks for its abuse log again.
+const abuseRecheck = time.Hour
+
+// cursor is a position in a stream of the wiki: the wiki's time and id of
+// the last entry read.
+type cursor struct {
+	at time.Time
+	id int64
+}
+
+func (c cursor) String() string {
+	if c.at.IsZero() {
+		return ""
+	}
+	return c.at.UTC().Format(time.RFC3339) + "|" + strconv.FormatInt(c.id, 10)
+}
+
+func (c cursor) before(at time.Time, id int64) bool {
+	return at.After(c.at) || (at.Equal(c.at) && id > c.id)
+}
+
+func parseCursor(s string) (cursor, error) {
+	if s == "" {
+		return cursor{}, nil
+	}
+	at, id, ok := strings.Cut(s, "|")
+	t, err := time.Parse(time.RFC3339, at)
+	n, err2 := strconv.ParseInt(id, 10, 64)
+	if !ok || err != nil || err2 != nil {
+		return cursor{}, fmt.Errorf("alerts: bad cursor %q", s)
+	}
+	return cursor{at: t, id: n}, nil
+}
+
+// pollResult says what one poll did.
+type pollResult struct {
+	skipped bool // another replica follows the wiki
+	changes int  // changes read that were new
+	hits    int  // abuse log hits read that were new
+	raised  int  // alerts raised
+}
+
+// Poll reads the named wiki's recent changes (and abuse log) once, at
+// once, whatever the schedule says, and raises and posts what they call
+// for: what each scheduled poll does. Tests and tools call it.
+func (f *Follower) Poll(ctx context.Context, name string) error {
+	w, ok := f.byName[name]
+	if !ok {
+		return fmt.Errorf("alerts: no wiki %q", name)
+	}
+	f.stateMu.Lock()
+	if w.running {
+		f.stateMu.Unlock()
+		return fmt.Errorf("alerts: wiki %s is being read", name)
+	}
+	w.running = true
+	f.stateMu.Unlock()
+	defer func() {
+		f.stateMu.Lock()
+		w.running = false
+		f.stateMu.Unlock()
+	}()
+	_, err := f.poll(ctx, w)
+	return err
+}
+
+// poll is one read of a wiki: with replicas, only by the replica holding
+// the wiki's lease; after a takeover or a start, from a window before
+// where the last reader stopped, to know that window again.
+func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
+	var res pollResult
+	now := f.now()
+	if r := f.cfg.Replicas; r != nil {
+		held, err := r.Store.TryLease(ctx, leaseName(w.Name), r.Instance, now.Add(r.Lease), now)
+		if err != nil {
+			return res, fmt.Errorf("alerts: lease of %s: %w", w.Name, err)
+		}
+		if !held {
+			if w.held {
+				f.log.Info("alerts: another replica follows the wiki now", "wiki", w.Name)
+			}
+			w.held, w.warm = false, false
+			res.skipped = true
+			return res, nil
+		}
+		if !w.held {
+			w.warm = false // what this process knew may be stale
+		}
+		w.held = true
+	}
+	if !w.warm {
+		if err := f.warmUp(ctx, w, now); err != nil {
+			return res, err
+		}
+	}
+	q := mw.RecentChangesQuery{Start: w.changes.at.Add(-overlap), Limit: f.cfg.Limit}
+	if w.rules.AbuseHits > 0 && !now.Before(w.abuseOff) {
+		q.AbuseLog = &mw.AbuseLogQuery{Start: w.hits.at.Add(-overlap), Limit: f.cfg.Limit}
+	}
+	page, err := w.Client.RecentChanges(ctx, q)
+	if err != nil {
+		return res, fmt.Errorf("alerts: %s: %w", w.Name, err)
+	}
+	if q.AbuseLog != nil && page.AbuseLog == nil {
+		f.log.Debug("alerts: the wiki has no AbuseFilter; its abuse log is not read", "wiki", w.Name)
+		w.abuseOff = now.Add(abuseRecheck)
+	}
+	for _, c := range page.Changes {
+		if _, seen := w.seen[c.RCID]; seen {
+			continue
+		}
+		w.seen[c.RCID] = c.Timestamp
+		res.changes++
+		w.det.change(c)
+		if w.changes.before(c.Timestamp, c.RCID) {
+			w.changes = cursor{at: c.Timestamp, id: c.RCID}
+		}
+	}
+	if page.AbuseLog != nil {
+		for _, h := range page.AbuseLog.Hits {
+			if _, seen := w.seenHits[h.ID]; seen {
+				continue
+			}
+			w.seenHits[h.ID] = h.Timestamp
+			res.hits++
+			w.det.abuse(h)
+			if w.hits.before(h.Timestamp, h.ID) {
+				w.hits = cursor{at: h.Timestamp, id: h.ID}
+			}
+		}
+	}
+	forgetSeen(w.seen, w.changes.at.Add(-overlap))
+	forgetSeen(w.seenHits, w.hits.at.Add(-overlap))
+
+	n, err := f.judge(ctx, w, now)
+	res.raised = n
+	if err != nil {
+		return res, err
+	}
+	w.det.forget()
+	// The cursors move on once what was read is judged and raised: should
+	// this process stop before, the next reader reads it again, and
+	// raising it again finds the alert raised.
+	// A cursor read back after a takeover is not saved until it is past
+	// where the last reader stopped.
+	for _, c := range []struct {
+		stream string
+		next   cursor
+		saved  *cursor
+	}{{commands.AlertStreamChanges, w.changes, &w.savedChanges}, {commands.AlertStreamAbuseLog, w.hits, &w.savedHits}} {
+		if c.saved.before(c.next.at, c.next.id) {
+			if err := f.store.SetAlertCursor(ctx, w.Name, c.stream, c.next.String()); err != nil {
+				return res, fmt.Errorf("alerts: %w", err)
+			}
+			*c.saved = c.next
+		}
+	}
+	f.postUnposted(ctx, w)
+	return res, nil
+}
+
+// forgetSeen drops the ids read before the given time: a read goes back no
+// further.
+func forgetSeen(seen map[int64]time.Time, before time.Time) {
+	for id, at := range seen {
+		if at.Before(before) {
+			delete(seen, id)
+		}
+	}
+}
+
+// warmUp makes a wiki's detection state anew: from the cursors the store
+// keeps (the last reader's), moved back by the window, so that the next
+// read knows the window again; and the wiki's open alerts, so that a burst
+// that goes on is not announced again and an alert the last reader could
+// not post is posted. A wiki never read starts a window before the
+// follower was made.
+func (f *Follower) warmUp(ctx context.Context, w *wiki, now time.Time) error {
+	w.det = newDetector(w.rules)
+	w.seen, w.seenHits = map[int64]time.Time{}, map[int64]time.Time{}
+	w.unposted = map[int64]bool{}
+	for _, c := range []struct {
+		stream    string
+		to, saved *cursor
+	}{{commands.AlertStreamChanges, &w.changes, &w.savedChanges}, {commands.AlertStreamAbuseLog, &w.hits, &w.savedHits}} {
+		saved, err := f.store.AlertCursor(ctx, w.Name, c.stream)
+		if err != nil {
+			return fmt.Errorf("alerts: %w", err)
+		}
+		cur, err := parseCursor(saved)
+		if err != nil {
+			return err
+		}
+		*c.saved = cur
+		if cur.at.IsZero() {
+			cur.at = f.born
+		}
+		// Read the window before it again: a revert needs the edit it
+		// undid, and a burst its start.
+		*c.to = cursor{at: cur.at.Add(-w.rules.Window)}
+	}
+	open, err := f.store.OpenAlerts(ctx, w.Name, w.changes.at.Add(-w.rules.quiet()))
+	if err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	for _, a := range open {
+		w.det.page(a.Title).alert = &openAlert{id: a.ID, lastSeen: a.LastSeen}
+		if !a.Posted {
+			w.unposted[a.ID] = true
+		}
+	}
+	w.warm = true
+	return nil
+}
+
+// judge judges the pages that had trouble in the last read: a page whose
+// rule is met raises an alert (or adds to the one its burst raised), and
+// trouble on a page whose burst goes on keeps it going. It returns how
+// many alerts it raised.
+func (f *Follower) judge(ctx context.Context, w *wiki, now time.Time) (int, error) {
+	raised := 0
+	for _, p := range w.det.troubled() {
+		b := w.det.judge(p)
+		a := b.alert
+		goesOn := p.alert != nil && commands.SameBurst(commands.Alert{LastSeen: p.alert.lastSeen}, a.LastSeen, w.rules.quiet())
+		switch {
+		case b.meets:
+			a.Wiki, a.Raised = w.Name, now
+			stored, isNew, err := f.store.RaiseAlert(ctx, a, w.rules.quiet())
+			if err != nil {
+				return raised, fmt.Errorf("alerts: %w", err)
+			}
+			p.alert = &openAlert{id: stored.ID, lastSeen: stored.LastSeen}
+			if !isNew {
+				continue
+			}
+			raised++
+			w.unposted[stored.ID] = true
+			f.log.Info("alerts: a page is in trouble", "wiki", w.Name, "title", a.Title, "rule", a.Rule,
+				"reverts", a.Reverts, "editors", len(a.Editors), "abuse_hits", a.AbuseHits, "alert", stored.ID)
+			if f.metrics != nil {
+				f.metrics.Raised.WithLabelValues(a.Rule).Inc()
+			}
+		case goesOn && a.LastSeen.After(p.alert.lastSeen):
+			if err := f.store.TouchAlert(ctx, p.alert.id, a.LastSeen); err != nil {
+				return raised, fmt.Errorf("alerts: %w", err)
+			}
+			p.alert.lastSeen = a.LastSeen
+		}
+	}
+	return raised, nil
+}
+
+// postUnposted posts the wiki's alerts that have not reached every notice
+// channel yet, oldest first.
+func (f *Follower) postUnposted(ctx context.Context, w *wiki) {
+	for _, id := range slices.Sorted(maps.Keys(w.unposted)) {
+		if ctx.Err() != nil {
+			return
+		}
+		a, err := f.store.Alert(ctx, id)
+		if err != nil {
+			f.log.Warn("alerts: reading an alert to post", "wiki", w.Name, "alert", id, "err", err)
+			continue
+		}
+		if a.Posted || f.post(ctx, w, a) {
+			delete(w.unposted, id)
+		}
+	}
+}
