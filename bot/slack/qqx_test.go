@@ -52,7 +52,7 @@ func TestFormsAndButtonsHaveNoEnglish(t *testing.T) {
 
 	r := commands.Reply{
 		Command: "reminder", Title: i18n.M("wikimod-reminder-dismissed-title", "Qqx Page"), URL: "https://wiki.example.test/wiki/Qqx_Page",
-		Actions: []commands.Action{{Label: i18n.M("wikimod-reminder-dismiss"), Command: "reminder", Args: map[string]string{"id": "1"}}},
+		Actions:   []commands.Action{{Label: i18n.M("wikimod-reminder-dismiss"), Command: "reminder", Args: map[string]string{"id": "1"}}},
 		Localizer: l,
 	}
 	got := render(r, i18n.Localizer{})
