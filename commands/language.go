@@ -39,7 +39,7 @@ const (
 // no wiki applies), and where it came from.
 func (s *Service) LanguageOf(ctx context.Context, actor Actor, wiki *Wiki) (string, LanguageSource) {
 	if s.langs.Preferences != nil && actor.UserID != "" {
-		lang, err := s.langs.Preferences.Language(ctx, actor.Platform, actor.UserID)
+		lang, err := s.chosenLanguage(ctx, actor)
 		if err != nil {
 			s.log.Warn("reading a language preference", "actor", actor.String(), "err", err)
 		} else if lang != "" {
@@ -168,4 +168,52 @@ func (s *Service) ChannelLocalizer(ctx context.Context, platform, channel, wiki 
 	}
 	lang, _ := s.ChannelLanguage(ctx, platform, channel, w)
 	return s.Localizer(ctx, w, lang)
+}
+
+// chosenTTL bounds how long a person's /language choice (or its absence)
+// is trusted from memory: every command reads it, often more than once, and
+// a choice made through another replica reaches this one within it. A
+// choice made through this one is known here at once.
+const chosenTTL = 30 * time.Second
+
+// chosenMost bounds the choices kept in memory; past it they are all
+// forgotten and read again.
+const chosenMost = 10000
+
+// chosenKey is a chat user, as choices are kept.
+type chosenKey struct{ platform, user string }
+
+// chosen is a choice read from the store (lang "" for none), and when.
+type chosen struct {
+	lang string
+	read time.Time
+}
+
+// chosenLanguage returns the language actor chose with /language ("" for
+// none), from memory when it was read within chosenTTL.
+func (s *Service) chosenLanguage(ctx context.Context, actor Actor) (string, error) {
+	k := chosenKey{actor.Platform, actor.UserID}
+	now := s.now()
+	s.chosenMu.Lock()
+	c, ok := s.chosen[k]
+	s.chosenMu.Unlock()
+	if ok && now.Sub(c.read) < chosenTTL && !now.Before(c.read) {
+		return c.lang, nil
+	}
+	lang, err := s.langs.Preferences.Language(ctx, actor.Platform, actor.UserID)
+	if err != nil {
+		return "", err
+	}
+	s.rememberChoice(actor, lang, now)
+	return lang, nil
+}
+
+// rememberChoice keeps actor's choice in memory, as read or just made.
+func (s *Service) rememberChoice(actor Actor, lang string, at time.Time) {
+	s.chosenMu.Lock()
+	defer s.chosenMu.Unlock()
+	if s.chosen == nil || len(s.chosen) >= chosenMost {
+		s.chosen = map[chosenKey]chosen{}
+	}
+	s.chosen[chosenKey{actor.Platform, actor.UserID}] = chosen{lang: lang, read: at}
 }

@@ -54,6 +54,7 @@ func (s *Service) runLanguage(ctx context.Context, req *Request) (Reply, error) 
 		if err := s.langs.Preferences.SetLanguage(ctx, a.Platform, a.UserID, "", s.now()); err != nil {
 			return Reply{}, err
 		}
+		s.rememberChoice(a, "", s.now())
 		lang, source := s.LanguageOf(ctx, a, req.Wiki)
 		return Reply{Title: i18n.M("wikimod-language-forgotten-title"),
 			Text: i18n.Lines(i18n.M("wikimod-language-now", languageName(lang)), languageSource(source))}, nil
@@ -64,6 +65,7 @@ func (s *Service) runLanguage(ctx context.Context, req *Request) (Reply, error) 
 	if err := s.langs.Preferences.SetLanguage(ctx, a.Platform, a.UserID, code, s.now()); err != nil {
 		return Reply{}, err
 	}
+	s.rememberChoice(a, code, s.now())
 	// The reply is in the language just chosen: the service reads the
 	// choice back when it renders it.
 	text := i18n.M("wikimod-language-set-text")

@@ -3,10 +3,13 @@ package commands_test
 import (
 	"context"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/internal/testenv"
+	"github.com/wikimod/wikimod/internal/testwait"
 )
 
 // TestLanguageChoiceComesFirst: /language CODE is kept per chat user and
@@ -97,5 +100,63 @@ func TestTheWikiSpeaksTheReadersLanguage(t *testing.T) {
 		if !r.OK() || !strings.Contains(r.String(), tc.level+" (sysop)") {
 			t.Errorf("%s: /protect: %q; want the wiki's %q beside the code", tc.lang, r.String(), tc.level)
 		}
+	}
+}
+
+// countingPrefs is a PreferenceStore another replica also writes to
+// (Set), counting the reads that reach it.
+type countingPrefs struct {
+	mu    sync.Mutex
+	langs map[string]string
+	reads int
+}
+
+func (p *countingPrefs) Language(_ context.Context, platform, user string) (string, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reads++
+	return p.langs[platform+":"+user], nil
+}
+
+func (p *countingPrefs) SetLanguage(_ context.Context, platform, user, lang string, _ time.Time) error {
+	p.Set(platform+":"+user, lang)
+	return nil
+}
+
+func (p *countingPrefs) Set(key, lang string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.langs[key] = lang
+}
+
+// TestChosenLanguageIsReadOnceInAWhile: a person's choice is read from the
+// store once and then kept for a while (every command renders more than
+// once); their own /language takes effect at once; a choice made through
+// another replica reaches this one within 30 seconds of the clock.
+func TestChosenLanguageIsReadOnceInAWhile(t *testing.T) {
+	clock := testwait.NewClock(time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC))
+	prefs := &countingPrefs{langs: map[string]string{}}
+	env := testenv.New(t, wiki, testenv.Options{Now: clock.Now, Languages: commands.LanguageConfig{Preferences: prefs}})
+	ctx := context.Background()
+	a := commands.Actor{Platform: "console", UserID: "cache-user", UserName: "cache-user", Channel: "test"}
+	for range 3 {
+		if r := env.Service.ExecuteLine(ctx, a, "/help"); r.Localizer.Lang != "en" {
+			t.Fatalf("reply in %q, want en", r.Localizer.Lang)
+		}
+	}
+	if prefs.reads != 1 {
+		t.Errorf("%d reads of the person's choice for 3 commands, want 1", prefs.reads)
+	}
+	if r := env.Service.ExecuteLine(ctx, a, "/language tr"); r.Localizer.Lang != "tr" {
+		t.Errorf("/language tr answered in %q, want tr at once", r.Localizer.Lang)
+	}
+	prefs.Set("console:cache-user", "zh-hans") // another replica's /language
+	clock.Add(29 * time.Second)
+	if r := env.Service.ExecuteLine(ctx, a, "/help"); r.Localizer.Lang != "tr" {
+		t.Errorf("within 30 s: %q, want tr (kept)", r.Localizer.Lang)
+	}
+	clock.Add(2 * time.Second)
+	if r := env.Service.ExecuteLine(ctx, a, "/help"); r.Localizer.Lang != "zh-hans" {
+		t.Errorf("after 30 s: %q, want zh-hans (another replica's choice)", r.Localizer.Lang)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/wikimod/wikimod/i18n"
@@ -314,6 +315,8 @@ type Service struct {
 	onRefusal   func(platform, kind, source, detail string)
 	platforms   map[string]Platform
 	langs       LanguageConfig
+	chosenMu    sync.Mutex
+	chosen      map[chosenKey]chosen // people's /language choices, read recently
 }
 
 // New checks cfg and returns a service.
