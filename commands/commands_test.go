@@ -433,7 +433,7 @@ func TestUnknownCommandAndHelp(t *testing.T) {
 		t.Errorf("unknown command not audited: %+v", rec)
 	}
 	r = run(t, env, nobody, `/help`)
-	if !r.OK() || len(r.Fields) != 5 {
+	if !r.OK() || len(r.Fields) != 6 { // the four, /batch (its buttons) and /help
 		t.Errorf("help: %s", r.String())
 	}
 	r = run(t, env, admin, `/help protect`)

@@ -94,8 +94,7 @@ func (s *Service) Localizer(ctx context.Context, wiki *Wiki, lang string) i18n.L
 	if wiki == nil {
 		return l
 	}
-	keys := wikiMessageKeys(ctx, wiki.Client)
-	msgs, err := wiki.Client.Messages(ctx, lang, keys...)
+	msgs, err := s.wikiWords(ctx, wiki, lang)
 	if err != nil {
 		s.log.Warn("reading the wiki's messages", "wiki", wiki.Name, "lang", lang, "err", err)
 		return l
@@ -116,12 +115,17 @@ var wikiMessages = []string{
 
 // wikiMessageKeys lists the wiki messages a localizer preloads for a wiki:
 // wikiMessages and the names of the wiki's protection types and levels.
-func wikiMessageKeys(ctx context.Context, c *mw.Client) []string {
-	keys := append([]string(nil), wikiMessages...)
-	site, err := c.SiteInfo(ctx)
+// They are worked out once for each site information the wiki's client
+// reads (so again after the wiki's settings are read anew).
+func wikiMessageKeys(ctx context.Context, w *Wiki) []string {
+	site, err := w.Client.SiteInfo(ctx)
 	if err != nil {
-		return keys
+		return wikiMessages
 	}
+	if k := w.msgKeys.Load(); k != nil && k.site == site {
+		return k.keys
+	}
+	keys := append([]string(nil), wikiMessages...)
 	for _, t := range site.Restrictions.Types {
 		keys = append(keys, mw.RestrictionMessage(t))
 	}
@@ -130,7 +134,14 @@ func wikiMessageKeys(ctx context.Context, c *mw.Client) []string {
 			keys = append(keys, mw.LevelMessage(l))
 		}
 	}
+	w.msgKeys.Store(&siteKeys{site: site, keys: keys})
 	return keys
+}
+
+// siteKeys are the wiki messages to preload for one site information.
+type siteKeys struct {
+	site *mw.SiteInfo
+	keys []string
 }
 
 // localizeWithin bounds the reading of a language and the wiki's words for
@@ -216,4 +227,39 @@ func (s *Service) rememberChoice(actor Actor, lang string, at time.Time) {
 		s.chosen = map[chosenKey]chosen{}
 	}
 	s.chosen[chosenKey{actor.Platform, actor.UserID}] = chosen{lang: lang, read: at}
+}
+
+// wordsTTL bounds how long a wiki's words in one language are reused as
+// read, before they are asked of the client again (whose own cache then
+// answers, until it too expires).
+const wordsTTL = time.Hour
+
+// words are a wiki's messages in one language, as read for the keys of
+// one site information.
+type words struct {
+	keys *siteKeys
+	msgs map[string]string
+	read time.Time
+}
+
+// wikiWords returns the wiki's messages a Localizer preloads, in lang: the
+// same map for every reply within wordsTTL, so that a warm reply reads a
+// map rather than making one.
+func (s *Service) wikiWords(ctx context.Context, w *Wiki, lang string) (map[string]string, error) {
+	keys := wikiMessageKeys(ctx, w)
+	k := w.msgKeys.Load()
+	now := s.now()
+	if v, ok := w.words.Load(lang); ok {
+		if ws := v.(*words); ws.keys == k && k != nil && now.Sub(ws.read) < wordsTTL && !now.Before(ws.read) {
+			return ws.msgs, nil
+		}
+	}
+	msgs, err := w.Client.Messages(ctx, lang, keys...)
+	if err != nil {
+		return nil, err
+	}
+	if k != nil {
+		w.words.Store(lang, &words{keys: k, msgs: msgs, read: now})
+	}
+	return msgs, nil
 }

@@ -37,8 +37,9 @@ var protectTypes = []string{"edit", "move", "create", "upload"}
 
 func (s *Service) protectCommand() Command {
 	params := []Param{
-		{Name: "title", Description: i18n.M("wikimod-param-protect-title"), Required: true, Titles: true},
+		{Name: "title", Description: i18n.M("wikimod-param-protect-title"), Titles: true},
 	}
+	params = append(params, batchParams...)
 	for _, t := range protectTypes {
 		params = append(params, Param{Name: t, Description: i18n.M("wikimod-param-protect-level", t), Levels: true})
 	}
@@ -62,7 +63,7 @@ func (s *Service) protectCommand() Command {
 			Name:       cmdProtect,
 			Summary:    i18n.M("wikimod-command-protect-summary"),
 			Positional: "title",
-			Usage:      `/protect TITLE [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade] [exact]`,
+			Usage:      `/protect TITLE|titles="A|B"|category=NAME|prefix=TEXT [edit=LEVEL] [move=LEVEL] [create=LEVEL] [upload=LEVEL] [expiry=EXPIRY] [reason=TEXT] [cascade] [exact]`,
 			Help:       i18n.M("wikimod-command-protect-help"),
 			Right:      mw.RightProtect,
 			Grant:      `protect ("Protect and unprotect pages")`,
@@ -97,6 +98,10 @@ func (s *Service) runProtect(ctx context.Context, req *Request) (Reply, error) {
 	pr, err := parseProtect(req.Spec, req.Args, req.Site)
 	if err != nil {
 		return Reply{}, err
+	}
+	if pr.batch != nil {
+		// Many pages: a preview first (protectbatch.go).
+		return s.previewProtectBatch(ctx, req, pr)
 	}
 	// The page's protections now: the plan keeps those not named, and the
 	// reply tells what changed. Its protect log comes in the same request,
@@ -653,6 +658,9 @@ type protectRequest struct {
 	// view is set for a page named alone: show its protection, change
 	// nothing.
 	view bool
+	// batch names many pages instead of title (titles=, category=,
+	// prefix=): see protectbatch.go.
+	batch *batchSource
 }
 
 // page names the page for replies: its title, or its id.
@@ -667,6 +675,7 @@ func (r protectRequest) page() i18n.Message {
 // against the wiki's own.
 func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, error) {
 	var p protectRequest
+	var err error
 	types := site.Restrictions.Types
 	var levels []string
 	for _, l := range site.Restrictions.Levels {
@@ -699,6 +708,9 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 	case !hasTitle:
 		title = strings.Join(words, " ")
 	}
+	if p.batch, err = parseBatchSource(args, title); err != nil {
+		return p, err
+	}
 	title = strings.TrimSpace(title)
 	if len(title) > maxTitleBytes {
 		// Not the wiki's fault, and not worth a request: no wiki takes it.
@@ -713,7 +725,7 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 			return p, usage("wikimod-protect-title-and-pageid")
 		}
 		p.pageID = n
-	} else if title == "" {
+	} else if title == "" && p.batch == nil {
 		return p, usage("wikimod-protect-which-page", spec.Usage)
 	}
 	p.title = title
@@ -768,6 +780,9 @@ func parseProtect(spec Spec, args Args, site *mw.SiteInfo) (protectRequest, erro
 			e = "infinite"
 		}
 		p.changes = append(p.changes, ProtectChange{Type: t, Level: level, Expiry: e})
+	}
+	if len(p.changes) == 0 && p.batch != nil {
+		return p, usage("wikimod-batch-say-which", keyList(types, "="), levelNames(levels), len(levels))
 	}
 	if len(p.changes) == 0 {
 		// The page alone: show its protection and its past, change nothing.

@@ -41,6 +41,11 @@ type Job struct {
 	// command's, which may have expired) bounded by
 	// QueueConfig.DeliverTimeout.
 	Deliver func(ctx context.Context, r Reply)
+	// Progress, if set, shows the person how a long command goes (a batch
+	// of pages) before its final reply: each call replaces what the last
+	// showed, where the platform can (Discord's and Slack's response is
+	// edited; the console prints). The final reply replaces it in turn.
+	Progress func(ctx context.Context, r Reply)
 }
 
 // QueueConfig bounds the work waiting for the wiki. The zero value is safe.
@@ -363,7 +368,7 @@ func (s *Service) submit(ctx context.Context, job Job) (Reply, bool) {
 		s.observeDone(it.wiki, it.name, reply.Outcome, now)
 		return reply, false
 	}
-	it.write = known && cmd.Spec.Write && it.parseErr == nil && it.wiki != nil
+	it.write = known && cmd.Spec.Write && it.parseErr == nil && it.wiki != nil && (cmd.Spec.WritesWith == nil || cmd.Spec.WritesWith(it.args))
 	q.mu.Lock()
 	var refusal Reply
 	switch {
@@ -459,7 +464,7 @@ func (s *Service) runItem(it *item) {
 			it.job.Prepare(pctx, &actor)
 			cancel()
 		}
-		reply, after = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start)
+		reply, after = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start, s.progressOf(it, actor))
 		// In the language of the actor as Prepare completed them (a
 		// platform's locale may be learnt there, as Slack's is).
 		reply = s.localized(s.queue.ctx, actor, reply)

@@ -58,6 +58,10 @@ type Reply struct {
 	// Actions are buttons to offer with the reply, where the platform has
 	// them.
 	Actions []Action
+	// Confirm, when set, marks the reply as a question that Actions answer:
+	// Yes runs what the reply offers, No declines it. A platform without
+	// buttons (the console) asks it its own way.
+	Confirm *Confirmation
 	// AboutSecret is set when the reply refuses the secret the person typed
 	// (see Error.AboutSecret).
 	AboutSecret bool
@@ -78,6 +82,12 @@ type Action struct {
 	Style   string // "primary", "danger", or "" for the default
 	Command string
 	Args    map[string]string
+}
+
+// Confirmation is a yes-or-no question a reply asks (Reply.Confirm).
+type Confirmation struct {
+	Yes Action
+	No  Action
 }
 
 // Field is one label/value row of a Reply.

@@ -95,6 +95,14 @@ type Spec struct {
 	// chosen for it, it runs without one (Request.Wiki and Site nil). It
 	// must need no right.
 	NoWiki bool
+	// WritesWith, where set, tells of a Write command which runs may
+	// change the wiki: the others (a batch's cancel, which must reach it
+	// while it runs) wait in the wiki's read lane. Nil: every run may.
+	WritesWith func(Args) bool
+	// Timeout bounds a run of the command where it needs longer than one
+	// request's worth (a batch of pages, which bounds each page by the
+	// usual limit). Zero: the wiki's or the service's limit.
+	Timeout time.Duration
 }
 
 // Param returns the named parameter.
@@ -189,6 +197,14 @@ type Request struct {
 	// wait for. The reminders' sync of the protect log makes up for it
 	// should the process die in between.
 	after func(context.Context)
+	// progress shows the person how a long run goes (Job.Progress); nil
+	// where the platform cannot.
+	progress func(context.Context, Reply)
+	// sig is the request's signer, made once for the language and the
+	// linked wiki account it was made with (signer).
+	sig         *signer
+	sigLang     string
+	sigWikiUser string
 }
 
 // Check returns a denial unless the actor holds the given rights.
@@ -287,6 +303,12 @@ type Config struct {
 	// Languages are the channels' and wikis' configured languages and
 	// where people's own choices are kept.
 	Languages LanguageConfig
+	// Batches keeps the batches /protect previews for many pages at once
+	// (titles=, category=, prefix=); nil: /protect takes one page.
+	Batches BatchStore
+	// BatchLimit is the most pages one batch takes ([commands]
+	// batch_limit). Zero means DefaultBatchLimit.
+	BatchLimit int
 	// Now is the clock. Nil means time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -317,6 +339,8 @@ type Service struct {
 	langs       LanguageConfig
 	chosenMu    sync.Mutex
 	chosen      map[chosenKey]chosen // people's /language choices, read recently
+	batches     BatchStore
+	batchLimit  int
 }
 
 // New checks cfg and returns a service.
@@ -352,6 +376,8 @@ func New(cfg Config) (*Service, error) {
 		limiter:     newUserLimiter(cfg.UserLimit),
 		onRefusal:   cfg.OnRefusal,
 		platforms:   map[string]Platform{},
+		batches:     cfg.Batches,
+		batchLimit:  cmp.Or(cfg.BatchLimit, DefaultBatchLimit),
 	}
 	for _, p := range cfg.Platforms {
 		s.platforms[p.Name] = p
@@ -394,6 +420,9 @@ func New(cfg Config) (*Service, error) {
 	}
 	if s.langs.Preferences != nil {
 		all = append(all, s.languageCommand())
+	}
+	if s.batches != nil {
+		all = append(all, s.batchCommand())
 	}
 	all = append(all, cfg.Extra...)
 	all = append(all, s.helpCommand())
@@ -660,7 +689,7 @@ func (s *Service) execute(ctx context.Context, actor Actor, name string, args Ar
 		s.finishRecord(nil, rec, reply, start, nil)
 		return reply
 	}
-	reply, after := s.executeBegun(ctx, actor, w, name, args, rec, start)
+	reply, after := s.executeBegun(ctx, actor, w, name, args, rec, start, nil)
 	// A caller of Execute has the reply only when it returns: what the
 	// command left for after it is done first, so that it is done when
 	// the caller looks.
@@ -672,9 +701,9 @@ func (s *Service) execute(ctx context.Context, actor Actor, name string, args Ar
 // finishes the record. A panic in the command is recovered here: it is
 // logged with its stack, audited as failed and answered, and the process
 // goes on serving. The caller runs after once the reply is out.
-func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time) (reply Reply, after func()) {
+func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time, progress func(context.Context, Reply)) (reply Reply, after func()) {
 	cmd, known := s.commands[name]
-	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, Wiki: w, svc: s}
+	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, Wiki: w, svc: s, progress: progress}
 	defer func() {
 		if p := recover(); p != nil {
 			reply = s.panicked(name, p, secretValues(cmd.Spec, args))
@@ -744,7 +773,7 @@ func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
 		reply.Outcome = cmp.Or(reply.Outcome, OutcomeOK)
 		return reply
 	}
-	ctx, cancel := context.WithTimeout(ctx, cmp.Or(req.Wiki.Timeout, s.timeout))
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(cmd.Spec.Timeout, req.Wiki.Timeout, s.timeout))
 	defer cancel()
 	secrets := secretValues(cmd.Spec, req.Args)
 	// The wiki writes its errors and warnings in the language the person

@@ -48,12 +48,18 @@ func (r *Request) ReasonShortened(reason string) bool { return r.signer().shorte
 // SignedReason made for the request.
 func (r *Request) personReason(comment string) string { return r.signer().person(comment) }
 
+// signer is the request's signer, made once: a command signs, measures
+// and reads back its reason more than once.
 func (r *Request) signer() signer {
 	lang := ""
 	if r.Site != nil {
 		lang = r.Site.Lang
 	}
-	return r.svc.signer(lang, r.Actor)
+	if r.sig == nil || r.sigLang != lang || r.sigWikiUser != r.Actor.WikiUser {
+		sig := r.svc.signer(lang, r.Actor)
+		r.sig, r.sigLang, r.sigWikiUser = &sig, lang, r.Actor.WikiUser
+	}
+	return *r.sig
 }
 
 // wikiLanguage is w's content language, or "" (English) when there is no

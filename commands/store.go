@@ -51,6 +51,7 @@ type Store interface {
 
 	LeaseStore
 	AlertStore
+	BatchStore
 
 	// AdoptWiki gives the default wiki's rows (DefaultWiki: those kept
 	// while wikimod served one wiki) to the wiki called name, in one

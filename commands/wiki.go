@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/wikimod/wikimod/i18n"
@@ -34,6 +36,11 @@ type Wiki struct {
 	MaxConcurrent int
 
 	accounts *accountCache // what linked accounts hold here
+	// msgKeys are the wiki's messages a Localizer preloads, for the site
+	// information they were worked out from (wikiMessageKeys).
+	msgKeys atomic.Pointer[siteKeys]
+	// words are the wiki's messages by language (wikiWords).
+	words sync.Map
 }
 
 // Routes pick the wiki of a command that names none: the channel's

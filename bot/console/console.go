@@ -162,12 +162,23 @@ func (a *Adapter) Run(ctx context.Context) error {
 	sc := bufio.NewScanner(a.cfg.In)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	a.prompt()
+	// asked is the question the last reply asked (a batch's preview): the
+	// next line answers it, y for yes and anything else no.
+	var asked *commands.Confirmation
 	for sc.Scan() {
 		a.screen.inputRead()
 		if ctx.Err() != nil {
 			return nil
 		}
 		line := strings.TrimSpace(sc.Text())
+		if q := asked; q != nil {
+			asked = nil
+			act := q.No
+			if strings.EqualFold(line, "y") {
+				act = q.Yes
+			}
+			line = "/" + act.Command + formatArgs(act.Args)
+		}
 		if line == "" || strings.HasPrefix(line, "#") {
 			a.prompt()
 			continue
@@ -176,7 +187,13 @@ func (a *Adapter) Run(ctx context.Context) error {
 			return nil
 		}
 		r := a.run(ctx, actor, line)
-		a.print(r.Plain(a.withTimes(context.WithoutCancel(ctx), r.Localizer, r.Wiki)) + "\n\n")
+		l := a.withTimes(context.WithoutCancel(ctx), r.Localizer, r.Wiki)
+		if r.Confirm != nil {
+			asked = r.Confirm
+			a.print(r.Plain(l) + "\n" + l.T("wikimod-console-confirm") + "\n\n")
+		} else {
+			a.print(r.Plain(l) + "\n\n")
+		}
 		a.prompt()
 	}
 	if ctx.Err() != nil {
@@ -191,7 +208,11 @@ func (a *Adapter) Run(ctx context.Context) error {
 func (a *Adapter) run(ctx context.Context, actor commands.Actor, line string) commands.Reply {
 	replies := make(chan commands.Reply, 1)
 	refusal, ok := a.cfg.Service.Submit(ctx, commands.Job{Actor: actor, Line: line,
-		Deliver: func(_ context.Context, r commands.Reply) { replies <- r }})
+		Deliver: func(_ context.Context, r commands.Reply) { replies <- r },
+		// A long command's progress is printed as it goes.
+		Progress: func(ctx context.Context, r commands.Reply) {
+			a.screen.interject(r.Plain(a.withTimes(ctx, r.Localizer, r.Wiki)) + "\n\n")
+		}})
 	if !ok {
 		return refusal
 	}

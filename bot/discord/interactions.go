@@ -2,6 +2,7 @@ package discord
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -13,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -239,15 +241,44 @@ func (a *Adapter) autocomplete(ctx context.Context, i *discordgo.Interaction, ac
 		if known && ok && p.Wiki {
 			return suggestions(matchingWikis(a.cfg.Service.Wikis(), prefix))
 		}
-		if !known || !ok || !p.Titles {
+		if !known || !ok {
 			break
 		}
 		// Discord waits three seconds for the answer.
 		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
+		if cs, ok := a.cfg.Service.(choiceSuggester); ok && commands.WikiChoices(spec.Name, p.Name) != commands.NoChoices {
+			return choiceSuggestions(cs.SuggestChoices(ctx, actor, wiki, spec.Name, p.Name, prefix, maxChoices))
+		}
+		if !p.Titles {
+			break
+		}
 		return suggestions(a.cfg.Service.SuggestTitles(ctx, actor, wiki, prefix, 25))
 	}
 	return suggestions(nil)
+}
+
+// choiceSuggester is the service's ability to offer the wiki's own choices
+// for a parameter (commands.Service.SuggestChoices); a service without it
+// offers none, and the member types the value.
+type choiceSuggester interface {
+	SuggestChoices(ctx context.Context, actor commands.Actor, wiki, command, param, typed string, limit int) []commands.Choice
+}
+
+// choiceSuggestions is an autocomplete answer offering the wiki's own
+// choices (an expiry, a reason), each shown in the wiki's words and sending
+// its value. A value past Discord's 100 characters cannot be offered (the
+// member's own text is still sent as typed); a label past them is cut.
+func choiceSuggestions(cs []commands.Choice) *discordgo.InteractionResponse {
+	choices := []*discordgo.ApplicationCommandOptionChoice{}
+	for _, c := range cs {
+		if c.Value == "" || utf8.RuneCountInString(c.Value) > 100 {
+			continue
+		}
+		choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: truncate(cmp.Or(c.Label, c.Value), 100), Value: c.Value})
+	}
+	return &discordgo.InteractionResponse{Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+		Data: &discordgo.InteractionResponseData{Choices: choices}}
 }
 
 // matchingWikis are the wiki names that contain what was typed, at most
@@ -475,6 +506,9 @@ func (a *Adapter) runLater(ctx context.Context, i *discordgo.Interaction, actor 
 		Args:         args,
 		AnswerWithin: tokenLife,
 		Acked:        acked,
+		// A long command's progress replaces the deferred response, as
+		// its final reply does in turn.
+		Progress: func(ctx context.Context, reply commands.Reply) { a.editOriginal(ctx, &it, reply) },
 		Deliver: func(ctx context.Context, reply commands.Reply) {
 			a.editOriginal(ctx, &it, reply)
 			if channel := a.noticeChannel(reply.Wiki); reply.Announce && channel != "" {
@@ -505,7 +539,14 @@ func (a *Adapter) editOriginal(ctx context.Context, i *discordgo.Interaction, re
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.PostTimeout)
 	defer cancel()
 	embeds := []*discordgo.MessageEmbed{Embed(reply)}
-	edit := &discordgo.WebhookEdit{Embeds: &embeds, AllowedMentions: &discordgo.MessageAllowedMentions{}}
+	// The reply's buttons (a batch's Confirm and Cancel, or Stop while it
+	// runs); none clears those an earlier edit showed.
+	buttons, err := Buttons(reply.Actions, localizer(reply.Localizer))
+	if err != nil {
+		a.log.Warn("discord: a reply's buttons left out", "command", reply.Command, "err", err)
+	}
+	buttons = append([]discordgo.MessageComponent{}, buttons...)
+	edit := &discordgo.WebhookEdit{Embeds: &embeds, Components: &buttons, AllowedMentions: &discordgo.MessageAllowedMentions{}}
 	if _, err := a.session.InteractionResponseEdit(i, edit, discordgo.WithContext(ctx)); err != nil {
 		a.countFailure("result")
 		a.log.Warn("discord: cannot post a result", "command", reply.Command, "outcome", reply.Outcome, "interaction", i.ID, "err", explainREST(scrub(err)))

@@ -125,7 +125,9 @@ func ApplicationCommands(specs []commands.Spec, r mw.Restrictions, wikis []strin
 				Description:              desc,
 				DescriptionLocalizations: descs,
 				Required:                 p.Required,
-				Autocomplete:             p.Titles, // page titles are suggested from the wiki
+				// Page titles are suggested from the wiki, and so are its own
+				// expiries and reasons; anything else may still be typed.
+				Autocomplete: p.Titles || commands.WikiChoices(sp.Name, p.Name) != commands.NoChoices,
 			}
 			switch {
 			case p.Flag:

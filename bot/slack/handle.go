@@ -132,6 +132,7 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 	}
 	to := target{responseURL: ic.ResponseURL, channel: channel, user: ic.User.ID}
 	deliver := func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) }
+	progress := func(ctx context.Context, r commands.Reply) { a.showProgress(ctx, to, r) }
 	var releases []func()
 	for _, act := range ic.ActionCallback.BlockActions {
 		if !strings.HasPrefix(act.ActionID, actionPrefix) {
@@ -142,7 +143,7 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 			a.log.Warn("slack: a button press carried an unreadable value", "action_id", act.ActionID, "err", err)
 			continue
 		}
-		refusal, ok, release := a.submit(a.actor(ic.User.ID, ic.User.Name, ic.Team.ID, channel), "", cmd, args, deliver)
+		refusal, ok, release := a.submitShowing(a.actor(ic.User.ID, ic.User.Name, ic.Team.ID, channel), "", cmd, args, deliver, progress)
 		if !ok {
 			// The acknowledgement of a button carries no message: say it
 			// privately instead.
@@ -258,6 +259,25 @@ func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
 		if err := a.postMessage(ctx, channel, fallbackText(news), withFooter(headBlocks(news), news, to.user)); err != nil {
 			a.log.Error("slack: could not announce in the notice channel", "command", r.Command, "err", err)
 		}
+	}
+}
+
+// showProgress shows how a long command pressed from a message goes (a
+// batch of pages): it replaces that message, through the press's response
+// URL, each time with the latest.
+func (a *Adapter) showProgress(ctx context.Context, to target, r commands.Reply) {
+	if to.responseURL == "" {
+		return
+	}
+	mine := render(r, i18n.Localizer{})
+	err := slack.PostWebhookCustomHTTPContext(ctx, to.responseURL, a.cfg.HTTPClient, &slack.WebhookMessage{
+		ResponseType:    slack.ResponseTypeEphemeral,
+		ReplaceOriginal: true,
+		Text:            fallbackText(mine),
+		Blocks:          &slack.Blocks{BlockSet: replyBlocks(mine)},
+	})
+	if err != nil {
+		a.log.Warn("slack: showing progress failed", "command", r.Command, "err", scrubURL(err))
 	}
 }
 

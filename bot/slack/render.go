@@ -48,16 +48,17 @@ type rendered struct {
 	l      i18n.Localizer
 	// times are the date markups in the words, which are Slack's to
 	// read and so kept as they are where the words are escaped.
-	times []string
+	times    []string
+	escTimes []string // times as escape writes them, made once
 }
 
 // render puts r into words with l (r.Localizer when l is zero), with
 // Slack's way of writing times and Slack's command names.
-func render(r commands.Reply, l i18n.Localizer) rendered {
+func render(r commands.Reply, l i18n.Localizer) *rendered {
 	if l.Lang == "" {
 		l = r.Localizer
 	}
-	out := rendered{r: r}
+	out := &rendered{r: r}
 	l.Time = func(t i18n.Time) string {
 		mark := slackTime(t)
 		out.times = append(out.times, mark)
@@ -98,9 +99,20 @@ func render(r commands.Reply, l i18n.Localizer) rendered {
 // esc escapes words of the reply for mrkdwn (see escape), except the date
 // markups render wrote into them.
 func (r *rendered) esc(s string) string {
+	if !strings.ContainsAny(s, "&<>") {
+		return s
+	}
 	s = escape(s)
-	for _, mark := range r.times {
-		s = strings.ReplaceAll(s, escape(mark), mark)
+	if len(r.times) > 0 && r.escTimes == nil {
+		r.escTimes = make([]string, len(r.times))
+		for i, mark := range r.times {
+			r.escTimes[i] = escape(mark)
+		}
+	}
+	for i, mark := range r.escTimes {
+		if strings.Contains(s, mark) {
+			s = strings.ReplaceAll(s, mark, r.times[i])
+		}
 	}
 	return s
 }
@@ -121,13 +133,13 @@ func slackTime(t i18n.Time) string {
 // replyBlocks renders a reply as Block Kit: the title and explanation, the
 // fields (each protection and its expiry, for /protect) as a two-column
 // section, a link to the page, and the reply's actions as buttons.
-func replyBlocks(r rendered) []slack.Block {
+func replyBlocks(r *rendered) []slack.Block {
 	return withFooter(headBlocks(r), r, "")
 }
 
 // headBlocks renders the part of a reply that is the same in every copy of
 // it in one language: the title and explanation, and the fields.
-func headBlocks(r rendered) []slack.Block {
+func headBlocks(r *rendered) []slack.Block {
 	icon, space := "", ""
 	if i := outcomeIcons[r.r.Outcome]; i != "" && r.title != "" {
 		icon, space = i, " "
@@ -156,7 +168,7 @@ func headBlocks(r rendered) []slack.Block {
 // withFooter returns head followed by the rest of the reply: the link to
 // the page, who did it (by, a Slack user id, for announcements), and the
 // buttons. head is not changed.
-func withFooter(head []slack.Block, r rendered, by string) []slack.Block {
+func withFooter(head []slack.Block, r *rendered, by string) []slack.Block {
 	blocks := make([]slack.Block, len(head), len(head)+2)
 	copy(blocks, head)
 
@@ -201,7 +213,7 @@ func withFooter(head []slack.Block, r rendered, by string) []slack.Block {
 
 // fallbackText is the plain text Slack shows where blocks are not shown:
 // notifications, and clients without Block Kit.
-func fallbackText(r rendered) string {
+func fallbackText(r *rendered) string {
 	return truncate(r.esc(r.plain), maxSectionText)
 }
 

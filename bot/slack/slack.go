@@ -343,6 +343,12 @@ func (a *Adapter) withGroups(ctx context.Context, act *commands.Actor) {
 // never arrives before the "Working on it" it follows. It returns the
 // refusal to acknowledge with when the command was not taken.
 func (a *Adapter) submit(act commands.Actor, line, name string, args commands.Args, deliver func(ctx context.Context, r commands.Reply)) (commands.Reply, bool, func()) {
+	return a.submitShowing(act, line, name, args, deliver, nil)
+}
+
+// submitShowing is submit with a way to show a long command's progress
+// (commands.Job.Progress); nil shows none.
+func (a *Adapter) submitShowing(act commands.Actor, line, name string, args commands.Args, deliver, progress func(ctx context.Context, r commands.Reply)) (commands.Reply, bool, func()) {
 	g := &ackGate{acked: make(chan struct{})}
 	reply, ok := a.cfg.Service.Submit(a.ctx, commands.Job{
 		Actor:        act,
@@ -353,6 +359,7 @@ func (a *Adapter) submit(act commands.Actor, line, name string, args commands.Ar
 		Prepare:      a.prepare,
 		Acked:        g.acked,
 		Deliver:      deliver,
+		Progress:     progress,
 	})
 	return reply, ok, g.release
 }

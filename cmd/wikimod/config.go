@@ -129,6 +129,9 @@ type CommandsConfig struct {
 	// many at once (zero: 10).
 	UserRate  int `toml:"user_rate"`
 	UserBurst int `toml:"user_burst"`
+	// BatchLimit bounds the pages one /protect takes at once (titles=,
+	// category=, prefix=). Zero means 100.
+	BatchLimit int `toml:"batch_limit"`
 }
 
 // AccessConfig is one [[access]] rule.

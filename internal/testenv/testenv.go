@@ -49,6 +49,9 @@ type Options struct {
 	UserLimit commands.UserLimit
 	// Timeout bounds one command; zero means the service's default.
 	Timeout time.Duration
+	// BatchLimit bounds the pages of one batch /protect; zero means the
+	// service's default.
+	BatchLimit int
 	// Transport, if set, carries the bot session's requests to the wiki
 	// (tests put faults between the bot and the wiki with it).
 	Transport http.RoundTripper
@@ -194,7 +197,7 @@ func New(tb testing.TB, wiki *devwiki.Wiki, opts Options) *Env {
 		Extra: extra, OnProtect: onProtect, Observe: env.Metrics.ObserveCommand, Now: opts.Now,
 		Queue: opts.Queue, Timeout: opts.Timeout, Logger: logger, UserLimit: userLimit, Platforms: Platforms,
 		OnRefusal: func(platform, kind, source, detail string) { env.Metrics.SecurityEvent(platform, kind) },
-		Languages: langs,
+		Languages: langs, Batches: env.DB, BatchLimit: opts.BatchLimit,
 	})
 	if err != nil {
 		tb.Fatal(err)

@@ -92,6 +92,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"AlertsPrune", testAlertsPrune},
 		{"AlertsDumpRestore", testAlertsDumpRestore},
 		{"AlertsAdoptWiki", testAlertsAdoptWiki},
+		{"BatchLifecycle", testBatchLifecycle},
+		{"BatchClaimedOnceByConcurrentReplicas", testBatchClaimedOnceByConcurrentReplicas},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()

@@ -112,7 +112,10 @@ func main() {
 			for c := range work {
 				text := c.form.Get("text")
 				outcome.Exec("pending", "", c.audit)
-				req, _ := http.NewRequest(http.MethodGet, api+"?action=query&format=json&formatversion=2&prop=info&inprop=protection&titles="+url.QueryEscape(text), nil)
+				// The page and its protect log in one read, as a bot that
+				// tells the page's protection history must read them.
+				req, _ := http.NewRequest(http.MethodGet, api+"?action=query&format=json&formatversion=2&prop=info&inprop=protection&titles="+url.QueryEscape(text)+
+					"&list=logevents&letype=protect&lelimit=50&leprop=ids%7Ctitle%7Ctype%7Cuser%7Ctimestamp%7Cdetails&letitle="+url.QueryEscape(text), nil)
 				call(req)
 				if v := post(api, url.Values{"action": {"protect"}, "format": {"json"}, "formatversion": {"2"}, "title": {text},
 					"protections": {"create=sysop"}, "expiry": {"1 day"}, "token": {token}}); len(v.Errors) > 0 {
