@@ -103,14 +103,55 @@ func (w *Wiki) sql(ctx context.Context, query string) (string, error) {
 // sysop has it). MediaWiki tags the rollback mw-rollback and the edits it
 // undid mw-reverted.
 func (w *Wiki) RollbackAs(ctx context.Context, user, password, title, reverted string) error {
-	s, err := w.login(ctx, user, password)
+	a, err := w.LogIn(ctx, user, password)
 	if err != nil {
 		return err
 	}
-	if err := s.write(ctx, "rollback", url.Values{
+	return a.Rollback(ctx, title, reverted)
+}
+
+// Account is a login to the wiki as a person, with their main password,
+// kept for several actions: an edit war of a test needs its edits and
+// rollbacks to come within seconds.
+type Account struct {
+	name string
+	s    *apiSession
+}
+
+// LogIn logs in to the wiki as user with their main password.
+func (w *Wiki) LogIn(ctx context.Context, user, password string) (*Account, error) {
+	s, err := w.login(ctx, user, password)
+	if err != nil {
+		return nil, err
+	}
+	return &Account{name: user, s: s}, nil
+}
+
+// Edit saves title with text as the account.
+func (a *Account) Edit(ctx context.Context, title, text string) error {
+	var res struct {
+		Edit struct {
+			Result string `json:"result"`
+		} `json:"edit"`
+	}
+	if err := a.s.write(ctx, "csrf", url.Values{
+		"action": {"edit"}, "title": {title}, "text": {text}, "summary": {"devwiki test"},
+	}, &res); err != nil {
+		return fmt.Errorf("edit %q as %s: %w", title, a.name, err)
+	}
+	if res.Edit.Result != "Success" {
+		return fmt.Errorf("edit %q as %s: result %q", title, a.name, res.Edit.Result)
+	}
+	return nil
+}
+
+// Rollback rolls back the latest edits of reverted on title as the
+// account, which needs the rollback right.
+func (a *Account) Rollback(ctx context.Context, title, reverted string) error {
+	if err := a.s.write(ctx, "rollback", url.Values{
 		"action": {"rollback"}, "title": {title}, "user": {reverted}, "summary": {"devwiki test"},
 	}, nil); err != nil {
-		return fmt.Errorf("roll back %s on %q as %s: %w", reverted, title, user, err)
+		return fmt.Errorf("roll back %s on %q as %s: %w", reverted, title, a.name, err)
 	}
 	return nil
 }
