@@ -120,6 +120,12 @@ func TestProtectInTheMembersLanguage(t *testing.T) {
 			if ps := f.env.Protections(t, title); ps["create"].Level != "sysop" {
 				t.Errorf("wiki protections = %+v", ps)
 			}
+			// wikimod's own words are the language's catalogue's, not
+			// English.
+			want := f.in(t, tc.lang, i18n.M("wikimod-protect-changed-title", title))
+			if english := f.in(t, "en", i18n.M("wikimod-protect-changed-title", title)); want == english || e.Title != want {
+				t.Errorf("title %q, want %q (not the English %q)", e.Title, want, english)
+			}
 		})
 	}
 }
