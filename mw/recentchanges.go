@@ -48,6 +48,9 @@ type RecentChangesQuery struct {
 	// Types are the kinds of change to list (rctype); nil means edits and
 	// page creations (ChangeEdit, ChangeNew).
 	Types []string
+	// Title limits the changes to one page's (rctitle); empty means every
+	// page's.
+	Title string
 	// AbuseLog, when set, reads the wiki's AbuseFilter log in the same
 	// request (list=recentchanges|abuselog), so that a follower of both
 	// sends the wiki one request: RecentChangesPage.AbuseLog holds it, or
@@ -148,6 +151,7 @@ func changesParams(q RecentChangesQuery) url.Values {
 		v.Set("rcstart", q.Start.UTC().Format(time.RFC3339))
 	}
 	setIf(v, "rccontinue", q.Continue)
+	setIf(v, "rctitle", q.Title)
 	return v
 }
 

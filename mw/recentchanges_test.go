@@ -16,7 +16,7 @@ import (
 // one back, then reads the recent changes from before, a page of two at a
 // time: oldest first, each with its ids, user and time, the rollback
 // tagged mw-rollback by MediaWiki and saved over the edit it undid
-// (old_revid), and nothing from before the start.
+// (old_revid), and nothing from before the start; and the page's alone.
 func TestRecentChangesAgainstRealWiki(t *testing.T) {
 	w := devwiki.Need(t, wiki)
 	c := newBot(t, nil, nil)
@@ -35,6 +35,12 @@ func TestRecentChangesAgainstRealWiki(t *testing.T) {
 	if err := w.RollbackAs(ctx, "Admin", devwiki.AdminPassword, title, editor); err != nil {
 		t.Fatal(err)
 	}
+
+	// MediaWiki lists an edit in deferred updates, after it answered.
+	testwait.For(t, "the wiki to list the rollback", func() bool {
+		page, err := c.RecentChanges(ctx, mw.RecentChangesQuery{Title: title})
+		return err == nil && len(page.Changes) == 3
+	})
 
 	var mine []mw.RecentChange
 	q := mw.RecentChangesQuery{Start: since, Limit: 2}
@@ -77,6 +83,12 @@ func TestRecentChangesAgainstRealWiki(t *testing.T) {
 	}
 	if !slices.IsSortedFunc(mine, func(a, b mw.RecentChange) int { return a.Timestamp.Compare(b.Timestamp) }) {
 		t.Errorf("not oldest first: %+v", mine)
+	}
+
+	// One page's changes alone.
+	only, err := c.RecentChanges(ctx, mw.RecentChangesQuery{Title: title})
+	if err != nil || len(only.Changes) != 3 || only.Changes[2].RCID != rollback.RCID {
+		t.Errorf("the page's changes alone: %+v, %v", only, err)
 	}
 
 	// From after the rollback, none of them.

@@ -51,11 +51,11 @@ func TestAbuseFilterHitsRaiseAnAlert(t *testing.T) {
 	title := testwait.Unique("Spammed ")
 	who := editors(t, wiki, 2)
 	since := time.Now().UTC().Add(-time.Second)
-	if err := wiki.EditAs(ctx, "Admin", devwiki.AdminPassword, title, "A clean page."); err != nil {
+	if err := as(t, wiki, "Admin", devwiki.AdminPassword).Edit(ctx, title, "A clean page."); err != nil {
 		t.Fatal(err)
 	}
 	for i, e := range []string{who[0], who[0], who[1]} {
-		if err := wiki.EditAs(ctx, e, userPassword, title, strings.Repeat("spam-link ", i+1)); err != nil {
+		if err := as(t, wiki, e, userPassword).Edit(ctx, title, strings.Repeat("spam-link ", i+1)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -139,6 +139,11 @@ type Config struct {
 	// A wiki that changes more than that in an interval is caught up over
 	// the next polls. Zero means 500.
 	Limit int
+	// Overlap is how far before where it stopped each read goes again:
+	// MediaWiki lists an edit, and tags it, in updates that run after it
+	// answered, so an edit can reach the list after a later one did. Zero
+	// means 30 seconds.
+	Overlap time.Duration
 	// Replicas, when set, says that other wikimod processes share the
 	// store: each wiki is then followed by one of them at a time, the one
 	// that holds its lease.
@@ -223,8 +228,6 @@ type wiki struct {
 	// savedChanges and savedHits are where the store says the wiki was
 	// read to.
 	savedChanges, savedHits cursor
-	seen                    map[int64]time.Time // the recent changes' ids read in the overlap
-	seenHits                map[int64]time.Time
 	// abuseOff is until when the wiki is taken to have no AbuseFilter:
 	// it said so, and is asked again after an hour.
 	abuseOff time.Time
@@ -298,6 +301,12 @@ func New(cfg Config) (*Follower, error) {
 	}
 	if cfg.Limit < 1 || cfg.Limit > 500 {
 		return nil, fmt.Errorf("alerts: limit %d is not between 1 and 500", cfg.Limit)
+	}
+	if cfg.Overlap == 0 {
+		cfg.Overlap = 30 * time.Second
+	}
+	if cfg.Overlap < 0 {
+		return nil, fmt.Errorf("alerts: overlap %s is negative", cfg.Overlap)
 	}
 	if r := cfg.Replicas; r != nil {
 		if r.Store == nil || r.Instance == "" {

@@ -181,17 +181,18 @@ func BenchmarkAlertDelay(b *testing.B) {
 				title := testwait.Unique("Delay War ")
 				who := editors(b, w, 3)
 				ctx := context.Background()
-				if err := w.EditAs(ctx, "Admin", devwiki.AdminPassword, title, "The page."); err != nil {
+				admin := as(b, w, "Admin", devwiki.AdminPassword)
+				if err := admin.Edit(ctx, title, "The page."); err != nil {
 					b.Fatal(err)
 				}
 				for _, e := range who[:2] {
 					revert(b, w, title, e)
 				}
-				if err := w.EditAs(ctx, who[2], userPassword, title, "Mine."); err != nil {
+				if err := as(b, w, who[2], userPassword).Edit(ctx, title, "Mine."); err != nil {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				if err := w.RollbackAs(ctx, "Admin", devwiki.AdminPassword, title, who[2]); err != nil {
+				if err := admin.Rollback(ctx, title, who[2]); err != nil {
 					b.Fatal(err)
 				}
 				third := time.Now()

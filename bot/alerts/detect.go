@@ -31,12 +31,23 @@ var revertTags = []string{mw.TagRollback, mw.TagUndo, mw.TagManualRevert}
 // edit is one edit of a page, as recent changes list it, kept by its
 // revision id: the revision it was saved over, who saved it and when (in
 // Unix seconds: the wiki stamps edits to the second, and a busy farm keeps
-// a few hundred thousand of these).
+// a few hundred thousand of these), and which of its tags were counted.
 type edit struct {
-	parent int64
-	user   string
-	at     int64
+	parent  int64
+	user    string
+	at      int64
+	counted tagsCounted
 }
+
+// tagsCounted says which of an edit's tags were counted: a change read
+// again (the overlap of two reads) may carry a tag it had not yet the
+// first time, and only that counts then.
+type tagsCounted uint8
+
+const (
+	revertCounted   tagsCounted = 1 << iota // it reverts others (mw-rollback, mw-undo, mw-manual-revert)
+	revertedCounted                         // others reverted it (mw-reverted)
+)
 
 // reverted is an edit that was reverted: who made it ("" when the edit is
 // older than what the follower read), who reverted it, and when.
@@ -100,8 +111,9 @@ func (d *detector) page(title string) *page {
 	return p
 }
 
-// change takes in one recent change. A change whose revision it has seen
-// already changes nothing.
+// change takes in one recent change. A change read again counts only the
+// tags it did not carry before: MediaWiki may list an edit a moment
+// before it tags it.
 func (d *detector) change(c mw.RecentChange) {
 	if c.Title == "" || c.RevID == 0 {
 		return // hidden, or not an edit
@@ -109,17 +121,36 @@ func (d *detector) change(c mw.RecentChange) {
 	if c.Timestamp.After(d.latest) {
 		d.latest = c.Timestamp
 	}
-	if _, seen := d.edits[c.RevID]; seen {
-		return
+	e, seen := d.edits[c.RevID]
+	if !seen {
+		e = edit{parent: c.OldRevID, user: c.User, at: c.Timestamp.Unix()}
+		// MediaWiki lists an edit in a deferred update, which may come
+		// after the listing of the revert that undid it: the revert
+		// counted it without knowing whose it was.
+		if p, ok := d.pages[c.Title]; ok {
+			if r, counted := p.reverted[c.RevID]; counted && r.editor == "" {
+				r.editor = c.User
+				p.reverted[c.RevID] = r
+				p.trouble = true
+			}
+		}
 	}
-	d.edits[c.RevID] = edit{parent: c.OldRevID, user: c.User, at: c.Timestamp.Unix()}
-	if c.HasTag(mw.TagReverted) {
+	undone := c.HasTag(mw.TagReverted) && e.counted&revertedCounted == 0
+	reverts := slices.ContainsFunc(revertTags, c.HasTag) && e.counted&revertCounted == 0 && c.OldRevID != 0
+	if undone {
+		e.counted |= revertedCounted
+	}
+	if reverts {
+		e.counted |= revertCounted
+	}
+	d.edits[c.RevID] = e
+	if undone {
 		if p := d.page(c.Title); !hasRev(p, c.RevID) {
 			p.reverted[c.RevID] = reverted{editor: c.User, at: c.Timestamp}
 			p.trouble = true
 		}
 	}
-	if !slices.ContainsFunc(revertTags, c.HasTag) || c.OldRevID == 0 {
+	if !reverts {
 		return
 	}
 	// The edit the revert was saved over is reverted, and so are the

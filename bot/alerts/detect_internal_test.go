@@ -91,6 +91,52 @@ func TestRevertsAreCountedOnce(t *testing.T) {
 	}
 }
 
+// TestLateTagsCount: an edit read again (the overlap of two reads) counts
+// the revert tags it did not carry the first time (MediaWiki may list an
+// edit a moment before it tags it), once; read again with the same tags,
+// nothing more.
+func TestLateTagsCount(t *testing.T) {
+	d := newDetector(DefaultRules)
+	h := &history{title: "Late"}
+	ann, rollback := h.edit("Ann", 0), h.edit("Admin", time.Second)
+	d.change(ann)
+	d.change(rollback)
+	if len(d.troubled()) != 0 {
+		t.Fatal("an untagged edit made trouble")
+	}
+	rollback.Tags = []string{mw.TagRollback}
+	b := judged(t, d, ann, rollback)
+	if b.alert.Reverts != 1 || b.alert.Editors[0] != "Ann" {
+		t.Fatalf("the late tag: %+v", b.alert)
+	}
+	ann.Tags = []string{mw.TagReverted}
+	for range 2 {
+		d.change(ann)
+		d.change(rollback)
+	}
+	if p := d.pages["Late"]; len(p.reverted) != 1 || p.reverted[ann.RevID].by != "Admin" {
+		t.Errorf("read again: %+v", p.reverted)
+	}
+}
+
+// TestARevertListedBeforeItsEdit: MediaWiki may list a revert before the
+// edit it undid (both in the same second): the edit, when it comes, names
+// its editor.
+func TestARevertListedBeforeItsEdit(t *testing.T) {
+	d := newDetector(DefaultRules)
+	h := &history{title: "Out of order"}
+	var changes []mw.RecentChange
+	for i, user := range []string{"Ann", "Bob", "Cy"} {
+		e, r := h.edit(user, time.Duration(i)*time.Minute), h.edit("Admin", time.Duration(i)*time.Minute, mw.TagRollback)
+		r.RCID, e.RCID = e.RCID, r.RCID
+		changes = append(changes, r, e)
+	}
+	b := judged(t, d, changes...)
+	if !b.meets || b.alert.Reverts != 3 || len(b.alert.Editors) != 3 {
+		t.Fatalf("reverts listed before their edits: %v %+v", b.meets, b.alert)
+	}
+}
+
 // TestRevertedTagsAloneCount: edits read with their mw-reverted tag
 // already on (after a restart) count, with their editors, even when the
 // revert itself is older than what was read.

@@ -13,12 +13,6 @@ import (
 	"github.com/wikimod/wikimod/mw"
 )
 
-// overlap is how far before its cursor a poll reads again. A change is
-// listed under the time it was saved, which can be a moment before a
-// change that reached the list first; what was read already is known by
-// its id and skipped.
-const overlap = 10 * time.Second
-
 // abuseRecheck is how long a wiki that said it has no AbuseFilter is taken
 // at its word before the follower asks for its abuse log again.
 const abuseRecheck = time.Hour
@@ -57,8 +51,8 @@ func parseCursor(s string) (cursor, error) {
 // pollResult says what one poll did.
 type pollResult struct {
 	skipped bool // another replica follows the wiki
-	changes int  // changes read that were new
-	hits    int  // abuse log hits read that were new
+	changes int  // changes read (those of the overlap again)
+	hits    int  // abuse log hits read
 	raised  int  // alerts raised
 }
 
@@ -115,9 +109,14 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 			return res, err
 		}
 	}
-	q := mw.RecentChangesQuery{Start: w.changes.at.Add(-overlap), Limit: f.cfg.Limit}
+	// Each read goes back Overlap before where the last stopped: a
+	// change is listed under the time it was saved, and MediaWiki lists
+	// (and tags) it in updates that run after it answered, so it can
+	// reach the list after a later one did. What is read again counts
+	// only what it did not have before (see detector.change).
+	q := mw.RecentChangesQuery{Start: w.changes.at.Add(-f.cfg.Overlap), Limit: f.cfg.Limit}
 	if w.rules.AbuseHits > 0 && !now.Before(w.abuseOff) {
-		q.AbuseLog = &mw.AbuseLogQuery{Start: w.hits.at.Add(-overlap), Limit: f.cfg.Limit}
+		q.AbuseLog = &mw.AbuseLogQuery{Start: w.hits.at.Add(-f.cfg.Overlap), Limit: f.cfg.Limit}
 	}
 	page, err := w.Client.RecentChanges(ctx, q)
 	if err != nil {
@@ -128,10 +127,6 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 		w.abuseOff = now.Add(abuseRecheck)
 	}
 	for _, c := range page.Changes {
-		if _, seen := w.seen[c.RCID]; seen {
-			continue
-		}
-		w.seen[c.RCID] = c.Timestamp
 		res.changes++
 		w.det.change(c)
 		if w.changes.before(c.Timestamp, c.RCID) {
@@ -140,10 +135,6 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 	}
 	if page.AbuseLog != nil {
 		for _, h := range page.AbuseLog.Hits {
-			if _, seen := w.seenHits[h.ID]; seen {
-				continue
-			}
-			w.seenHits[h.ID] = h.Timestamp
 			res.hits++
 			w.det.abuse(h)
 			if w.hits.before(h.Timestamp, h.ID) {
@@ -151,8 +142,6 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 			}
 		}
 	}
-	forgetSeen(w.seen, w.changes.at.Add(-overlap))
-	forgetSeen(w.seenHits, w.hits.at.Add(-overlap))
 
 	n, err := f.judge(ctx, w, now)
 	res.raised = n
@@ -181,16 +170,6 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 	return res, nil
 }
 
-// forgetSeen drops the ids read before the given time: a read goes back no
-// further.
-func forgetSeen(seen map[int64]time.Time, before time.Time) {
-	for id, at := range seen {
-		if at.Before(before) {
-			delete(seen, id)
-		}
-	}
-}
-
 // warmUp makes a wiki's detection state anew: from the cursors the store
 // keeps (the last reader's), moved back by the window, so that the next
 // read knows the window again; and the wiki's open alerts, so that a burst
@@ -199,7 +178,6 @@ func forgetSeen(seen map[int64]time.Time, before time.Time) {
 // follower was made.
 func (f *Follower) warmUp(ctx context.Context, w *wiki, now time.Time) error {
 	w.det = newDetector(w.rules)
-	w.seen, w.seenHits = map[int64]time.Time{}, map[int64]time.Time{}
 	w.unposted = map[int64]bool{}
 	for _, c := range []struct {
 		stream    string

@@ -3,6 +3,7 @@ package alerts_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
@@ -20,16 +21,29 @@ import (
 )
 
 // TestRestartGoesOnFromTheCursor: a follower reads two reverts (not yet an
-// edit war) and stops; the next process, which knows nothing but the
-// store, reads the third and raises the alert, counting the first two (it
-// reads the window before the cursor again). A process after that raises
-// nothing more: no alert missed, none doubled.
+// edit war), and a later edit elsewhere, and stops; the next process,
+// which knows nothing but the store, reads the third revert and raises
+// the alert, counting the first two, which are older than where its read
+// would start (it reads the window before the cursor again). A process
+// after that raises nothing more: no alert missed, none doubled.
 func TestRestartGoesOnFromTheCursor(t *testing.T) {
-	f := newFixture(t, nil)
+	const overlap = time.Second
+	f := newFixture(t, func(c *alerts.Config) { c.Overlap = overlap })
 	ctx := context.Background()
 	title := testwait.Unique("Restart War ")
 	who := editors(t, wiki, 3)
 	war(t, wiki, title, who[:2])
+	// The wiki stamps its changes with this machine's clock: an edit a
+	// few overlaps later moves the cursor past the two reverts.
+	reverted := time.Now()
+	testwait.For(t, "a few overlaps to pass", func() bool { return time.Since(reverted) > 3*overlap })
+	if err := as(t, wiki, "Admin", devwiki.AdminPassword).Edit(ctx, testwait.Unique("Restart Elsewhere "), "later"); err != nil {
+		t.Fatal(err)
+	}
+	testwait.For(t, "the wiki to list the later edit", func() bool {
+		page, err := f.env.Anon.RecentChanges(ctx, mw.RecentChangesQuery{Start: reverted.Add(3 * overlap)})
+		return err == nil && len(page.Changes) > 0
+	})
 	f.tick(t)
 	if got := f.inbox.about(title); len(got) != 0 {
 		t.Fatalf("two reverts raised %d alerts", len(got))
@@ -95,7 +109,8 @@ func newReplica(t *testing.T, dsn, name string, clock *testenv.Clock) *replica {
 		t.Fatal(err)
 	}
 	r.f, err = alerts.New(alerts.Config{Store: db, Wikis: []alerts.Wiki{{Name: commands.DefaultWiki, Client: c}}, Channels: r.inbox.channels,
-		Interval: interval, Now: clock.Now, Replicas: &alerts.Replicas{Store: db, Instance: name}})
+		Interval: interval, Now: clock.Now, Replicas: &alerts.Replicas{Store: db, Instance: name},
+		Logger: slog.New(slog.NewTextHandler(testLog{t}, &slog.HandlerOptions{Level: slog.LevelDebug})).With("replica", name)})
 	if err != nil {
 		t.Fatal(err)
 	}
