@@ -28,7 +28,6 @@ func TestMain(m *testing.M) { os.Exit(devwiki.Main(m, &wiki, &wiki2)) }
 // userPassword is the main password of the accounts the tests make to edit.
 const userPassword = "A-long-user-pass!"
 
-
 // editors makes n accounts on w that edit, with names of their own, each
 // logged in.
 func editors(t testing.TB, w *devwiki.Wiki, n int) []string {
