@@ -184,8 +184,12 @@ type Wiki struct {
 	// and in the database.
 	Name string
 	// Client reads the wiki's recent changes, abuse log, protections and
-	// protect log. Reading needs no rights: an anonymous session does.
+	// protect log. Reading needs no rights: an anonymous session does,
+	// without logging in to a wiki that has seen no command yet.
 	Client *mw.Client
+	// Session, when set, reads instead of Client on a wiki that refuses
+	// anonymous readers (readapidenied): the bot's own session.
+	Session *mw.Client
 	// Rules are this wiki's own; nil means Config.Rules.
 	Rules *Rules
 	// Channels returns this wiki's notice channels, when it posts; nil
@@ -233,6 +237,9 @@ type wiki struct {
 	abuseOff time.Time
 	// unposted are alerts raised and not yet posted everywhere.
 	unposted map[int64]bool
+	// reader is the session that reads the wiki: Client, or Session once
+	// the wiki refused Client.
+	reader *mw.Client
 }
 
 // Follower follows the wikis' recent changes and raises the alerts.
@@ -366,7 +373,7 @@ func New(cfg Config) (*Follower, error) {
 		if err := rules.check(); err != nil {
 			return nil, fmt.Errorf("alerts: wiki %s: %w", w.Name, err)
 		}
-		fw := &wiki{Wiki: w, rules: rules, offset: pollOffset(w.Name, cfg.Interval), unposted: map[int64]bool{}}
+		fw := &wiki{Wiki: w, rules: rules, offset: pollOffset(w.Name, cfg.Interval), unposted: map[int64]bool{}, reader: w.Client}
 		fw.slot = f.slotAt(fw, now)
 		f.wikis = append(f.wikis, fw)
 		f.byName[w.Name] = fw

@@ -92,15 +92,23 @@ func revert(t testing.TB, w *devwiki.Wiki, title, editor string) {
 	testwait.For(t, "the wiki to list the rollback of "+editor, func() bool { return rollbacks(t, w, title) > before })
 }
 
+// readers are the bot's sessions the tests read the wikis with, by API
+// address (a wiki may refuse anonymous readers).
+var readers sync.Map
+
 // rollbacks counts the rollbacks of title that w lists in its recent
 // changes, with their tag.
 func rollbacks(t testing.TB, w *devwiki.Wiki, title string) int {
 	t.Helper()
-	c, err := mw.New(mw.Config{APIURL: w.APIURL})
-	if err != nil {
-		t.Fatal(err)
+	c, ok := readers.Load(w.APIURL)
+	if !ok {
+		bot, err := mw.New(mw.Config{APIURL: w.APIURL, User: w.BotUser, Password: w.BotPassword})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ = readers.LoadOrStore(w.APIURL, bot)
 	}
-	page, err := c.RecentChanges(context.Background(), mw.RecentChangesQuery{Title: title})
+	page, err := c.(*mw.Client).RecentChanges(context.Background(), mw.RecentChangesQuery{Title: title})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +125,7 @@ func rollbacks(t testing.TB, w *devwiki.Wiki, title string) int {
 type inbox struct {
 	mu      sync.Mutex
 	msgs    []commands.Reply
+	taken   int // how many of msgs take returned
 	arrived chan commands.Reply
 }
 
@@ -135,6 +144,15 @@ func (b *inbox) Notify(_ context.Context, r commands.Reply) error {
 
 func (b *inbox) channels() []alerts.Channel {
 	return []alerts.Channel{{Name: "inbox", Notify: b.Notify}}
+}
+
+// take returns the alerts posted since the last take.
+func (b *inbox) take() []commands.Reply {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := b.msgs[b.taken:]
+	b.taken = len(b.msgs)
+	return out
 }
 
 // about returns the alerts posted so far about title. The wiki is shared
@@ -598,8 +616,13 @@ func TestOneRequestPerWikiPerInterval(t *testing.T) {
 			continue
 		}
 		polls++
-		if len(got) != 1 || got["recentchanges|abuselog"]+got["recentchanges"] != 1 {
-			t.Fatalf("poll %d sent %v, want one request", polls, got)
+		// The wiki is shared with other tests and runs: where its last
+		// quarter of an hour holds an edit war, its alert's post reads
+		// the page (its site information, protection and protect log).
+		posted := len(f.inbox.take())
+		reads := got["query:siteinfo"] + got["query:info"] + got["logevents"]
+		if got["recentchanges|abuselog"]+got["recentchanges"] != 1 || len(got) != 1 && (posted == 0 || reads > 3*posted) {
+			t.Fatalf("poll %d sent %v and posted %d alerts, want one request, and at most three reads a post", polls, got, posted)
 		}
 		// The first answer said the wiki has no abuse log: later ones
 		// are not asked for it.
@@ -612,6 +635,40 @@ func TestOneRequestPerWikiPerInterval(t *testing.T) {
 	}
 	if v := f.env.Metrics.Value("wikimod_alert_polls_total", "outcome", "ok"); v != 5 {
 		t.Errorf("polls ok = %v, want 5", v)
+	}
+}
+
+// TestAPrivateWikiIsReadWithTheBotsSession: a wiki that anonymous readers
+// may not read refuses the follower's anonymous session; the follower
+// reads it with the bot's session from then on, and its edit war is
+// announced.
+func TestAPrivateWikiIsReadWithTheBotsSession(t *testing.T) {
+	w := devwiki.Need(t, wiki2)
+	ctx := context.Background()
+	if err := w.AllowAnonymousReading(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := w.AllowAnonymousReading(context.Background(), true); err != nil {
+			t.Error(err)
+		}
+	})
+	anon, err := mw.New(mw.Config{APIURL: w.APIURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bot, err := mw.New(mw.Config{APIURL: w.APIURL, User: w.BotUser, Password: w.BotPassword})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := anon.RecentChanges(ctx, mw.RecentChangesQuery{Limit: 1}); mw.ErrorCode(err) != "readapidenied" {
+		t.Fatalf("an anonymous read of the private wiki: %v", err)
+	}
+	f := newFixture(t, func(c *alerts.Config) { c.Wikis = []alerts.Wiki{{Name: "private", Client: anon, Session: bot}} })
+	title := testwait.Unique("Private War ")
+	war(t, w, title, editors(t, w, 3))
+	if got := f.alertWithin(t, 2, title); len(got) != 1 {
+		t.Fatalf("%d alerts about the private wiki's war", len(got))
 	}
 }
 

@@ -128,7 +128,7 @@ func sendError(err error) string {
 func (f *Follower) notice(ctx context.Context, w *wiki, a commands.Alert, now time.Time) commands.Reply {
 	levels := []string{"", mw.LevelAutoconfirmed, mw.LevelSysop}
 	url := ""
-	if site, err := w.Client.SiteInfo(ctx); err == nil {
+	if site, err := w.reader.SiteInfo(ctx); err == nil {
 		if len(site.Restrictions.Levels) > 0 {
 			levels = site.Restrictions.Levels
 		}
@@ -138,14 +138,14 @@ func (f *Follower) notice(ctx context.Context, w *wiki, a commands.Alert, now ti
 	}
 	var current []mw.PageProtection
 	protectionKnown := false
-	if states, err := w.Client.PageStates(ctx, a.Title); err == nil {
+	if states, err := w.reader.PageStates(ctx, a.Title); err == nil {
 		current, protectionKnown = states[a.Title].Protections, true
 	} else {
 		f.log.Warn("alerts: reading a page's protection for an alert", "wiki", w.Name, "title", a.Title, "err", err)
 	}
 	var history i18n.Message
 	var log []mw.LogEvent
-	if page, err := w.Client.LogEvents(ctx, mw.LogEventsQuery{Type: mw.LogProtect, Title: a.Title, Limit: historyRead}); err == nil {
+	if page, err := w.reader.LogEvents(ctx, mw.LogEventsQuery{Type: mw.LogProtect, Title: a.Title, Limit: historyRead}); err == nil {
 		log = page.Events
 		history = commands.HistoryLine(log, now)
 		if history.IsZero() {

@@ -118,7 +118,12 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 	if w.rules.AbuseHits > 0 && !now.Before(w.abuseOff) {
 		q.AbuseLog = &mw.AbuseLogQuery{Start: w.hits.at.Add(-f.cfg.Overlap), Limit: f.cfg.Limit}
 	}
-	page, err := w.Client.RecentChanges(ctx, q)
+	page, err := w.reader.RecentChanges(ctx, q)
+	if mw.ErrorCode(err) == "readapidenied" && w.Session != nil && w.reader != w.Session {
+		f.log.Info("alerts: the wiki refuses anonymous readers; reading it with the bot's session", "wiki", w.Name)
+		w.reader = w.Session
+		page, err = w.reader.RecentChanges(ctx, q)
+	}
 	if err != nil {
 		return res, fmt.Errorf("alerts: %s: %w", w.Name, err)
 	}
@@ -146,14 +151,17 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 	n, err := f.judge(ctx, w, now)
 	res.raised = n
 	if err != nil {
+		// What was read may not all be raised: the next poll starts
+		// again from what the store keeps.
+		w.warm = false
 		return res, err
 	}
 	w.det.forget()
 	// The cursors move on once what was read is judged and raised: should
 	// this process stop before, the next reader reads it again, and
-	// raising it again finds the alert raised.
-	// A cursor read back after a takeover is not saved until it is past
-	// where the last reader stopped.
+	// raising it again finds the alert raised. A cursor read back after a
+	// takeover is not saved until it is past where the last reader
+	// stopped.
 	for _, c := range []struct {
 		stream string
 		next   cursor

@@ -163,7 +163,14 @@ func (a *App) setupAlerts(hooks *reminderHooks) error {
 			continue
 		}
 		rules := r.rules()
-		wikis = append(wikis, alerts.Wiki{Name: w.Name, Client: a.wiki(w.Name).Client, Rules: &rules, Channels: a.alertChannelsFor(w.Name)})
+		// Read with the anonymous session where the wiki has one, so
+		// that a wiki no command has used yet is not logged in to.
+		cw := a.wiki(w.Name)
+		reader := cw.Client
+		if cw.Reset != nil && cw.Reset.Anonymous() {
+			reader = cw.Reset
+		}
+		wikis = append(wikis, alerts.Wiki{Name: w.Name, Client: reader, Session: cw.Client, Rules: &rules, Channels: a.alertChannelsFor(w.Name)})
 	}
 	if len(wikis) == 0 {
 		return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"net/url"
 	"os"
 	"slices"
@@ -96,6 +97,37 @@ func (w *Wiki) sql(ctx context.Context, query string) (string, error) {
 	cmd := w.rt.command(ctx, w.Dir, []string{"MW_CONFIG_FILE=" + w.inside(w.conf)}, append(w.rt.script("sql"), "--json", "--query", query)...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// AllowAnonymousReading lets readers who are not logged in read the wiki,
+// or (false) makes it a private wiki, as $wgGroupPermissions['*']['read']
+// does, and returns once the wiki answers so (PHP may serve its settings
+// from its cache for a moment). A test that makes a wiki private gives it
+// back as it was when it ends.
+func (w *Wiki) AllowAnonymousReading(ctx context.Context, allow bool) error {
+	if err := w.appendSettings(fmt.Sprintf("$wgGroupPermissions['*']['read'] = %t;\n", allow)); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	client := &http.Client{Timeout: 5 * time.Second}
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, w.APIURL+"?action=query&list=recentchanges&rclimit=1&format=json", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			resp.Body.Close()
+			if denied := resp.Header.Get("MediaWiki-API-Error") == "readapidenied"; denied != allow {
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("devwiki: the wiki did not take anonymous reading = %t: %w", allow, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // RollbackAs rolls back the latest edits of reverted on title, logged in
