@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
@@ -349,10 +350,10 @@ func keptComment(reason string) string { return truncate(reason, commentLimit) }
 // truncate cuts s to at most limit characters, the last three of them
 // "...", as the wiki does with comments.
 func truncate(s string, limit int) string {
-	r := []rune(s)
-	if len(r) <= limit {
+	if utf8.RuneCountInString(s) <= limit {
 		return s
 	}
+	r := []rune(s)
 	return strings.TrimRightFunc(string(r[:max(limit-3, 0)]), unicode.IsSpace) + "..."
 }
 

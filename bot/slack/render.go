@@ -48,8 +48,7 @@ type rendered struct {
 	l      i18n.Localizer
 	// times are the date markups in the words, which are Slack's to
 	// read and so kept as they are where the words are escaped.
-	times    []string
-	escTimes []string // times as escape writes them, made once
+	times []string
 }
 
 // render puts r into words with l (r.Localizer when l is zero), with
@@ -79,6 +78,7 @@ func render(r commands.Reply, l i18n.Localizer) *rendered {
 		out.labels[i] = l.Text(act.Label)
 	}
 	var b strings.Builder
+	b.Grow(plainSize(out, r.URL))
 	b.WriteString(out.title)
 	if out.text != "" {
 		if b.Len() > 0 {
@@ -87,34 +87,68 @@ func render(r commands.Reply, l i18n.Localizer) *rendered {
 		b.WriteString(out.text)
 	}
 	for _, f := range out.fields {
-		fmt.Fprintf(&b, "\n  %s: %s", f[0], f[1])
+		b.WriteString("\n  ")
+		b.WriteString(f[0])
+		b.WriteString(": ")
+		b.WriteString(f[1])
 	}
 	if r.URL != "" {
-		fmt.Fprintf(&b, "\n  %s", r.URL)
+		b.WriteString("\n  ")
+		b.WriteString(r.URL)
 	}
 	out.plain = b.String()
 	return out
 }
 
+// plainSize is the length of the plain text render writes.
+func plainSize(out *rendered, url string) int {
+	n := len(out.title) + 1 + len(out.text) + 3 + len(url)
+	for _, f := range out.fields {
+		n += 5 + len(f[0]) + len(f[1])
+	}
+	return n
+}
+
 // esc escapes words of the reply for mrkdwn (see escape), except the date
-// markups render wrote into them.
+// markups render wrote into them, which are copied as they are: one pass,
+// one string.
 func (r *rendered) esc(s string) string {
 	if !strings.ContainsAny(s, "&<>") {
 		return s
 	}
-	s = escape(s)
-	if len(r.times) > 0 && r.escTimes == nil {
-		r.escTimes = make([]string, len(r.times))
-		for i, mark := range r.times {
-			r.escTimes[i] = escape(mark)
+	var b strings.Builder
+	b.Grow(len(s) + 16)
+	for i := 0; i < len(s); {
+		if s[i] == '<' {
+			if mark := r.timeAt(s[i:]); mark != "" {
+				b.WriteString(mark)
+				i += len(mark)
+				continue
+			}
+		}
+		switch s[i] {
+		case '&':
+			b.WriteString("&amp;")
+		case '<':
+			b.WriteString("&lt;")
+		case '>':
+			b.WriteString("&gt;")
+		default:
+			b.WriteByte(s[i])
+		}
+		i++
+	}
+	return b.String()
+}
+
+// timeAt returns the date markup render wrote that s starts with, or "".
+func (r *rendered) timeAt(s string) string {
+	for _, mark := range r.times {
+		if strings.HasPrefix(s, mark) {
+			return mark
 		}
 	}
-	for i, mark := range r.escTimes {
-		if strings.Contains(s, mark) {
-			s = strings.ReplaceAll(s, mark, r.times[i])
-		}
-	}
-	return s
+	return ""
 }
 
 // slackTime writes t as Slack's date markup, which each reader's client

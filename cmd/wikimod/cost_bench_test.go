@@ -61,7 +61,9 @@ func memStats(tb testing.TB, base string) (bytes, objects float64) {
 //
 // The io-floor case runs testdata/iofloor instead of wikimod, through the
 // same proxy and the same driver: a Go process that makes the same HTTP
-// exchanges and SQLite writes per command and does nothing else. What it
+// exchanges and SQLite writes per command and does nothing else. Its reply
+// is a Slack message of the shape and size wikimod posts (reply-bytes
+// shows both), with the values written into a fixed text. What it
 // costs is what any bot doing this work spends on this machine; wikimod's
 // own work is the difference.
 func BenchmarkCommandCost(b *testing.B) {
@@ -200,6 +202,20 @@ func commandCost(b *testing.B, which costCase) {
 	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N)/1000, "CPU-ms/cmd")
 	b.ReportMetric(allocated/float64(b.N)/1024, "KB-alloc/cmd")
 	b.ReportMetric(objs/float64(b.N), "allocs/cmd")
+	// The size of what was posted to the response URL: the floor's
+	// exchange should carry as many bytes as wikimod's.
+	s.mu.Lock()
+	var posted, replies int
+	for _, r := range s.replies {
+		for _, body := range r {
+			posted += len(body)
+			replies++
+		}
+	}
+	s.mu.Unlock()
+	if replies > 0 {
+		b.ReportMetric(float64(posted)/float64(replies), "reply-bytes")
+	}
 	if which == costFloor {
 		p.kill() // it has nothing to shut down
 	} else {

@@ -2,8 +2,10 @@
 // wikimod, and nothing else: it takes the command's POST and acknowledges
 // it, writes a replay key and an audit row, and on a worker reads the page
 // from the wiki, posts a write to it, writes the audit row twice more and a
-// tracked protection, and posts the reply to the response URL. No signature
-// check, no parsing beyond the form, no permissions, no rendering.
+// tracked protection, and posts the reply to the response URL: as many
+// bytes as wikimod's reply to the same command, in the same Block Kit
+// shape, written from a fixed text. No signature check, no parsing beyond
+// the form and the quoted title, no permissions, no rendering.
 //
 // BenchmarkCommandCost runs it as the floor the bot's own figures are
 // measured against: what the same requests and SQLite writes cost a Go
@@ -39,6 +41,48 @@ CREATE TABLE IF NOT EXISTS protections (id INTEGER PRIMARY KEY, title TEXT NOT N
 type command struct {
 	audit int64
 	form  url.Values
+}
+
+// The reply posted to the response URL: a Slack message of the shape and
+// size wikimod posts for the same command (the fallback text, a section
+// with the title and the log's words, one with the protection, and a
+// context with the page's link), written out with the values put in, so
+// that both exchanges carry the same bytes.
+type (
+	text struct {
+		Type string `json:"type"`
+		Text string `json:"text"`
+	}
+	block struct {
+		Type     string `json:"type"`
+		Text     *text  `json:"text,omitempty"`
+		Fields   []text `json:"fields,omitempty"`
+		Elements []text `json:"elements,omitempty"`
+	}
+	message struct {
+		Text            string  `json:"text"`
+		Blocks          []block `json:"blocks"`
+		ResponseType    string  `json:"response_type"`
+		ReplaceOriginal bool    `json:"replace_original"`
+		DeleteOriginal  bool    `json:"delete_original"`
+	}
+)
+
+func slackReply(title, api string, until time.Time) message {
+	page := strings.TrimSuffix(api, "api.php") + "index.php/" + strings.ReplaceAll(title, " ", "_")
+	head := "Protection of " + title + " changed."
+	log := "The wiki's log says: benchmark — requested by Slack user ops (U-OPS) via wikimod\nThis is the first protection of this page in the wiki's log."
+	date := fmt.Sprintf("<!date^%d^{date_short_pretty} {time}|%s> (<!date^%d^{ago}|%s>)", until.Unix(), until.UTC().Format("2006-01-02 15:04 UTC"), until.Unix(), until.UTC().Format("2006-01-02 15:04 UTC"))
+	level := "Allow only administrators (sysop), until " + date + " (new)"
+	return message{
+		Text: head + "\n" + log + "\n  Create (create): " + level + "\n  " + page,
+		Blocks: []block{
+			{Type: "section", Text: &text{Type: "mrkdwn", Text: ":white_check_mark: *" + head + "*\n" + log}},
+			{Type: "section", Fields: []text{{Type: "mrkdwn", Text: "*Create (create)*\n" + level}}},
+			{Type: "context", Elements: []text{{Type: "mrkdwn", Text: "<" + page + "|Open on the wiki>"}}},
+		},
+		ResponseType: "ephemeral",
+	}
 }
 
 func main() {
@@ -110,7 +154,12 @@ func main() {
 	for range 4 {
 		go func() {
 			for c := range work {
+				// The page is the quoted title the command starts with, as
+				// wikimod reads it (no parsing beyond that).
 				text := c.form.Get("text")
+				if rest, ok := strings.CutPrefix(text, `"`); ok {
+					text, _, _ = strings.Cut(rest, `"`)
+				}
 				outcome.Exec("pending", "", c.audit)
 				// The page and its protect log in one read, as a bot that
 				// tells the page's protection history must read them.
@@ -123,7 +172,7 @@ func main() {
 				}
 				track.Exec(text, time.Now().Add(24*time.Hour).UnixMilli())
 				outcome.Exec("ok", "", c.audit)
-				reply, _ := json.Marshal(map[string]string{"text": "Protected " + text, "response_type": "ephemeral"})
+				reply, _ := json.Marshal(slackReply(text, api, time.Now().Add(24*time.Hour)))
 				req, _ = http.NewRequest(http.MethodPost, c.form.Get("response_url"), strings.NewReader(string(reply)))
 				req.Header.Set("Content-Type", "application/json")
 				call(req)
