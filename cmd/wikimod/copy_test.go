@@ -638,3 +638,17 @@ func TestStorageCopyRefusesMistakes(t *testing.T) {
 		t.Errorf("the mistyped source was created (%v)", err)
 	}
 }
+
+// TestAlertsCopyAcrossBackends copies alerts (raised, posted, acted on)
+// and the recent-changes cursors from SQLite into PostgreSQL and from
+// PostgreSQL into SQLite: every column arrives, new alerts are numbered
+// after the copied ones, and a burst copied goes on in the copy rather
+// than being raised again.
+func TestAlertsCopyAcrossBackends(t *testing.T) {
+	t.Run("sqlite-to-postgres", func(t *testing.T) {
+		storagetest.CopyAlerts(t, sqliteStore(t, filepath.Join(t.TempDir(), "src.db")), postgresStore(t, postgresDSN(t)))
+	})
+	t.Run("postgres-to-sqlite", func(t *testing.T) {
+		storagetest.CopyAlerts(t, postgresStore(t, postgresDSN(t)), sqliteStore(t, filepath.Join(t.TempDir(), "dst.db")))
+	})
+}
