@@ -182,6 +182,9 @@ func (s *Service) tell(ctx context.Context, n Notice, tellers map[string]Teller)
 // command, given when, whether the wiki shows it took effect (and where),
 // and what to do now. Every sentence of it is here.
 func (s *Service) settledNotice(ctx context.Context, rec AuditRecord) Reply {
+	if r, ok := batchNotice(rec); ok {
+		return s.named(s.wikis[rec.Wiki], r)
+	}
 	command := describeCommand(rec)
 	cut := i18n.M("wikimod-notice-cut", command, when(rec.Time))
 	var entry struct {

@@ -321,7 +321,7 @@ func (s *Service) runBatch(ctx context.Context, req *Request) (Reply, error) {
 		return Reply{}, &Error{Outcome: OutcomeDenied, Code: "batch-not-yours", Message: i18n.M("wikimod-batch-not-yours", b.UserName)}
 	}
 	now := s.now()
-	b, took, err := s.batches.ClaimBatch(ctx, id, now)
+	b, took, err := s.batches.ClaimBatch(ctx, id, s.instance, now)
 	if err != nil {
 		return Reply{}, err
 	}
@@ -359,7 +359,7 @@ func (s *Service) stopBatch(ctx context.Context, req *Request, b Batch) (Reply, 
 	case BatchRunning:
 		return Reply{Code: "batch-stopping", Title: i18n.M("wikimod-batch-stopping-title"), Text: i18n.M("wikimod-batch-stopping-text")}, nil
 	}
-	return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "batch-taken", Message: i18n.M("wikimod-batch-already-done")}
+	return Reply{}, &Error{Outcome: OutcomeInvalid, Code: "batch-taken", Message: i18n.M("wikimod-batch-already-ended")}
 }
 
 // batchResult is what became of one page of a batch.
@@ -375,12 +375,19 @@ type batchResult struct {
 
 // batchSummary is a batch's end, as the store and the audit log keep it.
 type batchSummary struct {
-	Changed   int           `json:"changed"`
-	Unchanged int           `json:"unchanged"`
-	Refused   int           `json:"refused"`
-	NotDone   int           `json:"not_done"`
-	Stopped   string        `json:"stopped,omitempty"` // "cancel", "time" or "audit": why it ended early
-	Pages     []batchResult `json:"pages"`
+	Changed   int `json:"changed"`
+	Unchanged int `json:"unchanged"`
+	Refused   int `json:"refused"`
+	// Unknown counts the pages whose outcome is not known: a batch ended
+	// as interrupted (settleBatch) had one reaching the wiki when its
+	// process died, and the wiki could not be asked.
+	Unknown int `json:"unknown,omitempty"`
+	NotDone int `json:"not_done"`
+	// Stopped is why it ended early: "cancel", "time", "audit", or
+	// "interrupted" when its process died (settleBatch) or another took
+	// it for dead.
+	Stopped string        `json:"stopped,omitempty"`
+	Pages   []batchResult `json:"pages"`
 }
 
 // runProtectBatch protects a claimed batch's pages one after another.
@@ -396,8 +403,12 @@ func (s *Service) runProtectBatch(ctx context.Context, req *Request, b Batch) (R
 		raw, _ := json.Marshal(sum)
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
 		defer cancel()
-		if err := s.batches.FinishBatch(fctx, b.ID, raw, s.now()); err != nil {
+		if _, took, err := s.batches.FinishBatch(fctx, b.ID, raw, s.now()); err != nil {
 			s.log.Error("batches: recording a batch's end", "batch", b.ID, "err", err)
+		} else if !took {
+			// A settle pass took this process for gone and ended the
+			// batch as interrupted, from its pages' audit records.
+			s.log.Warn("batches: the batch was ended as interrupted meanwhile", "batch", b.ID)
 		}
 	}()
 	states, err := req.Wiki.Client.PageStates(ctx, plan.Titles...)
@@ -439,7 +450,9 @@ func (s *Service) runProtectBatch(ctx context.Context, req *Request, b Batch) (R
 }
 
 // batchStopped tells, before a batch's next page, whether it must stop, and
-// why: a cancel was pressed (on any replica), or its time is up.
+// why: a cancel was pressed (on any replica), its time is up, or it ended
+// already: a settle pass took this process for gone and ended it as
+// interrupted, and no page of it may be done after that.
 func (s *Service) batchStopped(ctx context.Context, id int64) string {
 	if ctx.Err() != nil {
 		return "time"
@@ -449,7 +462,10 @@ func (s *Service) batchStopped(ctx context.Context, id int64) string {
 		s.log.Warn("batches: reading whether to stop", "batch", id, "err", err)
 		return ""
 	}
-	if b.Stop {
+	switch {
+	case b.State != BatchRunning:
+		return "interrupted"
+	case b.Stop:
 		return "cancel"
 	}
 	return ""
@@ -551,9 +567,10 @@ func batchProgress(id int64, wiki string, done, total int, sum batchSummary) Rep
 
 // batchStops are the catalogue keys of why a batch ended early.
 var batchStops = map[string]string{
-	"cancel": "wikimod-batch-stopped-cancel",
-	"time":   "wikimod-batch-stopped-time",
-	"audit":  "wikimod-batch-stopped-audit",
+	"cancel":      "wikimod-batch-stopped-cancel",
+	"time":        "wikimod-batch-stopped-time",
+	"audit":       "wikimod-batch-stopped-audit",
+	"interrupted": "wikimod-batch-stopped-interrupted",
 }
 
 // batchSummaryReply says what a batch did: how many pages changed, were

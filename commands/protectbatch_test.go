@@ -2,16 +2,20 @@ package commands_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
+	"github.com/wikimod/wikimod/mw"
 )
 
 // categoryOf creates n real pages in a new category, and returns the
@@ -314,4 +318,163 @@ func TestProtectBatchHasNoEnglish(t *testing.T) {
 	if len(r.Fields) != 1 {
 		t.Errorf("summary fields: %+v", r.Fields)
 	}
+}
+
+// TestProtectBatchCutShortIsEndedAndToldOnce: a batch's process dies while
+// the batch runs: ten pages done (one of them refused), the eleventh sent
+// to the wiki and applied, its answer lost, the twelfth never reached. The
+// settle pass of the process that comes after settles the eleventh page
+// against the protect log, ends the batch as interrupted with a summary
+// of what really happened, without a request to the wiki, and settles the
+// confirmation with it; its requester is told once, in their language,
+// what was done, what was not and how to finish. A second pass does and
+// tells nothing; Stop on the stale progress message says the batch ended;
+// the frozen run, should it wake, does no page more.
+func TestProtectBatchCutShortIsEndedAndToldOnce(t *testing.T) {
+	env := testenv.New(t, wiki, testenv.Options{Rules: semiRules()})
+	cat, titles := categoryOf(t, env, 12)
+	if r := run(t, env, admin, fmt.Sprintf(`/protect %q edit=sysop`, titles[1])); !r.OK() {
+		t.Fatal(r.String())
+	}
+	preview := previewOf(t, env, semi, fmt.Sprintf(`/protect category=%q edit=autoconfirmed reason="cut short"`, cat))
+	id := preview.Confirm.Yes.Args["id"]
+
+	// The run freezes at its first progress message, after ten pages, as
+	// a process killed there would stop: it writes nothing more.
+	freeze, progressed := make(chan struct{}), make(chan commands.Reply, 1)
+	wake := sync.OnceFunc(func() { close(freeze) })
+	t.Cleanup(wake)
+	replies := make(chan commands.Reply, 1)
+	if _, ok := env.Service.Submit(ctxTest, commands.Job{Actor: semi, Name: cmdOf(preview.Confirm.Yes), Args: commands.Args{Named: preview.Confirm.Yes.Args},
+		Deliver: func(_ context.Context, r commands.Reply) { replies <- r },
+		Progress: func(_ context.Context, r commands.Reply) {
+			select {
+			case progressed <- r:
+			default:
+			}
+			<-freeze
+		}}); !ok {
+		t.Fatal("not queued")
+	}
+	stale := <-progressed
+	batch, err := env.DB.Batch(ctxTest, mustInt(t, id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan struct{ Titles []string }
+	if err := json.Unmarshal(batch.Plan, &plan); err != nil || len(plan.Titles) != 12 {
+		t.Fatalf("plan %s: %v", batch.Plan, err)
+	}
+	// What the dead process did with the eleventh page: its row begun,
+	// its protection applied on the wiki, its answer never read.
+	eleventh, twelfth := plan.Titles[10], plan.Titles[11]
+	beginAs(t, env.DB, "", time.Now(), semi, commands.OutcomePending, "protect", map[string]string{"title": eleventh, "batch": id, "edit": "autoconfirmed"})
+	if _, err := env.Bot.Protect(ctxTest, mw.ProtectParams{Title: eleventh, Protections: []mw.Protection{{Action: "edit", Level: "autoconfirmed"}}}); err != nil {
+		t.Fatal(err)
+	}
+	writes := wikiRequests(env, "protect")
+
+	policy, err := commands.NewPolicy(semiRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := commands.New(commands.Config{Wikis: []*commands.Wiki{env.Wikis[commands.DefaultWiki]}, Policy: policy, Audit: env.DB,
+		Batches: env.DB, Instance: "next", Platforms: testenv.Platforms})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { next.Close(ctxTest) })
+	tl := &told{}
+	tellers := map[string]commands.Teller{"console": tl}
+	rep, err := next.Settle(ctxTest, env.DB, nil)
+	if err != nil || rep != (commands.SettleReport{Applied: 1, Interrupted: 1}) {
+		t.Fatalf("settled %+v, %v; want the eleventh page applied and the batch interrupted", rep, err)
+	}
+	if got := wikiRequests(env, "protect"); got != writes {
+		t.Errorf("settling sent %v protect requests", got-writes)
+	}
+	ended, err := env.DB.Batch(ctxTest, batch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum struct {
+		Changed, Unchanged, Refused, Unknown int
+		NotDone                              int `json:"not_done"`
+		Stopped                              string
+	}
+	if err := json.Unmarshal(ended.Summary, &sum); err != nil || ended.State != commands.BatchDone || sum.Stopped != "interrupted" ||
+		sum.Changed != 10 || sum.Refused != 1 || sum.Unknown != 0 || sum.NotDone != 1 {
+		t.Errorf("the batch after settling: %s, %s, %v", ended.State, ended.Summary, err)
+	}
+	recs, err := env.DB.Audit(ctxTest, commands.AuditFilter{Limit: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		switch {
+		case rec.Command == "batch" && rec.Args["id"] == id:
+			if rec.Outcome != commands.OutcomeInterrupted || rec.Code != "batch-interrupted" {
+				t.Errorf("the confirmation's row: %s/%s", rec.Outcome, rec.Code)
+			}
+		case rec.Args["title"] == eleventh:
+			if rec.Outcome != commands.OutcomeOK || rec.Code != "settled-from-log" {
+				t.Errorf("the eleventh page's row: %s/%s", rec.Outcome, rec.Code)
+			}
+		}
+	}
+
+	if rep, err := next.TellSettled(ctxTest, env.DB, "next", tellers); err != nil || rep != (commands.TellReport{Sent: 1}) {
+		t.Fatalf("told %+v, %v; want the requester once", rep, err)
+	}
+	msgs := tl.to("semi")
+	if len(msgs) != 1 {
+		t.Fatalf("the requester was told %d times", len(msgs))
+	}
+	text := msgs[0].Reply.String()
+	for _, want := range []string{"Batch cut short: 10 changed, 0 already so, 1 refused, 1 not done", "/protect category=", "edit=autoconfirmed",
+		eleventh, "One page was not done.", "To finish, run the same `/protect` again", titles[1]} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the notice lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, twelfth) {
+		t.Errorf("the notice names %s, never reached, as done:\n%s", twelfth, text)
+	}
+	// The command as typed, and the refusal's code, are shown as they are.
+	given := append(slices.Clone(titles), cat, "cut short", "missing-right:editprotected")
+	noEnglish(t, "the notice", msgs[0].Reply, append(given, specWords(env.Service)...)...)
+
+	// Once told, told for good.
+	if rep, err := next.Settle(ctxTest, env.DB, nil); err != nil || rep != (commands.SettleReport{}) {
+		t.Errorf("a second pass settled %+v, %v", rep, err)
+	}
+	if rep, err := next.TellSettled(ctxTest, env.DB, "next", tellers); err != nil || rep != (commands.TellReport{}) || len(tl.to("semi")) != 1 {
+		t.Errorf("a second pass told %+v, %v", rep, err)
+	}
+	if r := env.Service.Execute(ctxTest, semi, stale.Actions[0].Command, commands.Args{Named: stale.Actions[0].Args}); r.OK() ||
+		r.Code != "batch-taken" || !strings.Contains(r.String(), "This batch has ended already") {
+		t.Errorf("Stop on the stale progress message: %s (%s)", r.String(), r.Code)
+	}
+
+	// The frozen run wakes: it finds its batch ended and does no page
+	// more.
+	wake()
+	if r := <-replies; r.Code != "batch-stopped" {
+		t.Errorf("the woken run answered %s (%s)", r.String(), r.Code)
+	}
+	if got := wikiRequests(env, "protect"); got != writes {
+		t.Errorf("the woken run sent %v protect requests", got-writes)
+	}
+	if ps := env.Protections(t, twelfth); len(ps) != 0 {
+		t.Errorf("%s, never reached, is protected: %v", twelfth, ps)
+	}
+}
+
+func mustInt(t *testing.T, s string) int64 {
+	t.Helper()
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

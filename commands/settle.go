@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 	"unicode"
@@ -75,9 +76,13 @@ func (s *Service) Settle(ctx context.Context, store UnsettledLister, gone func(o
 				recs = append(recs, settling{r, false})
 			}
 		case gone(r.Owner):
-			recs = append(recs, settling{r, true})
+			// A batch's pages are told of as the batch, once.
+			recs = append(recs, settling{r, !isBatchPage(r)})
 		}
 	}
+	// A batch's confirmation is settled after its pages: its summary
+	// says what they became (settleBatch).
+	sort.SliceStable(recs, func(i, j int) bool { return !isBatchRun(recs[i].rec) && isBatchRun(recs[j].rec) })
 	// Each wiki's logs are read once, from its oldest unfinished record,
 	// and only for the wikis that have one.
 	logs := map[string]*wikiLogs{}
@@ -89,6 +94,11 @@ func (s *Service) Settle(ctx context.Context, store UnsettledLister, gone func(o
 			logs[rec.Wiki] = l
 		}
 		outcome, code, result := s.settleOne(ctx, l, rec)
+		if isBatchRun(*rec) {
+			if outcome, code, result, err = s.settleBatch(ctx, *rec, outcome, code, result); err != nil {
+				return rep, fmt.Errorf("settle the batch of audit record %d: %w", rec.ID, err)
+			}
+		}
 		rec.Outcome, rec.Code = outcome, code
 		if result != nil {
 			if b, err := json.Marshal(result); err == nil {
@@ -122,6 +132,10 @@ func (s *Service) orphaned(rec AuditRecord, now time.Time) bool {
 	longest := s.timeout
 	for _, w := range s.wikis {
 		longest = max(longest, w.Timeout)
+	}
+	for _, c := range s.commands {
+		// A batch runs for up to its own limit.
+		longest = max(longest, c.Spec.Timeout)
 	}
 	q := s.queue
 	settledBy := q.cfg.MaxWait + prepareTimeout + longest + settleTimeout + auditWriteTimeout + q.cfg.DeliverTimeout + time.Minute

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -23,17 +24,27 @@ type BatchStore interface {
 	// ErrNotFound.
 	Batch(ctx context.Context, id int64) (Batch, error)
 	// ClaimBatch takes a pending batch whose time to confirm has not run
-	// out at now, in one statement, and marks it running. It returns the
-	// batch as it is after, and whether this call took it: of two
-	// confirmations, on any replicas, one takes it.
-	ClaimBatch(ctx context.Context, id int64, now time.Time) (Batch, bool, error)
+	// out at now, in one statement, and marks it running, run by owner
+	// (the instance of the process that runs it, Config.Instance). It
+	// returns the batch as it is after, and whether this call took it: of
+	// two confirmations, on any replicas, one takes it.
+	ClaimBatch(ctx context.Context, id int64, owner string, now time.Time) (Batch, bool, error)
 	// StopBatch declines a pending batch, or asks a running one to stop
 	// (Stop) before its next page; a batch that ended is left as it is. It
 	// returns the batch as it is after.
 	StopBatch(ctx context.Context, id int64, now time.Time) (Batch, error)
 	// FinishBatch records that a running batch ended, with its summary (the
-	// domain's JSON).
-	FinishBatch(ctx context.Context, id int64, summary json.RawMessage, now time.Time) error
+	// domain's JSON), in one statement. It returns the batch as it is
+	// after, and whether this call ended it: of the run's own end and the
+	// settle passes that end it as interrupted once its process is gone,
+	// on any replicas, one alone writes its end; the others read it.
+	FinishBatch(ctx context.Context, id int64, summary json.RawMessage, now time.Time) (Batch, bool, error)
+	// BatchPages returns the audit records of a batch's pages (command
+	// protect, with the argument batch=id) among those after the audit
+	// record after (the batch's confirmation, which each page follows),
+	// oldest first: what the settle pass reads to tell what an
+	// interrupted batch did.
+	BatchPages(ctx context.Context, id, after int64) ([]AuditRecord, error)
 	// PruneBatches forgets the batches whose time to confirm ran out
 	// before the given time, and returns how many.
 	PruneBatches(ctx context.Context, before time.Time) (int, error)
@@ -77,6 +88,10 @@ type Batch struct {
 	State   string
 	Stop    bool
 	Updated time.Time
+	// Owner is the instance of the process that took it to run
+	// (ClaimBatch): once that process is gone, the settle pass ends the
+	// batch as interrupted.
+	Owner string
 	// Summary is what it did, as the command wrote it (JSON), once done.
 	Summary json.RawMessage
 }
@@ -98,9 +113,22 @@ func ValidateBatch(b Batch) (Batch, error) {
 	case b.Created.IsZero() || !b.Expires.After(b.Created):
 		return b, fmt.Errorf("batch: created %v, expires %v: it must expire after it is created", b.Created, b.Expires)
 	}
-	b.State, b.Stop, b.Summary = BatchPending, false, nil
+	b.State, b.Stop, b.Summary, b.Owner = BatchPending, false, nil, ""
 	b.Created = b.Created.UTC().Truncate(time.Millisecond)
 	b.Expires = b.Expires.UTC().Truncate(time.Millisecond)
 	b.Updated = b.Created
 	return b, nil
 }
+
+// IsBatchPage reports whether rec is the audit record of one page of batch
+// id: a /protect whose arguments name the batch. It is the rule every
+// store applies in BatchPages.
+func IsBatchPage(rec AuditRecord, id int64) bool {
+	return rec.Command == cmdProtect && rec.Args[cmdBatch] == strconv.FormatInt(id, 10)
+}
+
+// BatchPageLike is a pattern for SQL's LIKE that the stored arguments of
+// every audit record of a page of batch id match (the JSON Begin stores,
+// its keys sorted), so that a store reads few rows besides them before
+// IsBatchPage picks them.
+func BatchPageLike(id int64) string { return fmt.Sprintf(`%%"%s":"%d"%%`, cmdBatch, id) }

@@ -16,14 +16,17 @@ import (
 var errNoBatch = commands.NotFound(commands.ErrNoBatch)
 
 const (
-	batchColumns    = `id, wiki, command, platform, user_id, user_name, plan, created_ms, expires_ms, state, stop, updated_ms, summary`
+	batchColumns    = `id, wiki, command, platform, user_id, user_name, plan, created_ms, expires_ms, state, stop, updated_ms, summary, owner`
 	batchByIDSQL    = `SELECT ` + batchColumns + ` FROM batches WHERE id = ?`
 	createBatchSQL  = `INSERT INTO batches (wiki, command, platform, user_id, user_name, plan, created_ms, expires_ms, state, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	claimBatchSQL   = `UPDATE batches SET state = 'running', updated_ms = ? WHERE id = ? AND state = 'pending' AND expires_ms > ?`
+	claimBatchSQL   = `UPDATE batches SET state = 'running', owner = ?, updated_ms = ? WHERE id = ? AND state = 'pending' AND expires_ms > ?`
 	declineBatchSQL = `UPDATE batches SET state = 'declined', updated_ms = ? WHERE id = ? AND state = 'pending'`
 	stopBatchSQL    = `UPDATE batches SET stop = 1, updated_ms = ? WHERE id = ? AND state = 'running' AND stop = 0`
 	finishBatchSQL  = `UPDATE batches SET state = 'done', summary = ?, updated_ms = ? WHERE id = ? AND state = 'running'`
 	pruneBatchesSQL = `DELETE FROM batches WHERE expires_ms < ?`
+	// batchPagesSQL reads the rows after the batch's confirmation through
+	// the primary key; LIKE leaves few of them to decode.
+	batchPagesSQL = `SELECT ` + auditCols + ` FROM audit WHERE id > ? AND command = 'protect' AND args LIKE ? ORDER BY id`
 )
 
 // CreateBatch records a new pending batch and returns it with its ID. It
@@ -59,8 +62,8 @@ func (db *DB) Batch(ctx context.Context, id int64) (commands.Batch, error) {
 // ClaimBatch marks a pending, unexpired batch running, in one statement on
 // the writer, and reports whether this call did. It implements
 // commands.BatchStore.
-func (db *DB) ClaimBatch(ctx context.Context, id int64, now time.Time) (commands.Batch, bool, error) {
-	n, b, err := db.changeBatch(ctx, id, claimBatchSQL, now.UnixMilli(), id, now.UnixMilli())
+func (db *DB) ClaimBatch(ctx context.Context, id int64, owner string, now time.Time) (commands.Batch, bool, error) {
+	n, b, err := db.changeBatch(ctx, id, claimBatchSQL, owner, now.UnixMilli(), id, now.UnixMilli())
 	if err != nil {
 		return b, false, fmt.Errorf("storage: claim batch %d: %w", id, err)
 	}
@@ -80,17 +83,39 @@ func (db *DB) StopBatch(ctx context.Context, id int64, now time.Time) (commands.
 	return b, nil
 }
 
-// FinishBatch records a running batch's end and summary. It implements
-// commands.BatchStore.
-func (db *DB) FinishBatch(ctx context.Context, id int64, summary json.RawMessage, now time.Time) error {
+// FinishBatch records a running batch's end and summary, in one
+// statement on the writer, and reports whether this call did. It
+// implements commands.BatchStore.
+func (db *DB) FinishBatch(ctx context.Context, id int64, summary json.RawMessage, now time.Time) (commands.Batch, bool, error) {
 	var s any
 	if summary != nil {
 		s = string(summary)
 	}
-	if _, err := db.write.ExecContext(ctx, finishBatchSQL, s, now.UnixMilli(), id); err != nil {
-		return fmt.Errorf("storage: finish batch %d: %w", id, err)
+	n, b, err := db.changeBatch(ctx, id, finishBatchSQL, s, now.UnixMilli(), id)
+	if err != nil {
+		return b, false, fmt.Errorf("storage: finish batch %d: %w", id, err)
 	}
-	return nil
+	return b, n == 1, nil
+}
+
+// BatchPages returns the audit records of a batch's pages after the audit
+// record after, oldest first. It implements commands.BatchStore.
+func (db *DB) BatchPages(ctx context.Context, id, after int64) ([]commands.AuditRecord, error) {
+	rows, err := db.read.QueryContext(ctx, batchPagesSQL, after, commands.BatchPageLike(id))
+	if err != nil {
+		return nil, fmt.Errorf("storage: batch %d pages: %w", id, err)
+	}
+	recs, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("storage: batch %d pages: %w", id, err)
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		if commands.IsBatchPage(r, id) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // PruneBatches forgets the batches that expired before the given time. It
@@ -138,7 +163,7 @@ func scanBatch(row interface{ Scan(...any) error }) (commands.Batch, error) {
 		created, expires, updated int64
 	)
 	if err := row.Scan(&b.ID, &b.Wiki, &b.Command, &b.Platform, &b.UserID, &b.UserName, &plan, &created, &expires, &b.State, &b.Stop,
-		&updated, &summary); err != nil {
+		&updated, &summary, &b.Owner); err != nil {
 		return commands.Batch{}, err
 	}
 	b.Plan = json.RawMessage(plan)

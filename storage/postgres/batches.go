@@ -17,14 +17,17 @@ import (
 var errNoBatch = commands.NotFound(commands.ErrNoBatch)
 
 const (
-	batchColumns    = `id, wiki, command, platform, user_id, user_name, plan, created, expires, state, stop, updated, summary`
+	batchColumns    = `id, wiki, command, platform, user_id, user_name, plan, created, expires, state, stop, updated, summary, owner`
 	batchByIDSQL    = `SELECT ` + batchColumns + ` FROM batches WHERE id = $1`
 	createBatchSQL  = `INSERT INTO batches (wiki, command, platform, user_id, user_name, plan, created, expires, state, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`
-	claimBatchSQL   = `UPDATE batches SET state = 'running', updated = $2 WHERE id = $1 AND state = 'pending' AND expires > $2`
+	claimBatchSQL   = `UPDATE batches SET state = 'running', owner = $3, updated = $2 WHERE id = $1 AND state = 'pending' AND expires > $2`
 	declineBatchSQL = `UPDATE batches SET state = 'declined', updated = $2 WHERE id = $1 AND state = 'pending'`
 	stopBatchSQL    = `UPDATE batches SET stop = true, updated = $2 WHERE id = $1 AND state = 'running' AND NOT stop`
-	finishBatchSQL  = `UPDATE batches SET state = 'done', summary = $2, updated = $3 WHERE id = $1 AND state = 'running'`
+	finishBatchSQL  = `UPDATE batches SET state = 'done', summary = $3, updated = $2 WHERE id = $1 AND state = 'running'`
 	pruneBatchesSQL = `DELETE FROM batches WHERE expires < $1`
+	// batchPagesSQL reads the rows after the batch's confirmation through
+	// the primary key; LIKE leaves few of them to decode.
+	batchPagesSQL = `SELECT ` + auditCols + ` FROM audit WHERE id > $1 AND command = 'protect' AND args LIKE $2 ORDER BY id`
 )
 
 // CreateBatch records a new pending batch and returns it with its ID. It
@@ -56,8 +59,8 @@ func (db *DB) Batch(ctx context.Context, id int64) (commands.Batch, error) {
 
 // ClaimBatch marks a pending, unexpired batch running, in one statement,
 // and reports whether this call did. It implements commands.BatchStore.
-func (db *DB) ClaimBatch(ctx context.Context, id int64, now time.Time) (commands.Batch, bool, error) {
-	n, b, err := db.changeBatch(ctx, id, []string{claimBatchSQL}, msUTC(now))
+func (db *DB) ClaimBatch(ctx context.Context, id int64, owner string, now time.Time) (commands.Batch, bool, error) {
+	n, b, err := db.changeBatch(ctx, id, []string{claimBatchSQL}, msUTC(now), storable(owner))
 	if err != nil {
 		return b, false, fmt.Errorf("postgres: claim batch %d: %w", id, err)
 	}
@@ -74,18 +77,40 @@ func (db *DB) StopBatch(ctx context.Context, id int64, now time.Time) (commands.
 	return b, nil
 }
 
-// FinishBatch records a running batch's end and summary. It implements
+// FinishBatch records a running batch's end and summary, in one
+// statement, and reports whether this call did. It implements
 // commands.BatchStore.
-func (db *DB) FinishBatch(ctx context.Context, id int64, summary json.RawMessage, now time.Time) error {
+func (db *DB) FinishBatch(ctx context.Context, id int64, summary json.RawMessage, now time.Time) (commands.Batch, bool, error) {
 	var s *string
 	if summary != nil {
 		v := storable(string(summary))
 		s = &v
 	}
-	if _, err := db.pool.Exec(ctx, finishBatchSQL, id, s, msUTC(now)); err != nil {
-		return fmt.Errorf("postgres: finish batch %d: %w", id, err)
+	n, b, err := db.changeBatch(ctx, id, []string{finishBatchSQL}, msUTC(now), s)
+	if err != nil {
+		return b, false, fmt.Errorf("postgres: finish batch %d: %w", id, err)
 	}
-	return nil
+	return b, n == 1, nil
+}
+
+// BatchPages returns the audit records of a batch's pages after the audit
+// record after, oldest first. It implements commands.BatchStore.
+func (db *DB) BatchPages(ctx context.Context, id, after int64) ([]commands.AuditRecord, error) {
+	rows, err := db.pool.Query(ctx, batchPagesSQL, after, commands.BatchPageLike(id))
+	if err != nil {
+		return nil, fmt.Errorf("postgres: batch %d pages: %w", id, err)
+	}
+	recs, err := scanAudit(rows)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: batch %d pages: %w", id, err)
+	}
+	out := recs[:0]
+	for _, r := range recs {
+		if commands.IsBatchPage(r, id) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }
 
 // PruneBatches forgets the batches that expired before the given time. It
@@ -98,17 +123,17 @@ func (db *DB) PruneBatches(ctx context.Context, before time.Time) (int, error) {
 	return int(tag.RowsAffected()), nil
 }
 
-// changeBatch runs updates of a batch (each taking the id and now) and
-// reads it back, in one transaction: how many rows they changed, and the
-// batch after.
-func (db *DB) changeBatch(ctx context.Context, id int64, queries []string, now time.Time) (int64, commands.Batch, error) {
+// changeBatch runs updates of a batch (each taking the id, now and the
+// further arguments) and reads it back, in one transaction: how many rows
+// they changed, and the batch after.
+func (db *DB) changeBatch(ctx context.Context, id int64, queries []string, now time.Time, more ...any) (int64, commands.Batch, error) {
 	var (
 		n int64
 		b commands.Batch
 	)
 	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		for _, q := range queries {
-			tag, err := tx.Exec(ctx, q, id, now)
+			tag, err := tx.Exec(ctx, q, append([]any{id, now}, more...)...)
 			if err != nil {
 				return err
 			}
@@ -131,7 +156,7 @@ func scanBatch(row pgx.Row) (commands.Batch, error) {
 		summary *string
 	)
 	if err := row.Scan(&b.ID, &b.Wiki, &b.Command, &b.Platform, &b.UserID, &b.UserName, &plan, &b.Created, &b.Expires, &b.State, &b.Stop,
-		&b.Updated, &summary); err != nil {
+		&b.Updated, &summary, &b.Owner); err != nil {
 		return commands.Batch{}, err
 	}
 	b.Plan = json.RawMessage(plan)

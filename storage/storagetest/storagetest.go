@@ -94,6 +94,8 @@ func Run(t *testing.T, newDB func(t *testing.T) Opener) {
 		{"AlertsAdoptWiki", testAlertsAdoptWiki},
 		{"BatchLifecycle", testBatchLifecycle},
 		{"BatchClaimedOnceByConcurrentReplicas", testBatchClaimedOnceByConcurrentReplicas},
+		{"BatchEndedOnceByConcurrentReplicas", testBatchEndedOnceByConcurrentReplicas},
+		{"BatchPages", testBatchPages},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
