@@ -39,6 +39,10 @@ func (a *Adapter) slash(cmd slack.SlashCommand) (any, func()) {
 	line := cleanText(command + " " + cmd.Text)
 	name, args, parseErr := commands.ParseLine(line)
 	if parseErr == nil {
+		if cmd.TriggerID != "" && a.wantsProtectForm(name, args) {
+			return a.askProtectForm(formRequest{trigger: cmd.TriggerID, user: cmd.UserID, userName: cmd.UserName, team: cmd.TeamID,
+				channel: cmd.ChannelID, responseURL: cmd.ResponseURL, wiki: args.Named["wiki"]}), noRelease
+		}
 		if spec, ok := a.cfg.Service.Spec(name); ok && needsSecret(spec, args) && !missingRequired(spec, args) && cmd.TriggerID != "" {
 			return a.askSecret(cmd, spec, args), noRelease
 		}
@@ -114,8 +118,11 @@ func needsSecret(spec commands.Spec, args commands.Args) bool {
 func (a *Adapter) interaction(ic slack.InteractionCallback) (any, func()) {
 	switch ic.Type {
 	case slack.InteractionTypeViewSubmission:
-		if ic.View.CallbackID == secretCallbackID {
+		switch ic.View.CallbackID {
+		case secretCallbackID:
 			return a.submitSecret(ic), noRelease
+		case protectCallbackID:
+			return a.submitProtectForm(ic)
 		}
 	case slack.InteractionTypeBlockActions:
 		return nil, a.pressed(ic)
@@ -141,6 +148,14 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 		cmd, args, err := decodeButton(act.Value)
 		if err != nil {
 			a.log.Warn("slack: a button press carried an unreadable value", "action_id", act.ActionID, "err", err)
+			continue
+		}
+		if cmd == protectFormButton {
+			fr := formRequest{trigger: ic.TriggerID, user: ic.User.ID, userName: ic.User.Name, team: ic.Team.ID, channel: channel,
+				responseURL: ic.ResponseURL, wiki: args.Named["wiki"], title: args.Named["title"]}
+			// Closing, nothing can be said: a button's acknowledgement
+			// carries no message.
+			a.askProtectForm(fr)
 			continue
 		}
 		refusal, ok, release := a.submitShowing(a.actor(ic.User.ID, ic.User.Name, ic.Team.ID, channel), "", cmd, args, deliver, progress)
@@ -234,6 +249,7 @@ type target struct {
 // deliver posts a reply privately to the person who asked, and announces
 // it in the notice channel when the reply is worth announcing.
 func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
+	r = a.offerProtectForm(r)
 	mine := render(r, i18n.Localizer{})
 	blocks := replyBlocks(mine)
 	text := fallbackText(mine)
