@@ -172,6 +172,11 @@ func runConsole(ctx context.Context, cfg *Config, as, wiki, lang string, prompt 
 	if err := app.startReminders(ctx); err != nil {
 		return err
 	}
+	// The person at the terminal hears of edit wars as a notice channel
+	// would, with the commands the alerts' buttons run.
+	if err := app.startAlerts(ctx); err != nil {
+		return err
+	}
 	return con.Run(ctx)
 }
 

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testwait"
+)
+
+// lockedBuffer is a console's output, read while the console writes it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestConsoleHearsAlerts: `wikimod console` (and so `wikimod demo`) follows
+// the wiki's recent changes as the bot does, and the person at the
+// terminal hears of an edit war with the commands its buttons would run.
+// Three accounts' edits are rolled back on one page just before the
+// console starts (a wiki never read is read from a window before the
+// follower began); the alert is printed within two intervals.
+func TestConsoleHearsAlerts(t *testing.T) {
+	w := devwiki.Need(t, wiki)
+	ctx := context.Background()
+	title := testwait.Unique("Console War ")
+	admin, err := w.LogIn(ctx, "Admin", devwiki.AdminPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.Edit(ctx, title, "The page as it should be."); err != nil {
+		t.Fatal(err)
+	}
+	const password = "Console-war-password-42"
+	for range 3 {
+		name := testwait.Unique("Console Warrior")
+		if err := w.CreateUser(ctx, name, password, "", false); err != nil {
+			t.Fatal(err)
+		}
+		editor, err := w.LogIn(ctx, name, password)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := editor.Edit(ctx, title, "The page as "+name+" wants it."); err != nil {
+			t.Fatal(err)
+		}
+		if err := admin.Rollback(ctx, title, name); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	path := writeConfig(t, "[alerts]\ninterval = \"10s\"\n")
+	in, typed := io.Pipe()
+	var out, errOut lockedBuffer
+	done := make(chan int, 1)
+	go func() { done <- Main([]string{"console", "-config", path, "-as", "admin"}, in, &out, &errOut) }()
+	defer func() {
+		typed.Close()
+		if code := <-done; code != 0 {
+			t.Errorf("console exit %d: %s", code, errOut.String())
+		}
+	}()
+	testwait.For(t, "the console to print the alert about "+title, func() bool {
+		return strings.Contains(out.String(), "Edit war on "+title)
+	})
+	got := out.String()
+	for _, want := range []string{"3 edits reverted from 3 editors", "/alert ", "do=protect", "do=dismiss"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the console's alert lacks %q:\n%s", want, got)
+		}
+	}
+}
