@@ -528,7 +528,20 @@ func (a *Adapter) runLater(ctx context.Context, i *discordgo.Interaction, actor 
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
 	}
+	if ownMessage(i) {
+		// A button on a message only the presser sees (their batch's
+		// preview or progress) is answered in its place: the edits that
+		// follow replace that message, buttons and all, so that none is
+		// left to press again.
+		ack = &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}
+	}
 	return ack, sync.OnceFunc(func() { close(acked) })
+}
+
+// ownMessage reports whether i is a press of a button on an ephemeral
+// message, which only the presser sees.
+func ownMessage(i *discordgo.Interaction) bool {
+	return i.Type == discordgo.InteractionMessageComponent && i.Message != nil && i.Message.Flags&discordgo.MessageFlagsEphemeral != 0
 }
 
 // tokenLife is how long Discord takes follow-ups with an interaction's token.

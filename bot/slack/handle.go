@@ -137,7 +137,11 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 	if channel == "" {
 		channel = ic.Container.ChannelID
 	}
-	to := target{responseURL: ic.ResponseURL, channel: channel, user: ic.User.ID}
+	// A press on a message only the presser sees (their own preview or
+	// progress) is answered in its place, so that no button is left on
+	// it to press again; a press on a message the channel sees is
+	// answered privately, beside it.
+	to := target{responseURL: ic.ResponseURL, channel: channel, user: ic.User.ID, replace: ic.Container.IsEphemeral}
 	deliver := func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) }
 	progress := func(ctx context.Context, r commands.Reply) { a.showProgress(ctx, to, r) }
 	var releases []func()
@@ -161,8 +165,11 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 		refusal, ok, release := a.submitShowing(a.actor(ic.User.ID, ic.User.Name, ic.Team.ID, channel), "", cmd, args, deliver, progress)
 		if !ok {
 			// The acknowledgement of a button carries no message: say it
-			// privately instead.
-			a.spawn(func(ctx context.Context) { a.deliver(ctx, to, refusal) })
+			// privately instead, beside the message, whose buttons stay
+			// to be pressed again.
+			beside := to
+			beside.replace = false
+			a.spawn(func(ctx context.Context) { a.deliver(ctx, beside, refusal) })
 			continue
 		}
 		releases = append(releases, release)
@@ -244,6 +251,9 @@ type target struct {
 	responseURL string
 	channel     string
 	user        string
+	// replace answers through responseURL in place of the message it
+	// came from.
+	replace bool
 }
 
 // deliver posts a reply privately to the person who asked, and announces
@@ -256,9 +266,10 @@ func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
 	var err error
 	if to.responseURL != "" {
 		err = slack.PostWebhookCustomHTTPContext(ctx, to.responseURL, a.cfg.HTTPClient, &slack.WebhookMessage{
-			ResponseType: slack.ResponseTypeEphemeral,
-			Text:         text,
-			Blocks:       &slack.Blocks{BlockSet: blocks},
+			ResponseType:    slack.ResponseTypeEphemeral,
+			ReplaceOriginal: to.replace,
+			Text:            text,
+			Blocks:          &slack.Blocks{BlockSet: blocks},
 		})
 		if err != nil {
 			a.log.Warn("slack: posting to the response URL failed; trying chat.postEphemeral", "command", r.Command, "err", scrubURL(err))
