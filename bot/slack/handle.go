@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -143,7 +144,12 @@ func (a *Adapter) pressed(ic slack.InteractionCallback) func() {
 	// answered privately, beside it.
 	to := target{responseURL: ic.ResponseURL, channel: channel, user: ic.User.ID, replace: ic.Container.IsEphemeral}
 	deliver := func(ctx context.Context, r commands.Reply) { a.deliver(ctx, to, r) }
-	progress := func(ctx context.Context, r commands.Reply) { a.showProgress(ctx, to, r) }
+	budget := &progressBudget{}
+	progress := func(ctx context.Context, r commands.Reply) {
+		if budget.take(a.cfg.Now()) {
+			a.showProgress(ctx, to, r)
+		}
+	}
 	var releases []func()
 	for _, act := range ic.ActionCallback.BlockActions {
 		if !strings.HasPrefix(act.ActionID, actionPrefix) {
@@ -287,6 +293,35 @@ func (a *Adapter) deliver(ctx context.Context, to target, r commands.Reply) {
 			a.log.Error("slack: could not announce in the notice channel", "command", r.Command, "err", err)
 		}
 	}
+}
+
+// Slack takes at most five posts to one response URL (within 30
+// minutes). A press's progress takes at most maxProgressPosts of them,
+// each further apart than the one before (progressSpacing, then twice
+// that, …), so that a long batch shows how it goes over its whole run and
+// its final reply still has a post left.
+const (
+	maxProgressPosts = 3
+	progressSpacing  = 15 * time.Second
+)
+
+// progressBudget counts the progress posts of one press.
+type progressBudget struct {
+	mu    sync.Mutex
+	posts int
+	last  time.Time
+}
+
+// take reports whether a progress post may go at now, and counts it.
+func (b *progressBudget) take(now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.posts >= maxProgressPosts || (b.posts > 0 && now.Sub(b.last) < progressSpacing<<(b.posts-1)) {
+		return false
+	}
+	b.posts++
+	b.last = now
+	return true
 }
 
 // showProgress shows how a long command pressed from a message goes (a

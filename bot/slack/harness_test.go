@@ -143,11 +143,25 @@ func (s *standIn) api(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// response takes a post to a response URL. As Slack does, it takes at
+// most five posts to one URL and refuses the rest.
 func (s *standIn) response(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	h := webhook{Path: r.URL.Path, Raw: string(body)}
 	json.Unmarshal(body, &h.Msg)
 	s.mu.Lock()
+	uses := 0
+	for _, prev := range s.webhooks {
+		if prev.Path == h.Path {
+			uses++
+		}
+	}
+	if uses >= 5 {
+		s.mu.Unlock()
+		w.WriteHeader(http.StatusNotFound)
+		io.WriteString(w, "used_url")
+		return
+	}
 	s.webhooks = append(s.webhooks, h)
 	s.raw = append(s.raw, h.Raw)
 	s.mu.Unlock()
