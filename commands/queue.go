@@ -430,32 +430,44 @@ func (s *Service) worker() {
 	}
 }
 
-// runItem runs one job whose turn has come: its deadline starts now.
+// runItem runs one job whose turn has come: its deadline starts now. Its
+// reply is not delivered when another process settled its audit record
+// first, taking this one for dead: that settle's notice tells the
+// requester, who hears once.
 func (s *Service) runItem(it *item) {
 	start := s.now()
 	var reply Reply
 	after := func() {}
+	// ended is set once the record's end is written (or another's stands).
+	var ended, settled bool
+	finish := func(r Reply) {
+		reply, ended = r, true
+		settled = !s.finishRecord(it.wiki, it.rec, r, start, nil)
+	}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
-				reply = s.panicked(it.name, p, secretValues(s.commands[it.name].Spec, it.args))
-				s.finishRecord(it.wiki, it.rec, reply, start, nil)
+				r := s.panicked(it.name, p, secretValues(s.commands[it.name].Spec, it.args))
+				if ended {
+					// After the command's end was written (as its
+					// reply was localized): it stands.
+					reply = r
+					return
+				}
+				finish(r)
 			}
 		}()
 		if err := s.audit.Start(s.queue.ctx, it.rec.ID); err != nil {
 			s.log.Error("audit log unavailable; not running a queued command", "command", it.name, "err", err)
-			reply = auditUnavailable(it.name)
-			s.finishRecord(it.wiki, it.rec, reply, start, nil)
+			finish(auditUnavailable(it.name))
 			return
 		}
 		if it.parseErr != nil {
-			reply = parseErrorReply(it.name, it.parseErr)
-			s.finishRecord(it.wiki, it.rec, reply, start, nil)
+			finish(parseErrorReply(it.name, it.parseErr))
 			return
 		}
 		if it.wikiErr != nil {
-			reply = s.errorReply(it.name, it.wikiErr, nil)
-			s.finishRecord(it.wiki, it.rec, reply, start, nil)
+			finish(s.errorReply(it.name, it.wikiErr, nil))
 			return
 		}
 		actor := it.job.Actor
@@ -464,12 +476,15 @@ func (s *Service) runItem(it *item) {
 			it.job.Prepare(pctx, &actor)
 			cancel()
 		}
-		reply, after = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start, s.progressOf(it, actor))
+		reply, after, settled = s.executeBegun(s.queue.ctx, actor, it.wiki, it.name, it.args, it.rec, start, s.progressOf(it, actor))
+		ended = true
 		// In the language of the actor as Prepare completed them (a
 		// platform's locale may be learnt there, as Slack's is).
 		reply = s.localized(s.queue.ctx, actor, reply)
 	}()
-	s.deliver(it, reply)
+	if !settled {
+		s.deliver(it, reply)
+	}
 	after()
 }
 
@@ -485,10 +500,13 @@ func (s *Service) waitedTooLong(it *item) Reply {
 
 // finishRefused audits a queued job as refused and delivers the refusal.
 // Finish takes the row straight from queued: the command never started.
+// Where another process settled the row first (as not run), its notice
+// tells the requester instead.
 func (s *Service) finishRefused(it *item, reply Reply) {
 	reply = s.named(it.wiki, reply)
-	s.finishRecord(it.wiki, it.rec, reply, it.accepted, nil)
-	s.deliver(it, reply)
+	if s.finishRecord(it.wiki, it.rec, reply, it.accepted, nil) {
+		s.deliver(it, reply)
+	}
 }
 
 // deliver sends a job's reply with a context of its own.

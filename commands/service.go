@@ -689,7 +689,10 @@ func (s *Service) execute(ctx context.Context, actor Actor, name string, args Ar
 		s.finishRecord(nil, rec, reply, start, nil)
 		return reply
 	}
-	reply, after := s.executeBegun(ctx, actor, w, name, args, rec, start, nil)
+	// Execute's caller holds the request and takes the reply even when
+	// another process settled the record (record logged it): it has no
+	// other.
+	reply, after, _ := s.executeBegun(ctx, actor, w, name, args, rec, start, nil)
 	// A caller of Execute has the reply only when it returns: what the
 	// command left for after it is done first, so that it is done when
 	// the caller looks.
@@ -700,8 +703,11 @@ func (s *Service) execute(ctx context.Context, actor Actor, name string, args Ar
 // executeBegun runs a command whose audit record is begun (pending), and
 // finishes the record. A panic in the command is recovered here: it is
 // logged with its stack, audited as failed and answered, and the process
-// goes on serving. The caller runs after once the reply is out.
-func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time, progress func(context.Context, Reply)) (reply Reply, after func()) {
+// goes on serving. The caller runs after once the reply is out. settled
+// reports that another process settled the record first (see record): its
+// requester is told by that settle, so a caller that can keep the reply
+// to itself does.
+func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name string, args Args, rec *AuditRecord, start time.Time, progress func(context.Context, Reply)) (reply Reply, after func(), settled bool) {
 	cmd, known := s.commands[name]
 	req := &Request{Actor: actor, Args: args, Spec: cmd.Spec, Wiki: w, svc: s, progress: progress}
 	defer func() {
@@ -710,14 +716,14 @@ func (s *Service) executeBegun(ctx context.Context, actor Actor, w *Wiki, name s
 		}
 		reply = s.named(w, reply)
 		rec.WikiUser = req.Actor.WikiUser
-		s.finishRecord(w, rec, reply, start, req.Result)
+		settled = !s.finishRecord(w, rec, reply, start, req.Result)
 		after = s.afterReply(ctx, name, req.after)
 	}()
 	if !known {
 		return s.errorReply(name, &Error{Outcome: OutcomeInvalid, Code: "unknown-command",
-			Message: i18n.M("wikimod-unknown-command", name, s.commandList())}, nil), nil
+			Message: i18n.M("wikimod-unknown-command", name, s.commandList())}, nil), nil, false
 	}
-	return s.run(ctx, cmd, req), nil
+	return s.run(ctx, cmd, req), nil, false
 }
 
 // afterReply returns what runs a command's after work (nothing when it
@@ -747,8 +753,9 @@ func (s *Service) panicked(name string, p any, secrets []string) Reply {
 }
 
 // finishRecord writes how a command on w (nil: none was chosen) ended to
-// its audit record, and counts it.
-func (s *Service) finishRecord(w *Wiki, rec *AuditRecord, reply Reply, start time.Time, result any) {
+// its audit record, and counts it. It reports false when another process
+// settled the record first (see record): the reply is not to be given.
+func (s *Service) finishRecord(w *Wiki, rec *AuditRecord, reply Reply, start time.Time, result any) bool {
 	rec.Outcome, rec.Code = reply.Outcome, reply.Code
 	rec.Duration = s.now().Sub(start)
 	if result != nil {
@@ -756,8 +763,9 @@ func (s *Service) finishRecord(w *Wiki, rec *AuditRecord, reply Reply, start tim
 			rec.Result = b
 		}
 	}
-	s.record(context.Background(), rec, true)
+	ended := s.record(context.Background(), rec, true)
 	s.observeDone(w, rec.Command, reply.Outcome, start)
+	return ended
 }
 
 func (s *Service) run(ctx context.Context, cmd Command, req *Request) Reply {
@@ -869,24 +877,33 @@ func (s *Service) newRecord(actor Actor, name string, args Args, spec Spec) *Aud
 	}
 }
 
-// record finishes an audit record (or writes it whole when begun is false).
+// record finishes an audit record (or writes it whole when begun is false:
+// Begin stores its outcome and code, and it is never unfinished).
 // The caller's context may be cancelled already; the record is written anyway.
 // An end the audit log does not take is kept and written once it is back
 // (FlushAudit): the record must not stay queued or pending while this
-// process lives, for no other settles it.
-func (s *Service) record(ctx context.Context, rec *AuditRecord, begun bool) {
+// process lives, for no other settles it. It reports false when another
+// process settled the record first (ErrAuditSettled), having taken this
+// one for dead: that end stands, its requester is told by that settle, and
+// the caller gives no reply of its own.
+func (s *Service) record(ctx context.Context, rec *AuditRecord, begun bool) bool {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), auditWriteTimeout)
 	defer cancel()
 	if !begun {
 		if err := s.audit.Begin(ctx, rec); err != nil {
 			s.log.Error("audit log write failed", "command", rec.Command, "err", err)
-			return
 		}
+		return true
 	}
 	err := s.audit.Finish(ctx, rec)
 	switch {
 	case err == nil:
 		s.queue.unwritten.written(rec.ID, nil)
+	case errors.Is(err, ErrAuditSettled):
+		s.queue.unwritten.written(rec.ID, nil)
+		s.log.Warn("audit record settled by another process while this one ran its command; the settle's end stands and its requester is told by it",
+			"command", rec.Command, "id", rec.ID, "outcome", rec.Outcome, "err", err)
+		return false
 	case errors.Is(err, ErrNoAuditRecord):
 		s.log.Error("audit log write failed", "command", rec.Command, "id", rec.ID, "err", err)
 	default:
@@ -894,6 +911,7 @@ func (s *Service) record(ctx context.Context, rec *AuditRecord, begun bool) {
 		s.log.Error("audit log write failed; it is tried again until the audit log takes it", "command", rec.Command,
 			"id", rec.ID, "outcome", rec.Outcome, "err", err)
 	}
+	return true
 }
 
 func (s *Service) observeDone(w *Wiki, name string, o Outcome, start time.Time) {

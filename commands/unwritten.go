@@ -12,6 +12,14 @@ import (
 // record does not exist: trying again cannot help.
 var ErrNoAuditRecord = errors.New("commands: no such audit record")
 
+// ErrAuditSettled is what an Auditor's Finish error matches when the
+// record exists but has ended already: another process took this one for
+// dead (its lease lapsed while it was frozen or stalled) and settled the
+// record from the wiki's logs (Settle), marking its requester to be told
+// (TellSettled). That end stands: writing this process's cannot help, and
+// its reply is not given, for the requester hears from the settle.
+var ErrAuditSettled = errors.New("commands: audit record settled by another process")
+
 // auditWriteTimeout bounds one write of an audit record's end, and the
 // last try at the writes still waiting when the service closes.
 const auditWriteTimeout = 5 * time.Second
@@ -97,13 +105,17 @@ func (s *Service) FlushAudit(ctx context.Context) int {
 	u := s.queue.unwritten
 	for _, rec := range u.oldestFirst() {
 		err := s.audit.Finish(ctx, rec)
-		if err != nil && !errors.Is(err, ErrNoAuditRecord) {
+		if err != nil && !errors.Is(err, ErrNoAuditRecord) && !errors.Is(err, ErrAuditSettled) {
 			s.log.Warn("audit log still unavailable", "unwritten", u.len(), "err", err)
 			break
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrAuditSettled):
+			s.log.Warn("audit record settled by another process before its end could be written; the settle's end stands",
+				"id", rec.ID, "command", rec.Command, "outcome", rec.Outcome, "err", err)
+		case err != nil:
 			s.log.Error("audit record gone before its end could be written", "id", rec.ID, "command", rec.Command, "err", err)
-		} else {
+		default:
 			s.log.Info("audit record written after the audit log came back", "id", rec.ID, "command", rec.Command, "outcome", rec.Outcome)
 		}
 		u.written(rec.ID, rec)

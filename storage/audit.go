@@ -25,9 +25,13 @@ const (
 	startSQL = `UPDATE audit SET outcome = 'pending' WHERE id = ? AND outcome = 'queued'`
 	// finishSQL keeps the wiki account and the wiki Begin stored when
 	// Finish is given none: a record settled at start-up, or finished by
-	// its ID alone, must not lose whom its command ran as, or where.
+	// its ID alone, must not lose whom its command ran as, or where. It
+	// takes only a record still unfinished, as settleSQL does, so that a
+	// process taken for dead that wakes cannot overwrite the end another
+	// settled it with.
 	finishSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ?,
-		wiki_user = COALESCE(NULLIF(?, ''), wiki_user), wiki = COALESCE(NULLIF(?, ''), wiki) WHERE id = ?`
+		wiki_user = COALESCE(NULLIF(?, ''), wiki_user), wiki = COALESCE(NULLIF(?, ''), wiki)
+		WHERE id = ? AND outcome IN ('queued', 'pending')`
 
 	auditCols = `id, time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us, owner`
 
@@ -106,10 +110,12 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 // Finish records how a command attempt ended, and rec.WikiUser, the wiki
 // account the command ran as, and rec.Wiki, which the service may learn
 // only after Begin; an empty WikiUser or Wiki leaves the one stored as it
-// was. It accepts a record in any state, queued ones included (a command
-// refused while it waited), and fails, wrapping commands.ErrNotFound and
-// commands.ErrNoAuditRecord, only for a record that does not exist. It
-// implements commands.Auditor.
+// was. It takes a record that is queued (a command refused while it
+// waited) or pending. It fails, wrapping commands.ErrNotFound and
+// commands.ErrNoAuditRecord, for a record that does not exist, and
+// wrapping commands.ErrAuditSettled, changing nothing, for one that has
+// ended already (another process settled it). It implements
+// commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	var result any
 	if len(rec.Result) > 0 {
@@ -120,10 +126,20 @@ func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	if err != nil {
 		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, err)
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, err)
+	} else if n == 1 {
+		return nil
+	}
+	var outcome string
+	err = db.read.QueryRowContext(ctx, `SELECT outcome FROM audit WHERE id = ?`, rec.ID).Scan(&outcome)
+	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, errNoAudit)
 	}
-	return nil
+	if err != nil {
+		return fmt.Errorf("storage: audit finish %d: %w", rec.ID, err)
+	}
+	return fmt.Errorf("storage: audit finish %d: outcome is %q: %w", rec.ID, outcome, commands.ErrAuditSettled)
 }
 
 // Settle finishes a record that a stop left queued or pending, as Finish

@@ -32,9 +32,13 @@ const (
 	startSQL = `UPDATE audit SET outcome = 'pending' WHERE id = $1 AND outcome = 'queued'`
 	// finishSQL keeps the wiki account and the wiki Begin stored when
 	// Finish is given none: a record settled at start-up, or finished by
-	// its ID alone, must not lose whom its command ran as, or where.
+	// its ID alone, must not lose whom its command ran as, or where. It
+	// takes only a record still unfinished, as settleSQL does, so that a
+	// process taken for dead that wakes cannot overwrite the end another
+	// settled it with.
 	finishSQL = `UPDATE audit SET outcome = $1, code = $2, result = $3, duration_us = $4,
-		wiki_user = COALESCE(NULLIF($5, ''), wiki_user), wiki = COALESCE(NULLIF($6, ''), wiki) WHERE id = $7`
+		wiki_user = COALESCE(NULLIF($5, ''), wiki_user), wiki = COALESCE(NULLIF($6, ''), wiki)
+		WHERE id = $7 AND outcome IN ('queued', 'pending')`
 
 	auditCols = `id, at, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, result, duration_us, owner`
 
@@ -120,10 +124,12 @@ func (db *DB) Start(ctx context.Context, id int64) error {
 // Finish records how a command attempt ended, and rec.WikiUser, the wiki
 // account the command ran as, and rec.Wiki, which the service may learn
 // only after Begin; an empty WikiUser or Wiki leaves the one stored as it
-// was. It accepts a record in any state, queued ones included (a command
-// refused while it waited), and fails, wrapping commands.ErrNotFound and
-// commands.ErrNoAuditRecord, only for a record that does not exist. It
-// implements commands.Auditor.
+// was. It takes a record that is queued (a command refused while it
+// waited) or pending. It fails, wrapping commands.ErrNotFound and
+// commands.ErrNoAuditRecord, for a record that does not exist, and
+// wrapping commands.ErrAuditSettled, changing nothing, for one that has
+// ended already (another process settled it). It implements
+// commands.Auditor.
 func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	var result *string
 	if len(rec.Result) > 0 {
@@ -135,10 +141,18 @@ func (db *DB) Finish(ctx context.Context, rec *commands.AuditRecord) error {
 	if err != nil {
 		return fmt.Errorf("postgres: audit finish %d: %w", rec.ID, err)
 	}
-	if tag.RowsAffected() != 1 {
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	var outcome string
+	err = db.pool.QueryRow(ctx, `SELECT outcome FROM audit WHERE id = $1`, rec.ID).Scan(&outcome)
+	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("postgres: audit finish %d: %w", rec.ID, errNoAudit)
 	}
-	return nil
+	if err != nil {
+		return fmt.Errorf("postgres: audit finish %d: %w", rec.ID, err)
+	}
+	return fmt.Errorf("postgres: audit finish %d: outcome is %q: %w", rec.ID, outcome, commands.ErrAuditSettled)
 }
 
 // Settle finishes a record that a stop left queued or pending, as Finish

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -590,6 +591,22 @@ func testAuditSettleOnce(t *testing.T, open Opener) {
 	}
 	if err := db.Finish(ctx, &commands.AuditRecord{ID: ended.ID + 1000}); !errors.Is(err, commands.ErrNotFound) || !errors.Is(err, commands.ErrNoAuditRecord) {
 		t.Errorf("Finish of a missing record = %v, want ErrNotFound and commands.ErrNoAuditRecord", err)
+	}
+	// A process taken for dead that wakes and finishes its command finds
+	// the record settled: Finish changes nothing (the notice stays due)
+	// and says so, apart from a missing record.
+	for _, settled := range []*commands.AuditRecord{queued, pending, ended} {
+		before := record(t, db, settled.ID)
+		late := *settled
+		late.Outcome, late.Code, late.WikiUser, late.Wiki = commands.OutcomeFailed, "internal", "Late", "late"
+		late.Result, late.Duration = json.RawMessage(`{"late":true}`), time.Minute
+		err := db.Finish(ctx, &late)
+		if !errors.Is(err, commands.ErrAuditSettled) || errors.Is(err, commands.ErrNoAuditRecord) || errors.Is(err, commands.ErrNotFound) {
+			t.Errorf("Finish of ended record %d = %v, want commands.ErrAuditSettled alone", settled.ID, err)
+		}
+		if after := record(t, db, settled.ID); !reflect.DeepEqual(after, before) {
+			t.Errorf("Finish of ended record %d changed it:\n%+v\nwas\n%+v", settled.ID, after, before)
+		}
 	}
 	if left, err := db.Unsettled(ctx, 0); err != nil || len(left) != 0 {
 		t.Errorf("Unsettled = %+v, %v", left, err)
