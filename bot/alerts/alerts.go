@@ -20,11 +20,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/notice"
+	"github.com/wikimod/wikimod/bot/poll"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
@@ -198,10 +199,7 @@ type Wiki struct {
 }
 
 // Channel is one place alerts are posted: a platform's notice channel.
-type Channel struct {
-	Name   string // stable across restarts, such as the platform's name
-	Notify func(ctx context.Context, r commands.Reply) error
-}
+type Channel = notice.Channel
 
 // Replicas is how replicas that share a store divide the wikis.
 type Replicas struct {
@@ -216,22 +214,16 @@ type Replicas struct {
 // wiki is a followed wiki and its follower's state.
 type wiki struct {
 	Wiki
-	rules  Rules
-	offset time.Duration // where in each interval its poll falls
-
-	// Guarded by Follower.stateMu.
-	slot    int64 // the last slot a poll was started for
-	running bool
+	rules Rules
 
 	// The poll's own state: one poll of a wiki runs at a time.
 	det     *detector
-	warm    bool   // det holds the last window: read since this process took the wiki
-	held    bool   // this process held the wiki's lease at its last poll
-	changes cursor // where this process has read to
-	hits    cursor
-	// savedChanges and savedHits are where the store says the wiki was
+	warm    bool        // det holds the last window: read since this process took the wiki
+	changes poll.Cursor // where this process has read to
+	hits    poll.Cursor
+	// changesSaved and hitsSaved are where the store says the wiki was
 	// read to.
-	savedChanges, savedHits cursor
+	changesSaved, hitsSaved *poll.Stream
 	// abuseOff is until when the wiki is taken to have no AbuseFilter:
 	// it said so, and is asked again after an hour.
 	abuseOff time.Time
@@ -255,12 +247,9 @@ type Follower struct {
 
 	// born is when New made the follower: a wiki never read is read from
 	// a window before it.
-	born      time.Time
-	slots     chan struct{} // a token per poll running
-	stateMu   sync.Mutex    // guards each wiki's slot and running, and lastPrune
-	lastPrune time.Time
-	polls     sync.WaitGroup
-	actMu     sync.Mutex // one press at a time in this process
+	born  time.Time
+	sched *poll.Schedule
+	actMu sync.Mutex // one press at a time in this process
 
 	mu          sync.Mutex // guards Start and Close
 	cancelPolls context.CancelFunc
@@ -349,7 +338,6 @@ func New(cfg Config) (*Follower, error) {
 		now:     cfg.Now,
 		log:     cfg.Logger,
 		metrics: cfg.Metrics,
-		slots:   make(chan struct{}, cfg.Concurrency),
 	}
 	if f.now == nil {
 		f.now = time.Now
@@ -357,13 +345,17 @@ func New(cfg Config) (*Follower, error) {
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
 	}
-	now := f.now()
+	f.born = f.now()
+	sc := poll.Config{Interval: cfg.Interval, Concurrency: cfg.Concurrency, Timeout: cfg.PollTimeout,
+		Poll: f.poll, Done: f.polled, Prune: f.prune, PruneEvery: time.Hour, Now: f.now, Logger: f.log}
+	if r := cfg.Replicas; r != nil {
+		// A wiki stays with the replica that follows it, which knows its
+		// last window, until that one stops or dies.
+		sc.Lease = &poll.Lease{Store: r.Store, Instance: r.Instance, Prefix: "alerts:", Term: r.Lease, Keep: true}
+	}
 	for i, w := range cfg.Wikis {
 		if w.Name == "" || w.Client == nil {
 			return nil, fmt.Errorf("alerts: wiki %d (%q) needs a name and a client", i+1, w.Name)
-		}
-		if _, dup := f.byName[w.Name]; dup {
-			return nil, fmt.Errorf("alerts: wiki %q given twice", w.Name)
 		}
 		rules := cfg.Rules
 		if w.Rules != nil {
@@ -373,13 +365,26 @@ func New(cfg Config) (*Follower, error) {
 		if err := rules.check(); err != nil {
 			return nil, fmt.Errorf("alerts: wiki %s: %w", w.Name, err)
 		}
-		fw := &wiki{Wiki: w, rules: rules, offset: pollOffset(w.Name, cfg.Interval), unposted: map[int64]bool{}, reader: w.Client}
-		fw.slot = f.slotAt(fw, now)
+		fw := &wiki{Wiki: w, rules: rules, unposted: map[int64]bool{}, reader: w.Client,
+			changesSaved: f.stream(w.Name, commands.AlertStreamChanges), hitsSaved: f.stream(w.Name, commands.AlertStreamAbuseLog)}
 		f.wikis = append(f.wikis, fw)
 		f.byName[w.Name] = fw
+		sc.Wikis = append(sc.Wikis, w.Name)
 	}
-	f.lastPrune, f.born = now, now
+	sched, err := poll.New(sc)
+	if err != nil {
+		return nil, fmt.Errorf("alerts: %w", err)
+	}
+	f.sched = sched
 	return f, nil
+}
+
+// stream is where the store says a stream of the named wiki was read to.
+func (f *Follower) stream(wiki, stream string) *poll.Stream {
+	return &poll.Stream{
+		Load: func(ctx context.Context) (string, error) { return f.store.AlertCursor(ctx, wiki, stream) },
+		Save: func(ctx context.Context, c string) error { return f.store.SetAlertCursor(ctx, wiki, stream, c) },
+	}
 }
 
 // multi reports whether more than one wiki is followed: every alert then
@@ -403,14 +408,14 @@ func (f *Follower) Start(ctx context.Context) error {
 	f.cancelPolls, f.stopLoop, f.done, f.started = cancelPolls, stopLoop, make(chan struct{}), true
 	go func() {
 		defer close(f.done)
-		t := time.NewTicker(f.dispatchEvery())
+		t := time.NewTicker(f.sched.Every())
 		defer t.Stop()
 		for {
 			select {
 			case <-loopCtx.Done():
 				return
 			case <-t.C:
-				f.dispatch(pollCtx, nil)
+				f.sched.Dispatch(pollCtx)
 			}
 		}
 	}()
@@ -432,7 +437,7 @@ func (f *Follower) Close() error {
 	<-f.done
 	polls := make(chan struct{})
 	go func() {
-		f.polls.Wait()
+		f.sched.Wait()
 		close(polls)
 	}()
 	t := time.NewTimer(f.cfg.StopGrace)
@@ -444,52 +449,12 @@ func (f *Follower) Close() error {
 	}
 	f.cancelPolls()
 	<-polls
-	f.releaseLeases()
-	return nil
-}
-
-// releaseLeases gives up the leases this process holds, so that another
-// replica takes the wikis at once rather than when the leases run out.
-func (f *Follower) releaseLeases() {
-	r := f.cfg.Replicas
-	if r == nil {
-		return
-	}
+	// Another replica takes the wikis at once rather than when the
+	// leases run out.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for _, w := range f.wikis {
-		if w.held {
-			if err := r.Store.ReleaseLease(ctx, leaseName(w.Name), r.Instance); err != nil {
-				f.log.Warn("alerts: giving up a wiki's lease", "wiki", w.Name, "err", err)
-			}
-		}
-	}
-}
-
-// leaseName names the lease of a wiki's follower.
-func leaseName(wiki string) string { return "alerts:" + wiki }
-
-// The schedule. Each wiki's poll falls at its own offset in every
-// interval, from a hash of its name, so that a farm's wikis are read
-// spread over the interval rather than all at once, and a wiki keeps its
-// offset when others are added. The dispatcher looks for polls due a
-// sixtieth of an interval apart (a second at least) and starts them, at
-// most Concurrency at a time.
-
-// pollOffset returns where in each interval the named wiki's poll falls.
-func pollOffset(name string, interval time.Duration) time.Duration {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return time.Duration(h.Sum64() % uint64(interval))
-}
-
-// slotAt numbers the latest of w's poll times at or before t.
-func (f *Follower) slotAt(w *wiki, t time.Time) int64 {
-	return (t.UnixNano() - int64(w.offset)) / int64(f.cfg.Interval)
-}
-
-func (f *Follower) dispatchEvery() time.Duration {
-	return min(max(f.cfg.Interval/60, time.Second), time.Minute)
+	f.sched.Release(ctx)
+	return nil
 }
 
 // PollDue starts the polls due by the follower's clock (each wiki's once
@@ -497,102 +462,22 @@ func (f *Follower) dispatchEvery() time.Duration {
 // for them, and returns the names of the wikis whose turn it was. The
 // background loop does the same without waiting; tests call PollDue with a
 // fake clock.
-func (f *Follower) PollDue(ctx context.Context) []string {
-	var wg sync.WaitGroup
-	names := f.dispatch(ctx, &wg)
-	wg.Wait()
-	return names
-}
+func (f *Follower) PollDue(ctx context.Context) []string { return f.sched.Due(ctx) }
 
-// dispatch starts the polls due now and returns when each has started
-// (waiting for a free slot if need be), not when they end; started counts
-// them too, when not nil.
-func (f *Follower) dispatch(ctx context.Context, started *sync.WaitGroup) []string {
-	now := f.now()
-	f.pruneIfDue(ctx, now)
-	var names []string
-	for _, w := range f.wikis {
-		if ctx.Err() != nil {
-			return names
-		}
-		f.stateMu.Lock()
-		slot := f.slotAt(w, now)
-		due := !w.running && slot > w.slot
-		if due {
-			w.running = true
-		}
-		f.stateMu.Unlock()
-		if !due {
-			continue
-		}
-		select {
-		case f.slots <- struct{}{}:
-		case <-ctx.Done():
-			f.stateMu.Lock()
-			w.running = false
-			f.stateMu.Unlock()
-			return names
-		}
-		f.stateMu.Lock()
-		w.slot = slot
-		f.stateMu.Unlock()
-		names = append(names, w.Name)
-		f.polls.Add(1)
-		if started != nil {
-			started.Add(1)
-		}
-		go func() {
-			defer func() {
-				f.stateMu.Lock()
-				w.running = false
-				f.stateMu.Unlock()
-				<-f.slots
-				if started != nil {
-					started.Done()
-				}
-				f.polls.Done()
-			}()
-			f.runPoll(ctx, w)
-		}()
-	}
-	return names
-}
-
-// runPoll polls one wiki for at most PollTimeout, and logs and counts how
-// it went.
-func (f *Follower) runPoll(ctx context.Context, w *wiki) {
-	start := time.Now() // elapsed time for the metric, not the schedule
-	pollCtx, cancel := context.WithTimeout(ctx, f.cfg.PollTimeout)
-	defer cancel()
-	res, err := f.poll(pollCtx, w)
-	outcome := "ok"
-	switch {
-	case err != nil && ctx.Err() != nil:
-		outcome = "stopped"
-	case err != nil:
-		outcome = "failed"
-		f.log.Warn("alerts: reading the recent changes failed; will try again", "wiki", w.Name, "err", err)
-	case res.skipped:
-		outcome = "elsewhere"
+// polled logs and counts how a scheduled poll went.
+func (f *Follower) polled(name string, outcome poll.Outcome, err error, took time.Duration) {
+	if outcome == poll.Failed {
+		f.log.Warn("alerts: reading the recent changes failed; will try again", "wiki", name, "err", err)
 	}
 	if f.metrics != nil {
-		f.metrics.Polls.WithLabelValues(outcome).Inc()
-		f.metrics.PollSeconds.Observe(time.Since(start).Seconds())
+		f.metrics.Polls.WithLabelValues(string(outcome)).Inc()
+		f.metrics.PollSeconds.Observe(took.Seconds())
 	}
 }
 
-// pruneIfDue forgets, once an hour, the alerts of every wiki whose burst
-// ended Keep ago.
-func (f *Follower) pruneIfDue(ctx context.Context, now time.Time) {
-	f.stateMu.Lock()
-	due := now.Sub(f.lastPrune) >= time.Hour
-	if due {
-		f.lastPrune = now
-	}
-	f.stateMu.Unlock()
-	if !due {
-		return
-	}
+// prune forgets the alerts of every wiki whose burst ended Keep ago: the
+// schedule calls it once an hour.
+func (f *Follower) prune(ctx context.Context, now time.Time) {
 	if _, err := f.store.PruneAlerts(ctx, now.Add(-f.cfg.Keep)); err != nil && ctx.Err() == nil {
 		f.log.Warn("alerts: forgetting old alerts failed; will try again", "err", err)
 	}

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"math/rand/v2"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/notice"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
@@ -46,9 +46,7 @@ func (f *Follower) Commands() []commands.Command {
 
 // usage is a refusal of how a command was written: key says what was
 // wrong and how to write it right.
-func usage(key string, params ...any) error {
-	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "usage", Message: i18n.M(key, params...)}
-}
+func usage(key string, params ...any) error { return notice.Usage(i18n.M(key, params...)) }
 
 func (f *Follower) runAlert(ctx context.Context, req *commands.Request) (commands.Reply, error) {
 	for _, k := range req.Args.Keys() {
@@ -56,17 +54,13 @@ func (f *Follower) runAlert(ctx context.Context, req *commands.Request) (command
 			return commands.Reply{}, usage("wikimod-alert-unknown-param", k, req.Spec.Usage)
 		}
 	}
-	if len(req.Args.Positional) > 0 {
-		return commands.Reply{}, usage("wikimod-alert-positional", req.Spec.Usage)
-	}
-	do, _ := req.Args.Get("do")
-	idText, _ := req.Args.Get("id")
-	id, err := strconv.ParseInt(strings.TrimSpace(idText), 10, 64)
-	if err != nil || id <= 0 {
-		return commands.Reply{}, usage("wikimod-alert-bad-id", idText, req.Spec.Usage)
-	}
-	if do != "protect" && do != "dismiss" {
-		return commands.Reply{}, usage("wikimod-alert-bad-do", do)
+	do, id, err := notice.ReadPress(req, []string{"protect", "dismiss"}, notice.PressWords{
+		Positional: i18n.M("wikimod-alert-positional", req.Spec.Usage),
+		BadID:      func(text string) i18n.Message { return i18n.M("wikimod-alert-bad-id", text, req.Spec.Usage) },
+		BadDo:      func(do string) i18n.Message { return i18n.M("wikimod-alert-bad-do", do) },
+	})
+	if err != nil {
+		return commands.Reply{}, err
 	}
 	w, err := f.requestWiki(req)
 	if err != nil {
@@ -99,14 +93,7 @@ func (f *Follower) runAlert(ctx context.Context, req *commands.Request) (command
 // requestWiki returns the follower's wiki the request is for: the one the
 // command service chose (the only one, for a request that names none).
 func (f *Follower) requestWiki(req *commands.Request) (*wiki, error) {
-	var name string
-	switch {
-	case req.Wiki != nil:
-		name = req.Wiki.Name
-	case len(f.wikis) == 1:
-		name = f.wikis[0].Name
-	}
-	w, ok := f.byName[name]
+	w, name, ok := notice.RequestWiki(req, f.byName)
 	if !ok {
 		return nil, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "alerts-off", Message: i18n.M("wikimod-alerts-off", name)}
 	}

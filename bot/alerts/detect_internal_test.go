@@ -203,24 +203,3 @@ func TestAbuseHitsMeetTheirRule(t *testing.T) {
 		}
 	}
 }
-
-// TestCursors: a cursor is written and read back, and orders entries by
-// time, then id.
-func TestCursors(t *testing.T) {
-	c := cursor{at: t0, id: 42}
-	back, err := parseCursor(c.String())
-	if err != nil || back != c {
-		t.Fatalf("%q read back as %+v, %v", c.String(), back, err)
-	}
-	if empty, err := parseCursor(""); err != nil || !empty.at.IsZero() || (cursor{}).String() != "" {
-		t.Errorf("the empty cursor: %+v, %v", empty, err)
-	}
-	for _, bad := range []string{"x", "2026-03-01T12:00:00Z", "2026-03-01T12:00:00Z|x", "yesterday|4"} {
-		if _, err := parseCursor(bad); err == nil {
-			t.Errorf("parseCursor(%q) succeeded", bad)
-		}
-	}
-	if !c.before(t0, 43) || c.before(t0, 42) || !c.before(t0.Add(time.Second), 1) || c.before(t0.Add(-time.Second), 99) {
-		t.Error("cursor order")
-	}
-}

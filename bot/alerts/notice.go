@@ -3,12 +3,11 @@ package alerts
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/notice"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
@@ -51,27 +50,10 @@ func (f *Follower) channels(w *wiki) []Channel {
 func (f *Follower) post(ctx context.Context, w *wiki, a commands.Alert) bool {
 	now := f.now()
 	msg := f.notice(ctx, w, a, now)
-	reached := slices.Clone(a.Delivered)
-	var failed, problems []string
-	chans := f.channels(w)
-	for _, c := range chans {
-		if slices.Contains(reached, c.Name) {
-			continue
-		}
-		sendCtx, cancel := context.WithTimeout(ctx, f.cfg.SendTimeout)
-		err := c.Notify(sendCtx, msg)
-		cancel()
-		if err != nil {
-			failed = append(failed, c.Name)
-			problems = append(problems, c.Name+": "+sendError(err))
-			continue
-		}
-		reached = append(reached, c.Name)
-	}
-	if len(chans) == 0 {
-		failed, problems = []string{"none"}, []string{"no notice channel is configured"}
-	}
-	done := len(failed) == 0 || a.Attempts+1 >= f.cfg.PostAttempts
+	sent := notice.Post(ctx, f.channels(w), msg, f.cfg.SendTimeout, func(c string) bool { return slices.Contains(a.Delivered, c) })
+	// The alert keeps every channel it reached, configured now or not.
+	reached := append(slices.Clone(a.Delivered), sent.Posted...)
+	done := len(sent.Failed) == 0 || a.Attempts+1 >= f.cfg.PostAttempts
 	// Marking must happen even if ctx ended just after the post.
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -79,46 +61,26 @@ func (f *Follower) post(ctx context.Context, w *wiki, a commands.Alert) bool {
 		// It went out; the next poll may post it once more.
 		f.log.Error("alerts: an alert was posted but could not be marked so", "wiki", w.Name, "alert", a.ID, "err", err)
 	}
-	rec := &commands.AuditRecord{
-		Time: now, Wiki: w.Name, Platform: "system", UserID: "alerts", UserName: "wikimod alerts", Channel: strings.Join(reached, ","),
-		Command: "alert-send", Args: map[string]string{"alert": strconv.FormatInt(a.ID, 10), "title": a.Title, "rule": a.Rule},
-	}
-	if err := f.audit.Begin(markCtx, rec); err != nil {
-		f.log.Error("audit log write failed", "command", rec.Command, "err", err)
-	}
-	rec.Outcome = commands.OutcomeOK
-	if len(failed) > 0 {
+	rec := notice.Record(now, w.Name, "alerts", "alert-send", reached,
+		map[string]string{"alert": strconv.FormatInt(a.ID, 10), "title": a.Title, "rule": a.Rule})
+	notice.Audit(markCtx, f.audit, f.log, rec, func() {
+		rec.Outcome = commands.OutcomeOK
+		if len(sent.Failed) == 0 {
+			return
+		}
 		rec.Outcome, rec.Code = commands.OutcomeFailed, "send-failed"
 		if done {
 			rec.Code = "gave-up"
-			f.log.Error("alerts: giving up on an alert after repeated failures to post it", "wiki", w.Name, "alert", a.ID, "failed", failed)
+			f.log.Error("alerts: giving up on an alert after repeated failures to post it", "wiki", w.Name, "alert", a.ID, "failed", sent.Failed)
 		} else {
-			f.log.Warn("alerts: posting an alert failed; will retry", "wiki", w.Name, "alert", a.ID, "failed", failed)
+			f.log.Warn("alerts: posting an alert failed; will retry", "wiki", w.Name, "alert", a.ID, "failed", sent.Failed)
 		}
-		rec.Result, _ = json.Marshal(map[string]any{"failed": failed, "reached": reached, "error": strings.Join(problems, "; ")})
+		rec.Result, _ = json.Marshal(map[string]any{"failed": sent.Failed, "reached": reached, "error": sent.Problem()})
 		if f.metrics != nil {
 			f.metrics.PostFailures.Inc()
 		}
-	}
-	if rec.ID != 0 {
-		if err := f.audit.Finish(markCtx, rec); err != nil {
-			f.log.Error("audit log write failed", "command", rec.Command, "err", err)
-		}
-	}
+	})
 	return done
-}
-
-// sendError shortens a send error for the log and the database. Adapters'
-// errors name the platform's error code, never a token.
-func sendError(err error) string {
-	msg := err.Error()
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg = "timed out: " + msg
-	}
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
-	}
-	return msg
 }
 
 // notice is the message about an alert: what happened on the page, its

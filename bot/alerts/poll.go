@@ -2,13 +2,13 @@ package alerts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/poll"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/mw"
 )
@@ -17,96 +17,33 @@ import (
 // at its word before the follower asks for its abuse log again.
 const abuseRecheck = time.Hour
 
-// cursor is a position in a stream of the wiki: the wiki's time and id of
-// the last entry read.
-type cursor struct {
-	at time.Time
-	id int64
-}
-
-func (c cursor) String() string {
-	if c.at.IsZero() {
-		return ""
-	}
-	return c.at.UTC().Format(time.RFC3339) + "|" + strconv.FormatInt(c.id, 10)
-}
-
-func (c cursor) before(at time.Time, id int64) bool {
-	return at.After(c.at) || (at.Equal(c.at) && id > c.id)
-}
-
-func parseCursor(s string) (cursor, error) {
-	if s == "" {
-		return cursor{}, nil
-	}
-	at, id, ok := strings.Cut(s, "|")
-	t, err := time.Parse(time.RFC3339, at)
-	n, err2 := strconv.ParseInt(id, 10, 64)
-	if !ok || err != nil || err2 != nil {
-		return cursor{}, fmt.Errorf("alerts: bad cursor %q", s)
-	}
-	return cursor{at: t, id: n}, nil
-}
-
-// pollResult says what one poll did.
-type pollResult struct {
-	skipped bool // another replica follows the wiki
-	changes int  // changes read (those of the overlap again)
-	hits    int  // abuse log hits read
-	raised  int  // alerts raised
-}
-
 // Poll reads the named wiki's recent changes (and abuse log) once, at
 // once, whatever the schedule says, and raises and posts what they call
 // for: what each scheduled poll does. Tests and tools call it.
 func (f *Follower) Poll(ctx context.Context, name string) error {
-	w, ok := f.byName[name]
-	if !ok {
+	if _, ok := f.byName[name]; !ok {
 		return fmt.Errorf("alerts: no wiki %q", name)
 	}
-	f.stateMu.Lock()
-	if w.running {
-		f.stateMu.Unlock()
+	err := f.sched.Poll(ctx, name)
+	if errors.Is(err, poll.ErrBusy) {
 		return fmt.Errorf("alerts: wiki %s is being read", name)
 	}
-	w.running = true
-	f.stateMu.Unlock()
-	defer func() {
-		f.stateMu.Lock()
-		w.running = false
-		f.stateMu.Unlock()
-	}()
-	_, err := f.poll(ctx, w)
 	return err
 }
 
-// poll is one read of a wiki: with replicas, only by the replica holding
-// the wiki's lease; after a takeover or a start, from a window before
-// where the last reader stopped, to know that window again.
-func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
-	var res pollResult
+// poll is one read of a wiki, by the schedule (with replicas, only by the
+// replica holding the wiki's lease); after a takeover or a start (fresh),
+// from a window before where the last reader stopped, to know that window
+// again.
+func (f *Follower) poll(ctx context.Context, name string, fresh bool) error {
+	w := f.byName[name]
 	now := f.now()
-	if r := f.cfg.Replicas; r != nil {
-		held, err := r.Store.TryLease(ctx, leaseName(w.Name), r.Instance, now.Add(r.Lease), now)
-		if err != nil {
-			return res, fmt.Errorf("alerts: lease of %s: %w", w.Name, err)
-		}
-		if !held {
-			if w.held {
-				f.log.Info("alerts: another replica follows the wiki now", "wiki", w.Name)
-			}
-			w.held, w.warm = false, false
-			res.skipped = true
-			return res, nil
-		}
-		if !w.held {
-			w.warm = false // what this process knew may be stale
-		}
-		w.held = true
+	if fresh {
+		w.warm = false // what this process knew may be stale
 	}
 	if !w.warm {
 		if err := f.warmUp(ctx, w, now); err != nil {
-			return res, err
+			return err
 		}
 	}
 	// Each read goes back Overlap before where the last stopped: a
@@ -114,9 +51,9 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 	// (and tags) it in updates that run after it answered, so it can
 	// reach the list after a later one did. What is read again counts
 	// only what it did not have before (see detector.change).
-	q := mw.RecentChangesQuery{Start: w.changes.at.Add(-f.cfg.Overlap), Limit: f.cfg.Limit}
+	q := mw.RecentChangesQuery{Start: w.changes.At.Add(-f.cfg.Overlap), Limit: f.cfg.Limit}
 	if w.rules.AbuseHits > 0 && !now.Before(w.abuseOff) {
-		q.AbuseLog = &mw.AbuseLogQuery{Start: w.hits.at.Add(-f.cfg.Overlap), Limit: f.cfg.Limit}
+		q.AbuseLog = &mw.AbuseLogQuery{Start: w.hits.At.Add(-f.cfg.Overlap), Limit: f.cfg.Limit}
 	}
 	page, err := w.reader.RecentChanges(ctx, q)
 	if mw.ErrorCode(err) == "readapidenied" && w.Session != nil && w.reader != w.Session {
@@ -125,36 +62,32 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 		page, err = w.reader.RecentChanges(ctx, q)
 	}
 	if err != nil {
-		return res, fmt.Errorf("alerts: %s: %w", w.Name, err)
+		return fmt.Errorf("alerts: %s: %w", w.Name, err)
 	}
 	if q.AbuseLog != nil && page.AbuseLog == nil {
 		f.log.Debug("alerts: the wiki has no AbuseFilter; its abuse log is not read", "wiki", w.Name)
 		w.abuseOff = now.Add(abuseRecheck)
 	}
 	for _, c := range page.Changes {
-		res.changes++
 		w.det.change(c)
-		if w.changes.before(c.Timestamp, c.RCID) {
-			w.changes = cursor{at: c.Timestamp, id: c.RCID}
+		if w.changes.Before(c.Timestamp, c.RCID) {
+			w.changes = poll.Cursor{At: c.Timestamp, ID: c.RCID}
 		}
 	}
 	if page.AbuseLog != nil {
 		for _, h := range page.AbuseLog.Hits {
-			res.hits++
 			w.det.abuse(h)
-			if w.hits.before(h.Timestamp, h.ID) {
-				w.hits = cursor{at: h.Timestamp, id: h.ID}
+			if w.hits.Before(h.Timestamp, h.ID) {
+				w.hits = poll.Cursor{At: h.Timestamp, ID: h.ID}
 			}
 		}
 	}
 
-	n, err := f.judge(ctx, w, now)
-	res.raised = n
-	if err != nil {
+	if err := f.judge(ctx, w, now); err != nil {
 		// What was read may not all be raised: the next poll starts
 		// again from what the store keeps.
 		w.warm = false
-		return res, err
+		return err
 	}
 	w.det.forget()
 	// The cursors move on once what was read is judged and raised: should
@@ -162,20 +95,14 @@ func (f *Follower) poll(ctx context.Context, w *wiki) (pollResult, error) {
 	// raising it again finds the alert raised. A cursor read back after a
 	// takeover is not saved until it is past where the last reader
 	// stopped.
-	for _, c := range []struct {
-		stream string
-		next   cursor
-		saved  *cursor
-	}{{commands.AlertStreamChanges, w.changes, &w.savedChanges}, {commands.AlertStreamAbuseLog, w.hits, &w.savedHits}} {
-		if c.saved.before(c.next.at, c.next.id) {
-			if err := f.store.SetAlertCursor(ctx, w.Name, c.stream, c.next.String()); err != nil {
-				return res, fmt.Errorf("alerts: %w", err)
-			}
-			*c.saved = c.next
-		}
+	if err := w.changesSaved.Advance(ctx, w.changes); err != nil {
+		return fmt.Errorf("alerts: %w", err)
+	}
+	if err := w.hitsSaved.Advance(ctx, w.hits); err != nil {
+		return fmt.Errorf("alerts: %w", err)
 	}
 	f.postUnposted(ctx, w)
-	return res, nil
+	return nil
 }
 
 // warmUp makes a wiki's detection state anew: from the cursors the store
@@ -188,26 +115,21 @@ func (f *Follower) warmUp(ctx context.Context, w *wiki, now time.Time) error {
 	w.det = newDetector(w.rules)
 	w.unposted = map[int64]bool{}
 	for _, c := range []struct {
-		stream    string
-		to, saved *cursor
-	}{{commands.AlertStreamChanges, &w.changes, &w.savedChanges}, {commands.AlertStreamAbuseLog, &w.hits, &w.savedHits}} {
-		saved, err := f.store.AlertCursor(ctx, w.Name, c.stream)
+		to    *poll.Cursor
+		saved *poll.Stream
+	}{{&w.changes, w.changesSaved}, {&w.hits, w.hitsSaved}} {
+		cur, err := c.saved.Resume(ctx)
 		if err != nil {
 			return fmt.Errorf("alerts: %w", err)
 		}
-		cur, err := parseCursor(saved)
-		if err != nil {
-			return err
-		}
-		*c.saved = cur
-		if cur.at.IsZero() {
-			cur.at = f.born
+		if cur.At.IsZero() {
+			cur.At = f.born
 		}
 		// Read the window before it again: a revert needs the edit it
 		// undid, and a burst its start.
-		*c.to = cursor{at: cur.at.Add(-w.rules.Window)}
+		*c.to = poll.Cursor{At: cur.At.Add(-w.rules.Window)}
 	}
-	open, err := f.store.OpenAlerts(ctx, w.Name, w.changes.at.Add(-w.rules.quiet()))
+	open, err := f.store.OpenAlerts(ctx, w.Name, w.changes.At.Add(-w.rules.quiet()))
 	if err != nil {
 		return fmt.Errorf("alerts: %w", err)
 	}
@@ -223,10 +145,8 @@ func (f *Follower) warmUp(ctx context.Context, w *wiki, now time.Time) error {
 
 // judge judges the pages that had trouble in the last read: a page whose
 // rule is met raises an alert (or adds to the one its burst raised), and
-// trouble on a page whose burst goes on keeps it going. It returns how
-// many alerts it raised.
-func (f *Follower) judge(ctx context.Context, w *wiki, now time.Time) (int, error) {
-	raised := 0
+// trouble on a page whose burst goes on keeps it going.
+func (f *Follower) judge(ctx context.Context, w *wiki, now time.Time) error {
 	for _, p := range w.det.troubled() {
 		b := w.det.judge(p)
 		a := b.alert
@@ -236,13 +156,12 @@ func (f *Follower) judge(ctx context.Context, w *wiki, now time.Time) (int, erro
 			a.Wiki, a.Raised = w.Name, now
 			stored, isNew, err := f.store.RaiseAlert(ctx, a, w.rules.quiet())
 			if err != nil {
-				return raised, fmt.Errorf("alerts: %w", err)
+				return fmt.Errorf("alerts: %w", err)
 			}
 			p.alert = &openAlert{id: stored.ID, lastSeen: stored.LastSeen}
 			if !isNew {
 				continue
 			}
-			raised++
 			w.unposted[stored.ID] = true
 			f.log.Info("alerts: a page is in trouble", "wiki", w.Name, "title", a.Title, "rule", a.Rule,
 				"reverts", a.Reverts, "editors", len(a.Editors), "abuse_hits", a.AbuseHits, "alert", stored.ID)
@@ -251,12 +170,12 @@ func (f *Follower) judge(ctx context.Context, w *wiki, now time.Time) (int, erro
 			}
 		case goesOn && a.LastSeen.After(p.alert.lastSeen):
 			if err := f.store.TouchAlert(ctx, p.alert.id, a.LastSeen); err != nil {
-				return raised, fmt.Errorf("alerts: %w", err)
+				return fmt.Errorf("alerts: %w", err)
 			}
 			p.alert.lastSeen = a.LastSeen
 		}
 	}
-	return raised, nil
+	return nil
 }
 
 // postUnposted posts the wiki's alerts that have not reached every notice

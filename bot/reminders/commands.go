@@ -5,10 +5,10 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/notice"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
@@ -61,9 +61,7 @@ func (s *Scheduler) Commands() []commands.Command {
 
 // usage is a refusal of how a command was written: key says what was
 // wrong and how to write it right.
-func usage(key string, params ...any) error {
-	return &commands.Error{Outcome: commands.OutcomeInvalid, Code: "usage", Message: i18n.M(key, params...)}
-}
+func usage(key string, params ...any) error { return notice.Usage(i18n.M(key, params...)) }
 
 // checkKeys refuses arguments spec does not list.
 func checkKeys(spec commands.Spec, args commands.Args) error {
@@ -146,17 +144,13 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 	if err := checkKeys(req.Spec, req.Args); err != nil {
 		return commands.Reply{}, err
 	}
-	if len(req.Args.Positional) > 0 {
-		return commands.Reply{}, usage("wikimod-reminder-positional", req.Spec.Usage)
-	}
-	do, _ := req.Args.Get("do")
-	idText, _ := req.Args.Get("id")
-	id, err := strconv.ParseInt(strings.TrimSpace(idText), 10, 64)
-	if err != nil || id <= 0 {
-		return commands.Reply{}, usage("wikimod-reminder-bad-id", idText, req.Spec.Usage)
-	}
-	if do != "extend" && do != "dismiss" {
-		return commands.Reply{}, usage("wikimod-reminder-bad-do", do)
+	do, id, err := notice.ReadPress(req, []string{"extend", "dismiss"}, notice.PressWords{
+		Positional: i18n.M("wikimod-reminder-positional", req.Spec.Usage),
+		BadID:      func(text string) i18n.Message { return i18n.M("wikimod-reminder-bad-id", text, req.Spec.Usage) },
+		BadDo:      func(do string) i18n.Message { return i18n.M("wikimod-reminder-bad-do", do) },
+	})
+	if err != nil {
+		return commands.Reply{}, err
 	}
 	w, err := s.requestWiki(req)
 	if err != nil {
@@ -185,14 +179,7 @@ func (s *Scheduler) runReminder(ctx context.Context, req *commands.Request) (com
 // requestWiki returns the scheduler's wiki the request is for: the one the
 // command service chose (the only one, for a request that names none).
 func (s *Scheduler) requestWiki(req *commands.Request) (*wiki, error) {
-	var name string
-	switch {
-	case req.Wiki != nil:
-		name = req.Wiki.Name
-	case len(s.wikis) == 1:
-		name = s.wikis[0].Name
-	}
-	w, ok := s.byName[name]
+	w, name, ok := notice.RequestWiki(req, s.byName)
 	if !ok {
 		return nil, &commands.Error{Outcome: commands.OutcomeInvalid, Code: "reminders-off", Message: i18n.M("wikimod-reminders-off", name)}
 	}

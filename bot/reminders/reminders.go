@@ -25,6 +25,8 @@ import (
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/wikimod/wikimod/bot/notice"
+	"github.com/wikimod/wikimod/bot/poll"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
@@ -157,21 +159,16 @@ type ReplicaStore interface {
 }
 
 // Channel is one place reminders are posted: a platform's notice channel.
-type Channel struct {
-	Name   string // stable across restarts, such as the platform's name
-	Notify func(ctx context.Context, r commands.Reply) error
-}
+type Channel = notice.Channel
 
 // wiki is a configured wiki and its sync's state.
 type wiki struct {
 	Wiki
 	scope  scope
-	offset time.Duration // where in each SyncInterval its sync falls
-	syncMu sync.Mutex    // one sync of this wiki at a time
-
-	// Guarded by Scheduler.syncStateMu.
-	slot    int64 // the last sync slot a sync was started for
-	running bool
+	syncMu sync.Mutex // one sync of this wiki at a time
+	// cursor is where the store says the wiki's protect log was read to.
+	// Guarded by syncMu.
+	cursor *poll.Stream
 }
 
 // Scheduler tracks protections and sends their reminders.
@@ -190,10 +187,7 @@ type Scheduler struct {
 	extendMu sync.Mutex // one extension at a time, so a double press extends once
 	claims   atomic.Int64
 
-	syncSlots   chan struct{} // a token per sync running: SyncConcurrency
-	syncStateMu sync.Mutex    // guards each wiki's slot and running, and lastPrune
-	lastPrune   time.Time
-	syncs       sync.WaitGroup // syncs started by the schedule
+	syncs *poll.Schedule
 
 	mu       sync.Mutex // guards Start and Close
 	cron     *cron.Cron
@@ -287,15 +281,14 @@ func New(cfg Config) (*Scheduler, error) {
 		cfg.StopGrace = 10 * time.Second
 	}
 	s := &Scheduler{
-		cfg:       cfg,
-		store:     cfg.Store,
-		byName:    map[string]*wiki{},
-		audit:     cfg.Audit,
-		now:       cfg.Now,
-		log:       cfg.Logger,
-		metrics:   cfg.Metrics,
-		leads:     cfg.LeadTimes,
-		syncSlots: make(chan struct{}, cfg.SyncConcurrency),
+		cfg:     cfg,
+		store:   cfg.Store,
+		byName:  map[string]*wiki{},
+		audit:   cfg.Audit,
+		now:     cfg.Now,
+		log:     cfg.Logger,
+		metrics: cfg.Metrics,
+		leads:   cfg.LeadTimes,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -303,22 +296,29 @@ func New(cfg Config) (*Scheduler, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	now := s.now()
+	// Each wiki's log is read once a SyncInterval, at its own offset; the
+	// first sync comes at the wiki's first slot after New, so that a
+	// farm's restart does not read every wiki's log at once.
+	sc := poll.Config{Interval: cfg.SyncInterval, Concurrency: cfg.SyncConcurrency, Timeout: cfg.SyncTimeout,
+		Poll: s.syncScheduled, Done: s.synced, Prune: s.prune, PruneEvery: cfg.SyncInterval, Now: s.now, Logger: s.log}
+	if r := cfg.Replicas; r != nil {
+		// One replica syncs each wiki at a time; any may sync the next.
+		sc.Lease = &poll.Lease{Store: r.Store, Instance: r.Instance, Prefix: "sync:", Term: cfg.SyncTimeout}
+	}
 	for i, w := range cfg.Wikis {
 		if w.Name == "" || w.Client == nil {
 			return nil, fmt.Errorf("reminders: wiki %d (%q) needs a name and a client", i+1, w.Name)
 		}
-		if _, dup := s.byName[w.Name]; dup {
-			return nil, fmt.Errorf("reminders: wiki %q given twice", w.Name)
-		}
-		sw := &wiki{Wiki: w, scope: newScope(w.Namespaces, w.Pages), offset: syncOffset(w.Name, cfg.SyncInterval)}
-		// The first sync comes at the wiki's first slot after New, so
-		// that a farm's restart does not read every wiki's log at once.
-		sw.slot = s.slotAt(sw, now)
+		sw := &wiki{Wiki: w, scope: newScope(w.Namespaces, w.Pages), cursor: s.stream(w.Name)}
 		s.wikis = append(s.wikis, sw)
 		s.byName[w.Name] = sw
+		sc.Wikis = append(sc.Wikis, w.Name)
 	}
-	s.lastPrune = now
+	syncs, err := poll.New(sc)
+	if err != nil {
+		return nil, fmt.Errorf("reminders: %w", err)
+	}
+	s.syncs = syncs
 	// Claims are numbered from a random start: replicas sharing the store
 	// must not number theirs alike.
 	s.claims.Store(int64(rand.Uint64() >> 2))
@@ -367,7 +367,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		cancel()
 		return fmt.Errorf("reminders: tick schedule %q: %w", s.cfg.TickSpec, err)
 	}
-	c.Schedule(cron.Every(s.dispatchEvery()), cron.FuncJob(func() { s.dispatchSyncs(syncCtx, nil) }))
+	c.Schedule(cron.Every(s.syncs.Every()), cron.FuncJob(func() { s.syncs.Dispatch(syncCtx) }))
 	s.cron, s.cancel, s.stopSync, s.started = c, cancel, stopSync, true
 
 	s.wg.Add(2)

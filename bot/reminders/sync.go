@@ -2,13 +2,11 @@ package reminders
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"hash/fnv"
-	"strconv"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/poll"
 	"github.com/wikimod/wikimod/mw"
 )
 
@@ -21,34 +19,6 @@ type SyncResult struct {
 	Entries int // log entries read
 	Pages   int // pages looked at
 	ReconcileResult
-}
-
-// cursor is a position in the protect log. Entries are ordered by timestamp,
-// then log id.
-type cursor struct {
-	at time.Time
-	id int64
-}
-
-func (c cursor) String() string {
-	return c.at.UTC().Format(time.RFC3339) + "|" + strconv.FormatInt(c.id, 10)
-}
-
-func (c cursor) before(e mw.LogEvent) bool {
-	return e.Timestamp.After(c.at) || (e.Timestamp.Equal(c.at) && e.LogID > c.id)
-}
-
-func parseCursor(s string) (cursor, error) {
-	if s == "" {
-		return cursor{}, nil
-	}
-	at, id, ok := strings.Cut(s, "|")
-	t, err := time.Parse(time.RFC3339, at)
-	n, err2 := strconv.ParseInt(id, 10, 64)
-	if !ok || err != nil || err2 != nil {
-		return cursor{}, fmt.Errorf("reminders: bad sync cursor %q", s)
-	}
-	return cursor{at: t, id: n}, nil
 }
 
 // pageMeta is who last changed a page's protection on the wiki, and why.
@@ -73,15 +43,11 @@ func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 	}
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
-	saved, err := s.store.ReminderState(ctx, w.Name, cursorKey)
+	cur, err := w.cursor.Resume(ctx)
 	if err != nil {
 		return res, fmt.Errorf("reminders: %w", err)
 	}
-	cur, err := parseCursor(saved)
-	if err != nil {
-		return res, err
-	}
-	q := mw.LogEventsQuery{Type: mw.LogProtect, Newer: true, Start: cur.at}
+	q := mw.LogEventsQuery{Type: mw.LogProtect, Newer: true, Start: cur.At}
 	for {
 		page, err := w.Client.LogEvents(ctx, q)
 		if err != nil {
@@ -100,10 +66,10 @@ func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 			meta[title] = m
 		}
 		for _, e := range page.Events {
-			if !cur.before(e) {
+			if !cur.Before(e.Timestamp, e.LogID) {
 				continue // read by the last sync
 			}
-			next = cursor{at: e.Timestamp, id: e.LogID}
+			next = poll.Cursor{At: e.Timestamp, ID: e.LogID}
 			res.Entries++
 			if e.ActionHidden {
 				continue
@@ -117,12 +83,10 @@ func (s *Scheduler) Sync(ctx context.Context, name string) (SyncResult, error) {
 		if err := s.reconcile(ctx, w, titles, meta, &res); err != nil {
 			return res, err
 		}
-		if next != cur {
-			if err := s.store.SetReminderState(ctx, w.Name, cursorKey, next.String()); err != nil {
-				return res, fmt.Errorf("reminders: %w", err)
-			}
-			cur = next
+		if err := w.cursor.Advance(ctx, next); err != nil {
+			return res, fmt.Errorf("reminders: %w", err)
 		}
+		cur = next
 		if page.Continue == "" {
 			break
 		}
@@ -180,32 +144,13 @@ func (s *Scheduler) reconcile(ctx context.Context, w *wiki, titles []string, met
 	return nil
 }
 
-// The schedule of the syncs. Each wiki's sync falls at its own offset in
-// every SyncInterval, from a hash of its name, so that a farm's wikis are
-// read spread over the interval rather than all at once, and a wiki keeps
-// its offset when others are added. One cron entry wakes dispatchSyncs a
-// few dozen times an interval; it starts the syncs whose slot has come, at
-// most SyncConcurrency at a time, each in a goroutine that lives for that
-// sync only. Nothing is kept per wiki but an offset and a slot number.
-
-// syncOffset returns where in each interval the named wiki's sync falls.
-func syncOffset(name string, interval time.Duration) time.Duration {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return time.Duration(h.Sum64() % uint64(interval))
-}
-
-// slotAt numbers the latest of w's sync times at or before t: they are the
-// times offset past a multiple of the interval.
-func (s *Scheduler) slotAt(w *wiki, t time.Time) int64 {
-	return (t.UnixNano() - int64(w.offset)) / int64(s.cfg.SyncInterval)
-}
-
-// dispatchEvery is how often the schedule looks for syncs due: often
-// enough that the offsets spread the syncs (a sixtieth of the interval),
-// but at least a second apart and at most a minute.
-func (s *Scheduler) dispatchEvery() time.Duration {
-	return min(max(s.cfg.SyncInterval/60, time.Second), time.Minute)
+// stream is where the store says the named wiki's protect log was read
+// to: its sync cursor.
+func (s *Scheduler) stream(wiki string) *poll.Stream {
+	return &poll.Stream{
+		Load: func(ctx context.Context) (string, error) { return s.store.ReminderState(ctx, wiki, cursorKey) },
+		Save: func(ctx context.Context, c string) error { return s.store.SetReminderState(ctx, wiki, cursorKey, c) },
+	}
 }
 
 // SyncDue starts the protect log syncs due by the scheduler's clock (each
@@ -217,113 +162,40 @@ func (s *Scheduler) dispatchEvery() time.Duration {
 // SyncInterval it also forgets the protections expired KeepExpired ago.
 // The schedule does the same without waiting for the syncs to end; tests
 // call SyncDue with a fake clock.
-func (s *Scheduler) SyncDue(ctx context.Context) []string {
-	var wg sync.WaitGroup
-	names := s.dispatchSyncs(ctx, &wg)
-	wg.Wait()
-	return names
+func (s *Scheduler) SyncDue(ctx context.Context) []string { return s.syncs.Due(ctx) }
+
+// syncScheduled is a scheduled sync of the named wiki (with replicas, by
+// the replica that took its sync lease), under SyncTimeout.
+func (s *Scheduler) syncScheduled(ctx context.Context, name string, _ bool) error {
+	res, err := s.Sync(ctx, name)
+	if err == nil && res.Added+res.Changed+res.Removed > 0 {
+		s.log.Info("protect log synced", "wiki", name, "entries", res.Entries, "added", res.Added, "changed", res.Changed, "removed", res.Removed)
+	}
+	return err
 }
 
-// dispatchSyncs starts the syncs due now and returns when each has
-// started (waiting for a free slot if need be), not when they end; started
-// counts them too, when not nil.
-func (s *Scheduler) dispatchSyncs(ctx context.Context, started *sync.WaitGroup) []string {
-	now := s.now()
-	s.pruneIfDue(ctx, now)
-	var names []string
-	for _, w := range s.wikis {
-		if ctx.Err() != nil {
-			return names
-		}
-		s.syncStateMu.Lock()
-		slot := s.slotAt(w, now)
-		due := !w.running && slot > w.slot
-		if due {
-			w.running = true
-		}
-		s.syncStateMu.Unlock()
-		if !due {
-			continue
-		}
-		select {
-		case s.syncSlots <- struct{}{}:
-		case <-ctx.Done():
-			s.syncStateMu.Lock()
-			w.running = false
-			s.syncStateMu.Unlock()
-			return names
-		}
-		s.syncStateMu.Lock()
-		w.slot = slot
-		s.syncStateMu.Unlock()
-		names = append(names, w.Name)
-		s.syncs.Add(1)
-		if started != nil {
-			started.Add(1)
-		}
-		go func() {
-			defer func() {
-				s.syncStateMu.Lock()
-				w.running = false
-				s.syncStateMu.Unlock()
-				<-s.syncSlots
-				if started != nil {
-					started.Done()
-				}
-				s.syncs.Done()
-			}()
-			s.runSync(ctx, w)
-		}()
-	}
-	return names
-}
-
-// runSync syncs one wiki for at most SyncTimeout, and logs and counts how
-// it went.
-func (s *Scheduler) runSync(ctx context.Context, w *wiki) {
-	syncCtx, cancel := context.WithTimeout(ctx, s.cfg.SyncTimeout)
-	defer cancel()
-	if r := s.cfg.Replicas; r != nil {
-		// One replica syncs each wiki: the one that takes its lease.
-		lease := "sync:" + w.Name
-		now := s.now()
-		held, err := r.Store.TryLease(ctx, lease, r.Instance, now.Add(s.cfg.SyncTimeout), now)
-		if err != nil || !held {
-			if err != nil {
-				s.log.Warn("cannot take the sync lease; another replica may sync", "wiki", w.Name, "err", err)
-			}
-			return
-		}
-		defer r.Store.ReleaseLease(context.WithoutCancel(ctx), lease, r.Instance)
-	}
-	res, err := s.Sync(syncCtx, w.Name)
-	outcome := "ok"
+// synced logs and counts how a scheduled sync went. A sync left to the
+// replica that holds the wiki's lease, or not tried for want of the lease,
+// is not counted: another replica may have synced.
+func (s *Scheduler) synced(name string, outcome poll.Outcome, err error, _ time.Duration) {
 	switch {
-	case err != nil && ctx.Err() != nil:
-		outcome = "stopped"
-	case err != nil:
-		outcome = "failed"
-		s.log.Warn("protect log sync failed; will try again", "wiki", w.Name, "err", err)
-	case res.Added+res.Changed+res.Removed > 0:
-		s.log.Info("protect log synced", "wiki", w.Name, "entries", res.Entries, "added", res.Added, "changed", res.Changed, "removed", res.Removed)
+	case outcome == poll.Elsewhere:
+		return
+	case errors.Is(err, poll.ErrLease):
+		s.log.Warn("cannot take the sync lease; another replica may sync", "wiki", name, "err", err)
+		return
+	case outcome == poll.Failed:
+		s.log.Warn("protect log sync failed; will try again", "wiki", name, "err", err)
 	}
 	if s.metrics != nil {
-		s.metrics.Syncs.WithLabelValues(w.Name, outcome).Inc()
+		s.metrics.Syncs.WithLabelValues(name, string(outcome)).Inc()
 	}
 }
 
-// pruneIfDue forgets, once a SyncInterval, the protections of every wiki
-// that expired KeepExpired ago and have nothing left to send.
-func (s *Scheduler) pruneIfDue(ctx context.Context, now time.Time) {
-	s.syncStateMu.Lock()
-	due := now.Sub(s.lastPrune) >= s.cfg.SyncInterval
-	if due {
-		s.lastPrune = now
-	}
-	s.syncStateMu.Unlock()
-	if !due {
-		return
-	}
+// prune forgets the protections of every wiki that expired KeepExpired ago
+// and have nothing left to send: the schedule calls it once a
+// SyncInterval.
+func (s *Scheduler) prune(ctx context.Context, now time.Time) {
 	if _, err := s.store.PruneProtections(ctx, now.Add(-s.cfg.KeepExpired)); err != nil && ctx.Err() == nil {
 		s.log.Warn("forgetting expired protections failed; will try again", "err", err)
 	}

@@ -3,7 +3,6 @@ package reminders
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -11,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wikimod/wikimod/bot/notice"
 	"github.com/wikimod/wikimod/commands"
 	"github.com/wikimod/wikimod/i18n"
 	"github.com/wikimod/wikimod/mw"
@@ -175,50 +175,29 @@ func delivered(groups ...ReminderGroup) map[string]bool {
 // reached yet, then marks them sent, or due again after the back-off if a
 // channel failed, and audits the attempt.
 func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int64, msg commands.Reply, kind string, pages int, skip map[string]bool, now time.Time) {
-	var reached, failed, problems []string
-	chans := s.channels(w)
-	for _, c := range chans {
-		if skip[c.Name] {
-			reached = append(reached, c.Name)
-			continue
-		}
-		sendCtx, cancel := context.WithTimeout(ctx, s.cfg.SendTimeout)
-		err := c.Notify(sendCtx, msg)
-		cancel()
-		if err != nil {
-			failed = append(failed, c.Name)
-			problems = append(problems, c.Name+": "+sendError(err))
-			continue
-		}
-		reached = append(reached, c.Name)
-	}
-	if len(chans) == 0 {
-		failed, problems = []string{"none"}, []string{"no notice channel is configured"}
-	}
+	sent := notice.Post(ctx, s.channels(w), msg, s.cfg.SendTimeout, func(c string) bool { return skip[c] })
+	reached, failed := sent.Reached, sent.Failed
 	// Marking must happen even if ctx ended just after the post.
 	markCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	rec := &commands.AuditRecord{
-		Time: now, Wiki: w.Name, Platform: "system", UserID: "reminders", UserName: "wikimod reminders", Channel: strings.Join(reached, ","),
-		Command: "reminder-send", Args: map[string]string{"kind": kind, "pages": strconv.Itoa(pages), "about": msg.Title.String()},
-	}
+	rec := notice.Record(now, w.Name, "reminders", "reminder-send", reached,
+		map[string]string{"kind": kind, "pages": strconv.Itoa(pages), "about": msg.Title.String()})
 	if ids != nil {
 		rec.Args["reminders"] = joinIDs(ids)
 	}
-	if err := s.audit.Begin(markCtx, rec); err != nil {
-		s.log.Error("audit log write failed", "command", rec.Command, "err", err)
-	}
-	if len(failed) == 0 {
-		if err := s.store.MarkSent(markCtx, claim, w.Name, ids, now); err != nil {
-			// It went out; after a restart it may go out once more.
-			s.log.Error("a reminder was posted but could not be marked sent", "err", err)
+	notice.Audit(markCtx, s.audit, s.log, rec, func() {
+		if len(failed) == 0 {
+			if err := s.store.MarkSent(markCtx, claim, w.Name, ids, now); err != nil {
+				// It went out; after a restart it may go out once more.
+				s.log.Error("a reminder was posted but could not be marked sent", "err", err)
+			}
+			rec.Outcome = commands.OutcomeOK
+			if s.metrics != nil {
+				s.metrics.Messages.WithLabelValues(kind).Inc()
+			}
+			return
 		}
-		rec.Outcome = commands.OutcomeOK
-		if s.metrics != nil {
-			s.metrics.Messages.WithLabelValues(kind).Inc()
-		}
-	} else {
-		detail := strings.Join(problems, "; ")
+		detail := sent.Problem()
 		gaveUp, err := s.store.RetryLater(markCtx, claim, w.Name, ids, now, s.cfg.Retry, detail, reached)
 		if err != nil {
 			s.log.Error("could not reschedule a failed reminder", "err", err)
@@ -235,25 +214,7 @@ func (s *Scheduler) deliver(ctx context.Context, claim int64, w *wiki, ids []int
 		if s.metrics != nil {
 			s.metrics.SendFailures.WithLabelValues(outcome).Inc()
 		}
-	}
-	if rec.ID != 0 {
-		if err := s.audit.Finish(markCtx, rec); err != nil {
-			s.log.Error("audit log write failed", "command", rec.Command, "err", err)
-		}
-	}
-}
-
-// sendError shortens a send error for the log and the database. Adapters'
-// errors name the platform's error code, never a token.
-func sendError(err error) string {
-	msg := err.Error()
-	if errors.Is(err, context.DeadlineExceeded) {
-		msg = "timed out: " + msg
-	}
-	if len(msg) > 300 {
-		msg = msg[:300] + "…"
-	}
-	return msg
+	})
 }
 
 func joinIDs(ids []int64) string {
