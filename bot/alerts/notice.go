@@ -125,7 +125,7 @@ func (f *Follower) notice(ctx context.Context, w *wiki, a commands.Alert, now ti
 		title = i18n.M("wikimod-alert-abuse-title", a.Title, a.AbuseHits, window)
 	}
 	reply := commands.Reply{
-		Command:  "alert",
+		Command:  cmdAlert,
 		Outcome:  commands.OutcomeOK,
 		Title:    title,
 		Announce: true,
@@ -156,7 +156,7 @@ func (f *Follower) notice(ctx context.Context, w *wiki, a commands.Alert, now ti
 	reply.Text = i18n.M("wikimod-alert-text")
 	id := strconv.FormatInt(a.ID, 10)
 	button := func(c choice, label i18n.Message, style string) commands.Action {
-		return commands.Action{Label: label, Style: style, Command: "alert",
+		return commands.Action{Label: label, Style: style, Command: cmdAlert,
 			Args: map[string]string{"do": "protect", "id": id, "level": c.level, "expiry": c.expiry(), "wiki": w.Name}}
 	}
 	if !sugg.none {
@@ -166,7 +166,7 @@ func (f *Follower) notice(ctx context.Context, w *wiki, a commands.Alert, now ti
 	for _, c := range others[:min(len(others), 4-len(reply.Actions))] {
 		reply.Actions = append(reply.Actions, button(c, i18n.M("wikimod-alert-button-protect", c.level, c.lengthName()), ""))
 	}
-	reply.Actions = append(reply.Actions, commands.Action{Label: i18n.M("wikimod-alert-button-dismiss"), Command: "alert",
+	reply.Actions = append(reply.Actions, commands.Action{Label: i18n.M("wikimod-alert-button-dismiss"), Command: cmdAlert,
 		Args: map[string]string{"do": "dismiss", "id": id, "wiki": w.Name}})
 	return f.named(w, reply)
 }
