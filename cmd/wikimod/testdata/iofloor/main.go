@@ -1,20 +1,23 @@
 // Command iofloor does the input and output one Slack /protect costs
 // wikimod, and nothing else: it takes the command's POST and acknowledges
-// it, writes a replay key and an audit row, and on a worker reads the page
-// from the wiki, posts a write to it, writes the audit row twice more and a
-// tracked protection, and posts the reply to the response URL: as many
-// bytes as wikimod's reply to the same command, in the same Block Kit
-// shape, written from a fixed text. No signature check, no parsing beyond
-// the form and the quoted title, no permissions, no rendering.
+// it, writes a replay key and begins an audit row, and on a worker starts
+// the row, looks up the person's link, reads the page from the wiki, posts
+// a write to it, finishes the row, tracks the protection with its
+// reminders, and posts the reply to the response URL: as many bytes as
+// wikimod's reply to the same command, in the same Block Kit shape,
+// written from a fixed text. Its SQLite statements are wikimod's own, on
+// the schema wikimod's storage makes. No signature check, no parsing
+// beyond the form and the quoted title, no permissions, no rendering.
 //
 // BenchmarkCommandCost runs it as the floor the bot's own figures are
-// measured against: what the same requests and SQLite writes cost a Go
-// process on the same machine.
+// measured against: what the same requests and SQLite reads and writes
+// cost a Go process on the same machine.
 //
 //	iofloor LISTEN WIKI_API_URL DATABASE
 package main
 
 import (
+	"crypto/sha256"
 	"database/sql"
 	"encoding/json"
 	"fmt"
@@ -29,14 +32,34 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3"
+
+	"github.com/wikimod/wikimod/storage"
 )
 
-const schema = `
-CREATE TABLE IF NOT EXISTS replays (key TEXT PRIMARY KEY, expires_ms INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, user_id TEXT NOT NULL,
-	command TEXT NOT NULL, args TEXT NOT NULL, outcome TEXT NOT NULL, detail TEXT NOT NULL DEFAULT '');
-CREATE TABLE IF NOT EXISTS protections (id INTEGER PRIMARY KEY, title TEXT NOT NULL, type TEXT NOT NULL,
-	level TEXT NOT NULL, expiry_ms INTEGER NOT NULL, UNIQUE (title, type));`
+// wikimod's own statements, on wikimod's own schema (made by
+// storage.Open), so that the floor's SQLite work per command is the
+// bot's: the replay key, the audit row begun, started and finished, the
+// link looked up, and the protection tracked with its reminders in one
+// transaction that first reads what the page has tracked.
+const (
+	replaySQL = `INSERT INTO replays (platform, key_hash, expires_ms) VALUES (?, ?, ?)
+		ON CONFLICT (platform, key_hash) DO UPDATE SET expires_ms = excluded.expires_ms
+		WHERE replays.expires_ms <= ?`
+	beginSQL = `INSERT INTO audit
+		(time_ms, wiki, platform, user_id, user_name, wiki_user, channel, command, args, outcome, code, owner)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	startSQL  = `UPDATE audit SET outcome = 'pending' WHERE id = ? AND outcome = 'queued'`
+	finishSQL = `UPDATE audit SET outcome = ?, code = ?, result = ?, duration_us = ?,
+		wiki_user = COALESCE(NULLIF(?, ''), wiki_user), wiki = COALESCE(NULLIF(?, ''), wiki)
+		WHERE id = ? AND outcome IN ('queued', 'pending')`
+	linkSQL             = `SELECT wiki_user, method, linked_ms FROM links WHERE wiki = ? AND platform = ? AND user_id = ?`
+	trackedSQL          = `SELECT id, type, level, expiry_ms FROM protections WHERE wiki = ? AND title = ?`
+	insertProtectionSQL = `INSERT INTO protections
+		(wiki, title, type, level, expiry_ms, length_ms, cascading, set_by, set_by_id, platform, channel, reason, url, set_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	scheduleRemindersSQL = `INSERT INTO reminders (protection_id, expiry_ms, lead_ms, remind_ms, next_ms)
+		SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 3 FROM json_each(?) ORDER BY key`
+)
 
 type command struct {
 	audit int64
@@ -85,19 +108,57 @@ func slackReply(title, api string, until time.Time) message {
 	}
 }
 
+// track records the protection as wikimod's reminders do: in one
+// transaction, what the page has tracked is read, the protection inserted
+// and its reminders scheduled.
+func track(db *sql.DB, title, user string, now, expiry time.Time) {
+	tx, err := db.Begin()
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	defer tx.Rollback()
+	rows, err := tx.Query(trackedSQL, "default", title)
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	for rows.Next() {
+	}
+	rows.Close()
+	res, err := tx.Exec(insertProtectionSQL, "default", title, "create", "sysop", expiry.UnixMilli(), (24 * time.Hour).Milliseconds(), false,
+		"ops", user, "slack", "C-SLACK", "benchmark", "", now.UnixMilli(), now.UnixMilli())
+	if err != nil {
+		log.Print(err)
+		return
+	}
+	id, _ := res.LastInsertId()
+	// At its end, and an hour before (a day before is already past).
+	if _, err := tx.Exec(scheduleRemindersSQL, fmt.Sprintf("[[%d,%d,0,%d],[%d,%d,%d,%d]]", id, expiry.UnixMilli(), expiry.UnixMilli(),
+		id, expiry.UnixMilli(), time.Hour.Milliseconds(), expiry.Add(-time.Hour).UnixMilli())); err != nil {
+		log.Print(err)
+		return
+	}
+	if err := tx.Commit(); err != nil {
+		log.Print(err)
+	}
+}
+
 func main() {
 	if len(os.Args) != 4 {
 		log.Fatal("usage: iofloor LISTEN WIKI_API_URL DATABASE")
 	}
 	listen, api, path := os.Args[1], os.Args[2], os.Args[3]
+	schema, err := storage.Open(path, storage.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	schema.Close()
 	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_txlock=immediate")
 	if err != nil {
 		log.Fatal(err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schema); err != nil {
-		log.Fatal(err)
-	}
 	prepare := func(q string) *sql.Stmt {
 		st, err := db.Prepare(q)
 		if err != nil {
@@ -105,11 +166,8 @@ func main() {
 		}
 		return st
 	}
-	replay := prepare(`INSERT INTO replays (key, expires_ms) VALUES (?, ?)`)
-	begin := prepare(`INSERT INTO audit (time_ms, user_id, command, args, outcome) VALUES (?, ?, ?, ?, 'queued')`)
-	outcome := prepare(`UPDATE audit SET outcome = ?, detail = ? WHERE id = ?`)
-	track := prepare(`INSERT INTO protections (title, type, level, expiry_ms) VALUES (?, 'create', 'sysop', ?)
-		ON CONFLICT (title, type) DO UPDATE SET expiry_ms = excluded.expiry_ms`)
+	replay, begin, start, finish := prepare(replaySQL), prepare(beginSQL), prepare(startSQL), prepare(finishSQL)
+	link := prepare(linkSQL)
 
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Timeout: 30 * time.Second, Jar: jar, Transport: &http.Transport{MaxIdleConnsPerHost: 32}}
@@ -160,7 +218,13 @@ func main() {
 				if rest, ok := strings.CutPrefix(text, `"`); ok {
 					text, _, _ = strings.Cut(rest, `"`)
 				}
-				outcome.Exec("pending", "", c.audit)
+				started := time.Now()
+				if _, err := start.Exec(c.audit); err != nil {
+					log.Print(err)
+				}
+				var wikiUser, method string
+				var linked int64
+				link.QueryRow("default", "slack", c.form.Get("user_id")).Scan(&wikiUser, &method, &linked)
 				// The page and its protect log in one read, as a bot that
 				// tells the page's protection history must read them.
 				req, _ := http.NewRequest(http.MethodGet, api+"?action=query&format=json&formatversion=2&prop=info&inprop=protection&titles="+url.QueryEscape(text)+
@@ -170,8 +234,14 @@ func main() {
 					"protections": {"create=sysop"}, "expiry": {"1 day"}, "token": {token}}); len(v.Errors) > 0 {
 					log.Printf("protect %s: %s", text, v.Errors)
 				}
-				track.Exec(text, time.Now().Add(24*time.Hour).UnixMilli())
-				outcome.Exec("ok", "", c.audit)
+				now := time.Now()
+				expiry := now.Add(24 * time.Hour)
+				_, err := finish.Exec("ok", "", `{"protections":[{"type":"create","level":"sysop","expiry":"`+expiry.UTC().Format(time.RFC3339)+`"}]}`,
+					now.Sub(started).Microseconds(), "", "default", c.audit)
+				if err != nil {
+					log.Print(err)
+				}
+				track(db, text, c.form.Get("user_id"), now, expiry)
 				reply, _ := json.Marshal(slackReply(text, api, time.Now().Add(24*time.Hour)))
 				req, _ = http.NewRequest(http.MethodPost, c.form.Get("response_url"), strings.NewReader(string(reply)))
 				req.Header.Set("Content-Type", "application/json")
@@ -192,11 +262,14 @@ func main() {
 			return
 		}
 		now := time.Now()
-		if _, err := replay.Exec(r.Header.Get("X-Slack-Signature"), now.Add(5*time.Minute).UnixMilli()); err != nil {
+		key := sha256.Sum256([]byte(r.Header.Get("X-Slack-Signature")))
+		if _, err := replay.Exec("slack", key[:], now.Add(5*time.Minute).UnixMilli(), now.UnixMilli()); err != nil {
 			http.Error(w, "replayed", http.StatusUnauthorized)
 			return
 		}
-		res, err := begin.Exec(now.UnixMilli(), form.Get("user_id"), form.Get("command"), form.Get("text"))
+		args, _ := json.Marshal(map[string]string{"_": form.Get("text")})
+		res, err := begin.Exec(now.UnixMilli(), "default", "slack", form.Get("user_id"), form.Get("user_name"), "", form.Get("channel_id"),
+			strings.TrimPrefix(form.Get("command"), "/"), string(args), "queued", "", "iofloor")
 		if err != nil {
 			http.Error(w, "audit", http.StatusInternalServerError)
 			return
