@@ -729,7 +729,7 @@ func TestManifestMatchesCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := newHarness(t, testenv.Options{Linking: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
+	h := newHarness(t, testenv.Options{Linking: true, Preferences: true, Extend: func(env *testenv.Env) ([]commands.Command, func(context.Context, commands.Actor, *commands.ProtectOutcome) error) {
 		s, err := reminders.New(reminders.Config{Store: env.DB, Wikis: []reminders.Wiki{{Name: commands.DefaultWiki, Client: env.Bot}}})
 		if err != nil {
 			t.Fatal(err)
