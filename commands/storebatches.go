@@ -68,7 +68,7 @@ var ErrNoBatch = errors.New("batches: not found")
 type Batch struct {
 	ID   int64
 	Wiki string
-	// Command names the command the batch runs ("protect").
+	// Command names the command the batch runs (/protect).
 	Command string
 	// Platform and UserID are who asked (Actor.Platform and UserID): only
 	// they may confirm it. UserName is a name to show.

@@ -54,7 +54,7 @@ func (f *Follower) runAlert(ctx context.Context, req *commands.Request) (command
 			return commands.Reply{}, usage("wikimod-alert-unknown-param", k, req.Spec.Usage)
 		}
 	}
-	do, id, err := notice.ReadPress(req, []string{"protect", "dismiss"}, notice.PressWords{
+	do, id, err := notice.ReadPress(req, []string{commands.AlertProtect, commands.AlertDismiss}, notice.PressWords{
 		Positional: i18n.M("wikimod-alert-positional", req.Spec.Usage),
 		BadID:      func(text string) i18n.Message { return i18n.M("wikimod-alert-bad-id", text, req.Spec.Usage) },
 		BadDo:      func(do string) i18n.Message { return i18n.M("wikimod-alert-bad-do", do) },
@@ -84,7 +84,7 @@ func (f *Follower) runAlert(ctx context.Context, req *commands.Request) (command
 	// replicas' presses apart.
 	f.actMu.Lock()
 	defer f.actMu.Unlock()
-	if do == "dismiss" {
+	if do == commands.AlertDismiss {
 		return f.dismiss(ctx, req, w, a)
 	}
 	return f.protect(ctx, req, w, a)

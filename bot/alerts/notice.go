@@ -157,7 +157,7 @@ func (f *Follower) notice(ctx context.Context, w *wiki, a commands.Alert, now ti
 	id := strconv.FormatInt(a.ID, 10)
 	button := func(c choice, label i18n.Message, style string) commands.Action {
 		return commands.Action{Label: label, Style: style, Command: cmdAlert,
-			Args: map[string]string{"do": "protect", "id": id, "level": c.level, "expiry": c.expiry(), "wiki": w.Name}}
+			Args: map[string]string{"do": commands.AlertProtect, "id": id, "level": c.level, "expiry": c.expiry(), "wiki": w.Name}}
 	}
 	if !sugg.none {
 		reply.Actions = append(reply.Actions, button(sugg.choice, i18n.M("wikimod-alert-button-suggested", sugg.level, sugg.lengthName()), "primary"))
@@ -167,7 +167,7 @@ func (f *Follower) notice(ctx context.Context, w *wiki, a commands.Alert, now ti
 		reply.Actions = append(reply.Actions, button(c, i18n.M("wikimod-alert-button-protect", c.level, c.lengthName()), ""))
 	}
 	reply.Actions = append(reply.Actions, commands.Action{Label: i18n.M("wikimod-alert-button-dismiss"), Command: cmdAlert,
-		Args: map[string]string{"do": "dismiss", "id": id, "wiki": w.Name}})
+		Args: map[string]string{"do": commands.AlertDismiss, "id": id, "wiki": w.Name}})
 	return f.named(w, reply)
 }
 
