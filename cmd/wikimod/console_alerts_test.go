@@ -35,10 +35,17 @@ func (l *lockedBuffer) String() string {
 // terminal hears of an edit war with the commands its buttons would run.
 // Three accounts' edits are rolled back on one page just before the
 // console starts (a wiki never read is read from a window before the
-// follower began); the alert is printed within two intervals.
+// follower began); the alert is printed within two intervals. The war is
+// made on a wiki of its own: the other tests' followers would see it on
+// the shared one, and raise alerts their tests do not expect.
 func TestConsoleHearsAlerts(t *testing.T) {
-	w := devwiki.Need(t, wiki)
+	devwiki.Need(t, wiki)
 	ctx := context.Background()
+	w, err := devwiki.Start(ctx, devwiki.Options{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
 	title := testwait.Unique("Console War ")
 	admin, err := w.LogIn(ctx, "Admin", devwiki.AdminPassword)
 	if err != nil {
@@ -65,7 +72,7 @@ func TestConsoleHearsAlerts(t *testing.T) {
 		}
 	}
 
-	path := writeConfig(t, "[alerts]\ninterval = \"10s\"\n")
+	path := writeConfigFor(t, w, "[alerts]\ninterval = \"10s\"\n")
 	in, typed := io.Pipe()
 	var out, errOut lockedBuffer
 	done := make(chan int, 1)

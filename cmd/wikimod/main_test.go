@@ -36,7 +36,12 @@ func TestMain(m *testing.M) {
 // writeConfig writes a config for the test wiki and returns its path.
 func writeConfig(t testing.TB, extra string) string {
 	t.Helper()
-	w := devwiki.Need(t, wiki)
+	return writeConfigFor(t, devwiki.Need(t, wiki), extra)
+}
+
+// writeConfigFor writes a config for w and returns its path.
+func writeConfigFor(t testing.TB, w *devwiki.Wiki, extra string) string {
+	t.Helper()
 	dir := t.TempDir()
 	text := fmt.Sprintf(`[wiki]
 api_url = %q
