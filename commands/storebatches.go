@@ -120,15 +120,22 @@ func ValidateBatch(b Batch) (Batch, error) {
 	return b, nil
 }
 
-// IsBatchPage reports whether rec is the audit record of one page of batch
-// id: a /protect whose arguments name the batch. It is the rule every
-// store applies in BatchPages.
-func IsBatchPage(rec AuditRecord, id int64) bool {
-	return rec.Command == cmdProtect && rec.Args[cmdBatch] == strconv.FormatInt(id, 10)
+// BatchPagesOf keeps, of recs (read by BatchPageLike), the audit records
+// of the pages of batch id: each a /protect whose arguments name the
+// batch. It is the rule every store applies in BatchPages; recs is reused.
+func BatchPagesOf(recs []AuditRecord, id int64) []AuditRecord {
+	want := strconv.FormatInt(id, 10)
+	out := recs[:0]
+	for _, r := range recs {
+		if r.Command == cmdProtect && r.Args[cmdBatch] == want {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // BatchPageLike is a pattern for SQL's LIKE that the stored arguments of
 // every audit record of a page of batch id match (the JSON Begin stores,
 // its keys sorted), so that a store reads few rows besides them before
-// IsBatchPage picks them.
+// BatchPagesOf picks them.
 func BatchPageLike(id int64) string { return fmt.Sprintf(`%%"%s":"%d"%%`, cmdBatch, id) }

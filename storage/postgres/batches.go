@@ -104,13 +104,7 @@ func (db *DB) BatchPages(ctx context.Context, id, after int64) ([]commands.Audit
 	if err != nil {
 		return nil, fmt.Errorf("postgres: batch %d pages: %w", id, err)
 	}
-	out := recs[:0]
-	for _, r := range recs {
-		if commands.IsBatchPage(r, id) {
-			out = append(out, r)
-		}
-	}
-	return out, nil
+	return commands.BatchPagesOf(recs, id), nil
 }
 
 // PruneBatches forgets the batches that expired before the given time. It
