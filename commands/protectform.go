@@ -158,22 +158,10 @@ func applicableTypes(types []string, st mw.PageState) []string {
 // protection and history, which change nothing), as the wiki spells it, so
 // that a platform can offer to change that page's protection beside it.
 func ViewedPage(r Reply) (string, bool) {
-	if r.Command != cmdProtect || r.Code != "protection-shown" || r.Outcome != OutcomeOK {
+	if r.Command != cmdProtect || r.Code != "protection-shown" || r.Outcome != OutcomeOK || r.Page == "" {
 		return "", false
 	}
-	title := r.Title
-	if title.Key == "wikimod-wiki-prefix" && len(title.Params) == 2 {
-		// The title of a reply about one wiki of several (named).
-		title, _ = title.Params[1].(i18n.Message)
-	}
-	switch title.Key {
-	case "wikimod-protect-view-title", "wikimod-protect-view-none-title":
-		if len(title.Params) > 0 {
-			page, ok := title.Params[0].(string)
-			return page, ok && page != ""
-		}
-	}
-	return "", false
+	return r.Page, true
 }
 
 // CascadeLabel names cascading protection as a form offers it: the wiki's

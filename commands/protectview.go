@@ -26,7 +26,7 @@ const HistoryRead = 50
 // who set it and why, and its protection history from the wiki's log, read
 // with the page (log, newest first, with comments). It changes nothing.
 func (s *Service) showProtection(req *Request, page string, st mw.PageState, log mw.LogEventsPage) Reply {
-	reply := Reply{Code: "protection-shown", URL: req.Site.PageURL(page)}
+	reply := Reply{Code: "protection-shown", URL: req.Site.PageURL(page), Page: page}
 	req.Result = map[string]any{"title": page, "protections": st.Protections, "log_entries": len(log.Events)}
 	switch {
 	case len(st.Protections) == 0 && len(st.Inherited) == 0:

@@ -53,6 +53,9 @@ type Reply struct {
 	Announce bool
 	// URL links to the page the command acted on, when there is one.
 	URL string
+	// Page is the page a reply to /protect TITLE alone shows, as the wiki
+	// spells it (see ViewedPage); "" in every other reply.
+	Page string
 	// Protect is the wiki's result for a successful /protect.
 	Protect *ProtectOutcome
 	// Actions are buttons to offer with the reply, where the platform has
