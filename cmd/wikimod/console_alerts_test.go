@@ -1,34 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/wikimod/wikimod/internal/devwiki"
+	"github.com/wikimod/wikimod/internal/testenv"
 	"github.com/wikimod/wikimod/internal/testwait"
 )
-
-// lockedBuffer is a console's output, read while the console writes it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestConsoleHearsAlerts: `wikimod console` (and so `wikimod demo`) follows
 // the wiki's recent changes as the bot does, and the person at the
@@ -74,7 +55,7 @@ func TestConsoleHearsAlerts(t *testing.T) {
 
 	path := writeConfigFor(t, w, "[alerts]\ninterval = \"10s\"\n")
 	in, typed := io.Pipe()
-	var out, errOut lockedBuffer
+	var out, errOut testenv.LogBuffer
 	done := make(chan int, 1)
 	go func() { done <- Main([]string{"console", "-config", path, "-as", "admin"}, in, &out, &errOut) }()
 	defer func() {
