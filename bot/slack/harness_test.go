@@ -403,3 +403,49 @@ func (h *harness) interact(t testing.TB, payload any) (int, string) {
 func (w webhook) text() string { s, _ := w.Msg["text"].(string); return s }
 
 func (w webhook) blocks() string { b, _ := json.Marshal(w.Msg["blocks"]); return string(b) }
+
+// replyButton returns the action id and value of the reply's button
+// labelled label.
+func replyButton(t testing.TB, res webhook, label string) (actionID, value string) {
+	t.Helper()
+	var blocks []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			ActionID string   `json:"action_id"`
+			Value    string   `json:"value"`
+			Text     formText `json:"text"`
+		} `json:"elements"`
+	}
+	json.Unmarshal([]byte(res.blocks()), &blocks)
+	for _, b := range blocks {
+		for _, e := range b.Elements {
+			if b.Type == "actions" && e.Text.Text == label {
+				return e.ActionID, e.Value
+			}
+		}
+	}
+	t.Fatalf("no button %q under the reply: %s", label, res.blocks())
+	return "", ""
+}
+
+// press presses a button as user, on a message in the user's channel that
+// only they see (ephemeral) or that the channel sees, and returns the
+// response URL of the press.
+func (h *harness) press(t testing.TB, user, trigger, actionID, value string, ephemeral bool) string {
+	t.Helper()
+	responseURL := h.slack.srv.URL + "/response/" + trigger
+	code, body := h.interact(t, map[string]any{
+		"type":         "block_actions",
+		"user":         map[string]any{"id": user, "name": strings.ToLower(user)},
+		"team":         map[string]any{"id": "T-TEAM"},
+		"channel":      map[string]any{"id": userChannel},
+		"container":    map[string]any{"type": "message", "channel_id": userChannel, "is_ephemeral": ephemeral},
+		"response_url": responseURL,
+		"trigger_id":   trigger,
+		"actions":      []map[string]any{{"action_id": actionID, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}},
+	})
+	if code != 200 || body != "" {
+		t.Fatalf("press: HTTP %d %q", code, body)
+	}
+	return responseURL
+}

@@ -107,50 +107,6 @@ func (h *harness) openedForm(t testing.TB, n int, trigger string) formView {
 	return v
 }
 
-// formButton returns the value of the reply's button labelled label.
-func formButton(t testing.TB, res webhook, label string) (actionID, value string) {
-	t.Helper()
-	var blocks []struct {
-		Type     string `json:"type"`
-		Elements []struct {
-			ActionID string   `json:"action_id"`
-			Value    string   `json:"value"`
-			Text     formText `json:"text"`
-		} `json:"elements"`
-	}
-	json.Unmarshal([]byte(res.blocks()), &blocks)
-	for _, b := range blocks {
-		for _, e := range b.Elements {
-			if b.Type == "actions" && e.Text.Text == label {
-				return e.ActionID, e.Value
-			}
-		}
-	}
-	t.Fatalf("no button %q under the reply: %s", label, res.blocks())
-	return "", ""
-}
-
-// pressFormButton presses a button as user and returns the response URL
-// of the press.
-func (h *harness) pressFormButton(t testing.TB, user, trigger, actionID, value string) string {
-	t.Helper()
-	responseURL := h.slack.srv.URL + "/response/" + trigger
-	code, body := h.interact(t, map[string]any{
-		"type":         "block_actions",
-		"user":         map[string]any{"id": user, "name": strings.ToLower(user)},
-		"team":         map[string]any{"id": "T-TEAM"},
-		"channel":      map[string]any{"id": userChannel},
-		"container":    map[string]any{"type": "message", "channel_id": userChannel},
-		"response_url": responseURL,
-		"trigger_id":   trigger,
-		"actions":      []map[string]any{{"action_id": actionID, "block_id": "b", "type": "button", "value": value, "action_ts": "1"}},
-	})
-	if code != 200 || body != "" {
-		t.Fatalf("press: HTTP %d %q", code, body)
-	}
-	return responseURL
-}
-
 // submitForm submits the form as user, as Slack sends it: every input
 // block with what it shows (a select its initial option), changed by
 // chosen (block id to an option value) and typed (block id to text).
@@ -240,9 +196,9 @@ func TestProtectViewOffersFormInReadersLanguage(t *testing.T) {
 			before := h.env.Protections(t, title)["edit"]
 
 			view := h.run(t, "U-ADMIN", "/protect", `"`+title+`"`)
-			actionID, value := formButton(t, view, h.in(t, tc.lang, i18n.M("wikimod-slack-protect-form-button")))
+			actionID, value := replyButton(t, view, h.in(t, tc.lang, i18n.M("wikimod-slack-protect-form-button")))
 			trigger := "trigger-form-" + tc.lang
-			responseURL := h.pressFormButton(t, "U-ADMIN", trigger, actionID, value)
+			responseURL := h.press(t, "U-ADMIN", trigger, actionID, value, true)
 			form := h.openedForm(t, 1, trigger)
 
 			if form.has("protect-level-create") || form.has("protect-level-upload") || form.has("protect-page") {
@@ -401,9 +357,9 @@ func TestProtectFormRefusedWithoutRight(t *testing.T) {
 	h := newHarness(t, testenv.Options{}, nil)
 	title := testwait.Unique("Slack Form Refused ")
 	view := h.run(t, "U-ADMIN", "/protect", `"`+title+`"`)
-	actionID, value := formButton(t, view, "Change protection…")
+	actionID, value := replyButton(t, view, "Change protection…")
 
-	responseURL := h.pressFormButton(t, "U-HELPER", "trigger-helper", actionID, value)
+	responseURL := h.press(t, "U-HELPER", "trigger-helper", actionID, value, true)
 	res := h.slack.waitWebhook(t, responseURL)
 	if !strings.Contains(res.text(), "You need the wiki right `protect`") {
 		t.Errorf("helper's press = %q", res.text())
@@ -415,7 +371,7 @@ func TestProtectFormRefusedWithoutRight(t *testing.T) {
 		t.Errorf("a form was opened for someone who may not protect")
 	}
 
-	responseURL = h.pressFormButton(t, "U-ADMIN", "trigger-admin", actionID, value)
+	responseURL = h.press(t, "U-ADMIN", "trigger-admin", actionID, value, true)
 	form := h.openedForm(t, 1, "trigger-admin")
 	code, body := h.submitForm(t, "U-HELPER", form, map[string]string{"protect-level-create": "sysop"}, nil)
 	if code != 200 || body != "" {
