@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,46 +63,6 @@ func (s *batchSlack) told() []url.Values {
 	return append([]url.Values(nil), s.ephemerals...)
 }
 
-// countingWiki stands before the wiki and counts the protections sent to
-// it.
-type countingWiki struct {
-	srv      *httptest.Server
-	protects atomic.Int64
-}
-
-func newCountingWiki(t testing.TB, target string) *countingWiki {
-	c := &countingWiki{}
-	to, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if bytes.Contains(body, []byte("action=protect")) {
-			c.protects.Add(1)
-		}
-		out, err := http.NewRequestWithContext(r.Context(), r.Method, to.Scheme+"://"+to.Host+r.URL.RequestURI(), bytes.NewReader(body))
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		out.Header = r.Header.Clone()
-		resp, err := http.DefaultTransport.RoundTrip(out)
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadGateway)
-			return
-		}
-		defer resp.Body.Close()
-		for k, vs := range resp.Header {
-			w.Header()[k] = vs
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.Copy(w, resp.Body)
-	}))
-	t.Cleanup(c.srv.Close)
-	return c
-}
-
 // confirmButton finds the Confirm button's value in a preview posted to a
 // response URL.
 func confirmButton(t *testing.T, body string) map[string]any {
@@ -142,7 +100,6 @@ func confirmButton(t *testing.T, body string) map[string]any {
 // tells nothing.
 func TestKilledBatchEndedAndToldOnce(t *testing.T) {
 	slow := newStallingWiki(t, 1500*time.Millisecond)
-	counted := newCountingWiki(t, slow.srv.URL)
 	s := newBatchSlack(t)
 	config := writeConfig(t, fmt.Sprintf(`slack_users = ["U-OPS"]
 
@@ -156,7 +113,7 @@ api_url = %q
 	if err != nil {
 		t.Fatal(err)
 	}
-	rewriteConfig(t, config, cfg.Wiki.APIURL, counted.srv.URL+"/api.php", "")
+	rewriteConfig(t, config, cfg.Wiki.APIURL, slow.srv.URL+"/api.php", "")
 	logPath := filepath.Join(filepath.Dir(config), "wikimod.log")
 	p := startProcess(t, config)
 	t.Cleanup(func() {
@@ -208,7 +165,7 @@ api_url = %q
 		return shown && slow.stalled.Load() > 0
 	})
 	p.kill()
-	sent := counted.protects.Load()
+	sent := slow.protects.Load()
 	if got := s.posted("/response/press"); strings.Contains(got[len(got)-1], "Batch done") {
 		t.Fatalf("the batch ended before the kill:\n%s", got[len(got)-1])
 	}
@@ -232,7 +189,7 @@ api_url = %q
 			t.Errorf("the message lacks %q:\n%s", want, text)
 		}
 	}
-	if got := counted.protects.Load(); got != sent {
+	if got := slow.protects.Load(); got != sent {
 		t.Errorf("%d protections sent after the kill", got-sent)
 	}
 

@@ -136,14 +136,19 @@ func titleIn(prefix, text string) string {
 // that a process killed meanwhile leaves a command that took effect
 // unanswered.
 type stallingWiki struct {
-	srv     *httptest.Server
-	stalled atomic.Int64 // protections applied whose answer is held back now
+	srv      *httptest.Server
+	stalled  atomic.Int64 // protections applied whose answer is held back now
+	protects atomic.Int64 // protections sent to the wiki
 }
 
 func newStallingWiki(t testing.TB, stall time.Duration) *stallingWiki {
 	s := &stallingWiki{}
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
+		protect := bytes.Contains(body, []byte("action=protect"))
+		if protect {
+			s.protects.Add(1)
+		}
 		// The wiki gets the request whole, even if the client is gone.
 		out, err := http.NewRequestWithContext(context.WithoutCancel(r.Context()), r.Method, wiki.URL+r.URL.RequestURI(), bytes.NewReader(body))
 		if err != nil {
@@ -158,7 +163,7 @@ func newStallingWiki(t testing.TB, stall time.Duration) *stallingWiki {
 		}
 		defer resp.Body.Close()
 		answer, _ := io.ReadAll(resp.Body)
-		if bytes.Contains(body, []byte("action=protect")) {
+		if protect {
 			s.stalled.Add(1)
 			select {
 			case <-time.After(stall):
